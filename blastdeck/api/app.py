@@ -1,0 +1,47 @@
+"""The FastAPI application: thin routers over the runtime's services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from blastdeck import __version__
+from blastdeck.api.errors import install_error_handlers
+from blastdeck.api.limits import BodySizeLimit
+from blastdeck.api.routers import catalog, health, jobs
+from blastdeck.config import Settings
+from blastdeck.runtime import Runtime
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title="BlastDeck",
+        version=__version__,
+        description="Submit BLAST+ searches, watch every step, browse and download results.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.include_router(jobs.router)
+    app.include_router(catalog.router)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,70 @@
+"""Every error response has the same body: {error_code, message, field?, detail?}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: ErrorCode, message: str, field: str | None = None, **detail: Any) -> dict:
+    body: dict[str, Any] = {"error_code": code.value, "message": message, "field": field}
+    if detail:
+        body["detail"] = detail
+    return body
+
+
+def error_response(exc: BlastDeckError) -> JSONResponse:
+    return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.http_status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BlastDeckError)
+    async def _domain(_: Request, exc: BlastDeckError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(where) or None
+        message = (
+            f"{field}: {first.get('msg')}" if field else str(first.get("msg", "invalid request"))
+        )
+        errors = [
+            {"loc": list(map(str, e.get("loc", ()))), "msg": e.get("msg")} for e in exc.errors()
+        ]
+        return JSONResponse(
+            error_body(ErrorCode.INVALID_REQUEST, message, field, errors=errors[:20]),
+            status_code=422,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {
+            404: ErrorCode.NOT_FOUND,
+            405: ErrorCode.METHOD_NOT_ALLOWED,
+            413: ErrorCode.PAYLOAD_TOO_LARGE,
+        }.get(exc.status_code, ErrorCode.INVALID_REQUEST)
+        message = str(exc.detail)
+        if exc.status_code in (404, 405) and message in ("Not Found", "Method Not Allowed"):
+            message = f"{message}: {request.method} {request.url.path[:200]} (routes: /docs)"
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(
+            error_body(ErrorCode.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"),
+            status_code=500,
+        )

@@ -1,0 +1,99 @@
+"""/api/databases and /api/clusters: what can be searched, and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from blastdeck.api.deps import RuntimeDep
+from blastdeck.api.payloads import cluster_payload, database_payload
+from blastdeck.config import ClusterConfig
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.names import check_name
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+
+class DatabaseRegister(BaseModel):
+    name: str
+    path: str = Field(description="absolute path prefix of an existing BLAST+ database")
+
+
+_DATABASE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/DatabaseRegister"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "name": {"type": "string", "description": "default: the file's name"},
+                        "title": {"type": "string"},
+                        "file": {"type": "string", "format": "binary", "description": "FASTA"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.get("/databases", tags=["databases"])
+def list_databases(runtime: RuntimeDep) -> dict[str, Any]:
+    return {"items": [database_payload(d) for d in runtime.databases.list()]}
+
+
+@router.post("/databases", status_code=201, tags=["databases"], openapi_extra=_DATABASE_BODY)
+async def add_database(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """Register an existing BLAST+ database by path (JSON), or build one from a FASTA upload."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST, "Upload the FASTA as the 'file' field.", field="file"
+            )
+        name = form.get("name") or _name_from_filename(upload.filename or "")
+        title = form.get("title")
+        fasta = await upload.read()
+        row = await run_in_threadpool(
+            runtime.databases.build, str(name), fasta, title=str(title) if title else None
+        )
+        return database_payload(row)
+    try:
+        body = DatabaseRegister.model_validate_json(await request.body())
+    except ValueError:
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST,
+            "Send JSON {name, path} to register a database, or multipart with a FASTA 'file'.",
+        ) from None
+    row = await run_in_threadpool(runtime.databases.register, body.name, body.path)
+    return database_payload(row)
+
+
+@router.get("/clusters", tags=["clusters"])
+def list_clusters(runtime: RuntimeDep) -> dict[str, Any]:
+    return {"items": [cluster_payload(c) for c in runtime.clusters.list()]}
+
+
+@router.post("/clusters", status_code=201, tags=["clusters"])
+def add_cluster(body: ClusterConfig, runtime: RuntimeDep) -> dict[str, Any]:
+    return cluster_payload(runtime.clusters.add(body))
+
+
+def _name_from_filename(filename: str) -> str:
+    """A database name from an upload's file name; a name with a path in it is refused."""
+    if "/" in filename or "\\" in filename or ".." in filename:
+        raise BlastDeckError(
+            ErrorCode.INVALID_NAME,
+            f"Upload file name {filename[:80]!r} contains a path; give a plain name.",
+            field="file",
+        )
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    return check_name(stem, what="database", field="name")

@@ -1,0 +1,39 @@
+"""/api/health and /api/options: is the service usable, and what may a job ask for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from blastdeck import __version__
+from blastdeck.api.deps import RuntimeDep
+from blastdeck.blast_tools import BlastToolError, run_tool
+from blastdeck.domain.options import describe_options
+from blastdeck.domain.programs import parse_program
+
+router = APIRouter(prefix="/api", tags=["service"])
+
+
+@router.get("/health")
+def health(runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.db_engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    try:
+        blast = run_tool("blastn", ["-version"], timeout=10).splitlines()[0].strip()
+    except BlastToolError as exc:
+        blast = f"unavailable: {exc}"
+    return {
+        "status": "ok",
+        "version": __version__,
+        "mode": "embedded",
+        "database": runtime.db_engine.dialect.name,
+        "blast": blast,
+    }
+
+
+@router.get("/options")
+def options(program: str = "blastn") -> dict[str, Any]:
+    """The BLAST options a job of this program may set, with their ranges or choices."""
+    return {"program": program, "options": describe_options(parse_program(program))}

@@ -1,0 +1,194 @@
+"""/api/jobs: submit, list, inspect, cancel, delete; hits and downloads."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from blastdeck.api.deps import RuntimeDep
+from blastdeck.api.payloads import event_payload, hit_payload, job_payload
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.pipeline_model import JobStatus
+from blastdeck.job_service import SubmitRequest
+from blastdeck.results.exports import ExportFormat, parse_export_format
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+class JobCreate(BaseModel):
+    program: str = Field(examples=["blastn"])
+    database: str = Field(examples=["demo-16s"])
+    query: str = Field(description="FASTA text (or one bare sequence)")
+    title: str | None = None
+    cluster: str | None = Field(default=None, description="default: local")
+    namespace: str | None = Field(default=None, description="default: the cluster's")
+    options: dict[str, Any] | None = Field(
+        default=None,
+        description="BLAST options from the allow-list, e.g. {evalue, max_target_seqs, word_size,"
+        " task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}",
+    )
+
+
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "required": ["program", "database", "query"],
+    "properties": {
+        "program": {"type": "string"},
+        "database": {"type": "string"},
+        "query": {"type": "string", "format": "binary", "description": "FASTA file"},
+        "title": {"type": "string"},
+        "cluster": {"type": "string"},
+        "namespace": {"type": "string"},
+        "options": {"type": "string", "description": "JSON object of BLAST options"},
+    },
+}
+_SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}},
+            "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+        },
+    }
+}
+
+
+@router.post("", status_code=202, openapi_extra=_SUBMIT_BODY)
+async def submit_job(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """Submit a search as JSON, or as multipart form data with the query as a file."""
+    submit = await _read_submit(request)
+    job = await run_in_threadpool(runtime.service.submit, submit)
+    return job_payload(job)
+
+
+@router.get("")
+def list_jobs(
+    runtime: RuntimeDep,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    jobs, total = runtime.jobs.list(status=status, limit=limit, offset=offset)
+    return {
+        "items": [job_payload(j) for j in jobs],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/{job_id}")
+def get_job(job_id: str, runtime: RuntimeDep) -> dict[str, Any]:
+    return job_payload(runtime.service.get(job_id))
+
+
+@router.get("/{job_id}/events")
+def job_events(
+    job_id: str, runtime: RuntimeDep, after: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    job = runtime.service.get(job_id)
+    return {"items": [event_payload(e) for e in runtime.jobs.events(job.id, after_id=after)]}
+
+
+@router.post("/{job_id}/cancel", status_code=202)
+def cancel_job(job_id: str, runtime: RuntimeDep) -> dict[str, Any]:
+    return job_payload(runtime.service.cancel(job_id))
+
+
+@router.delete("/{job_id}", status_code=204)
+def delete_job(job_id: str, runtime: RuntimeDep) -> Response:
+    runtime.service.delete(job_id)
+    return Response(status_code=204)
+
+
+@router.get("/{job_id}/hits")
+def job_hits(
+    job_id: str,
+    runtime: RuntimeDep,
+    sort: Literal["evalue", "bitscore", "pident", "length"] = "evalue",
+    order: Literal["asc", "desc"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    query_id: str | None = None,
+) -> dict[str, Any]:
+    """Every HSP of the job; by default the best first (lowest e-value, highest score)."""
+    job = runtime.service.get(job_id)
+    descending = order == "desc" if order else sort != "evalue"
+    rows, total = runtime.jobs.hits(
+        job.id, sort=sort, descending=descending, limit=limit, offset=offset, query_id=query_id
+    )
+    return {
+        "items": [hit_payload(h) for h in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get(
+    "/{job_id}/download",
+    response_class=FileResponse,
+    responses={200: {"content": {f.media_type: {} for f in ExportFormat}}},
+)
+async def download(job_id: str, runtime: RuntimeDep, format: str = "tsv") -> FileResponse:
+    """The whole result as one document: tsv, csv, json, xml, text (pairwise) or asn1."""
+    fmt = parse_export_format(format)
+    path = await run_in_threadpool(runtime.service.export, job_id, fmt)
+    return FileResponse(
+        path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
+    )
+
+
+async def _read_submit(request: Request) -> SubmitRequest:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("query")
+        query = await upload.read() if isinstance(upload, UploadFile) else upload
+        return SubmitRequest(
+            program=_form_text(form.get("program")),
+            database=_form_text(form.get("database")),
+            query=query or "",
+            title=_form_text(form.get("title")) or None,
+            cluster=_form_text(form.get("cluster")) or None,
+            namespace=_form_text(form.get("namespace")) or None,
+            options=_json_options(_form_text(form.get("options"))),
+        )
+    try:
+        body = JobCreate.model_validate_json(await request.body())
+    except ValueError as exc:
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST, f"Body is not a valid job request: {_first_error(exc)}"
+        ) from None
+    return SubmitRequest(**body.model_dump())
+
+
+def _form_text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _json_options(text: str) -> dict[str, Any] | None:
+    if not text.strip():
+        return None
+    try:
+        options = json.loads(text)
+    except ValueError:
+        raise BlastDeckError(
+            ErrorCode.INVALID_OPTION_VALUE, "options must be a JSON object.", field="options"
+        ) from None
+    return options
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and errors():
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    return str(exc)[:200]

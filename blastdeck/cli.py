@@ -1,0 +1,330 @@
+"""The `blastdeck` command: serve, submit and follow jobs, manage databases and clusters.
+
+With `--server URL` commands talk to a running BlastDeck; without it they work on the local
+data dir (`--data-dir`, BLASTDECK_DATA_DIR, default ./.blastdeck), and `submit` runs the job in
+this process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from blastdeck.client import Backend, HttpBackend, LocalBackend, follow
+from blastdeck.config import ClusterConfig, load_settings
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.job_service import SubmitRequest
+from blastdeck.results.exports import parse_export_format
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(
+    help="BLAST databases: add (register or build) and list.", no_args_is_help=True
+)
+cluster_app = typer.Typer(help="Compute clusters: add and list.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(cluster_app, name="cluster")
+
+console = Console()
+errors = Console(stderr=True)
+
+ServerOpt = Annotated[
+    str | None, typer.Option("--server", envvar="BLASTDECK_SERVER", help="URL of a running server")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="data dir (default: BLASTDECK_DATA_DIR or ./.blastdeck)"),
+]
+
+STATUS_ICONS = {
+    "pending": "[dim]○[/]",
+    "running": "[cyan]◐[/]",
+    "completed": "[green]✔[/]",
+    "skipped": "[yellow]↷[/]",
+    "failed": "[red]✘[/]",
+}
+
+
+def _backend(server: str | None, data_dir: Path | None) -> Backend:
+    if server:
+        return HttpBackend(server)
+    return LocalBackend(load_settings(data_dir=data_dir))
+
+
+def _fail(exc: BlastDeckError) -> None:
+    errors.print(f"[red]error[/] [bold]{exc.code.value}[/]: {exc.message}")
+    raise typer.Exit(2)
+
+
+def timeline(job: dict[str, Any]) -> Table:
+    """The job's steps as a table: the same picture the web page draws."""
+    progress = job["progress"]
+    title = (
+        f"{job['id']}  {job['program']} vs {job['database']} on {job['cluster']}/{job['namespace']}"
+    )
+    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    for step in job["steps"]:
+        status = step["status"]
+        if status == "running" and job["phase"] == "waiting_for_submit_slot":
+            w = job.get("waiting_for") or {}
+            detail = f"waiting for the submit slot of {w.get('cluster')}/{w.get('namespace')}"
+        elif status == "running" and step["key"] == "running" and progress["batches_total"]:
+            detail = f"{progress['batches_done']}/{progress['batches_total']} batches"
+        else:
+            detail = step.get("skip_reason") or step.get("error") or ""
+        ms = step["duration_ms"]
+        table.add_row(
+            STATUS_ICONS[status],
+            step["label"],
+            status,
+            f"{ms} ms" if ms is not None else "",
+            detail,
+        )
+    if job.get("error_code") and job["phase"] in ("failed", "cancelled"):
+        table.add_row("", "", f"[red]{job['error_code']}[/]", "", job.get("error") or "")
+    return table
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run the BlastDeck server (API at /api, OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from blastdeck.api.app import create_app
+
+    settings = load_settings(data_dir=data_dir, host=host, port=port)
+    console.print(
+        f"BlastDeck on http://{settings.host}:{settings.port}  data: {settings.resolved_data_dir}"
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def submit(
+    query: Annotated[
+        Path, typer.Argument(help="FASTA file with the query sequence(s); - for stdin")
+    ],
+    db: Annotated[str, typer.Option("--db", help="database name (blastdeck db list)")],
+    program: Annotated[
+        str, typer.Option(help="blastn, blastp, blastx, tblastn or tblastx")
+    ] = "blastn",
+    title: Annotated[str | None, typer.Option(help="a title for the job")] = None,
+    cluster: Annotated[str | None, typer.Option(help="cluster (default: local)")] = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="namespace (default: the cluster's)")
+    ] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="BLAST option KEY=VALUE, repeatable")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="follow the job's steps until it ends")] = False,
+    server: ServerOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Submit a BLAST search. Without --server the job runs here, so it is always followed."""
+    text = sys.stdin.buffer.read() if str(query) == "-" else _read_file(query)
+    request = SubmitRequest(
+        program=program,
+        database=db,
+        query=text,
+        title=title,
+        cluster=cluster,
+        namespace=namespace,
+        options=_options(option or []),
+    )
+    backend = _backend(server, data_dir)
+    try:
+        job = backend.submit(request)
+        if not (wait or server is None):
+            console.print(job["id"])
+            return
+        with Live(timeline(job), console=console, refresh_per_second=8) as live:
+            job = follow(backend, job["id"], lambda j: live.update(timeline(j)), interval_s=0.2)
+        if job["phase"] != "completed":
+            raise typer.Exit(1)
+        console.print(f"{job['hits_total']} hits; blastdeck results {job['id']} --format tsv")
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        backend.close()
+
+
+@app.command()
+def status(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,
+    server: ServerOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Show a job's phase and step timeline."""
+    backend = _backend(server, data_dir)
+    try:
+        job = backend.job(job_id)
+        console.print_json(json.dumps(job)) if as_json else console.print(timeline(job))
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        backend.close()
+
+
+@app.command()
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    server: ServerOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Cancel a queued or running job."""
+    backend = _backend(server, data_dir)
+    try:
+        console.print(f"{job_id}: {backend.cancel(job_id)['phase']}")
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        backend.close()
+
+
+@app.command()
+def results(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    format: Annotated[str, typer.Option(help="tsv, csv, json, xml, text or asn1")] = "tsv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-O", help="file (default: stdout)")
+    ] = None,
+    server: ServerOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Download a completed job's results in one of BLAST's formats."""
+    backend = _backend(server, data_dir)
+    try:
+        fmt = parse_export_format(format)
+        target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
+        backend.download(job_id, fmt, target)
+        if output is None:
+            sys.stdout.buffer.write(target.read_bytes())
+            target.unlink()
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        backend.close()
+
+
+@db_app.command("add")
+def db_add(
+    name: Annotated[str, typer.Argument(help="a name for the database")],
+    source: Annotated[
+        Path, typer.Argument(help="FASTA file to build from, or an existing database's path prefix")
+    ],
+    title: Annotated[str | None, typer.Option(help="title (built databases)")] = None,
+    server: ServerOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a database: build it from FASTA (makeblastdb) or register an existing one."""
+    backend = _backend(server, data_dir)
+    try:
+        db = backend.add_database(name, source, title)
+        console.print(
+            f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters"
+        )
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        backend.close()
+
+
+@db_app.command("list")
+def db_list(server: ServerOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List databases with their molecule, size and title."""
+    backend = _backend(server, data_dir)
+    try:
+        table = Table("name", "molecule", "sequences", "letters", "title")
+        for db in backend.databases():
+            table.add_row(
+                db["name"],
+                db["molecule"],
+                f"{db['sequences']:,}",
+                f"{db['letters']:,}",
+                db["title"],
+            )
+        console.print(table)
+    finally:
+        backend.close()
+
+
+@cluster_app.command("add")
+def cluster_add(
+    name: Annotated[str, typer.Argument(help="a name for the cluster")],
+    engine: Annotated[str, typer.Option(help="engine: local")],
+    namespace: Annotated[str, typer.Option(help="default namespace")] = "default",
+    slots: Annotated[int | None, typer.Option(help="parallel batches (default: all cores)")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="engine setting KEY=VALUE")
+    ] = None,
+    server: ServerOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a named cluster (compute target)."""
+    backend = _backend(server, data_dir)
+    try:
+        settings = _pairs(set_ or [], "--set")
+        config = ClusterConfig(
+            name=name, engine=engine, namespace=namespace, slots=slots, settings=settings
+        )
+        cluster = backend.add_cluster(config)
+        console.print(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        backend.close()
+
+
+@cluster_app.command("list")
+def cluster_list(server: ServerOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List clusters."""
+    backend = _backend(server, data_dir)
+    try:
+        table = Table("name", "engine", "namespace", "slots", "settings")
+        for c in backend.clusters():
+            table.add_row(
+                c["name"], c["engine"], c["namespace"], str(c["slots"]), json.dumps(c["settings"])
+            )
+        console.print(table)
+    finally:
+        backend.close()
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        _fail(BlastDeckError(ErrorCode.INVALID_REQUEST, f"cannot read {path}: {exc.strerror}"))
+        raise
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(
+                BlastDeckError(ErrorCode.INVALID_REQUEST, f"{flag} takes KEY=VALUE, got {item!r}")
+            )
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _options(items: list[str]) -> dict[str, Any]:
+    """BLAST options from KEY=VALUE strings; the server's allow-list checks and types them."""
+    return _pairs(items, "--option")
+
+
+def main() -> None:
+    app()

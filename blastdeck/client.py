@@ -1,0 +1,156 @@
+"""How the CLI reaches BlastDeck: a running server over HTTP, or the local data dir directly.
+
+Both return the API's JSON shapes, so the CLI draws the same thing either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
+from blastdeck.config import ClusterConfig, Settings
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.pipeline_model import Phase, is_terminal
+from blastdeck.job_service import SubmitRequest
+from blastdeck.results.exports import ExportFormat
+from blastdeck.runtime import Runtime
+
+
+class Backend(Protocol):
+    def submit(self, request: SubmitRequest) -> dict[str, Any]: ...
+    def job(self, job_id: str) -> dict[str, Any]: ...
+    def cancel(self, job_id: str) -> dict[str, Any]: ...
+    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None: ...
+    def databases(self) -> list[dict[str, Any]]: ...
+    def add_database(self, name: str, source: Path, title: str | None) -> dict[str, Any]: ...
+    def clusters(self) -> list[dict[str, Any]]: ...
+    def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+def is_fasta_file(path: Path) -> bool:
+    """A FASTA file (build a database) rather than a database prefix (register it)."""
+    return path.is_file() and path.read_bytes()[:1] == b">"
+
+
+class HttpBackend:
+    def __init__(self, server: str) -> None:
+        self._http = httpx.Client(base_url=server.rstrip("/"), timeout=60)
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BlastDeckError(
+                ErrorCode.INTERNAL_ERROR, f"cannot reach {self._http.base_url}: {exc}"
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                code, message = ErrorCode(body["error_code"]), body["message"]
+            except (ValueError, KeyError):
+                code, message = ErrorCode.INTERNAL_ERROR, response.text[:500]
+            raise BlastDeckError(
+                code, message, field=body.get("field") if isinstance(body, dict) else None
+            )
+        return response
+
+    def submit(self, request: SubmitRequest) -> dict[str, Any]:
+        body = {k: v for k, v in request.__dict__.items() if v is not None}
+        if isinstance(body.get("query"), bytes):
+            body["query"] = body["query"].decode("utf-8", "replace")
+        return self._call("POST", "/api/jobs", json=body).json()
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/jobs/{job_id}").json()
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/jobs/{job_id}/cancel").json()
+
+    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
+        response = self._call("GET", f"/api/jobs/{job_id}/download", params={"format": fmt.value})
+        out.write_bytes(response.content)
+
+    def databases(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/databases").json()["items"]
+
+    def add_database(self, name: str, source: Path, title: str | None) -> dict[str, Any]:
+        if is_fasta_file(source):
+            with source.open("rb") as fh:
+                files = {"file": (source.name, fh, "text/plain")}
+                data = {"name": name, **({"title": title} if title else {})}
+                return self._call("POST", "/api/databases", data=data, files=files).json()
+        body = {"name": name, "path": str(source.resolve())}
+        return self._call("POST", "/api/databases", json=body).json()
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/clusters").json()["items"]
+
+    def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
+        return self._call("POST", "/api/clusters", json=config.model_dump()).json()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class LocalBackend:
+    """Works on the data dir in this process; submitted jobs run here, in the CLI."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._runtime = Runtime(settings)
+        self._runtime.prepare()
+        self._started = False
+
+    def submit(self, request: SubmitRequest) -> dict[str, Any]:
+        if not self._started:
+            self._runtime.executor.start()
+            self._started = True
+        return job_payload(self._runtime.service.submit(request))
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return job_payload(self._runtime.service.get(job_id))
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return job_payload(self._runtime.service.cancel(job_id))
+
+    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
+        out.write_bytes(self._runtime.service.export(job_id, fmt).read_bytes())
+
+    def databases(self) -> list[dict[str, Any]]:
+        return [database_payload(d) for d in self._runtime.databases.list()]
+
+    def add_database(self, name: str, source: Path, title: str | None) -> dict[str, Any]:
+        if is_fasta_file(source):
+            row = self._runtime.databases.build(name, source.read_bytes(), title=title)
+        else:
+            row = self._runtime.databases.register(name, str(source.resolve()))
+        return database_payload(row)
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return [cluster_payload(c) for c in self._runtime.clusters.list()]
+
+    def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
+        return cluster_payload(self._runtime.clusters.add(config))
+
+    def close(self) -> None:
+        self._runtime.stop()
+
+
+def follow(
+    backend: Backend,
+    job_id: str,
+    on_update: Callable[[dict[str, Any]], None],
+    interval_s: float | None = None,
+) -> dict[str, Any]:
+    """Poll a job until it ends, at the server's cadence (poll_after_ms) unless told otherwise."""
+    while True:
+        job = backend.job(job_id)
+        on_update(job)
+        if is_terminal(Phase(job["phase"])):
+            return job
+        time.sleep(interval_s if interval_s is not None else job["poll_after_ms"] / 1000)

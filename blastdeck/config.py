@@ -1,0 +1,121 @@
+"""Settings: `BLASTDECK_*` environment variables, optionally one TOML file, then defaults.
+
+The TOML file is `BLASTDECK_CONFIG` or `<data dir>/blastdeck.toml` when present. Clusters
+listed there (`[[clusters]]`) join the built-in `local` cluster; clusters added at run time
+(`blastdeck cluster add`, `POST /api/clusters`) live in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from blastdeck.domain.fasta import QueryLimits
+
+
+class ClusterConfig(BaseModel):
+    name: str
+    engine: str = "local"
+    namespace: str = "default"
+    slots: int | None = Field(default=None, ge=1, description="parallel BLAST batches; all cores")
+    settings: dict[str, str] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BLASTDECK_", extra="ignore")
+
+    data_dir: Path = Path(".blastdeck")
+    database_url: str | None = None  # default: SQLite under data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=2, ge=1, description="jobs run at once by the embedded executor")
+
+    max_nucleotide_letters: int = 1_000_000
+    max_protein_letters: int = 100_000
+    max_defline_chars: int = 10_000
+    max_sequences: int = 10_000
+    max_upload_bytes: int = 64 * 1024 * 1024
+
+    lock_prefix: str = "elb:blast:elastic-blast-submit"
+    lock_ttl_s: int = 900
+    submit_timeout_s: int = 600
+    submit_wait_deadline_s: int = 1800
+    submit_backoff_max_s: float = 5.0
+
+    demo_databases: bool = True
+    clusters: list[ClusterConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _submit_timeout_below_lock_ttl(self) -> Settings:
+        # A submit that outlives its lock could overlap the next holder's submit.
+        if self.submit_timeout_s >= self.lock_ttl_s:
+            raise ValueError(
+                f"submit_timeout_s ({self.submit_timeout_s}) must be below lock_ttl_s "
+                f"({self.lock_ttl_s}) so a submit never outlives its lock"
+            )
+        return self
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'blastdeck.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def query_limits(self) -> QueryLimits:
+        return QueryLimits(
+            max_nucleotide_letters=self.max_nucleotide_letters,
+            max_protein_letters=self.max_protein_letters,
+            max_defline_chars=self.max_defline_chars,
+            max_sequences=self.max_sequences,
+        )
+
+    @property
+    def databases_dir(self) -> Path:
+        return self.resolved_data_dir / "databases"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.resolved_data_dir / "jobs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.resolved_data_dir / "scratch"
+
+
+def _toml_values(data_dir: Path | None) -> dict[str, Any]:
+    explicit = os.environ.get("BLASTDECK_CONFIG")
+    candidates = [Path(explicit)] if explicit else []
+    base = data_dir or Path(os.environ.get("BLASTDECK_DATA_DIR", ".blastdeck"))
+    candidates.append(base / "blastdeck.toml")
+    for path in candidates:
+        if path.is_file():
+            with path.open("rb") as fh:
+                return tomllib.load(fh)
+    return {}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env and the TOML file; explicit overrides (CLI flags) win over both."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    file_values = _toml_values(overrides.get("data_dir"))
+    env_set = {
+        name for name in Settings.model_fields if f"BLASTDECK_{name.upper()}" in os.environ
+    }
+    init = {k: v for k, v in file_values.items() if k not in env_set}
+    init.update(overrides)
+    return Settings(**init)

@@ -1,0 +1,116 @@
+"""The closed set of error codes BlastDeck reports, with their category and HTTP status.
+
+`error_code` in every API payload, event and CLI error is one of `ErrorCode`; never free text.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCategory(StrEnum):
+    TRANSIENT = "transient"  # worth retrying as is
+    CAPACITY = "capacity"  # wait for a slot or for resources
+    PERMANENT = "permanent"  # retrying the same thing will fail again
+    CANCELLED = "cancelled"
+
+
+class ErrorCode(StrEnum):
+    # request validation (4xx)
+    INVALID_REQUEST = "invalid_request"
+    EMPTY_QUERY = "empty_query"
+    INVALID_FASTA = "invalid_fasta"
+    BINARY_DATA = "binary_data"
+    HEADER_TOO_LONG = "header_too_long"
+    INVALID_RESIDUES = "invalid_residues"
+    QUERY_MOLECULE_MISMATCH = "query_molecule_mismatch"
+    SEQUENCE_TOO_LONG = "sequence_too_long"
+    TOO_MANY_SEQUENCES = "too_many_sequences"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNKNOWN_PROGRAM = "unknown_program"
+    UNKNOWN_DATABASE = "unknown_database"
+    DATABASE_MOLECULE_MISMATCH = "database_molecule_mismatch"
+    OPTION_NOT_ALLOWED = "option_not_allowed"
+    INVALID_OPTION_VALUE = "invalid_option_value"
+    INVALID_NAME = "invalid_name"
+    INVALID_DATABASE_PATH = "invalid_database_path"
+    DATABASE_EXISTS = "database_exists"
+    DATABASE_BUILD_FAILED = "database_build_failed"
+    UNKNOWN_CLUSTER = "unknown_cluster"
+    UNKNOWN_ENGINE = "unknown_engine"
+    INVALID_NAMESPACE = "invalid_namespace"
+    CLUSTER_EXISTS = "cluster_exists"
+    INVALID_CLUSTER_SETTING = "invalid_cluster_setting"
+    JOB_NOT_FOUND = "job_not_found"
+    JOB_ALREADY_FINISHED = "job_already_finished"
+    JOB_STILL_ACTIVE = "job_still_active"
+    RESULTS_NOT_READY = "results_not_ready"
+    UNKNOWN_FORMAT = "unknown_format"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    # job execution
+    DATABASE_MISSING = "database_missing"
+    BLAST_SEARCH_FAILED = "blast_search_failed"
+    BLAST_OUT_OF_MEMORY = "blast_out_of_memory"
+    BLAST_TIMEOUT = "blast_timeout"
+    BLAST_SUBMIT_LOCK_BUSY = "blast_submit_lock_busy"
+    BLAST_SUBMIT_SLOT_WAIT_DEADLINE_EXCEEDED = "blast_submit_slot_wait_deadline_exceeded"
+    STAGING_FAILED = "staging_failed"
+    EXPORT_FAILED = "export_failed"
+    WORKER_LOST = "worker_lost"
+    STORAGE_FULL = "storage_full"
+    CANCELLED = "cancelled"
+    INTERNAL_ERROR = "internal_error"
+
+
+_CATEGORY: dict[ErrorCode, ErrorCategory] = {
+    ErrorCode.BLAST_SUBMIT_LOCK_BUSY: ErrorCategory.CAPACITY,
+    ErrorCode.BLAST_SUBMIT_SLOT_WAIT_DEADLINE_EXCEEDED: ErrorCategory.CAPACITY,
+    ErrorCode.STORAGE_FULL: ErrorCategory.CAPACITY,
+    ErrorCode.BLAST_OUT_OF_MEMORY: ErrorCategory.CAPACITY,
+    ErrorCode.WORKER_LOST: ErrorCategory.TRANSIENT,
+    ErrorCode.STAGING_FAILED: ErrorCategory.TRANSIENT,
+    ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
+}
+
+_HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.JOB_NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_DATABASE: 404,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.JOB_ALREADY_FINISHED: 409,
+    ErrorCode.JOB_STILL_ACTIVE: 409,
+    ErrorCode.RESULTS_NOT_READY: 409,
+    ErrorCode.DATABASE_EXISTS: 409,
+    ErrorCode.CLUSTER_EXISTS: 409,
+}
+
+
+def category_of(code: ErrorCode) -> ErrorCategory:
+    return _CATEGORY.get(code, ErrorCategory.PERMANENT)
+
+
+def http_status_of(code: ErrorCode) -> int:
+    return _HTTP_STATUS.get(code, 422)
+
+
+class BlastDeckError(Exception):
+    """A failure with a stable code and a message a person can act on.
+
+    `field` names the request field the error concerns, when there is one.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    @property
+    def category(self) -> ErrorCategory:
+        return category_of(self.code)
+
+    @property
+    def http_status(self) -> int:
+        return http_status_of(self.code)

@@ -1,0 +1,321 @@
+"""The `local` engine: BLAST+ as subprocesses on this host.
+
+The query set is split into batches of whole sequences that run in parallel over the cluster's
+slots (one single-threaded BLAST process per slot), each writing an ASN.1 archive; results are
+merged in query order later. Everything the run needs is in the job's work dir (`plan.json`,
+batch FASTA files, one `.pid`/`.asn`/`.failed` file per batch), so a restarted process can tell
+what finished and re-run only the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from blastdeck.blast_tools import blast_env, tail, tool_path
+from blastdeck.databases import database_files
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.fasta import QueryLimits, parse_query, split_batches, to_fasta
+from blastdeck.domain.options import blast_arguments
+from blastdeck.domain.programs import shape_of
+from blastdeck.engines.base import (
+    BatchResult,
+    ClusterSpec,
+    JobContext,
+    JobResults,
+    Progress,
+    WarmState,
+)
+
+BATCHES_PER_SLOT = 3  # a few batches per slot evens out queries of unequal cost
+STAGE_MARKER = ".blastdeck-staged.json"
+# The query was validated on submit; re-reading it must not re-apply per-user limits.
+_UNLIMITED = QueryLimits(10**12, 10**12, 10**9, 10**9)
+_OOM_SIGNS = ("bad_alloc", "out of memory", "cannot allocate memory")
+
+
+@dataclass(frozen=True)
+class _Batch:
+    index: int
+    fasta: Path
+    archive: Path
+    query_ids: tuple[str, ...]
+    query_offset: int
+    argv: tuple[str, ...]
+
+    @property
+    def partial(self) -> Path:
+        return self.archive.with_suffix(".asn.part")
+
+    @property
+    def pid_file(self) -> Path:
+        return self.archive.with_suffix(".pid")
+
+    @property
+    def failed_file(self) -> Path:
+        return self.archive.with_suffix(".failed")
+
+    @property
+    def stderr_file(self) -> Path:
+        return self.archive.with_suffix(".stderr")
+
+
+class _Run:
+    """The processes of one job in this process: started by submit, stopped by cancel."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.mutex = threading.Lock()
+
+
+class LocalEngine:
+    poll_interval_s = 0.05
+
+    def __init__(self, cluster: ClusterSpec, scratch_root: Path) -> None:
+        self.cluster = cluster
+        self.scratch = Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
+        self._slots = threading.BoundedSemaphore(cluster.slots)
+        self._runs: dict[str, _Run] = {}
+        self._stage_mutex = threading.Lock()
+
+    # -- warm database copies ----------------------------------------------------------------
+
+    def _warm_dir(self, ctx: JobContext) -> Path:
+        return self.scratch / "dbs" / ctx.database.name
+
+    def warmup_check(self, ctx: JobContext) -> WarmState:
+        warm_dir = self._warm_dir(ctx)
+        marker = warm_dir / STAGE_MARKER
+        wanted = _fingerprint(ctx.database.prefix)
+        try:
+            staged = json.loads(marker.read_text()).get("fingerprint")
+        except (OSError, ValueError):
+            return WarmState(False, str(warm_dir), f"no staged copy of {ctx.database.name} yet")
+        if staged != wanted:
+            return WarmState(False, str(warm_dir), "staged copy is out of date")
+        return WarmState(True, str(warm_dir), "current staged copy found")
+
+    def stage_db(self, ctx: JobContext) -> str:
+        warm_dir = self._warm_dir(ctx)
+        with self._stage_mutex:  # two jobs on one database stage it once
+            if self.warmup_check(ctx).warm:
+                return str(warm_dir)
+            warm_dir.parent.mkdir(parents=True, exist_ok=True)
+            staging = warm_dir.parent / f".{warm_dir.name}.{uuid.uuid4().hex}"
+            staging.mkdir()
+            try:
+                for source in database_files(ctx.database.prefix):
+                    shutil.copy2(source, staging / source.name)
+                marker = {"fingerprint": _fingerprint(ctx.database.prefix)}
+                (staging / STAGE_MARKER).write_text(json.dumps(marker))
+                _swap_dir(staging, warm_dir)
+            except OSError as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise BlastDeckError(
+                    ErrorCode.STAGING_FAILED, f"Could not stage {ctx.database.name}: {exc}"
+                ) from exc
+        return str(warm_dir)
+
+    # -- batches ---------------------------------------------------------------------------------
+
+    def configure(self, ctx: JobContext) -> int:
+        records = parse_query(ctx.query_path.read_text(), shape_of(ctx.program).query, _UNLIMITED)
+        batches_dir = ctx.work_dir / "batches"
+        shutil.rmtree(batches_dir, ignore_errors=True)
+        batches_dir.mkdir(parents=True)
+        program = tool_path(ctx.program.value)
+        extra = blast_arguments(ctx.program, ctx.options)
+        plan, offset = [], 0
+        for i, batch in enumerate(split_batches(records, self.cluster.slots * BATCHES_PER_SLOT)):
+            fasta = batches_dir / f"batch_{i:03d}.fa"
+            fasta.write_text(to_fasta(batch))
+            archive = batches_dir / f"batch_{i:03d}.asn"
+            argv = [
+                program,
+                "-query",
+                str(fasta),
+                "-db",
+                ctx.database.prefix.name,
+                "-outfmt",
+                "11",
+                "-out",
+                str(archive.with_suffix(".asn.part")),
+                "-num_threads",
+                "1",
+                *extra,
+            ]
+            plan.append(
+                {
+                    "index": i,
+                    "fasta": str(fasta),
+                    "archive": str(archive),
+                    "query_ids": [r.id for r in batch],
+                    "query_offset": offset,
+                    "argv": argv,
+                }
+            )
+            offset += len(batch)
+        (ctx.work_dir / "plan.json").write_text(json.dumps({"batches": plan}, indent=1))
+        return len(plan)
+
+    def _plan(self, ctx: JobContext) -> list[_Batch]:
+        data = json.loads((ctx.work_dir / "plan.json").read_text())
+        return [
+            _Batch(
+                index=b["index"],
+                fasta=Path(b["fasta"]),
+                archive=Path(b["archive"]),
+                query_ids=tuple(b["query_ids"]),
+                query_offset=b["query_offset"],
+                argv=tuple(b["argv"]),
+            )
+            for b in data["batches"]
+        ]
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def submit(self, ctx: JobContext) -> str:
+        run = _Run()
+        self._runs[ctx.job_id] = run
+        env = blast_env(self._warm_dir(ctx))
+        for batch in self._plan(ctx):
+            if batch.archive.exists():
+                continue
+            batch.failed_file.unlink(missing_ok=True)
+            worker = threading.Thread(
+                target=self._run_batch,
+                args=(run, batch, env),
+                daemon=True,
+                name=f"blast-{ctx.job_id[:8]}-{batch.index}",
+            )
+            worker.start()
+        return f"local:{os.getpid()}:{ctx.job_id}"
+
+    def _run_batch(self, run: _Run, batch: _Batch, env: dict[str, str]) -> None:
+        with self._slots:
+            with run.mutex:
+                if run.cancelled:
+                    return
+                with batch.stderr_file.open("wb") as err:
+                    proc = subprocess.Popen(
+                        batch.argv,
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                        env=env,
+                        cwd=batch.fasta.parent,
+                        start_new_session=True,
+                    )
+                run.procs[batch.index] = proc
+                batch.pid_file.write_text(str(proc.pid))
+            returncode = proc.wait()
+            with run.mutex:
+                run.procs.pop(batch.index, None)
+                batch.pid_file.unlink(missing_ok=True)
+                if run.cancelled:
+                    return
+                if returncode == 0:
+                    os.replace(batch.partial, batch.archive)
+                else:
+                    stderr = tail(batch.stderr_file.read_bytes())
+                    batch.failed_file.write_text(json.dumps({"rc": returncode, "stderr": stderr}))
+
+    def resume(self, ctx: JobContext, handle: str) -> str:
+        self._kill_recorded(ctx)
+        return self.submit(ctx)
+
+    def poll(self, ctx: JobContext, handle: str) -> Progress:
+        plan = self._plan(ctx)
+        done = sum(1 for b in plan if b.archive.exists())
+        for batch in plan:
+            if batch.failed_file.exists():
+                return Progress(done, len(plan), True, _batch_error(batch))
+        if done == len(plan):
+            return Progress(done, len(plan), True)
+        if ctx.job_id not in self._runs:
+            lost = BlastDeckError(ErrorCode.WORKER_LOST, "the BLAST processes of this job are gone")
+            return Progress(done, len(plan), True, lost)
+        return Progress(done, len(plan))
+
+    def collect(self, ctx: JobContext) -> JobResults:
+        self._runs.pop(ctx.job_id, None)
+        batches = tuple(
+            BatchResult(b.archive, b.query_ids, b.query_offset) for b in self._plan(ctx)
+        )
+        return JobResults(batches, ctx.database.prefix.parent)
+
+    def cancel(self, ctx: JobContext, handle: str | None) -> None:
+        run = self._runs.pop(ctx.job_id, None)
+        if run is not None:
+            with run.mutex:
+                run.cancelled = True
+                for proc in run.procs.values():
+                    _kill_group(proc.pid)
+        self._kill_recorded(ctx)
+
+    def _kill_recorded(self, ctx: JobContext) -> None:
+        """Kill BLAST processes a previous server process left behind (their pid files)."""
+        batches_dir = ctx.work_dir / "batches"
+        if not batches_dir.is_dir():
+            return
+        for pid_file in batches_dir.glob("*.pid"):
+            try:
+                pid = int(pid_file.read_text())
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (OSError, ValueError):
+                pid_file.unlink(missing_ok=True)
+                continue
+            if str(batches_dir).encode() in cmdline:  # still ours, not a reused pid
+                _kill_group(pid)
+            pid_file.unlink(missing_ok=True)
+        for partial in batches_dir.glob("*.asn.part"):
+            partial.unlink(missing_ok=True)
+
+
+def _batch_error(batch: _Batch) -> BlastDeckError:
+    data = json.loads(batch.failed_file.read_text())
+    rc, stderr = data["rc"], data["stderr"]
+    if any(sign in stderr.lower() for sign in _OOM_SIGNS):
+        return BlastDeckError(
+            ErrorCode.BLAST_OUT_OF_MEMORY,
+            f"BLAST ran out of memory in batch {batch.index}: {stderr[-500:]}",
+        )
+    how = f"was killed by signal {-rc}" if rc < 0 else f"exited with code {rc}"
+    return BlastDeckError(
+        ErrorCode.BLAST_SEARCH_FAILED,
+        f"BLAST {how} in batch {batch.index}: {stderr or 'no message'}",
+    )
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _fingerprint(prefix: Path) -> str:
+    """Identity of a database's current files: names, sizes, mtimes and index-file contents."""
+    digest = hashlib.sha256()
+    for path in database_files(prefix):
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        if path.suffix in (".nin", ".pin"):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _swap_dir(new: Path, target: Path) -> None:
+    """Put `new` in place of `target` with renames, so no reader sees a half-copied database."""
+    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

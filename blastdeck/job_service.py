@@ -1,0 +1,139 @@
+"""Job operations shared by the REST API and the CLI: submit, cancel, delete, export."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
+from blastdeck.config import Settings
+from blastdeck.databases import DatabaseCatalog
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.fasta import parse_query, to_fasta
+from blastdeck.domain.options import validate_options
+from blastdeck.domain.pipeline_model import Phase, is_terminal
+from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
+from blastdeck.executors.base import Executor
+from blastdeck.pipeline import Pipeline
+from blastdeck.results.exports import ExportFormat, render_export
+from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.models import Job
+
+MAX_TITLE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    program: str
+    database: str
+    query: str | bytes
+    title: str | None = None
+    cluster: str | None = None
+    namespace: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class JobService:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobStore,
+        databases: DatabaseCatalog,
+        clusters: ClusterRegistry,
+        pipeline: Pipeline,
+        executor: Executor,
+    ) -> None:
+        self._settings = settings
+        self._jobs = jobs
+        self._databases = databases
+        self._clusters = clusters
+        self._pipeline = pipeline
+        self._executor = executor
+        self._export_mutex = threading.Lock()
+
+    def submit(self, request: SubmitRequest) -> Job:
+        """Validate everything a job needs, store it, and schedule it."""
+        program = parse_program(_text(request.program, "program"))
+        database = self._databases.get(_text(request.database, "database"))
+        check_database_molecule(program, database.name, Molecule(database.molecule))
+        records = parse_query(request.query, shape_of(program).query, self._settings.query_limits)
+        options = validate_options(program, request.options)
+        cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
+        namespace = self._clusters.resolve_namespace(cluster, request.namespace)
+        title = _clean_title(request.title) or records[0].defline[:80]
+        job = self._jobs.create(
+            NewJob(
+                title=title,
+                program=program.value,
+                database=database.name,
+                cluster=cluster.name,
+                namespace=namespace,
+                options=options,
+                query_fasta=to_fasta(records),
+                query_count=len(records),
+                query_letters=sum(len(r.sequence) for r in records),
+            )
+        )
+        self._executor.enqueue(job.id)
+        return job
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
+        if job is None:
+            raise BlastDeckError(ErrorCode.JOB_NOT_FOUND, f"No job with id {str(job_id)[:64]!r}.")
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if self._jobs.request_cancel(job.id) is None:
+            raise BlastDeckError(
+                ErrorCode.JOB_ALREADY_FINISHED,
+                f"Job {job.id} already ended ({job.phase}); there is nothing to cancel.",
+            )
+        return self.get(job.id)
+
+    def delete(self, job_id: str) -> None:
+        job = self.get(job_id)
+        if not is_terminal(Phase(job.phase)):
+            raise BlastDeckError(
+                ErrorCode.JOB_STILL_ACTIVE,
+                f"Job {job.id} is still {job.phase}; cancel it before deleting it.",
+            )
+        self._jobs.delete(job.id)
+        shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
+
+    def export(self, job_id: str, fmt: ExportFormat) -> Path:
+        """The job's results as one document; rendered on first request, then cached."""
+        job = self.get(job_id)
+        if job.phase != Phase.COMPLETED:
+            raise BlastDeckError(
+                ErrorCode.RESULTS_NOT_READY,
+                f"Job {job.id} is {job.phase}; results are ready once it has completed.",
+            )
+        out = self._settings.jobs_dir / job.id / "exports" / f"results.{fmt.extension}"
+        with self._export_mutex:
+            if not out.exists():
+                ctx = self._pipeline.context(job)
+                results = self._clusters.engine_for(job.cluster).collect(ctx)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                archives = [b.archive for b in results.batches]
+                render_export(fmt, archives, results.blastdb_dir, out)
+        return out
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST, f"{field} must be a non-empty string.", field=field
+        )
+    return value.strip()
+
+
+def _clean_title(title: str | None) -> str:
+    if not title:
+        return ""
+    printable = "".join(ch if ch.isprintable() else " " for ch in str(title))
+    return " ".join(printable.split())[:MAX_TITLE_CHARS]

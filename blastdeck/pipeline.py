@@ -1,0 +1,284 @@
+"""Runs the steps of one job through its cluster's engine, recording every transition.
+
+`run(job_id)` is the whole unit of work an executor schedules. It picks up wherever the stored
+job is (a restart resumes from the last finished step) and returns either `FINISHED` or a
+`RetryAfter` when the job must wait for its cluster's submit slot: the executor re-schedules it
+without holding a worker, and without spending any retry budget.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import random
+import time
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+
+from blastdeck.blast_tools import BlastToolError
+from blastdeck.clusters import ClusterRegistry
+from blastdeck.config import Settings
+from blastdeck.databases import DatabaseCatalog, database_files
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
+from blastdeck.domain.programs import Molecule, Program
+from blastdeck.engines.base import DatabaseRef, Engine, JobContext
+from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
+from blastdeck.results.hits import read_hits
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+CANCEL_CHECK_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True)
+class Finished:
+    pass
+
+
+@dataclass(frozen=True)
+class RetryAfter:
+    seconds: float
+
+
+FINISHED = Finished()
+Outcome = Finished | RetryAfter
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobStore,
+        databases: DatabaseCatalog,
+        clusters: ClusterRegistry,
+        lock: SubmitLock,
+    ) -> None:
+        self._settings = settings
+        self._jobs = jobs
+        self._databases = databases
+        self._clusters = clusters
+        self._lock = lock
+
+    def run(self, job_id: str) -> Outcome:
+        job = self._jobs.get(job_id)
+        if job is None or job.phase in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED):
+            return FINISHED
+        ctx: JobContext | None = None
+        engine: Engine | None = None
+        try:
+            if job.cancel_requested:
+                raise _Cancelled
+            ctx = self.context(job)
+            engine = self._clusters.engine_for(job.cluster)
+            return self._walk(job, ctx, engine)
+        except _Cancelled:
+            if engine is not None and ctx is not None:
+                engine.cancel(ctx, self._handle(job_id))
+            self._jobs.finish_cancelled(job_id)
+        except BlastDeckError as exc:
+            self._fail(job_id, exc.code, exc.message, engine, ctx)
+        except BlastToolError as exc:
+            self._fail(job_id, ErrorCode.BLAST_SEARCH_FAILED, str(exc), engine, ctx)
+        except OSError as exc:
+            code = ErrorCode.STORAGE_FULL if exc.errno == errno.ENOSPC else ErrorCode.INTERNAL_ERROR
+            self._fail(job_id, code, f"{type(exc).__name__}: {exc}", engine, ctx)
+        except Exception as exc:
+            log.exception("job %s failed unexpectedly", job_id)
+            self._fail(
+                job_id, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", engine, ctx
+            )
+        return FINISHED
+
+    def context(self, job: Job) -> JobContext:
+        database = self._databases.get(job.database)
+        return JobContext(
+            job_id=job.id,
+            program=Program(job.program),
+            database=DatabaseRef(database.name, Path(database.path), Molecule(database.molecule)),
+            options=dict(job.options or {}),
+            cluster=self._clusters.get(job.cluster),
+            namespace=job.namespace,
+            work_dir=self._settings.jobs_dir / job.id,
+        )
+
+    # -- the steps -------------------------------------------------------------------------------
+
+    def _walk(self, job: Job, ctx: JobContext, engine: Engine) -> Outcome:
+        status = {row.key: StepStatus(row.status) for row in job.steps}
+        for step in STEPS[:-1]:
+            if status[step.value] in DONE_STEP_STATUSES:
+                continue
+            resuming = status[step.value] is StepStatus.RUNNING
+            outcome = self._step(step, job, ctx, engine, resuming)
+            if outcome is not None:
+                return outcome
+        return FINISHED
+
+    def _step(
+        self, step: Step, job: Job, ctx: JobContext, engine: Engine, resuming: bool
+    ) -> Outcome | None:
+        if step is Step.SUBMITTING:
+            return self._submit(job, ctx, engine)
+        self._start(job.id, step)
+        if step is Step.PREPARING:
+            self._prepare(job, ctx)
+        elif step is Step.WARMING_UP:
+            state = engine.warmup_check(ctx)
+            self._jobs.complete_step(job.id, step, f"{state.detail} on {ctx.cluster.name}")
+        elif step is Step.CONFIGURING:
+            total = engine.configure(ctx)
+            self._jobs.set_progress(job.id, 0, total)
+            self._jobs.complete_step(job.id, step, f"{total} batch(es) written")
+        elif step is Step.STAGING_DB:
+            self._stage(job, ctx, engine)
+        elif step is Step.RUNNING:
+            self._run(job, ctx, engine, resuming)
+        elif step is Step.EXPORTING_RESULTS:
+            self._export(job, ctx, engine)
+        return None
+
+    def _start(self, job_id: str, step: Step) -> None:
+        if not self._jobs.start_step(job_id, step):
+            raise _Cancelled
+
+    def _prepare(self, job: Job, ctx: JobContext) -> None:
+        if not database_files(ctx.database.prefix):
+            raise BlastDeckError(
+                ErrorCode.DATABASE_MISSING,
+                f"The files of database {ctx.database.name} are gone from {ctx.database.prefix}.",
+            )
+        ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomically(ctx.query_path, job.query_fasta)
+        self._jobs.complete_step(
+            job.id, Step.PREPARING, f"{job.query_count} queries, {job.query_letters} letters"
+        )
+
+    def _stage(self, job: Job, ctx: JobContext, engine: Engine) -> None:
+        state = engine.warmup_check(ctx)
+        if state.warm:
+            reason = f"warm copy of {ctx.database.name} reused at {state.location}"
+            self._jobs.skip_step(job.id, Step.STAGING_DB, reason)
+            return
+        location = engine.stage_db(ctx)
+        self._jobs.complete_step(job.id, Step.STAGING_DB, f"staged to {location}")
+
+    def _submit(self, job: Job, ctx: JobContext, engine: Engine) -> Outcome | None:
+        current = self._jobs.get(job.id)
+        if current.engine_handle:  # submitted before a restart: never submit twice
+            self._jobs.complete_step(job.id, Step.SUBMITTING, "already submitted")
+            return None
+        if current.phase != Phase.WAITING_FOR_SUBMIT_SLOT:
+            self._start(job.id, Step.SUBMITTING)
+        key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
+        token = new_lock_token(job.id)
+        if not self._lock.acquire(key, token, self._settings.lock_ttl_s):
+            return self._wait_for_slot(current, ctx, key)
+        try:
+            self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again
+            handle = engine.submit(ctx)
+            self._jobs.set_engine_handle(job.id, handle)
+        finally:
+            self._lock.release(key, token)
+        self._jobs.complete_step(
+            job.id, Step.SUBMITTING, f"submitted to {ctx.cluster.name}/{ctx.namespace} ({handle})"
+        )
+        return None
+
+    def _wait_for_slot(self, job: Job, ctx: JobContext, key: str) -> Outcome:
+        holder = self._lock.holder(key)
+        waited_s = (utcnow() - job.wait_started_at).total_seconds() if job.wait_started_at else 0.0
+        where = f"cluster {ctx.cluster.name} / namespace {ctx.namespace}"
+        if waited_s > self._settings.submit_wait_deadline_s:
+            raise BlastDeckError(
+                ErrorCode.BLAST_SUBMIT_SLOT_WAIT_DEADLINE_EXCEEDED,
+                f"Waited {waited_s:.0f} s for the submit slot of {where}; giving up.",
+            )
+        holder_job = holder.job_id if holder else None
+        waiting_for = {
+            "what": "submit_slot",
+            "cluster": ctx.cluster.name,
+            "namespace": ctx.namespace,
+            "lock_key": key,
+            "holder_job_id": holder_job,
+        }
+        message = f"another submit is in progress on {where}" + (
+            f" (job {holder_job}); waiting for the submit slot" if holder_job else "; waiting"
+        )
+        if not self._jobs.set_waiting(job.id, waiting_for, message):
+            raise _Cancelled
+        # Back off longer the longer we wait, with jitter so waiters do not stampede.
+        base = min(self._settings.submit_backoff_max_s, 0.2 + waited_s / 4)
+        return RetryAfter(base * random.uniform(0.5, 1.0))
+
+    def _run(self, job: Job, ctx: JobContext, engine: Engine, resuming: bool) -> None:
+        handle = self._handle(job.id)
+        if resuming and handle:
+            handle = engine.resume(ctx, handle)
+            self._jobs.set_engine_handle(job.id, handle)
+            self._jobs.note(
+                job.id, "resumed", "resumed running batches after a restart", Step.RUNNING
+            )
+        if handle is None:
+            raise BlastDeckError(ErrorCode.WORKER_LOST, "the job was never handed to its cluster")
+        last_done, next_cancel_check = -1, time.monotonic() + CANCEL_CHECK_INTERVAL_S
+        while True:
+            progress = engine.poll(ctx, handle)
+            if progress.done != last_done:
+                self._jobs.set_progress(job.id, progress.done, progress.total)
+                last_done = progress.done
+            if progress.error is not None:
+                raise progress.error
+            if progress.finished:
+                break
+            if time.monotonic() >= next_cancel_check:
+                if self._cancel_requested(job.id):
+                    raise _Cancelled
+                next_cancel_check = time.monotonic() + CANCEL_CHECK_INTERVAL_S
+            time.sleep(engine.poll_interval_s)
+        self._jobs.complete_step(job.id, Step.RUNNING, f"{last_done} batch(es) finished")
+
+    def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:
+        results = engine.collect(ctx)
+        hits = chain.from_iterable(
+            read_hits(b.archive, results.blastdb_dir, b.query_ids, b.query_offset)
+            for b in results.batches
+        )
+        total = self._jobs.replace_hits(job.id, hits)
+        self._jobs.complete_step(job.id, Step.EXPORTING_RESULTS, f"{total} hits indexed")
+        self._jobs.finish_completed(job.id, total)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _handle(self, job_id: str) -> str | None:
+        job = self._jobs.get(job_id)
+        return job.engine_handle if job else None
+
+    def _cancel_requested(self, job_id: str) -> bool:
+        job = self._jobs.get(job_id)
+        return job is None or job.cancel_requested
+
+    def _fail(
+        self,
+        job_id: str,
+        code: ErrorCode,
+        message: str,
+        engine: Engine | None,
+        ctx: JobContext | None,
+    ) -> None:
+        if engine is not None and ctx is not None:
+            engine.cancel(ctx, self._handle(job_id))  # no batch keeps running after a failure
+        self._jobs.finish_failed(job_id, code, message)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(text)
+    partial.replace(path)

@@ -1,0 +1,188 @@
+"""Reading a batch's hits out of its BLAST ASN.1 archive as typed rows.
+
+`blast_formatter` renders the archive in commented tabular form (outfmt 7) rather than plain
+outfmt 6: it has the same columns, but also a `# Query:` block for every query in order, hits or
+not. That places each row on its query by position, which stays exact when two queries share an
+id or when BLAST rewrites an id it cannot print (non-ASCII bytes become `#`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import get_type_hints
+
+from blastdeck.blast_tools import BlastToolError, run_tool
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+HIT_FIELDS: tuple[str, ...] = (
+    "query_id",
+    "subject_id",
+    "subject_title",
+    "pident",
+    "length",
+    "mismatch",
+    "gapopen",
+    "qstart",
+    "qend",
+    "sstart",
+    "send",
+    "evalue",
+    "bitscore",
+    "qlen",
+    "slen",
+    "qcovhsp",
+)
+
+# The BLAST tabular column behind each HIT_FIELDS entry, in the same order.
+BLAST_COLUMNS: tuple[str, ...] = (
+    "qseqid",
+    "sseqid",
+    "stitle",
+    "pident",
+    "length",
+    "mismatch",
+    "gapopen",
+    "qstart",
+    "qend",
+    "sstart",
+    "send",
+    "evalue",
+    "bitscore",
+    "qlen",
+    "slen",
+    "qcovhsp",
+)
+
+_TITLE_COLUMN = BLAST_COLUMNS.index("stitle")
+_COLUMNS_AFTER_TITLE = len(BLAST_COLUMNS) - _TITLE_COLUMN - 1
+_QUERY_LINE = "# Query: "
+_COMMENT = "# "  # rows never start with "# ": a query id holds no space
+_LOCAL_QUERY_ID = re.compile(r"Query_\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One HSP of one query against one subject; `query_index` is 0-based within the job."""
+
+    query_index: int
+    query_id: str
+    subject_id: str
+    subject_title: str
+    pident: float
+    length: int
+    mismatch: int
+    gapopen: int
+    qstart: int
+    qend: int
+    sstart: int
+    send: int
+    evalue: float
+    bitscore: float
+    qlen: int
+    slen: int
+    qcovhsp: int
+
+
+# How each column's text becomes its field's value: the field's own type (str, int or float).
+_CONVERTERS: tuple[Callable[[str], object], ...] = tuple(
+    get_type_hints(Hit)[name] for name in HIT_FIELDS
+)
+
+
+def read_hits(
+    archive: Path, blastdb_dir: Path, query_ids: Sequence[str], query_offset: int
+) -> list[Hit]:
+    """The hits of one batch archive, in BLAST's order, placed on their job-wide query index.
+
+    `query_ids` are the first words of the batch's query deflines in order. `Hit.query_id` is
+    taken from that list, so it is the user's id even where BLAST printed a rewritten one.
+    """
+    table = _format_table(archive, blastdb_dir)
+    hits: list[Hit] = []
+    position = -1
+    for line in table.splitlines():
+        if line.startswith(_QUERY_LINE):
+            position += 1
+            _check_query(archive, query_ids, position, line[len(_QUERY_LINE) :])
+        elif line and not line.startswith(_COMMENT):
+            if position < 0:
+                raise _error(archive, f"a hit row comes before any query: {line[:120]!r}")
+            index = query_offset + position
+            hits.append(_parse_row(archive, line, index, query_ids[position]))
+    if position + 1 != len(query_ids):
+        raise _error(
+            archive,
+            f"it holds {position + 1} queries but the batch lists {len(query_ids)}",
+        )
+    return hits
+
+
+def _format_table(archive: Path, blastdb_dir: Path) -> str:
+    outfmt = "7 " + " ".join(BLAST_COLUMNS)
+    try:
+        return run_tool(
+            "blast_formatter",
+            ["-archive", str(archive), "-outfmt", outfmt],
+            blastdb_dir=blastdb_dir,
+        )
+    except BlastToolError as exc:
+        raise _error(archive, str(exc)) from exc
+
+
+def _check_query(archive: Path, query_ids: Sequence[str], position: int, title: str) -> None:
+    """Refuse a batch whose archive and query list disagree, rather than misplace its hits."""
+    if position >= len(query_ids):
+        raise _error(archive, f"it holds more queries than the {len(query_ids)} listed")
+    expected = query_ids[position]
+    shown = title.split(maxsplit=1)[0] if title.strip() else ""
+    if not _same_query_id(expected, shown):
+        raise _error(
+            archive,
+            f"query {position + 1} is {shown!r} in the archive but {expected!r} in the batch list",
+        )
+
+
+def _same_query_id(expected: str, shown: str) -> bool:
+    """Whether `shown` is how BLAST prints the query id `expected`.
+
+    BLAST writes each byte outside printable ASCII as `#`; an empty defline has no id.
+    """
+    if expected == shown:
+        return True
+    printable = "".join(
+        # "replace" counts a surrogate-escaped byte as the one byte it stands for.
+        ch if " " < ch < "\x7f" else "#" * len(ch.encode("utf-8", "replace"))
+        for ch in expected
+    )
+    blank = not expected.strip()
+    return printable == shown or (blank and _LOCAL_QUERY_ID.fullmatch(shown) is not None)
+
+
+def _parse_row(archive: Path, line: str, query_index: int, query_id: str) -> Hit:
+    try:
+        values = [
+            convert(text) for convert, text in zip(_CONVERTERS, _split_row(line), strict=True)
+        ]
+    except ValueError as exc:
+        raise _error(archive, f"unreadable hit row {line[:120]!r} ({exc})") from exc
+    # The caller's id, not BLAST's rendering of it (see _same_query_id).
+    return Hit(query_index, query_id, *values[1:])
+
+
+def _split_row(line: str) -> list[str]:
+    """The 16 columns of a row; a tab inside a subject title stays in the title."""
+    parts = line.split("\t")
+    if len(parts) < len(BLAST_COLUMNS):
+        raise ValueError(f"{len(parts)} columns, expected {len(BLAST_COLUMNS)}")
+    title_end = len(parts) - _COLUMNS_AFTER_TITLE
+    title = "\t".join(parts[_TITLE_COLUMN:title_end])
+    return [*parts[:_TITLE_COLUMN], title, *parts[title_end:]]
+
+
+def _error(archive: Path, detail: str) -> BlastDeckError:
+    return BlastDeckError(
+        ErrorCode.EXPORT_FAILED, f"Could not read the hits of {archive.name}: {detail}"
+    )

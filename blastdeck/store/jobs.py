@@ -1,0 +1,360 @@
+"""Job persistence: every phase change, step transition and event goes through here.
+
+Each method is one short transaction, so the API always reads a consistent job while a
+pipeline thread or worker process writes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from blastdeck.domain.errors import ErrorCode
+from blastdeck.domain.pipeline_model import (
+    STEPS,
+    TERMINAL_PHASES,
+    JobStatus,
+    Phase,
+    Step,
+    StepStatus,
+    phases_with_status,
+)
+from blastdeck.results.hits import Hit as HitRecord
+from blastdeck.store.models import Hit, Job, JobEvent, JobStep, utcnow
+
+_TERMINAL = [p.value for p in TERMINAL_PHASES]
+HIT_SORT_COLUMNS = ("evalue", "bitscore", "pident", "length")
+_HIT_COLUMNS = [f.name for f in fields(HitRecord)]
+
+
+@dataclass(frozen=True)
+class NewJob:
+    title: str
+    program: str
+    database: str
+    cluster: str
+    namespace: str
+    options: dict[str, Any]
+    query_fasta: str
+    query_count: int
+    query_letters: int
+
+
+def _ms_between(start: datetime | None, end: datetime) -> int | None:
+    return None if start is None else max(0, int((end - start).total_seconds() * 1000))
+
+
+class JobStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with self._sessions() as s:
+            return s.scalar(select(Job).options(selectinload(Job.steps)).where(Job.id == job_id))
+
+    def list(
+        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Job], int]:
+        query = select(Job)
+        if status is not None:
+            query = query.where(Job.phase.in_([p.value for p in phases_with_status(status)]))
+        with self._sessions() as s:
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            page = query.options(selectinload(Job.steps)).order_by(Job.created_at.desc())
+            jobs = list(s.scalars(page.limit(limit).offset(offset)))
+        return jobs, total
+
+    def active_ids(self) -> list[str]:
+        with self._sessions() as s:
+            return list(s.scalars(select(Job.id).where(Job.phase.not_in(_TERMINAL))))
+
+    def events(self, job_id: str, *, after_id: int = 0) -> list[JobEvent]:
+        with self._sessions() as s:
+            query = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.id > after_id)
+            return list(s.scalars(query.order_by(JobEvent.id)))
+
+    # -- creating and deleting ---------------------------------------------------------------
+
+    def create(self, new: NewJob) -> Job:
+        job = Job(id=str(uuid.uuid4()), phase=Phase.QUEUED.value, **new.__dict__)
+        job.steps = [
+            JobStep(key=step.value, position=i, status=StepStatus.PENDING.value)
+            for i, step in enumerate(STEPS)
+        ]
+        with self._sessions.begin() as s:
+            s.add(job)
+            s.flush()
+            _event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
+        return self.get(job.id)  # type: ignore[return-value]
+
+    def delete(self, job_id: str) -> None:
+        with self._sessions.begin() as s:
+            # Explicit deletes: SQLite only cascades with foreign keys on, PostgreSQL always.
+            s.execute(delete(Hit).where(Hit.job_id == job_id))
+            s.execute(delete(JobEvent).where(JobEvent.job_id == job_id))
+            s.execute(delete(JobStep).where(JobStep.job_id == job_id))
+            s.execute(delete(Job).where(Job.id == job_id))
+
+    # -- transitions ------------------------------------------------------------------------
+
+    def start_step(self, job_id: str, step: Step, phase: Phase | None = None) -> bool:
+        """Mark a step running; False (and nothing written) when a cancel was requested."""
+        phase = phase or Phase(step.value)
+        now = utcnow()
+        with self._sessions.begin() as s:
+            moved = s.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id, Job.cancel_requested.is_(False), Job.phase.not_in(_TERMINAL)
+                )
+                .values(phase=phase.value, waiting_for=None, error_code=None, updated_at=now)
+            ).rowcount
+            if not moved:
+                return False
+            row = s.get(JobStep, (job_id, step.value))
+            if row.status != StepStatus.RUNNING.value:
+                row.status, row.started_at = StepStatus.RUNNING.value, now
+                row.completed_at = row.duration_ms = None
+                _event(s, job_id, "step_started", phase, step, f"{step.value} started")
+        return True
+
+    def complete_step(self, job_id: str, step: Step, message: str = "") -> None:
+        now = utcnow()
+        with self._sessions.begin() as s:
+            row = s.get(JobStep, (job_id, step.value))
+            row.status, row.completed_at = StepStatus.COMPLETED.value, now
+            row.duration_ms = _ms_between(row.started_at, now)
+            s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
+            _event(s, job_id, "step_completed", None, step, message or f"{step.value} completed")
+
+    def skip_step(self, job_id: str, step: Step, reason: str) -> None:
+        """Record a skip before the next step starts, so every reader sees it."""
+        now = utcnow()
+        with self._sessions.begin() as s:
+            row = s.get(JobStep, (job_id, step.value))
+            row.status, row.skip_reason = StepStatus.SKIPPED.value, reason
+            row.started_at = row.started_at or now
+            row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
+            s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
+            _event(s, job_id, "step_skipped", None, step, reason)
+
+    def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
+        """Enter (or stay in) waiting_for_submit_slot; False when a cancel was requested."""
+        now = utcnow()
+        with self._sessions.begin() as s:
+            job = s.get(Job, job_id)
+            if job.cancel_requested or job.phase in _TERMINAL:
+                return False
+            previous_holder = (job.waiting_for or {}).get("holder_job_id")
+            first_wait = job.phase != Phase.WAITING_FOR_SUBMIT_SLOT.value
+            job.phase = Phase.WAITING_FOR_SUBMIT_SLOT.value
+            job.waiting_for, job.updated_at = waiting_for, now
+            job.error_code = ErrorCode.BLAST_SUBMIT_LOCK_BUSY.value
+            job.wait_started_at = job.wait_started_at or now
+            # One event per wait (and per change of holder), not one per back-off retry.
+            if first_wait or waiting_for.get("holder_job_id") != previous_holder:
+                _event(
+                    s,
+                    job_id,
+                    "waiting",
+                    Phase.WAITING_FOR_SUBMIT_SLOT,
+                    Step.SUBMITTING,
+                    message,
+                    ErrorCode.BLAST_SUBMIT_LOCK_BUSY,
+                )
+        return True
+
+    def clear_waiting(self, job_id: str) -> None:
+        with self._sessions.begin() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.error_code == ErrorCode.BLAST_SUBMIT_LOCK_BUSY.value)
+                .values(error_code=None, waiting_for=None)
+            )
+
+    def set_progress(self, job_id: str, done: int, total: int) -> None:
+        with self._sessions.begin() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(batches_done=done, batches_total=total, updated_at=utcnow())
+            )
+
+    def set_engine_handle(self, job_id: str, handle: str | None) -> None:
+        with self._sessions.begin() as s:
+            s.execute(update(Job).where(Job.id == job_id).values(engine_handle=handle))
+
+    def count_attempt(self, job_id: str) -> int:
+        with self._sessions.begin() as s:
+            job = s.get(Job, job_id)
+            job.attempts += 1
+            return job.attempts
+
+    def note(self, job_id: str, kind: str, message: str, step: Step | None = None) -> None:
+        with self._sessions.begin() as s:
+            _event(s, job_id, kind, None, step, message)
+
+    def finish_completed(self, job_id: str, hits_total: int) -> None:
+        now = utcnow()
+        with self._sessions.begin() as s:
+            row = s.get(JobStep, (job_id, Step.COMPLETED.value))
+            row.status, row.started_at, row.completed_at, row.duration_ms = (
+                StepStatus.COMPLETED.value,
+                now,
+                now,
+                0,
+            )
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    phase=Phase.COMPLETED.value,
+                    error_code=None,
+                    error=None,
+                    waiting_for=None,
+                    hits_total=hits_total,
+                    finished_at=now,
+                    updated_at=now,
+                )
+            )
+            _event(
+                s,
+                job_id,
+                "completed",
+                Phase.COMPLETED,
+                Step.COMPLETED,
+                f"job completed with {hits_total} hits",
+            )
+
+    def finish_failed(
+        self, job_id: str, code: ErrorCode, message: str, step: Step | None = None
+    ) -> None:
+        """Fail the job: the failing step, and any step still running, is marked failed."""
+        now = utcnow()
+        with self._sessions.begin() as s:
+            job = s.get(Job, job_id, options=[selectinload(Job.steps)])
+            if job.phase in _TERMINAL:
+                return
+            for row in job.steps:
+                if (
+                    row.key == (step.value if step else None)
+                    or row.status == StepStatus.RUNNING.value
+                ):
+                    row.status, row.error = StepStatus.FAILED.value, message
+                    row.started_at = row.started_at or now
+                    row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
+            job.phase, job.error_code, job.error = Phase.FAILED.value, code.value, message
+            job.waiting_for, job.finished_at, job.updated_at = None, now, now
+            _event(s, job_id, "failed", Phase.FAILED, step, message, code)
+
+    def request_cancel(self, job_id: str) -> Phase | None:
+        """Ask a job to stop. Jobs with no work in flight end at once; others go `cancelling`.
+
+        Returns the phase the job is now in, or None when it was already terminal.
+        """
+        now = utcnow()
+        with self._sessions.begin() as s:
+            job = s.get(Job, job_id, with_for_update=True)
+            if job is None or job.phase in _TERMINAL:
+                return None
+            job.cancel_requested, job.updated_at = True, now
+            _event(s, job_id, "cancel_requested", None, None, "cancel requested")
+            if job.phase in (Phase.QUEUED.value, Phase.WAITING_FOR_SUBMIT_SLOT.value):
+                _mark_cancelled(s, job, now)
+                return Phase.CANCELLED
+            job.phase = Phase.CANCELLING.value
+            return Phase.CANCELLING
+
+    def finish_cancelled(self, job_id: str) -> None:
+        now = utcnow()
+        with self._sessions.begin() as s:
+            job = s.get(Job, job_id, options=[selectinload(Job.steps)])
+            if job.phase not in _TERMINAL:
+                _mark_cancelled(s, job, now)
+
+    # -- hits --------------------------------------------------------------------------------
+
+    def replace_hits(self, job_id: str, hits: Iterable[HitRecord], chunk: int = 5000) -> int:
+        count = 0
+        with self._sessions.begin() as s:
+            s.execute(delete(Hit).where(Hit.job_id == job_id))
+            batch: list[dict[str, Any]] = []
+            for hit in hits:
+                batch.append({"job_id": job_id, **{c: getattr(hit, c) for c in _HIT_COLUMNS}})
+                if len(batch) >= chunk:
+                    s.execute(Hit.__table__.insert(), batch)
+                    count, batch = count + len(batch), []
+            if batch:
+                s.execute(Hit.__table__.insert(), batch)
+                count += len(batch)
+        return count
+
+    def hits(
+        self,
+        job_id: str,
+        *,
+        sort: str = "evalue",
+        descending: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+        query_id: str | None = None,
+    ) -> tuple[Sequence[Hit], int]:
+        column = getattr(Hit, sort)
+        query = select(Hit).where(Hit.job_id == job_id)
+        if query_id is not None:
+            query = query.where(Hit.query_id == query_id)
+        order = column.desc() if descending else column.asc()
+        with self._sessions() as s:
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = s.scalars(query.order_by(order, Hit.id).limit(limit).offset(offset)).all()
+        return rows, total
+
+
+def _mark_cancelled(s: Session, job: Job, now: datetime) -> None:
+    for row in job.steps:
+        if row.status == StepStatus.RUNNING.value:
+            row.status, row.error = StepStatus.FAILED.value, "cancelled"
+            row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
+    job.phase, job.error_code, job.error = (
+        Phase.CANCELLED.value,
+        ErrorCode.CANCELLED.value,
+        "cancelled by request",
+    )
+    job.waiting_for, job.finished_at, job.updated_at = None, now, now
+    _event(s, job.id, "cancelled", Phase.CANCELLED, None, "job cancelled", ErrorCode.CANCELLED)
+
+
+def _event(
+    s: Session,
+    job_id: str,
+    kind: str,
+    phase: Phase | None,
+    step: Step | None = None,
+    message: str = "",
+    code: ErrorCode | None = None,
+) -> None:
+    s.add(
+        JobEvent(
+            job_id=job_id,
+            kind=kind,
+            phase=phase.value if phase else None,
+            step=step.value if step else None,
+            error_code=code.value if code else None,
+            message=message,
+        )
+    )
+
+
+def _created_message(new: NewJob) -> str:
+    return (
+        f"{new.program} of {new.query_count} quer{'y' if new.query_count == 1 else 'ies'} "
+        f"against {new.database} on cluster {new.cluster}/{new.namespace}"
+    )

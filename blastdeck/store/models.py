@@ -1,0 +1,157 @@
+"""SQLAlchemy models: the database is the source of truth for every job."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime stored; use blastdeck.store.models.utcnow()")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    program: Mapped[str] = mapped_column(String(16))
+    database: Mapped[str] = mapped_column(String(128))
+    cluster: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(String(63))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    query_fasta: Mapped[str] = mapped_column(Text)
+    query_count: Mapped[int] = mapped_column(Integer)
+    query_letters: Mapped[int] = mapped_column(Integer)
+
+    phase: Mapped[str] = mapped_column(String(32), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    batches_total: Mapped[int] = mapped_column(Integer, default=0)
+    engine_handle: Mapped[str | None] = mapped_column(String(200))
+    # what the job waits for while in waiting_for_submit_slot (cluster, namespace, holder)
+    waiting_for: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    wait_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    hits_total: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    steps: Mapped[list[JobStep]] = relationship(
+        back_populates="job", order_by="JobStep.position", cascade="all, delete-orphan"
+    )
+
+
+class JobStep(Base):
+    __tablename__ = "job_steps"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    job: Mapped[Job] = relationship(back_populates="steps")
+
+
+class JobEvent(Base):
+    """The audit log: one row per transition, skip, wait and failure."""
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    phase: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class Hit(Base):
+    __tablename__ = "hits"
+    __table_args__ = (
+        Index("ix_hits_job_evalue", "job_id", "evalue"),
+        Index("ix_hits_job_bitscore", "job_id", "bitscore"),
+        Index("ix_hits_job_query", "job_id", "query_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    query_index: Mapped[int] = mapped_column(Integer)
+    query_id: Mapped[str] = mapped_column(String(200))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    subject_title: Mapped[str] = mapped_column(Text)
+    pident: Mapped[float] = mapped_column(Float)
+    length: Mapped[int] = mapped_column(Integer)
+    mismatch: Mapped[int] = mapped_column(Integer)
+    gapopen: Mapped[int] = mapped_column(Integer)
+    qstart: Mapped[int] = mapped_column(Integer)
+    qend: Mapped[int] = mapped_column(Integer)
+    sstart: Mapped[int] = mapped_column(Integer)
+    send: Mapped[int] = mapped_column(Integer)
+    evalue: Mapped[float] = mapped_column(Float)
+    bitscore: Mapped[float] = mapped_column(Float)
+    qlen: Mapped[int] = mapped_column(Integer)
+    slen: Mapped[int] = mapped_column(Integer)
+    qcovhsp: Mapped[float] = mapped_column(Float)
+
+
+class BlastDatabase(Base):
+    __tablename__ = "databases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)  # the BLAST+ database prefix (absolute)
+    title: Mapped[str] = mapped_column(Text, default="")
+    molecule: Mapped[str] = mapped_column(String(8))
+    sequences: Mapped[int] = mapped_column(Integer, default=0)
+    letters: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(16))  # registered | built | demo
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(32))
+    namespace: Mapped[str] = mapped_column(String(63), default="default")
+    slots: Mapped[int | None] = mapped_column(Integer)
+    settings: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

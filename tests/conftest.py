@@ -1,0 +1,135 @@
+"""Shared fixtures: a real BlastDeck app on SQLite or PostgreSQL, real BLAST+, tiny databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from blastdeck.api.app import create_app
+from blastdeck.config import Settings
+
+TERMINAL = {"completed", "failed", "cancelled"}
+PG_ADMIN_URL = os.environ.get("BLASTDECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+DEMO_DIR = Path(__file__).resolve().parents[1] / "blastdeck" / "demo"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not shutil.which("blastn"):
+        raise pytest.UsageError(
+            "BLAST+ is not installed: apt-get install ncbi-blast+ (make test does)"
+        )
+
+
+def read_fasta(path: Path) -> list[tuple[str, str]]:
+    records: list[tuple[str, str]] = []
+    for block in path.read_text().split(">")[1:]:
+        header, _, seq = block.partition("\n")
+        records.append((header.strip(), seq.replace("\n", "")))
+    return records
+
+
+def fasta(records: list[tuple[str, str]]) -> str:
+    return "".join(f">{h}\n{s}\n" for h, s in records)
+
+
+@pytest.fixture(scope="session")
+def demo_16s() -> list[tuple[str, str]]:
+    return read_fasta(DEMO_DIR / "demo-16s.fa")
+
+
+@pytest.fixture(scope="session")
+def demo_proteins() -> list[tuple[str, str]]:
+    return read_fasta(DEMO_DIR / "demo-proteins.fa")
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (SQLAlchemy URL), dropped afterwards."""
+    name = f"blastdeck_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(backend_name: str) -> Iterator[str | None]:
+    """None (SQLite under the data dir) or a fresh PostgreSQL database, per test."""
+    if backend_name == "sqlite":
+        yield None
+    else:
+        with pg_database() as url:
+            yield url
+
+
+def make_settings(data_dir: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+    return Settings(data_dir=data_dir, database_url=database_url, **overrides)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def client(backend_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One running app per test module and storage backend, with the demo databases."""
+    data_dir = tmp_path_factory.mktemp(f"data-{backend_name}")
+    with ExitStack() as stack:
+        url = stack.enter_context(pg_database()) if backend_name == "postgresql" else None
+        settings = make_settings(data_dir, url, max_upload_bytes=2_000_000)
+        yield stack.enter_context(TestClient(create_app(settings)))
+
+
+def wait_for_job(
+    get: Callable[[str], dict[str, Any]],
+    job_id: str,
+    until: Callable[[dict[str, Any]], bool] = lambda j: j["phase"] in TERMINAL,
+    timeout: float = 120,
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = get(job_id)
+        if until(job):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['phase']} after {timeout} s: {job}")
+        time.sleep(0.05)
+
+
+def api_job(client: TestClient) -> Callable[[str], dict[str, Any]]:
+    def get(job_id: str) -> dict[str, Any]:
+        response = client.get(f"/api/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return get
+
+
+def blast_processes(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids

@@ -1,0 +1,239 @@
+"""Every bad input gets a 4xx with a stable error_code and a message; nothing stored is harmed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import api_job, fasta, wait_for_job
+
+PROTEIN = "MVHLTPEEKSAVTALWGKVNVDEVGGEALGRLLVVYPWTQRFFESFGDLSTPDAVMGNPKVKAHGKKVLGAFSDG"
+DNA = "ACGTTGCAAGGCTTACGATCGATCGGATCGATTAGCTAGCTAGGATCCGATCGATCGATGCATGCTAGCTAGCAT"
+
+
+@pytest.fixture(scope="module")
+def kept_job(client: TestClient, demo_16s) -> dict:
+    """A finished job that every bad request below must leave intact."""
+    body = {"program": "blastn", "database": "demo-16s", "query": fasta(demo_16s[:1])}
+    job = client.post("/api/jobs", json=body).json()
+    return wait_for_job(api_job(client), job["id"])
+
+
+def post_job(client: TestClient, **overrides) -> tuple[int, dict]:
+    body = {"program": "blastn", "database": "demo-16s", "query": f">q1\n{DNA}\n", **overrides}
+    response = client.post("/api/jobs", json=body)
+    return response.status_code, response.json()
+
+
+def assert_error(status: int, body: dict, want_status: int, code: str) -> None:
+    assert status == want_status, body
+    assert body["error_code"] == code, body
+    assert isinstance(body["message"], str) and len(body["message"]) > 10
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("", "empty_query"),
+        ("   \n\n  ", "empty_query"),
+        ("hello, world! this is not FASTA.", "invalid_fasta"),
+        ('{"sequence": "ACGT"}', "invalid_fasta"),
+        (f">q1\n{PROTEIN}\n", "query_molecule_mismatch"),
+        (">q1\nACGTACGT1234ACGT@@\n", "invalid_residues"),
+        (">" + "x" * 100_000 + "\nACGTACGTACGT\n", "header_too_long"),
+        (">q1\nACGT\x00\x01\x02ACGT\n", "binary_data"),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "prose",
+        "json",
+        "protein-to-blastn",
+        "residues",
+        "100kb-header",
+        "binary",
+    ],
+)
+def test_bad_queries(client: TestClient, kept_job: dict, query: str, code: str) -> None:
+    status, body = post_job(client, query=query)
+    assert_error(status, body, 422, code)
+    assert body["field"] == "query"
+
+
+def test_nucleotide_query_to_blastp(client: TestClient) -> None:
+    status, body = post_job(client, program="blastp", database="demo-proteins")
+    assert_error(status, body, 422, "query_molecule_mismatch")
+
+
+def test_sequence_over_the_size_limit(client: TestClient) -> None:
+    status, body = post_job(client, query=">big\n" + "ACGT" * 250_001 + "\n")
+    assert_error(status, body, 422, "sequence_too_long")
+    assert "1000000" in body["message"].replace(",", "")
+
+
+def test_body_over_the_upload_limit(client: TestClient) -> None:
+    status, body = post_job(client, query=">big\n" + "A" * 2_100_000)
+    assert_error(status, body, 413, "payload_too_large")
+    files = {"query": ("big.fa", b">x\n" + b"A" * 2_100_000, "text/plain")}
+    response = client.post(
+        "/api/jobs", data={"program": "blastn", "database": "demo-16s"}, files=files
+    )
+    assert_error(response.status_code, response.json(), 413, "payload_too_large")
+
+
+def test_binary_upload(client: TestClient) -> None:
+    files = {"query": ("q.fa", bytes(range(256)) * 20, "application/octet-stream")}
+    response = client.post(
+        "/api/jobs", data={"program": "blastn", "database": "demo-16s"}, files=files
+    )
+    assert_error(response.status_code, response.json(), 422, "binary_data")
+
+
+def test_unknown_database_and_wrong_molecule(client: TestClient) -> None:
+    status, body = post_job(client, database="no-such-db")
+    assert_error(status, body, 404, "unknown_database")
+    status, body = post_job(client, database="demo-proteins")
+    assert_error(status, body, 422, "database_molecule_mismatch")
+
+
+def test_unknown_program_cluster_namespace(client: TestClient) -> None:
+    assert_error(*post_job(client, program="blastz"), 422, "unknown_program")
+    assert_error(*post_job(client, cluster="nowhere"), 422, "unknown_cluster")
+    assert_error(*post_job(client, namespace="Bad_NS!"), 422, "invalid_namespace")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"out": "/etc/passwd"},
+        {"-out": "/etc/passwd"},
+        {"; rm -rf /": "1"},
+        {"db": "other"},
+        {"-db": "other"},
+        {"num_threads": 999},
+        {"-num_threads": "999"},
+        {"remote": True},
+        {"-remote": ""},
+        {"outfmt": "6"},
+    ],
+    ids=lambda o: next(iter(o)),
+)
+def test_options_outside_the_allow_list(client: TestClient, options: dict) -> None:
+    status, body = post_job(client, options=options)
+    assert_error(status, body, 422, "option_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"evalue": "abc"},
+        {"evalue": "1e-5; rm -rf /"},
+        {"evalue": -1},
+        {"max_target_seqs": "many"},
+        {"word_size": True},
+    ],
+    ids=["evalue-abc", "evalue-shell", "evalue-negative", "mts-text", "word-size-bool"],
+)
+def test_bad_option_values(client: TestClient, options: dict) -> None:
+    status, body = post_job(client, options=options)
+    assert_error(status, body, 422, "invalid_option_value")
+
+
+def test_malformed_json_and_missing_fields(client: TestClient) -> None:
+    response = client.post(
+        "/api/jobs", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert_error(response.status_code, response.json(), 422, "invalid_request")
+    response = client.post("/api/jobs", json={"program": "blastn"})
+    assert_error(response.status_code, response.json(), 422, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "name", ["../evil", "../../tmp/evil", "/etc/evil", "a/b", "..", ".hidden", "-rf"]
+)
+def test_path_traversal_in_database_names(client: TestClient, name: str, tmp_path: Path) -> None:
+    data_dir = client.app.state.runtime.settings.resolved_data_dir
+    before = _tree(data_dir.parent)
+    files = {"file": ("ok.fa", b">s1\nACGTACGTACGTACGTACGT\n", "text/plain")}
+    response = client.post("/api/databases", data={"name": name}, files=files)
+    assert_error(response.status_code, response.json(), 422, "invalid_name")
+    response = client.post("/api/databases", json={"name": name, "path": "/tmp/x"})
+    assert_error(response.status_code, response.json(), 422, "invalid_name")
+    assert _tree(data_dir.parent) == before
+
+
+@pytest.mark.parametrize("filename", ["../../evil.fa", "..\\evil.fa", "/etc/evil.fa"])
+def test_path_traversal_in_upload_file_names(client: TestClient, filename: str) -> None:
+    data_dir = client.app.state.runtime.settings.resolved_data_dir
+    before = _tree(data_dir.parent)
+    files = {"file": (filename, b">s1\nACGTACGTACGTACGTACGT\n", "text/plain")}
+    response = client.post("/api/databases", files=files)
+    assert_error(response.status_code, response.json(), 422, "invalid_name")
+    assert _tree(data_dir.parent) == before
+
+
+def test_register_bad_database_paths(client: TestClient, tmp_path: Path) -> None:
+    for path in ["relative/db", str(tmp_path / "missing"), "/etc/passwd"]:
+        response = client.post("/api/databases", json={"name": "bad-path", "path": path})
+        assert_error(response.status_code, response.json(), 422, "invalid_database_path")
+    response = client.post("/api/databases", json={"name": "demo-16s", "path": "/x"})
+    assert_error(response.status_code, response.json(), 409, "database_exists")
+
+
+def test_unknown_job_id(client: TestClient) -> None:
+    for method, url in [
+        ("GET", "/api/jobs/00000000-0000-0000-0000-000000000000"),
+        ("GET", "/api/jobs/nope/hits"),
+        ("GET", "/api/jobs/nope/events"),
+        ("GET", "/api/jobs/nope/download?format=tsv"),
+        ("POST", "/api/jobs/nope/cancel"),
+        ("DELETE", "/api/jobs/nope"),
+        ("GET", "/api/jobs/" + "x" * 5000),
+    ]:
+        response = client.request(method, url)
+        assert_error(response.status_code, response.json(), 404, "job_not_found")
+
+
+def test_cancelling_a_finished_job(client: TestClient, kept_job: dict) -> None:
+    response = client.post(f"/api/jobs/{kept_job['id']}/cancel")
+    assert_error(response.status_code, response.json(), 409, "job_already_finished")
+    assert api_job(client)(kept_job["id"])["phase"] == "completed"
+
+
+def test_unknown_download_format_and_sort(client: TestClient, kept_job: dict) -> None:
+    response = client.get(f"/api/jobs/{kept_job['id']}/download?format=docx")
+    assert_error(response.status_code, response.json(), 422, "unknown_format")
+    response = client.get(f"/api/jobs/{kept_job['id']}/hits?sort=subject_title;drop")
+    assert_error(response.status_code, response.json(), 422, "invalid_request")
+    response = client.get(f"/api/jobs/{kept_job['id']}/hits?limit=100000")
+    assert_error(response.status_code, response.json(), 422, "invalid_request")
+
+
+def test_unknown_route(client: TestClient) -> None:
+    response = client.get("/api/nothing-here")
+    assert_error(response.status_code, response.json(), 404, "not_found")
+
+
+def test_nothing_stored_was_harmed(client: TestClient, kept_job: dict) -> None:
+    """Runs last in this module: the kept job and its results are as they were."""
+    job = api_job(client)(kept_job["id"])
+    assert job["phase"] == "completed" and job["hits_total"] == kept_job["hits_total"]
+    hits = client.get(f"/api/jobs/{kept_job['id']}/hits").json()
+    assert hits["total"] == kept_job["hits_total"]
+    assert client.get(f"/api/jobs/{kept_job['id']}/download?format=tsv").status_code == 200
+    names = [d["name"] for d in client.get("/api/databases").json()["items"]]
+    assert "demo-16s" in names and not any(".." in n or "/" in n for n in names)
+    jobs = client.get("/api/jobs", params={"limit": 500}).json()["items"]
+    assert all(j["phase"] != "failed" for j in jobs), "a bad request created a failed job"
+
+
+def _tree(root: Path) -> set[str]:
+    return {
+        os.path.relpath(os.path.join(d, f), root)
+        for d, _, fs in os.walk(root)
+        for f in fs
+        if "-journal" not in f and "-wal" not in f and "-shm" not in f
+    }

@@ -1,0 +1,118 @@
+"""A server killed mid-job (kill -9) and started again: the job resumes and completes.
+
+Real `blastdeck serve` processes, real BLAST+, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from blastdeck.blast_tools import run_tool
+from tests.conftest import blast_processes, fasta, wait_for_job
+
+BLASTDECK = str(Path(sys.executable).parent / "blastdeck")
+SLOW_OPTIONS = {"task": "blastn", "word_size": 4}  # ~6 CPU-seconds for 24 queries
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path, database_url: str | None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, BLASTDECK_DATA_DIR=str(data_dir))
+        if database_url:
+            self.env["BLASTDECK_DATABASE_URL"] = database_url
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [BLASTDECK, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("server did not start in 60 s")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+
+    def job(self, job_id: str) -> dict:
+        return httpx.get(f"{self.url}/api/jobs/{job_id}", timeout=10).json()
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str | None) -> Iterator[Server]:
+    srv = Server(tmp_path / "data", database_url)
+    yield srv
+    if srv.proc and srv.proc.poll() is None:
+        srv.kill(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_job_survives_a_server_restart(server: Server, demo_16s, how: int) -> None:
+    server.start()
+    query = fasta(demo_16s[:24])
+    body = {"program": "blastn", "database": "demo-16s", "query": query, "options": SLOW_OPTIONS}
+    job = httpx.post(f"{server.url}/api/jobs", json=body, timeout=30).json()
+    wait_for_job(server.job, job["id"], until=lambda j: j["phase"] == "running", timeout=60)
+    time.sleep(1.0)  # let some batches be mid-run
+    server.kill(how)
+
+    server.start()
+    done = wait_for_job(server.job, job["id"], timeout=240)
+    assert done["phase"] == "completed", done
+    assert all(s["status"] in ("completed", "skipped") for s in done["steps"])
+    kinds = [
+        e["kind"] for e in httpx.get(f"{server.url}/api/jobs/{job['id']}/events").json()["items"]
+    ]
+    assert "recovered" in kinds and "resumed" in kinds
+    assert blast_processes(job["id"]) == [], "a BLAST process outlived its job"
+
+    # Same hits as one uninterrupted BLAST+ run over the same queries.
+    data = Path(server.env["BLASTDECK_DATA_DIR"])
+    query_file = data / "q.fa"
+    query_file.write_text(query)
+    raw = run_tool(
+        "blastn",
+        [
+            "-query",
+            str(query_file),
+            "-db",
+            str(data / "databases" / "demo-16s" / "demo-16s"),
+            "-task",
+            "blastn",
+            "-word_size",
+            "4",
+            "-outfmt",
+            "6",
+            "-num_threads",
+            "2",
+        ],
+    )
+    assert done["hits_total"] == len(raw.strip().splitlines())
