@@ -5,11 +5,7 @@ Real `blastdeck serve` processes, real BLAST+, SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,52 +14,9 @@ import httpx
 import pytest
 
 from blastdeck.blast_tools import run_tool
-from tests.conftest import blast_processes, fasta, wait_for_job
+from tests.conftest import Server, blast_processes, fasta, wait_for_job
 
-BLASTDECK = str(Path(sys.executable).parent / "blastdeck")
 SLOW_OPTIONS = {"task": "blastn", "word_size": 4}  # ~6 CPU-seconds for 24 queries
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, data_dir: Path, database_url: str | None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, BLASTDECK_DATA_DIR=str(data_dir))
-        if database_url:
-            self.env["BLASTDECK_DATABASE_URL"] = database_url
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [BLASTDECK, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start in 60 s")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        self.proc.wait(timeout=30)
-
-    def job(self, job_id: str) -> dict:
-        return httpx.get(f"{self.url}/api/jobs/{job_id}", timeout=10).json()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -100,12 +100,13 @@ def parse_export_format(value: str) -> ExportFormat:
 
 
 def render_export(
-    fmt: ExportFormat, archives: Sequence[Path], blastdb_dir: Path, out: Path
+    fmt: ExportFormat | str, archives: Sequence[Path], blastdb_dir: Path, out: Path
 ) -> Path:
     """Write the whole job's results in `fmt` to `out` (atomically) and return `out`.
 
     `archives` are the batch archives in query order; `blastdb_dir` is where the database's
-    basename resolves for `blast_formatter`.
+    basename resolves for `blast_formatter`. Failures raise `BlastDeckError` (EXPORT_FAILED, or
+    UNKNOWN_FORMAT for a format name that is not one of `ExportFormat`) and leave `out` as it was.
     """
     if not archives:
         raise BlastDeckError(ErrorCode.EXPORT_FAILED, "There are no batch archives to export.")
@@ -176,7 +177,7 @@ def _write_tsv(job: _Job, sink: TextIO) -> None:
     sink.write("\t".join(STANDARD_COLUMNS) + "\n")
     for path in job.formatted("6"):
         with _open_text(path) as src:
-            shutil.copyfileobj(src, sink)
+            sink.writelines(_tabular_lines(src))
 
 
 def _write_csv(job: _Job, sink: TextIO) -> None:
@@ -187,11 +188,17 @@ def _write_csv(job: _Job, sink: TextIO) -> None:
             writer.writerows(_tabular_rows(src))
 
 
-def _tabular_rows(lines: Iterator[str] | TextIO) -> Iterator[list[str]]:
+def _tabular_lines(lines: Iterable[str]) -> Iterator[str]:
+    """The non-blank rows, each ending in a newline (so batches never run into each other)."""
     for line in lines:
-        line = line.rstrip("\r\n")
-        if line:
-            yield line.split("\t")
+        row = line.rstrip("\r\n")
+        if row:
+            yield row + "\n"
+
+
+def _tabular_rows(lines: Iterable[str]) -> Iterator[list[str]]:
+    for line in _tabular_lines(lines):
+        yield line[:-1].split("\t")
 
 
 # -- json --------------------------------------------------------------------------------------
@@ -344,9 +351,11 @@ def _write_asn1(job: _Job, sink: TextIO) -> None:
     """One Blast4-archive record holding every batch's queries, alignments and masks.
 
     A single batch is copied as it is. Otherwise the batches' records are merged: query ids are
-    renumbered job-wide, and fields that describe the search rather than a query (options,
-    Karlin-Altschul blocks, search statistics) come from the first record. `blast_formatter`
-    reads the merged record back to the same rows as the batches.
+    renumbered job-wide, and the fields a record holds once for all its queries (options with
+    the effective search space, Karlin-Altschul blocks, search statistics) come from the first
+    record, exactly as in any one-record archive BLAST writes. `blast_formatter` reads the merge
+    back to the same hits and alignments; only those per-record statistics lines can differ
+    from formatting the batches one by one.
     """
     if len(job.archives) == 1:
         with _open_text(job.archives[0]) as src:
@@ -373,7 +382,7 @@ _ASN_PARAM_NAME = re.compile(r'\{\s*name\s+"([^"]*)"')
 
 @dataclass(frozen=True)
 class _Piece:
-    """One comma-separated element of an ASN.1 value list, as spans of the record text."""
+    """One comma-separated element of an ASN.1 value list."""
 
     text: str  # the element, without surrounding blank lines
     head: str  # the words before its first `{`, e.g. "body queue-search"

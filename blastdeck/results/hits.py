@@ -9,7 +9,8 @@ id or when BLAST rewrites an id it cannot print (non-ASCII bytes become `#`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_type_hints
@@ -100,10 +101,9 @@ def read_hits(
     `query_ids` are the first words of the batch's query deflines in order. `Hit.query_id` is
     taken from that list, so it is the user's id even where BLAST printed a rewritten one.
     """
-    table = _format_table(archive, blastdb_dir)
     hits: list[Hit] = []
     position = -1
-    for line in table.splitlines():
+    for line in _table_lines(archive, blastdb_dir):
         if line.startswith(_QUERY_LINE):
             position += 1
             _check_query(archive, query_ids, position, line[len(_QUERY_LINE) :])
@@ -120,16 +120,23 @@ def read_hits(
     return hits
 
 
-def _format_table(archive: Path, blastdb_dir: Path) -> str:
+def _table_lines(archive: Path, blastdb_dir: Path) -> Iterator[str]:
+    """The archive as commented tabular lines, read from a scratch file rather than a string."""
     outfmt = "7 " + " ".join(BLAST_COLUMNS)
-    try:
-        return run_tool(
-            "blast_formatter",
-            ["-archive", str(archive), "-outfmt", outfmt],
-            blastdb_dir=blastdb_dir,
-        )
-    except BlastToolError as exc:
-        raise _error(archive, str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="blastdeck-hits-") as scratch:
+        table = Path(scratch) / "hits.tsv"
+        try:
+            run_tool(
+                "blast_formatter",
+                ["-archive", str(archive), "-outfmt", outfmt],
+                blastdb_dir=blastdb_dir,
+                stdout_path=table,
+            )
+        except BlastToolError as exc:
+            raise _error(archive, str(exc)) from exc
+        with open(table, encoding="utf-8", errors="replace", newline="") as lines:
+            for line in lines:
+                yield line.rstrip("\r\n")
 
 
 def _check_query(archive: Path, query_ids: Sequence[str], position: int, title: str) -> None:

@@ -1,0 +1,143 @@
+"""The `blastdeck` command, run as a real process: on the local data dir and against a server."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BLASTDECK, Server, fasta
+
+
+def cli(
+    *args: str, data_dir: Path | None = None, stdin: bytes | None = None
+) -> subprocess.CompletedProcess:
+    extra = ["--data-dir", str(data_dir)] if data_dir else []
+    command = [BLASTDECK, *args]
+    # --data-dir belongs to the (sub)command, after its arguments
+    return subprocess.run([*command, *extra], input=stdin, capture_output=True, timeout=180)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def test_help_lists_every_command() -> None:
+    out = cli("--help").stdout.decode()
+    for command in ("serve", "submit", "status", "results", "cancel", "db", "cluster"):
+        assert command in out
+
+
+def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Path) -> None:
+    query = tmp_path / "q.fa"
+    query.write_text(fasta(demo_16s[:2]))
+    run = cli(
+        "submit", str(query), "--db", "demo-16s", "-o", "evalue=1e-20", "--wait", data_dir=data_dir
+    )
+    out = run.stdout.decode()
+    assert run.returncode == 0, run.stderr.decode()
+    assert "Stage DB" in out and "BLAST Run" in out and "hits" in out
+    job_id = out.split("blastdeck results ")[1].split()[0]
+
+    status = cli("status", job_id, "--json", data_dir=data_dir)
+    assert status.returncode == 0 and '"phase": "completed"' in status.stdout.decode()
+
+    tsv = cli("results", job_id, "--format", "tsv", data_dir=data_dir).stdout.decode()
+    lines = tsv.strip().split("\n")
+    assert lines[0].startswith("qseqid\tsseqid") and len(lines) > 2
+    out_file = tmp_path / "r.xml"
+    assert (
+        cli("results", job_id, "--format", "xml", "-O", str(out_file), data_dir=data_dir).returncode
+        == 0
+    )
+    assert out_file.read_text().count("<Iteration>") == 2
+
+
+def test_db_and_cluster_commands(data_dir: Path, demo_16s, tmp_path: Path) -> None:
+    fa = tmp_path / "mini.fa"
+    fa.write_text(fasta(demo_16s[:10]))
+    added = cli("db", "add", "mini", str(fa), "--title", "Mini set", data_dir=data_dir)
+    assert added.returncode == 0, added.stderr.decode()
+    assert "10 sequences" in added.stdout.decode()
+    prefix = data_dir / "databases" / "mini" / "mini"
+    registered = cli("db", "add", "mini-again", str(prefix), data_dir=data_dir)
+    assert registered.returncode == 0, registered.stderr.decode()
+    listing = cli("db", "list", data_dir=data_dir).stdout.decode()
+    assert "mini-again" in listing and "demo-proteins" in listing
+
+    added = cli(
+        "cluster",
+        "add",
+        "bigbox",
+        "--engine",
+        "local",
+        "--slots",
+        "1",
+        "--set",
+        f"scratch_dir={tmp_path / 'scratch'}",
+        data_dir=data_dir,
+    )
+    assert added.returncode == 0, added.stderr.decode()
+    assert "bigbox" in cli("cluster", "list", data_dir=data_dir).stdout.decode()
+    query = tmp_path / "q.fa"
+    query.write_text(fasta(demo_16s[:1]))
+    run = cli("submit", str(query), "--db", "mini", "--cluster", "bigbox", data_dir=data_dir)
+    assert run.returncode == 0, run.stderr.decode()
+    assert (tmp_path / "scratch" / "dbs" / "mini").is_dir()  # staged on that cluster's scratch
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["submit", "{q}", "--db", "nope"], "unknown_database"),
+        (["submit", "{q}", "--db", "demo-16s", "-o", "out=/etc/passwd"], "option_not_allowed"),
+        (["submit", "{q}", "--db", "demo-16s", "-o", "evalue=abc"], "invalid_option_value"),
+        (
+            ["submit", "{q}", "--db", "demo-16s", "--program", "blastp"],
+            "database_molecule_mismatch",
+        ),
+        (["submit", "/no/such/file.fa", "--db", "demo-16s"], "invalid_request"),
+        (["status", "no-such-job"], "job_not_found"),
+        (["results", "no-such-job"], "job_not_found"),
+        (["results", "x", "--format", "docx"], "unknown_format"),
+        (["db", "add", "../evil", "{q}"], "invalid_name"),
+        (["cluster", "add", "c1", "--engine", "warp-drive"], "unknown_engine"),
+        (["cluster", "add", "c1", "--engine", "local", "--set", "oops"], "invalid_request"),
+    ],
+)
+def test_cli_errors_name_their_code(
+    data_dir: Path, tmp_path: Path, args: list[str], code: str
+) -> None:
+    query = tmp_path / "q.fa"
+    query.write_text(">q\nACGTACGTACGTAGCTAGCTAGCATCGACTAGCATCAG\n")
+    run = cli(*[a.replace("{q}", str(query)) for a in args], data_dir=data_dir)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert code in run.stderr.decode()
+    assert "Traceback" not in run.stderr.decode()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "server-data", None)
+    srv.start()
+    yield srv
+    srv.kill(signal.SIGTERM)
+
+
+def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) -> None:
+    query = tmp_path / "q.fa"
+    query.write_text(fasta(demo_16s[:1]))
+    run = cli("submit", str(query), "--db", "demo-16s", "--server", server.url, "--wait")
+    assert run.returncode == 0, run.stderr.decode()
+    job_id = run.stdout.decode().split("blastdeck results ")[1].split()[0]
+    assert server.job(job_id)["phase"] == "completed"
+    quick = cli("submit", str(query), "--db", "demo-16s", "--server", server.url)
+    assert quick.returncode == 0 and len(quick.stdout.decode().strip()) == 36  # just the id
+    tsv = cli("results", job_id, "--server", server.url).stdout.decode()
+    assert tsv.startswith("qseqid")
+    bad = cli("status", "nope", "--server", server.url)
+    assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
