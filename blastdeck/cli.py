@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from blastdeck.client import Backend, HttpBackend, LocalBackend, follow
-from blastdeck.config import ClusterConfig, load_settings
+from blastdeck.config import ClusterConfig, Settings, load_settings
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.job_service import SubmitRequest
 from blastdeck.results.exports import parse_export_format
+from blastdeck.runtime import Runtime, StartupError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(
@@ -51,10 +53,24 @@ STATUS_ICONS = {
 }
 
 
+def _settings(**overrides: Any) -> Settings:
+    """Settings, or a clear message and exit code 2 when the configuration is invalid."""
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        errors.print(f"[red]error[/] [bold]invalid_configuration[/]: {problems}")
+        raise typer.Exit(2) from None
+
+
 def _backend(server: str | None, data_dir: Path | None) -> Backend:
     if server:
         return HttpBackend(server)
-    return LocalBackend(load_settings(data_dir=data_dir))
+    try:
+        return LocalBackend(_settings(data_dir=data_dir))
+    except StartupError as exc:
+        errors.print(f"[red]error[/] [bold]startup_failed[/]: {exc}")
+        raise typer.Exit(2) from None
 
 
 def _fail(exc: BlastDeckError) -> None:
@@ -102,11 +118,18 @@ def serve(
 
     from blastdeck.api.app import create_app
 
-    settings = load_settings(data_dir=data_dir, host=host, port=port)
+    settings = _settings(data_dir=data_dir, host=host, port=port)
+    runtime = Runtime(settings)
+    try:
+        runtime.prepare()  # fail here, with a clear message, rather than inside the server
+    except StartupError as exc:
+        errors.print(f"[red]error[/] [bold]startup_failed[/]: {exc}")
+        raise typer.Exit(2) from None
     console.print(
         f"BlastDeck on http://{settings.host}:{settings.port}  data: {settings.resolved_data_dir}"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    app_ = create_app(settings, runtime)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
 
 
 @app.command()

@@ -25,7 +25,7 @@ _DATABASE_FASTA_LIMITS = QueryLimits(
 )
 
 DEMO_DATABASES = (
-    ("demo-16s", "demo-16s.fa", "Demo: 200 bacterial 16S rRNA genes (NCBI RefSeq)"),
+    ("demo-16s", "demo-16s.fa", "Demo: 200 bacterial 16S rRNA genes (NCBI Combined16SrRNA sample)"),
     ("demo-proteins", "demo-proteins.fa", "Demo: 8 well-known proteins (UniProt)"),
 )
 

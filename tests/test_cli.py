@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -141,3 +142,21 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     assert tsv.startswith("qseqid")
     bad = cli("status", "nope", "--server", server.url)
     assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
+
+
+def test_serve_refuses_a_submit_timeout_not_below_the_lock_ttl(data_dir: Path) -> None:
+    env = dict(os.environ, BLASTDECK_SUBMIT_TIMEOUT_S="900", BLASTDECK_LOCK_TTL_S="900")
+    run = subprocess.run(
+        [BLASTDECK, "serve", "--data-dir", str(data_dir)], env=env, capture_output=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert "invalid_configuration" in run.stderr.decode() and "Traceback" not in run.stderr.decode()
+
+
+def test_serve_with_postgresql_down_exits_with_a_clear_error(data_dir: Path) -> None:
+    env = dict(os.environ, BLASTDECK_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/x")
+    run = subprocess.run(
+        [BLASTDECK, "serve", "--data-dir", str(data_dir)], env=env, capture_output=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert "cannot reach the database" in run.stderr.decode().replace("\n", " ")

@@ -607,6 +607,11 @@ def _check_nucleotide_scoring(program: Program, values: Mapping[str, object]) ->
         int(values.get(name, default))
         for name, default in zip(names, _BLASTN_DEFAULTS[task], strict=True)
     )
+    if (gap_open, gap_extend) == (0, 0) and task != "megablast":
+        raise _invalid(
+            _given_gap_option(values) or "task",
+            "gapopen 0 with gapextend 0 (linear gap costs) needs task megablast.",
+        )
     if values.get("ungapped"):
         _check_ungapped_nucleotide_scoring(values, reward, penalty)
         return
@@ -646,7 +651,7 @@ def _check_nucleotide_gap_costs(
     tabulated = [(o * divisor, e * divisor) for o, e in scoring.gap_costs]
     least_open, least_extend = (c * divisor for c in scoring.at_least)
     if costs == (0, 0):
-        if task == "megablast" and scoring.linear:
+        if scoring.linear:  # megablast, checked by the caller
             return
     elif costs in tabulated or (costs[0] >= least_open and costs[1] >= least_extend):
         return

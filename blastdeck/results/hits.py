@@ -37,10 +37,11 @@ HIT_FIELDS: tuple[str, ...] = (
     "qcovhsp",
 )
 
-# The BLAST tabular column behind each HIT_FIELDS entry, in the same order.
+# The BLAST tabular column behind each HIT_FIELDS entry, in the same order. The subject is
+# named by its accession (saccver: "AY770966"), not BLAST's typed id ("gb|AY770966|").
 BLAST_COLUMNS: tuple[str, ...] = (
     "qseqid",
-    "sseqid",
+    "saccver",
     "stitle",
     "pident",
     "length",
