@@ -121,7 +121,10 @@ class DatabaseCatalog:
         check_name(name, what="database", field="name")
         self._check_free(name)
         molecule = _fasta_molecule(fasta)
-        records = parse_query(fasta, molecule, _DATABASE_FASTA_LIMITS)
+        try:
+            records = parse_query(fasta, molecule, _DATABASE_FASTA_LIMITS)
+        except BlastDeckError as exc:  # same FASTA rules as a query, but about the upload
+            raise BlastDeckError(exc.code, f"Database FASTA: {exc.message}", field="file") from None
         self._dir.mkdir(parents=True, exist_ok=True)
         final_dir = self._dir / name
         if final_dir.exists():  # left by a build that crashed before it was recorded

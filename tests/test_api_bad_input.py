@@ -237,3 +237,19 @@ def _tree(root: Path) -> set[str]:
         for f in fs
         if "-journal" not in f and "-wal" not in f and "-shm" not in f
     }
+
+
+@pytest.mark.parametrize(
+    "content, code",
+    [
+        (b"", "empty_query"),
+        (b"not fasta at all!", "invalid_fasta"),
+        (b"\x00\x01\xff" * 50, "binary_data"),
+    ],
+)
+def test_bad_database_uploads(client: TestClient, content: bytes, code: str) -> None:
+    files = {"file": ("x.fa", content, "text/plain")}
+    response = client.post("/api/databases", data={"name": "bad-upload"}, files=files)
+    assert_error(response.status_code, response.json(), 422, code)
+    assert response.json()["field"] == "file"
+    assert "bad-upload" not in [d["name"] for d in client.get("/api/databases").json()["items"]]

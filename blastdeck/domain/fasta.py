@@ -90,7 +90,7 @@ def parse_query(
     _reject_control_characters(text)
     if not text.strip():
         raise _error(ErrorCode.EMPTY_QUERY, "The query is empty; paste or upload FASTA sequences.")
-    raw_records = _split_records(text.split("\n"), limits)
+    raw_records = _split_records(text.splitlines(), limits)  # \n, \r\n and old Mac \r
     return [_finish_record(raw, molecule, limits) for raw in raw_records]
 
 
@@ -111,6 +111,8 @@ def to_fasta(records: Sequence[QueryRecord], width: int = 80) -> str:
         raise ValueError("width must be at least 1")
     parts: list[str] = []
     for record in records:
+        if "\n" in record.defline or "\r" in record.defline:
+            raise ValueError(f"defline of {record.id!r} spans lines; it would forge records")
         parts.append(f">{record.defline}\n")
         seq = record.sequence
         parts.extend(f"{seq[i : i + width]}\n" for i in range(0, len(seq), width))
@@ -120,11 +122,11 @@ def to_fasta(records: Sequence[QueryRecord], width: int = 80) -> str:
 def split_batches(records: Sequence[QueryRecord], max_batches: int) -> list[list[QueryRecord]]:
     """Split records into contiguous, non-empty batches balanced by letter count.
 
-    The result has exactly min(max_batches, len(records)) batches (none for no records), in query
-    order, so concatenating per-batch outputs keeps the query order. Batch j ends at the record
-    boundary whose running letter total is closest to j * total / k, moved only as far as needed
-    to leave every batch at least one record. Each batch therefore holds about total / k letters:
-    never more than that plus the longest single record.
+    The result has exactly k = min(max_batches, len(records)) batches (none for no records), in
+    query order, so concatenating per-batch outputs keeps the query order. Batch j ends at the
+    record boundary whose running letter total is closest to j * total / k, moved only as far as
+    needed to leave every batch at least one record. Each batch therefore holds about total / k
+    letters: never more than that plus the longest single record.
     """
     if max_batches < 1:
         raise ValueError("max_batches must be at least 1")

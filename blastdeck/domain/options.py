@@ -568,16 +568,16 @@ _BLASTN_DEFAULTS: dict[str, tuple[int, int, int, int]] = {
 
 def _check_dc_megablast_word_size(program: Program, values: Mapping[str, object]) -> None:
     if values.get("task") == "dc-megablast" and values.get("word_size") not in (None, 11, 12):
-        raise _invalid("word_size", "must be 11 or 12 with task dc-megablast.")
+        raise _option_error("word_size", "With task dc-megablast, word_size must be 11 or 12.")
 
 
 def _check_ungapped_composition(program: Program, values: Mapping[str, object]) -> None:
     # BLAST's default composition-based statistics need gapped alignments.
     if program in _COMPOSITION and values.get("ungapped") and values.get("comp_based_stats") != 0:
-        raise _invalid(
+        raise _option_error(
             "ungapped",
-            f"needs comp_based_stats 0 for {program.value}: composition-based statistics "
-            "(on by default) work only with gapped alignments. Add comp_based_stats: 0.",
+            f"An ungapped {program.value} search needs comp_based_stats 0: composition-based "
+            "statistics (on by default) work only with gapped alignments.",
         )
 
 
@@ -591,9 +591,9 @@ def _check_protein_gap_costs(program: Program, values: Mapping[str, object]) -> 
     costs = (values.get("gapopen", default_open), values.get("gapextend", default_extend))
     if costs not in _PROTEIN_GAP_COSTS[matrix]:
         supported = ", ".join(f"{o}/{e}" for o, e in _PROTEIN_GAP_COSTS[matrix])
-        raise _invalid(
+        raise _option_error(
             given,
-            f"gapopen {costs[0]} with gapextend {costs[1]} is not supported with matrix "
+            f"Gap costs gapopen {costs[0]} with gapextend {costs[1]} are not supported with matrix "
             f"{matrix}. Supported gapopen/gapextend pairs: {supported}.",
         )
 
@@ -608,9 +608,9 @@ def _check_nucleotide_scoring(program: Program, values: Mapping[str, object]) ->
         for name, default in zip(names, _BLASTN_DEFAULTS[task], strict=True)
     )
     if (gap_open, gap_extend) == (0, 0) and task != "megablast":
-        raise _invalid(
+        raise _option_error(
             _given_gap_option(values) or "task",
-            "gapopen 0 with gapextend 0 (linear gap costs) needs task megablast.",
+            "Gap costs gapopen 0 with gapextend 0 (linear gap costs) need task megablast.",
         )
     if values.get("ungapped"):
         _check_ungapped_nucleotide_scoring(values, reward, penalty)
@@ -618,9 +618,9 @@ def _check_nucleotide_scoring(program: Program, values: Mapping[str, object]) ->
     divisor = math.gcd(reward, penalty)
     scoring = _NUCLEOTIDE_SCORING.get((reward // divisor, penalty // divisor))
     if scoring is None:
-        raise _invalid(
+        raise _option_error(
             _scoring_option(values),
-            f"reward {reward} with penalty {penalty} is not a scoring pair BLAST has statistics "
+            f"Reward {reward} with penalty {penalty} is not a scoring pair BLAST has statistics "
             f"for (task {task}). Supported reward/penalty pairs, or multiples of them: "
             + ", ".join(f"{r}/{p}" for r, p in _NUCLEOTIDE_SCORING)
             + ".",
@@ -634,9 +634,9 @@ def _check_ungapped_nucleotide_scoring(
     # Ungapped statistics are computed, not tabulated; they exist only if a random alignment
     # scores below zero on average. Otherwise BLAST warns and silently finds nothing.
     if reward >= 3 * -penalty:
-        raise _invalid(
+        raise _option_error(
             _scoring_option(values),
-            f"reward {reward} with penalty {penalty} gives random alignments a positive average "
+            f"Reward {reward} with penalty {penalty} gives random alignments a positive average "
             "score, so BLAST cannot compute statistics; the reward must be less than 3 times "
             "the size of the penalty.",
         )
@@ -657,10 +657,10 @@ def _check_nucleotide_gap_costs(
         return
     linear = "0/0 (megablast only), " if scoring.linear else ""
     supported = ", ".join(f"{o}/{e}" for o, e in tabulated)
-    raise _invalid(
+    raise _option_error(
         _given_gap_option(values) or _scoring_option(values),
-        f"gapopen {costs[0]} with gapextend {costs[1]} is not supported with reward {pair[0]} "
-        f"and penalty {pair[1]} (task {task}). Supported gapopen/gapextend: {linear}"
+        f"Gap costs gapopen {costs[0]} with gapextend {costs[1]} are not supported with reward "
+        f"{pair[0]} and penalty {pair[1]} (task {task}). Supported gapopen/gapextend: {linear}"
         f"{supported}, or any values of at least {least_open}/{least_extend}.",
     )
 
@@ -685,9 +685,12 @@ _COMBINATION_CHECKS: tuple[Callable[[Program, Mapping[str, object]], None], ...]
 
 
 def _invalid(name: str, problem: str) -> BlastDeckError:
-    return BlastDeckError(
-        ErrorCode.INVALID_OPTION_VALUE, f"Option {name!r} {problem}", field=f"options.{name}"
-    )
+    return _option_error(name, f"Option {name!r} {problem}")
+
+
+def _option_error(name: str, message: str) -> BlastDeckError:
+    """A refused option value; `name` is the option the person should change."""
+    return BlastDeckError(ErrorCode.INVALID_OPTION_VALUE, message, field=f"options.{name}")
 
 
 def _show(value: object) -> str:
