@@ -8,6 +8,7 @@ this process.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -130,6 +131,77 @@ def serve(
     )
     app_ = create_app(settings, runtime)
     uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _distributed_runtime(data_dir: Path | None, **overrides: Any) -> Runtime:
+    """The runtime of a worker or beat: distributed settings, schema migrated, or exit 2."""
+    settings = _settings(data_dir=data_dir, **overrides)
+    if not settings.distributed:
+        errors.print(
+            "[red]error[/] [bold]invalid_configuration[/]: set BLASTDECK_BROKER_URL "
+            "(redis://...) and BLASTDECK_DATABASE_URL (postgresql+psycopg://...) for workers"
+        )
+        raise typer.Exit(2)
+    runtime = Runtime(settings)
+    try:
+        runtime.migrate()
+    except StartupError as exc:
+        errors.print(f"[red]error[/] [bold]startup_failed[/]: {exc}")
+        raise typer.Exit(2) from None
+    return runtime
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="jobs run at once by this worker (default 2)")
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run a Celery worker (distributed mode): takes jobs from the broker and runs them."""
+    from blastdeck.executors.distributed import configure
+
+    runtime = _distributed_runtime(data_dir, worker_concurrency=concurrency)
+    settings = runtime.settings
+    try:
+        recovered = runtime.reconcile()  # jobs a dead worker or a lost message left behind
+    except BlastDeckError as exc:
+        _fail(exc)
+    runtime.stop()  # each worker process makes its own after the fork
+    console.print(
+        f"BlastDeck worker: queue {settings.queue}, concurrency {settings.worker_concurrency},"
+        f" {recovered} job(s) re-queued"
+    )
+    configure(settings).worker_main(
+        [
+            "worker",
+            "--concurrency",
+            str(settings.worker_concurrency),
+            "--queues",
+            settings.queue,
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"blastdeck-{os.getpid()}@%h",
+        ]
+    )
+
+
+@app.command()
+def beat(data_dir: DataDirOpt = None) -> None:
+    """Run the periodic reconcile (distributed mode): re-queues jobs nothing is running."""
+    from blastdeck.executors.distributed import configure
+
+    runtime = _distributed_runtime(data_dir)
+    settings = runtime.settings
+    runtime.stop()
+    schedule = settings.resolved_data_dir / f"beat-schedule-{settings.queue}"
+    console.print(f"BlastDeck beat: reconcile every {settings.reconcile_interval_s:g} s")
+    configure(settings).start(["beat", "--loglevel", "WARNING", "--schedule", str(schedule)])
 
 
 @app.command()

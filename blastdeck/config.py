@@ -48,6 +48,21 @@ class Settings(BaseSettings):
     submit_wait_deadline_s: int = 1800
     submit_backoff_max_s: float = 5.0
 
+    # Distributed mode: set a broker URL (redis://...) and a PostgreSQL database_url.
+    broker_url: str | None = None
+    redis_url: str | None = None  # for the submit lock; default: the broker URL
+    queue: str = "blastdeck"
+    worker_concurrency: int = Field(default=2, ge=1)
+    redis_socket_timeout_s: float = 5.0
+    # A job is run by one process at a time: it holds a lease in the database, renewed while
+    # it runs. A dead runner's lease expires and the reconcile hands the job to another.
+    lease_s: int = Field(default=30, ge=2)
+    reconcile_interval_s: float = 60.0
+    visibility_timeout_s: int = 3600
+    max_attempts: int = Field(default=3, ge=1, description="tries for transient failures")
+    retry_backoff_s: float = 2.0
+    plugins: str = ""  # comma-separated modules imported at start (extra engines)
+
     demo_databases: bool = True
     clusters: list[ClusterConfig] = Field(default_factory=list)
 
@@ -60,6 +75,14 @@ class Settings(BaseSettings):
                 f"({self.lock_ttl_s}) so a submit never outlives its lock"
             )
         return self
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.broker_url)
+
+    @property
+    def lock_redis_url(self) -> str | None:
+        return self.redis_url or self.broker_url
 
     @cached_property
     def resolved_data_dir(self) -> Path:
@@ -113,9 +136,7 @@ def load_settings(**overrides: Any) -> Settings:
     """Settings from env and the TOML file; explicit overrides (CLI flags) win over both."""
     overrides = {k: v for k, v in overrides.items() if v is not None}
     file_values = _toml_values(overrides.get("data_dir"))
-    env_set = {
-        name for name in Settings.model_fields if f"BLASTDECK_{name.upper()}" in os.environ
-    }
+    env_set = {name for name in Settings.model_fields if f"BLASTDECK_{name.upper()}" in os.environ}
     init = {k: v for k, v in file_values.items() if k not in env_set}
     init.update(overrides)
     return Settings(**init)

@@ -77,7 +77,11 @@ class JobService:
                 query_letters=sum(len(r.sequence) for r in records),
             )
         )
-        self._executor.enqueue(job.id)
+        try:
+            self._executor.enqueue(job.id)
+        except BlastDeckError as exc:  # kept as queued: the reconcile enqueues it later
+            self._jobs.note(job.id, "enqueue_failed", exc.message, code=exc.code)
+            raise
         return job
 
     def get(self, job_id: str) -> Job:

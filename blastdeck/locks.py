@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+import redis
+
 from blastdeck.domain.names import DEFAULT_NAMESPACE, UNKNOWN_CLUSTER
 
 BLAST_SUBMIT_LOCK_KEY_PREFIX = "elb:blast:elastic-blast-submit"
@@ -97,3 +99,46 @@ class InProcessSubmitLock:
         if not entry:
             return None
         return LockHolder(key=key, token=entry[0], ttl_ms=int((entry[1] - now) * 1000))
+
+
+# Delete the key only if it still holds our token: atomic in Redis, so a holder whose lock
+# expired can never delete the lock the next holder took.
+_COMPARE_AND_DELETE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisSubmitLock:
+    """The distributed-mode lock: SET NX with a TTL, compare-and-delete release."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._compare_and_delete = client.register_script(_COMPARE_AND_DELETE)
+
+    @classmethod
+    def from_url(cls, url: str, socket_timeout_s: float = 5.0) -> RedisSubmitLock:
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=socket_timeout_s,
+            decode_responses=True,
+        )
+        return cls(client)
+
+    def acquire(self, key: str, token: str, ttl_s: int) -> bool:
+        return bool(self._redis.set(key, token, nx=True, ex=ttl_s))
+
+    def release(self, key: str, token: str) -> bool:
+        return self._compare_and_delete(keys=[key], args=[token]) == 1
+
+    def holder(self, key: str) -> LockHolder | None:
+        pipe = self._redis.pipeline()
+        pipe.get(key)
+        pipe.pttl(key)
+        token, ttl_ms = pipe.execute()
+        if token is None:
+            return None
+        return LockHolder(key=key, token=token, ttl_ms=ttl_ms if ttl_ms >= 0 else None)

@@ -8,19 +8,26 @@ without holding a worker, and without spending any retry budget.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import os
 import random
+import socket
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
 
 from blastdeck.blast_tools import BlastToolError
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.databases import DatabaseCatalog, database_files
-from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext
@@ -52,6 +59,36 @@ class _Cancelled(Exception):
     pass
 
 
+class _LeaseLost(Exception):
+    """Another process took the job over (this one stalled past its lease)."""
+
+
+class _Heartbeat:
+    """Renews a job's lease while it runs; notes when the lease was lost."""
+
+    def __init__(self, jobs: JobStore, job_id: str, owner: str, lease_s: int) -> None:
+        self._jobs, self._job_id, self._owner, self._lease_s = jobs, job_id, owner, lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="lease-heartbeat")
+        self.lost = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._lease_s / 3):
+            try:
+                if not self._jobs.claim(self._job_id, self._owner, self._lease_s):
+                    self.lost = True
+                    return
+            except OperationalError:
+                log.warning("could not renew the lease of job %s", self._job_id)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -68,6 +105,28 @@ class Pipeline:
         self._lock = lock
 
     def run(self, job_id: str) -> Outcome:
+        """Run the job as far as it can go now; only one process runs a job at a time."""
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        lease_s = self._settings.lease_s
+        try:
+            if not self._jobs.claim(job_id, owner, lease_s):
+                return FINISHED  # ended already, or another live process is running it
+        except OperationalError:
+            log.warning("database unreachable; job %s will be tried again", job_id)
+            return RetryAfter(self._settings.retry_backoff_s)
+        heartbeat = _Heartbeat(self._jobs, job_id, owner, lease_s)
+        heartbeat.start()
+        try:
+            return self._run_claimed(job_id, heartbeat)
+        except OperationalError:
+            log.warning("database unreachable mid-job; job %s will be resumed", job_id)
+            return RetryAfter(self._settings.retry_backoff_s)
+        finally:
+            heartbeat.stop()
+            with contextlib.suppress(OperationalError):
+                self._jobs.release_claim(job_id, owner)
+
+    def _run_claimed(self, job_id: str, heartbeat: _Heartbeat) -> Outcome:
         job = self._jobs.get(job_id)
         if job is None or job.phase in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED):
             return FINISHED
@@ -78,15 +137,23 @@ class Pipeline:
                 raise _Cancelled
             ctx = self.context(job)
             engine = self._clusters.engine_for(job.cluster)
-            return self._walk(job, ctx, engine)
+            return self._walk(job, ctx, engine, heartbeat)
+        except _LeaseLost:
+            log.warning("job %s was taken over by another process", job_id)
         except _Cancelled:
             if engine is not None and ctx is not None:
                 engine.cancel(ctx, self._handle(job_id))
             self._jobs.finish_cancelled(job_id)
         except BlastDeckError as exc:
+            if exc.category is ErrorCategory.TRANSIENT:
+                retry = self._retry_later(job_id, exc)
+                if retry is not None:
+                    return retry
             self._fail(job_id, exc.code, exc.message, engine, ctx)
         except BlastToolError as exc:
             self._fail(job_id, ErrorCode.BLAST_SEARCH_FAILED, str(exc), engine, ctx)
+        except OperationalError:
+            raise
         except OSError as exc:
             code = ErrorCode.STORAGE_FULL if exc.errno == errno.ENOSPC else ErrorCode.INTERNAL_ERROR
             self._fail(job_id, code, f"{type(exc).__name__}: {exc}", engine, ctx)
@@ -96,6 +163,21 @@ class Pipeline:
                 job_id, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", engine, ctx
             )
         return FINISHED
+
+    def _retry_later(self, job_id: str, exc: BlastDeckError) -> RetryAfter | None:
+        """Transient failures retry with exponential back-off until the attempt budget is spent."""
+        attempt = self._jobs.count_attempt(job_id)
+        if attempt >= self._settings.max_attempts:
+            return None
+        delay = self._settings.retry_backoff_s * 2 ** (attempt - 1)
+        self._jobs.note(
+            job_id,
+            "retry_scheduled",
+            f"{exc.message} — retrying in {delay:.0f} s (attempt {attempt + 1} of "
+            f"{self._settings.max_attempts})",
+            code=exc.code,
+        )
+        return RetryAfter(delay)
 
     def context(self, job: Job) -> JobContext:
         database = self._databases.get(job.database)
@@ -111,19 +193,27 @@ class Pipeline:
 
     # -- the steps -------------------------------------------------------------------------------
 
-    def _walk(self, job: Job, ctx: JobContext, engine: Engine) -> Outcome:
+    def _walk(self, job: Job, ctx: JobContext, engine: Engine, heartbeat: _Heartbeat) -> Outcome:
         status = {row.key: StepStatus(row.status) for row in job.steps}
         for step in STEPS[:-1]:
             if status[step.value] in DONE_STEP_STATUSES:
                 continue
+            if heartbeat.lost:
+                raise _LeaseLost
             resuming = status[step.value] is StepStatus.RUNNING
-            outcome = self._step(step, job, ctx, engine, resuming)
+            outcome = self._step(step, job, ctx, engine, resuming, heartbeat)
             if outcome is not None:
                 return outcome
         return FINISHED
 
     def _step(
-        self, step: Step, job: Job, ctx: JobContext, engine: Engine, resuming: bool
+        self,
+        step: Step,
+        job: Job,
+        ctx: JobContext,
+        engine: Engine,
+        resuming: bool,
+        heartbeat: _Heartbeat,
     ) -> Outcome | None:
         if step is Step.SUBMITTING:
             return self._submit(job, ctx, engine)
@@ -140,7 +230,7 @@ class Pipeline:
         elif step is Step.STAGING_DB:
             self._stage(job, ctx, engine)
         elif step is Step.RUNNING:
-            self._run(job, ctx, engine, resuming)
+            self._run(job, ctx, engine, resuming, heartbeat)
         elif step is Step.EXPORTING_RESULTS:
             self._export(job, ctx, engine)
         return None
@@ -218,7 +308,9 @@ class Pipeline:
         base = min(self._settings.submit_backoff_max_s, 0.2 + waited_s / 4)
         return RetryAfter(base * random.uniform(0.5, 1.0))
 
-    def _run(self, job: Job, ctx: JobContext, engine: Engine, resuming: bool) -> None:
+    def _run(
+        self, job: Job, ctx: JobContext, engine: Engine, resuming: bool, heartbeat: _Heartbeat
+    ) -> None:
         handle = self._handle(job.id)
         if resuming and handle:
             handle = engine.resume(ctx, handle)
@@ -239,6 +331,8 @@ class Pipeline:
             if progress.finished:
                 break
             if time.monotonic() >= next_cancel_check:
+                if heartbeat.lost:
+                    raise _LeaseLost
                 if self._cancel_requested(job.id):
                     raise _Cancelled
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_INTERVAL_S
@@ -248,8 +342,7 @@ class Pipeline:
     def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:
         results = engine.collect(ctx)
         hits = chain.from_iterable(
-            read_hits(b.archive, results.blastdb_dir, b.query_ids, b.query_offset)
-            for b in results.batches
+            read_hits(b.table, b.query_ids, b.query_offset) for b in results.batches
         )
         total = self._jobs.replace_hits(job.id, hits)
         self._jobs.complete_step(job.id, Step.EXPORTING_RESULTS, f"{total} hits indexed")

@@ -1,7 +1,13 @@
-"""Wires one BlastDeck instance together: settings, storage, catalogs, lock, pipeline, executor."""
+"""Wires one BlastDeck instance together: settings, storage, catalogs, lock, pipeline, executor.
+
+Embedded (default): SQLite or PostgreSQL, the in-process lock and a thread-pool executor, all in
+`blastdeck serve`. Distributed (a broker URL is set): the Redis lock and Celery; `serve` only
+enqueues, `blastdeck worker` processes run the pipeline.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from sqlalchemy.exc import OperationalError
@@ -9,11 +15,12 @@ from sqlalchemy.exc import OperationalError
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.databases import DatabaseCatalog
+from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.executors.base import Executor
 from blastdeck.executors.inline import InlineExecutor
 from blastdeck.job_service import JobService
-from blastdeck.locks import InProcessSubmitLock, SubmitLock
+from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.pipeline import Pipeline
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
 from blastdeck.store.database import make_engine, make_session_factory, migrate
@@ -21,55 +28,95 @@ from blastdeck.store.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
+_WAITING_PHASES = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT)
+
 
 class StartupError(RuntimeError):
     """BlastDeck cannot start as configured; the message says what to fix."""
 
 
+def load_plugins(settings: Settings) -> None:
+    """Import the modules named in BLASTDECK_PLUGINS (they register extra engines)."""
+    for name in filter(None, (n.strip() for n in settings.plugins.split(","))):
+        importlib.import_module(name)
+
+
 class Runtime:
     def __init__(self, settings: Settings, lock: SubmitLock | None = None) -> None:
+        load_plugins(settings)
         self.settings = settings
         self.db_engine = make_engine(settings.sqlalchemy_url)
         sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
         self.databases = DatabaseCatalog(DatabaseStore(sessions), settings.databases_dir)
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
-        self.lock = lock or InProcessSubmitLock()
+        self.lock = lock or _make_lock(settings)
         self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
-        self.executor: Executor = InlineExecutor(self.pipeline.run, settings.workers)
+        self.executor: Executor = _make_executor(settings, self.pipeline)
         self.service = JobService(
             settings, self.jobs, self.databases, self.clusters, self.pipeline, self.executor
         )
 
-    def prepare(self) -> None:
-        """Create the data dir, migrate the schema and (on a new data dir) the demo databases."""
+    def migrate(self) -> None:
         self.settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         try:
             migrate(self.db_engine)
         except OperationalError as exc:
             raise StartupError(f"cannot reach the database: {exc.orig}") from exc
+
+    def prepare(self) -> None:
+        """Create the data dir, migrate the schema and (on a new data dir) the demo databases."""
+        self.migrate()
         if self.settings.demo_databases:
             self.databases.ensure_demo()
 
     def start(self) -> None:
+        """Start serving. Embedded mode also runs jobs, so it resumes what a restart cut short."""
         self.prepare()
         self.executor.start()
-        self.recover()
+        if not self.settings.distributed:
+            self.jobs.clear_claims()  # this process alone runs this data dir's jobs
+            self.reconcile()
 
-    def recover(self) -> None:
-        """Resume every job a previous process left unfinished; the database is the truth."""
-        for job_id in self.jobs.active_ids():
-            job = self.jobs.get(job_id)
-            if job.cancel_requested or job.phase == Phase.CANCELLING:
-                self.executor.enqueue(job_id)  # the pipeline stops its processes and cancels
+    def reconcile(self) -> int:
+        """Hand every unfinished job that no live process is running back to the executor.
+
+        The database is the source of truth: a job whose broker message was lost (Redis
+        restarted) or whose runner died is scheduled again and resumes from its last finished
+        step. Running it twice at once is impossible (the run lease), so a duplicate is harmless.
+        """
+        orphans = self.jobs.unclaimed_active()
+        if not orphans:
+            return 0
+        queued = self.executor.queued_job_ids()
+        scheduled = 0
+        for job in orphans:
+            if job.id in queued and Phase(job.phase) in _WAITING_PHASES:
                 continue
-            if job.phase != Phase.QUEUED:
-                self.jobs.note(
-                    job_id, "recovered", f"picked up again after a restart (was {job.phase})"
-                )
-            self.executor.enqueue(job_id)
+            if Phase(job.phase) not in _WAITING_PHASES:
+                self.jobs.note(job.id, "recovered", f"picked up again (was {job.phase})")
+            try:
+                self.executor.enqueue(job.id)
+            except BlastDeckError as exc:
+                log.warning("reconcile could not enqueue job %s: %s", job.id, exc.message)
+                break
+            scheduled += 1
+        return scheduled
 
     def stop(self) -> None:
         self.executor.shutdown()
         self.db_engine.dispose()
 
+
+def _make_lock(settings: Settings) -> SubmitLock:
+    if settings.lock_redis_url:
+        return RedisSubmitLock.from_url(settings.lock_redis_url, settings.redis_socket_timeout_s)
+    return InProcessSubmitLock()
+
+
+def _make_executor(settings: Settings, pipeline: Pipeline) -> Executor:
+    if settings.distributed:
+        from blastdeck.executors.distributed import CeleryExecutor
+
+        return CeleryExecutor(settings)
+    return InlineExecutor(pipeline.run, settings.workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -88,19 +89,109 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides: 
     return Settings(data_dir=data_dir, database_url=database_url, **overrides)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "distributed"])
 def backend_name(request: pytest.FixtureRequest) -> str:
+    """Embedded on SQLite, embedded on PostgreSQL, distributed (PostgreSQL, Redis, Celery)."""
     return request.param
+
+
+REDIS_URL = os.environ.get("BLASTDECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+TEST_PLUGINS = "tests.support.barrier_engine"
+
+
+def distributed_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings for one isolated distributed deployment: its own queue and lock prefix."""
+    tag = uuid.uuid4().hex[:8]
+    values: dict[str, Any] = {
+        "broker_url": REDIS_URL,
+        "queue": f"blastdeck-test-{tag}",
+        "lock_prefix": f"test:{tag}:elb:blast:elastic-blast-submit",
+        "lease_s": 4,
+        "reconcile_interval_s": 1.0,
+        "visibility_timeout_s": 30,
+        "plugins": TEST_PLUGINS,
+        **overrides,
+    }
+    return make_settings(data_dir, database_url, **values)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a worker or beat process the same settings."""
+    env = dict(os.environ)
+    repo = str(Path(__file__).resolve().parents[1])  # so workers can import the test plugin
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    for name, value in settings.model_dump(exclude={"clusters"}).items():
+        if value is not None:
+            env[f"BLASTDECK_{name.upper()}"] = str(value)
+    return env
+
+
+class Workers:
+    """Real `blastdeck worker` (and `beat`) processes for one distributed deployment."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, concurrency: int = 2, command: str = "worker") -> subprocess.Popen:
+        args = [BLASTDECK, command] + (
+            ["--concurrency", str(concurrency)] if command == "worker" else []
+        )
+        proc = subprocess.Popen(
+            args,
+            env=settings_env(self.settings),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        if command == "worker":
+            self._wait_ready(proc)
+        return proc
+
+    def _wait_ready(self, proc: subprocess.Popen) -> None:
+        from blastdeck.executors.distributed import configure
+
+        app = configure(self.settings)
+        name = f"blastdeck-{proc.pid}@{socket.gethostname()}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"worker exited: {proc.stderr.read().decode()[-3000:]}")
+            replies = app.control.ping(destination=[name], timeout=0.5)
+            if any(name in reply for reply in replies):
+                return
+        raise AssertionError("worker not ready in 60 s")
+
+    def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        """Signal the worker's whole process group: the main process and its pool children."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                self.kill(proc, signal.SIGTERM)
+        self.procs.clear()
 
 
 @pytest.fixture(scope="module")
 def client(backend_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One running app per test module and storage backend, with the demo databases."""
+    """One running deployment per test module and backend, with the demo databases."""
     data_dir = tmp_path_factory.mktemp(f"data-{backend_name}")
     with ExitStack() as stack:
-        url = stack.enter_context(pg_database()) if backend_name == "postgresql" else None
-        settings = make_settings(data_dir, url, max_upload_bytes=2_000_000)
-        yield stack.enter_context(TestClient(create_app(settings)))
+        url = stack.enter_context(pg_database()) if backend_name != "sqlite" else None
+        if backend_name == "distributed":
+            settings = distributed_settings(data_dir, url, max_upload_bytes=2_000_000)
+        else:
+            settings = make_settings(data_dir, url, max_upload_bytes=2_000_000)
+        test_client = stack.enter_context(TestClient(create_app(settings)))
+        if backend_name == "distributed":
+            workers = Workers(settings)
+            stack.callback(workers.stop_all)
+            workers.start(concurrency=2)
+        yield test_client
 
 
 def wait_for_job(

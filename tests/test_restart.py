@@ -19,6 +19,12 @@ from tests.conftest import Server, blast_processes, fasta, wait_for_job
 SLOW_OPTIONS = {"task": "blastn", "word_size": 4}  # ~6 CPU-seconds for 24 queries
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Embedded mode only: the distributed restart cases are in test_distributed_faults.py."""
+    return request.param
+
+
 @pytest.fixture
 def server(tmp_path: Path, database_url: str | None) -> Iterator[Server]:
     srv = Server(tmp_path / "data", database_url)

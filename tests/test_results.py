@@ -27,7 +27,15 @@ from blastdeck.results.exports import (
     parse_export_format,
     render_export,
 )
-from blastdeck.results.hits import HIT_FIELDS, Hit, read_hits
+from blastdeck.results.hits import HIT_FIELDS, Hit, read_hits, write_hit_table
+
+
+def hits_of(archive: Path, blastdb_dir: Path, query_ids, query_offset: int) -> list[Hit]:
+    """What the engine does per batch: format the archive's hit table, then read it."""
+    table = archive.with_suffix(".hits.tsv")
+    write_hit_table(archive, blastdb_dir, table)
+    return read_hits(table, query_ids, query_offset)
+
 
 DEMO_DIR = Path(blastdeck.__file__).parent / "demo"
 ODD_TITLE = "Odd \"quoted\" <tag> & back\\slash, 'apos'; Query= not a query"
@@ -171,7 +179,7 @@ def job_hits(job: Job, batching: str) -> list[Hit]:
     return [
         hit
         for b in job.batchings[batching]
-        for hit in read_hits(b.archive, job.blastdb_dir, b.query_ids, b.query_offset)
+        for hit in hits_of(b.archive, job.blastdb_dir, b.query_ids, b.query_offset)
     ]
 
 
@@ -253,21 +261,21 @@ def test_hit_fields_are_typed(nucl_job: Job) -> None:
 
 def test_zero_hit_batch_reads_as_no_hits(nucl_job: Job) -> None:
     batch = nucl_job.batchings["3"][1]
-    assert read_hits(batch.archive, nucl_job.blastdb_dir, batch.query_ids, 1) == []
+    assert hits_of(batch.archive, nucl_job.blastdb_dir, batch.query_ids, 1) == []
 
 
 def test_read_hits_refuses_a_query_list_that_does_not_match(nucl_job: Job) -> None:
     batch = nucl_job.batchings["2"][0]
     for wrong in (batch.query_ids[:-1], ("someone_else", *batch.query_ids[1:])):
         with pytest.raises(BlastDeckError) as info:
-            read_hits(batch.archive, nucl_job.blastdb_dir, wrong, 0)
+            hits_of(batch.archive, nucl_job.blastdb_dir, wrong, 0)
         assert info.value.code is ErrorCode.EXPORT_FAILED
 
 
 def test_read_hits_accepts_ids_blast_rewrites(nucl_job: Job, tmp_path: Path) -> None:
     query = [("Séq_ü1 non-ASCII id", nucl_job.queries[0][1])]
     (batch,) = search(tmp_path, "blastn", nucl_job.blastdb_dir, "16s-demo", query, [1], "u")
-    hits = read_hits(batch.archive, nucl_job.blastdb_dir, ["Séq_ü1"], 5)
+    hits = hits_of(batch.archive, nucl_job.blastdb_dir, ["Séq_ü1"], 5)
     assert hits and {(h.query_id, h.query_index) for h in hits} == {("Séq_ü1", 5)}
 
 

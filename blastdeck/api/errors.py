@@ -23,7 +23,8 @@ def error_body(code: ErrorCode, message: str, field: str | None = None, **detail
 
 
 def error_response(exc: BlastDeckError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.http_status)
+    body = error_body(exc.code, exc.message, exc.field, **exc.detail)
+    return JSONResponse(body, status_code=exc.http_status)
 
 
 def install_error_handlers(app: FastAPI) -> None:

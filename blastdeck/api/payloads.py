@@ -90,7 +90,11 @@ def database_payload(db: BlastDatabase) -> dict[str, Any]:
     }
 
 
-def cluster_payload(cluster: ClusterSpec) -> dict[str, Any]:
+def cluster_payload(
+    cluster: ClusterSpec,
+    slots: list[dict[str, Any]] | None = None,
+    queue_depth: int | None = None,
+) -> dict[str, Any]:
     return {
         "name": cluster.name,
         "engine": cluster.engine,
@@ -98,4 +102,6 @@ def cluster_payload(cluster: ClusterSpec) -> dict[str, Any]:
         "namespaces": list(cluster.namespaces),
         "slots": cluster.slots,
         "settings": cluster.settings,
+        "submit_slots": slots or [],
+        "queue_depth": queue_depth or 0,
     }

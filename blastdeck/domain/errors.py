@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     EXPORT_FAILED = "export_failed"
     WORKER_LOST = "worker_lost"
     STORAGE_FULL = "storage_full"
+    BROKER_UNAVAILABLE = "broker_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
 
@@ -69,6 +70,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.STORAGE_FULL: ErrorCategory.CAPACITY,
     ErrorCode.BLAST_OUT_OF_MEMORY: ErrorCategory.CAPACITY,
     ErrorCode.WORKER_LOST: ErrorCategory.TRANSIENT,
+    ErrorCode.BROKER_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.STAGING_FAILED: ErrorCategory.TRANSIENT,
     ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
 }
@@ -84,6 +86,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RESULTS_NOT_READY: 409,
     ErrorCode.DATABASE_EXISTS: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
+    ErrorCode.BROKER_UNAVAILABLE: 503,
 }
 
 
@@ -101,11 +104,19 @@ class BlastDeckError(Exception):
     `field` names the request field the error concerns, when there is one.
     """
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
+        detail: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.detail = detail or {}
 
     @property
     def category(self) -> ErrorCategory:

@@ -35,9 +35,7 @@ PROGRAM_SHAPES: dict[Program, ProgramShape] = {
     Program.BLASTN: ProgramShape(
         _N, _N, ("megablast", "dc-megablast", "blastn", "blastn-short"), "megablast"
     ),
-    Program.BLASTP: ProgramShape(
-        _P, _P, ("blastp", "blastp-fast", "blastp-short"), "blastp"
-    ),
+    Program.BLASTP: ProgramShape(_P, _P, ("blastp", "blastp-fast", "blastp-short"), "blastp"),
     Program.BLASTX: ProgramShape(_N, _P, ("blastx", "blastx-fast"), "blastx"),
     Program.TBLASTN: ProgramShape(_P, _N, ("tblastn", "tblastn-fast"), "tblastn"),
     Program.TBLASTX: ProgramShape(_N, _N, (), None),

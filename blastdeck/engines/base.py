@@ -64,7 +64,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class BatchResult:
-    archive: Path  # the batch's BLAST ASN.1 archive (-outfmt 11)
+    archive: Path  # the batch's BLAST ASN.1 archive (-outfmt 11): every download comes from it
+    table: Path  # its hits as the commented table results.hits.read_hits reads
     query_ids: tuple[str, ...]
     query_offset: int
 

@@ -35,6 +35,8 @@ from blastdeck.engines.base import (
     Progress,
     WarmState,
 )
+from blastdeck.engines.slots import HostSlots
+from blastdeck.results.hits import write_hit_table
 
 BATCHES_PER_SLOT = 3  # a few batches per slot evens out queries of unequal cost
 STAGE_MARKER = ".blastdeck-staged.json"
@@ -55,6 +57,10 @@ class _Batch:
     @property
     def partial(self) -> Path:
         return self.archive.with_suffix(".asn.part")
+
+    @property
+    def table(self) -> Path:
+        return self.archive.with_suffix(".hits.tsv")
 
     @property
     def pid_file(self) -> Path:
@@ -84,7 +90,7 @@ class LocalEngine:
     def __init__(self, cluster: ClusterSpec, scratch_root: Path) -> None:
         self.cluster = cluster
         self.scratch = Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
-        self._slots = threading.BoundedSemaphore(cluster.slots)
+        self._slots = HostSlots(self.scratch / "slots", cluster.slots)
         self._runs: dict[str, _Run] = {}
         self._stage_mutex = threading.Lock()
 
@@ -189,7 +195,7 @@ class LocalEngine:
         self._runs[ctx.job_id] = run
         env = blast_env(self._warm_dir(ctx))
         for batch in self._plan(ctx):
-            if batch.archive.exists():
+            if batch.table.exists():
                 continue
             batch.failed_file.unlink(missing_ok=True)
             worker = threading.Thread(
@@ -202,7 +208,9 @@ class LocalEngine:
         return f"local:{os.getpid()}:{ctx.job_id}"
 
     def _run_batch(self, run: _Run, batch: _Batch, env: dict[str, str]) -> None:
-        with self._slots:
+        with self._slots.hold(give_up=lambda: run.cancelled) as held:
+            if not held:
+                return
             with run.mutex:
                 if run.cancelled:
                     return
@@ -223,11 +231,20 @@ class LocalEngine:
                 batch.pid_file.unlink(missing_ok=True)
                 if run.cancelled:
                     return
-                if returncode == 0:
-                    os.replace(batch.partial, batch.archive)
-                else:
-                    stderr = tail(batch.stderr_file.read_bytes())
-                    batch.failed_file.write_text(json.dumps({"rc": returncode, "stderr": stderr}))
+            if returncode != 0:
+                stderr = tail(batch.stderr_file.read_bytes())
+                _record_failure(batch, "blast", returncode, stderr)
+                return
+            os.replace(batch.partial, batch.archive)
+            # Format the hit table here, in the batch's own slot, while other batches still run:
+            # done serially after the run it would cost the job seconds.
+            partial_table = batch.table.with_suffix(".tsv.part")
+            try:
+                write_hit_table(batch.archive, Path(env["BLASTDB"]), partial_table)
+            except BlastDeckError as exc:
+                _record_failure(batch, "format", -1, exc.message)
+                return
+            os.replace(partial_table, batch.table)
 
     def resume(self, ctx: JobContext, handle: str) -> str:
         self._kill_recorded(ctx)
@@ -235,7 +252,7 @@ class LocalEngine:
 
     def poll(self, ctx: JobContext, handle: str) -> Progress:
         plan = self._plan(ctx)
-        done = sum(1 for b in plan if b.archive.exists())
+        done = sum(1 for b in plan if b.table.exists())
         for batch in plan:
             if batch.failed_file.exists():
                 return Progress(done, len(plan), True, _batch_error(batch))
@@ -249,7 +266,7 @@ class LocalEngine:
     def collect(self, ctx: JobContext) -> JobResults:
         self._runs.pop(ctx.job_id, None)
         batches = tuple(
-            BatchResult(b.archive, b.query_ids, b.query_offset) for b in self._plan(ctx)
+            BatchResult(b.archive, b.table, b.query_ids, b.query_offset) for b in self._plan(ctx)
         )
         return JobResults(batches, ctx.database.prefix.parent)
 
@@ -277,13 +294,20 @@ class LocalEngine:
             if str(batches_dir).encode() in cmdline:  # still ours, not a reused pid
                 _kill_group(pid)
             pid_file.unlink(missing_ok=True)
-        for partial in batches_dir.glob("*.asn.part"):
+        for partial in batches_dir.glob("*.part"):
             partial.unlink(missing_ok=True)
+
+
+def _record_failure(batch: _Batch, stage: str, returncode: int, message: str) -> None:
+    failure = {"stage": stage, "rc": returncode, "stderr": message}
+    batch.failed_file.write_text(json.dumps(failure))
 
 
 def _batch_error(batch: _Batch) -> BlastDeckError:
     data = json.loads(batch.failed_file.read_text())
     rc, stderr = data["rc"], data["stderr"]
+    if data.get("stage") == "format":
+        return BlastDeckError(ErrorCode.EXPORT_FAILED, stderr)
     if any(sign in stderr.lower() for sign in _OOM_SIGNS):
         return BlastDeckError(
             ErrorCode.BLAST_OUT_OF_MEMORY,

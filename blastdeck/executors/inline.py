@@ -61,6 +61,10 @@ class InlineExecutor:
         if isinstance(outcome, RetryAfter):
             self.enqueue(job_id, outcome.seconds)
 
+    def queued_job_ids(self) -> set[str]:
+        with self._mutex:
+            return set(self._scheduled)
+
     def shutdown(self) -> None:
         with self._mutex:
             self._stopping = True

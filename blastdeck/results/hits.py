@@ -9,8 +9,7 @@ id or when BLAST rewrites an id it cannot print (non-ASCII bytes become `#`).
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_type_hints
@@ -94,50 +93,47 @@ _CONVERTERS: tuple[Callable[[str], object], ...] = tuple(
 )
 
 
-def read_hits(
-    archive: Path, blastdb_dir: Path, query_ids: Sequence[str], query_offset: int
-) -> list[Hit]:
-    """The hits of one batch archive, in BLAST's order, placed on their job-wide query index.
+HIT_TABLE_OUTFMT = "7 " + " ".join(BLAST_COLUMNS)
+
+
+def write_hit_table(archive: Path, blastdb_dir: Path, out: Path) -> None:
+    """Format one batch archive as the commented table `read_hits` reads (`# Query:` lines)."""
+    try:
+        run_tool(
+            "blast_formatter",
+            ["-archive", str(archive), "-outfmt", HIT_TABLE_OUTFMT],
+            blastdb_dir=blastdb_dir,
+            stdout_path=out,
+        )
+    except BlastToolError as exc:
+        raise _error(archive, str(exc)) from exc
+
+
+def read_hits(table: Path, query_ids: Sequence[str], query_offset: int) -> list[Hit]:
+    """The hits of one batch's table, in BLAST's order, placed on their job-wide query index.
 
     `query_ids` are the first words of the batch's query deflines in order. `Hit.query_id` is
     taken from that list, so it is the user's id even where BLAST printed a rewritten one.
     """
     hits: list[Hit] = []
     position = -1
-    for line in _table_lines(archive, blastdb_dir):
-        if line.startswith(_QUERY_LINE):
-            position += 1
-            _check_query(archive, query_ids, position, line[len(_QUERY_LINE) :])
-        elif line and not line.startswith(_COMMENT):
-            if position < 0:
-                raise _error(archive, f"a hit row comes before any query: {line[:120]!r}")
-            index = query_offset + position
-            hits.append(_parse_row(archive, line, index, query_ids[position]))
+    with open(table, encoding="utf-8", errors="replace", newline="") as lines:
+        for raw in lines:
+            line = raw.rstrip("\r\n")
+            if line.startswith(_QUERY_LINE):
+                position += 1
+                _check_query(table, query_ids, position, line[len(_QUERY_LINE) :])
+            elif line and not line.startswith(_COMMENT):
+                if position < 0:
+                    raise _error(table, f"a hit row comes before any query: {line[:120]!r}")
+                index = query_offset + position
+                hits.append(_parse_row(table, line, index, query_ids[position]))
     if position + 1 != len(query_ids):
         raise _error(
-            archive,
+            table,
             f"it holds {position + 1} queries but the batch lists {len(query_ids)}",
         )
     return hits
-
-
-def _table_lines(archive: Path, blastdb_dir: Path) -> Iterator[str]:
-    """The archive as commented tabular lines, read from a scratch file rather than a string."""
-    outfmt = "7 " + " ".join(BLAST_COLUMNS)
-    with tempfile.TemporaryDirectory(prefix="blastdeck-hits-") as scratch:
-        table = Path(scratch) / "hits.tsv"
-        try:
-            run_tool(
-                "blast_formatter",
-                ["-archive", str(archive), "-outfmt", outfmt],
-                blastdb_dir=blastdb_dir,
-                stdout_path=table,
-            )
-        except BlastToolError as exc:
-            raise _error(archive, str(exc)) from exc
-        with open(table, encoding="utf-8", errors="replace", newline="") as lines:
-            for line in lines:
-                yield line.rstrip("\r\n")
 
 
 def _check_query(archive: Path, query_ids: Sequence[str], position: int, title: str) -> None:

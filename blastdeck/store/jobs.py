@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from blastdeck.domain.errors import ErrorCode
@@ -102,6 +102,64 @@ class JobStore:
             s.execute(delete(JobEvent).where(JobEvent.job_id == job_id))
             s.execute(delete(JobStep).where(JobStep.job_id == job_id))
             s.execute(delete(Job).where(Job.id == job_id))
+
+    def cluster_load(self) -> dict[tuple[str, str], int]:
+        """Unfinished jobs per (cluster, namespace): the queue depth each submit slot serves."""
+        with self._sessions() as s:
+            rows = s.execute(
+                select(Job.cluster, Job.namespace, func.count())
+                .where(Job.phase.not_in(_TERMINAL))
+                .group_by(Job.cluster, Job.namespace)
+            ).all()
+        return {(cluster, ns): count for cluster, ns, count in rows}
+
+    # -- the run lease: one process runs a job at a time ------------------------------------
+
+    def claim(self, job_id: str, owner: str, lease_s: int) -> bool:
+        """Take (or renew) the right to run the job; False while another live process has it."""
+        now = utcnow()
+        with self._sessions.begin() as s:
+            claimed = s.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.phase.not_in(_TERMINAL),
+                    or_(
+                        Job.lease_owner.is_(None),
+                        Job.lease_owner == owner,
+                        Job.lease_expires_at < now,
+                    ),
+                )
+                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+            ).rowcount
+        return bool(claimed)
+
+    def release_claim(self, job_id: str, owner: str) -> None:
+        with self._sessions.begin() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    def clear_claims(self) -> None:
+        """Embedded mode owns its database alone: leases left by an earlier process are void."""
+        with self._sessions.begin() as s:
+            s.execute(
+                update(Job)
+                .where(Job.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    def unclaimed_active(self) -> list[Job]:
+        """Unfinished jobs that no live process is running: what a reconcile looks at."""
+        now = utcnow()
+        with self._sessions() as s:
+            query = select(Job).where(
+                Job.phase.not_in(_TERMINAL),
+                or_(Job.lease_owner.is_(None), Job.lease_expires_at < now),
+            )
+            return list(s.scalars(query.order_by(Job.created_at)))
 
     # -- transitions ------------------------------------------------------------------------
 
@@ -198,9 +256,16 @@ class JobStore:
             job.attempts += 1
             return job.attempts
 
-    def note(self, job_id: str, kind: str, message: str, step: Step | None = None) -> None:
+    def note(
+        self,
+        job_id: str,
+        kind: str,
+        message: str,
+        step: Step | None = None,
+        code: ErrorCode | None = None,
+    ) -> None:
         with self._sessions.begin() as s:
-            _event(s, job_id, kind, None, step, message)
+            _event(s, job_id, kind, None, step, message, code)
 
     def finish_completed(self, job_id: str, hits_total: int) -> None:
         now = utcnow()

@@ -14,6 +14,7 @@ from blastdeck.api.payloads import cluster_payload, database_payload
 from blastdeck.config import ClusterConfig
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
+from blastdeck.locks import submit_lock_key
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -79,7 +80,28 @@ async def add_database(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/clusters", tags=["clusters"])
 def list_clusters(runtime: RuntimeDep) -> dict[str, Any]:
-    return {"items": [cluster_payload(c) for c in runtime.clusters.list()]}
+    """Each cluster with who holds its submit slot per namespace, and its unfinished jobs."""
+    load = runtime.jobs.cluster_load()
+    items = []
+    for cluster in runtime.clusters.list():
+        in_use = {ns for (name, ns) in load if name == cluster.name}
+        namespaces = sorted({cluster.namespace, *cluster.namespaces, *in_use})
+        slots = []
+        for ns in namespaces:
+            key = submit_lock_key(cluster.name, ns, runtime.settings.lock_prefix)
+            holder = runtime.lock.holder(key)
+            slots.append(
+                {
+                    "namespace": ns,
+                    "lock_key": key,
+                    "holder_job_id": holder.job_id if holder else None,
+                    "ttl_ms": holder.ttl_ms if holder else None,
+                    "queue_depth": load.get((cluster.name, ns), 0),
+                }
+            )
+        depth = sum(n for (name, _), n in load.items() if name == cluster.name)
+        items.append(cluster_payload(cluster, slots, depth))
+    return {"items": items}
 
 
 @router.post("/clusters", status_code=201, tags=["clusters"])

@@ -24,10 +24,12 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
         blast = run_tool("blastn", ["-version"], timeout=10).splitlines()[0].strip()
     except BlastToolError as exc:
         blast = f"unavailable: {exc}"
+    ping = getattr(runtime.executor, "ping", None)
     return {
         "status": "ok",
         "version": __version__,
-        "mode": "embedded",
+        "mode": "distributed" if runtime.settings.distributed else "embedded",
+        "broker": None if ping is None else ("ok" if ping() else "unavailable"),
         "database": runtime.db_engine.dialect.name,
         "blast": blast,
     }
