@@ -18,7 +18,7 @@ from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
-from blastdeck.results.exports import ExportFormat, render_export
+from blastdeck.results.exports import ExportFormat, needs_archives, render_export
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.models import Job
 
@@ -53,6 +53,7 @@ class JobService:
         self._pipeline = pipeline
         self._executor = executor
         self._export_mutex = threading.Lock()
+        self._export_locks: dict[str, threading.Lock] = {}
 
     def submit(self, request: SubmitRequest) -> Job:
         """Validate everything a job needs, store it, and schedule it."""
@@ -118,14 +119,25 @@ class JobService:
                 f"Job {job.id} is {job.phase}; results are ready once it has completed.",
             )
         out = self._settings.jobs_dir / job.id / "exports" / f"results.{fmt.extension}"
-        with self._export_mutex:
+        with self._export_lock(job.id):
             if not out.exists():
                 ctx = self._pipeline.context(job)
-                results = self._clusters.engine_for(job.cluster).collect(ctx)
+                engine = self._clusters.engine_for(job.cluster)
+                results = engine.make_archives(ctx) if needs_archives(fmt) else engine.collect(ctx)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                archives = [b.archive for b in results.batches]
-                render_export(fmt, archives, results.blastdb_dir, out)
+                render_export(
+                    fmt,
+                    [b.table for b in results.batches],
+                    [b.archive for b in results.batches],
+                    results.blastdb_dir,
+                    out,
+                )
         return out
+
+    def _export_lock(self, job_id: str) -> threading.Lock:
+        """One export at a time per job (renders share its archives); other jobs go on."""
+        with self._export_mutex:
+            return self._export_locks.setdefault(job_id, threading.Lock())
 
 
 def _text(value: object, field: str) -> str:

@@ -18,7 +18,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
@@ -30,7 +29,7 @@ from blastdeck.databases import DatabaseCatalog, database_files
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
-from blastdeck.engines.base import DatabaseRef, Engine, JobContext
+from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results.hits import read_hits
 from blastdeck.store.jobs import JobStore
@@ -326,6 +325,7 @@ class Pipeline:
             if progress.done != last_done:
                 self._jobs.set_progress(job.id, progress.done, progress.total)
                 last_done = progress.done
+                self._index_finished(job.id, engine.collect(ctx))
             if progress.error is not None:
                 raise progress.error
             if progress.finished:
@@ -341,12 +341,29 @@ class Pipeline:
 
     def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:
         results = engine.collect(ctx)
-        hits = chain.from_iterable(
-            read_hits(b.table, b.query_ids, b.query_offset) for b in results.batches
-        )
-        total = self._jobs.replace_hits(job.id, hits)
+        missing = [b for b in results.batches if not b.table.exists()]
+        if missing:
+            raise BlastDeckError(
+                ErrorCode.EXPORT_FAILED, f"{len(missing)} batch(es) finished without results"
+            )
+        self._index_finished(job.id, results)
+        total = self._jobs.count_hits(job.id)
         self._jobs.complete_step(job.id, Step.EXPORTING_RESULTS, f"{total} hits indexed")
         self._jobs.finish_completed(job.id, total)
+
+    def _index_finished(self, job_id: str, results: JobResults) -> None:
+        """Index each finished batch's hits once, while later batches still run.
+
+        A marker beside the table records that its hits are stored, so neither the export step
+        nor a resumed run indexes a batch twice.
+        """
+        for batch in results.batches:
+            marker = batch.table.with_name(batch.table.name + ".indexed")
+            if marker.exists() or not batch.table.exists():
+                continue
+            hits = read_hits(batch.table, batch.query_ids, batch.query_offset)
+            self._jobs.replace_batch_hits(job_id, batch.query_offset, len(batch.query_ids), hits)
+            marker.touch()
 
     # -- helpers ---------------------------------------------------------------------------------
 

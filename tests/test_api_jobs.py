@@ -114,7 +114,7 @@ def test_downloads_are_whole_documents(client: TestClient, finished_blastn: dict
     tsv = client.get(f"/api/jobs/{job_id}/download?format=tsv")
     assert tsv.status_code == 200 and "attachment" in tsv.headers["content-disposition"]
     lines = tsv.text.strip().split("\n")
-    assert lines[0].split("\t")[:2] == ["qseqid", "sseqid"] and len(lines) == total + 1
+    assert lines[0].split("\t")[:2] == ["qaccver", "saccver"] and len(lines) == total + 1
     rows = list(csv.reader(io.StringIO(client.get(f"/api/jobs/{job_id}/download?format=csv").text)))
     assert len(rows) == total + 1
     report = json.loads(client.get(f"/api/jobs/{job_id}/download?format=json").content)

@@ -49,7 +49,7 @@ def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Pa
 
     tsv = cli("results", job_id, "--format", "tsv", data_dir=data_dir).stdout.decode()
     lines = tsv.strip().split("\n")
-    assert lines[0].startswith("qseqid\tsseqid") and len(lines) > 2
+    assert lines[0].startswith("qaccver\tsaccver") and len(lines) > 2
     out_file = tmp_path / "r.xml"
     assert (
         cli("results", job_id, "--format", "xml", "-O", str(out_file), data_dir=data_dir).returncode
@@ -139,7 +139,7 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     quick = cli("submit", str(query), "--db", "demo-16s", "--server", server.url)
     assert quick.returncode == 0 and len(quick.stdout.decode().strip()) == 36  # just the id
     tsv = cli("results", job_id, "--server", server.url).stdout.decode()
-    assert tsv.startswith("qseqid")
+    assert tsv.startswith("qaccver")
     bad = cli("status", "nope", "--server", server.url)
     assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
 

@@ -333,16 +333,23 @@ def _records(lengths: list[int]) -> list[QueryRecord]:
     return [QueryRecord(f"r{i}", "A" * n) for i, n in enumerate(lengths)]
 
 
-def _check_batches(records: list[QueryRecord], max_batches: int) -> list[list[QueryRecord]]:
-    batches = split_batches(records, max_batches)
-    assert len(batches) == min(max_batches, len(records))
+def _letters(batch: list[QueryRecord]) -> int:
+    return sum(len(r.sequence) for r in batch)
+
+
+def _check_batches(records: list[QueryRecord], slots: int) -> list[list[QueryRecord]]:
+    batches = split_batches(records, slots)
     assert all(batches), "no batch is empty"
     assert [r for batch in batches for r in batch] == records, "contiguous, in query order"
     total = sum(len(r.sequence) for r in records)
     longest = max((len(r.sequence) for r in records), default=0)
+    floor = max(1, -(-total // 24))
+    assigned = 0
     for batch in batches:
-        size = sum(len(r.sequence) for r in batch)
-        assert size * len(batches) <= total + longest * len(batches), "balanced"
+        # Each batch is its guided share of what was left, to within one record.
+        want = max(floor, -(-(total - assigned) // (2 * slots)))
+        assert abs(_letters(batch) - want) <= longest or len(batch) == 1
+        assigned += _letters(batch)
     return batches
 
 
@@ -360,28 +367,28 @@ def test_split_batches_properties_random(seed: int) -> None:
     else:
         lengths = [rng.randint(1, 3) for _ in range(count)]
     records = _records(lengths)
-    for max_batches in (1, 2, 3, 7, count, count + 5):
-        _check_batches(records, max_batches)
+    for slots in (1, 2, 3, 8):
+        _check_batches(records, slots)
 
 
-def test_split_batches_equal_records_split_evenly() -> None:
-    batches = _check_batches(_records([10] * 12), 4)
-    assert [len(b) for b in batches] == [3, 3, 3, 3]
+def test_split_batches_largest_first_then_shrinking() -> None:
+    batches = _check_batches(_records([1400] * 50), 2)
+    sizes = [len(b) for b in batches]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[0] == 12  # a quarter of the work for the first of two slots
+    assert sizes[-1] == 2  # the floor: 1/24 of all letters
+    assert len(batches) <= 12  # few process start-ups
 
 
 def test_split_batches_giant_first_record() -> None:
-    batches = _check_batches(_records([1000] + [1] * 9), 5)
-    assert [len(b) for b in batches] == [1, 1, 1, 1, 6]
+    batches = _check_batches(_records([1000] + [1] * 9), 2)
+    assert len(batches[0]) == 1
 
 
-def test_split_batches_more_batches_than_records() -> None:
+def test_split_batches_few_records() -> None:
     records = _records([3, 1, 2])
-    assert split_batches(records, 10) == [[r] for r in records]
-
-
-def test_split_batches_one_batch_and_no_records() -> None:
-    records = _records([3, 1, 2])
-    assert split_batches(records, 1) == [records]
+    assert split_batches(records, 2) == [[r] for r in records]
+    assert split_batches(records[:1], 4) == [records[:1]]
     assert split_batches([], 4) == []
     with pytest.raises(ValueError):
         split_batches(records, 0)

@@ -27,15 +27,7 @@ from blastdeck.results.exports import (
     parse_export_format,
     render_export,
 )
-from blastdeck.results.hits import HIT_FIELDS, Hit, read_hits, write_hit_table
-
-
-def hits_of(archive: Path, blastdb_dir: Path, query_ids, query_offset: int) -> list[Hit]:
-    """What the engine does per batch: format the archive's hit table, then read it."""
-    table = archive.with_suffix(".hits.tsv")
-    write_hit_table(archive, blastdb_dir, table)
-    return read_hits(table, query_ids, query_offset)
-
+from blastdeck.results.hits import HIT_FIELDS, HIT_TABLE_OUTFMT, Hit, read_hits
 
 DEMO_DIR = Path(blastdeck.__file__).parent / "demo"
 ODD_TITLE = "Odd \"quoted\" <tag> & back\\slash, 'apos'; Query= not a query"
@@ -48,6 +40,7 @@ Record = tuple[str, str]  # (defline without '>', sequence)
 
 @dataclass(frozen=True)
 class Batch:
+    table: Path  # the hit table BLAST wrote, as the engine has it run
     archive: Path
     query_ids: tuple[str, ...]
     query_offset: int
@@ -68,6 +61,9 @@ class Job:
 
     def archives(self, batching: str) -> list[Path]:
         return [b.archive for b in self.batchings[batching]]
+
+    def tables(self, batching: str) -> list[Path]:
+        return [b.table for b in self.batchings[batching]]
 
 
 def first_word(defline: str) -> str:
@@ -122,7 +118,11 @@ def search(
         # BATCH_SIZE makes BLAST itself split its input into several archive records.
         env = blast_env(blastdb_dir, {"BATCH_SIZE": str(batch_size)} if batch_size else None)
         subprocess.run([*argv, "-out", str(archive), *extra], env=env, check=True)
-        batches.append(Batch(archive, tuple(first_word(d) for d, _ in part), offset))
+        table = archive.with_suffix(".hits.tsv")
+        table_argv = [*argv[:-1], HIT_TABLE_OUTFMT, "-out", str(table), *extra]
+        subprocess.run(table_argv, env=env, check=True)
+        ids = tuple(first_word(d) for d, _ in part)
+        batches.append(Batch(table, archive, ids, offset))
         offset += size
     return tuple(batches)
 
@@ -179,7 +179,7 @@ def job_hits(job: Job, batching: str) -> list[Hit]:
     return [
         hit
         for b in job.batchings[batching]
-        for hit in hits_of(b.archive, job.blastdb_dir, b.query_ids, b.query_offset)
+        for hit in read_hits(b.table, b.query_ids, b.query_offset)
     ]
 
 
@@ -204,6 +204,7 @@ def nucl_exports(
     return {
         (batching, fmt): render_export(
             fmt,
+            nucl_job.tables(batching),
             nucl_job.archives(batching),
             nucl_job.blastdb_dir,
             out_dir / f"{batching}.{fmt.extension}",
@@ -214,9 +215,11 @@ def nucl_exports(
 
 
 @pytest.fixture(scope="module")
-def single_rows(nucl_job: Job) -> list[str]:
-    """The reference: outfmt 6 of the whole job run as one batch."""
-    return outfmt6_rows(nucl_job.archives("1"), nucl_job.blastdb_dir)
+def single_rows(nucl_job: Job, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The reference: what plain blastn prints (outfmt 6) for all the queries in one run."""
+    fasta = write_fasta(tmp_path_factory.mktemp("raw") / "all.fa", nucl_job.queries)
+    argv = ["-query", str(fasta), "-db", "16s-demo", "-outfmt", "6"]
+    return run_tool("blastn", argv, blastdb_dir=nucl_job.blastdb_dir).splitlines()
 
 
 BATCHINGS = ["1", "3", "2-multi"]  # "2" is covered by the read_hits tests
@@ -261,21 +264,21 @@ def test_hit_fields_are_typed(nucl_job: Job) -> None:
 
 def test_zero_hit_batch_reads_as_no_hits(nucl_job: Job) -> None:
     batch = nucl_job.batchings["3"][1]
-    assert hits_of(batch.archive, nucl_job.blastdb_dir, batch.query_ids, 1) == []
+    assert read_hits(batch.table, batch.query_ids, 1) == []
 
 
 def test_read_hits_refuses_a_query_list_that_does_not_match(nucl_job: Job) -> None:
     batch = nucl_job.batchings["2"][0]
     for wrong in (batch.query_ids[:-1], ("someone_else", *batch.query_ids[1:])):
         with pytest.raises(BlastDeckError) as info:
-            hits_of(batch.archive, nucl_job.blastdb_dir, wrong, 0)
+            read_hits(batch.table, wrong, 0)
         assert info.value.code is ErrorCode.EXPORT_FAILED
 
 
 def test_read_hits_accepts_ids_blast_rewrites(nucl_job: Job, tmp_path: Path) -> None:
     query = [("Séq_ü1 non-ASCII id", nucl_job.queries[0][1])]
     (batch,) = search(tmp_path, "blastn", nucl_job.blastdb_dir, "16s-demo", query, [1], "u")
-    hits = hits_of(batch.archive, nucl_job.blastdb_dir, ["Séq_ü1"], 5)
+    hits = read_hits(batch.table, ["Séq_ü1"], 5)
     assert hits and {(h.query_id, h.query_index) for h in hits} == {("Séq_ü1", 5)}
 
 
@@ -392,7 +395,9 @@ def test_asn1_of_one_batch_is_a_copy(nucl_job: Job, nucl_exports: dict) -> None:
 @pytest.mark.parametrize("fmt", list(ExportFormat))
 def test_a_job_without_any_hit_exports(nucl_job: Job, tmp_path: Path, fmt: ExportFormat) -> None:
     batch = nucl_job.batchings["3"][1]  # the random control alone
-    out = render_export(fmt, [batch.archive], nucl_job.blastdb_dir, tmp_path / "none")
+    out = render_export(
+        fmt, [batch.table], [batch.archive], nucl_job.blastdb_dir, tmp_path / "none"
+    )
     text = out.read_text()
     if fmt is ExportFormat.TSV:
         assert text == "\t".join(STANDARD_COLUMNS) + "\n"
@@ -408,7 +413,13 @@ def test_a_job_without_any_hit_exports(nucl_job: Job, tmp_path: Path, fmt: Expor
 def test_protein_exports_merge_too(prot_job: Job, tmp_path: Path) -> None:
     archives = prot_job.archives("3")
     exports = {
-        fmt: render_export(fmt, archives, prot_job.blastdb_dir, tmp_path / f"p.{fmt.extension}")
+        fmt: render_export(
+            fmt,
+            prot_job.tables("3"),
+            archives,
+            prot_job.blastdb_dir,
+            tmp_path / f"p.{fmt.extension}",
+        )
         for fmt in (ExportFormat.ASN1, ExportFormat.XML, ExportFormat.TEXT, ExportFormat.JSON)
     }
     single = outfmt6_rows(prot_job.archives("1"), prot_job.blastdb_dir)
@@ -423,7 +434,11 @@ def test_protein_exports_merge_too(prot_job: Job, tmp_path: Path) -> None:
 
 def test_export_leaves_only_the_finished_file(nucl_job: Job, tmp_path: Path) -> None:
     out = render_export(
-        ExportFormat.ASN1, nucl_job.archives("3"), nucl_job.blastdb_dir, tmp_path / "job.asn"
+        ExportFormat.ASN1,
+        nucl_job.tables("3"),
+        nucl_job.archives("3"),
+        nucl_job.blastdb_dir,
+        tmp_path / "job.asn",
     )
     assert out == tmp_path / "job.asn"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job.asn"]
@@ -440,7 +455,13 @@ def test_failed_export_keeps_the_old_file_and_no_debris(
     out = out_dir / "job.export"
     out.write_text("previous export\n")
     with pytest.raises(BlastDeckError) as info:
-        render_export(fmt, [nucl_job.archives("2")[0], broken], nucl_job.blastdb_dir, out)
+        render_export(
+            fmt,
+            [nucl_job.tables("2")[0], broken],
+            [nucl_job.archives("2")[0], broken],
+            nucl_job.blastdb_dir,
+            out,
+        )
     assert info.value.code is ErrorCode.EXPORT_FAILED
     assert out.read_text() == "previous export\n"
     assert [p.name for p in out_dir.iterdir()] == ["job.export"]
@@ -448,7 +469,7 @@ def test_failed_export_keeps_the_old_file_and_no_debris(
 
 def test_no_archives_is_an_export_error(tmp_path: Path) -> None:
     with pytest.raises(BlastDeckError) as info:
-        render_export(ExportFormat.TSV, [], tmp_path, tmp_path / "x.tsv")
+        render_export(ExportFormat.TSV, [], [], tmp_path, tmp_path / "x.tsv")
     assert info.value.code is ErrorCode.EXPORT_FAILED
 
 
@@ -463,7 +484,7 @@ def test_parse_export_format() -> None:
 
 def test_unknown_format_name_in_render_export(tmp_path: Path) -> None:
     with pytest.raises(BlastDeckError) as info:
-        render_export("docx", [tmp_path / "a.asn"], tmp_path, tmp_path / "x")  # type: ignore[arg-type]
+        render_export("docx", [], [tmp_path / "a.asn"], tmp_path, tmp_path / "x")  # type: ignore[arg-type]
     assert info.value.code is ErrorCode.UNKNOWN_FORMAT
 
 

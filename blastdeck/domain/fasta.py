@@ -12,6 +12,7 @@ are no residue at all, and finally length. Everything is linear in the input siz
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -119,24 +120,32 @@ def to_fasta(records: Sequence[QueryRecord], width: int = 80) -> str:
     return "".join(parts)
 
 
-def split_batches(records: Sequence[QueryRecord], max_batches: int) -> list[list[QueryRecord]]:
-    """Split records into contiguous, non-empty batches balanced by letter count.
+def split_batches(
+    records: Sequence[QueryRecord], slots: int, smallest_share: float = 1 / 24
+) -> list[list[QueryRecord]]:
+    """Split records into contiguous batches, largest first, for `slots` parallel workers.
 
-    The result has exactly k = min(max_batches, len(records)) batches (none for no records), in
-    query order, so concatenating per-batch outputs keeps the query order. Batch j ends at the
-    record boundary whose running letter total is closest to j * total / k, moved only as far as
-    needed to leave every batch at least one record. Each batch therefore holds about total / k
-    letters: never more than that plus the longest single record.
+    Guided self-scheduling: each batch takes 1/(2 * slots) of the letters not yet assigned, but
+    never less than `smallest_share` of all letters (and at least one record); it ends at the
+    record boundary nearest that size. Run in order, the big batches start first and the last
+    ones to finish are small, so no slot idles long at the end, with few process start-ups.
+    Batches are in query order, so concatenating their outputs keeps the query order.
     """
-    if max_batches < 1:
-        raise ValueError("max_batches must be at least 1")
-    count = min(max_batches, len(records))
-    if count == 0:
-        return []
+    if slots < 1:
+        raise ValueError("slots must be at least 1")
     prefix = _prefix_sums([len(r.sequence) for r in records])
-    ends = _batch_ends(prefix, count)
-    starts = [0, *ends[:-1]]
-    return [list(records[start:end]) for start, end in zip(starts, ends, strict=True)]
+    n, total = len(records), prefix[-1]
+    floor = max(1, math.ceil(total * smallest_share))
+    batches: list[list[QueryRecord]] = []
+    start = 0
+    while start < n:
+        want = max(floor, math.ceil((total - prefix[start]) / (2 * slots)))
+        target = prefix[start] + want
+        past = min(bisect_left(prefix, target, start + 1, n + 1), n)
+        end = min({max(past - 1, start + 1), past}, key=lambda i: (abs(prefix[i] - target), i))
+        batches.append(list(records[start:end]))
+        start = end
+    return batches
 
 
 # --- decoding and whole-text checks ------------------------------------------------------------
@@ -374,20 +383,3 @@ def _prefix_sums(weights: list[int]) -> list[int]:
     for weight in weights:
         prefix.append(prefix[-1] + weight)
     return prefix
-
-
-def _batch_ends(prefix: list[int], count: int) -> list[int]:
-    """End index (exclusive) of each of `count` batches over len(prefix) - 1 records."""
-    n, total = len(prefix) - 1, prefix[-1]
-    ends: list[int] = []
-    previous = 0
-    for j in range(1, count):
-        # Integer arithmetic: the ideal boundary is j * total / count letters in.
-        lowest, highest = previous + 1, n - (count - j)  # keep every batch non-empty
-        at_or_past = bisect_left(prefix, -(-j * total // count), lowest, highest + 1)
-        candidates = {min(max(i, lowest), highest) for i in (at_or_past - 1, at_or_past)}
-        end = min(candidates, key=lambda i: (abs(prefix[i] * count - j * total), i))
-        ends.append(end)
-        previous = end
-    ends.append(n)
-    return ends

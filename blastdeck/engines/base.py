@@ -64,8 +64,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class BatchResult:
-    archive: Path  # the batch's BLAST ASN.1 archive (-outfmt 11): every download comes from it
-    table: Path  # its hits as the commented table results.hits.read_hits reads
+    table: Path  # the hit table BLAST wrote (results.hits.HIT_TABLE_OUTFMT)
+    archive: Path  # its ASN.1 archive (-outfmt 11), once make_archives made it
     query_ids: tuple[str, ...]
     query_offset: int
 
@@ -98,7 +98,10 @@ class Engine(Protocol):
         """Batches done so far; finished or failed when the run is over."""
 
     def collect(self, ctx: JobContext) -> JobResults:
-        """The batch outputs in query order, once the run has finished."""
+        """The batch outputs in query order (hit tables of the batches finished so far)."""
+
+    def make_archives(self, ctx: JobContext) -> JobResults:
+        """Make the batches' ASN.1 archives (for XML/JSON/text/ASN.1 downloads) if missing."""
 
     def cancel(self, ctx: JobContext, handle: str | None) -> None:
         """Stop every process of the job; safe to call more than once."""

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,8 @@ from blastdeck.engines.base import (
     WarmState,
 )
 from blastdeck.engines.slots import HostSlots
-from blastdeck.results.hits import write_hit_table
+from blastdeck.results.hits import HIT_TABLE_OUTFMT
 
-BATCHES_PER_SLOT = 3  # a few batches per slot evens out queries of unequal cost
 STAGE_MARKER = ".blastdeck-staged.json"
 # The query was validated on submit; re-reading it must not re-apply per-user limits.
 _UNLIMITED = QueryLimits(10**12, 10**12, 10**9, 10**9)
@@ -49,30 +49,27 @@ _OOM_SIGNS = ("bad_alloc", "out of memory", "cannot allocate memory")
 class _Batch:
     index: int
     fasta: Path
-    archive: Path
+    table: Path  # the hit table BLAST writes in the run (results.hits.HIT_TABLE_OUTFMT)
+    archive: Path  # the ASN.1 archive, made only when a download needs it
     query_ids: tuple[str, ...]
     query_offset: int
     argv: tuple[str, ...]
+    archive_argv: tuple[str, ...]
 
-    @property
-    def partial(self) -> Path:
-        return self.archive.with_suffix(".asn.part")
-
-    @property
-    def table(self) -> Path:
-        return self.archive.with_suffix(".hits.tsv")
+    def _beside(self, suffix: str) -> Path:
+        return self.fasta.with_suffix(suffix)
 
     @property
     def pid_file(self) -> Path:
-        return self.archive.with_suffix(".pid")
+        return self._beside(".pid")
 
     @property
     def failed_file(self) -> Path:
-        return self.archive.with_suffix(".failed")
+        return self._beside(".failed")
 
     @property
     def stderr_file(self) -> Path:
-        return self.archive.with_suffix(".stderr")
+        return self._beside(".stderr")
 
 
 class _Run:
@@ -139,35 +136,21 @@ class LocalEngine:
         batches_dir = ctx.work_dir / "batches"
         shutil.rmtree(batches_dir, ignore_errors=True)
         batches_dir.mkdir(parents=True)
-        program = tool_path(ctx.program.value)
-        extra = blast_arguments(ctx.program, ctx.options)
         plan, offset = [], 0
-        for i, batch in enumerate(split_batches(records, self.cluster.slots * BATCHES_PER_SLOT)):
+        for i, batch in enumerate(split_batches(records, self.cluster.slots)):
             fasta = batches_dir / f"batch_{i:03d}.fa"
             fasta.write_text(to_fasta(batch))
-            archive = batches_dir / f"batch_{i:03d}.asn"
-            argv = [
-                program,
-                "-query",
-                str(fasta),
-                "-db",
-                ctx.database.prefix.name,
-                "-outfmt",
-                "11",
-                "-out",
-                str(archive.with_suffix(".asn.part")),
-                "-num_threads",
-                "1",
-                *extra,
-            ]
+            table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
             plan.append(
                 {
                     "index": i,
                     "fasta": str(fasta),
+                    "table": str(table),
                     "archive": str(archive),
                     "query_ids": [r.id for r in batch],
                     "query_offset": offset,
-                    "argv": argv,
+                    "argv": _blast_argv(ctx, fasta, HIT_TABLE_OUTFMT, _partial(table)),
+                    "archive_argv": _blast_argv(ctx, fasta, "11", _partial(archive)),
                 }
             )
             offset += len(batch)
@@ -180,10 +163,12 @@ class LocalEngine:
             _Batch(
                 index=b["index"],
                 fasta=Path(b["fasta"]),
+                table=Path(b["table"]),
                 archive=Path(b["archive"]),
                 query_ids=tuple(b["query_ids"]),
                 query_offset=b["query_offset"],
                 argv=tuple(b["argv"]),
+                archive_argv=tuple(b["archive_argv"]),
             )
             for b in data["batches"]
         ]
@@ -194,29 +179,49 @@ class LocalEngine:
         run = _Run()
         self._runs[ctx.job_id] = run
         env = blast_env(self._warm_dir(ctx))
-        for batch in self._plan(ctx):
-            if batch.table.exists():
-                continue
+        pending = deque(b for b in self._plan(ctx) if not b.table.exists())
+        for batch in pending:
             batch.failed_file.unlink(missing_ok=True)
-            worker = threading.Thread(
-                target=self._run_batch,
-                args=(run, batch, env),
+        # One runner per slot takes the batches in order: the largest go first.
+        for n in range(min(self.cluster.slots, len(pending))):
+            runner = threading.Thread(
+                target=self._runner,
+                args=(run, pending, env),
                 daemon=True,
-                name=f"blast-{ctx.job_id[:8]}-{batch.index}",
+                name=f"blast-{ctx.job_id[:8]}-{n}",
             )
-            worker.start()
+            runner.start()
         return f"local:{os.getpid()}:{ctx.job_id}"
 
+    def _runner(self, run: _Run, pending: deque[_Batch], env: dict[str, str]) -> None:
+        while not run.cancelled:
+            try:
+                batch = pending.popleft()
+            except IndexError:
+                return
+            self._run_batch(run, batch, env)
+
     def _run_batch(self, run: _Run, batch: _Batch, env: dict[str, str]) -> None:
+        outcome = self._run_blast(run, batch, batch.argv, env, batch.table)
+        if outcome is not None:
+            returncode, stderr = outcome
+            failure = {"rc": returncode, "stderr": stderr}
+            batch.failed_file.write_text(json.dumps(failure))
+
+    def _run_blast(
+        self, run: _Run, batch: _Batch, argv: tuple[str, ...], env: dict[str, str], output: Path
+    ) -> tuple[int, str] | None:
+        """Run one BLAST process in a free slot; its output appears at `output` only if it
+        succeeded. Returns (exit status, stderr tail) on failure, None otherwise."""
         with self._slots.hold(give_up=lambda: run.cancelled) as held:
             if not held:
-                return
+                return None
             with run.mutex:
                 if run.cancelled:
-                    return
+                    return None
                 with batch.stderr_file.open("wb") as err:
                     proc = subprocess.Popen(
-                        batch.argv,
+                        argv,
                         stdout=subprocess.DEVNULL,
                         stderr=err,
                         env=env,
@@ -230,21 +235,40 @@ class LocalEngine:
                 run.procs.pop(batch.index, None)
                 batch.pid_file.unlink(missing_ok=True)
                 if run.cancelled:
-                    return
+                    return None
             if returncode != 0:
-                stderr = tail(batch.stderr_file.read_bytes())
-                _record_failure(batch, "blast", returncode, stderr)
-                return
-            os.replace(batch.partial, batch.archive)
-            # Format the hit table here, in the batch's own slot, while other batches still run:
-            # done serially after the run it would cost the job seconds.
-            partial_table = batch.table.with_suffix(".tsv.part")
-            try:
-                write_hit_table(batch.archive, Path(env["BLASTDB"]), partial_table)
-            except BlastDeckError as exc:
-                _record_failure(batch, "format", -1, exc.message)
-                return
-            os.replace(partial_table, batch.table)
+                return returncode, tail(batch.stderr_file.read_bytes())
+            os.replace(_partial(output), output)
+            return None
+
+    def make_archives(self, ctx: JobContext) -> JobResults:
+        """Run the batches again with -outfmt 11 for the downloads that need an archive.
+
+        Done on request, not in the job: the archive costs BLAST as much again to write and to
+        format, and many users only want the table.
+        """
+        pending = [b for b in self._plan(ctx) if not b.archive.exists()]
+        run = _Run()
+        env = blast_env(ctx.database.prefix.parent)  # the registered copy is always there
+        failures: list[tuple[_Batch, tuple[int, str]]] = []
+
+        def one(batch: _Batch) -> None:
+            outcome = self._run_blast(run, batch, batch.archive_argv, env, batch.archive)
+            if outcome is not None:
+                failures.append((batch, outcome))
+
+        threads = [threading.Thread(target=one, args=(b,), daemon=True) for b in pending]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            batch, (rc, stderr) = failures[0]
+            raise BlastDeckError(
+                ErrorCode.EXPORT_FAILED,
+                f"BLAST could not write the archive of batch {batch.index} (exit {rc}): {stderr}",
+            )
+        return self.collect(ctx)
 
     def resume(self, ctx: JobContext, handle: str) -> str:
         self._kill_recorded(ctx)
@@ -257,6 +281,7 @@ class LocalEngine:
             if batch.failed_file.exists():
                 return Progress(done, len(plan), True, _batch_error(batch))
         if done == len(plan):
+            self._runs.pop(ctx.job_id, None)
             return Progress(done, len(plan), True)
         if ctx.job_id not in self._runs:
             lost = BlastDeckError(ErrorCode.WORKER_LOST, "the BLAST processes of this job are gone")
@@ -264,9 +289,14 @@ class LocalEngine:
         return Progress(done, len(plan))
 
     def collect(self, ctx: JobContext) -> JobResults:
-        self._runs.pop(ctx.job_id, None)
         batches = tuple(
-            BatchResult(b.archive, b.table, b.query_ids, b.query_offset) for b in self._plan(ctx)
+            BatchResult(
+                table=b.table,
+                archive=b.archive,
+                query_ids=b.query_ids,
+                query_offset=b.query_offset,
+            )
+            for b in self._plan(ctx)
         )
         return JobResults(batches, ctx.database.prefix.parent)
 
@@ -298,16 +328,31 @@ class LocalEngine:
             partial.unlink(missing_ok=True)
 
 
-def _record_failure(batch: _Batch, stage: str, returncode: int, message: str) -> None:
-    failure = {"stage": stage, "rc": returncode, "stderr": message}
-    batch.failed_file.write_text(json.dumps(failure))
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+def _blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str]:
+    """The exact BLAST command line; user options come only through the allow-list."""
+    return [
+        tool_path(ctx.program.value),
+        "-query",
+        str(fasta),
+        "-db",
+        ctx.database.prefix.name,
+        "-outfmt",
+        outfmt,
+        "-out",
+        str(out),
+        "-num_threads",
+        "1",
+        *blast_arguments(ctx.program, ctx.options),
+    ]
 
 
 def _batch_error(batch: _Batch) -> BlastDeckError:
     data = json.loads(batch.failed_file.read_text())
     rc, stderr = data["rc"], data["stderr"]
-    if data.get("stage") == "format":
-        return BlastDeckError(ErrorCode.EXPORT_FAILED, stderr)
     if any(sign in stderr.lower() for sign in _OOM_SIGNS):
         return BlastDeckError(
             ErrorCode.BLAST_OUT_OF_MEMORY,

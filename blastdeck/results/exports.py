@@ -1,9 +1,11 @@
-"""Whole-job downloads, rendered from a job's batch archives with `blast_formatter`.
+"""Whole-job downloads: one complete document per format, however many batches the job had.
 
-A job runs as N batches, each leaving its own Blast4 archive (`-outfmt 11`). Every export here is
-ONE complete document for the whole job: batches are formatted one at a time into a scratch file
-and stitched together while streaming, so memory stays bounded by one batch. The result appears
-at `out` atomically (temp file in the same directory, then `os.replace`).
+A job runs as N batches. Each leaves a hit table written by BLAST itself (`-outfmt 7`, see
+`hits.TABLE_COLUMNS`), from which the tsv and csv downloads are copied exactly as BLAST printed
+them; the other formats are formatted with `blast_formatter` from each batch's Blast4 archive
+(`-outfmt 11`). Batches are handled one at a time into a scratch file and stitched together
+while streaming, so memory stays bounded by one batch. The result appears at `out` atomically
+(temp file in the same directory, then `os.replace`).
 
 Facts about BLAST+ 2.12 output that the stitching relies on (checked against real output):
 - Pairwise text repeats its banner/reference prolog and its database/matrix footer once per
@@ -32,11 +34,12 @@ from typing import Any, TextIO
 
 from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.results.hits import TABLE_COLUMNS, split_table_row
 
-# The 12 columns of BLAST's standard tabular output (outfmt 6), used by the tsv and csv exports.
+# BLAST's standard tabular columns (`std`, what plain `-outfmt 6` prints), used by tsv and csv.
 STANDARD_COLUMNS: tuple[str, ...] = (
-    "qseqid",
-    "sseqid",
+    "qaccver",
+    "saccver",
     "pident",
     "length",
     "mismatch",
@@ -99,19 +102,29 @@ def parse_export_format(value: str) -> ExportFormat:
         ) from None
 
 
+def needs_archives(fmt: ExportFormat) -> bool:
+    """Whether `fmt` is formatted from the batch archives (the tables serve tsv and csv)."""
+    return fmt not in (ExportFormat.TSV, ExportFormat.CSV)
+
+
 def render_export(
-    fmt: ExportFormat | str, archives: Sequence[Path], blastdb_dir: Path, out: Path
+    fmt: ExportFormat | str,
+    tables: Sequence[Path],
+    archives: Sequence[Path],
+    blastdb_dir: Path,
+    out: Path,
 ) -> Path:
     """Write the whole job's results in `fmt` to `out` (atomically) and return `out`.
 
-    `archives` are the batch archives in query order; `blastdb_dir` is where the database's
+    `tables` and `archives` are the batches' hit tables and archives in query order (archives
+    are only read for formats that `needs_archives`); `blastdb_dir` is where the database's
     basename resolves for `blast_formatter`. Failures raise `BlastDeckError` (EXPORT_FAILED, or
     UNKNOWN_FORMAT for a format name that is not one of `ExportFormat`) and leave `out` as it was.
     """
-    if not archives:
-        raise BlastDeckError(ErrorCode.EXPORT_FAILED, "There are no batch archives to export.")
     if not isinstance(fmt, ExportFormat):
         fmt = parse_export_format(fmt)
+    if not (archives if needs_archives(fmt) else tables):
+        raise BlastDeckError(ErrorCode.EXPORT_FAILED, "There are no batch results to export.")
     writer = _WRITERS[fmt]
     # A unique hidden name beside `out`: same filesystem, so os.replace is atomic.
     draft = out.with_name(f".{out.name}.{uuid.uuid4().hex}.part")
@@ -120,7 +133,7 @@ def render_export(
             tempfile.TemporaryDirectory(prefix=".export-", dir=out.parent) as scratch,
             open(draft, "x", newline="", **_ENCODING) as sink,
         ):
-            writer(_Job(tuple(archives), blastdb_dir, Path(scratch)), sink)
+            writer(_Job(tuple(tables), tuple(archives), blastdb_dir, Path(scratch)), sink)
             sink.flush()
             os.fsync(sink.fileno())  # the rename must never expose a half-written file
         os.replace(draft, out)
@@ -135,6 +148,7 @@ def render_export(
 
 @dataclass(frozen=True)
 class _Job:
+    tables: tuple[Path, ...]
     archives: tuple[Path, ...]
     blastdb_dir: Path
     scratch: Path
@@ -175,30 +189,32 @@ def _export_error(message: str) -> BlastDeckError:
 
 def _write_tsv(job: _Job, sink: TextIO) -> None:
     sink.write("\t".join(STANDARD_COLUMNS) + "\n")
-    for path in job.formatted("6"):
-        with _open_text(path) as src:
-            sink.writelines(_tabular_lines(src))
+    for row in _standard_rows(job.tables):
+        sink.write("\t".join(row) + "\n")
 
 
 def _write_csv(job: _Job, sink: TextIO) -> None:
     writer = csv.writer(sink)
     writer.writerow(STANDARD_COLUMNS)
-    for path in job.formatted("6"):
-        with _open_text(path) as src:
-            writer.writerows(_tabular_rows(src))
+    writer.writerows(_standard_rows(job.tables))
 
 
-def _tabular_lines(lines: Iterable[str]) -> Iterator[str]:
-    """The non-blank rows, each ending in a newline (so batches never run into each other)."""
-    for line in lines:
-        row = line.rstrip("\r\n")
-        if row:
-            yield row + "\n"
+# Where each standard column sits in a batch's hit table.
+_STANDARD_POSITIONS = tuple(TABLE_COLUMNS.index(name) for name in STANDARD_COLUMNS)
 
 
-def _tabular_rows(lines: Iterable[str]) -> Iterator[list[str]]:
-    for line in _tabular_lines(lines):
-        yield line[:-1].split("\t")
+def _standard_rows(tables: Iterable[Path]) -> Iterator[list[str]]:
+    """BLAST's standard tabular rows (outfmt 6), taken from the batch tables in order."""
+    for table in tables:
+        with _open_text(table) as src:
+            for line in src:
+                row = line.rstrip("\r\n")
+                if row and not row.startswith("#"):
+                    try:
+                        columns = split_table_row(row)
+                    except ValueError as exc:
+                        raise _export_error(f"unreadable row in {table.name}: {exc}") from exc
+                    yield [columns[i] for i in _STANDARD_POSITIONS]
 
 
 # -- json --------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import get_type_hints
 
-from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 HIT_FIELDS: tuple[str, ...] = (
@@ -57,8 +56,14 @@ BLAST_COLUMNS: tuple[str, ...] = (
     "qcovhsp",
 )
 
-_TITLE_COLUMN = BLAST_COLUMNS.index("stitle")
-_COLUMNS_AFTER_TITLE = len(BLAST_COLUMNS) - _TITLE_COLUMN - 1
+# A batch's hit table: the index columns, then the query's accession, so BLAST's standard
+# tabular output (`std` = qaccver saccver pident ... bitscore) can be copied from the table
+# exactly as BLAST prints it.
+TABLE_COLUMNS: tuple[str, ...] = (*BLAST_COLUMNS, "qaccver")
+HIT_TABLE_OUTFMT = "7 " + " ".join(TABLE_COLUMNS)
+
+_TITLE_COLUMN = TABLE_COLUMNS.index("stitle")
+_COLUMNS_AFTER_TITLE = len(TABLE_COLUMNS) - _TITLE_COLUMN - 1
 _QUERY_LINE = "# Query: "
 _COMMENT = "# "  # rows never start with "# ": a query id holds no space
 _LOCAL_QUERY_ID = re.compile(r"Query_\d+")
@@ -93,24 +98,9 @@ _CONVERTERS: tuple[Callable[[str], object], ...] = tuple(
 )
 
 
-HIT_TABLE_OUTFMT = "7 " + " ".join(BLAST_COLUMNS)
-
-
-def write_hit_table(archive: Path, blastdb_dir: Path, out: Path) -> None:
-    """Format one batch archive as the commented table `read_hits` reads (`# Query:` lines)."""
-    try:
-        run_tool(
-            "blast_formatter",
-            ["-archive", str(archive), "-outfmt", HIT_TABLE_OUTFMT],
-            blastdb_dir=blastdb_dir,
-            stdout_path=out,
-        )
-    except BlastToolError as exc:
-        raise _error(archive, str(exc)) from exc
-
-
 def read_hits(table: Path, query_ids: Sequence[str], query_offset: int) -> list[Hit]:
-    """The hits of one batch's table, in BLAST's order, placed on their job-wide query index.
+    """The hits of one batch's table (BLAST's `-outfmt HIT_TABLE_OUTFMT` output), in BLAST's
+    order, placed on their job-wide query index.
 
     `query_ids` are the first words of the batch's query deflines in order. `Hit.query_id` is
     taken from that list, so it is the user's id even where BLAST printed a rewritten one.
@@ -167,20 +157,19 @@ def _same_query_id(expected: str, shown: str) -> bool:
 
 def _parse_row(archive: Path, line: str, query_index: int, query_id: str) -> Hit:
     try:
-        values = [
-            convert(text) for convert, text in zip(_CONVERTERS, _split_row(line), strict=True)
-        ]
+        columns = split_table_row(line)[: len(BLAST_COLUMNS)]
+        values = [convert(text) for convert, text in zip(_CONVERTERS, columns, strict=True)]
     except ValueError as exc:
         raise _error(archive, f"unreadable hit row {line[:120]!r} ({exc})") from exc
     # The caller's id, not BLAST's rendering of it (see _same_query_id).
     return Hit(query_index, query_id, *values[1:])
 
 
-def _split_row(line: str) -> list[str]:
-    """The 16 columns of a row; a tab inside a subject title stays in the title."""
+def split_table_row(line: str) -> list[str]:
+    """The TABLE_COLUMNS of a row; a tab inside a subject title stays in the title."""
     parts = line.split("\t")
-    if len(parts) < len(BLAST_COLUMNS):
-        raise ValueError(f"{len(parts)} columns, expected {len(BLAST_COLUMNS)}")
+    if len(parts) < len(TABLE_COLUMNS):
+        raise ValueError(f"{len(parts)} columns, expected {len(TABLE_COLUMNS)}")
     title_end = len(parts) - _COLUMNS_AFTER_TITLE
     title = "\t".join(parts[_TITLE_COLUMN:title_end])
     return [*parts[:_TITLE_COLUMN], title, *parts[title_end:]]

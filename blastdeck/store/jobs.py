@@ -7,7 +7,7 @@ pipeline thread or worker process writes it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -347,20 +347,33 @@ class JobStore:
 
     # -- hits --------------------------------------------------------------------------------
 
-    def replace_hits(self, job_id: str, hits: Iterable[HitRecord], chunk: int = 5000) -> int:
-        count = 0
+    def replace_batch_hits(
+        self, job_id: str, first_query: int, query_count: int, hits: Sequence[HitRecord]
+    ) -> None:
+        """Store one batch's hits, replacing any earlier copy (a batch may be indexed again)."""
+        rows = [(job_id, *(getattr(h, c) for c in _HIT_COLUMNS)) for h in hits]
         with self._sessions.begin() as s:
-            s.execute(delete(Hit).where(Hit.job_id == job_id))
-            batch: list[dict[str, Any]] = []
-            for hit in hits:
-                batch.append({"job_id": job_id, **{c: getattr(hit, c) for c in _HIT_COLUMNS}})
-                if len(batch) >= chunk:
-                    s.execute(Hit.__table__.insert(), batch)
-                    count, batch = count + len(batch), []
-            if batch:
-                s.execute(Hit.__table__.insert(), batch)
-                count += len(batch)
-        return count
+            s.execute(
+                delete(Hit).where(
+                    Hit.job_id == job_id,
+                    Hit.query_index >= first_query,
+                    Hit.query_index < first_query + query_count,
+                )
+            )
+            if rows:
+                # The driver's own executemany: tens of thousands of rows, no per-row ORM work.
+                connection = s.connection()
+                mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+                columns = ("job_id", *_HIT_COLUMNS)
+                connection.exec_driver_sql(
+                    f"INSERT INTO hits ({', '.join(columns)}) "
+                    f"VALUES ({', '.join([mark] * len(columns))})",
+                    rows,
+                )
+
+    def count_hits(self, job_id: str) -> int:
+        with self._sessions() as s:
+            return s.scalar(select(func.count()).where(Hit.job_id == job_id)) or 0
 
     def hits(
         self,
