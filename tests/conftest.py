@@ -150,9 +150,9 @@ class Workers:
         return proc
 
     def _wait_ready(self, proc: subprocess.Popen) -> None:
-        from blastdeck.executors.distributed import configure
+        from blastdeck.executors.distributed import make_client
 
-        app = configure(self.settings)
+        app = make_client(self.settings)
         name = f"blastdeck-{proc.pid}@{socket.gethostname()}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -37,36 +37,47 @@ _runtime: Runtime | None = None
 _runtime_pid: int | None = None
 
 
-def configure(settings: Settings) -> Celery:
-    """Point the Celery app at the broker; called in the API, the worker and beat."""
-    global _settings
-    _settings = settings
+def _celery_conf(settings: Settings) -> dict[str, object]:
     timeout = settings.redis_socket_timeout_s
-    celery_app.conf.update(
-        broker_url=settings.broker_url,
-        task_default_queue=settings.queue,
-        task_acks_late=True,  # a job's message is gone only once a worker finished with it
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_ignore_result=True,
-        broker_connection_retry_on_startup=True,
-        broker_connection_timeout=timeout,
-        broker_transport_options={
+    return {
+        "broker_url": settings.broker_url,
+        "task_default_queue": settings.queue,
+        "task_acks_late": True,  # a job's message is gone only once a worker finished with it
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": timeout,
+        "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout_s,
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
         },
-        beat_schedule={
+        "beat_schedule": {
             "reconcile": {
                 "task": RECONCILE_TASK,
                 "schedule": settings.reconcile_interval_s,
                 "options": {"queue": settings.queue},
             }
         },
-        worker_hijack_root_logger=False,
-        worker_redirect_stdouts=False,
-    )
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+    }
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the worker's (and beat's) Celery app, which holds the tasks, at the broker."""
+    global _settings
+    _settings = settings
+    celery_app.conf.update(_celery_conf(settings))
     return celery_app
+
+
+def make_client(settings: Settings) -> Celery:
+    """A Celery app of its own for sending and control: it keeps its own broker connections."""
+    app = Celery("blastdeck-client")
+    app.conf.update(_celery_conf(settings))
+    return app
 
 
 def worker_runtime() -> Runtime:
@@ -95,7 +106,7 @@ def reconcile() -> int:
 
 class CeleryExecutor:
     def __init__(self, settings: Settings) -> None:
-        self._app = configure(settings)
+        self._app = make_client(settings)
         self._queue = settings.queue
         self._broker = redis.Redis.from_url(
             settings.broker_url or "",
@@ -109,8 +120,12 @@ class CeleryExecutor:
 
     def enqueue(self, job_id: str, delay_s: float = 0.0) -> None:
         try:
-            run_job.apply_async(
-                args=[job_id], countdown=delay_s or None, queue=self._queue, retry=False
+            self._app.send_task(
+                RUN_JOB_TASK,
+                args=[job_id],
+                countdown=delay_s or None,
+                queue=self._queue,
+                retry=False,
             )
         except (KombuOperationalError, redis.RedisError, OSError) as exc:
             raise BlastDeckError(
@@ -141,3 +156,4 @@ class CeleryExecutor:
 
     def shutdown(self) -> None:
         self._broker.close()
+        self._app.close()
