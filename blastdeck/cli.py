@@ -246,7 +246,9 @@ def submit(
             job = follow(backend, job["id"], lambda j: live.update(timeline(j)), interval_s=0.2)
         if job["phase"] != "completed":
             raise typer.Exit(1)
-        console.print(f"{job['hits_total']} hits; blastdeck results {job['id']} --format tsv")
+        hits = job["hits_total"]
+        noun = "hit" if hits == 1 else "hits"
+        console.print(f"{hits} {noun}; blastdeck results {job['id']} --format tsv")
     except BlastDeckError as exc:
         _fail(exc)
     finally:
