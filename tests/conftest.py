@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
+from blastdeck.blast_tools import run_tool
 from blastdeck.config import Settings
 
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -274,3 +275,29 @@ class Server:
 
     def job(self, job_id: str) -> dict:
         return httpx.get(f"{self.url}/api/jobs/{job_id}", timeout=10).json()
+
+
+SLOW_OPTIONS = {"task": "blastn", "word_size": 4}  # ~6 CPU-seconds for 24 demo 16S queries
+
+
+def raw_hit_count(tmp_dir: Path, query: str, data_dir: Path) -> int:
+    """Rows plain blastn prints for the slow workload on the demo 16S database: the reference
+    a job interrupted by a restart must still reach."""
+    query_file = tmp_dir / "raw-query.fa"
+    query_file.write_text(query)
+    db = data_dir / "databases" / "demo-16s" / "demo-16s"
+    args = [
+        "-query",
+        str(query_file),
+        "-db",
+        str(db),
+        "-task",
+        "blastn",
+        "-word_size",
+        "4",
+        "-outfmt",
+        "6",
+        "-num_threads",
+        "2",
+    ]
+    return len(run_tool("blastn", args).strip().splitlines())

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import api_job, blast_processes, fasta, wait_for_job
+from tests.conftest import SLOW_OPTIONS, api_job, blast_processes, fasta, wait_for_job
 
 STEP_KEYS = [
     "preparing",
@@ -211,7 +211,7 @@ def test_cancel_running_job_stops_it(client: TestClient, demo_16s) -> None:
         program="blastn",
         database="demo-16s",
         query=fasta(demo_16s[:40]),
-        options={"task": "blastn", "word_size": 4},  # ~10 CPU-seconds
+        options=SLOW_OPTIONS,
     )
     wait_for_job(api_job(client), job["id"], until=lambda j: j["phase"] in ("running", "completed"))
     response = client.post(f"/api/jobs/{job['id']}/cancel")

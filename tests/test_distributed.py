@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
 from tests.conftest import (
+    SLOW_OPTIONS,
     Workers,
     api_job,
     blast_processes,
@@ -195,7 +196,7 @@ def test_cancel_while_running_stops_blast(deployment: Deployment, demo_16s) -> N
         "program": "blastn",
         "database": "demo-16s",
         "query": fasta(demo_16s[:24]),
-        "options": {"task": "blastn", "word_size": 4},
+        "options": SLOW_OPTIONS,
     }
     job_id = deployment.client.post("/api/jobs", json=body).json()["id"]
     wait_for_job(deployment.get, job_id, until=lambda j: j["phase"] == "running")

@@ -16,9 +16,9 @@ import redis
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from blastdeck.blast_tools import run_tool
 from tests.conftest import (
     BLASTDECK,
+    SLOW_OPTIONS,
     Workers,
     api_job,
     blast_processes,
@@ -26,11 +26,10 @@ from tests.conftest import (
     fasta,
     free_port,
     pg_database,
+    raw_hit_count,
     settings_env,
     wait_for_job,
 )
-
-SLOW = {"task": "blastn", "word_size": 4}  # ~6 CPU-seconds for 24 queries
 
 
 class PrivateRedis:
@@ -95,7 +94,12 @@ def test_worker_killed_mid_run_is_resumed_elsewhere(tmp_path: Path, demo_16s) ->
         doomed = workers.start(concurrency=1)
         workers.start(command="beat")
         query = fasta(demo_16s[:24])
-        body = {"program": "blastn", "database": "demo-16s", "query": query, "options": SLOW}
+        body = {
+            "program": "blastn",
+            "database": "demo-16s",
+            "query": query,
+            "options": SLOW_OPTIONS,
+        }
         job_id = client.post("/api/jobs", json=body).json()["id"]
         get = api_job(client)
         wait_for_job(get, job_id, until=lambda j: j["phase"] == "running", timeout=60)
@@ -109,27 +113,7 @@ def test_worker_killed_mid_run_is_resumed_elsewhere(tmp_path: Path, demo_16s) ->
         assert "recovered" in kinds and "resumed" in kinds
         assert submitted_once(client, job_id), "the job was submitted twice"
         assert blast_processes(job_id) == [], "a BLAST process of the dead worker lives on"
-        raw_query = tmp_path / "q.fa"
-        raw_query.write_text(query)
-        db = settings.databases_dir / "demo-16s" / "demo-16s"
-        raw = run_tool(
-            "blastn",
-            [
-                "-query",
-                str(raw_query),
-                "-db",
-                str(db),
-                "-task",
-                "blastn",
-                "-word_size",
-                "4",
-                "-outfmt",
-                "6",
-                "-num_threads",
-                "2",
-            ],
-        )
-        assert done["hits_total"] == len(raw.strip().splitlines())
+        assert done["hits_total"] == raw_hit_count(tmp_path, query, settings.resolved_data_dir)
 
 
 def test_redis_restart_with_jobs_queued(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import api_job, blast_processes, fasta, wait_for_job
+from tests.conftest import SLOW_OPTIONS, api_job, blast_processes, fasta, wait_for_job
 
 
 def build_db(client: TestClient, name: str, records) -> dict:
@@ -62,7 +62,7 @@ def test_blast_process_killed_mid_run(client: TestClient, demo_16s) -> None:
         "program": "blastn",
         "database": "demo-16s",
         "query": fasta(demo_16s[:24]),
-        "options": {"task": "blastn", "word_size": 4},
+        "options": SLOW_OPTIONS,
     }
     job_id = client.post("/api/jobs", json=body).json()["id"]
     wait_for_job(api_job(client), job_id, until=lambda j: j["phase"] == "running")

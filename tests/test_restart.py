@@ -13,10 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from blastdeck.blast_tools import run_tool
-from tests.conftest import Server, blast_processes, fasta, wait_for_job
-
-SLOW_OPTIONS = {"task": "blastn", "word_size": 4}  # ~6 CPU-seconds for 24 queries
+from tests.conftest import SLOW_OPTIONS, Server, blast_processes, fasta, raw_hit_count, wait_for_job
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -55,23 +52,4 @@ def test_job_survives_a_server_restart(server: Server, demo_16s, how: int) -> No
 
     # Same hits as one uninterrupted BLAST+ run over the same queries.
     data = Path(server.env["BLASTDECK_DATA_DIR"])
-    query_file = data / "q.fa"
-    query_file.write_text(query)
-    raw = run_tool(
-        "blastn",
-        [
-            "-query",
-            str(query_file),
-            "-db",
-            str(data / "databases" / "demo-16s" / "demo-16s"),
-            "-task",
-            "blastn",
-            "-word_size",
-            "4",
-            "-outfmt",
-            "6",
-            "-num_threads",
-            "2",
-        ],
-    )
-    assert done["hits_total"] == len(raw.strip().splitlines())
+    assert done["hits_total"] == raw_hit_count(data, query, data)

@@ -36,7 +36,7 @@ from blastdeck.engines.base import (
     Progress,
     WarmState,
 )
-from blastdeck.engines.slots import HostSlots
+from blastdeck.engines.slots import HostSlots, host_lock
 from blastdeck.results.hits import HIT_TABLE_OUTFMT
 
 STAGE_MARKER = ".blastdeck-staged.json"
@@ -89,7 +89,6 @@ class LocalEngine:
         self.scratch = Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
         self._slots = HostSlots(self.scratch / "slots", cluster.slots)
         self._runs: dict[str, _Run] = {}
-        self._stage_mutex = threading.Lock()
 
     # -- warm database copies ----------------------------------------------------------------
 
@@ -110,23 +109,25 @@ class LocalEngine:
 
     def stage_db(self, ctx: JobContext) -> str:
         warm_dir = self._warm_dir(ctx)
-        with self._stage_mutex:  # two jobs on one database stage it once
-            if self.warmup_check(ctx).warm:
-                return str(warm_dir)
-            warm_dir.parent.mkdir(parents=True, exist_ok=True)
-            staging = warm_dir.parent / f".{warm_dir.name}.{uuid.uuid4().hex}"
-            staging.mkdir()
-            try:
-                for source in database_files(ctx.database.prefix):
-                    shutil.copy2(source, staging / source.name)
-                marker = {"fingerprint": _fingerprint(ctx.database.prefix)}
-                (staging / STAGE_MARKER).write_text(json.dumps(marker))
-                _swap_dir(staging, warm_dir)
-            except OSError as exc:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise BlastDeckError(
-                    ErrorCode.STAGING_FAILED, f"Could not stage {ctx.database.name}: {exc}"
-                ) from exc
+        try:
+            # Jobs on one database, in any thread or worker process, stage it once.
+            with host_lock(warm_dir.parent / f".{warm_dir.name}.lock"):
+                if self.warmup_check(ctx).warm:
+                    return str(warm_dir)
+                staging = warm_dir.parent / f".{warm_dir.name}.{uuid.uuid4().hex}"
+                staging.mkdir()
+                try:
+                    for source in database_files(ctx.database.prefix):
+                        shutil.copy2(source, staging / source.name)
+                    marker = {"fingerprint": _fingerprint(ctx.database.prefix)}
+                    (staging / STAGE_MARKER).write_text(json.dumps(marker))
+                    _swap_dir(staging, warm_dir)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        except OSError as exc:
+            raise BlastDeckError(
+                ErrorCode.STAGING_FAILED, f"Could not stage {ctx.database.name}: {exc}"
+            ) from exc
         return str(warm_dir)
 
     # -- batches ---------------------------------------------------------------------------------
@@ -202,7 +203,10 @@ class LocalEngine:
             self._run_batch(run, batch, env)
 
     def _run_batch(self, run: _Run, batch: _Batch, env: dict[str, str]) -> None:
-        outcome = self._run_blast(run, batch, batch.argv, env, batch.table)
+        try:
+            outcome = self._run_blast(run, batch, batch.argv, env, batch.table)
+        except OSError as exc:  # no slot dir, no disk space...: a failure, never a hang
+            outcome = (None, f"could not run BLAST: {type(exc).__name__}: {exc}")
         if outcome is not None:
             returncode, stderr = outcome
             failure = {"rc": returncode, "stderr": stderr}
@@ -210,7 +214,7 @@ class LocalEngine:
 
     def _run_blast(
         self, run: _Run, batch: _Batch, argv: tuple[str, ...], env: dict[str, str], output: Path
-    ) -> tuple[int, str] | None:
+    ) -> tuple[int | None, str] | None:
         """Run one BLAST process in a free slot; its output appears at `output` only if it
         succeeded. Returns (exit status, stderr tail) on failure, None otherwise."""
         with self._slots.hold(give_up=lambda: run.cancelled) as held:
@@ -250,7 +254,7 @@ class LocalEngine:
         pending = [b for b in self._plan(ctx) if not b.archive.exists()]
         run = _Run()
         env = blast_env(ctx.database.prefix.parent)  # the registered copy is always there
-        failures: list[tuple[_Batch, tuple[int, str]]] = []
+        failures: list[tuple[_Batch, tuple[int | None, str]]] = []
 
         def one(batch: _Batch) -> None:
             outcome = self._run_blast(run, batch, batch.archive_argv, env, batch.archive)
@@ -358,7 +362,10 @@ def _batch_error(batch: _Batch) -> BlastDeckError:
             ErrorCode.BLAST_OUT_OF_MEMORY,
             f"BLAST ran out of memory in batch {batch.index}: {stderr[-500:]}",
         )
-    how = f"was killed by signal {-rc}" if rc < 0 else f"exited with code {rc}"
+    if rc is None:
+        how = "did not run"
+    else:
+        how = f"was killed by signal {-rc}" if rc < 0 else f"exited with code {rc}"
     return BlastDeckError(
         ErrorCode.BLAST_SEARCH_FAILED,
         f"BLAST {how} in batch {batch.index}: {stderr or 'no message'}",

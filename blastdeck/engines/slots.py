@@ -43,3 +43,16 @@ class HostSlots:
                 yield False
                 return
             time.sleep(WAIT_STEP_S)
+
+
+@contextlib.contextmanager
+def host_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock for every thread and process on this host (freed if its holder dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

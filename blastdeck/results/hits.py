@@ -35,26 +35,11 @@ HIT_FIELDS: tuple[str, ...] = (
     "qcovhsp",
 )
 
-# The BLAST tabular column behind each HIT_FIELDS entry, in the same order. The subject is
-# named by its accession (saccver: "AY770966"), not BLAST's typed id ("gb|AY770966|").
-BLAST_COLUMNS: tuple[str, ...] = (
-    "qseqid",
-    "saccver",
-    "stitle",
-    "pident",
-    "length",
-    "mismatch",
-    "gapopen",
-    "qstart",
-    "qend",
-    "sstart",
-    "send",
-    "evalue",
-    "bitscore",
-    "qlen",
-    "slen",
-    "qcovhsp",
-)
+# The BLAST tabular column behind each HIT_FIELDS entry, in the same order; fields not named
+# here share BLAST's name. The subject is named by its accession (saccver: "AY770966"), not by
+# BLAST's typed id ("gb|AY770966|").
+_BLAST_NAMES = {"query_id": "qseqid", "subject_id": "saccver", "subject_title": "stitle"}
+BLAST_COLUMNS: tuple[str, ...] = tuple(_BLAST_NAMES.get(f, f) for f in HIT_FIELDS)
 
 # A batch's hit table: the index columns, then the query's accession, so BLAST's standard
 # tabular output (`std` = qaccver saccver pident ... bitscore) can be copied from the table
