@@ -186,10 +186,17 @@ class Server:
     def log_tail(self, lines: int = 30) -> str:
         return file_tail(self.log_path, lines)
 
-    def stop(self) -> None:
+    def stop(self, group: bool = False) -> None:
+        """SIGTERM the server (SIGKILL its group after 20 s) and kill its BLAST processes;
+        `group=True`: SIGTERM its whole process group instead (`stop_process_group`)."""
         if self.client is not None:
             self.client.close()
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
+            return
+        if group:
+            stop_process_group(self.proc, timeout_s=20)
+            return
+        if self.proc.poll() is not None:
             return
         leftovers = descendants(self.proc.pid)  # BLAST processes run in their own sessions
         self.proc.send_signal(signal.SIGTERM)

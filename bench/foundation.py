@@ -18,32 +18,38 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import json
-import math
 import os
-import platform
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import _common
 import httpx
+from _common import (
+    BENCH_DIR,
+    REPO,
+    TERMINAL,
+    BenchError,
+    descendants,
+    environment,
+    fasta_records,
+    median,
+    ms_between,
+    nearest_rank,
+    parse_time,
+    r3,
+    shown_path,
+    write_json,
+)
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
 DEFAULT_DATA = BENCH_DIR / ".data"
 RESULTS = BENCH_DIR / "results" / "foundation.json"
 MAKE_DATA = REPO.parent / "shared" / "scripts" / "make-bench-data"
@@ -85,14 +91,8 @@ LONG_JOB_POLL_INTERVAL_S = 0.100
 RSS_INTERVAL_S = 0.050
 JOB_DEADLINE_S = 1800.0
 RAW_DEADLINE_S = 1800.0
-HEALTH_DEADLINE_S = 180.0
 HITS_PAGE = 1000
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 MAX_DIFFS_SHOWN = 20
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -121,25 +121,6 @@ def ensure_data(data_dir: Path) -> None:
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         raise BenchError(f"make-bench-data did not produce {', '.join(missing)}")
-
-
-def fasta_records(path: Path, limit: int) -> Iterator[str]:
-    """The first `limit` FASTA records of a file, each as text ending in a newline."""
-    record: list[str] = []
-    count = 0
-    with path.open() as fh:
-        for line in fh:
-            if line.startswith(">"):
-                if record:
-                    yield "".join(record)
-                    count += 1
-                    if count >= limit:
-                        return
-                record = []
-            if record or line.startswith(">"):
-                record.append(line)
-    if record and count < limit:
-        yield "".join(record)
 
 
 def prepare_data(data_dir: Path, work: Path) -> Data:
@@ -195,27 +176,6 @@ def rss_kb(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return 0  # a zombie has no VmRSS line
-
-
-def descendants(root: int) -> list[int]:
-    """Every live descendant of `root`, from the parent pids in /proc/*/stat."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def process_name(pid: int) -> str:
@@ -287,103 +247,8 @@ def mb(kb: int) -> float:
 # -- the server --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def blastdeck_command() -> str:
-    venv = REPO / ".venv" / "bin" / "blastdeck"
-    for candidate in (venv, Path(sys.executable).parent / "blastdeck"):
-        if candidate.is_file():
-            return str(candidate)
-    raise BenchError("blastdeck command not found; run `make run` or install the venv first")
-
-
-class Server:
-    """`blastdeck serve` as a subprocess on 127.0.0.1 with a fresh data dir."""
-
-    def __init__(self, work: Path) -> None:
-        self.data_dir = work / "server-data"
-        self.log_path = work / "server.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.client: httpx.Client | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        # The embedded default: no BLASTDECK_* setting from the caller's environment leaks in,
-        # except where BLAST+ lives (the raw runs use the same binaries).
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BLASTDECK_")}
-        if "BLASTDECK_BLAST_BIN_DIR" in os.environ:
-            env["BLASTDECK_BLAST_BIN_DIR"] = os.environ["BLASTDECK_BLAST_BIN_DIR"]
-        env["BLASTDECK_DATA_DIR"] = str(self.data_dir)
-        argv = [blastdeck_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.data_dir.parent,
-                start_new_session=True,
-            )
-        # trust_env=False: never route 127.0.0.1 through a proxy from the environment.
-        self.client = httpx.Client(base_url=self.url, timeout=120.0, trust_env=False)
-        deadline = time.monotonic() + HEALTH_DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"server exited with {self.proc.returncode}\n{self.log_tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                if self.client.get("/api/health").status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise BenchError(f"server not healthy after {HEALTH_DEADLINE_S:.0f} s\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        leftovers = descendants(self.proc.pid)  # BLAST processes run in their own sessions
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        for pid in leftovers:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-
-    # -- API -----------------------------------------------------------------------------------
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        assert self.client is not None
-        response = self.client.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            raise BenchError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
-        return response
-
-    def health(self) -> dict[str, Any]:
-        return self.request("GET", "/api/health").json()
-
-    def register(self, name: str, prefix: Path) -> dict[str, Any]:
-        body = {"name": name, "path": str(prefix.resolve())}
-        return self.request("POST", "/api/databases", json=body).json()
+class Server(_common.Server):
+    """The shared `blastdeck serve` wrapper, with the calls this benchmark makes."""
 
     def run_job(self, database: str, fasta: str, poll_s: float = POLL_INTERVAL_S) -> JobRun:
         """Submit a blastn job and poll it every `poll_s` until it ends; wall time as a client."""
@@ -455,14 +320,6 @@ class JobRun:
         }
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def ms_between(a: datetime | None, b: datetime | None) -> float | None:
-    return round((b - a).total_seconds() * 1000, 1) if a and b else None
-
-
 # -- raw BLAST+ --------------------------------------------------------------------------------
 
 
@@ -490,18 +347,9 @@ def run_raw(query: Path, db: Path, out: Path) -> tuple[float, str]:
 # -- statistics --------------------------------------------------------------------------------
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def p90(values: list[float]) -> float:
     """Nearest-rank 90th percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-
-
-def r3(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+    return nearest_rank(values, 0.9)
 
 
 def step_medians(runs: list[JobRun]) -> dict[str, float | None]:
@@ -757,29 +605,6 @@ def measure_fidelity(
 # -- main --------------------------------------------------------------------------------------
 
 
-def environment(health: dict[str, Any]) -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "HEAD"),
-        "tree_dirty": bool(status) if status is not None else None,
-        "host_cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "blast": health.get("blast"),
-        "blastdeck_version": health.get("version"),
-        "server_database": health.get("database"),
-        "loadavg_start": list(os.getloadavg()),
-    }
-
-
 def summary_lines(results: dict[str, Any]) -> list[str]:
     fid, spd, ovh, mem = (results[k] for k in ("fidelity", "speed", "overhead", "memory"))
 
@@ -806,13 +631,6 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         f"target <= {SERVER_RSS_MAX_MB:g} MB",
         f"overhead job, median ms per step: {steps}",
     ]
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(data, indent=1) + "\n")
-    partial.replace(path)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -887,10 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.out, results)
     print()
     print("\n".join(summary_lines(results)))
-    shown = args.out.resolve()
-    with contextlib.suppress(ValueError):
-        shown = shown.relative_to(Path.cwd())
-    print(f"results: {shown}")
+    print(f"results: {shown_path(args.out)}")
     targets = ("fidelity", "speed", "overhead", "memory")
     return 0 if all(results[k]["pass"] for k in targets) else 1
 

@@ -172,7 +172,7 @@ class Pipeline:
         self._jobs.note(
             job_id,
             "retry_scheduled",
-            f"{exc.message} — retrying in {delay:.0f} s (attempt {attempt + 1} of "
+            f"{exc.message} — retrying in {delay:g} s (attempt {attempt + 1} of "
             f"{self._settings.max_attempts})",
             code=exc.code,
         )
