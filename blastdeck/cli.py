@@ -292,7 +292,9 @@ def cancel(
 @app.command()
 def results(
     job_id: Annotated[str, typer.Argument(help="job id")],
-    format: Annotated[str, typer.Option(help="tsv, csv, json, xml, text or asn1")] = "tsv",
+    format: Annotated[
+        str, typer.Option(help="tsv, csv, json, xml, xml2, text, html, tabular or asn1")
+    ] = "tsv",
     output: Annotated[
         Path | None, typer.Option("--output", "-O", help="file (default: stdout)")
     ] = None,

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 2.0
     plugins: str = ""  # comma-separated modules imported at start (extra engines)
 
+    # Blast.cgi CMD=Get for a job still running waits this long for it before answering WAITING
+    # (clients such as Biopython then poll again only 20-60 s later).
+    ncbi_get_wait_s: float = 10.0
+
     demo_databases: bool = True
     clusters: list[ClusterConfig] = Field(default_factory=list)
 

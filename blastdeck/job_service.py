@@ -110,14 +110,24 @@ class JobService:
         self._jobs.delete(job.id)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
 
-    def export(self, job_id: str, fmt: ExportFormat) -> Path:
-        """The job's results as one document; rendered on first request, then cached."""
+    def completed(self, job_id: str) -> Job:
         job = self.get(job_id)
         if job.phase != Phase.COMPLETED:
             raise BlastDeckError(
                 ErrorCode.RESULTS_NOT_READY,
                 f"Job {job.id} is {job.phase}; results are ready once it has completed.",
             )
+        return job
+
+    def hit_tables(self, job_id: str) -> list[Path]:
+        """The batch hit tables of a completed job, in query order."""
+        job = self.completed(job_id)
+        results = self._clusters.engine_for(job.cluster).collect(self._pipeline.context(job))
+        return [b.table for b in results.batches]
+
+    def export(self, job_id: str, fmt: ExportFormat) -> Path:
+        """The job's results as one document; rendered on first request, then cached."""
+        job = self.completed(job_id)
         out = self._settings.jobs_dir / job.id / "exports" / f"results.{fmt.extension}"
         with self._export_lock(job.id):
             if not out.exists():

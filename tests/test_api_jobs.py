@@ -125,6 +125,20 @@ def test_downloads_are_whole_documents(client: TestClient, finished_blastn: dict
     assert text.count("Query=") == 4
     asn = client.get(f"/api/jobs/{job_id}/download?format=asn1").text
     assert asn.startswith("Blast4-archive ::= {")
+    xml2 = ET.fromstring(client.get(f"/api/jobs/{job_id}/download?format=xml2").content)
+    ns = {"b": "http://www.ncbi.nlm.nih.gov"}
+    assert len(xml2.findall("b:BlastOutput2", ns)) == 4
+    query_ids = [e.text for e in xml2.iter("{http://www.ncbi.nlm.nih.gov}query-id")]
+    assert query_ids == ["Query_1", "Query_2", "Query_3", "Query_4"]
+    html = client.get(f"/api/jobs/{job_id}/download?format=html").text
+    assert html.count("<b>Query=</b>") == 4 and html.count("<HTML>") == 1
+    assert html.rstrip().endswith("</HTML>")
+    tabular = client.get(f"/api/jobs/{job_id}/download?format=tabular").text
+    assert tabular.count("# Query: ") == 4
+    assert tabular.count("# BLAST processed") == 1
+    assert tabular.rstrip().endswith("# BLAST processed 4 queries")
+    rows = [line for line in tabular.splitlines() if line and not line.startswith("#")]
+    assert len(rows) == total
 
 
 def test_events_are_the_audit_log(client: TestClient, finished_blastn: dict) -> None:
@@ -279,6 +293,7 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
         "/api/databases",
         "/api/clusters",
         "/api/health",
+        "/blast/Blast.cgi",
     ):
         assert path in spec["paths"], path
     assert "multipart/form-data" in spec["paths"]["/api/jobs"]["post"]["requestBody"]["content"]

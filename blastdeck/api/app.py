@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from blastdeck import __version__
 from blastdeck.api.errors import install_error_handlers
 from blastdeck.api.limits import BodySizeLimit
-from blastdeck.api.routers import catalog, health, jobs
+from blastdeck.api.routers import catalog, health, jobs, ncbi
 from blastdeck.config import Settings
 from blastdeck.runtime import Runtime
 
@@ -39,6 +39,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(catalog.router)
     app.include_router(health.router)
+    app.include_router(ncbi.router)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

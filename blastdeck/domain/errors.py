@@ -46,6 +46,8 @@ class ErrorCode(StrEnum):
     JOB_STILL_ACTIVE = "job_still_active"
     RESULTS_NOT_READY = "results_not_ready"
     UNKNOWN_FORMAT = "unknown_format"
+    UNKNOWN_COMMAND = "unknown_command"
+    UNSUPPORTED_PARAMETER = "unsupported_parameter"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # job execution

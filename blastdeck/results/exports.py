@@ -61,7 +61,10 @@ class ExportFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
     XML = "xml"
+    XML2 = "xml2"
     TEXT = "text"
+    HTML = "html"
+    TABULAR = "tabular"
     ASN1 = "asn1"
 
     @property
@@ -85,7 +88,10 @@ _SPECS: dict[ExportFormat, _FormatSpec] = {
     ExportFormat.CSV: _FormatSpec("text/csv", "csv"),
     ExportFormat.JSON: _FormatSpec("application/json", "json"),
     ExportFormat.XML: _FormatSpec("application/xml", "xml"),
+    ExportFormat.XML2: _FormatSpec("application/xml", "xml2.xml"),
     ExportFormat.TEXT: _FormatSpec("text/plain", "txt"),
+    ExportFormat.HTML: _FormatSpec("text/html", "html"),
+    ExportFormat.TABULAR: _FormatSpec("text/plain", "tabular.txt"),
     ExportFormat.ASN1: _FormatSpec("text/plain", "asn"),  # BLAST's archive is ASN.1 *text*
 }
 
@@ -153,22 +159,22 @@ class _Job:
     blastdb_dir: Path
     scratch: Path
 
-    def formatted(self, outfmt: str) -> Iterator[Path]:
+    def formatted(self, outfmt: str, *extra: str) -> Iterator[Path]:
         """Each batch formatted as `outfmt`, one at a time, into the same scratch file.
 
         The consumer must be done with a file before asking for the next one.
         """
         dest = self.scratch / "batch.out"
         for archive in self.archives:
-            _format_batch(archive, self.blastdb_dir, outfmt, dest)
+            _format_batch(archive, self.blastdb_dir, [outfmt, *extra], dest)
             yield dest
 
 
-def _format_batch(archive: Path, blastdb_dir: Path, outfmt: str, dest: Path) -> None:
+def _format_batch(archive: Path, blastdb_dir: Path, outfmt: list[str], dest: Path) -> None:
     try:
         run_tool(
             "blast_formatter",
-            ["-archive", str(archive), "-outfmt", outfmt],
+            ["-archive", str(archive), "-outfmt", *outfmt],
             blastdb_dir=blastdb_dir,
             stdout_path=dest,
         )
@@ -201,6 +207,12 @@ def _write_csv(job: _Job, sink: TextIO) -> None:
 
 # Where each standard column sits in a batch's hit table.
 _STANDARD_POSITIONS = tuple(TABLE_COLUMNS.index(name) for name in STANDARD_COLUMNS)
+
+
+def blast_csv_lines(tables: Iterable[Path]) -> Iterator[str]:
+    """BLAST's own `-outfmt 10` bytes (no header, no quoting) for clients that expect them."""
+    for row in _standard_rows(tables):
+        yield ",".join(row) + "\n"
 
 
 def _standard_rows(tables: Iterable[Path]) -> Iterator[list[str]]:
@@ -317,17 +329,27 @@ class _IterationRenumberer:
 # -- pairwise text -----------------------------------------------------------------------------
 
 _QUERY_START = "Query= "
+_HTML_QUERY_START = "<b>Query=</b> "
 _FOOTER_START = "  Database: "
 
 
 def _write_text(job: _Job, sink: TextIO) -> None:
+    _write_pairwise(job, sink, job.formatted("0"), _QUERY_START)
+
+
+def _write_html(job: _Job, sink: TextIO) -> None:
+    """Pairwise output as BLAST's own HTML (-html): the same layout, marked up."""
+    _write_pairwise(job, sink, job.formatted("0", "-html"), _HTML_QUERY_START)
+
+
+def _write_pairwise(job: _Job, sink: TextIO, batches: Iterable[Path], query_start: str) -> None:
     """The banner/reference prolog once, every query section in order, the footer once."""
     banner: str | None = None
     in_queries = False
     footer: list[str] = []
-    for path in job.formatted("0"):
+    for path in batches:
         with _open_text(path) as src:
-            for part, line in _text_parts(src, banner):
+            for part, line in _text_parts(src, banner, query_start):
                 banner = banner or line
                 if part == "prolog" and not in_queries:
                     sink.write(line)
@@ -342,7 +364,9 @@ def _write_text(job: _Job, sink: TextIO) -> None:
     sink.writelines(footer)  # the last record's: the same database and parameters throughout
 
 
-def _text_parts(lines: TextIO, banner: str | None) -> Iterator[tuple[str, str]]:
+def _text_parts(
+    lines: TextIO, banner: str | None, query_start: str = _QUERY_START
+) -> Iterator[tuple[str, str]]:
     """Label each line of one batch's pairwise output as prolog, query or footer.
 
     An archive file may hold several records, each printed as prolog, queries, footer; a record
@@ -351,13 +375,66 @@ def _text_parts(lines: TextIO, banner: str | None) -> Iterator[tuple[str, str]]:
     part = "prolog"
     for line in lines:
         banner = banner or line
-        if part == "prolog" and line.startswith(_QUERY_START):
+        if part == "prolog" and line.startswith(query_start):
             part = "query"
         elif part == "query" and line.startswith(_FOOTER_START):
             part = "footer"
         elif part == "footer" and line == banner:
             part = "prolog"
         yield part, line
+
+
+# -- xml2 --------------------------------------------------------------------------------------
+
+_XML2_REPORT_OPEN = "<BlastOutput2>"
+_XML2_CLOSE = "</BlastXML2>"
+_XML2_QUERY_ID = re.compile(r"^(\s*<query-id>)Query_(\d+)(</query-id>)")
+
+
+def _write_xml2(job: _Job, sink: TextIO) -> None:
+    """One `<BlastXML2>` (outfmt 16): the first batch's header, every `<BlastOutput2>` report."""
+    reports = 0
+    for index, path in enumerate(job.formatted("16")):
+        offset = reports  # batch-local Query_K ids made job-wide, as in the XML export
+        with _open_text(path) as src:
+            part = "head"
+            for line in src:
+                stripped = line.strip()
+                if stripped == _XML2_REPORT_OPEN:
+                    part = "reports"
+                    reports += 1
+                elif stripped == _XML2_CLOSE:
+                    part = "tail"
+                    continue
+                if part == "head" and index == 0:
+                    sink.write(line)
+                elif part == "reports":
+                    m = _XML2_QUERY_ID.match(line)
+                    if m:
+                        number = offset + int(m.group(2))
+                        line = f"{m.group(1)}Query_{number}{m.group(3)}{line[m.end() :]}"
+                    sink.write(line)
+        if part != "tail":
+            raise _export_error(f"blast_formatter's XML2 for batch {index + 1} is incomplete")
+    sink.write(_XML2_CLOSE + "\n")
+
+
+# -- commented tabular (outfmt 7) ----------------------------------------------------------------
+
+_PROCESSED = re.compile(r"# BLAST processed (\d+) quer(y|ies)")
+
+
+def _write_tabular(job: _Job, sink: TextIO) -> None:
+    """BLAST's commented hit table (outfmt 7): every query's block, one closing count."""
+    queries = 0
+    for path in job.formatted("7"):
+        with _open_text(path) as src:
+            for line in src:
+                if m := _PROCESSED.match(line):
+                    queries += int(m.group(1))
+                else:
+                    sink.write(line)
+    sink.write(f"# BLAST processed {queries} {'query' if queries == 1 else 'queries'}\n")
 
 
 # -- asn1 --------------------------------------------------------------------------------------
@@ -716,6 +793,9 @@ def _is_empty(part: _Spool | list[str]) -> bool:
 
 
 _WRITERS: dict[ExportFormat, Callable[[_Job, TextIO], None]] = {
+    ExportFormat.XML2: _write_xml2,
+    ExportFormat.HTML: _write_html,
+    ExportFormat.TABULAR: _write_tabular,
     ExportFormat.TSV: _write_tsv,
     ExportFormat.CSV: _write_csv,
     ExportFormat.JSON: _write_json,

@@ -137,7 +137,8 @@ def job_hits(
     responses={200: {"content": {f.media_type: {} for f in ExportFormat}}},
 )
 async def download(job_id: str, runtime: RuntimeDep, format: str = "tsv") -> FileResponse:
-    """The whole result as one document: tsv, csv, json, xml, text (pairwise) or asn1."""
+    """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
+    tabular (commented hit table) or asn1."""
     fmt = parse_export_format(format)
     path = await run_in_threadpool(runtime.service.export, job_id, fmt)
     return FileResponse(

@@ -1,0 +1,129 @@
+"""/blast/Blast.cgi: NCBI's BLAST Common URL API over BlastDeck jobs (see blastdeck.ncbi_api).
+
+Errors of CMD=Put answer 200 with NCBI's error page, because that is what its clients read
+(Biopython raises the page's message); other errors answer 4xx with the same page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from blastdeck.api.deps import RuntimeDep
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.pipeline_model import Phase, is_terminal
+from blastdeck.ncbi_api import (
+    error_page,
+    export_format,
+    put_page,
+    put_request,
+    search_status,
+    status_page,
+)
+from blastdeck.results.exports import ExportFormat, blast_csv_lines
+from blastdeck.runtime import Runtime
+from blastdeck.store.models import Job
+
+router = APIRouter(tags=["ncbi"])
+_WAIT_STEP_S = 0.1
+
+
+_DOC = """NCBI URL API: CMD=Put (submit), CMD=Get (status with FORMAT_OBJECT=SearchInfo, else
+the report in FORMAT_TYPE), CMD=Delete (cancel, or delete a finished search). See
+docs/ncbi-url-api.md."""
+
+
+@router.get("/blast/Blast.cgi", response_class=HTMLResponse, description=_DOC)
+async def blast_cgi_get(request: Request, runtime: RuntimeDep) -> Response:
+    return await _blast_cgi(request, runtime)
+
+
+@router.post("/blast/Blast.cgi", response_class=HTMLResponse, description=_DOC)
+async def blast_cgi_post(request: Request, runtime: RuntimeDep) -> Response:
+    return await _blast_cgi(request, runtime)
+
+
+async def _blast_cgi(request: Request, runtime: Runtime) -> Response:
+    params = await _params(request)
+    command = params.get("CMD", "").strip().lower()
+    try:
+        if command == "put":
+            return await _put(params, runtime)
+        if command == "get":
+            return await _get(params, runtime)
+        if command == "delete":
+            return await _delete(params, runtime)
+        raise BlastDeckError(
+            ErrorCode.UNKNOWN_COMMAND,
+            f"Unknown CMD {command[:20]!r}; use Put, Get or Delete.",
+            field="CMD",
+        )
+    except BlastDeckError as exc:
+        status = 200 if command == "put" else exc.http_status
+        if exc.code is ErrorCode.BROKER_UNAVAILABLE:
+            status = 503
+        return HTMLResponse(error_page(exc), status_code=status)
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """Query string and form fields, names upper-cased as NCBI documents them."""
+    params = {k.upper(): v for k, v in request.query_params.items()}
+    if request.method == "POST":
+        form = await request.form()
+        params.update({k.upper(): v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+async def _put(params: dict[str, str], runtime: Runtime) -> Response:
+    job = await run_in_threadpool(runtime.service.submit, put_request(params))
+    rtoe = max(1, job.query_letters // 50_000)  # a rough estimate; clients only wait on it
+    return HTMLResponse(put_page(job.id, rtoe))
+
+
+async def _get(params: dict[str, str], runtime: Runtime) -> Response:
+    rid = params.get("RID", "").strip()
+    search_info = params.get("FORMAT_OBJECT", "").strip().lower() == "searchinfo"
+    job = await _job_when_done(runtime, rid, wait=not search_info)
+    status = search_status(Phase(job.phase) if job else None)
+    if search_info:
+        hits = job.hits_total > 0 if job and status == "READY" else None
+        return HTMLResponse(status_page(status, hits))
+    fmt = export_format(params)  # an unsupported FORMAT_TYPE is refused whatever the status
+    if status != "READY":
+        message = (job.error or "") if job and status == "FAILED" else ""
+        return HTMLResponse(status_page(status, message=message))
+    if fmt is ExportFormat.CSV:
+        tables = await run_in_threadpool(runtime.service.hit_tables, job.id)
+        return StreamingResponse(blast_csv_lines(tables), media_type="text/csv")
+    path = await run_in_threadpool(runtime.service.export, job.id, fmt)
+    return FileResponse(path, media_type=fmt.media_type)
+
+
+async def _job_when_done(runtime: Runtime, rid: str, wait: bool) -> Job | None:
+    """The job of an RID (None if unknown); a report request waits a little for it to end."""
+    try:
+        job = await run_in_threadpool(runtime.service.get, rid)
+    except BlastDeckError:
+        return None
+    deadline = time.monotonic() + (runtime.settings.ncbi_get_wait_s if wait else 0)
+    while not is_terminal(Phase(job.phase)) and time.monotonic() < deadline:
+        await asyncio.sleep(_WAIT_STEP_S)
+        job = await run_in_threadpool(runtime.service.get, rid)
+    return job
+
+
+async def _delete(params: dict[str, str], runtime: Runtime) -> Response:
+    rid = params.get("RID", "").strip()
+    try:
+        job = await run_in_threadpool(runtime.service.get, rid)
+    except BlastDeckError:
+        return HTMLResponse(status_page("UNKNOWN"))
+    if is_terminal(Phase(job.phase)):
+        await run_in_threadpool(runtime.service.delete, job.id)
+    else:
+        await run_in_threadpool(runtime.service.cancel, job.id)
+    return HTMLResponse(status_page("UNKNOWN", message=f"Search {job.id} was deleted."))
