@@ -31,14 +31,21 @@ db_app = typer.Typer(
     help="BLAST databases: add (register or build) and list.", no_args_is_help=True
 )
 cluster_app = typer.Typer(help="Compute clusters: add and list.", no_args_is_help=True)
+user_app = typer.Typer(help="Users (when auth is on): add and list.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens: create (shown once) and revoke.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 console = Console()
 errors = Console(stderr=True)
 
 ServerOpt = Annotated[
     str | None, typer.Option("--server", envvar="BLASTDECK_SERVER", help="URL of a running server")
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", envvar="BLASTDECK_TOKEN", help="API token for --server")
 ]
 DataDirOpt = Annotated[
     Path | None,
@@ -64,9 +71,9 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _backend(server: str | None, data_dir: Path | None) -> Backend:
+def _backend(server: str | None, data_dir: Path | None, token: str | None = None) -> Backend:
     if server:
-        return HttpBackend(server)
+        return HttpBackend(server, token)
     try:
         return LocalBackend(_settings(data_dir=data_dir))
     except StartupError as exc:
@@ -223,6 +230,7 @@ def submit(
     ] = None,
     wait: Annotated[bool, typer.Option(help="follow the job's steps until it ends")] = False,
     server: ServerOpt = None,
+    token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Submit a BLAST search. Without --server the job runs here, so it is always followed."""
@@ -236,7 +244,7 @@ def submit(
         namespace=namespace,
         options=_options(option or []),
     )
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         job = backend.submit(request)
         if not (wait or server is None):
@@ -260,10 +268,11 @@ def status(
     job_id: Annotated[str, typer.Argument(help="job id")],
     as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,
     server: ServerOpt = None,
+    token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Show a job's phase and step timeline."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         job = backend.job(job_id)
         console.print_json(json.dumps(job)) if as_json else console.print(timeline(job))
@@ -277,10 +286,11 @@ def status(
 def cancel(
     job_id: Annotated[str, typer.Argument(help="job id")],
     server: ServerOpt = None,
+    token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Cancel a queued or running job."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         console.print(f"{job_id}: {backend.cancel(job_id)['phase']}")
     except BlastDeckError as exc:
@@ -299,10 +309,11 @@ def results(
         Path | None, typer.Option("--output", "-O", help="file (default: stdout)")
     ] = None,
     server: ServerOpt = None,
+    token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Download a completed job's results in one of BLAST's formats."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         fmt = parse_export_format(format)
         target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
@@ -324,10 +335,11 @@ def db_add(
     ],
     title: Annotated[str | None, typer.Option(help="title (built databases)")] = None,
     server: ServerOpt = None,
+    token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a database: build it from FASTA (makeblastdb) or register an existing one."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         db = backend.add_database(name, source, title)
         console.print(
@@ -340,9 +352,9 @@ def db_add(
 
 
 @db_app.command("list")
-def db_list(server: ServerOpt = None, data_dir: DataDirOpt = None) -> None:
+def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
     """List databases with their molecule, size and title."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         table = Table("name", "molecule", "sequences", "letters", "title")
         for db in backend.databases():
@@ -368,10 +380,11 @@ def cluster_add(
         list[str] | None, typer.Option("--set", help="engine setting KEY=VALUE")
     ] = None,
     server: ServerOpt = None,
+    token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a named cluster (compute target)."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         settings = _pairs(set_ or [], "--set")
         config = ClusterConfig(
@@ -386,9 +399,11 @@ def cluster_add(
 
 
 @cluster_app.command("list")
-def cluster_list(server: ServerOpt = None, data_dir: DataDirOpt = None) -> None:
+def cluster_list(
+    server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None
+) -> None:
     """List clusters."""
-    backend = _backend(server, data_dir)
+    backend = _backend(server, data_dir, token)
     try:
         table = Table("name", "engine", "namespace", "slots", "settings")
         for c in backend.clusters():
@@ -398,6 +413,76 @@ def cluster_list(server: ServerOpt = None, data_dir: DataDirOpt = None) -> None:
         console.print(table)
     finally:
         backend.close()
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="user name")],
+    admin: Annotated[bool, typer.Option("--admin", help="may see every job, add clusters")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a user (on the local data dir / database)."""
+    runtime = _local_runtime(data_dir)
+    try:
+        user = runtime.users.add(name, admin=admin)
+        console.print(f"{user.name}{' (admin)' if user.is_admin else ''}")
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        runtime.stop()
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDirOpt = None) -> None:
+    """List users."""
+    runtime = _local_runtime(data_dir)
+    try:
+        for user in runtime.users.list():
+            console.print(f"{user.name}{' (admin)' if user.is_admin else ''}")
+    finally:
+        runtime.stop()
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(help="the user the token acts as")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create an API token. It is printed once; only its hash is kept."""
+    runtime = _local_runtime(data_dir)
+    try:
+        console.print(runtime.users.create_token(user), soft_wrap=True)
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        runtime.stop()
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="the token, or its id (bd_<id>_...)")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a token: it stops working at once."""
+    runtime = _local_runtime(data_dir)
+    try:
+        runtime.users.revoke(token)
+        console.print("revoked")
+    except BlastDeckError as exc:
+        _fail(exc)
+    finally:
+        runtime.stop()
+
+
+def _local_runtime(data_dir: Path | None) -> Runtime:
+    """The data dir's runtime with its schema up to date (no demo databases built)."""
+    runtime = Runtime(_settings(data_dir=data_dir))
+    try:
+        runtime.migrate()
+    except StartupError as exc:
+        errors.print(f"[red]error[/] [bold]startup_failed[/]: {exc}")
+        raise typer.Exit(2) from None
+    return runtime
 
 
 def _read_file(path: Path) -> bytes:

@@ -39,8 +39,9 @@ def is_fasta_file(path: Path) -> bool:
 
 
 class HttpBackend:
-    def __init__(self, server: str) -> None:
-        self._http = httpx.Client(base_url=server.rstrip("/"), timeout=60)
+    def __init__(self, server: str, token: str | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=server.rstrip("/"), timeout=60, headers=headers)
 
     def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:

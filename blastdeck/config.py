@@ -11,7 +11,7 @@ import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 2.0
     plugins: str = ""  # comma-separated modules imported at start (extra engines)
 
+    # Tokens are required when "on"; "auto" turns them on whenever the server listens beyond
+    # this machine (the embedded single-user default on 127.0.0.1 needs none).
+    auth: Literal["auto", "on", "off"] = "auto"
+
     # Blast.cgi CMD=Get for a job still running waits this long for it before answering WAITING
     # (clients such as Biopython then poll again only 20-60 s later).
     ncbi_get_wait_s: float = 10.0
@@ -79,6 +83,12 @@ class Settings(BaseSettings):
                 f"({self.lock_ttl_s}) so a submit never outlives its lock"
             )
         return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        if self.auth == "auto":
+            return self.host not in ("127.0.0.1", "localhost", "::1")
+        return self.auth == "on"
 
     @property
     def distributed(self) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.databases import DatabaseCatalog
@@ -55,8 +56,8 @@ class JobService:
         self._export_mutex = threading.Lock()
         self._export_locks: dict[str, threading.Lock] = {}
 
-    def submit(self, request: SubmitRequest) -> Job:
-        """Validate everything a job needs, store it, and schedule it."""
+    def submit(self, request: SubmitRequest, viewer: Viewer = EVERYONE) -> Job:
+        """Validate everything a job needs, store it (owned by the viewer), and schedule it."""
         program = parse_program(_text(request.program, "program"))
         database = self._databases.get(_text(request.database, "database"))
         check_database_molecule(program, database.name, Molecule(database.molecule))
@@ -76,6 +77,7 @@ class JobService:
                 query_fasta=to_fasta(records),
                 query_count=len(records),
                 query_letters=sum(len(r.sequence) for r in records),
+                owner_id=viewer.user_id,
             )
         )
         try:
@@ -85,14 +87,16 @@ class JobService:
             raise
         return job
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
+        """The job, if it exists and the viewer may see it; another user's job is 'not found'
+        (so ids are never confirmed to exist)."""
         job = self._jobs.get(job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
-        if job is None:
+        if job is None or not viewer.can_see(job.owner_id):
             raise BlastDeckError(ErrorCode.JOB_NOT_FOUND, f"No job with id {str(job_id)[:64]!r}.")
         return job
 
-    def cancel(self, job_id: str) -> Job:
-        job = self.get(job_id)
+    def cancel(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
+        job = self.get(job_id, viewer)
         if self._jobs.request_cancel(job.id) is None:
             raise BlastDeckError(
                 ErrorCode.JOB_ALREADY_FINISHED,
@@ -100,8 +104,8 @@ class JobService:
             )
         return self.get(job.id)
 
-    def delete(self, job_id: str) -> None:
-        job = self.get(job_id)
+    def delete(self, job_id: str, viewer: Viewer = EVERYONE) -> None:
+        job = self.get(job_id, viewer)
         if not is_terminal(Phase(job.phase)):
             raise BlastDeckError(
                 ErrorCode.JOB_STILL_ACTIVE,
@@ -110,8 +114,8 @@ class JobService:
         self._jobs.delete(job.id)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
 
-    def completed(self, job_id: str) -> Job:
-        job = self.get(job_id)
+    def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
+        job = self.get(job_id, viewer)
         if job.phase != Phase.COMPLETED:
             raise BlastDeckError(
                 ErrorCode.RESULTS_NOT_READY,
@@ -119,15 +123,15 @@ class JobService:
             )
         return job
 
-    def hit_tables(self, job_id: str) -> list[Path]:
+    def hit_tables(self, job_id: str, viewer: Viewer = EVERYONE) -> list[Path]:
         """The batch hit tables of a completed job, in query order."""
-        job = self.completed(job_id)
+        job = self.completed(job_id, viewer)
         results = self._clusters.engine_for(job.cluster).collect(self._pipeline.context(job))
         return [b.table for b in results.batches]
 
-    def export(self, job_id: str, fmt: ExportFormat) -> Path:
+    def export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> Path:
         """The job's results as one document; rendered on first request, then cached."""
-        job = self.completed(job_id)
+        job = self.completed(job_id, viewer)
         out = self._settings.jobs_dir / job.id / "exports" / f"results.{fmt.extension}"
         with self._export_lock(job.id):
             if not out.exists():

@@ -25,6 +25,7 @@ from blastdeck.pipeline import Pipeline
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.jobs import JobStore
+from blastdeck.store.users import UserStore
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Runtime:
         self.jobs = JobStore(sessions)
         self.databases = DatabaseCatalog(DatabaseStore(sessions), settings.databases_dir)
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
+        self.users = UserStore(sessions)
         self.lock = lock or _make_lock(settings)
         self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
         self.executor: Executor = _make_executor(settings, self.pipeline)

@@ -47,6 +47,11 @@ class ErrorCode(StrEnum):
     RESULTS_NOT_READY = "results_not_ready"
     UNKNOWN_FORMAT = "unknown_format"
     UNKNOWN_COMMAND = "unknown_command"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    USER_EXISTS = "user_exists"
+    UNKNOWN_USER = "unknown_user"
+    UNKNOWN_TOKEN = "unknown_token"
     UNSUPPORTED_PARAMETER = "unsupported_parameter"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -89,6 +94,11 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DATABASE_EXISTS: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.USER_EXISTS: 409,
+    ErrorCode.UNKNOWN_USER: 404,
+    ErrorCode.UNKNOWN_TOKEN: 404,
 }
 
 

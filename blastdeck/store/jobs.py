@@ -44,6 +44,7 @@ class NewJob:
     query_fasta: str
     query_count: int
     query_letters: int
+    owner_id: str | None = None
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:
@@ -61,9 +62,17 @@ class JobStore:
             return s.scalar(select(Job).options(selectinload(Job.steps)).where(Job.id == job_id))
 
     def list(
-        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: JobStatus | None = None,
+        owner_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[Job], int]:
+        """A page of jobs, newest first; only `owner_id`'s when given."""
         query = select(Job)
+        if owner_id is not None:
+            query = query.where(Job.owner_id == owner_id)
         if status is not None:
             query = query.where(Job.phase.in_([p.value for p in phases_with_status(status)]))
         with self._sessions() as s:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from blastdeck.api.deps import RuntimeDep
+from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep, get_admin
 from blastdeck.api.payloads import cluster_payload, database_payload
 from blastdeck.config import ClusterConfig
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -46,13 +46,14 @@ _DATABASE_BODY = {
 
 
 @router.get("/databases", tags=["databases"])
-def list_databases(runtime: RuntimeDep) -> dict[str, Any]:
+def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     return {"items": [database_payload(d) for d in runtime.databases.list()]}
 
 
 @router.post("/databases", status_code=201, tags=["databases"], openapi_extra=_DATABASE_BODY)
-async def add_database(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    """Register an existing BLAST+ database by path (JSON), or build one from a FASTA upload."""
+async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    """Register an existing BLAST+ database by path (JSON, admins), or build one from a FASTA
+    upload."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
@@ -67,6 +68,7 @@ async def add_database(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
             runtime.databases.build, str(name), fasta, title=str(title) if title else None
         )
         return database_payload(row)
+    get_admin(viewer)  # a path on the server: only an admin may point BlastDeck at one
     try:
         body = DatabaseRegister.model_validate_json(await request.body())
     except ValueError:
@@ -79,7 +81,7 @@ async def add_database(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/clusters", tags=["clusters"])
-def list_clusters(runtime: RuntimeDep) -> dict[str, Any]:
+def list_clusters(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     """Each cluster with who holds its submit slot per namespace, and its unfinished jobs."""
     load = runtime.jobs.cluster_load()
     items = []
@@ -105,7 +107,7 @@ def list_clusters(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.post("/clusters", status_code=201, tags=["clusters"])
-def add_cluster(body: ClusterConfig, runtime: RuntimeDep) -> dict[str, Any]:
+def add_cluster(body: ClusterConfig, runtime: RuntimeDep, viewer: AdminDep) -> dict[str, Any]:
     return cluster_payload(runtime.clusters.add(body))
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from blastdeck.api.deps import RuntimeDep
+from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.payloads import event_payload, hit_payload, job_payload
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
@@ -60,21 +60,24 @@ _SUBMIT_BODY = {
 
 
 @router.post("", status_code=202, openapi_extra=_SUBMIT_BODY)
-async def submit_job(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+async def submit_job(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     """Submit a search as JSON, or as multipart form data with the query as a file."""
     submit = await _read_submit(request)
-    job = await run_in_threadpool(runtime.service.submit, submit)
+    job = await run_in_threadpool(runtime.service.submit, submit, viewer)
     return job_payload(job)
 
 
 @router.get("")
 def list_jobs(
     runtime: RuntimeDep,
+    viewer: ViewerDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    jobs, total = runtime.jobs.list(status=status, limit=limit, offset=offset)
+    jobs, total = runtime.jobs.list(
+        status=status, owner_id=viewer.owner_filter, limit=limit, offset=offset
+    )
     return {
         "items": [job_payload(j) for j in jobs],
         "total": total,
@@ -84,26 +87,26 @@ def list_jobs(
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, runtime: RuntimeDep) -> dict[str, Any]:
-    return job_payload(runtime.service.get(job_id))
+def get_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    return job_payload(runtime.service.get(job_id, viewer))
 
 
 @router.get("/{job_id}/events")
 def job_events(
-    job_id: str, runtime: RuntimeDep, after: Annotated[int, Query(ge=0)] = 0
+    job_id: str, runtime: RuntimeDep, viewer: ViewerDep, after: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
-    job = runtime.service.get(job_id)
+    job = runtime.service.get(job_id, viewer)
     return {"items": [event_payload(e) for e in runtime.jobs.events(job.id, after_id=after)]}
 
 
 @router.post("/{job_id}/cancel", status_code=202)
-def cancel_job(job_id: str, runtime: RuntimeDep) -> dict[str, Any]:
-    return job_payload(runtime.service.cancel(job_id))
+def cancel_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    return job_payload(runtime.service.cancel(job_id, viewer))
 
 
 @router.delete("/{job_id}", status_code=204)
-def delete_job(job_id: str, runtime: RuntimeDep) -> Response:
-    runtime.service.delete(job_id)
+def delete_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
+    runtime.service.delete(job_id, viewer)
     return Response(status_code=204)
 
 
@@ -111,6 +114,7 @@ def delete_job(job_id: str, runtime: RuntimeDep) -> Response:
 def job_hits(
     job_id: str,
     runtime: RuntimeDep,
+    viewer: ViewerDep,
     sort: Literal["evalue", "bitscore", "pident", "length"] = "evalue",
     order: Literal["asc", "desc"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -118,7 +122,7 @@ def job_hits(
     query_id: str | None = None,
 ) -> dict[str, Any]:
     """Every HSP of the job; by default the best first (lowest e-value, highest score)."""
-    job = runtime.service.get(job_id)
+    job = runtime.service.get(job_id, viewer)
     descending = order == "desc" if order else sort != "evalue"
     rows, total = runtime.jobs.hits(
         job.id, sort=sort, descending=descending, limit=limit, offset=offset, query_id=query_id
@@ -136,11 +140,13 @@ def job_hits(
     response_class=FileResponse,
     responses={200: {"content": {f.media_type: {} for f in ExportFormat}}},
 )
-async def download(job_id: str, runtime: RuntimeDep, format: str = "tsv") -> FileResponse:
+async def download(
+    job_id: str, runtime: RuntimeDep, viewer: ViewerDep, format: str = "tsv"
+) -> FileResponse:
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1."""
     fmt = parse_export_format(format)
-    path = await run_in_threadpool(runtime.service.export, job_id, fmt)
+    path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
     return FileResponse(
         path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
     )

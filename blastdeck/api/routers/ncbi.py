@@ -1,7 +1,8 @@
 """/blast/Blast.cgi: NCBI's BLAST Common URL API over BlastDeck jobs (see blastdeck.ncbi_api).
 
 Errors of CMD=Put answer 200 with NCBI's error page, because that is what its clients read
-(Biopython raises the page's message); other errors answer 4xx with the same page.
+(Biopython raises the page's message); other errors (and a missing or bad token, 401) answer
+with their own status and the same page.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep
+from blastdeck.auth import Viewer, authenticate, bearer_token
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.ncbi_api import (
@@ -51,21 +53,25 @@ async def _blast_cgi(request: Request, runtime: Runtime) -> Response:
     params = await _params(request)
     command = params.get("CMD", "").strip().lower()
     try:
+        # The REST API's token, as a header or (for clients that cannot set one) TOKEN=...
+        token = bearer_token(request.headers.get("authorization")) or params.get("TOKEN")
+        viewer = authenticate(runtime.settings.auth_enabled, runtime.users, token)
         if command == "put":
-            return await _put(params, runtime)
+            return await _put(params, runtime, viewer)
         if command == "get":
-            return await _get(params, runtime)
+            return await _get(params, runtime, viewer)
         if command == "delete":
-            return await _delete(params, runtime)
+            return await _delete(params, runtime, viewer)
         raise BlastDeckError(
             ErrorCode.UNKNOWN_COMMAND,
             f"Unknown CMD {command[:20]!r}; use Put, Get or Delete.",
             field="CMD",
         )
     except BlastDeckError as exc:
-        status = 200 if command == "put" else exc.http_status
-        if exc.code is ErrorCode.BROKER_UNAVAILABLE:
-            status = 503
+        # A refused Put answers 200 so clients show the page's message; a missing token or a
+        # broker that is down keep their own status.
+        own_status = exc.code in (ErrorCode.UNAUTHORIZED, ErrorCode.BROKER_UNAVAILABLE)
+        status = 200 if command == "put" and not own_status else exc.http_status
         return HTMLResponse(error_page(exc), status_code=status)
 
 
@@ -78,16 +84,16 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-async def _put(params: dict[str, str], runtime: Runtime) -> Response:
-    job = await run_in_threadpool(runtime.service.submit, put_request(params))
+async def _put(params: dict[str, str], runtime: Runtime, viewer: Viewer) -> Response:
+    job = await run_in_threadpool(runtime.service.submit, put_request(params), viewer)
     rtoe = max(1, job.query_letters // 50_000)  # a rough estimate; clients only wait on it
     return HTMLResponse(put_page(job.id, rtoe))
 
 
-async def _get(params: dict[str, str], runtime: Runtime) -> Response:
+async def _get(params: dict[str, str], runtime: Runtime, viewer: Viewer) -> Response:
     rid = params.get("RID", "").strip()
     search_info = params.get("FORMAT_OBJECT", "").strip().lower() == "searchinfo"
-    job = await _job_when_done(runtime, rid, wait=not search_info)
+    job = await _job_when_done(runtime, rid, viewer, wait=not search_info)
     status = search_status(Phase(job.phase) if job else None)
     if search_info:
         hits = job.hits_total > 0 if job and status == "READY" else None
@@ -97,33 +103,34 @@ async def _get(params: dict[str, str], runtime: Runtime) -> Response:
         message = (job.error or "") if job and status == "FAILED" else ""
         return HTMLResponse(status_page(status, message=message))
     if fmt is ExportFormat.CSV:
-        tables = await run_in_threadpool(runtime.service.hit_tables, job.id)
+        tables = await run_in_threadpool(runtime.service.hit_tables, job.id, viewer)
         return StreamingResponse(blast_csv_lines(tables), media_type="text/csv")
-    path = await run_in_threadpool(runtime.service.export, job.id, fmt)
+    path = await run_in_threadpool(runtime.service.export, job.id, fmt, viewer)
     return FileResponse(path, media_type=fmt.media_type)
 
 
-async def _job_when_done(runtime: Runtime, rid: str, wait: bool) -> Job | None:
-    """The job of an RID (None if unknown); a report request waits a little for it to end."""
+async def _job_when_done(runtime: Runtime, rid: str, viewer: Viewer, wait: bool) -> Job | None:
+    """The job of an RID (None if unknown, or another user's); a report request waits a
+    little for it to end."""
     try:
-        job = await run_in_threadpool(runtime.service.get, rid)
+        job = await run_in_threadpool(runtime.service.get, rid, viewer)
     except BlastDeckError:
         return None
     deadline = time.monotonic() + (runtime.settings.ncbi_get_wait_s if wait else 0)
     while not is_terminal(Phase(job.phase)) and time.monotonic() < deadline:
         await asyncio.sleep(_WAIT_STEP_S)
-        job = await run_in_threadpool(runtime.service.get, rid)
+        job = await run_in_threadpool(runtime.service.get, rid, viewer)
     return job
 
 
-async def _delete(params: dict[str, str], runtime: Runtime) -> Response:
+async def _delete(params: dict[str, str], runtime: Runtime, viewer: Viewer) -> Response:
     rid = params.get("RID", "").strip()
     try:
-        job = await run_in_threadpool(runtime.service.get, rid)
+        job = await run_in_threadpool(runtime.service.get, rid, viewer)
     except BlastDeckError:
         return HTMLResponse(status_page("UNKNOWN"))
     if is_terminal(Phase(job.phase)):
-        await run_in_threadpool(runtime.service.delete, job.id)
+        await run_in_threadpool(runtime.service.delete, job.id, viewer)
     else:
-        await run_in_threadpool(runtime.service.cancel, job.id)
+        await run_in_threadpool(runtime.service.cancel, job.id, viewer)
     return HTMLResponse(status_page("UNKNOWN", message=f"Search {job.id} was deleted."))
