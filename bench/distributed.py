@@ -64,6 +64,7 @@ from _common import (
 )
 
 from blastdeck.config import Settings
+from blastdeck.domain.pipeline_model import STEPS
 from blastdeck.executors.distributed import make_client
 from blastdeck.locks import (
     InProcessSubmitLock,
@@ -104,16 +105,7 @@ PROBE_DEADLINE_S = 300.0
 ROUND_DEADLINE_S = 1200.0
 STOP_TIMEOUT_S = 30.0
 
-STEP_KEYS = (
-    "preparing",
-    "warming_up",
-    "configuring",
-    "staging_db",
-    "submitting",
-    "running",
-    "exporting_results",
-    "completed",
-)
+STEP_KEYS = tuple(step.value for step in STEPS)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

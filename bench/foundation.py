@@ -50,6 +50,8 @@ from _common import (
     write_json,
 )
 
+from blastdeck.results.exports import STANDARD_COLUMNS
+
 DEFAULT_DATA = BENCH_DIR / ".data"
 RESULTS = BENCH_DIR / "results" / "foundation.json"
 MAKE_DATA = REPO.parent / "shared" / "scripts" / "make-bench-data"
@@ -62,20 +64,7 @@ QUERIES = "queries-16s-50.fa"
 # BLAST's standard tabular ids (std = qaccver saccver ...), as the TSV download has them.
 RAW_OUTFMT = "6 qaccver saccver evalue bitscore"
 RAW_THREADS = "2"
-TSV_COLUMNS = [
-    "qaccver",
-    "saccver",
-    "pident",
-    "length",
-    "mismatch",
-    "gapopen",
-    "qstart",
-    "qend",
-    "sstart",
-    "send",
-    "evalue",
-    "bitscore",
-]
+TSV_COLUMNS = list(STANDARD_COLUMNS)  # what the TSV download's header names
 
 # Targets.
 SPEED_MAX_RATIO = 1.10

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -422,25 +424,17 @@ def user_add(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a user (on the local data dir / database)."""
-    runtime = _local_runtime(data_dir)
-    try:
+    with _on_data_dir(data_dir) as runtime:
         user = runtime.users.add(name, admin=admin)
         console.print(f"{user.name}{' (admin)' if user.is_admin else ''}")
-    except BlastDeckError as exc:
-        _fail(exc)
-    finally:
-        runtime.stop()
 
 
 @user_app.command("list")
 def user_list(data_dir: DataDirOpt = None) -> None:
     """List users."""
-    runtime = _local_runtime(data_dir)
-    try:
+    with _on_data_dir(data_dir) as runtime:
         for user in runtime.users.list():
             console.print(f"{user.name}{' (admin)' if user.is_admin else ''}")
-    finally:
-        runtime.stop()
 
 
 @token_app.command("create")
@@ -449,13 +443,8 @@ def token_create(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Create an API token. It is printed once; only its hash is kept."""
-    runtime = _local_runtime(data_dir)
-    try:
+    with _on_data_dir(data_dir) as runtime:
         console.print(runtime.users.create_token(user), soft_wrap=True)
-    except BlastDeckError as exc:
-        _fail(exc)
-    finally:
-        runtime.stop()
 
 
 @token_app.command("revoke")
@@ -464,25 +453,25 @@ def token_revoke(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Revoke a token: it stops working at once."""
-    runtime = _local_runtime(data_dir)
-    try:
+    with _on_data_dir(data_dir) as runtime:
         runtime.users.revoke(token)
         console.print("revoked")
+
+
+@contextmanager
+def _on_data_dir(data_dir: Path | None) -> Iterator[Runtime]:
+    """The data dir's runtime, schema up to date (no demo databases built); errors exit 2."""
+    runtime = Runtime(_settings(data_dir=data_dir))
+    try:
+        runtime.migrate()
+        yield runtime
+    except StartupError as exc:
+        errors.print(f"[red]error[/] [bold]startup_failed[/]: {exc}")
+        raise typer.Exit(2) from None
     except BlastDeckError as exc:
         _fail(exc)
     finally:
         runtime.stop()
-
-
-def _local_runtime(data_dir: Path | None) -> Runtime:
-    """The data dir's runtime with its schema up to date (no demo databases built)."""
-    runtime = Runtime(_settings(data_dir=data_dir))
-    try:
-        runtime.migrate()
-    except StartupError as exc:
-        errors.print(f"[red]error[/] [bold]startup_failed[/]: {exc}")
-        raise typer.Exit(2) from None
-    return runtime
 
 
 def _read_file(path: Path) -> bytes:
