@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -297,3 +298,13 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     ):
         assert path in spec["paths"], path
     assert "multipart/form-data" in spec["paths"]["/api/jobs"]["post"]["requestBody"]["content"]
+
+
+def test_docs_page_works_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert "cdn" not in page.text.lower() and "http://" not in page.text
+    assert "https://" not in page.text
+    for asset in re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', page.text):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200

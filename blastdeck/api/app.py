@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from blastdeck import __version__
 from blastdeck.api.errors import install_error_handlers
@@ -28,6 +31,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             runtime.stop()
 
     app = FastAPI(
+        docs_url=None,  # served below from packaged assets: no CDN, works offline
+        redoc_url=None,
         title="BlastDeck",
         version=__version__,
         description="Submit BLAST+ searches, watch every step, browse and download results.",
@@ -40,6 +45,18 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(health.router)
     app.include_router(ncbi.router)
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="BlastDeck API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
