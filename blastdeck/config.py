@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_defline_chars: int = 10_000
     max_sequences: int = 10_000
     max_upload_bytes: int = 64 * 1024 * 1024
+    max_query_letters: int = 10_000_000  # all sequences of one job together
+    max_active_jobs_per_user: int = 20  # started and not yet ended
+    max_queued_jobs_per_user: int = 200  # not yet started
 
     lock_prefix: str = "elb:blast:elastic-blast-submit"
     lock_ttl_s: int = 900
@@ -120,6 +123,19 @@ class Settings(BaseSettings):
             max_defline_chars=self.max_defline_chars,
             max_sequences=self.max_sequences,
         )
+
+    def limits(self) -> dict[str, int]:
+        """What a client may ask for, so it can check before submitting (GET /api/limits)."""
+        return {
+            "max_nucleotide_letters_per_sequence": self.max_nucleotide_letters,
+            "max_protein_letters_per_sequence": self.max_protein_letters,
+            "max_query_letters_per_job": self.max_query_letters,
+            "max_sequences_per_job": self.max_sequences,
+            "max_defline_chars": self.max_defline_chars,
+            "max_upload_bytes": self.max_upload_bytes,
+            "max_active_jobs_per_user": self.max_active_jobs_per_user,
+            "max_queued_jobs_per_user": self.max_queued_jobs_per_user,
+        }
 
     @property
     def databases_dir(self) -> Path:

@@ -62,7 +62,16 @@ class JobService:
         database = self._databases.get(_text(request.database, "database"))
         check_database_molecule(program, database.name, Molecule(database.molecule))
         records = parse_query(request.query, shape_of(program).query, self._settings.query_limits)
+        letters = sum(len(r.sequence) for r in records)
+        if letters > self._settings.max_query_letters:
+            raise BlastDeckError(
+                ErrorCode.QUERY_TOO_LARGE,
+                f"The query has {letters:,} letters in all; a job may have at most "
+                f"{self._settings.max_query_letters:,}. Split it into several jobs.",
+                field="query",
+            )
         options = validate_options(program, request.options)
+        self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
         title = _clean_title(request.title) or records[0].defline[:80]
@@ -76,7 +85,7 @@ class JobService:
                 options=options,
                 query_fasta=to_fasta(records),
                 query_count=len(records),
-                query_letters=sum(len(r.sequence) for r in records),
+                query_letters=letters,
                 owner_id=viewer.user_id,
             )
         )
@@ -86,6 +95,21 @@ class JobService:
             self._jobs.note(job.id, "enqueue_failed", exc.message, code=exc.code)
             raise
         return job
+
+    def _check_quota(self, viewer: Viewer) -> None:
+        """Per-user caps on unfinished jobs (all jobs count as one user's when auth is off)."""
+        queued, started = self._jobs.count_unfinished(viewer.user_id)
+        limits = (
+            (queued, self._settings.max_queued_jobs_per_user, "queued"),
+            (started, self._settings.max_active_jobs_per_user, "running"),
+        )
+        for count, limit, what in limits:
+            if count >= limit:
+                raise BlastDeckError(
+                    ErrorCode.QUOTA_EXCEEDED,
+                    f"You have {count} {what} jobs, the most allowed is {limit}; submit again "
+                    "when some have finished.",
+                )
 
     def get(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         """The job, if it exists and the viewer may see it; another user's job is 'not found'
@@ -113,6 +137,8 @@ class JobService:
             )
         self._jobs.delete(job.id)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
+        with self._export_mutex:
+            self._export_locks.pop(job.id, None)
 
     def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)

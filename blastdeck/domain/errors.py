@@ -47,6 +47,8 @@ class ErrorCode(StrEnum):
     RESULTS_NOT_READY = "results_not_ready"
     UNKNOWN_FORMAT = "unknown_format"
     UNKNOWN_COMMAND = "unknown_command"
+    QUERY_TOO_LARGE = "query_too_large"
+    QUOTA_EXCEEDED = "quota_exceeded"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     USER_EXISTS = "user_exists"
@@ -75,6 +77,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.BLAST_SUBMIT_LOCK_BUSY: ErrorCategory.CAPACITY,
     ErrorCode.BLAST_SUBMIT_SLOT_WAIT_DEADLINE_EXCEEDED: ErrorCategory.CAPACITY,
     ErrorCode.STORAGE_FULL: ErrorCategory.CAPACITY,
+    ErrorCode.QUOTA_EXCEEDED: ErrorCategory.CAPACITY,
     ErrorCode.BLAST_OUT_OF_MEMORY: ErrorCategory.CAPACITY,
     ErrorCode.WORKER_LOST: ErrorCategory.TRANSIENT,
     ErrorCode.BROKER_UNAVAILABLE: ErrorCategory.TRANSIENT,
@@ -94,6 +97,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DATABASE_EXISTS: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
+    ErrorCode.QUOTA_EXCEEDED: 429,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.USER_EXISTS: 409,

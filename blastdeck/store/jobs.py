@@ -81,6 +81,16 @@ class JobStore:
             jobs = list(s.scalars(page.limit(limit).offset(offset)))
         return jobs, total
 
+    def count_unfinished(self, owner_id: str | None) -> tuple[int, int]:
+        """(queued, started) unfinished jobs of one owner (of everyone when None)."""
+        query = select(Job.phase, func.count()).where(Job.phase.not_in(_TERMINAL))
+        if owner_id is not None:
+            query = query.where(Job.owner_id == owner_id)
+        with self._sessions() as s:
+            counts = dict(s.execute(query.group_by(Job.phase)).all())
+        queued = counts.pop(Phase.QUEUED.value, 0)
+        return queued, sum(counts.values())
+
     def active_ids(self) -> list[str]:
         with self._sessions() as s:
             return list(s.scalars(select(Job.id).where(Job.phase.not_in(_TERMINAL))))

@@ -35,6 +35,12 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
+@router.get("/limits")
+def limits(runtime: RuntimeDep) -> dict[str, Any]:
+    """The limits every submission is held to (also through /blast/Blast.cgi)."""
+    return runtime.settings.limits()
+
+
 @router.get("/options")
 def options(program: str = "blastn") -> dict[str, Any]:
     """The BLAST options a job of this program may set, with their ranges or choices."""
