@@ -202,7 +202,8 @@ def worker(
 
 @app.command()
 def beat(data_dir: DataDirOpt = None) -> None:
-    """Run the periodic reconcile (distributed mode): re-queues jobs nothing is running."""
+    """Run the periodic tasks (distributed mode): reconcile (re-queue jobs nothing runs) and
+    the retention purge."""
     from blastdeck.executors.distributed import configure
 
     runtime = _distributed_runtime(data_dir)
@@ -415,6 +416,15 @@ def cluster_list(
         console.print(table)
     finally:
         backend.close()
+
+
+@app.command()
+def gc(data_dir: DataDirOpt = None) -> None:
+    """Purge finished jobs older than the retention (BLASTDECK_RETENTION_DAYS, default 30)."""
+    with _on_data_dir(data_dir) as runtime:
+        deleted = runtime.service.purge_expired()
+        days = runtime.settings.retention_days
+        console.print(f"{deleted} job(s) deleted (retention {days:g} days; 0 keeps everything)")
 
 
 @user_app.command("add")

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # (clients such as Biopython then poll again only 20-60 s later).
     ncbi_get_wait_s: float = 10.0
 
+    # Finished jobs (rows, hits, files) are purged this long after they ended; 0 keeps them.
+    retention_days: float = Field(default=30, ge=0)
+    purge_interval_s: float = 3600.0
+
     demo_databases: bool = True
     clusters: list[ClusterConfig] = Field(default_factory=list)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results.exports import ExportFormat, needs_archives, render_export
 from blastdeck.store.jobs import JobStore, NewJob
-from blastdeck.store.models import Job
+from blastdeck.store.models import Job, utcnow
 
 MAX_TITLE_CHARS = 200
 
@@ -173,6 +174,23 @@ class JobService:
                     out,
                 )
         return out
+
+    def purge_expired(self) -> int:
+        """Delete every job that ended more than `retention_days` ago, completely (rows, hits,
+        files), and record the purge. Returns how many were deleted."""
+        if not self._settings.retention_days:
+            return 0
+        cutoff = utcnow() - timedelta(days=self._settings.retention_days)
+        expired = self._jobs.finished_before(cutoff)
+        for job_id in expired:
+            self.delete(job_id)
+        if expired:
+            self._jobs.record_maintenance(
+                "retention_purge",
+                f"deleted {len(expired)} job(s) that ended before {cutoff.isoformat()}",
+                {"job_ids": expired, "retention_days": self._settings.retention_days},
+            )
+        return len(expired)
 
     def _export_lock(self, job_id: str) -> threading.Lock:
         """One export at a time per job (renders share its archives); other jobs go on."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
+from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
@@ -58,6 +60,7 @@ class Runtime:
         self.service = JobService(
             settings, self.jobs, self.databases, self.clusters, self.pipeline, self.executor
         )
+        self._purger: _Every | None = None
 
     def migrate(self) -> None:
         self.settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
@@ -73,12 +76,14 @@ class Runtime:
             self.databases.ensure_demo()
 
     def start(self) -> None:
-        """Start serving. Embedded mode also runs jobs, so it resumes what a restart cut short."""
+        """Start serving. Embedded mode also runs jobs, so it resumes what a restart cut short,
+        and purges expired jobs itself (distributed mode leaves that to `beat`)."""
         self.prepare()
         self.executor.start()
         if not self.settings.distributed:
             self.jobs.clear_claims()  # this process alone runs this data dir's jobs
             self.reconcile()
+            self._purger = _Every(self.settings.purge_interval_s, self.service.purge_expired)
 
     def reconcile(self) -> int:
         """Hand every unfinished job that no live process is running back to the executor.
@@ -106,8 +111,29 @@ class Runtime:
         return scheduled
 
     def stop(self) -> None:
+        if self._purger is not None:
+            self._purger.stop()
         self.executor.shutdown()
         self.db_engine.dispose()
+
+
+class _Every:
+    """Calls `task` every `interval_s` seconds on a daemon thread until stopped."""
+
+    def __init__(self, interval_s: float, task: Callable[[], object]) -> None:
+        self._stop = threading.Event()
+        self._interval_s, self._task = interval_s, task
+        threading.Thread(target=self._loop, daemon=True, name="blastdeck-periodic").start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self._task()
+            except Exception:
+                log.exception("periodic task failed")
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def _make_lock(settings: Settings) -> SubmitLock:

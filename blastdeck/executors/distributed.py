@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "blastdeck.run_job"
 RECONCILE_TASK = "blastdeck.reconcile"
+PURGE_TASK = "blastdeck.purge"
 _JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 celery_app = Celery("blastdeck")
@@ -58,7 +59,12 @@ def _celery_conf(settings: Settings) -> dict[str, object]:
                 "task": RECONCILE_TASK,
                 "schedule": settings.reconcile_interval_s,
                 "options": {"queue": settings.queue},
-            }
+            },
+            "purge": {
+                "task": PURGE_TASK,
+                "schedule": settings.purge_interval_s,
+                "options": {"queue": settings.queue},
+            },
         },
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
@@ -102,6 +108,11 @@ def run_job(job_id: str) -> None:
 @celery_app.task(name=RECONCILE_TASK)
 def reconcile() -> int:
     return worker_runtime().reconcile()
+
+
+@celery_app.task(name=PURGE_TASK)
+def purge() -> int:
+    return worker_runtime().service.purge_expired()
 
 
 class CeleryExecutor:

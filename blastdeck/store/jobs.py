@@ -26,7 +26,7 @@ from blastdeck.domain.pipeline_model import (
     phases_with_status,
 )
 from blastdeck.results.hits import Hit as HitRecord
-from blastdeck.store.models import Hit, Job, JobEvent, JobStep, utcnow
+from blastdeck.store.models import Hit, Job, JobEvent, JobStep, MaintenanceEvent, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
 HIT_SORT_COLUMNS = ("evalue", "bitscore", "pident", "length")
@@ -90,6 +90,21 @@ class JobStore:
             counts = dict(s.execute(query.group_by(Job.phase)).all())
         queued = counts.pop(Phase.QUEUED.value, 0)
         return queued, sum(counts.values())
+
+    def finished_before(self, cutoff: datetime) -> list[str]:
+        """Ids of jobs that ended before `cutoff` (what a retention purge removes)."""
+        with self._sessions() as s:
+            query = select(Job.id).where(Job.phase.in_(_TERMINAL), Job.finished_at < cutoff)
+            return list(s.scalars(query))
+
+    def record_maintenance(self, kind: str, message: str, details: dict[str, Any]) -> None:
+        with self._sessions.begin() as s:
+            s.add(MaintenanceEvent(kind=kind, message=message, details=details))
+
+    def maintenance_events(self, kind: str) -> list[MaintenanceEvent]:
+        with self._sessions() as s:
+            query = select(MaintenanceEvent).where(MaintenanceEvent.kind == kind)
+            return list(s.scalars(query.order_by(MaintenanceEvent.id)))
 
     def active_ids(self) -> list[str]:
         with self._sessions() as s:
