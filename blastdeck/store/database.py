@@ -21,16 +21,13 @@ def make_engine(url: str) -> Engine:
             url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # pysqlite's own implicit transactions can leave a read snapshot open on a pooled
-    # connection, so a change written by another process (a CLI, a worker) is not seen. Turn
-    # them off and let SQLAlchemy begin and end every transaction itself (_sqlite_begin).
-    dbapi_connection.isolation_level = None
+    # pysqlite begins a transaction just before the first write, so a session that reads and
+    # then writes waits for the write lock (busy_timeout) instead of failing on a stale read.
     # WAL lets the API read while a job thread writes; foreign keys make cascades work.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -38,10 +35,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    connection.exec_driver_sql("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
