@@ -30,6 +30,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults
+from blastdeck.files import write_atomically
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results.hits import read_hits
 from blastdeck.store.jobs import JobStore
@@ -245,7 +246,7 @@ class Pipeline:
                 f"The files of database {ctx.database.name} are gone from {ctx.database.prefix}.",
             )
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(ctx.query_path, job.query_fasta)
+        write_atomically(ctx.query_path, job.query_fasta)
         self._jobs.complete_step(
             job.id, Step.PREPARING, f"{job.query_count} queries, {job.query_letters} letters"
         )
@@ -386,9 +387,3 @@ class Pipeline:
         if engine is not None and ctx is not None:
             engine.cancel(ctx, self._handle(job_id))  # no batch keeps running after a failure
         self._jobs.finish_failed(job_id, code, message)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text)
-    partial.replace(path)

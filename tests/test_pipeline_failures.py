@@ -31,7 +31,7 @@ def run_job(client: TestClient, database: str, query: str, **extra) -> dict:
 
 def assert_failed(job: dict, code: str, step: str) -> None:
     assert job["phase"] == "failed" and job["status"] == "failed", job
-    assert job["error_code"] == code and job["error"]
+    assert job["error_code"] == code and job["error"], job["error"]
     assert job["error_category"] in ("permanent", "transient", "capacity")
     failed = [s["key"] for s in job["steps"] if s["status"] == "failed"]
     assert failed == [step], job["steps"]

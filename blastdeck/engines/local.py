@@ -37,6 +37,7 @@ from blastdeck.engines.base import (
     WarmState,
 )
 from blastdeck.engines.slots import HostSlots, host_lock
+from blastdeck.files import write_atomically
 from blastdeck.results.hits import HIT_TABLE_OUTFMT
 
 STAGE_MARKER = ".blastdeck-staged.json"
@@ -120,7 +121,7 @@ class LocalEngine:
                     for source in database_files(ctx.database.prefix):
                         shutil.copy2(source, staging / source.name)
                     marker = {"fingerprint": _fingerprint(ctx.database.prefix)}
-                    (staging / STAGE_MARKER).write_text(json.dumps(marker))
+                    write_atomically(staging / STAGE_MARKER, json.dumps(marker))
                     _swap_dir(staging, warm_dir)
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
@@ -155,7 +156,7 @@ class LocalEngine:
                 }
             )
             offset += len(batch)
-        (ctx.work_dir / "plan.json").write_text(json.dumps({"batches": plan}, indent=1))
+        write_atomically(ctx.work_dir / "plan.json", json.dumps({"batches": plan}, indent=1))
         return len(plan)
 
     def _plan(self, ctx: JobContext) -> list[_Batch]:
@@ -210,7 +211,8 @@ class LocalEngine:
         if outcome is not None:
             returncode, stderr = outcome
             failure = {"rc": returncode, "stderr": stderr}
-            batch.failed_file.write_text(json.dumps(failure))
+            # poll() may read it at any moment: never let it see half a file
+            write_atomically(batch.failed_file, json.dumps(failure))
 
     def _run_blast(
         self, run: _Run, batch: _Batch, argv: tuple[str, ...], env: dict[str, str], output: Path
@@ -233,7 +235,7 @@ class LocalEngine:
                         start_new_session=True,
                     )
                 run.procs[batch.index] = proc
-                batch.pid_file.write_text(str(proc.pid))
+                write_atomically(batch.pid_file, str(proc.pid))
             returncode = proc.wait()
             with run.mutex:
                 run.procs.pop(batch.index, None)
