@@ -12,18 +12,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from fastapi.testclient import TestClient
 
+from blastdeck.domain.pipeline_model import STEPS
 from tests.conftest import SLOW_OPTIONS, api_job, blast_processes, fasta, wait_for_job
 
-STEP_KEYS = [
-    "preparing",
-    "warming_up",
-    "configuring",
-    "staging_db",
-    "submitting",
-    "running",
-    "exporting_results",
-    "completed",
-]
+STEP_KEYS = [step.value for step in STEPS]  # the literal contract is pinned in test_domain
 
 
 def submit(client: TestClient, **body) -> dict:
