@@ -35,7 +35,10 @@ class Backend(Protocol):
 
 def is_fasta_file(path: Path) -> bool:
     """A FASTA file (build a database) rather than a database prefix (register it)."""
-    return path.is_file() and path.read_bytes()[:1] == b">"
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        return fh.read(1) == b">"
 
 
 class HttpBackend:

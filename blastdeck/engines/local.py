@@ -90,6 +90,7 @@ class LocalEngine:
         self.scratch = Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
         self._slots = HostSlots(self.scratch / "slots", cluster.slots)
         self._runs: dict[str, _Run] = {}
+        self._plans: dict[str, tuple[int, list[_Batch]]] = {}
 
     # -- warm database copies ----------------------------------------------------------------
 
@@ -160,8 +161,14 @@ class LocalEngine:
         return len(plan)
 
     def _plan(self, ctx: JobContext) -> list[_Batch]:
-        data = json.loads((ctx.work_dir / "plan.json").read_text())
-        return [
+        """The job's batches from plan.json; while the job runs, parsed once per version of the
+        file, since the running step polls it many times a second."""
+        path = ctx.work_dir / "plan.json"
+        version = path.stat().st_mtime_ns
+        cached = self._plans.get(ctx.job_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        batches = [
             _Batch(
                 index=b["index"],
                 fasta=Path(b["fasta"]),
@@ -172,8 +179,11 @@ class LocalEngine:
                 argv=tuple(b["argv"]),
                 archive_argv=tuple(b["archive_argv"]),
             )
-            for b in data["batches"]
+            for b in json.loads(path.read_text())["batches"]
         ]
+        if ctx.job_id in self._runs:  # only while the run is live; dropped when it ends
+            self._plans[ctx.job_id] = (version, batches)
+        return batches
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -288,6 +298,7 @@ class LocalEngine:
                 return Progress(done, len(plan), True, _batch_error(batch))
         if done == len(plan):
             self._runs.pop(ctx.job_id, None)
+            self._plans.pop(ctx.job_id, None)
             return Progress(done, len(plan), True)
         if ctx.job_id not in self._runs:
             lost = BlastDeckError(ErrorCode.WORKER_LOST, "the BLAST processes of this job are gone")
@@ -308,6 +319,7 @@ class LocalEngine:
 
     def cancel(self, ctx: JobContext, handle: str | None) -> None:
         run = self._runs.pop(ctx.job_id, None)
+        self._plans.pop(ctx.job_id, None)
         if run is not None:
             with run.mutex:
                 run.cancelled = True

@@ -106,10 +106,6 @@ class JobStore:
             query = select(MaintenanceEvent).where(MaintenanceEvent.kind == kind)
             return list(s.scalars(query.order_by(MaintenanceEvent.id)))
 
-    def active_ids(self) -> list[str]:
-        with self._sessions() as s:
-            return list(s.scalars(select(Job.id).where(Job.phase.not_in(_TERMINAL))))
-
     def events(self, job_id: str, *, after_id: int = 0) -> list[JobEvent]:
         with self._sessions() as s:
             query = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.id > after_id)
@@ -263,14 +259,6 @@ class JobStore:
                     ErrorCode.BLAST_SUBMIT_LOCK_BUSY,
                 )
         return True
-
-    def clear_waiting(self, job_id: str) -> None:
-        with self._sessions.begin() as s:
-            s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.error_code == ErrorCode.BLAST_SUBMIT_LOCK_BUSY.value)
-                .values(error_code=None, waiting_for=None)
-            )
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
         with self._sessions.begin() as s:
