@@ -1,12 +1,17 @@
 # BlastDeck: `make run` serves the embedded default on http://127.0.0.1:8000; `make test` runs
 # the tests. Both install what is missing first (a venv with the locked Python dependencies,
-# and BLAST+ / PostgreSQL through apt when run as root).
+# the web page's npm packages, and BLAST+ / Node / PostgreSQL / Redis / Chromium through apt
+# when run as root).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := web/node_modules/.installed
+WEB_BUILD := blastdeck/static/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json
 
-.PHONY: run test lint bench system-deps test-services clean
+.PHONY: run test lint web web-test bench system-deps test-services clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +22,30 @@ $(STAMP): pyproject.toml requirements.lock
 
 system-deps:
 	@scripts/install-system-deps
+	@scripts/ensure-node
+
+$(NPM_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+# The built page lands in blastdeck/static, which `blastdeck serve` serves at /.
+$(WEB_BUILD): $(NPM_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_BUILD)
+
+web-test: $(NPM_STAMP)
+	cd web && npm test
 
 test-services:
 	@scripts/ensure-test-services
 
-run: system-deps $(STAMP)
+run: system-deps $(STAMP) web
 	$(BIN)/blastdeck serve
 
-test: system-deps test-services $(STAMP)
+# Python lint, the page's unit tests (Vitest), then pytest (API, engines, and the page itself
+# end to end in Chromium against the freshly built app).
+test: system-deps test-services $(STAMP) web web-test
 	$(BIN)/ruff check blastdeck tests bench
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -35,4 +56,4 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .blastdeck
+	rm -rf $(VENV) .blastdeck web/node_modules blastdeck/static

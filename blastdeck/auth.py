@@ -14,6 +14,7 @@ MAX_AUTHORIZATION_CHARS = 512
 class Viewer:
     user_id: str | None  # None: auth is off
     is_admin: bool
+    name: str | None = None
 
     def can_see(self, owner_id: str | None) -> bool:
         return self.is_admin or self.user_id is None or owner_id == self.user_id
@@ -38,7 +39,7 @@ def authenticate(enabled: bool, users: UserStore, token: str | None) -> Viewer:
     user = users.resolve(token)
     if user is None:
         raise _unauthorized("The token is not valid (unknown, malformed or revoked).")
-    return Viewer(user_id=user.id, is_admin=user.is_admin)
+    return Viewer(user_id=user.id, is_admin=user.is_admin, name=user.name)
 
 
 def bearer_token(authorization: str | None) -> str | None:

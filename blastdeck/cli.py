@@ -139,7 +139,14 @@ def serve(
         f"BlastDeck on http://{settings.host}:{settings.port}  data: {settings.resolved_data_dir}"
     )
     app_ = create_app(settings, runtime)
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+    # Open event streams never end by themselves: give them 5 s, then stop anyway.
+    uvicorn.run(
+        app_,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
 
 
 def _distributed_runtime(data_dir: Path | None, **overrides: Any) -> Runtime:

@@ -20,6 +20,7 @@ from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
+from blastdeck.results import alignments
 from blastdeck.results.exports import ExportFormat, needs_archives, render_export
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.models import Job, utcnow
@@ -174,6 +175,24 @@ class JobService:
                     out,
                 )
         return out
+
+    def alignments(
+        self, job_id: str, query_id: str, viewer: Viewer = EVERYONE
+    ) -> list[dict[str, Any]]:
+        """Every HSP of one query with its aligned sequences (from the JSON export, split
+        per query on first request). A query without hits has none."""
+        job = self.completed(job_id, viewer)
+        query_index = self._jobs.query_index_of(job.id, query_id)
+        if query_index is None:
+            return []
+        out_dir = self._settings.jobs_dir / job.id / "exports" / "alignments"
+        if not alignments.is_split(out_dir):
+            json_export = self.export(job.id, ExportFormat.JSON, viewer)
+            with self._export_lock(job.id):
+                if not alignments.is_split(out_dir):
+                    ids = {index: qid for index, qid, _, _ in self._jobs.hit_queries(job.id)}
+                    alignments.split_by_query(json_export, out_dir, ids)
+        return alignments.read_query_alignments(out_dir, query_index)
 
     def purge_expired(self) -> int:
         """Delete every job that ended more than `retention_days` ago, completely (rows, hits,

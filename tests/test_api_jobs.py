@@ -294,9 +294,12 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
 
 def test_docs_page_works_offline(client: TestClient) -> None:
     page = client.get("/docs")
-    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert page.status_code == 200
     assert "cdn" not in page.text.lower() and "http://" not in page.text
     assert "https://" not in page.text
-    for asset in re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', page.text):
+    assets = re.findall(r'(?:src|href)="(/docs-[a-z]+/[^"]+)"', page.text)
+    assert "/docs-init/init.js" in assets and len(assets) == 4
+    for asset in assets:
         assert client.get(asset).status_code == 200, asset
+    assert "/openapi.json" in client.get("/docs-init/init.js").text
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -29,7 +29,8 @@ from blastdeck.results.hits import Hit as HitRecord
 from blastdeck.store.models import Hit, Job, JobEvent, JobStep, MaintenanceEvent, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
-HIT_SORT_COLUMNS = ("evalue", "bitscore", "pident", "length")
+# What a hit list may be ordered by; "query" is input order (the query's index in the job).
+HitSort = Literal["evalue", "bitscore", "pident", "qcovhsp", "length", "query", "subject_id"]
 _HIT_COLUMNS = [f.name for f in fields(HitRecord)]
 
 
@@ -66,15 +67,27 @@ class JobStore:
         *,
         status: JobStatus | None = None,
         owner_id: str | None = None,
+        search: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Job], int]:
-        """A page of jobs, newest first; only `owner_id`'s when given."""
+        """A page of jobs, newest first; only `owner_id`'s when given. `search` matches the
+        title, id, program or database (case-insensitive substring)."""
         query = select(Job)
         if owner_id is not None:
             query = query.where(Job.owner_id == owner_id)
         if status is not None:
             query = query.where(Job.phase.in_([p.value for p in phases_with_status(status)]))
+        if search:
+            pattern = f"%{_escape_like(search.lower())}%"
+            query = query.where(
+                or_(
+                    *(
+                        func.lower(column).like(pattern, escape="\\")
+                        for column in (Job.title, Job.id, Job.program, Job.database)
+                    )
+                )
+            )
         with self._sessions() as s:
             total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
             page = query.options(selectinload(Job.steps)).order_by(Job.created_at.desc())
@@ -401,21 +414,67 @@ class JobStore:
         self,
         job_id: str,
         *,
-        sort: str = "evalue",
+        sort: HitSort = "evalue",
         descending: bool = False,
         limit: int = 100,
         offset: int = 0,
-        query_id: str | None = None,
+        filters: HitFilter | None = None,
     ) -> tuple[Sequence[Hit], int]:
-        column = getattr(Hit, sort)
-        query = select(Hit).where(Hit.job_id == job_id)
-        if query_id is not None:
-            query = query.where(Hit.query_id == query_id)
+        column = Hit.query_index if sort == "query" else getattr(Hit, sort)
+        query = select(Hit).where(Hit.job_id == job_id, *(filters or HitFilter()).clauses())
         order = column.desc() if descending else column.asc()
         with self._sessions() as s:
             total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = s.scalars(query.order_by(order, Hit.id).limit(limit).offset(offset)).all()
+            page = query.order_by(order, Hit.id).limit(limit).offset(offset)
+            rows = s.scalars(page).all()
         return rows, total
+
+    def hit_queries(self, job_id: str) -> list[tuple[int, str, int, int]]:
+        """(query index, query id, query length, HSP count) of every query with hits."""
+        query = (
+            select(Hit.query_index, Hit.query_id, func.max(Hit.qlen), func.count())
+            .where(Hit.job_id == job_id)
+            .group_by(Hit.query_index, Hit.query_id)
+            .order_by(Hit.query_index)
+        )
+        with self._sessions() as s:
+            return [tuple(row) for row in s.execute(query).all()]  # type: ignore[misc]
+
+    def query_index_of(self, job_id: str, query_id: str) -> int | None:
+        """The index in the job of the (first) query with this id that has hits."""
+        query = select(func.min(Hit.query_index)).where(
+            Hit.job_id == job_id, Hit.query_id == query_id
+        )
+        with self._sessions() as s:
+            return s.scalar(query)
+
+    def changed_at(self, job_id: str) -> datetime | None:
+        """When the job last changed (every transition bumps it); None once it is gone."""
+        with self._sessions() as s:
+            return s.scalar(select(Job.updated_at).where(Job.id == job_id))
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    """Which HSPs a hit list shows; every bound is optional."""
+
+    query_id: str | None = None
+    min_pident: float | None = None
+    min_qcovhsp: float | None = None
+    max_evalue: float | None = None
+
+    def clauses(self) -> list[Any]:
+        bounds = (
+            (self.query_id, lambda v: Hit.query_id == v),
+            (self.min_pident, lambda v: Hit.pident >= v),
+            (self.min_qcovhsp, lambda v: Hit.qcovhsp >= v),
+            (self.max_evalue, lambda v: Hit.evalue <= v),
+        )
+        return [make(value) for value, make in bounds if value is not None]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _mark_cancelled(s: Session, job: Job, now: datetime) -> None:

@@ -1,4 +1,5 @@
-"""/api/health and /api/options: is the service usable, and what may a job ask for."""
+"""/api/health, /api/limits, /api/programs, /api/options: is the service usable, and what
+may a job ask for."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from blastdeck import __version__
 from blastdeck.api.deps import RuntimeDep
 from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.options import describe_options
-from blastdeck.domain.programs import parse_program
+from blastdeck.domain.programs import PROGRAM_SHAPES, parse_program
 
 router = APIRouter(prefix="/api", tags=["service"])
 
@@ -45,3 +46,20 @@ def limits(runtime: RuntimeDep) -> dict[str, Any]:
 def options(program: str = "blastn") -> dict[str, Any]:
     """The BLAST options a job of this program may set, with their ranges or choices."""
     return {"program": program, "options": describe_options(parse_program(program))}
+
+
+@router.get("/programs")
+def programs() -> dict[str, Any]:
+    """Each BLAST program with the molecule its query and its database must be, and its tasks."""
+    return {
+        "items": [
+            {
+                "name": program.value,
+                "query_molecule": shape.query.value,
+                "database_molecule": shape.database.value,
+                "tasks": list(shape.tasks),
+                "default_task": shape.default_task,
+            }
+            for program, shape in PROGRAM_SHAPES.items()
+        ]
+    }

@@ -6,17 +6,19 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.payloads import event_payload, hit_payload, job_payload
+from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.job_service import SubmitRequest
 from blastdeck.results.exports import ExportFormat, parse_export_format
+from blastdeck.store.jobs import HitFilter, HitSort
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -72,11 +74,16 @@ def list_jobs(
     runtime: RuntimeDep,
     viewer: ViewerDep,
     status: JobStatus | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="title, id, program or DB")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     jobs, total = runtime.jobs.list(
-        status=status, owner_id=viewer.owner_filter, limit=limit, offset=offset
+        status=status,
+        owner_id=viewer.owner_filter,
+        search=q.strip() if q else None,
+        limit=limit,
+        offset=offset,
     )
     return {
         "items": [job_payload(j) for j in jobs],
@@ -89,6 +96,25 @@ def list_jobs(
 @router.get("/{job_id}")
 def get_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     return job_payload(runtime.service.get(job_id, viewer))
+
+
+@router.get("/{job_id}/stream", response_class=StreamingResponse)
+def job_stream(job_id: str, request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
+    """Server-sent events: `event: job` with the same JSON as `GET /api/jobs/{id}`, sent on
+    connect and on every change; the stream ends after the job has ended."""
+    job = runtime.service.get(job_id, viewer)
+    return StreamingResponse(
+        job_events_stream(runtime, job.id, request.is_disconnected),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+@router.get("/{job_id}/query", response_class=PlainTextResponse)
+def job_query(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> PlainTextResponse:
+    """The query as it was submitted (normalized FASTA), e.g. to run the search again."""
+    job = runtime.service.get(job_id, viewer)
+    return PlainTextResponse(job.query_fasta, media_type="text/x-fasta")
 
 
 @router.get("/{job_id}/events")
@@ -115,21 +141,58 @@ def job_hits(
     job_id: str,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    sort: Literal["evalue", "bitscore", "pident", "length"] = "evalue",
+    sort: HitSort = "evalue",
     order: Literal["asc", "desc"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-    query_id: str | None = None,
+    query_id: Annotated[str | None, Query(max_length=200)] = None,
+    min_pident: Annotated[float | None, Query(ge=0, le=100)] = None,
+    min_qcovhsp: Annotated[float | None, Query(ge=0, le=100)] = None,
+    max_evalue: Annotated[float | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
-    """Every HSP of the job; by default the best first (lowest e-value, highest score)."""
+    """Every HSP of the job, filtered; by default the best first (lowest e-value). `sort=query`
+    is input order. Scores and identities sort high first unless `order` says otherwise."""
     job = runtime.service.get(job_id, viewer)
-    descending = order == "desc" if order else sort != "evalue"
+    descending = order == "desc" if order else sort in ("bitscore", "pident", "qcovhsp", "length")
+    filters = HitFilter(query_id, min_pident, min_qcovhsp, max_evalue)
     rows, total = runtime.jobs.hits(
-        job.id, sort=sort, descending=descending, limit=limit, offset=offset, query_id=query_id
+        job.id, sort=sort, descending=descending, limit=limit, offset=offset, filters=filters
     )
     return {
         "items": [hit_payload(h) for h in rows],
         "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/{job_id}/queries")
+def job_queries(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    """The queries that have hits, in input order, with their length and HSP count."""
+    job = runtime.service.get(job_id, viewer)
+    return {
+        "items": [
+            {"query_id": query_id, "query_index": index, "qlen": qlen, "hits": count}
+            for index, query_id, qlen, count in runtime.jobs.hit_queries(job.id)
+        ]
+    }
+
+
+@router.get("/{job_id}/alignments")
+async def job_alignments(
+    job_id: str,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    query_id: Annotated[str, Query(max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
+    order. The first request of a job builds them from its BLAST JSON (BLAST runs again once)."""
+    rows = await run_in_threadpool(runtime.service.alignments, job_id, query_id, viewer)
+    return {
+        "items": rows[offset : offset + limit],
+        "total": len(rows),
         "limit": limit,
         "offset": offset,
     }

@@ -1,0 +1,53 @@
+"""Server-sent events for one job: the job's JSON on connect and again on every change.
+
+Every transition bumps the job's `updated_at` (store/jobs.py), so watching that one column is
+enough to notice a change, whichever process (this server, a pipeline thread, a Celery worker)
+made it. The check is one indexed read, cheap enough to do every 100 ms per open stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+
+from blastdeck.api.payloads import job_payload
+from blastdeck.runtime import Runtime
+
+CHECK_INTERVAL_S = 0.1
+KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
+RECONNECT_MS = 1000  # what EventSource waits before reconnecting after a drop
+
+
+def sse_event(name: str, data: str) -> str:
+    return f"event: {name}\ndata: {data}\n\n"
+
+
+async def job_events_stream(
+    runtime: Runtime, job_id: str, is_disconnected: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[str]:
+    yield f"retry: {RECONNECT_MS}\n\n"
+    seen = None
+    last_write = time.monotonic()
+    while not await is_disconnected():
+        changed_at = await run_in_threadpool(runtime.jobs.changed_at, job_id)
+        if changed_at is None:  # deleted while watched
+            yield sse_event("gone", json.dumps({"id": job_id}))
+            return
+        if changed_at != seen:
+            seen = changed_at
+            job = await run_in_threadpool(runtime.jobs.get, job_id)
+            if job is None:
+                continue
+            payload = job_payload(job)
+            yield sse_event("job", json.dumps(payload))
+            last_write = time.monotonic()
+            if payload["poll_after_ms"] is None:  # ended: nothing more will change
+                return
+        elif time.monotonic() - last_write > KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            last_write = time.monotonic()
+        await asyncio.sleep(CHECK_INTERVAL_S)
