@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.sharing import may_use
+from blastdeck.store.models import BlastDatabase
 from blastdeck.store.users import UserStore
 
 MAX_AUTHORIZATION_CHARS = 512
@@ -15,9 +17,20 @@ class Viewer:
     user_id: str | None  # None: auth is off
     is_admin: bool
     name: str | None = None
+    groups: tuple[str, ...] = ()
 
     def can_see(self, owner_id: str | None) -> bool:
         return self.is_admin or self.user_id is None or owner_id == self.user_id
+
+    def can_use(self, database: BlastDatabase) -> bool:
+        return may_use(
+            user_id=self.user_id,
+            is_admin=self.is_admin,
+            groups=self.groups,
+            owner_id=database.owner_id,
+            visibility=database.visibility,
+            group=database.share_group,
+        )
 
     @property
     def owner_filter(self) -> str | None:
@@ -39,7 +52,9 @@ def authenticate(enabled: bool, users: UserStore, token: str | None) -> Viewer:
     user = users.resolve(token)
     if user is None:
         raise _unauthorized("The token is not valid (unknown, malformed or revoked).")
-    return Viewer(user_id=user.id, is_admin=user.is_admin, name=user.name)
+    return Viewer(
+        user_id=user.id, is_admin=user.is_admin, name=user.name, groups=tuple(user.groups or ())
+    )
 
 
 def bearer_token(authorization: str | None) -> str | None:

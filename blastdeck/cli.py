@@ -27,6 +27,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.job_service import SubmitRequest
 from blastdeck.results.exports import parse_export_format
 from blastdeck.runtime import Runtime, StartupError
+from blastdeck.store.models import User
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(
@@ -344,6 +345,11 @@ def db_add(
         Path, typer.Argument(help="FASTA file to build from, or an existing database's path prefix")
     ],
     title: Annotated[str | None, typer.Option(help="title (built databases)")] = None,
+    visibility: Annotated[
+        str | None,
+        typer.Option(help="public, private or group (default: private for a signed-in user)"),
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="the group to share with")] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
@@ -351,7 +357,7 @@ def db_add(
     """Add a database: build it from FASTA (makeblastdb) or register an existing one."""
     backend = _backend(server, data_dir, token)
     try:
-        db = backend.add_database(name, source, title)
+        db = backend.add_database(name, source, title, visibility=visibility, group=group)
         console.print(
             f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters"
         )
@@ -438,12 +444,15 @@ def gc(data_dir: DataDirOpt = None) -> None:
 def user_add(
     name: Annotated[str, typer.Argument(help="user name")],
     admin: Annotated[bool, typer.Option("--admin", help="may see every job, add clusters")] = False,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="a group whose shared databases they use")
+    ] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a user (on the local data dir / database)."""
     with _on_data_dir(data_dir) as runtime:
-        user = runtime.users.add(name, admin=admin)
-        console.print(f"{user.name}{' (admin)' if user.is_admin else ''}")
+        user = runtime.users.add(name, admin=admin, groups=group or ())
+        console.print(_describe_user(user))
 
 
 @user_app.command("list")
@@ -451,7 +460,12 @@ def user_list(data_dir: DataDirOpt = None) -> None:
     """List users."""
     with _on_data_dir(data_dir) as runtime:
         for user in runtime.users.list():
-            console.print(f"{user.name}{' (admin)' if user.is_admin else ''}")
+            console.print(_describe_user(user))
+
+
+def _describe_user(user: User) -> str:
+    groups = f" groups: {', '.join(user.groups)}" if user.groups else ""
+    return f"{user.name}{' (admin)' if user.is_admin else ''}{groups}"
 
 
 @token_app.command("create")

@@ -13,7 +13,9 @@ from typing import Any, Protocol
 import httpx
 
 from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
+from blastdeck.auth import EVERYONE
 from blastdeck.config import ClusterConfig, Settings
+from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.job_service import SubmitRequest
@@ -27,7 +29,15 @@ class Backend(Protocol):
     def cancel(self, job_id: str) -> dict[str, Any]: ...
     def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None: ...
     def databases(self) -> list[dict[str, Any]]: ...
-    def add_database(self, name: str, source: Path, title: str | None) -> dict[str, Any]: ...
+    def add_database(
+        self,
+        name: str,
+        source: Path,
+        title: str | None,
+        *,
+        visibility: str | None = None,
+        group: str | None = None,
+    ) -> dict[str, Any]: ...
     def clusters(self) -> list[dict[str, Any]]: ...
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -83,13 +93,22 @@ class HttpBackend:
     def databases(self) -> list[dict[str, Any]]:
         return self._call("GET", "/api/databases").json()["items"]
 
-    def add_database(self, name: str, source: Path, title: str | None) -> dict[str, Any]:
+    def add_database(
+        self,
+        name: str,
+        source: Path,
+        title: str | None,
+        *,
+        visibility: str | None = None,
+        group: str | None = None,
+    ) -> dict[str, Any]:
+        sharing = {k: v for k, v in (("visibility", visibility), ("group", group)) if v}
         if is_fasta_file(source):
             with source.open("rb") as fh:
                 files = {"file": (source.name, fh, "text/plain")}
-                data = {"name": name, **({"title": title} if title else {})}
+                data = {"name": name, **({"title": title} if title else {}), **sharing}
                 return self._call("POST", "/api/databases", data=data, files=files).json()
-        body = {"name": name, "path": str(source.resolve())}
+        body = {"name": name, "path": str(source.resolve()), **sharing}
         return self._call("POST", "/api/databases", json=body).json()
 
     def clusters(self) -> list[dict[str, Any]]:
@@ -128,11 +147,23 @@ class LocalBackend:
     def databases(self) -> list[dict[str, Any]]:
         return [database_payload(d) for d in self._runtime.databases.list()]
 
-    def add_database(self, name: str, source: Path, title: str | None) -> dict[str, Any]:
+    def add_database(
+        self,
+        name: str,
+        source: Path,
+        title: str | None,
+        *,
+        visibility: str | None = None,
+        group: str | None = None,
+    ) -> dict[str, Any]:
+        # On the data dir there is no signed-in user: the database has no owner.
+        sharing = sharing_for(EVERYONE, visibility, group)
         if is_fasta_file(source):
-            row = self._runtime.databases.build(name, source.read_bytes(), title=title)
+            row = self._runtime.databases.build(
+                name, source.read_bytes(), title=title, sharing=sharing
+            )
         else:
-            row = self._runtime.databases.register(name, str(source.resolve()))
+            row = self._runtime.databases.register(name, str(source.resolve()), sharing)
         return database_payload(row)
 
     def clusters(self) -> list[dict[str, Any]]:

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     max_query_letters: int = 10_000_000  # all sequences of one job together
     max_active_jobs_per_user: int = 20  # started and not yet ended
     max_queued_jobs_per_user: int = 200  # not yet started
+    max_hits_per_query: int = Field(default=5000, ge=1, description="BLAST max_target_seqs cap")
+    # Submits per signed-in user: a burst, then this many a minute; 0: off. (Auth off: no limit.)
+    submit_rate_per_minute: float = Field(default=60, ge=0)
+    submit_burst: int = Field(default=20, ge=1)
 
     lock_prefix: str = "elb:blast:elastic-blast-submit"
     lock_ttl_s: int = 900
@@ -128,7 +132,7 @@ class Settings(BaseSettings):
             max_sequences=self.max_sequences,
         )
 
-    def limits(self) -> dict[str, int]:
+    def limits(self) -> dict[str, float]:
         """What a client may ask for, so it can check before submitting (GET /api/limits)."""
         return {
             "max_nucleotide_letters_per_sequence": self.max_nucleotide_letters,
@@ -139,6 +143,9 @@ class Settings(BaseSettings):
             "max_upload_bytes": self.max_upload_bytes,
             "max_active_jobs_per_user": self.max_active_jobs_per_user,
             "max_queued_jobs_per_user": self.max_queued_jobs_per_user,
+            "max_hits_per_query": self.max_hits_per_query,
+            "submit_rate_per_minute": self.submit_rate_per_minute,
+            "submit_burst": self.submit_burst,
         }
 
     @property

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import QueryLimits, detect_molecule, parse_query
 from blastdeck.domain.names import check_name
 from blastdeck.domain.programs import Molecule
+from blastdeck.domain.sharing import Visibility, parse_visibility
 from blastdeck.store.catalog import DatabaseStore
 from blastdeck.store.models import BlastDatabase
 
@@ -83,14 +85,56 @@ def database_files(prefix: Path) -> list[Path]:
     )
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """Who owns a new database and who else may search it."""
+
+    owner_id: str | None
+    visibility: Visibility
+    group: str | None = None
+
+
+PUBLIC_SHARING = Sharing(owner_id=None, visibility=Visibility.PUBLIC)
+
+
+def sharing_for(viewer: Viewer, visibility: str | None = None, group: str | None = None) -> Sharing:
+    """The sharing of a database the viewer adds. Signed-in users' databases are private
+    unless they say otherwise; with auth off (one local user) they are public. Sharing with a
+    group needs its name, and a member of it (or an admin)."""
+    if visibility:
+        chosen = parse_visibility(visibility)
+    else:
+        chosen = Visibility.PRIVATE if viewer.user_id else Visibility.PUBLIC
+    if chosen is not Visibility.GROUP:
+        if group:
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                "A group is only for visibility 'group'.",
+                field="group",
+            )
+        return Sharing(viewer.user_id, chosen)
+    if not group:
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST, "Name the group to share the database with.", field="group"
+        )
+    check_name(group, what="group", field="group")
+    if not viewer.is_admin and group not in viewer.groups:
+        raise BlastDeckError(
+            ErrorCode.FORBIDDEN, f"You are not a member of group {group!r}.", field="group"
+        )
+    return Sharing(viewer.user_id, chosen, group)
+
+
 class DatabaseCatalog:
     def __init__(self, store: DatabaseStore, databases_dir: Path) -> None:
         self._store = store
         self._dir = databases_dir
 
-    def get(self, name: str) -> BlastDatabase:
+    def get(self, name: str, viewer: Viewer = EVERYONE) -> BlastDatabase:
+        """The database, if it exists and the viewer may use it (else 'unknown', so private
+        names are never confirmed)."""
         row = self._store.get(name) if isinstance(name, str) else None
-        if row is None:
+        if row is None or not viewer.can_use(row):
             raise BlastDeckError(
                 ErrorCode.UNKNOWN_DATABASE,
                 f"Unknown database {str(name)[:80]!r}; GET /api/databases lists them.",
@@ -98,10 +142,10 @@ class DatabaseCatalog:
             )
         return row
 
-    def list(self) -> list[BlastDatabase]:
-        return self._store.list()
+    def list(self, viewer: Viewer = EVERYONE) -> list[BlastDatabase]:
+        return [row for row in self._store.list() if viewer.can_use(row)]
 
-    def register(self, name: str, path: str) -> BlastDatabase:
+    def register(self, name: str, path: str, sharing: Sharing = PUBLIC_SHARING) -> BlastDatabase:
         check_name(name, what="database", field="name")
         self._check_free(name)
         if not isinstance(path, str) or "\x00" in path or not Path(path).is_absolute():
@@ -112,10 +156,16 @@ class DatabaseCatalog:
             )
         prefix = Path(path).resolve()
         info = inspect_database(prefix)
-        return self._store.add(_row(name, prefix, info, "registered"))
+        return self._store.add(_row(name, prefix, info, "registered", sharing))
 
     def build(
-        self, name: str, fasta: str | bytes, *, title: str | None = None, source: str = "built"
+        self,
+        name: str,
+        fasta: str | bytes,
+        *,
+        title: str | None = None,
+        source: str = "built",
+        sharing: Sharing = PUBLIC_SHARING,
     ) -> BlastDatabase:
         """Build a database from FASTA text with makeblastdb under the data dir."""
         check_name(name, what="database", field="name")
@@ -141,7 +191,7 @@ class DatabaseCatalog:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         prefix = final_dir / name
-        return self._store.add(_row(name, prefix, inspect_database(prefix), source))
+        return self._store.add(_row(name, prefix, inspect_database(prefix), source, sharing))
 
     def ensure_demo(self) -> None:
         """On a new data dir, build the demo databases so there is something to search."""
@@ -179,7 +229,9 @@ def _fasta_molecule(fasta: str | bytes) -> Molecule:
     return detect_molecule(sample[:50_000]) if sample else Molecule.NUCLEOTIDE
 
 
-def _row(name: str, prefix: Path, info: DatabaseInfo, source: str) -> BlastDatabase:
+def _row(
+    name: str, prefix: Path, info: DatabaseInfo, source: str, sharing: Sharing
+) -> BlastDatabase:
     return BlastDatabase(
         name=name,
         path=str(prefix),
@@ -188,4 +240,7 @@ def _row(name: str, prefix: Path, info: DatabaseInfo, source: str) -> BlastDatab
         sequences=info.sequences,
         letters=info.letters,
         source=source,
+        owner_id=sharing.owner_id,
+        visibility=sharing.visibility.value,
+        share_group=sharing.group,
     )

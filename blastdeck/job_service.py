@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from blastdeck.domain.fasta import parse_query, to_fasta
 from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
+from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
@@ -26,6 +29,7 @@ from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.models import Job, utcnow
 
 MAX_TITLE_CHARS = 200
+BLAST_DEFAULT_MAX_TARGET_SEQS = 500
 
 
 @dataclass(frozen=True)
@@ -57,11 +61,14 @@ class JobService:
         self._executor = executor
         self._export_mutex = threading.Lock()
         self._export_locks: dict[str, threading.Lock] = {}
+        # In this process: the API is one process in both modes (workers never take submits).
+        self._submit_rate = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
 
     def submit(self, request: SubmitRequest, viewer: Viewer = EVERYONE) -> Job:
         """Validate everything a job needs, store it (owned by the viewer), and schedule it."""
+        self._check_rate(viewer)
         program = parse_program(_text(request.program, "program"))
-        database = self._databases.get(_text(request.database, "database"))
+        database = self._databases.get(_text(request.database, "database"), viewer)
         check_database_molecule(program, database.name, Molecule(database.molecule))
         records = parse_query(request.query, shape_of(program).query, self._settings.query_limits)
         letters = sum(len(r.sequence) for r in records)
@@ -72,7 +79,7 @@ class JobService:
                 f"{self._settings.max_query_letters:,}. Split it into several jobs.",
                 field="query",
             )
-        options = validate_options(program, request.options)
+        options = self._cap_hits(validate_options(program, request.options))
         self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
@@ -97,6 +104,36 @@ class JobService:
             self._jobs.note(job.id, "enqueue_failed", exc.message, code=exc.code)
             raise
         return job
+
+    def _check_rate(self, viewer: Viewer) -> None:
+        """Submits per signed-in user (all their tokens together). With auth off there is one
+        local user and no limit."""
+        if viewer.user_id is None:
+            return
+        wait_s = self._submit_rate.take(viewer.user_id, time.monotonic())
+        if wait_s is not None:
+            seconds = max(1, math.ceil(wait_s))
+            raise BlastDeckError(
+                ErrorCode.RATE_LIMITED,
+                f"Too many submits: at most {self._settings.submit_burst} at once and "
+                f"{self._settings.submit_rate_per_minute:g} a minute; try again in {seconds} s.",
+                detail={"retry_after_s": str(seconds)},
+            )
+
+    def _cap_hits(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Keep at most `max_hits_per_query` subjects per query: refuse more, and ask BLAST for
+        no more than that when its own default (500) would exceed it."""
+        cap = self._settings.max_hits_per_query
+        asked = options.get("max_target_seqs")
+        if asked is not None and asked > cap:
+            raise BlastDeckError(
+                ErrorCode.INVALID_OPTION_VALUE,
+                f"max_target_seqs {asked} is above this server's limit of {cap} hits per query.",
+                field="options.max_target_seqs",
+            )
+        if asked is None and cap < BLAST_DEFAULT_MAX_TARGET_SEQS:
+            return {**options, "max_target_seqs": cap}
+        return options
 
     def _check_quota(self, viewer: Viewer) -> None:
         """Per-user caps on unfinished jobs (all jobs count as one user's when auth is off)."""

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from tests.conftest import fasta, make_settings
+from blastdeck.domain.rate_limit import RateLimiter
+from tests.conftest import TEST_PLUGINS, api_job, fasta, make_settings, wait_for_job
 
 
 class _Hold:
@@ -83,8 +84,6 @@ def test_blast_cgi_is_held_to_the_same_limits(client: TestClient, demo_16s) -> N
 
 
 def test_running_jobs_per_user(tmp_path: Path, demo_16s) -> None:
-    from tests.conftest import TEST_PLUGINS, api_job, wait_for_job
-
     barrier = tmp_path / "barrier"
     settings = make_settings(tmp_path / "data", max_active_jobs_per_user=1, plugins=TEST_PLUGINS)
     with TestClient(create_app(settings)) as client:
@@ -105,3 +104,50 @@ def test_running_jobs_per_user(tmp_path: Path, demo_16s) -> None:
         assert wait_for_job(api_job(client), first["id"])["phase"] == "completed"
         assert client.post("/api/jobs", json=job).status_code == 202  # room again
         (barrier / "release-all").touch()
+
+
+def test_submits_are_rate_limited_per_user(tmp_path: Path, demo_16s) -> None:
+    settings = make_settings(tmp_path / "data", auth="on", submit_burst=3, submit_rate_per_minute=6)
+    with TestClient(create_app(settings)) as client:
+        runtime = client.app.state.runtime
+        runtime.service._executor = _Hold()
+        for name in ("alice", "bob"):
+            runtime.users.add(name)
+        client.tokens = {n: runtime.users.create_token(n) for n in ("alice", "bob")}
+        one = fasta(demo_16s[:1])
+        assert [submit(client, "alice", one).status_code for _ in range(3)] == [202] * 3
+        limited = submit(client, "alice", one)
+        assert limited.status_code == 429 and limited.json()["error_code"] == "rate_limited"
+        assert 1 <= int(limited.headers["retry-after"]) <= 10  # 6 a minute: one every 10 s
+        assert "try again in" in limited.json()["message"]
+        assert submit(client, "bob", one).status_code == 202  # each user has their own bucket
+        alice = {"Authorization": f"Bearer {client.tokens['alice']}"}
+        assert client.get("/api/jobs", headers=alice).json()["total"] == 3  # refused: not stored
+
+
+def test_hits_per_query_are_capped(tmp_path: Path, demo_16s) -> None:
+    with TestClient(create_app(make_settings(tmp_path / "data", max_hits_per_query=5))) as client:
+        assert client.get("/api/limits").json()["max_hits_per_query"] == 5
+        body = {"program": "blastn", "database": "demo-16s", "query": fasta(demo_16s[:2])}
+        over = client.post("/api/jobs", json={**body, "options": {"max_target_seqs": 6}})
+        assert over.status_code == 422 and over.json()["error_code"] == "invalid_option_value"
+        assert over.json()["field"] == "options.max_target_seqs"
+        job = client.post("/api/jobs", json=body).json()
+        assert job["options"] == {"max_target_seqs": 5}  # BLAST's own default would be 500
+        done = wait_for_job(api_job(client), job["id"])
+        hits = client.get(f"/api/jobs/{job['id']}/hits", params={"limit": 1000}).json()["items"]
+        per_query: dict[str, set[str]] = {}
+        for hit in hits:
+            per_query.setdefault(hit["query_id"], set()).add(hit["subject_id"])
+        assert done["phase"] == "completed" and len(per_query) == 2
+        assert all(len(subjects) == 5 for subjects in per_query.values())
+
+
+def test_rate_limiter_refills_over_time() -> None:
+    limiter = RateLimiter(rate_per_minute=60, capacity=2)
+    assert limiter.take("u", 0.0) is None and limiter.take("u", 0.0) is None
+    assert limiter.take("u", 0.0) == pytest.approx(1.0)
+    assert limiter.take("u", 0.5) == pytest.approx(0.5)
+    assert limiter.take("u", 1.0) is None  # one a second
+    assert limiter.take("v", 1.0) is None  # another key, its own bucket
+    assert RateLimiter(rate_per_minute=0, capacity=1).take("u", 0.0) is None  # off

@@ -24,7 +24,9 @@ def error_body(code: ErrorCode, message: str, field: str | None = None, **detail
 
 def error_response(exc: BlastDeckError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.field, **exc.detail)
-    return JSONResponse(body, status_code=exc.http_status)
+    retry_after = exc.detail.get("retry_after_s")
+    headers = {"retry-after": retry_after} if retry_after else None
+    return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -86,6 +86,9 @@ def database_payload(db: BlastDatabase) -> dict[str, Any]:
         "letters": db.letters,
         "path": db.path,
         "source": db.source,
+        "owner_id": db.owner_id,
+        "visibility": db.visibility,
+        "group": db.share_group,
         "created_at": _iso(db.created_at),
     }
 

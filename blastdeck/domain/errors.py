@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_COMMAND = "unknown_command"
     QUERY_TOO_LARGE = "query_too_large"
     QUOTA_EXCEEDED = "quota_exceeded"
+    RATE_LIMITED = "rate_limited"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     USER_EXISTS = "user_exists"
@@ -78,6 +79,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.BLAST_SUBMIT_SLOT_WAIT_DEADLINE_EXCEEDED: ErrorCategory.CAPACITY,
     ErrorCode.STORAGE_FULL: ErrorCategory.CAPACITY,
     ErrorCode.QUOTA_EXCEEDED: ErrorCategory.CAPACITY,
+    ErrorCode.RATE_LIMITED: ErrorCategory.CAPACITY,
     ErrorCode.BLAST_OUT_OF_MEMORY: ErrorCategory.CAPACITY,
     ErrorCode.WORKER_LOST: ErrorCategory.TRANSIENT,
     ErrorCode.BROKER_UNAVAILABLE: ErrorCategory.TRANSIENT,
@@ -98,6 +100,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
     ErrorCode.QUOTA_EXCEEDED: 429,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.USER_EXISTS: 409,

@@ -148,6 +148,9 @@ class BlastDatabase(Base):
     letters: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(16))  # registered | built | demo
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    owner_id: Mapped[str | None] = mapped_column(String(36))  # None: added with auth off / CLI
+    visibility: Mapped[str] = mapped_column(String(16), default="public")  # domain/sharing.py
+    share_group: Mapped[str | None] = mapped_column(String(64))  # for visibility "group"
 
 
 class Cluster(Base):
@@ -167,6 +170,7 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)  # may use these groups' DBs
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

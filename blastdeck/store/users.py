@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,9 +27,11 @@ class UserStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def add(self, name: str, *, admin: bool = False) -> User:
+    def add(self, name: str, *, admin: bool = False, groups: Sequence[str] = ()) -> User:
         check_name(name, what="user", field="name")
-        user = User(id=str(uuid.uuid4()), name=name, is_admin=admin)
+        for group in groups:
+            check_name(group, what="group", field="group")
+        user = User(id=str(uuid.uuid4()), name=name, is_admin=admin, groups=sorted(set(groups)))
         try:
             with self._sessions.begin() as s:
                 s.add(user)

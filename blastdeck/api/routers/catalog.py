@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -12,6 +13,7 @@ from starlette.datastructures import UploadFile
 from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep, get_admin
 from blastdeck.api.payloads import cluster_payload, database_payload
 from blastdeck.config import ClusterConfig
+from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
 from blastdeck.locks import submit_lock_key
@@ -22,6 +24,8 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 class DatabaseRegister(BaseModel):
     name: str
     path: str = Field(description="absolute path prefix of an existing BLAST+ database")
+    visibility: Literal["public", "private", "group"] = "public"
+    group: str | None = Field(default=None, description="for visibility 'group'")
 
 
 _DATABASE_BODY = {
@@ -37,6 +41,12 @@ _DATABASE_BODY = {
                         "name": {"type": "string", "description": "default: the file's name"},
                         "title": {"type": "string"},
                         "file": {"type": "string", "format": "binary", "description": "FASTA"},
+                        "visibility": {
+                            "type": "string",
+                            "enum": ["public", "private", "group"],
+                            "description": "default: private for a signed-in user",
+                        },
+                        "group": {"type": "string", "description": "for visibility 'group'"},
                     },
                 }
             },
@@ -47,13 +57,15 @@ _DATABASE_BODY = {
 
 @router.get("/databases", tags=["databases"])
 def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    return {"items": [database_payload(d) for d in runtime.databases.list()]}
+    """The databases the viewer may search: public ones, their own, their groups'."""
+    return {"items": [database_payload(d) for d in runtime.databases.list(viewer)]}
 
 
 @router.post("/databases", status_code=201, tags=["databases"], openapi_extra=_DATABASE_BODY)
 async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     """Register an existing BLAST+ database by path (JSON, admins), or build one from a FASTA
-    upload."""
+    upload. `visibility` is public, private (default for a signed-in user) or group (with
+    `group`, one of the user's groups); the database records who added it."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
@@ -63,9 +75,17 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
             )
         name = form.get("name") or _name_from_filename(upload.filename or "")
         title = form.get("title")
+        visibility, group = _form_str(form.get("visibility")), _form_str(form.get("group"))
+        sharing = sharing_for(viewer, visibility, group)
         fasta = await upload.read()
         row = await run_in_threadpool(
-            runtime.databases.build, str(name), fasta, title=str(title) if title else None
+            partial(
+                runtime.databases.build,
+                str(name),
+                fasta,
+                title=str(title) if title else None,
+                sharing=sharing,
+            )
         )
         return database_payload(row)
     get_admin(viewer)  # a path on the server: only an admin may point BlastDeck at one
@@ -76,7 +96,8 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
             ErrorCode.INVALID_REQUEST,
             "Send JSON {name, path} to register a database, or multipart with a FASTA 'file'.",
         ) from None
-    row = await run_in_threadpool(runtime.databases.register, body.name, body.path)
+    sharing = sharing_for(viewer, body.visibility, body.group)
+    row = await run_in_threadpool(runtime.databases.register, body.name, body.path, sharing)
     return database_payload(row)
 
 
@@ -121,3 +142,7 @@ def _name_from_filename(filename: str) -> str:
         )
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     return check_name(stem, what="database", field="name")
+
+
+def _form_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
