@@ -1,0 +1,35 @@
+// The whole result in each export format the server offers.
+import { api } from '../../api/endpoints';
+import type { Job } from '../../api/types';
+
+export const DOWNLOADS: Array<{ format: string; label: string; extension: string; description: string }> = [
+  { format: 'tsv', label: 'TSV', extension: 'tsv', description: "BLAST's 12 standard hit-table columns, tab-separated, with a header row." },
+  { format: 'csv', label: 'CSV', extension: 'csv', description: 'The same hit table, comma-separated, with a header row (opens in spreadsheets).' },
+  { format: 'json', label: 'BLAST JSON', extension: 'json', description: 'Single-file BLAST JSON (outfmt 15) with full alignments for every query.' },
+  { format: 'xml', label: 'BLAST XML', extension: 'xml', description: 'Classic BLAST XML (outfmt 5), read by most tools that import BLAST results.' },
+  { format: 'xml2', label: 'BLAST XML2', extension: 'xml2.xml', description: 'Schema-based BLAST XML2 (outfmt 16).' },
+  { format: 'text', label: 'Pairwise text', extension: 'txt', description: 'The classic BLAST report with pairwise alignments (outfmt 0).' },
+  { format: 'html', label: 'HTML report', extension: 'html', description: 'The pairwise report as a web page.' },
+  { format: 'tabular', label: 'Tabular with comments', extension: 'tabular.txt', description: 'BLAST hit table with comment lines per query (outfmt 7).' },
+  { format: 'asn1', label: 'BLAST archive (ASN.1)', extension: 'asn', description: 'Text ASN.1 archive (outfmt 11); re-format it later with blast_formatter.' },
+];
+
+export function DownloadsTab({ job }: { job: Job }) {
+  return (
+    <section className="card">
+      <ul className="downloads">
+        {DOWNLOADS.map((d) => (
+          <li key={d.format}>
+            <a href={api.downloadUrl(job.id, d.format)} download data-testid={`download-${d.format}`}>
+              {d.label}
+            </a>
+            <span className="muted">
+              {' '}
+              (.{d.extension}) — {d.description}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,62 @@
+// @vitest-environment jsdom
+import { cleanup, render, screen } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeJob } from '../../testing/jobFixture';
+import { RunTab } from './RunTab';
+
+beforeEach(() => {
+  // The event log asks the server for events; answer with none.
+  vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ items: [] }), { status: 200 })));
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const badge = (key: string) => screen.getByTestId(`step-badge-${key}`).textContent;
+
+describe('RunTab', () => {
+  it('shows Stage DB skipped with its reason and Submit waiting for the slot', () => {
+    const job = makeJob(
+      {
+        phase: 'waiting_for_submit_slot',
+        waiting_for: { cluster: 'local', namespace: 'default', holder_job_id: 'other-job' },
+      },
+      {
+        preparing: 'completed',
+        warming_up: 'completed',
+        configuring: 'completed',
+        staging_db: { status: 'skipped', skip_reason: 'a warm copy is already staged' },
+        submitting: 'running',
+      },
+    );
+    render(<RunTab job={job} />);
+    expect(badge('staging_db')).toBe('skipped');
+    expect(screen.getByTestId('step-staging_db').textContent).toContain('a warm copy is already staged');
+    expect(badge('submitting')).toBe('waiting');
+    expect(screen.getByTestId('step-submitting').textContent).toContain(
+      'waiting for the submit slot of cluster local / namespace default (held by job other-job)',
+    );
+    expect(badge('running')).toBe('pending');
+    expect(screen.getByTestId('event-log')).toBeTruthy();
+  });
+
+  it('shows a spinner only on the active step, and a progress bar while running', () => {
+    const job = makeJob({ phase: 'running', progress: { batches_done: 2, batches_total: 5 } }, { submitting: 'completed', running: 'running' });
+    const { container } = render(<RunTab job={job} />);
+    expect(badge('running')).toBe('in progress');
+    expect(container.querySelectorAll('.spinner')).toHaveLength(1);
+    expect(screen.getByTestId('batch-progress').textContent).toContain('2 / 5');
+  });
+
+  it('never spins on a failed job and shows the error with its code', () => {
+    const job = makeJob(
+      { status: 'failed', phase: 'failed', error: 'BLAST ran out of memory', error_code: 'blast_out_of_memory', poll_after_ms: null },
+      { running: 'running' },
+    );
+    const { container } = render(<RunTab job={job} />);
+    expect(container.querySelectorAll('.spinner')).toHaveLength(0);
+    expect(badge('running')).toBe('failed');
+    expect(screen.getByTestId('step-running').textContent).toContain('blast_out_of_memory');
+  });
+});

@@ -1,0 +1,83 @@
+// The pipeline as it happens: eight steps, batch progress, the job's error and its event log.
+import type { Job } from '../../api/types';
+import { formatDuration } from '../../format/text';
+import { deriveSteps, stepElapsedMs, type StepView } from '../../live/steps';
+import { useNow } from '../../live/useNow';
+import { EventLog } from './EventLog';
+
+export function RunTab({ job }: { job: Job }) {
+  const steps = deriveSteps(job);
+  const now = useNow(steps.some((s) => s.ticking));
+  const { batches_done: done, batches_total: total } = job.progress;
+  const failedStepShown = steps.some((s) => s.state === 'failed');
+
+  return (
+    <div className="stack">
+      {job.status === 'failed' && !failedStepShown && (
+        <div className="alert alert-error" role="alert" data-testid="job-failure">
+          {job.error ?? 'The job failed.'} {job.error_code && <code className="error-code">{job.error_code}</code>}
+        </div>
+      )}
+      {job.status === 'cancelled' && (
+        <div className="alert alert-info" data-testid="job-cancelled">
+          This job was cancelled.
+        </div>
+      )}
+
+      <section className="card">
+        <ol className="steps" data-testid="steps">
+          {steps.map((step) => (
+            <StepItem key={step.key} step={step} elapsed={stepElapsedMs(step, now)} />
+          ))}
+        </ol>
+        {job.status === 'running' && total > 0 && (
+          <div className="progress" data-testid="batch-progress" data-done={done} data-total={total}>
+            <div className="progress-label">
+              Batches {done} / {total}
+            </div>
+            <progress max={total} value={done} aria-label="BLAST batches done" />
+          </div>
+        )}
+      </section>
+
+      <EventLog job={job} />
+    </div>
+  );
+}
+
+const ICONS: Record<StepView['state'], string> = {
+  completed: '✓',
+  active: '',
+  waiting: '⏳',
+  skipped: '↷',
+  failed: '✕',
+  pending: '○',
+};
+
+function StepItem({ step, elapsed }: { step: StepView; elapsed: number | null }) {
+  return (
+    <li className={`step step-${step.state}${step.interrupted ? ' step-interrupted' : ''}`} data-testid={`step-${step.key}`} data-state={step.state}>
+      <span className="step-icon" aria-hidden="true">
+        {step.spinner ? <span className="spinner" data-testid={`step-spinner-${step.key}`} /> : ICONS[step.state]}
+      </span>
+      <span className="step-label">{step.label}</span>
+      <span className="step-duration" data-testid={`step-duration-${step.key}`}>
+        {elapsed != null && step.state !== 'pending' && step.state !== 'skipped' ? formatDuration(elapsed) : ''}
+      </span>
+      <span className={`badge badge-step-${step.state}`} data-testid={`step-badge-${step.key}`}>
+        {step.badge}
+      </span>
+      {step.detail && (
+        <div className="step-detail" data-testid={`step-detail-${step.key}`}>
+          {step.detail}
+          {step.errorCode && (
+            <>
+              {' '}
+              <code className="error-code">{step.errorCode}</code>
+            </>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,141 @@
+// What each pipeline step looks like on the Run tab, derived from the job payload. Pure.
+import type { Job, JobStep, StepKey } from '../api/types';
+
+export type StepState = 'completed' | 'active' | 'waiting' | 'skipped' | 'failed' | 'pending';
+export type StepBadge = 'completed' | 'in progress' | 'waiting' | 'skipped' | 'failed' | 'pending';
+
+export const STEP_ORDER: readonly StepKey[] = [
+  'preparing',
+  'warming_up',
+  'configuring',
+  'staging_db',
+  'submitting',
+  'running',
+  'exporting_results',
+  'completed',
+];
+
+const DEFAULT_LABELS: Record<StepKey, string> = {
+  preparing: 'Prepare',
+  warming_up: 'Warmup Check',
+  configuring: 'Configure',
+  staging_db: 'Stage DB',
+  submitting: 'Submit',
+  running: 'BLAST Run',
+  exporting_results: 'Export',
+  completed: 'Complete',
+};
+
+const BADGES: Record<StepState, StepBadge> = {
+  completed: 'completed',
+  active: 'in progress',
+  waiting: 'waiting',
+  skipped: 'skipped',
+  failed: 'failed',
+  pending: 'pending',
+};
+
+export interface StepView {
+  key: StepKey;
+  label: string;
+  state: StepState;
+  badge: StepBadge;
+  spinner: boolean;
+  /** Duration ticks live from `startedAt` (active or waiting step of a live job). */
+  ticking: boolean;
+  startedAt: string | null;
+  durationMs: number | null;
+  /** Skip reason, error message or waiting text. */
+  detail: string | null;
+  errorCode: string | null;
+  /** A step that was under way when the job was cancelled. */
+  interrupted: boolean;
+}
+
+type JobForSteps = Pick<Job, 'status' | 'phase' | 'steps' | 'error' | 'error_code' | 'waiting_for' | 'cluster' | 'namespace'>;
+
+export function waitingText(job: Pick<Job, 'waiting_for' | 'cluster' | 'namespace'>): string {
+  const w = job.waiting_for;
+  const cluster = w?.cluster ?? job.cluster;
+  const namespace = w?.namespace ?? job.namespace;
+  const holder = w?.holder_job_id ? ` (held by job ${w.holder_job_id})` : '';
+  return `waiting for the submit slot of cluster ${cluster} / namespace ${namespace}${holder}`;
+}
+
+/** The eight steps in pipeline order, each with its display state. */
+export function deriveSteps(job: JobForSteps): StepView[] {
+  const byKey = new Map(job.steps.map((s) => [s.key, s]));
+  const terminal = job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
+  const waitingForSlot = job.phase === 'waiting_for_submit_slot';
+  // If the payload has no running step yet but the phase names one, that step is the active one.
+  const anyRunning = job.steps.some((s) => s.status === 'running');
+  const phaseStep: StepKey | null = waitingForSlot
+    ? 'submitting'
+    : (STEP_ORDER as readonly string[]).includes(job.phase)
+      ? (job.phase as StepKey)
+      : null;
+
+  return STEP_ORDER.map((key) => {
+    const step: JobStep = byKey.get(key) ?? emptyStep(key);
+    const base: StepView = {
+      key,
+      label: step.label || DEFAULT_LABELS[key],
+      state: 'pending',
+      badge: 'pending',
+      spinner: false,
+      ticking: false,
+      startedAt: step.started_at,
+      durationMs: step.duration_ms,
+      detail: null,
+      errorCode: null,
+      interrupted: false,
+    };
+    const underWay = step.status === 'running' || (!anyRunning && !terminal && step.status === 'pending' && key === phaseStep);
+    let view: StepView;
+    if (step.status === 'completed') {
+      view = { ...base, state: 'completed' };
+    } else if (step.status === 'skipped') {
+      view = { ...base, state: 'skipped', detail: step.skip_reason };
+    } else if (step.status === 'failed') {
+      view = { ...base, state: 'failed', detail: step.error ?? job.error, errorCode: job.error_code };
+    } else if (underWay && terminal) {
+      // A step left "running" on a finished job: never a spinner.
+      if (job.status === 'failed') {
+        view = { ...base, state: 'failed', detail: step.error ?? job.error, errorCode: job.error_code };
+      } else if (job.status === 'cancelled') {
+        view = { ...base, state: 'pending', detail: 'cancelled', interrupted: true };
+      } else {
+        view = { ...base, state: 'completed' };
+      }
+    } else if (underWay && key === 'submitting' && waitingForSlot) {
+      view = { ...base, state: 'waiting', ticking: step.started_at != null, detail: waitingText(job) };
+    } else if (underWay) {
+      view = { ...base, state: 'active', spinner: true, ticking: step.started_at != null };
+    } else {
+      view = base;
+    }
+    return { ...view, badge: BADGES[view.state] };
+  });
+}
+
+/** Milliseconds to show next to a step: live for a ticking step, else the final duration. */
+export function stepElapsedMs(view: Pick<StepView, 'ticking' | 'startedAt' | 'durationMs'>, nowMs: number): number | null {
+  if (view.ticking && view.startedAt) {
+    const started = Date.parse(view.startedAt);
+    return Number.isNaN(started) ? null : Math.max(0, nowMs - started);
+  }
+  return view.durationMs;
+}
+
+function emptyStep(key: StepKey): JobStep {
+  return {
+    key,
+    label: DEFAULT_LABELS[key],
+    status: 'pending',
+    started_at: null,
+    completed_at: null,
+    duration_ms: null,
+    skip_reason: null,
+    error: null,
+  };
+}

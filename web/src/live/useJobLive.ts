@@ -1,0 +1,103 @@
+// One job, kept live: Server-Sent Events when the stream works, polling whenever it doesn't.
+import { useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { isTransient } from '../api/client';
+import { api } from '../api/endpoints';
+import type { Job } from '../api/types';
+import { isTerminalPhase, jobPollInterval } from './polling';
+
+/** Back-off between stream reconnects: 1 s, 2 s, then every 5 s. */
+export const STREAM_RETRY_MS = [1000, 2000, 5000] as const;
+
+export function streamRetryDelay(attempt: number): number {
+  return STREAM_RETRY_MS[Math.min(attempt, STREAM_RETRY_MS.length - 1)]!;
+}
+
+export function jobKey(id: string) {
+  return ['job', id] as const;
+}
+
+export interface JobLive {
+  job: UseQueryResult<Job>;
+  /** The stream delivered a job event and is still open: polling is off. */
+  streaming: boolean;
+  /** Neither the stream nor a fetch is getting through: show "Live updates paused". */
+  paused: boolean;
+}
+
+export function useJobLive(id: string): JobLive {
+  const queryClient = useQueryClient();
+  const [streaming, setStreaming] = useState(false);
+
+  const job = useQuery({
+    queryKey: jobKey(id),
+    queryFn: () => api.job(id),
+    retry: false, // the interval is the retry, at the job's own cadence
+    refetchInterval: (query) => jobPollInterval(query.state, streaming, isTransient),
+  });
+
+  const phase = job.data?.phase;
+  // Don't stream a finished job, or one the server refused (404, 403).
+  const stopped = isTerminalPhase(phase) || (!!job.error && !isTransient(job.error));
+
+  useEffect(() => {
+    if (stopped || typeof EventSource === 'undefined') {
+      setStreaming(false);
+      return undefined;
+    }
+    let source: EventSource | null = null;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let attempt = 0;
+    let closed = false;
+
+    const connect = () => {
+      if (closed) return;
+      source = new EventSource(api.streamUrl(id));
+      source.addEventListener('job', (event) => {
+        let payload: Job;
+        try {
+          payload = JSON.parse((event as MessageEvent<string>).data) as Job;
+        } catch {
+          return; // a garbled event: the next one (or a poll) brings the job
+        }
+        queryClient.setQueryData(jobKey(id), payload);
+        attempt = 0;
+        if (isTerminalPhase(payload.phase) || payload.poll_after_ms === null) {
+          // The server closes after the terminal event; keep the browser from reconnecting.
+          closed = true;
+          source?.close();
+          setStreaming(false);
+        } else {
+          setStreaming(true);
+        }
+      });
+      // The job was deleted while watched: stop, and let a fetch find out (404 → not found).
+      source.addEventListener('gone', () => {
+        closed = true;
+        source?.close();
+        setStreaming(false);
+        void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
+      });
+      source.onerror = () => {
+        // Take over reconnecting ourselves so polling can run in between.
+        source?.close();
+        source = null;
+        if (closed) return;
+        setStreaming(false);
+        void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
+        retryTimer = setTimeout(connect, streamRetryDelay(attempt));
+        attempt += 1;
+      };
+    };
+
+    connect();
+    return () => {
+      closed = true;
+      clearTimeout(retryTimer);
+      source?.close();
+    };
+  }, [id, stopped, queryClient]);
+
+  const paused = !!job.error && isTransient(job.error);
+  return { job, streaming, paused };
+}

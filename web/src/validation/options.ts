@@ -1,0 +1,77 @@
+// Turning the form's option inputs into the JSON the server takes, checked against /api/options.
+import type { OptionSpec, OptionValue } from '../api/types';
+
+/** What the form holds per option: text for inputs and selects, boolean for flag checkboxes. */
+export type OptionInput = string | boolean;
+
+export type OptionResult = { ok: true; value: OptionValue | undefined } | { ok: false; message: string };
+
+/** A flag is either given or not: a checkbox. */
+export function isFlagKind(kind: string): boolean {
+  return kind === 'flag';
+}
+
+/** A bool may default to true (soft_masking for blastn), so it needs three states: a select. */
+export function isBoolKind(kind: string): boolean {
+  return kind === 'bool' || kind === 'boolean';
+}
+
+export function isNumberKind(kind: string): boolean {
+  return kind === 'int' || kind === 'integer' || kind === 'float' || kind === 'number';
+}
+
+/** Parse one input; `undefined` value means "not filled, don't send". */
+export function parseOption(spec: OptionSpec, input: OptionInput | undefined): OptionResult {
+  if (input === undefined) return { ok: true, value: undefined };
+  if (isFlagKind(spec.kind)) {
+    // Unchecked means "leave BLAST's default": only a ticked box is sent.
+    return { ok: true, value: input === true || input === 'true' ? true : undefined };
+  }
+  const text = String(input).trim();
+  if (text === '') return { ok: true, value: undefined };
+  if (isBoolKind(spec.kind)) {
+    if (text === 'true' || text === 'false') return { ok: true, value: text === 'true' };
+    return { ok: false, message: 'Choose true or false.' };
+  }
+  if (isNumberKind(spec.kind)) return parseNumber(spec, text);
+  if (spec.kind === 'choice' && spec.choices && !spec.choices.includes(text)) {
+    return { ok: false, message: `Choose one of ${spec.choices.join(', ')}.` };
+  }
+  return { ok: true, value: text };
+}
+
+function parseNumber(spec: OptionSpec, text: string): OptionResult {
+  const integer = spec.kind === 'int' || spec.kind === 'integer';
+  const pattern = integer ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  if (!pattern.test(text)) return { ok: false, message: integer ? 'Enter a whole number.' : 'Enter a number.' };
+  const value = Number(text);
+  if (!Number.isFinite(value)) return { ok: false, message: 'Enter a finite number.' };
+  const { minimum: min, maximum: max } = spec;
+  if (min != null && (spec.exclusive_minimum ? value <= min : value < min)) {
+    return { ok: false, message: spec.exclusive_minimum ? `Must be greater than ${min}.` : `Must be at least ${min}.` };
+  }
+  if (max != null && value > max) return { ok: false, message: `Must be at most ${max}.` };
+  return { ok: true, value };
+}
+
+/** All filled options as the request's `options`, or the per-option errors. */
+export function collectOptions(
+  specs: OptionSpec[],
+  inputs: Record<string, OptionInput | undefined>,
+): { options: Record<string, OptionValue>; errors: Record<string, string> } {
+  const options: Record<string, OptionValue> = {};
+  const errors: Record<string, string> = {};
+  for (const spec of specs) {
+    const result = parseOption(spec, inputs[spec.name]);
+    if (!result.ok) errors[spec.name] = result.message;
+    else if (result.value !== undefined) options[spec.name] = result.value;
+  }
+  return { options, errors };
+}
+
+/** Form inputs from a job's stored options (for "duplicate"). */
+export function inputsFromOptions(options: Record<string, OptionValue>): Record<string, OptionInput> {
+  const inputs: Record<string, OptionInput> = {};
+  for (const [name, value] of Object.entries(options)) inputs[name] = String(value);
+  return inputs;
+}
