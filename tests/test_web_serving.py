@@ -3,18 +3,22 @@ security headers, and the single-page app's routes (deep links survive a reload)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from blastdeck.api import stream
 from blastdeck.api.app import create_app
 from blastdeck.api.web import install_web_app
 from blastdeck.domain.pipeline_model import STEPS
@@ -243,3 +247,28 @@ def test_bearer_requests_need_no_csrf(auth_setup: dict, demo_16s) -> None:
         "/api/jobs", json=body, headers={"Authorization": f"Bearer {auth_setup['token']}"}
     )
     assert response.status_code == 202
+
+
+def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that does not change (e.g. waiting for a slot) still gets `ping` events, so the
+    page can tell a quiet stream from a dead one."""
+    monkeypatch.setattr(stream, "KEEPALIVE_S", 0.05)
+    monkeypatch.setattr(stream, "CHECK_INTERVAL_S", 0.01)
+    fixed = datetime(2026, 1, 1, tzinfo=UTC)
+    jobs = SimpleNamespace(changed_at=lambda _id: fixed, get=lambda _id: None)
+    runtime = SimpleNamespace(jobs=jobs)
+
+    async def never_disconnected() -> bool:
+        return False
+
+    async def first_frames(count: int) -> list[str]:
+        frames = []
+        async for frame in stream.job_events_stream(runtime, "j", never_disconnected):
+            frames.append(frame)
+            if len(frames) == count:
+                break
+        return frames
+
+    frames = asyncio.run(first_frames(3))
+    assert frames[0].startswith("retry: ")
+    assert frames[1:] == ["event: ping\ndata: {}\n\n"] * 2

@@ -18,7 +18,9 @@ from blastdeck.api.payloads import job_payload
 from blastdeck.runtime import Runtime
 
 CHECK_INTERVAL_S = 0.1
-KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
+# A `ping` event on a quiet stream keeps proxies from closing it and lets the page tell a
+# quiet stream from a dead one (it gives up after two missed pings).
+KEEPALIVE_S = 15.0
 RECONNECT_MS = 1000  # what EventSource waits before reconnecting after a drop
 
 
@@ -48,6 +50,6 @@ async def job_events_stream(
             if payload["poll_after_ms"] is None:  # ended: nothing more will change
                 return
         elif time.monotonic() - last_write > KEEPALIVE_S:
-            yield ": keep-alive\n\n"
+            yield sse_event("ping", "{}")
             last_write = time.monotonic()
         await asyncio.sleep(CHECK_INTERVAL_S)

@@ -9,6 +9,10 @@ import { isTerminalPhase, jobPollInterval } from './polling';
 /** Back-off between stream reconnects: 1 s, 2 s, then every 5 s. */
 export const STREAM_RETRY_MS = [1000, 2000, 5000] as const;
 
+/** The server pings a quiet stream every 15 s; this long without any event means it died
+ * without closing (a proxy or a suspended laptop), so fall back to polling and reconnect. */
+export const STREAM_SILENCE_MS = 35_000;
+
 export function streamRetryDelay(attempt: number): number {
   return STREAM_RETRY_MS[Math.min(attempt, STREAM_RETRY_MS.length - 1)]!;
 }
@@ -47,13 +51,33 @@ export function useJobLive(id: string): JobLive {
     }
     let source: EventSource | null = null;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let silenceTimer: ReturnType<typeof setTimeout> | undefined;
     let attempt = 0;
     let closed = false;
+
+    const onDead = () => {
+      // Take over reconnecting ourselves so polling can run in between.
+      clearTimeout(silenceTimer);
+      source?.close();
+      source = null;
+      if (closed) return;
+      setStreaming(false);
+      void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
+      retryTimer = setTimeout(connect, streamRetryDelay(attempt));
+      attempt += 1;
+    };
+    const heardFrom = () => {
+      clearTimeout(silenceTimer);
+      silenceTimer = setTimeout(onDead, STREAM_SILENCE_MS);
+    };
 
     const connect = () => {
       if (closed) return;
       source = new EventSource(api.streamUrl(id));
+      heardFrom();
+      source.addEventListener('ping', heardFrom);
       source.addEventListener('job', (event) => {
+        heardFrom();
         let payload: Job;
         try {
           payload = JSON.parse((event as MessageEvent<string>).data) as Job;
@@ -65,6 +89,7 @@ export function useJobLive(id: string): JobLive {
         if (isTerminalPhase(payload.phase) || payload.poll_after_ms === null) {
           // The server closes after the terminal event; keep the browser from reconnecting.
           closed = true;
+          clearTimeout(silenceTimer);
           source?.close();
           setStreaming(false);
         } else {
@@ -74,26 +99,19 @@ export function useJobLive(id: string): JobLive {
       // The job was deleted while watched: stop, and let a fetch find out (404 → not found).
       source.addEventListener('gone', () => {
         closed = true;
+        clearTimeout(silenceTimer);
         source?.close();
         setStreaming(false);
         void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
       });
-      source.onerror = () => {
-        // Take over reconnecting ourselves so polling can run in between.
-        source?.close();
-        source = null;
-        if (closed) return;
-        setStreaming(false);
-        void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
-        retryTimer = setTimeout(connect, streamRetryDelay(attempt));
-        attempt += 1;
-      };
+      source.onerror = onDead;
     };
 
     connect();
     return () => {
       closed = true;
       clearTimeout(retryTimer);
+      clearTimeout(silenceTimer);
       source?.close();
     };
   }, [id, stopped, queryClient]);
