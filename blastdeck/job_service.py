@@ -263,7 +263,15 @@ def _text(value: object, field: str) -> str:
 
 
 def _clean_title(title: str | None) -> str:
+    """The title on one line; a longer one than MAX_TITLE_CHARS is refused, not cut, so what
+    the user sees is what they typed."""
     if not title:
         return ""
+    if len(title) > MAX_TITLE_CHARS:
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST,
+            f"The title has {len(title):,} characters; at most {MAX_TITLE_CHARS} are allowed.",
+            field="title",
+        )
     printable = "".join(ch if ch.isprintable() else " " for ch in str(title))
-    return " ".join(printable.split())[:MAX_TITLE_CHARS]
+    return " ".join(printable.split())

@@ -8,11 +8,39 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of the JSON API."""
+
+    error_code: ErrorCode
+    message: str
+    field: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+_ERROR_STATUSES = {
+    400: "The body could not be read (not JSON, or not the expected shape)",
+    401: "No valid token (auth is on)",
+    403: "Not allowed (admins only, or a missing CSRF header)",
+    404: "No such job, database or route (other users' jobs are not found either)",
+    409: "Not in this state (e.g. cancelling a finished job)",
+    413: "The body is larger than the upload limit",
+    422: "Invalid input; `field` names it",
+    429: "Over a quota or the submit rate (see Retry-After)",
+    503: "A service the request needs is down (e.g. the broker)",
+}
+# Declared on every JSON router so the OpenAPI document lists the error answers as they are
+# (also replacing FastAPI's default 422 schema, which is not our body).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _ERROR_STATUSES.items()
+}
 
 
 def error_body(code: ErrorCode, message: str, field: str | None = None, **detail: Any) -> dict:

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep, get_admin
+from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.api.payloads import cluster_payload, database_payload
 from blastdeck.config import ClusterConfig
 from blastdeck.databases import sharing_for
@@ -18,7 +19,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
 from blastdeck.locks import submit_lock_key
 
-router = APIRouter(prefix="/api", tags=["catalog"])
+router = APIRouter(prefix="/api", tags=["catalog"], responses=ERROR_RESPONSES)
 
 
 class DatabaseRegister(BaseModel):

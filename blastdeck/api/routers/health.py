@@ -3,6 +3,7 @@ may a job ask for."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,11 +11,12 @@ from sqlalchemy import text
 
 from blastdeck import __version__
 from blastdeck.api.deps import RuntimeDep
+from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.options import describe_options
 from blastdeck.domain.programs import PROGRAM_SHAPES, parse_program
 
-router = APIRouter(prefix="/api", tags=["service"])
+router = APIRouter(prefix="/api", tags=["service"], responses=ERROR_RESPONSES)
 
 
 @router.get("/health")
@@ -22,7 +24,7 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db_engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     try:
-        blast = run_tool("blastn", ["-version"], timeout=10).splitlines()[0].strip()
+        blast = _blast_version()
     except BlastToolError as exc:
         blast = f"unavailable: {exc}"
     ping = getattr(runtime.executor, "ping", None)
@@ -34,6 +36,12 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
         "database": runtime.db_engine.dialect.name,
         "blast": blast,
     }
+
+
+@functools.cache  # a failure raises and is not cached, so health notices BLAST coming back
+def _blast_version() -> str:
+    # Asked once: /api/health needs no token, and a process per call would be cheap to abuse.
+    return run_tool("blastn", ["-version"], timeout=10).splitlines()[0].strip()
 
 
 @router.get("/limits")

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
+from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.api.payloads import event_payload, hit_payload, job_payload
 from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -20,7 +21,7 @@ from blastdeck.job_service import SubmitRequest
 from blastdeck.results.exports import ExportFormat, parse_export_format
 from blastdeck.store.jobs import HitFilter, HitSort
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
 
 class JobCreate(BaseModel):
@@ -98,7 +99,11 @@ def get_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, An
     return job_payload(runtime.service.get(job_id, viewer))
 
 
-@router.get("/{job_id}/stream", response_class=StreamingResponse)
+@router.get(
+    "/{job_id}/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 def job_stream(job_id: str, request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     """Server-sent events: `event: job` with the same JSON as `GET /api/jobs/{id}`, sent on
     connect and on every change; the stream ends after the job has ended."""
@@ -110,11 +115,15 @@ def job_stream(job_id: str, request: Request, runtime: RuntimeDep, viewer: Viewe
     )
 
 
-@router.get("/{job_id}/query", response_class=PlainTextResponse)
+@router.get(
+    "/{job_id}/query",
+    response_class=Response,  # so the error answers stay documented as JSON
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def job_query(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> PlainTextResponse:
     """The query as it was submitted (normalized FASTA), e.g. to run the search again."""
     job = runtime.service.get(job_id, viewer)
-    return PlainTextResponse(job.query_fasta, media_type="text/x-fasta")
+    return PlainTextResponse(job.query_fasta)
 
 
 @router.get("/{job_id}/events")
@@ -248,7 +257,7 @@ def _json_options(text: str) -> dict[str, Any] | None:
         return None
     try:
         options = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         raise BlastDeckError(
             ErrorCode.INVALID_OPTION_VALUE, "options must be a JSON object.", field="options"
         ) from None

@@ -39,12 +39,57 @@ the report in FORMAT_TYPE), CMD=Delete (cancel, or delete a finished search). Se
 docs/ncbi-url-api.md."""
 
 
-@router.get("/blast/Blast.cgi", response_class=HTMLResponse, description=_DOC)
+# The parameters NCBI's clients send (docs/ncbi-url-api.md); all optional strings here, checked
+# by blastdeck.ncbi_api with NCBI's error page for bad ones.
+_PARAMETERS = (
+    "CMD", "RID", "TOKEN", "PROGRAM", "DATABASE", "QUERY", "SERVICE", "MEGABLAST", "EXPECT",
+    "HITLIST_SIZE", "WORD_SIZE", "MATRIX_NAME", "GAPCOSTS", "FILTER", "PERC_IDENT",
+    "NUCL_REWARD", "NUCL_PENALTY", "THRESHOLD", "ENTREZ_QUERY", "FORMAT_TYPE", "FORMAT_OBJECT",
+    "ALIGNMENT_VIEW",
+)  # fmt: skip
+_STRING = {"type": "string"}
+_PAGE = {"text/html": {"schema": _STRING}}
+_RESPONSES: dict[int | str, dict] = {
+    200: {
+        "description": "QBlastInfo page, status page, error page of a Put, or the report",
+        "content": _PAGE | {f.media_type: {"schema": _STRING} for f in ExportFormat},
+    },
+    **{
+        status: {"description": "NCBI's error page with the error_code", "content": _PAGE}
+        for status in (401, 404, 405, 409, 413, 422, 429, 503)
+    },
+}
+_GET_EXTRA = {"parameters": [{"name": n, "in": "query", "schema": _STRING} for n in _PARAMETERS]}
+_POST_EXTRA = {
+    **_GET_EXTRA,
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {n: _STRING for n in _PARAMETERS}}
+            }
+        }
+    },
+}
+
+
+@router.get(
+    "/blast/Blast.cgi",
+    response_class=HTMLResponse,
+    description=_DOC,
+    responses=_RESPONSES,
+    openapi_extra=_GET_EXTRA,
+)
 async def blast_cgi_get(request: Request, runtime: RuntimeDep) -> Response:
     return await _blast_cgi(request, runtime)
 
 
-@router.post("/blast/Blast.cgi", response_class=HTMLResponse, description=_DOC)
+@router.post(
+    "/blast/Blast.cgi",
+    response_class=HTMLResponse,
+    description=_DOC,
+    responses=_RESPONSES,
+    openapi_extra=_POST_EXTRA,
+)
 async def blast_cgi_post(request: Request, runtime: RuntimeDep) -> Response:
     return await _blast_cgi(request, runtime)
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from blastdeck.api.deps import CSRF_COOKIE, SESSION_COOKIE, RuntimeDep, get_viewer
+from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.auth import MAX_AUTHORIZATION_CHARS, Viewer, authenticate
 from blastdeck.domain.errors import BlastDeckError
 
-router = APIRouter(prefix="/api/session", tags=["session"])
+router = APIRouter(prefix="/api/session", tags=["session"], responses=ERROR_RESPONSES)
 
 
 class SignIn(BaseModel):
