@@ -20,7 +20,9 @@ DEFAULT_CLUSTER = "local"
 EngineFactory = Callable[[ClusterSpec, Path], Engine]
 ENGINES: dict[str, EngineFactory] = {"local": LocalEngine}
 # Settings each engine understands; anything else is refused when a cluster is added.
-ENGINE_SETTINGS: dict[str, frozenset[str]] = {"local": frozenset({"scratch_dir", "namespaces"})}
+ENGINE_SETTINGS: dict[str, frozenset[str]] = {
+    "local": frozenset({"scratch_dir", "namespaces", "memory_limit_mb"}),
+}
 
 
 def _spec(name: str, engine: str, namespace: str, slots: int | None, settings: dict) -> ClusterSpec:

@@ -39,6 +39,11 @@ from blastdeck.store.models import Job, utcnow
 log = logging.getLogger(__name__)
 
 CANCEL_CHECK_INTERVAL_S = 0.25
+# A database that drops out under a running job (a restart, a failover) is waited for in place,
+# with this back-off, for up to this long: the job's BLAST processes keep running meanwhile.
+DB_RETRY_FIRST_S = 0.5
+DB_RETRY_MAX_S = 5.0
+DB_OUTAGE_GRACE_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,14 @@ class Pipeline:
         self._databases = databases
         self._clusters = clusters
         self._lock = lock
+        # Leases this process still holds on jobs it gave back during a database outage, so
+        # their retry can take them back (a new owner would be locked out until they expire).
+        self._owners: dict[str, str] = {}
 
     def run(self, job_id: str) -> Outcome:
         """Run the job as far as it can go now; only one process runs a job at a time."""
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        owner = self._owners.pop(job_id, None)
+        owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         lease_s = self._settings.lease_s
         try:
             if not self._jobs.claim(job_id, owner, lease_s):
@@ -117,14 +126,39 @@ class Pipeline:
         heartbeat = _Heartbeat(self._jobs, job_id, owner, lease_s)
         heartbeat.start()
         try:
-            return self._run_claimed(job_id, heartbeat)
+            return self._run_through_outages(job_id, owner, heartbeat)
         except OperationalError:
             log.warning("database unreachable mid-job; job %s will be resumed", job_id)
+            self._owners[job_id] = owner
             return RetryAfter(self._settings.retry_backoff_s)
         finally:
             heartbeat.stop()
             with contextlib.suppress(OperationalError):
                 self._jobs.release_claim(job_id, owner)
+
+    def _run_through_outages(self, job_id: str, owner: str, heartbeat: _Heartbeat) -> Outcome:
+        """Run the claimed job; when the database drops out mid-job, wait for it and carry on
+        from the stored job with the same lease, rather than give the job up: nothing else
+        would pick it up again before its lease expired (in embedded mode, before a restart)."""
+        deadline = time.monotonic() + DB_OUTAGE_GRACE_S
+        delay = DB_RETRY_FIRST_S
+        while True:
+            try:
+                return self._run_claimed(job_id, heartbeat)
+            except OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unreachable mid-job %s; trying again in %g s", job_id, delay)
+            while True:
+                time.sleep(delay)
+                delay = min(delay * 2, DB_RETRY_MAX_S)
+                try:
+                    if not self._jobs.claim(job_id, owner, self._settings.lease_s):
+                        return FINISHED  # it ended, or another process took it over meanwhile
+                    break
+                except OperationalError:
+                    if time.monotonic() + delay > deadline:
+                        raise
 
     def _run_claimed(self, job_id: str, heartbeat: _Heartbeat) -> Outcome:
         job = self._jobs.get(job_id)

@@ -25,7 +25,12 @@ from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.pipeline import Pipeline
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
-from blastdeck.store.database import make_engine, make_session_factory, migrate
+from blastdeck.store.database import (
+    keep_sqlite_files_open,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.users import UserStore
 
@@ -66,6 +71,7 @@ class Runtime:
         self.settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         try:
             migrate(self.db_engine)
+            keep_sqlite_files_open(self.db_engine)
         except OperationalError as exc:
             raise StartupError(f"cannot reach the database: {exc.orig}") from exc
 

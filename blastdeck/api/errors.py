@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -34,7 +35,8 @@ _ERROR_STATUSES = {
     413: "The body is larger than the upload limit",
     422: "Invalid input; `field` names it",
     429: "Over a quota or the submit rate (see Retry-After)",
-    503: "A service the request needs is down (e.g. the broker)",
+    503: "A service the request needs is down (the broker, the job database)",
+    507: "The data dir is full",
 }
 # Declared on every JSON router so the OpenAPI document lists the error answers as they are
 # (also replacing FastAPI's default 422 schema, which is not our body).
@@ -90,6 +92,19 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{message}: {request.method} {request.url.path[:200]} (routes: /docs)"
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database restarting or unreachable: worth retrying, not a bug of ours.
+        log.warning("database unavailable: %s", exc.orig)
+        return JSONResponse(
+            error_body(
+                ErrorCode.DATABASE_UNAVAILABLE,
+                "The job database is not answering right now; try again shortly.",
+            ),
+            status_code=503,
+            headers={"retry-after": "5"},
         )
 
     @app.exception_handler(Exception)

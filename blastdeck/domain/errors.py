@@ -70,6 +70,9 @@ class ErrorCode(StrEnum):
     WORKER_LOST = "worker_lost"
     STORAGE_FULL = "storage_full"
     BROKER_UNAVAILABLE = "broker_unavailable"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    SLURM_SUBMIT_REJECTED = "slurm_submit_rejected"
+    SLURM_UNAVAILABLE = "slurm_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
 
@@ -83,7 +86,9 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.BLAST_OUT_OF_MEMORY: ErrorCategory.CAPACITY,
     ErrorCode.WORKER_LOST: ErrorCategory.TRANSIENT,
     ErrorCode.BROKER_UNAVAILABLE: ErrorCategory.TRANSIENT,
+    ErrorCode.DATABASE_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.STAGING_FAILED: ErrorCategory.TRANSIENT,
+    ErrorCode.SLURM_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
 }
 
@@ -99,6 +104,9 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DATABASE_EXISTS: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
+    ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.STORAGE_FULL: 507,
+    ErrorCode.SLURM_UNAVAILABLE: 503,
     ErrorCode.QUOTA_EXCEEDED: 429,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAUTHORIZED: 401,

@@ -10,17 +10,20 @@ what finished and re-run only the rest.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from blastdeck.blast_tools import blast_env, tail, tool_path
 from blastdeck.databases import database_files
@@ -43,7 +46,26 @@ from blastdeck.results.hits import HIT_TABLE_OUTFMT
 STAGE_MARKER = ".blastdeck-staged.json"
 # The query was validated on submit; re-reading it must not re-apply per-user limits.
 _UNLIMITED = QueryLimits(10**12, 10**12, 10**9, 10**9)
-_OOM_SIGNS = ("bad_alloc", "out of memory", "cannot allocate memory")
+# How BLAST+ (2.12, checked by hand under RLIMIT_DATA) says an allocation failed: its C++
+# bad_alloc handler ("BLAST ran out of memory: ... Failed to allocate N bytes"), glibc, the loader.
+_OOM_SIGNS = ("bad_alloc", "out of memory", "cannot allocate memory", "failed to allocate")
+_BLAST_EXIT_OUT_OF_MEMORY = 4  # BLAST+'s documented exit code for "out of memory"
+# Under a memory limit BLAST's C engine also fails allocations without saying so: it reports
+# error -1, or uses the NULL pointer and dies of SIGSEGV/SIGABRT (glibc heap check) or SIGBUS,
+# or the loader cannot map a shared library. Read as out-of-memory only when a limit is set.
+_LIMITED_OOM_SIGNS = ("unknown error code -1", "failed to map segment", "cannot map zero-fill")
+_LIMITED_OOM_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS})
+# BLAST+ does not say "no space left": when a write fails it aborts (uncaught std::ios_failure,
+# SIGABRT), and its message is lost when its stderr file is on the same full disk. So a failed
+# run whose output filesystem has less than this free is taken as a full disk.
+_DISK_FULL_MARGIN_BYTES = 1 << 20
+MEMORY_LIMIT_SETTING = "memory_limit_mb"
+# Runs in the child: set the limit, then become BLAST (same pid, same process group). A
+# preexec_fn would do it too, but is not safe with the runner threads of this process.
+_LIMIT_THEN_EXEC = (
+    "import os, resource, sys; n = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_DATA, (n, n)); os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,9 @@ class _Run:
         self.cancelled = False
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.mutex = threading.Lock()
+        # Failed batches, also kept here: on a full disk the .failed file may not be writable.
+        self.failures: dict[int, dict[str, Any]] = {}
+        self.runners: list[threading.Thread] = []
 
 
 class LocalEngine:
@@ -89,6 +114,7 @@ class LocalEngine:
         self.cluster = cluster
         self.scratch = Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
         self._slots = HostSlots(self.scratch / "slots", cluster.slots)
+        self.memory_limit_mb = _memory_limit_mb(cluster.name, cluster.settings)
         self._runs: dict[str, _Run] = {}
         self._plans: dict[str, tuple[int, list[_Batch]]] = {}
 
@@ -202,6 +228,7 @@ class LocalEngine:
                 daemon=True,
                 name=f"blast-{ctx.job_id[:8]}-{n}",
             )
+            run.runners.append(runner)
             runner.start()
         return f"local:{os.getpid()}:{ctx.job_id}"
 
@@ -215,20 +242,26 @@ class LocalEngine:
 
     def _run_batch(self, run: _Run, batch: _Batch, env: dict[str, str]) -> None:
         try:
-            outcome = self._run_blast(run, batch, batch.argv, env, batch.table)
+            failure = self._run_blast(run, batch, batch.argv, env, batch.table)
         except OSError as exc:  # no slot dir, no disk space...: a failure, never a hang
-            outcome = (None, f"could not run BLAST: {type(exc).__name__}: {exc}")
-        if outcome is not None:
-            returncode, stderr = outcome
-            failure = {"rc": returncode, "stderr": stderr}
-            # poll() may read it at any moment: never let it see half a file
-            write_atomically(batch.failed_file, json.dumps(failure))
+            failure = {
+                "rc": None,
+                "stderr": f"could not run BLAST: {type(exc).__name__}: {exc}",
+                "storage_full": exc.errno == errno.ENOSPC,
+            }
+        if failure is not None:
+            run.failures[batch.index] = failure
+            try:
+                # poll() may read it at any moment: never let it see half a file
+                write_atomically(batch.failed_file, json.dumps(failure))
+            except OSError:  # a full disk: poll() has it from run.failures
+                _partial(batch.failed_file).unlink(missing_ok=True)
 
     def _run_blast(
         self, run: _Run, batch: _Batch, argv: tuple[str, ...], env: dict[str, str], output: Path
-    ) -> tuple[int | None, str] | None:
+    ) -> dict[str, Any] | None:
         """Run one BLAST process in a free slot; its output appears at `output` only if it
-        succeeded. Returns (exit status, stderr tail) on failure, None otherwise."""
+        succeeded. Returns the failure (exit status, stderr tail, full disk?), else None."""
         with self._slots.hold(give_up=lambda: run.cancelled) as held:
             if not held:
                 return None
@@ -237,7 +270,7 @@ class LocalEngine:
                     return None
                 with batch.stderr_file.open("wb") as err:
                     proc = subprocess.Popen(
-                        argv,
+                        self._limited(argv),
                         stdout=subprocess.DEVNULL,
                         stderr=err,
                         env=env,
@@ -253,9 +286,24 @@ class LocalEngine:
                 if run.cancelled:
                     return None
             if returncode != 0:
-                return returncode, tail(batch.stderr_file.read_bytes())
+                stderr = tail(batch.stderr_file.read_bytes())
+                full = "no space left" in stderr.lower() or _disk_full(output.parent)
+                # What BLAST wrote is incomplete; removing it also gives back the space it took.
+                _partial(output).unlink(missing_ok=True)
+                return {"rc": returncode, "stderr": stderr, "storage_full": full}
             os.replace(_partial(output), output)
             return None
+
+    def _limited(self, argv: tuple[str, ...]) -> list[str]:
+        """The command line that runs `argv` under the cluster's memory limit, if it has one.
+
+        RLIMIT_DATA caps the private memory BLAST allocates (heap, anonymous maps, stacks) but
+        not the database files it maps read-only, so the limit means the same for any database.
+        """
+        if self.memory_limit_mb is None:
+            return list(argv)
+        limit = str(self.memory_limit_mb * 1024 * 1024)
+        return [sys.executable, "-S", "-c", _LIMIT_THEN_EXEC, limit, *argv]
 
     def make_archives(self, ctx: JobContext) -> JobResults:
         """Run the batches again with -outfmt 11 for the downloads that need an archive.
@@ -266,12 +314,12 @@ class LocalEngine:
         pending = [b for b in self._plan(ctx) if not b.archive.exists()]
         run = _Run()
         env = blast_env(ctx.database.prefix.parent)  # the registered copy is always there
-        failures: list[tuple[_Batch, tuple[int | None, str]]] = []
+        failures: list[tuple[_Batch, dict[str, Any]]] = []
 
         def one(batch: _Batch) -> None:
-            outcome = self._run_blast(run, batch, batch.archive_argv, env, batch.archive)
-            if outcome is not None:
-                failures.append((batch, outcome))
+            failure = self._run_blast(run, batch, batch.archive_argv, env, batch.archive)
+            if failure is not None:
+                failures.append((batch, failure))
 
         threads = [threading.Thread(target=one, args=(b,), daemon=True) for b in pending]
         for thread in threads:
@@ -279,23 +327,37 @@ class LocalEngine:
         for thread in threads:
             thread.join()
         if failures:
-            batch, (rc, stderr) = failures[0]
+            batch, failure = failures[0]
+            if failure["storage_full"]:
+                raise _storage_full(batch, output=batch.archive)
             raise BlastDeckError(
                 ErrorCode.EXPORT_FAILED,
-                f"BLAST could not write the archive of batch {batch.index} (exit {rc}): {stderr}",
+                f"BLAST could not write the archive of batch {batch.index} "
+                f"(exit {failure['rc']}): {failure['stderr']}",
             )
         return self.collect(ctx)
 
     def resume(self, ctx: JobContext, handle: str) -> str:
+        run = self._runs.get(ctx.job_id)
+        if run is not None and not run.cancelled and any(t.is_alive() for t in run.runners):
+            # This process still runs the batches (the pipeline only lost its database for a
+            # while): keep them. Killing them would waste their work, and their runners would
+            # record the kills as failures of the new run.
+            return handle
         self._kill_recorded(ctx)
         return self.submit(ctx)
 
     def poll(self, ctx: JobContext, handle: str) -> Progress:
         plan = self._plan(ctx)
         done = sum(1 for b in plan if b.table.exists())
+        run = self._runs.get(ctx.job_id)
         for batch in plan:
-            if batch.failed_file.exists():
-                return Progress(done, len(plan), True, _batch_error(batch))
+            failure = run.failures.get(batch.index) if run is not None else None
+            if failure is None and batch.failed_file.exists():
+                failure = json.loads(batch.failed_file.read_text())
+            if failure is not None:
+                error = _batch_error(batch, failure, self.cluster.name, self.memory_limit_mb)
+                return Progress(done, len(plan), True, error)
         if done == len(plan):
             self._runs.pop(ctx.job_id, None)
             self._plans.pop(ctx.job_id, None)
@@ -368,13 +430,69 @@ def _blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[st
     ]
 
 
-def _batch_error(batch: _Batch) -> BlastDeckError:
-    data = json.loads(batch.failed_file.read_text())
-    rc, stderr = data["rc"], data["stderr"]
-    if any(sign in stderr.lower() for sign in _OOM_SIGNS):
+def check_settings(cluster: str, settings: dict[str, str]) -> None:
+    """Refuse bad values when the cluster is added, not when its first job runs."""
+    _memory_limit_mb(cluster, settings)
+
+
+def _memory_limit_mb(cluster: str, settings: dict[str, str]) -> int | None:
+    value = settings.get(MEMORY_LIMIT_SETTING, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise BlastDeckError(
+            ErrorCode.INVALID_CLUSTER_SETTING,
+            f"Cluster {cluster}: {MEMORY_LIMIT_SETTING} must be a whole number of "
+            f"megabytes (at least 1), not {value[:40]!r}.",
+            field=f"settings.{MEMORY_LIMIT_SETTING}",
+        )
+    return int(value)
+
+
+def _disk_full(directory: Path) -> bool:
+    """Whether the filesystem holding `directory` has (next to) no room left for this user."""
+    try:
+        stat = os.statvfs(directory)
+    except OSError:
+        return False
+    blocks = stat.f_bfree if os.geteuid() == 0 else stat.f_bavail  # root may use reserved ones
+    return blocks * stat.f_frsize < _DISK_FULL_MARGIN_BYTES
+
+
+def _storage_full(batch: _Batch, output: Path) -> BlastDeckError:
+    return BlastDeckError(
+        ErrorCode.STORAGE_FULL,
+        f"No space left on the disk holding {output.parent} to write the results of batch "
+        f"{batch.index}; free some space (or delete old jobs) and submit the job again.",
+    )
+
+
+def _batch_error(
+    batch: _Batch, failure: dict[str, Any], cluster: str, memory_limit_mb: int | None
+) -> BlastDeckError:
+    rc, stderr = failure["rc"], failure["stderr"]
+    if failure.get("storage_full"):
+        return _storage_full(batch, output=batch.table)
+    said = stderr.lower()
+    out_of_memory = rc == _BLAST_EXIT_OUT_OF_MEMORY or any(s in said for s in _OOM_SIGNS)
+    if memory_limit_mb is not None and not out_of_memory and rc is not None:
+        crashed = rc < 0 and -rc in _LIMITED_OOM_SIGNALS
+        out_of_memory = crashed or any(s in said for s in _LIMITED_OOM_SIGNS)
+    if out_of_memory:
+        if memory_limit_mb is None:
+            limit = f"the host did not have the memory this search needs on cluster {cluster}"
+        else:
+            limit = (
+                f"cluster {cluster} allows each BLAST process {memory_limit_mb} MB of memory "
+                f"(cluster setting {MEMORY_LIMIT_SETTING}={memory_limit_mb})"
+            )
+        detail = stderr[-300:] or "nothing"
+        if rc is not None and rc < 0 and -rc in _LIMITED_OOM_SIGNALS:
+            detail += f"; it died of {signal.Signals(-rc).name}, as it does when memory runs out"
         return BlastDeckError(
             ErrorCode.BLAST_OUT_OF_MEMORY,
-            f"BLAST ran out of memory in batch {batch.index}: {stderr[-500:]}",
+            f"BLAST ran out of memory in batch {batch.index}: {limit}. Search fewer or shorter "
+            f"queries per job, or use a cluster with more memory. (BLAST said: {detail})",
         )
     if rc is None:
         how = "did not run"

@@ -20,6 +20,7 @@ Facts about BLAST+ 2.12 output that the stitching relies on (checked against rea
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import re
@@ -143,8 +144,15 @@ def render_export(
             sink.flush()
             os.fsync(sink.fileno())  # the rename must never expose a half-written file
         os.replace(draft, out)
-    except BaseException:
+    except BaseException as exc:
         draft.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            # A full disk is the operator's to fix, not a crash: say so with its stable code.
+            raise BlastDeckError(
+                ErrorCode.STORAGE_FULL,
+                f"No space left on the disk holding {out.parent} to write the {fmt.value} "
+                "export; free some space and ask again.",
+            ) from exc
         raise
     return out
 

@@ -25,6 +25,24 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def keep_sqlite_files_open(engine: Engine) -> None:
+    """Hold one idle SQLite connection for the life of the engine.
+
+    With fresh connections per session, the last one to close deletes the `-wal` and `-shm`
+    files and the next one must create them again; on a full disk it cannot, and then even
+    reads fail. An idle connection (no transaction open) keeps them without pinning a snapshot.
+    """
+    if engine.dialect.name != "sqlite" or getattr(engine, "_blastdeck_keeper", None):
+        return
+    keeper = engine.raw_connection()
+    engine._blastdeck_keeper = keeper  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "engine_disposed")
+    def _close_keeper(_engine: Engine) -> None:
+        keeper.close()
+        engine._blastdeck_keeper = None  # type: ignore[attr-defined]
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # pysqlite begins a transaction just before the first write, so a session that reads and
     # then writes waits for the write lock (busy_timeout) instead of failing on a stale read.
@@ -34,6 +52,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoint the WAL often and give its space back each time: kept small, it cannot be
+    # what fills a nearly full disk, and it leaves room for recording a job's failure there.
+    cursor.execute("PRAGMA wal_autocheckpoint=100")
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
 
 

@@ -56,7 +56,7 @@ _RESPONSES: dict[int | str, dict] = {
     },
     **{
         status: {"description": "NCBI's error page with the error_code", "content": _PAGE}
-        for status in (401, 404, 405, 409, 413, 422, 429, 503)
+        for status in (401, 404, 405, 409, 413, 422, 429, 503, 507)
     },
 }
 _GET_EXTRA = {"parameters": [{"name": n, "in": "query", "schema": _STRING} for n in _PARAMETERS]}
