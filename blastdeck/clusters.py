@@ -12,16 +12,26 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE, check_name, check_namespace
 from blastdeck.engines.base import ClusterSpec, Engine
 from blastdeck.engines.local import LocalEngine
+from blastdeck.engines.local import check_settings as check_local_settings
+from blastdeck.engines.slurm import SETTINGS as SLURM_SETTINGS
+from blastdeck.engines.slurm import SlurmEngine
+from blastdeck.engines.slurm import check_settings as check_slurm_settings
 from blastdeck.store.catalog import ClusterStore
 from blastdeck.store.models import Cluster
 
 DEFAULT_CLUSTER = "local"
 
 EngineFactory = Callable[[ClusterSpec, Path], Engine]
-ENGINES: dict[str, EngineFactory] = {"local": LocalEngine}
+ENGINES: dict[str, EngineFactory] = {"local": LocalEngine, "slurm": SlurmEngine}
 # Settings each engine understands; anything else is refused when a cluster is added.
 ENGINE_SETTINGS: dict[str, frozenset[str]] = {
     "local": frozenset({"scratch_dir", "namespaces", "memory_limit_mb"}),
+    "slurm": SLURM_SETTINGS,
+}
+# Checks of setting values, by engine: a bad value is refused when the cluster is added.
+ENGINE_SETTING_CHECKS: dict[str, Callable[[str, dict[str, str]], None]] = {
+    "local": check_local_settings,
+    "slurm": check_slurm_settings,
 }
 
 
@@ -57,6 +67,8 @@ def check_cluster_config(config: ClusterConfig) -> ClusterSpec:
     for ns in config.settings.get("namespaces", "").split(","):
         if ns.strip():
             check_namespace(ns.strip(), field="settings.namespaces")
+    if config.engine in ENGINE_SETTING_CHECKS:
+        ENGINE_SETTING_CHECKS[config.engine](config.name, dict(config.settings))
     return _spec(config.name, config.engine, config.namespace, config.slots, config.settings)
 
 

@@ -18,7 +18,7 @@ from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import parse_query, to_fasta
 from blastdeck.domain.options import validate_options
-from blastdeck.domain.pipeline_model import Phase, is_terminal
+from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
 from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.executors.base import Executor
@@ -187,6 +187,20 @@ class JobService:
                 f"Job {job.id} is {job.phase}; results are ready once it has completed.",
             )
         return job
+
+    def config_preview(self, job_id: str, viewer: Viewer = EVERYONE) -> str:
+        """The exact commands (and, e.g., SLURM scripts) the job's Configure step wrote."""
+        job = self.get(job_id, viewer)
+        configured = any(
+            row.key == Step.CONFIGURING and row.status == StepStatus.COMPLETED for row in job.steps
+        )
+        if not configured:
+            raise BlastDeckError(
+                ErrorCode.RESULTS_NOT_READY,
+                f"Job {job.id} is {job.phase}; its configuration exists once Configure is done.",
+            )
+        engine = self._clusters.engine_for(job.cluster)
+        return engine.config_preview(self._pipeline.context(job))
 
     def hit_tables(self, job_id: str, viewer: Viewer = EVERYONE) -> list[Path]:
         """The batch hit tables of a completed job, in query order."""

@@ -184,3 +184,20 @@ def test_alignments_of_an_unfinished_or_unknown_job(client: TestClient, job: dic
     for route in ("queries", "query", "stream"):
         response = client.get(f"/api/jobs/nope/{route}")
         assert response.status_code == 404 and response.json()["error_code"] == "job_not_found"
+
+
+def test_config_preview_shows_the_exact_blast_commands(client: TestClient, job: dict) -> None:
+    response = client.get(f"/api/jobs/{job['id']}/config")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/")
+    text = response.text
+    commands = [line for line in text.splitlines() if line.split(" ")[0].endswith("/blastn")]
+    assert len(commands) == job["progress"]["batches_total"] >= 1
+    for command in commands:
+        assert "-db demo-16s" in command and "-evalue 1e-05" in command
+        assert "-max_target_seqs 25" in command
+    assert "browse me" not in text  # the user's title never reaches a command line
+
+
+def test_config_preview_waits_for_configure(client: TestClient) -> None:
+    unknown = client.get("/api/jobs/nope/config")
+    assert unknown.status_code == 404 and unknown.json()["error_code"] == "job_not_found"

@@ -151,6 +151,9 @@ def test_search_form_runs_a_job_and_the_page_follows_it_to_the_hits(
         expect(page.get_by_test_id(f"step-{key}")).to_be_visible()
         expect(badge(page, key)).to_have_text(re.compile(r"^(completed|skipped)$"))
     expect(page.get_by_test_id("event-log")).to_contain_text("completed")
+    page.get_by_test_id("config-preview").locator("summary").click()
+    expect(page.get_by_test_id("config-text")).to_contain_text("-db demo-16s")
+    expect(page.get_by_test_id("config-text")).to_contain_text("-evalue 1e-20")
 
 
 def test_second_job_shows_stage_db_skipped_while_submit_waits(

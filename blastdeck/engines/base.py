@@ -85,6 +85,9 @@ class Engine(Protocol):
     def configure(self, ctx: JobContext) -> int:
         """Write batches and exact command lines into the work dir; return the batch count."""
 
+    def config_preview(self, ctx: JobContext) -> str:
+        """What `configure` wrote, for people: the exact commands (and scripts) that will run."""
+
     def stage_db(self, ctx: JobContext) -> str:
         """Copy the database to the cluster's scratch; return where it now is."""
 

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import sys
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ from blastdeck.results.hits import HIT_TABLE_OUTFMT
 
 STAGE_MARKER = ".blastdeck-staged.json"
 # The query was validated on submit; re-reading it must not re-apply per-user limits.
-_UNLIMITED = QueryLimits(10**12, 10**12, 10**9, 10**9)
+UNLIMITED_QUERY = QueryLimits(10**12, 10**12, 10**9, 10**9)
 # How BLAST+ (2.12, checked by hand under RLIMIT_DATA) says an allocation failed: its C++
 # bad_alloc handler ("BLAST ran out of memory: ... Failed to allocate N bytes"), glibc, the loader.
 _OOM_SIGNS = ("bad_alloc", "out of memory", "cannot allocate memory", "failed to allocate")
@@ -126,7 +128,7 @@ class LocalEngine:
     def warmup_check(self, ctx: JobContext) -> WarmState:
         warm_dir = self._warm_dir(ctx)
         marker = warm_dir / STAGE_MARKER
-        wanted = _fingerprint(ctx.database.prefix)
+        wanted = database_fingerprint(ctx.database.prefix)
         try:
             staged = json.loads(marker.read_text()).get("fingerprint")
         except (OSError, ValueError):
@@ -147,7 +149,7 @@ class LocalEngine:
                 try:
                     for source in database_files(ctx.database.prefix):
                         shutil.copy2(source, staging / source.name)
-                    marker = {"fingerprint": _fingerprint(ctx.database.prefix)}
+                    marker = {"fingerprint": database_fingerprint(ctx.database.prefix)}
                     write_atomically(staging / STAGE_MARKER, json.dumps(marker))
                     _swap_dir(staging, warm_dir)
                 finally:
@@ -161,30 +163,10 @@ class LocalEngine:
     # -- batches ---------------------------------------------------------------------------------
 
     def configure(self, ctx: JobContext) -> int:
-        records = parse_query(ctx.query_path.read_text(), shape_of(ctx.program).query, _UNLIMITED)
-        batches_dir = ctx.work_dir / "batches"
-        shutil.rmtree(batches_dir, ignore_errors=True)
-        batches_dir.mkdir(parents=True)
-        plan, offset = [], 0
-        for i, batch in enumerate(split_batches(records, self.cluster.slots)):
-            fasta = batches_dir / f"batch_{i:03d}.fa"
-            fasta.write_text(to_fasta(batch))
-            table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
-            plan.append(
-                {
-                    "index": i,
-                    "fasta": str(fasta),
-                    "table": str(table),
-                    "archive": str(archive),
-                    "query_ids": [r.id for r in batch],
-                    "query_offset": offset,
-                    "argv": _blast_argv(ctx, fasta, HIT_TABLE_OUTFMT, _partial(table)),
-                    "archive_argv": _blast_argv(ctx, fasta, "11", _partial(archive)),
-                }
-            )
-            offset += len(batch)
-        write_atomically(ctx.work_dir / "plan.json", json.dumps({"batches": plan}, indent=1))
-        return len(plan)
+        return write_batch_plan(ctx, self.cluster.slots)
+
+    def config_preview(self, ctx: JobContext) -> str:
+        return plan_preview(ctx)
 
     def _plan(self, ctx: JobContext) -> list[_Batch]:
         """The job's batches from plan.json; while the job runs, parsed once per version of the
@@ -255,7 +237,7 @@ class LocalEngine:
                 # poll() may read it at any moment: never let it see half a file
                 write_atomically(batch.failed_file, json.dumps(failure))
             except OSError:  # a full disk: poll() has it from run.failures
-                _partial(batch.failed_file).unlink(missing_ok=True)
+                partial_path(batch.failed_file).unlink(missing_ok=True)
 
     def _run_blast(
         self, run: _Run, batch: _Batch, argv: tuple[str, ...], env: dict[str, str], output: Path
@@ -289,9 +271,9 @@ class LocalEngine:
                 stderr = tail(batch.stderr_file.read_bytes())
                 full = "no space left" in stderr.lower() or _disk_full(output.parent)
                 # What BLAST wrote is incomplete; removing it also gives back the space it took.
-                _partial(output).unlink(missing_ok=True)
+                partial_path(output).unlink(missing_ok=True)
                 return {"rc": returncode, "stderr": stderr, "storage_full": full}
-            os.replace(_partial(output), output)
+            os.replace(partial_path(output), output)
             return None
 
     def _limited(self, argv: tuple[str, ...]) -> list[str]:
@@ -408,11 +390,55 @@ class LocalEngine:
             partial.unlink(missing_ok=True)
 
 
-def _partial(path: Path) -> Path:
+def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
+    """Split the job's queries into batch FASTA files and write plan.json (each batch's files
+    and BLAST argv), which `collect` and `make_archives` read; `split` tunes split_batches.
+    Returns the number of batches."""
+    records = parse_query(ctx.query_path.read_text(), shape_of(ctx.program).query, UNLIMITED_QUERY)
+    batches_dir = ctx.work_dir / "batches"
+    shutil.rmtree(batches_dir, ignore_errors=True)
+    batches_dir.mkdir(parents=True)
+    plan, offset = [], 0
+    for i, batch in enumerate(split_batches(records, slots, **split)):
+        fasta = batches_dir / f"batch_{i:03d}.fa"
+        fasta.write_text(to_fasta(batch))
+        table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
+        plan.append(
+            {
+                "index": i,
+                "fasta": str(fasta),
+                "table": str(table),
+                "archive": str(archive),
+                "query_ids": [r.id for r in batch],
+                "query_offset": offset,
+                "argv": blast_argv(ctx, fasta, HIT_TABLE_OUTFMT, partial_path(table)),
+                "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive)),
+            }
+        )
+        offset += len(batch)
+    write_atomically(ctx.work_dir / "plan.json", json.dumps({"batches": plan}, indent=1))
+    return len(plan)
+
+
+def plan_preview(
+    ctx: JobContext, argv_for: Callable[[list[str]], list[str]] = lambda argv: argv
+) -> str:
+    """Each batch's queries and the exact BLAST command line it runs (no shell: shown quoted);
+    `argv_for` turns the plan's argv into the one the engine really runs."""
+    plan = json.loads((ctx.work_dir / "plan.json").read_text())["batches"]
+    lines = [f"# {len(plan)} batch(es); each runs one BLAST+ process"]
+    for batch in plan:
+        ids = batch["query_ids"]
+        lines.append(f"\n# batch {batch['index']}: {len(ids)} queries ({ids[0]} ... {ids[-1]})")
+        lines.append(shlex.join(argv_for(batch["argv"])))
+    return "\n".join(lines) + "\n"
+
+
+def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def _blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str]:
+def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str]:
     """The exact BLAST command line; user options come only through the allow-list."""
     return [
         tool_path(ctx.program.value),
@@ -509,7 +535,7 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _fingerprint(prefix: Path) -> str:
+def database_fingerprint(prefix: Path) -> str:
     """Identity of a database's current files: names, sizes, mtimes and index-file contents."""
     digest = hashlib.sha256()
     for path in database_files(prefix):

@@ -126,6 +126,18 @@ def job_query(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> PlainTextR
     return PlainTextResponse(job.query_fasta)
 
 
+@router.get(
+    "/{job_id}/config",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def job_config(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> PlainTextResponse:
+    """The exact BLAST command line of each batch (and, on SLURM, the sbatch script), as the
+    Configure step wrote them."""
+    text = await run_in_threadpool(runtime.service.config_preview, job_id, viewer)
+    return PlainTextResponse(text)
+
+
 @router.get("/{job_id}/events")
 def job_events(
     job_id: str, runtime: RuntimeDep, viewer: ViewerDep, after: Annotated[int, Query(ge=0)] = 0

@@ -38,6 +38,7 @@ export const api = {
     apiJson<Page<Job>>(`/api/jobs${qs(p)}`),
   job: (id: string) => apiJson<Job>(job(id)),
   jobQuery: (id: string) => apiText(`${job(id)}/query`),
+  jobConfig: (id: string) => apiText(`${job(id)}/config`),
   events: (id: string, after: number) => apiJson<{ items: JobEvent[] }>(`${job(id)}/events${qs({ after })}`),
   cancel: (id: string) => apiJson<Job>(`${job(id)}/cancel`, { method: 'POST' }),
   remove: (id: string) => apiJson<void>(job(id), { method: 'DELETE' }),

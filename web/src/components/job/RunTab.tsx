@@ -1,4 +1,7 @@
 // The pipeline as it happens: eight steps, batch progress, the job's error and its event log.
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api } from '../../api/endpoints';
 import type { Job } from '../../api/types';
 import { formatDuration } from '../../format/text';
 import { deriveSteps, stepElapsedMs, type StepView } from '../../live/steps';
@@ -40,8 +43,36 @@ export function RunTab({ job }: { job: Job }) {
         )}
       </section>
 
+      {configured(job) && <ConfigPreview jobId={job.id} />}
       <EventLog job={job} />
     </div>
+  );
+}
+
+function configured(job: Job): boolean {
+  return job.steps.some((s) => s.key === 'configuring' && s.status === 'completed');
+}
+
+/** The exact commands (and SLURM script) the Configure step wrote; fetched when opened. */
+function ConfigPreview({ jobId }: { jobId: string }) {
+  const [open, setOpen] = useState(false);
+  const config = useQuery({
+    queryKey: ['job-config', jobId],
+    queryFn: () => api.jobConfig(jobId),
+    enabled: open,
+    staleTime: Infinity, // written once by Configure
+  });
+  return (
+    <details className="card" data-testid="config-preview" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Configuration: the exact commands this job runs</summary>
+      {config.isPending && open && <p className="muted">Loading…</p>}
+      {config.error && <p className="alert alert-error">{String(config.error)}</p>}
+      {config.data && (
+        <pre className="config-text" data-testid="config-text">
+          {config.data}
+        </pre>
+      )}
+    </details>
   );
 }
 
