@@ -26,11 +26,14 @@ from blastdeck.engines import slurm_cluster as sc
 from tests.conftest import (
     SLOW_OPTIONS,
     Server,
+    Workers,
     api_job,
     blast_processes,
+    distributed_settings,
     fasta,
     free_port,
     make_settings,
+    pg_database,
     wait_for_job,
 )
 from tests.support.slurm_cluster import PrivateSlurm, SlurmUnavailable
@@ -376,3 +379,37 @@ def _submitted_handle(server: Server, job_id: str) -> list[str]:
         for e in _events(server, job_id)
         if e["step"] == "submitting" and "slurm:" in e["message"]
     ]
+
+
+def test_distributed_mode_runs_slurm_jobs(
+    slurm: PrivateSlurm, shared: Path, tmp_path: Path, demo_16s
+) -> None:
+    """API + Celery worker processes + PostgreSQL + Redis, with a SLURM cluster: the worker
+    submits the array and follows it; hits as on the embedded local engine."""
+    query = fasta(demo_16s[20:24])
+    hpc = ClusterConfig(name="hpc", engine="slurm", slots=2, settings=slurm_settings(slurm, shared))
+    with pg_database() as url:
+        settings = distributed_settings(tmp_path / "data", url)
+        workers = Workers(settings)
+        try:
+            with TestClient(create_app(settings)) as client:
+                # stored in the database, so the worker processes know it too
+                added = client.post("/api/clusters", json=hpc.model_dump())
+                assert added.status_code == 201, added.text
+                workers.start(concurrency=1)
+                on_slurm = finish(client, submit(client, "hpc", query))
+                on_local = finish(client, submit(client, "local", query))
+                assert on_slurm["phase"] == on_local["phase"] == "completed", (
+                    on_slurm["error_code"],
+                    on_slurm["error"],
+                    on_local["error"],
+                )
+                assert on_slurm["hits_total"] == on_local["hits_total"] > 0
+                tsv = [
+                    client.get(f"/api/jobs/{j['id']}/download?format=tsv").text
+                    for j in (on_slurm, on_local)
+                ]
+                assert tsv[0] == tsv[1]
+                assert_nothing_left(slurm, on_slurm["id"])
+        finally:
+            workers.stop_all()
