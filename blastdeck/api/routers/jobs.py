@@ -102,7 +102,7 @@ def get_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, An
 @router.get(
     "/{job_id}/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/event-stream": {}}}},  # events: see the docstring
 )
 def job_stream(job_id: str, request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     """Server-sent events: `event: job` with the same JSON as `GET /api/jobs/{id}`, sent on
