@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from blastdeck.api.web import STATIC_DIR
 from blastdeck.domain.pipeline_model import STEPS
 from tests.conftest import Server, fasta, wait_for_job
+from tests.test_auth import cli
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -339,5 +340,51 @@ def test_live_updates_pause_when_the_server_is_down_and_recover(
         )
     finally:
         own.release_submit_slot()
+        if own.proc and own.proc.poll() is None:
+            own.kill(signal.SIGTERM)
+
+
+def test_sign_in_with_a_token_then_act_with_the_session_cookie(
+    tmp_path: Path, page: Page, demo_16s
+) -> None:
+    """Auth on: the page asks for a token, the server keeps it in an HttpOnly, SameSite=Strict
+    cookie (never in page storage), and state-changing requests carry the CSRF header."""
+    data = tmp_path / "data"
+    assert cli(data, "user", "add", "erin").returncode == 0
+    token = cli(data, "token", "create", "erin").stdout.decode().strip()
+    own = LockedServer(data)
+    own.env["BLASTDECK_AUTH"] = "on"
+    own.start()
+    try:
+        page.goto(f"{own.url}/jobs")
+        expect(page.get_by_test_id("signin")).to_be_visible()
+        page.get_by_test_id("signin-token").fill("bd_000000000000_wrong")
+        page.get_by_test_id("signin-submit").click()
+        expect(page.get_by_test_id("signin-error")).to_contain_text("unauthorized")
+
+        page.get_by_test_id("signin-token").fill(token)
+        page.get_by_test_id("signin-submit").click()
+        expect(page.get_by_test_id("user-name")).to_contain_text("erin")
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        session = cookies["blastdeck_session"]
+        assert session["httpOnly"] and session["sameSite"] == "Strict"
+        assert not cookies["blastdeck_csrf"]["httpOnly"]
+        stored = page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+        assert token not in stored
+
+        # a submit from the form (POST with the cookie) needs and gets the CSRF header
+        page.goto(f"{own.url}/search")
+        page.get_by_test_id("program").select_option("blastn")
+        page.get_by_test_id("query-input").fill(fasta(demo_16s[40:41]))
+        page.get_by_test_id("database").select_option("demo-16s")
+        page.get_by_test_id("submit").click()
+        page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
+        expect(page.get_by_test_id("job-status")).to_have_text(
+            re.compile("completed", re.I), timeout=60_000
+        )
+
+        page.get_by_test_id("signout").click()
+        expect(page.get_by_test_id("signin")).to_be_visible()
+    finally:
         if own.proc and own.proc.poll() is None:
             own.kill(signal.SIGTERM)
