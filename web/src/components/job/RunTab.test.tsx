@@ -1,8 +1,15 @@
 // @vitest-environment jsdom
-import { cleanup, render, screen } from '@testing-library/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { cleanup, render as renderPlain, screen } from '@testing-library/react';
+import type { ReactElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeJob } from '../../testing/jobFixture';
 import { RunTab } from './RunTab';
+
+// The Run tab's configuration panel reads through TanStack Query.
+function render(ui: ReactElement) {
+  return renderPlain(<QueryClientProvider client={new QueryClient()}>{ui}</QueryClientProvider>);
+}
 
 beforeEach(() => {
   // The event log asks the server for events; answer with none.
