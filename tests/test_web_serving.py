@@ -254,8 +254,10 @@ def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
     page can tell a quiet stream from a dead one."""
     monkeypatch.setattr(stream, "KEEPALIVE_S", 0.05)
     monkeypatch.setattr(stream, "CHECK_INTERVAL_S", 0.01)
+    monkeypatch.setattr(stream, "job_payload", lambda job: {"id": job.id, "poll_after_ms": 1000})
     fixed = datetime(2026, 1, 1, tzinfo=UTC)
-    jobs = SimpleNamespace(changed_at=lambda _id: fixed, get=lambda _id: None)
+    waiting_job = SimpleNamespace(id="j", updated_at=fixed)
+    jobs = SimpleNamespace(changed_at=lambda _id: fixed, get=lambda _id: waiting_job)
     runtime = SimpleNamespace(jobs=jobs)
 
     async def never_disconnected() -> bool:
@@ -269,6 +271,7 @@ def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
                 break
         return frames
 
-    frames = asyncio.run(first_frames(3))
+    frames = asyncio.run(first_frames(4))
     assert frames[0].startswith("retry: ")
-    assert frames[1:] == ["event: ping\ndata: {}\n\n"] * 2
+    assert frames[1].startswith("event: job\n")  # sent once: the job does not change
+    assert frames[2:] == ["event: ping\ndata: {}\n\n"] * 2

@@ -33,6 +33,7 @@ async def job_events_stream(
 ) -> AsyncIterator[str]:
     yield f"retry: {RECONNECT_MS}\n\n"
     seen = None
+    last_sent = ""
     last_write = time.monotonic()
     while not await is_disconnected():
         changed_at = await run_in_threadpool(runtime.jobs.changed_at, job_id)
@@ -40,13 +41,18 @@ async def job_events_stream(
             yield sse_event("gone", json.dumps({"id": job_id}))
             return
         if changed_at != seen:
-            seen = changed_at
             job = await run_in_threadpool(runtime.jobs.get, job_id)
-            if job is None:
-                continue
+            if job is None:  # deleted between the two reads
+                yield sse_event("gone", json.dumps({"id": job_id}))
+                return
+            # The job may have changed again between the two reads: remember the version sent,
+            # not the one noticed, and never send the same state twice.
+            seen = job.updated_at
             payload = job_payload(job)
-            yield sse_event("job", json.dumps(payload))
-            last_write = time.monotonic()
+            data = json.dumps(payload)
+            if data != last_sent:
+                yield sse_event("job", data)
+                last_sent, last_write = data, time.monotonic()
             if payload["poll_after_ms"] is None:  # ended: nothing more will change
                 return
         elif time.monotonic() - last_write > KEEPALIVE_S:
