@@ -257,6 +257,15 @@ def launch(p: Any) -> Browser:
     return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
+def report_server(server: Server) -> None:
+    """After a failure: whether the server still ran (something else may have killed it), and
+    its log's last lines."""
+    code = server.proc.poll() if server.proc else None
+    state = "still running" if server.proc and code is None else f"exited with {code}"
+    print(f"--- {server.name} server ({state}), log {server.log_path} ---", file=sys.stderr)
+    print(server.log_tail(), file=sys.stderr)
+
+
 # -- 1. phase latency --------------------------------------------------------------------------
 
 
@@ -601,7 +610,7 @@ def measure_phases(
         }
         return result, health
     except BaseException:
-        print(f"--- phases server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+        report_server(server)
         raise
     finally:
         server.stop()  # first: no job of it can take the lock after this
@@ -736,7 +745,7 @@ def measure_hits(browser: Browser, data_dir: Path, loads: int) -> dict[str, Any]
                 flush=True,
             )
     except BaseException:
-        print(f"--- hits server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+        report_server(server)
         raise
     finally:
         server.stop()
@@ -945,7 +954,7 @@ def main(argv: list[str] | None = None) -> int:
         redis.RedisError,
         OSError,
     ) as exc:
-        print(f"web bench failed: {exc}", file=sys.stderr)
+        print(f"web bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     write_json(args.out, results)
     print()
