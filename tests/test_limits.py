@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,21 +22,26 @@ class _Hold:
         pass
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = make_settings(
-        tmp_path / "data",
-        auth="on",
-        max_query_letters=3000,
-        max_queued_jobs_per_user=2,
-        max_active_jobs_per_user=1,
-    )
-    with TestClient(create_app(settings)) as test_client:
+@contextmanager
+def held_client(data_dir: Path, **limits: Any) -> Iterator[TestClient]:
+    """Auth on, users alice and bob with tokens, and submitted jobs kept queued."""
+    with TestClient(create_app(make_settings(data_dir, auth="on", **limits))) as test_client:
         runtime = test_client.app.state.runtime
         runtime.service._executor = _Hold()
         for name in ("alice", "bob"):
             runtime.users.add(name)
         test_client.tokens = {n: runtime.users.create_token(n) for n in ("alice", "bob")}
+        yield test_client
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with held_client(
+        tmp_path / "data",
+        max_query_letters=3000,
+        max_queued_jobs_per_user=2,
+        max_active_jobs_per_user=1,
+    ) as test_client:
         yield test_client
 
 
@@ -107,13 +114,7 @@ def test_running_jobs_per_user(tmp_path: Path, demo_16s) -> None:
 
 
 def test_submits_are_rate_limited_per_user(tmp_path: Path, demo_16s) -> None:
-    settings = make_settings(tmp_path / "data", auth="on", submit_burst=3, submit_rate_per_minute=6)
-    with TestClient(create_app(settings)) as client:
-        runtime = client.app.state.runtime
-        runtime.service._executor = _Hold()
-        for name in ("alice", "bob"):
-            runtime.users.add(name)
-        client.tokens = {n: runtime.users.create_token(n) for n in ("alice", "bob")}
+    with held_client(tmp_path / "data", submit_burst=3, submit_rate_per_minute=6) as client:
         one = fasta(demo_16s[:1])
         assert [submit(client, "alice", one).status_code for _ in range(3)] == [202] * 3
         limited = submit(client, "alice", one)

@@ -15,7 +15,7 @@ export const STEP_ORDER: readonly StepKey[] = [
   'completed',
 ];
 
-const DEFAULT_LABELS: Record<StepKey, string> = {
+export const DEFAULT_LABELS: Record<StepKey, string> = {
   preparing: 'Prepare',
   warming_up: 'Warmup Check',
   configuring: 'Configure',

@@ -1,17 +1,6 @@
 // Builds job payloads for tests, shaped like GET /api/jobs/<id>.
 import type { Job, JobStep, StepKey, StepStatus } from '../api/types';
-import { STEP_ORDER } from '../live/steps';
-
-const LABELS: Record<StepKey, string> = {
-  preparing: 'Prepare',
-  warming_up: 'Warmup Check',
-  configuring: 'Configure',
-  staging_db: 'Stage DB',
-  submitting: 'Submit',
-  running: 'BLAST Run',
-  exporting_results: 'Export',
-  completed: 'Complete',
-};
+import { DEFAULT_LABELS as LABELS, STEP_ORDER } from '../live/steps';
 
 export function makeStep(key: StepKey, status: StepStatus = 'pending', extra: Partial<JobStep> = {}): JobStep {
   const started = status === 'pending' || status === 'skipped' ? null : '2026-01-01T00:00:00.000Z';
