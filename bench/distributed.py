@@ -65,7 +65,7 @@ from _common import (
 
 from blastdeck.config import Settings
 from blastdeck.domain.pipeline_model import STEPS
-from blastdeck.executors.distributed import make_client
+from blastdeck.executors.celery import make_client
 from blastdeck.locks import (
     InProcessSubmitLock,
     RedisSubmitLock,

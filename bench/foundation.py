@@ -50,7 +50,7 @@ from _common import (
     write_json,
 )
 
-from blastdeck.results.exports import STANDARD_COLUMNS
+from blastdeck.results.tabular import STANDARD_COLUMNS
 
 DEFAULT_DATA = BENCH_DIR / ".data"
 RESULTS = BENCH_DIR / "results" / "foundation.json"

@@ -25,7 +25,7 @@ from blastdeck.client import Backend, HttpBackend, LocalBackend, follow
 from blastdeck.config import ClusterConfig, Settings, load_settings
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.job_service import SubmitRequest
-from blastdeck.results.exports import parse_export_format
+from blastdeck.results.formats import parse_export_format
 from blastdeck.runtime import Runtime, StartupError
 from blastdeck.store.models import User
 
@@ -176,7 +176,7 @@ def worker(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Run a Celery worker (distributed mode): takes jobs from the broker and runs them."""
-    from blastdeck.executors.distributed import configure
+    from blastdeck.worker import configure
 
     runtime = _distributed_runtime(data_dir, worker_concurrency=concurrency)
     settings = runtime.settings
@@ -212,7 +212,7 @@ def worker(
 def beat(data_dir: DataDirOpt = None) -> None:
     """Run the periodic tasks (distributed mode): reconcile (re-queue jobs nothing runs) and
     the retention purge."""
-    from blastdeck.executors.distributed import configure
+    from blastdeck.worker import configure
 
     runtime = _distributed_runtime(data_dir)
     settings = runtime.settings

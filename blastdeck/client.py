@@ -19,7 +19,7 @@ from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.job_service import SubmitRequest
-from blastdeck.results.exports import ExportFormat
+from blastdeck.results.formats import ExportFormat
 from blastdeck.runtime import Runtime
 
 

@@ -1,43 +1,29 @@
-"""Named compute targets: built-in `local`, those in the config file, those added at run time."""
+"""Named compute targets: built-in `local`, those in the config file, those added at run time.
+
+`ClusterRegistry` checks each definition (`config.ClusterConfig`) against its engine kind and
+resolves it to a `domain.clusters.Cluster`; it makes one engine per cluster per process.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
-from pathlib import Path
 
 from blastdeck.config import ClusterConfig, Settings
+from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE, check_name, check_namespace
-from blastdeck.engines.base import ClusterSpec, Engine
-from blastdeck.engines.local import LocalEngine
-from blastdeck.engines.local import check_settings as check_local_settings
-from blastdeck.engines.slurm import SETTINGS as SLURM_SETTINGS
-from blastdeck.engines.slurm import SlurmEngine
-from blastdeck.engines.slurm import check_settings as check_slurm_settings
+from blastdeck.engines.base import Engine
+from blastdeck.engines.registry import engine_kind
 from blastdeck.store.catalog import ClusterStore
-from blastdeck.store.models import Cluster
+from blastdeck.store.models import ClusterRow
 
 DEFAULT_CLUSTER = "local"
 
-EngineFactory = Callable[[ClusterSpec, Path], Engine]
-ENGINES: dict[str, EngineFactory] = {"local": LocalEngine, "slurm": SlurmEngine}
-# Settings each engine understands; anything else is refused when a cluster is added.
-ENGINE_SETTINGS: dict[str, frozenset[str]] = {
-    "local": frozenset({"scratch_dir", "namespaces", "memory_limit_mb"}),
-    "slurm": SLURM_SETTINGS,
-}
-# Checks of setting values, by engine: a bad value is refused when the cluster is added.
-ENGINE_SETTING_CHECKS: dict[str, Callable[[str, dict[str, str]], None]] = {
-    "local": check_local_settings,
-    "slurm": check_slurm_settings,
-}
 
-
-def _spec(name: str, engine: str, namespace: str, slots: int | None, settings: dict) -> ClusterSpec:
+def _resolve(name: str, engine: str, namespace: str, slots: int | None, settings: dict) -> Cluster:
     listed = settings.get("namespaces", "")
-    return ClusterSpec(
+    return Cluster(
         name=name,
         engine=engine,
         namespace=namespace or DEFAULT_NAMESPACE,
@@ -47,29 +33,23 @@ def _spec(name: str, engine: str, namespace: str, slots: int | None, settings: d
     )
 
 
-def check_cluster_config(config: ClusterConfig) -> ClusterSpec:
+def check_cluster_config(config: ClusterConfig) -> Cluster:
     check_name(config.name, what="cluster", field="name")
-    if config.engine not in ENGINES:
-        raise BlastDeckError(
-            ErrorCode.UNKNOWN_ENGINE,
-            f"Unknown engine {config.engine[:40]!r}; available: {', '.join(sorted(ENGINES))}.",
-            field="engine",
-        )
+    kind = engine_kind(config.engine)
     check_namespace(config.namespace)
-    unknown = set(config.settings) - ENGINE_SETTINGS[config.engine]
+    unknown = set(config.settings) - kind.settings
     if unknown:
         raise BlastDeckError(
             ErrorCode.INVALID_CLUSTER_SETTING,
             f"Unknown setting(s) {', '.join(sorted(unknown))} for engine {config.engine}; "
-            f"known: {', '.join(sorted(ENGINE_SETTINGS[config.engine]))}.",
+            f"known: {', '.join(sorted(kind.settings))}.",
             field="settings",
         )
     for ns in config.settings.get("namespaces", "").split(","):
         if ns.strip():
             check_namespace(ns.strip(), field="settings.namespaces")
-    if config.engine in ENGINE_SETTING_CHECKS:
-        ENGINE_SETTING_CHECKS[config.engine](config.name, dict(config.settings))
-    return _spec(config.name, config.engine, config.namespace, config.slots, config.settings)
+    kind.check_settings(config.name, dict(config.settings))
+    return _resolve(config.name, config.engine, config.namespace, config.slots, config.settings)
 
 
 class ClusterRegistry:
@@ -79,17 +59,17 @@ class ClusterRegistry:
         self._engines: dict[str, Engine] = {}
         self._mutex = threading.Lock()
 
-    def list(self) -> list[ClusterSpec]:
-        found = {DEFAULT_CLUSTER: _spec(DEFAULT_CLUSTER, "local", DEFAULT_NAMESPACE, None, {})}
+    def list(self) -> list[Cluster]:
+        found = {DEFAULT_CLUSTER: _resolve(DEFAULT_CLUSTER, "local", DEFAULT_NAMESPACE, None, {})}
         for config in self._settings.clusters:
             found[config.name] = check_cluster_config(config)
         for row in self._store.list():
             found.setdefault(
-                row.name, _spec(row.name, row.engine, row.namespace, row.slots, row.settings)
+                row.name, _resolve(row.name, row.engine, row.namespace, row.slots, row.settings)
             )
         return sorted(found.values(), key=lambda c: c.name)
 
-    def get(self, name: str) -> ClusterSpec:
+    def get(self, name: str) -> Cluster:
         for cluster in self.list():
             if cluster.name == name:
                 return cluster
@@ -99,26 +79,26 @@ class ClusterRegistry:
             field="cluster",
         )
 
-    def add(self, config: ClusterConfig) -> ClusterSpec:
-        spec = check_cluster_config(config)
-        if any(c.name == spec.name for c in self.list()):
+    def add(self, config: ClusterConfig) -> Cluster:
+        cluster = check_cluster_config(config)
+        if any(c.name == cluster.name for c in self.list()):
             raise BlastDeckError(
                 ErrorCode.CLUSTER_EXISTS,
-                f"A cluster named {spec.name!r} already exists.",
+                f"A cluster named {cluster.name!r} already exists.",
                 field="name",
             )
         self._store.add(
-            Cluster(
-                name=spec.name,
-                engine=spec.engine,
-                namespace=spec.namespace,
+            ClusterRow(
+                name=cluster.name,
+                engine=cluster.engine,
+                namespace=cluster.namespace,
                 slots=config.slots,
                 settings=dict(config.settings),
             )
         )
-        return spec
+        return cluster
 
-    def resolve_namespace(self, cluster: ClusterSpec, namespace: str | None) -> str:
+    def resolve_namespace(self, cluster: Cluster, namespace: str | None) -> str:
         """The job's real target namespace: the one asked for, else the cluster's default."""
         ns = check_namespace(namespace.strip()) if namespace else cluster.namespace
         if cluster.namespaces and ns not in cluster.namespaces:
@@ -136,6 +116,6 @@ class ClusterRegistry:
             engine = self._engines.get(name)
             if engine is None:
                 cluster = self.get(name)
-                engine = ENGINES[cluster.engine](cluster, self._settings.scratch_dir)
+                engine = engine_kind(cluster.engine).factory(cluster, self._settings.scratch_dir)
                 self._engines[name] = engine
             return engine

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from blastdeck.domain.fasta import QueryLimits
+from blastdeck.redis_keys import SUBMIT_LOCK_PREFIX
 
 
 class ClusterConfig(BaseModel):
@@ -49,7 +50,7 @@ class Settings(BaseSettings):
     submit_rate_per_minute: float = Field(default=60, ge=0)
     submit_burst: int = Field(default=20, ge=1)
 
-    lock_prefix: str = "elb:blast:elastic-blast-submit"
+    lock_prefix: str = SUBMIT_LOCK_PREFIX
     lock_ttl_s: int = 900
     submit_timeout_s: int = 600
     submit_wait_deadline_s: int = 1800
@@ -64,7 +65,9 @@ class Settings(BaseSettings):
     # A job is run by one process at a time: it holds a lease in the database, renewed while
     # it runs. A dead runner's lease expires and the reconcile hands the job to another.
     lease_s: int = Field(default=30, ge=2)
-    reconcile_interval_s: float = 60.0
+    # Every worker runs the reconcile this often (one worker of the deployment per period),
+    # so a job a dead worker held resumes within lease_s + reconcile_interval_s.
+    reconcile_interval_s: float = Field(default=25.0, gt=0)
     visibility_timeout_s: int = 3600
     max_attempts: int = Field(default=3, ge=1, description="tries for transient failures")
     retry_backoff_s: float = 2.0

@@ -24,7 +24,9 @@ from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
-from blastdeck.results.exports import ExportFormat, needs_archives, render_export
+from blastdeck.results.exports import render_export
+from blastdeck.results.formats import ExportFormat, needs_archives
+from blastdeck.store.hsps import HspStore
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.models import Job, utcnow
 
@@ -48,6 +50,7 @@ class JobService:
         self,
         settings: Settings,
         jobs: JobStore,
+        hsps: HspStore,
         databases: DatabaseCatalog,
         clusters: ClusterRegistry,
         pipeline: Pipeline,
@@ -55,6 +58,7 @@ class JobService:
     ) -> None:
         self._settings = settings
         self._jobs = jobs
+        self._hsps = hsps
         self._databases = databases
         self._clusters = clusters
         self._pipeline = pipeline
@@ -233,7 +237,7 @@ class JobService:
         """Every HSP of one query with its aligned sequences (from the JSON export, split
         per query on first request). A query without hits has none."""
         job = self.completed(job_id, viewer)
-        query_index = self._jobs.query_index_of(job.id, query_id)
+        query_index = self._hsps.query_index_of(job.id, query_id)
         if query_index is None:
             return []
         out_dir = self._settings.jobs_dir / job.id / "exports" / "alignments"
@@ -241,12 +245,12 @@ class JobService:
             json_export = self.export(job.id, ExportFormat.JSON, viewer)
             with self._export_lock(job.id):
                 if not alignments.is_split(out_dir):
-                    ids = {index: qid for index, qid, _, _ in self._jobs.hit_queries(job.id)}
+                    ids = {index: qid for index, qid, _, _ in self._hsps.queries(job.id)}
                     alignments.split_by_query(json_export, out_dir, ids)
         return alignments.read_query_alignments(out_dir, query_index)
 
     def purge_expired(self) -> int:
-        """Delete every job that ended more than `retention_days` ago, completely (rows, hits,
+        """Delete every job that ended more than `retention_days` ago, completely (rows, HSPs,
         files), and record the purge. Returns how many were deleted."""
         if not self._settings.retention_days:
             return 0

@@ -17,8 +17,7 @@ from typing import Protocol
 import redis
 
 from blastdeck.domain.names import DEFAULT_NAMESPACE, UNKNOWN_CLUSTER
-
-BLAST_SUBMIT_LOCK_KEY_PREFIX = "elb:blast:elastic-blast-submit"
+from blastdeck.redis_keys import SUBMIT_LOCK_PREFIX as BLAST_SUBMIT_LOCK_KEY_PREFIX
 
 
 def submit_lock_key(

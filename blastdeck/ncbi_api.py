@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.job_service import SubmitRequest
-from blastdeck.results.exports import ExportFormat
+from blastdeck.results.formats import ExportFormat
 
 # FORMAT_TYPE -> export; "Text" with ALIGNMENT_VIEW=Tabular is the commented hit table.
 FORMAT_TYPES: dict[str, ExportFormat] = {

@@ -32,7 +32,8 @@ from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults
 from blastdeck.files import write_atomically
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
-from blastdeck.results.hits import read_hits
+from blastdeck.results.hsps import read_hsps
+from blastdeck.store.hsps import HspStore
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
 
@@ -99,12 +100,14 @@ class Pipeline:
         self,
         settings: Settings,
         jobs: JobStore,
+        hsps: HspStore,
         databases: DatabaseCatalog,
         clusters: ClusterRegistry,
         lock: SubmitLock,
     ) -> None:
         self._settings = settings
         self._jobs = jobs
+        self._hsps = hsps
         self._databases = databases
         self._clusters = clusters
         self._lock = lock
@@ -307,7 +310,7 @@ class Pipeline:
             return self._wait_for_slot(current, ctx, key)
         try:
             self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again
-            handle = engine.submit(ctx)
+            handle = engine.submit(ctx, self._settings.submit_timeout_s)
             self._jobs.set_engine_handle(job.id, handle)
         finally:
             self._lock.release(key, token)
@@ -382,22 +385,22 @@ class Pipeline:
                 ErrorCode.EXPORT_FAILED, f"{len(missing)} batch(es) finished without results"
             )
         self._index_finished(job.id, results)
-        total = self._jobs.count_hits(job.id)
-        self._jobs.complete_step(job.id, Step.EXPORTING_RESULTS, f"{total} hits indexed")
+        total = self._hsps.count(job.id)
+        self._jobs.complete_step(job.id, Step.EXPORTING_RESULTS, f"{total} HSPs indexed")
         self._jobs.finish_completed(job.id, total)
 
     def _index_finished(self, job_id: str, results: JobResults) -> None:
-        """Index each finished batch's hits once, while later batches still run.
+        """Index each finished batch's HSPs once, while later batches still run.
 
-        A marker beside the table records that its hits are stored, so neither the export step
+        A marker beside the table records that its HSPs are stored, so neither the export step
         nor a resumed run indexes a batch twice.
         """
         for batch in results.batches:
             marker = batch.table.with_name(batch.table.name + ".indexed")
             if marker.exists() or not batch.table.exists():
                 continue
-            hits = read_hits(batch.table, batch.query_ids, batch.query_offset)
-            self._jobs.replace_batch_hits(job_id, batch.query_offset, len(batch.query_ids), hits)
+            hsps = read_hsps(batch.table, batch.query_ids, batch.query_offset)
+            self._hsps.replace_batch(job_id, batch.query_offset, len(batch.query_ids), hsps)
             marker.touch()
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Embedded (default): SQLite or PostgreSQL, the in-process lock and a thread-pool executor, all in
 `blastdeck serve`. Distributed (a broker URL is set): the Redis lock and Celery; `serve` only
-enqueues, `blastdeck worker` processes run the pipeline.
+enqueues, `blastdeck worker` processes run the pipeline (`worker.py`). Nothing here imports the
+worker module: the runtime is what a worker process builds, not the other way round.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 
@@ -31,7 +33,9 @@ from blastdeck.store.database import (
     make_session_factory,
     migrate,
 )
+from blastdeck.store.hsps import HspStore
 from blastdeck.store.jobs import JobStore
+from blastdeck.store.models import utcnow
 from blastdeck.store.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -56,14 +60,23 @@ class Runtime:
         self.db_engine = make_engine(settings.sqlalchemy_url)
         sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
+        self.hsps = HspStore(sessions)
         self.databases = DatabaseCatalog(DatabaseStore(sessions), settings.databases_dir)
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
         self.lock = lock or _make_lock(settings)
-        self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
+        self.pipeline = Pipeline(
+            settings, self.jobs, self.hsps, self.databases, self.clusters, self.lock
+        )
         self.executor: Executor = _make_executor(settings, self.pipeline)
         self.service = JobService(
-            settings, self.jobs, self.databases, self.clusters, self.pipeline, self.executor
+            settings,
+            self.jobs,
+            self.hsps,
+            self.databases,
+            self.clusters,
+            self.pipeline,
+            self.executor,
         )
         self._purger: _Every | None = None
 
@@ -95,26 +108,36 @@ class Runtime:
         """Hand every unfinished job that no live process is running back to the executor.
 
         The database is the source of truth: a job whose broker message was lost (Redis
-        restarted) or whose runner died is scheduled again and resumes from its last finished
-        step. Running it twice at once is impossible (the run lease), so a duplicate is harmless.
+        restarted, the API died between storing and enqueueing it) or whose runner died is
+        scheduled again and resumes from its last finished step. Running it twice at once is
+        impossible (the run lease), so a duplicate message is harmless. Returns how many jobs
+        were scheduled.
         """
         orphans = self.jobs.unclaimed_active()
         if not orphans:
             return 0
-        queued = self.executor.queued_job_ids()
-        scheduled = 0
+        scheduled = self.executor.scheduled()
+        # A waiting job's message held by a worker (its countdown) while the job has not been
+        # touched this long belongs to a dead worker: the broker would only give it back after
+        # its visibility timeout. A live one re-checks its slot every submit_backoff_max_s.
+        stale_after = timedelta(seconds=max(60.0, 6 * self.settings.submit_backoff_max_s))
+        now = utcnow()
+        count = 0
         for job in orphans:
-            if job.id in queued and Phase(job.phase) in _WAITING_PHASES:
+            waiting = Phase(job.phase) in _WAITING_PHASES
+            if waiting and job.id in scheduled.queued:
                 continue
-            if Phase(job.phase) not in _WAITING_PHASES:
+            if waiting and job.id in scheduled.held and now - job.updated_at < stale_after:
+                continue
+            if not waiting:
                 self.jobs.note(job.id, "recovered", f"picked up again (was {job.phase})")
             try:
                 self.executor.enqueue(job.id)
             except BlastDeckError as exc:
                 log.warning("reconcile could not enqueue job %s: %s", job.id, exc.message)
                 break
-            scheduled += 1
-        return scheduled
+            count += 1
+        return count
 
     def stop(self) -> None:
         if self._purger is not None:
@@ -150,7 +173,7 @@ def _make_lock(settings: Settings) -> SubmitLock:
 
 def _make_executor(settings: Settings, pipeline: Pipeline) -> Executor:
     if settings.distributed:
-        from blastdeck.executors.distributed import CeleryExecutor
+        from blastdeck.executors.celery import CeleryExecutor
 
         return CeleryExecutor(settings)
     return InlineExecutor(pipeline.run, settings.workers)

@@ -151,7 +151,7 @@ class Workers:
         return proc
 
     def _wait_ready(self, proc: subprocess.Popen) -> None:
-        from blastdeck.executors.distributed import make_client
+        from blastdeck.executors.celery import make_client
 
         app = make_client(self.settings)
         name = f"blastdeck-{proc.pid}@{socket.gethostname()}"

@@ -129,11 +129,11 @@ def test_redis_restart_with_jobs_queued(
             body = {"program": "blastn", "database": "demo-16s", "query": fasta([record])}
             ids.append(client.post("/api/jobs", json=body).json()["id"])
         runtime = client.app.state.runtime
-        assert set(ids) <= runtime.executor.queued_job_ids()
+        assert set(ids) <= runtime.executor.scheduled().queued
 
         private_redis.kill()  # every queued message is gone with it
         private_redis.start()
-        assert runtime.executor.queued_job_ids() == set()
+        assert runtime.executor.scheduled().queued == set()
         assert all(api_job(client)(i)["phase"] == "queued" for i in ids)
 
         workers = Workers(settings)

@@ -21,13 +21,10 @@ import pytest
 import blastdeck
 from blastdeck.blast_tools import blast_env, run_tool, tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.results.exports import (
-    STANDARD_COLUMNS,
-    ExportFormat,
-    parse_export_format,
-    render_export,
-)
-from blastdeck.results.hits import HIT_FIELDS, HIT_TABLE_OUTFMT, Hit, read_hits
+from blastdeck.results.exports import render_export
+from blastdeck.results.formats import ExportFormat, parse_export_format
+from blastdeck.results.hsps import HSP_FIELDS, HSP_TABLE_OUTFMT, Hsp, read_hsps
+from blastdeck.results.tabular import STANDARD_COLUMNS
 
 DEMO_DIR = Path(blastdeck.__file__).parent / "demo"
 ODD_TITLE = "Odd \"quoted\" <tag> & back\\slash, 'apos'; Query= not a query"
@@ -119,7 +116,7 @@ def search(
         env = blast_env(blastdb_dir, {"BATCH_SIZE": str(batch_size)} if batch_size else None)
         subprocess.run([*argv, "-out", str(archive), *extra], env=env, check=True)
         table = archive.with_suffix(".hits.tsv")
-        table_argv = [*argv[:-1], HIT_TABLE_OUTFMT, "-out", str(table), *extra]
+        table_argv = [*argv[:-1], HSP_TABLE_OUTFMT, "-out", str(table), *extra]
         subprocess.run(table_argv, env=env, check=True)
         ids = tuple(first_word(d) for d, _ in part)
         batches.append(Batch(table, archive, ids, offset))
@@ -175,11 +172,11 @@ def prot_job(tmp_path_factory: pytest.TempPathFactory) -> Job:
     return Job("blastp", blastdb_dir, queries, batchings)
 
 
-def job_hits(job: Job, batching: str) -> list[Hit]:
+def job_hits(job: Job, batching: str) -> list[Hsp]:
     return [
         hit
         for b in job.batchings[batching]
-        for hit in read_hits(b.table, b.query_ids, b.query_offset)
+        for hit in read_hsps(b.table, b.query_ids, b.query_offset)
     ]
 
 
@@ -222,10 +219,10 @@ def single_rows(nucl_job: Job, tmp_path_factory: pytest.TempPathFactory) -> list
     return run_tool("blastn", argv, blastdb_dir=nucl_job.blastdb_dir).splitlines()
 
 
-BATCHINGS = ["1", "3", "2-multi"]  # "2" is covered by the read_hits tests
+BATCHINGS = ["1", "3", "2-multi"]  # "2" is covered by the read_hsps tests
 
 
-# -- read_hits -------------------------------------------------------------------------------
+# -- read_hsps -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("batching", ["2", "3", "2-multi"])
@@ -235,7 +232,7 @@ def test_hits_do_not_depend_on_batching(nucl_job: Job, batching: str) -> None:
 
 def test_hits_sit_on_their_global_query(nucl_job: Job) -> None:
     hits = job_hits(nucl_job, "3")
-    by_query: dict[int, list[Hit]] = {}
+    by_query: dict[int, list[Hsp]] = {}
     for hit in hits:
         by_query.setdefault(hit.query_index, []).append(hit)
     assert 1 not in by_query  # the random control
@@ -253,7 +250,7 @@ def test_hits_sit_on_their_global_query(nucl_job: Job) -> None:
 
 def test_hit_fields_are_typed(nucl_job: Job) -> None:
     top = job_hits(nucl_job, "1")[0]  # query 0 against itself in the database
-    assert [f for f in Hit.__dataclass_fields__ if f != "query_index"] == list(HIT_FIELDS)
+    assert [f for f in Hsp.__dataclass_fields__ if f != "query_index"] == list(HSP_FIELDS)
     assert top.query_index == 0
     assert top.subject_title == ODD_TITLE
     assert top.pident == 100.0 and top.mismatch == 0 and top.gapopen == 0
@@ -264,21 +261,21 @@ def test_hit_fields_are_typed(nucl_job: Job) -> None:
 
 def test_zero_hit_batch_reads_as_no_hits(nucl_job: Job) -> None:
     batch = nucl_job.batchings["3"][1]
-    assert read_hits(batch.table, batch.query_ids, 1) == []
+    assert read_hsps(batch.table, batch.query_ids, 1) == []
 
 
 def test_read_hits_refuses_a_query_list_that_does_not_match(nucl_job: Job) -> None:
     batch = nucl_job.batchings["2"][0]
     for wrong in (batch.query_ids[:-1], ("someone_else", *batch.query_ids[1:])):
         with pytest.raises(BlastDeckError) as info:
-            read_hits(batch.table, wrong, 0)
+            read_hsps(batch.table, wrong, 0)
         assert info.value.code is ErrorCode.EXPORT_FAILED
 
 
 def test_read_hits_accepts_ids_blast_rewrites(nucl_job: Job, tmp_path: Path) -> None:
     query = [("Séq_ü1 non-ASCII id", nucl_job.queries[0][1])]
     (batch,) = search(tmp_path, "blastn", nucl_job.blastdb_dir, "16s-demo", query, [1], "u")
-    hits = read_hits(batch.table, ["Séq_ü1"], 5)
+    hits = read_hsps(batch.table, ["Séq_ü1"], 5)
     assert hits and {(h.query_id, h.query_index) for h in hits} == {("Séq_ü1", 5)}
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import STEP_LABELS, Phase, Step, poll_after_ms, status_of
-from blastdeck.engines.base import ClusterSpec
-from blastdeck.results.hits import HIT_FIELDS
-from blastdeck.store.models import BlastDatabase, Hit, Job, JobEvent
+from blastdeck.results.hsps import HSP_FIELDS
+from blastdeck.store.models import BlastDatabase, Hsp, Job, JobEvent
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -53,7 +53,7 @@ def job_payload(job: Job) -> dict[str, Any]:
         "progress": {"batches_done": job.batches_done, "batches_total": job.batches_total},
         "query_count": job.query_count,
         "query_letters": job.query_letters,
-        "hits_total": job.hits_total,
+        "hits_total": job.hsps_total,
         "poll_after_ms": poll_after_ms(phase),
         "created_at": _iso(job.created_at),
         "updated_at": _iso(job.updated_at),
@@ -73,8 +73,8 @@ def event_payload(event: JobEvent) -> dict[str, Any]:
     }
 
 
-def hit_payload(hit: Hit) -> dict[str, Any]:
-    return {name: getattr(hit, name) for name in HIT_FIELDS}
+def hsp_payload(hsp: Hsp) -> dict[str, Any]:
+    return {name: getattr(hsp, name) for name in HSP_FIELDS}
 
 
 def database_payload(db: BlastDatabase) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def database_payload(db: BlastDatabase) -> dict[str, Any]:
 
 
 def cluster_payload(
-    cluster: ClusterSpec,
+    cluster: Cluster,
     slots: list[dict[str, Any]] | None = None,
     queue_depth: int | None = None,
 ) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class ErrorCode(StrEnum):
     DATABASE_UNAVAILABLE = "database_unavailable"
     SLURM_SUBMIT_REJECTED = "slurm_submit_rejected"
     SLURM_UNAVAILABLE = "slurm_unavailable"
+    SUBMIT_TIMEOUT = "submit_timeout"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
 
@@ -89,6 +90,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.DATABASE_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.STAGING_FAILED: ErrorCategory.TRANSIENT,
     ErrorCode.SLURM_UNAVAILABLE: ErrorCategory.TRANSIENT,
+    ErrorCode.SUBMIT_TIMEOUT: ErrorCategory.TRANSIENT,
     ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
 }
 

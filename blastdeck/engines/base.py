@@ -1,16 +1,21 @@
-"""The engine interface: where BLAST runs. `local` today; SLURM and Kubernetes fit the same shape.
+"""The engine interface: where BLAST runs (`local`, `slurm`; Kubernetes would fit the same shape).
 
 The pipeline calls these in step order. Engines never touch HTTP or the database; they read and
 write only the job's work dir and their cluster's scratch dir, and report through return values
-and `BlastDeckError`s with stable codes.
+and `BlastDeckError`s with stable codes. Engines share the batch plan (`batch_plan.py`), database
+staging (`staging.py`), BLAST processes on this host (`blast_process.py`) and result collection
+(`batch_results.py`); no engine imports another. Each engine module owns one `EngineKind`
+record, which `registry.py` collects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.programs import Molecule, Program
 
@@ -23,22 +28,12 @@ class DatabaseRef:
 
 
 @dataclass(frozen=True)
-class ClusterSpec:
-    name: str
-    engine: str
-    namespace: str
-    slots: int
-    settings: dict[str, str] = field(default_factory=dict)
-    namespaces: tuple[str, ...] = ()  # empty: any valid namespace
-
-
-@dataclass(frozen=True)
 class JobContext:
     job_id: str
     program: Program
     database: DatabaseRef
     options: dict[str, Any]
-    cluster: ClusterSpec
+    cluster: Cluster
     namespace: str
     work_dir: Path
 
@@ -64,7 +59,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class BatchResult:
-    table: Path  # the hit table BLAST wrote (results.hits.HIT_TABLE_OUTFMT)
+    table: Path  # the hit table BLAST wrote (results.hsps.HSP_TABLE_OUTFMT)
     archive: Path  # its ASN.1 archive (-outfmt 11), once make_archives made it
     query_ids: tuple[str, ...]
     query_offset: int
@@ -91,8 +86,11 @@ class Engine(Protocol):
     def stage_db(self, ctx: JobContext) -> str:
         """Copy the database to the cluster's scratch; return where it now is."""
 
-    def submit(self, ctx: JobContext) -> str:
-        """Hand the batches to the cluster (under the submit lock); return a handle."""
+    def submit(self, ctx: JobContext, timeout_s: float) -> str:
+        """Hand the batches to the cluster (under the submit lock); return a handle.
+
+        Must return or raise `SUBMIT_TIMEOUT` within `timeout_s`, which is below the lock's
+        TTL: a submit that outlived its lock could overlap the next holder's submit."""
 
     def resume(self, ctx: JobContext, handle: str) -> str:
         """Re-attach to submitted work after this process restarted; return the handle to poll."""
@@ -108,3 +106,22 @@ class Engine(Protocol):
 
     def cancel(self, ctx: JobContext, handle: str | None) -> None:
         """Stop every process of the job; safe to call more than once."""
+
+
+def _no_check(cluster: str, settings: dict[str, str]) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class EngineKind:
+    """One kind of engine as the cluster registry knows it, owned by the engine's module.
+
+    `settings` are the cluster settings it understands (others are refused when a cluster is
+    added); `check_settings(cluster_name, settings)` refuses bad values then, with the setting
+    named, rather than when the cluster's first job runs.
+    """
+
+    name: str
+    factory: Callable[[Cluster, Path], Engine]
+    settings: frozenset[str]
+    check_settings: Callable[[str, dict[str, str]], None] = _no_check

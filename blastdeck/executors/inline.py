@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from blastdeck.executors.base import Scheduled
 from blastdeck.pipeline import Outcome, RetryAfter
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,9 @@ class InlineExecutor:
         if isinstance(outcome, RetryAfter):
             self.enqueue(job_id, outcome.seconds)
 
-    def queued_job_ids(self) -> set[str]:
+    def scheduled(self) -> Scheduled:
         with self._mutex:
-            return set(self._scheduled)
+            return Scheduled(queued=set(self._scheduled))
 
     def shutdown(self) -> None:
         with self._mutex:

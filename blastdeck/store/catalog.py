@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.store.models import BlastDatabase, Cluster
+from blastdeck.store.models import BlastDatabase, ClusterRow
 
 
 class DatabaseStore:
@@ -35,11 +35,11 @@ class ClusterStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def list(self) -> list[Cluster]:
+    def list(self) -> list[ClusterRow]:
         with self._sessions() as s:
-            return list(s.scalars(select(Cluster).order_by(Cluster.name)))
+            return list(s.scalars(select(ClusterRow).order_by(ClusterRow.name)))
 
-    def add(self, row: Cluster) -> Cluster:
+    def add(self, row: ClusterRow) -> ClusterRow:
         try:
             with self._sessions.begin() as s:
                 s.add(row)

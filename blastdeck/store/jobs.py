@@ -7,10 +7,9 @@ pipeline thread or worker process writes it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -25,13 +24,9 @@ from blastdeck.domain.pipeline_model import (
     StepStatus,
     phases_with_status,
 )
-from blastdeck.results.hits import Hit as HitRecord
-from blastdeck.store.models import Hit, Job, JobEvent, JobStep, MaintenanceEvent, utcnow
+from blastdeck.store.models import Hsp, Job, JobEvent, JobStep, MaintenanceEvent, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
-# What a hit list may be ordered by; "query" is input order (the query's index in the job).
-HitSort = Literal["evalue", "bitscore", "pident", "qcovhsp", "length", "query", "subject_id"]
-_HIT_COLUMNS = [f.name for f in fields(HitRecord)]
 
 
 @dataclass(frozen=True)
@@ -141,7 +136,7 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         with self._sessions.begin() as s:
             # Explicit deletes: SQLite only cascades with foreign keys on, PostgreSQL always.
-            s.execute(delete(Hit).where(Hit.job_id == job_id))
+            s.execute(delete(Hsp).where(Hsp.job_id == job_id))
             s.execute(delete(JobEvent).where(JobEvent.job_id == job_id))
             s.execute(delete(JobStep).where(JobStep.job_id == job_id))
             s.execute(delete(Job).where(Job.id == job_id))
@@ -302,7 +297,7 @@ class JobStore:
         with self._sessions.begin() as s:
             _event(s, job_id, kind, None, step, message, code)
 
-    def finish_completed(self, job_id: str, hits_total: int) -> None:
+    def finish_completed(self, job_id: str, hsps_total: int) -> None:
         now = utcnow()
         with self._sessions.begin() as s:
             row = s.get(JobStep, (job_id, Step.COMPLETED.value))
@@ -320,7 +315,7 @@ class JobStore:
                     error_code=None,
                     error=None,
                     waiting_for=None,
-                    hits_total=hits_total,
+                    hsps_total=hsps_total,
                     finished_at=now,
                     updated_at=now,
                 )
@@ -331,7 +326,7 @@ class JobStore:
                 "completed",
                 Phase.COMPLETED,
                 Step.COMPLETED,
-                f"job completed with {hits_total} hits",
+                f"job completed with {hsps_total} HSPs",
             )
 
     def finish_failed(
@@ -380,97 +375,10 @@ class JobStore:
             if job.phase not in _TERMINAL:
                 _mark_cancelled(s, job, now)
 
-    # -- hits --------------------------------------------------------------------------------
-
-    def replace_batch_hits(
-        self, job_id: str, first_query: int, query_count: int, hits: Sequence[HitRecord]
-    ) -> None:
-        """Store one batch's hits, replacing any earlier copy (a batch may be indexed again)."""
-        rows = [(job_id, *(getattr(h, c) for c in _HIT_COLUMNS)) for h in hits]
-        with self._sessions.begin() as s:
-            s.execute(
-                delete(Hit).where(
-                    Hit.job_id == job_id,
-                    Hit.query_index >= first_query,
-                    Hit.query_index < first_query + query_count,
-                )
-            )
-            if rows:
-                # The driver's own executemany: tens of thousands of rows, no per-row ORM work.
-                connection = s.connection()
-                mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-                columns = ("job_id", *_HIT_COLUMNS)
-                connection.exec_driver_sql(
-                    f"INSERT INTO hits ({', '.join(columns)}) "
-                    f"VALUES ({', '.join([mark] * len(columns))})",
-                    rows,
-                )
-
-    def count_hits(self, job_id: str) -> int:
-        with self._sessions() as s:
-            return s.scalar(select(func.count()).where(Hit.job_id == job_id)) or 0
-
-    def hits(
-        self,
-        job_id: str,
-        *,
-        sort: HitSort = "evalue",
-        descending: bool = False,
-        limit: int = 100,
-        offset: int = 0,
-        filters: HitFilter | None = None,
-    ) -> tuple[Sequence[Hit], int]:
-        column = Hit.query_index if sort == "query" else getattr(Hit, sort)
-        query = select(Hit).where(Hit.job_id == job_id, *(filters or HitFilter()).clauses())
-        order = column.desc() if descending else column.asc()
-        with self._sessions() as s:
-            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-            page = query.order_by(order, Hit.id).limit(limit).offset(offset)
-            rows = s.scalars(page).all()
-        return rows, total
-
-    def hit_queries(self, job_id: str) -> list[tuple[int, str, int, int]]:
-        """(query index, query id, query length, HSP count) of every query with hits."""
-        query = (
-            select(Hit.query_index, Hit.query_id, func.max(Hit.qlen), func.count())
-            .where(Hit.job_id == job_id)
-            .group_by(Hit.query_index, Hit.query_id)
-            .order_by(Hit.query_index)
-        )
-        with self._sessions() as s:
-            return [tuple(row) for row in s.execute(query).all()]  # type: ignore[misc]
-
-    def query_index_of(self, job_id: str, query_id: str) -> int | None:
-        """The index in the job of the (first) query with this id that has hits."""
-        query = select(func.min(Hit.query_index)).where(
-            Hit.job_id == job_id, Hit.query_id == query_id
-        )
-        with self._sessions() as s:
-            return s.scalar(query)
-
     def changed_at(self, job_id: str) -> datetime | None:
         """When the job last changed (every transition bumps it); None once it is gone."""
         with self._sessions() as s:
             return s.scalar(select(Job.updated_at).where(Job.id == job_id))
-
-
-@dataclass(frozen=True)
-class HitFilter:
-    """Which HSPs a hit list shows; every bound is optional."""
-
-    query_id: str | None = None
-    min_pident: float | None = None
-    min_qcovhsp: float | None = None
-    max_evalue: float | None = None
-
-    def clauses(self) -> list[Any]:
-        bounds = (
-            (self.query_id, lambda v: Hit.query_id == v),
-            (self.min_pident, lambda v: Hit.pident >= v),
-            (self.min_qcovhsp, lambda v: Hit.qcovhsp >= v),
-            (self.max_evalue, lambda v: Hit.evalue <= v),
-        )
-        return [make(value) for value, make in bounds if value is not None]
 
 
 def _escape_like(text: str) -> str:

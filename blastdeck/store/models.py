@@ -63,7 +63,7 @@ class Job(Base):
     # The one process running the job now, until when (renewed while it runs).
     lease_owner: Mapped[str | None] = mapped_column(String(120))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hits_total: Mapped[int] = mapped_column(Integer, default=0)
+    hsps_total: Mapped[int] = mapped_column(Integer, default=0)
 
     # The user who submitted it; None when auth is off (the single-user embedded default).
     owner_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -108,12 +108,14 @@ class JobEvent(Base):
     message: Mapped[str] = mapped_column(Text, default="")
 
 
-class Hit(Base):
-    __tablename__ = "hits"
+class Hsp(Base):
+    """One HSP of a job, as BLAST wrote it in the batch's hit table (results/hsps.py)."""
+
+    __tablename__ = "hsps"
     __table_args__ = (
-        Index("ix_hits_job_evalue", "job_id", "evalue"),
-        Index("ix_hits_job_bitscore", "job_id", "bitscore"),
-        Index("ix_hits_job_query", "job_id", "query_index"),
+        Index("ix_hsps_job_evalue", "job_id", "evalue"),
+        Index("ix_hsps_job_bitscore", "job_id", "bitscore"),
+        Index("ix_hsps_job_query", "job_id", "query_index"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -153,7 +155,9 @@ class BlastDatabase(Base):
     share_group: Mapped[str | None] = mapped_column(String(64))  # for visibility "group"
 
 
-class Cluster(Base):
+class ClusterRow(Base):
+    """A cluster added at run time (see `domain.clusters` for the other shapes of a cluster)."""
+
     __tablename__ = "clusters"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -9,17 +9,18 @@ two submits inside the submit step at the same time?" a question with a certain 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from blastdeck.clusters import ENGINE_SETTINGS, ENGINES
+from blastdeck.engines import local
 from blastdeck.engines.base import JobContext
-from blastdeck.engines.local import LocalEngine
+from blastdeck.engines.registry import register
 
 BARRIER_TIMEOUT_S = 120
 
 
-class BarrierEngine(LocalEngine):
-    def submit(self, ctx: JobContext) -> str:
+class BarrierEngine(local.LocalEngine):
+    def submit(self, ctx: JobContext, timeout_s: float) -> str:
         barrier = Path(self.cluster.settings["barrier_dir"])
         barrier.mkdir(parents=True, exist_ok=True)
         (barrier / f"{ctx.job_id}.submit-start").write_text(repr(time.time()))
@@ -29,8 +30,14 @@ class BarrierEngine(LocalEngine):
                 break
             time.sleep(0.01)
         (barrier / f"{ctx.job_id}.submit-end").write_text(repr(time.time()))
-        return super().submit(ctx)
+        return super().submit(ctx, timeout_s)
 
 
-ENGINES["barrier"] = BarrierEngine
-ENGINE_SETTINGS["barrier"] = ENGINE_SETTINGS["local"] | {"barrier_dir"}
+register(
+    replace(
+        local.KIND,
+        name="barrier",
+        factory=BarrierEngine,
+        settings=local.KIND.settings | {"barrier_dir"},
+    )
+)

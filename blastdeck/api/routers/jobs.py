@@ -13,13 +13,13 @@ from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import event_payload, hit_payload, job_payload
+from blastdeck.api.payloads import event_payload, hsp_payload, job_payload
 from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.job_service import SubmitRequest
-from blastdeck.results.exports import ExportFormat, parse_export_format
-from blastdeck.store.jobs import HitFilter, HitSort
+from blastdeck.results.formats import ExportFormat, parse_export_format
+from blastdeck.store.hsps import HspFilter, HspSort
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
@@ -162,7 +162,7 @@ def job_hits(
     job_id: str,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    sort: HitSort = "evalue",
+    sort: HspSort = "evalue",
     order: Literal["asc", "desc"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -175,12 +175,12 @@ def job_hits(
     is input order. Scores and identities sort high first unless `order` says otherwise."""
     job = runtime.service.get(job_id, viewer)
     descending = order == "desc" if order else sort in ("bitscore", "pident", "qcovhsp", "length")
-    filters = HitFilter(query_id, min_pident, min_qcovhsp, max_evalue)
-    rows, total = runtime.jobs.hits(
+    filters = HspFilter(query_id, min_pident, min_qcovhsp, max_evalue)
+    rows, total = runtime.hsps.page(
         job.id, sort=sort, descending=descending, limit=limit, offset=offset, filters=filters
     )
     return {
-        "items": [hit_payload(h) for h in rows],
+        "items": [hsp_payload(h) for h in rows],
         "total": total,
         "limit": limit,
         "offset": offset,
@@ -194,7 +194,7 @@ def job_queries(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str
     return {
         "items": [
             {"query_id": query_id, "query_index": index, "qlen": qlen, "hits": count}
-            for index, query_id, qlen, count in runtime.jobs.hit_queries(job.id)
+            for index, query_id, qlen, count in runtime.hsps.queries(job.id)
         ]
     }
 

@@ -26,7 +26,8 @@ from blastdeck.ncbi_api import (
     search_status,
     status_page,
 )
-from blastdeck.results.exports import ExportFormat, blast_csv_lines
+from blastdeck.results.formats import ExportFormat
+from blastdeck.results.tabular import blast_csv_lines
 from blastdeck.runtime import Runtime
 from blastdeck.store.models import Job
 
@@ -141,7 +142,7 @@ async def _get(params: dict[str, str], runtime: Runtime, viewer: Viewer) -> Resp
     job = await _job_when_done(runtime, rid, viewer, wait=not search_info)
     status = search_status(Phase(job.phase) if job else None)
     if search_info:
-        hits = job.hits_total > 0 if job and status == "READY" else None
+        hits = job.hsps_total > 0 if job and status == "READY" else None
         return HTMLResponse(status_page(status, hits))
     fmt = export_format(params)  # an unsupported FORMAT_TYPE is refused whatever the status
     if status != "READY":

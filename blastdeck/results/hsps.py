@@ -1,9 +1,13 @@
-"""Reading a batch's hits out of its BLAST ASN.1 archive as typed rows.
+"""An HSP (high-scoring segment pair) as BlastDeck indexes it, read from the hit table BLAST
+writes for each batch.
 
-`blast_formatter` renders the archive in commented tabular form (outfmt 7) rather than plain
-outfmt 6: it has the same columns, but also a `# Query:` block for every query in order, hits or
-not. That places each row on its query by position, which stays exact when two queries share an
-id or when BLAST rewrites an id it cannot print (non-ASCII bytes become `#`).
+BLAST writes the table in commented tabular form (outfmt 7) rather than plain outfmt 6: it has
+the same columns, but also a `# Query:` block for every query in order, HSPs or not. That
+places each row on its query by position, which stays exact when two queries share an id or
+when BLAST rewrites an id it cannot print (non-ASCII bytes become `#`).
+
+An HSP is one aligned segment of one query against one subject; a *hit* is all the HSPs of
+one (query, subject) pair (see `store/hsps.py` for the per-subject view).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import get_type_hints
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
-HIT_FIELDS: tuple[str, ...] = (
+HSP_FIELDS: tuple[str, ...] = (
     "query_id",
     "subject_id",
     "subject_title",
@@ -35,17 +39,17 @@ HIT_FIELDS: tuple[str, ...] = (
     "qcovhsp",
 )
 
-# The BLAST tabular column behind each HIT_FIELDS entry, in the same order; fields not named
+# The BLAST tabular column behind each HSP_FIELDS entry, in the same order; fields not named
 # here share BLAST's name. The subject is named by its accession (saccver: "AY770966"), not by
 # BLAST's typed id ("gb|AY770966|").
 _BLAST_NAMES = {"query_id": "qseqid", "subject_id": "saccver", "subject_title": "stitle"}
-BLAST_COLUMNS: tuple[str, ...] = tuple(_BLAST_NAMES.get(f, f) for f in HIT_FIELDS)
+BLAST_COLUMNS: tuple[str, ...] = tuple(_BLAST_NAMES.get(f, f) for f in HSP_FIELDS)
 
 # A batch's hit table: the index columns, then the query's accession, so BLAST's standard
 # tabular output (`std` = qaccver saccver pident ... bitscore) can be copied from the table
 # exactly as BLAST prints it.
 TABLE_COLUMNS: tuple[str, ...] = (*BLAST_COLUMNS, "qaccver")
-HIT_TABLE_OUTFMT = "7 " + " ".join(TABLE_COLUMNS)
+HSP_TABLE_OUTFMT = "7 " + " ".join(TABLE_COLUMNS)
 
 _TITLE_COLUMN = TABLE_COLUMNS.index("stitle")
 _COLUMNS_AFTER_TITLE = len(TABLE_COLUMNS) - _TITLE_COLUMN - 1
@@ -55,7 +59,7 @@ _LOCAL_QUERY_ID = re.compile(r"Query_\d+")
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class Hsp:
     """One HSP of one query against one subject; `query_index` is 0-based within the job."""
 
     query_index: int
@@ -79,18 +83,18 @@ class Hit:
 
 # How each column's text becomes its field's value: the field's own type (str, int or float).
 _CONVERTERS: tuple[Callable[[str], object], ...] = tuple(
-    get_type_hints(Hit)[name] for name in HIT_FIELDS
+    get_type_hints(Hsp)[name] for name in HSP_FIELDS
 )
 
 
-def read_hits(table: Path, query_ids: Sequence[str], query_offset: int) -> list[Hit]:
-    """The hits of one batch's table (BLAST's `-outfmt HIT_TABLE_OUTFMT` output), in BLAST's
+def read_hsps(table: Path, query_ids: Sequence[str], query_offset: int) -> list[Hsp]:
+    """The HSPs of one batch's table (BLAST's `-outfmt HSP_TABLE_OUTFMT` output), in BLAST's
     order, placed on their job-wide query index.
 
-    `query_ids` are the first words of the batch's query deflines in order. `Hit.query_id` is
+    `query_ids` are the first words of the batch's query deflines in order. `Hsp.query_id` is
     taken from that list, so it is the user's id even where BLAST printed a rewritten one.
     """
-    hits: list[Hit] = []
+    hsps: list[Hsp] = []
     position = -1
     with open(table, encoding="utf-8", errors="replace", newline="") as lines:
         for raw in lines:
@@ -100,27 +104,27 @@ def read_hits(table: Path, query_ids: Sequence[str], query_offset: int) -> list[
                 _check_query(table, query_ids, position, line[len(_QUERY_LINE) :])
             elif line and not line.startswith(_COMMENT):
                 if position < 0:
-                    raise _error(table, f"a hit row comes before any query: {line[:120]!r}")
+                    raise _error(table, f"an HSP row comes before any query: {line[:120]!r}")
                 index = query_offset + position
-                hits.append(_parse_row(table, line, index, query_ids[position]))
+                hsps.append(_parse_row(table, line, index, query_ids[position]))
     if position + 1 != len(query_ids):
         raise _error(
             table,
             f"it holds {position + 1} queries but the batch lists {len(query_ids)}",
         )
-    return hits
+    return hsps
 
 
-def _check_query(archive: Path, query_ids: Sequence[str], position: int, title: str) -> None:
-    """Refuse a batch whose archive and query list disagree, rather than misplace its hits."""
+def _check_query(table: Path, query_ids: Sequence[str], position: int, title: str) -> None:
+    """Refuse a batch whose table and query list disagree, rather than misplace its HSPs."""
     if position >= len(query_ids):
-        raise _error(archive, f"it holds more queries than the {len(query_ids)} listed")
+        raise _error(table, f"it holds more queries than the {len(query_ids)} listed")
     expected = query_ids[position]
     shown = title.split(maxsplit=1)[0] if title.strip() else ""
     if not _same_query_id(expected, shown):
         raise _error(
-            archive,
-            f"query {position + 1} is {shown!r} in the archive but {expected!r} in the batch list",
+            table,
+            f"query {position + 1} is {shown!r} in the table but {expected!r} in the batch list",
         )
 
 
@@ -140,14 +144,14 @@ def _same_query_id(expected: str, shown: str) -> bool:
     return printable == shown or (blank and _LOCAL_QUERY_ID.fullmatch(shown) is not None)
 
 
-def _parse_row(archive: Path, line: str, query_index: int, query_id: str) -> Hit:
+def _parse_row(table: Path, line: str, query_index: int, query_id: str) -> Hsp:
     try:
         columns = split_table_row(line)[: len(BLAST_COLUMNS)]
         values = [convert(text) for convert, text in zip(_CONVERTERS, columns, strict=True)]
     except ValueError as exc:
-        raise _error(archive, f"unreadable hit row {line[:120]!r} ({exc})") from exc
+        raise _error(table, f"unreadable HSP row {line[:120]!r} ({exc})") from exc
     # The caller's id, not BLAST's rendering of it (see _same_query_id).
-    return Hit(query_index, query_id, *values[1:])
+    return Hsp(query_index, query_id, *values[1:])
 
 
 def split_table_row(line: str) -> list[str]:
@@ -160,7 +164,7 @@ def split_table_row(line: str) -> list[str]:
     return [*parts[:_TITLE_COLUMN], title, *parts[title_end:]]
 
 
-def _error(archive: Path, detail: str) -> BlastDeckError:
+def _error(table: Path, detail: str) -> BlastDeckError:
     return BlastDeckError(
-        ErrorCode.EXPORT_FAILED, f"Could not read the hits of {archive.name}: {detail}"
+        ErrorCode.EXPORT_FAILED, f"Could not read the HSPs of {table.name}: {detail}"
     )

@@ -1,44 +1,30 @@
-"""The distributed executor: Celery workers take jobs from a Redis broker.
+"""The distributed executor: jobs go to Celery workers through a Redis broker.
 
-The API only enqueues `blastdeck.run_job(job_id)`; a worker process runs `Pipeline.run` and,
-when the job must wait for its submit slot, re-enqueues it with a countdown (no worker slot
-held, no retry budget spent). Messages are acknowledged late, one prefetched at a time; a job
-whose worker died is found by the reconcile (`blastdeck.reconcile`, on worker start and every
-`reconcile_interval_s` from `blastdeck beat`) and resumed from its last finished step.
+`serve` only enqueues `blastdeck.run_job(job_id)` with this executor (a Celery client app of its
+own); the worker side (the app that holds the tasks, and the periodic maintenance) is
+`blastdeck/worker.py`. Nothing here imports the runtime.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-from typing import TYPE_CHECKING
 
 import redis
 from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from blastdeck.config import Settings, load_settings
+from blastdeck.config import Settings
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.pipeline import RetryAfter
-
-if TYPE_CHECKING:
-    from blastdeck.runtime import Runtime
-
-log = logging.getLogger(__name__)
+from blastdeck.executors.base import Scheduled
+from blastdeck.redis_keys import BROKER_UNACKED_HASH, broker_queue_lists
 
 RUN_JOB_TASK = "blastdeck.run_job"
 RECONCILE_TASK = "blastdeck.reconcile"
 PURGE_TASK = "blastdeck.purge"
 _JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-celery_app = Celery("blastdeck")
-_settings: Settings | None = None
-_runtime: Runtime | None = None
-_runtime_pid: int | None = None
 
-
-def _celery_conf(settings: Settings) -> dict[str, object]:
+def celery_conf(settings: Settings) -> dict[str, object]:
     timeout = settings.redis_socket_timeout_s
     return {
         "broker_url": settings.broker_url,
@@ -71,48 +57,11 @@ def _celery_conf(settings: Settings) -> dict[str, object]:
     }
 
 
-def configure(settings: Settings) -> Celery:
-    """Point the worker's (and beat's) Celery app, which holds the tasks, at the broker."""
-    global _settings
-    _settings = settings
-    celery_app.conf.update(_celery_conf(settings))
-    return celery_app
-
-
 def make_client(settings: Settings) -> Celery:
     """A Celery app of its own for sending and control: it keeps its own broker connections."""
     app = Celery("blastdeck-client")
-    app.conf.update(_celery_conf(settings))
+    app.conf.update(celery_conf(settings))
     return app
-
-
-def worker_runtime() -> Runtime:
-    """One runtime per worker process, made after the fork (no shared DB connections)."""
-    global _runtime, _runtime_pid
-    if _runtime is None or _runtime_pid != os.getpid():
-        from blastdeck.runtime import Runtime
-
-        _runtime = Runtime(_settings or load_settings())
-        _runtime_pid = os.getpid()
-    return _runtime
-
-
-@celery_app.task(name=RUN_JOB_TASK)
-def run_job(job_id: str) -> None:
-    runtime = worker_runtime()
-    outcome = runtime.pipeline.run(job_id)
-    if isinstance(outcome, RetryAfter):
-        runtime.executor.enqueue(job_id, outcome.seconds)
-
-
-@celery_app.task(name=RECONCILE_TASK)
-def reconcile() -> int:
-    return worker_runtime().reconcile()
-
-
-@celery_app.task(name=PURGE_TASK)
-def purge() -> int:
-    return worker_runtime().service.purge_expired()
 
 
 class CeleryExecutor:
@@ -146,18 +95,18 @@ class CeleryExecutor:
                 detail={"job_id": job_id},
             ) from exc
 
-    def queued_job_ids(self) -> set[str]:
-        """Jobs with a message in the broker: waiting in the queue or held by a worker."""
-        keys = [self._queue, *(f"{self._queue}\x06\x16{p}" for p in (3, 6, 9))]
+    def scheduled(self) -> Scheduled:
+        """Jobs with a message in the broker: waiting in the queue, or held (delivered to a
+        worker, not yet acknowledged: running, or waiting there for its countdown)."""
         pipe = self._broker.pipeline()
-        for key in keys:
+        for key in broker_queue_lists(self._queue):
             pipe.lrange(key, 0, -1)
-        pipe.hvals("unacked")
-        found: set[str] = set()
-        for messages in pipe.execute():
-            for raw in messages:
-                found.update(_JOB_ID.findall(raw))
-        return found
+        pipe.hvals(BROKER_UNACKED_HASH)
+        *lists, held = pipe.execute()
+        return Scheduled(
+            queued={job for messages in lists for raw in messages for job in _JOB_ID.findall(raw)},
+            held={job for raw in held for job in _JOB_ID.findall(raw)},
+        )
 
     def ping(self) -> bool:
         try:

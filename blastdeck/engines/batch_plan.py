@@ -1,0 +1,166 @@
+"""A job's batch plan: its queries split into batch FASTA files, each with its exact BLAST argv.
+
+Every engine writes and reads the same layout in the job's work dir, so all of them search
+identically and collect results with the same code:
+
+    plan.json                 the batches, in query order (what `read_batch_plan` returns)
+    batches/batch_NNN.fa      the batch's queries
+    batches/batch_NNN.hits.tsv        the hit table BLAST writes in the run
+    batches/batch_NNN.asn             its ASN.1 archive, made when a download needs one
+    batches/batch_NNN.{pid,failed,stderr}   what a running or failed batch left
+
+The argv are argument lists, never shell text; the only user-controlled arguments come from the
+option allow-list.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from blastdeck.blast_tools import tool_path
+from blastdeck.domain.fasta import QueryLimits, parse_query, split_batches, to_fasta
+from blastdeck.domain.options import blast_arguments
+from blastdeck.domain.programs import shape_of
+from blastdeck.engines.base import JobContext
+from blastdeck.files import write_atomically
+from blastdeck.results.hsps import HSP_TABLE_OUTFMT
+
+PLAN_FILE = "plan.json"
+BATCHES_DIR = "batches"
+# The query was validated on submit; re-reading it must not re-apply per-user limits.
+UNLIMITED_QUERY = QueryLimits(10**12, 10**12, 10**9, 10**9)
+
+
+@dataclass(frozen=True)
+class Batch:
+    index: int
+    fasta: Path
+    table: Path  # the hit table BLAST writes in the run (results.hsps.HSP_TABLE_OUTFMT)
+    archive: Path  # the ASN.1 archive, made only when a download needs it
+    query_ids: tuple[str, ...]
+    query_offset: int  # job-wide index of the batch's first query
+    argv: tuple[str, ...]
+    archive_argv: tuple[str, ...]
+
+    def _beside(self, suffix: str) -> Path:
+        return self.fasta.with_suffix(suffix)
+
+    @property
+    def pid_file(self) -> Path:
+        return self._beside(".pid")
+
+    @property
+    def failed_file(self) -> Path:
+        return self._beside(".failed")
+
+    @property
+    def stderr_file(self) -> Path:
+        return self._beside(".stderr")
+
+
+def partial_path(path: Path) -> Path:
+    """Where a file is written before it is renamed into place."""
+    return path.with_name(path.name + ".part")
+
+
+def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str]:
+    """The exact BLAST command line; user options come only through the allow-list."""
+    return [
+        tool_path(ctx.program.value),
+        "-query",
+        str(fasta),
+        "-db",
+        ctx.database.prefix.name,
+        "-outfmt",
+        outfmt,
+        "-out",
+        str(out),
+        "-num_threads",
+        "1",
+        *blast_arguments(ctx.program, ctx.options),
+    ]
+
+
+def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
+    """Split the job's queries into batch FASTA files and write plan.json; `split` tunes
+    `split_batches`. Returns the number of batches."""
+    records = parse_query(ctx.query_path.read_text(), shape_of(ctx.program).query, UNLIMITED_QUERY)
+    batches_dir = ctx.work_dir / BATCHES_DIR
+    shutil.rmtree(batches_dir, ignore_errors=True)
+    batches_dir.mkdir(parents=True)
+    plan, offset = [], 0
+    for i, batch in enumerate(split_batches(records, slots, **split)):
+        fasta = batches_dir / f"batch_{i:03d}.fa"
+        fasta.write_text(to_fasta(batch))
+        table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
+        plan.append(
+            {
+                "index": i,
+                "fasta": str(fasta),
+                "table": str(table),
+                "archive": str(archive),
+                "query_ids": [r.id for r in batch],
+                "query_offset": offset,
+                "argv": blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table)),
+                "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive)),
+            }
+        )
+        offset += len(batch)
+    write_atomically(ctx.work_dir / PLAN_FILE, json.dumps({"batches": plan}, indent=1))
+    return len(plan)
+
+
+def read_batch_plan(work_dir: Path) -> list[Batch]:
+    return [
+        Batch(
+            index=b["index"],
+            fasta=Path(b["fasta"]),
+            table=Path(b["table"]),
+            archive=Path(b["archive"]),
+            query_ids=tuple(b["query_ids"]),
+            query_offset=b["query_offset"],
+            argv=tuple(b["argv"]),
+            archive_argv=tuple(b["archive_argv"]),
+        )
+        for b in json.loads((work_dir / PLAN_FILE).read_text())["batches"]
+    ]
+
+
+class PlanCache:
+    """Plans parsed once per version of plan.json: a running step polls them many times a
+    second. Entries are kept only for jobs the caller says are live (`forget` drops one)."""
+
+    def __init__(self) -> None:
+        self._plans: dict[str, tuple[int, list[Batch]]] = {}
+
+    def get(self, job_id: str, work_dir: Path, keep: bool) -> list[Batch]:
+        version = (work_dir / PLAN_FILE).stat().st_mtime_ns
+        cached = self._plans.get(job_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        batches = read_batch_plan(work_dir)
+        if keep:
+            self._plans[job_id] = (version, batches)
+        return batches
+
+    def forget(self, job_id: str) -> None:
+        self._plans.pop(job_id, None)
+
+
+def plan_preview(
+    work_dir: Path, argv_for: Callable[[list[str]], list[str]] = lambda argv: argv
+) -> str:
+    """Each batch's queries and the exact BLAST command line it runs (no shell: shown quoted);
+    `argv_for` turns the plan's argv into the one the engine really runs."""
+    plan = json.loads((work_dir / PLAN_FILE).read_text())["batches"]
+    lines = [f"# {len(plan)} batch(es); each runs one BLAST+ process"]
+    for batch in plan:
+        ids = batch["query_ids"]
+        lines.append(f"\n# batch {batch['index']}: {len(ids)} queries ({ids[0]} ... {ids[-1]})")
+        lines.append(shlex.join(argv_for(batch["argv"])))
+    return "\n".join(lines) + "\n"

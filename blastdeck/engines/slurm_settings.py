@@ -1,0 +1,108 @@
+"""A SLURM cluster's settings: the names it understands and each value checked, since they end
+up on sbatch's command line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+SETTINGS = frozenset(
+    {
+        "slurm_conf",
+        "partition",
+        "account",
+        "qos",
+        "cpus_per_task",
+        "mem_per_task",
+        "time_limit",
+        "work_dir",
+        "scratch_dir",
+        "blast_bin_dir",
+        "array_throttle",
+        "namespaces",
+    }
+)
+_SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_MEMORY = re.compile(r"[1-9][0-9]{0,8}[KMGT]?")
+_TIME = re.compile(r"(?:[0-9]{1,4}-)?[0-9]{1,6}(?::[0-9]{1,2}){0,2}|infinite|unlimited", re.I)
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    slurm_conf: str | None
+    partition: str | None
+    account: str | None
+    qos: str | None
+    cpus_per_task: int
+    mem_per_task: str | None
+    time_limit: str | None
+    work_dir: Path | None
+    scratch_dir: Path
+    blast_bin_dir: Path | None
+    array_throttle: int | None
+
+
+def _invalid(cluster: str, key: str, why: str, value: str) -> BlastDeckError:
+    return BlastDeckError(
+        ErrorCode.INVALID_CLUSTER_SETTING,
+        f"Cluster {cluster}: {key} {why}, not {value[:60]!r}.",
+        field=f"settings.{key}",
+    )
+
+
+def parse_settings(name: str, settings: dict[str, str]) -> SlurmSettings:
+    """The cluster's SLURM settings, each checked: they end up on sbatch's command line."""
+
+    def text(key: str) -> str | None:
+        value = str(settings.get(key, "")).strip()
+        return value or None
+
+    def path(key: str) -> Path | None:
+        value = text(key)
+        if value is None:
+            return None
+        if not value.startswith("/") or any(c in value for c in "\0\n\r"):
+            raise _invalid(name, key, "must be an absolute path", value)
+        return Path(value)
+
+    def slurm_name(key: str) -> str | None:
+        value = text(key)
+        if value is not None and not _SLURM_NAME.fullmatch(value):
+            raise _invalid(name, key, "must be a SLURM name (letters, digits, . _ -)", value)
+        return value
+
+    def count(key: str, default: int | None) -> int | None:
+        value = text(key)
+        if value is None:
+            return default
+        if not value.isdigit() or not 1 <= int(value) <= 100_000:
+            raise _invalid(name, key, "must be a whole number from 1", value)
+        return int(value)
+
+    memory, limit = text("mem_per_task"), text("time_limit")
+    if memory is not None and not _MEMORY.fullmatch(memory.upper()):
+        raise _invalid(name, "mem_per_task", "must be a size like 2G or 500M", memory)
+    if limit is not None and not _TIME.fullmatch(limit):
+        raise _invalid(name, "time_limit", "must be SLURM time like 30, 2:00:00 or 1-00", limit)
+    scratch = path("scratch_dir")
+    return SlurmSettings(
+        slurm_conf=str(path("slurm_conf")) if text("slurm_conf") else None,
+        partition=slurm_name("partition"),
+        account=slurm_name("account"),
+        qos=slurm_name("qos"),
+        cpus_per_task=count("cpus_per_task", 1) or 1,
+        mem_per_task=memory.upper() if memory else None,
+        time_limit=limit,
+        work_dir=path("work_dir"),
+        scratch_dir=scratch or Path("/tmp/blastdeck-scratch"),
+        blast_bin_dir=path("blast_bin_dir"),
+        array_throttle=count("array_throttle", None),
+    )
+
+
+def check_settings(cluster: str, settings: dict[str, str]) -> None:
+    """Refuse bad values when the cluster is added, not when its first job runs."""
+    parse_settings(cluster, settings)

@@ -1,0 +1,113 @@
+"""Warm copies of BLAST databases on a cluster: which copy is current, and making one.
+
+A copy is identified by a fingerprint of the registered database's files (names, sizes, mtimes
+and the index files' contents), written in a marker beside the copy. Staging is skipped when
+the marker matches: the database has not changed since it was staged.
+
+On this host a copy is built beside its target and swapped in by rename, so no reader sees half
+a database. When the scratch dir is on the same filesystem as the database, the copy is made of
+hard links (no bytes copied, no disk doubled); bytes are copied only onto another filesystem,
+which is the point of staging (a faster local disk).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from blastdeck.databases import database_files
+from blastdeck.engines.slots import host_lock
+from blastdeck.files import write_atomically
+
+STAGE_MARKER = ".blastdeck-staged.json"
+# Errors that mean "a hard link cannot be made here": another filesystem, or one without links.
+_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def database_fingerprint(prefix: Path) -> str:
+    """Identity of a database's current files: names, sizes, mtimes and index-file contents."""
+    digest = hashlib.sha256()
+    for path in database_files(prefix):
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        if path.suffix in (".nin", ".pin", ".nal", ".pal"):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def staged_fingerprint(marker: Path) -> str | None:
+    """The fingerprint a staged copy was made at, or None when there is no readable marker."""
+    try:
+        value = json.loads(marker.read_text()).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class StageReport:
+    location: Path
+    files: int
+    linked: int  # files hard-linked (same filesystem: nothing copied)
+    bytes_copied: int
+    reused: bool = False  # another job staged it meanwhile
+
+    def describe(self) -> str:
+        if self.reused:
+            return f"{self.location} (staged meanwhile by another job)"
+        if self.bytes_copied == 0:
+            return f"{self.location} ({self.linked} file(s) hard-linked, 0 bytes copied)"
+        return (
+            f"{self.location} ({self.files - self.linked} file(s), {self.bytes_copied:,} bytes "
+            f"copied; {self.linked} hard-linked)"
+        )
+
+
+def stage_on_host(prefix: Path, warm_dir: Path) -> StageReport:
+    """Make `warm_dir` a current copy of the database at `prefix`; every thread and process on
+    this host stages one database once (a host lock), and a current copy is left alone."""
+    with host_lock(warm_dir.parent / f".{warm_dir.name}.lock"):
+        wanted = database_fingerprint(prefix)
+        if staged_fingerprint(warm_dir / STAGE_MARKER) == wanted:
+            return StageReport(warm_dir, 0, 0, 0, reused=True)
+        staging = warm_dir.parent / f".{warm_dir.name}.{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            files = linked = copied = 0
+            for source in database_files(prefix):
+                files += 1
+                if _link(source, staging / source.name):
+                    linked += 1
+                else:
+                    shutil.copy2(source, staging / source.name)
+                    copied += source.stat().st_size
+            write_atomically(staging / STAGE_MARKER, json.dumps({"fingerprint": wanted}))
+            swap_dir(staging, warm_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return StageReport(warm_dir, files, linked, copied)
+
+
+def _link(source: Path, target: Path) -> bool:
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno in _NO_LINK:
+            return False
+        raise
+    return True
+
+
+def swap_dir(new: Path, target: Path) -> None:
+    """Put `new` in place of `target` with renames, so no reader sees a half-copied database."""
+    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
