@@ -726,7 +726,7 @@ def analyse(
         "staging_db": dict(sorted(staging.items())),
         "max_jobs_in_pipeline": max_overlap(lives) if lives else 0,
         "max_jobs_in_running_step": max_overlap(blast_runs) if blast_runs else 0,
-        "hits_total": [j["hits_total"] for j in jobs],
+        "hsps_total": [j["hsps_total"] for j in jobs],
     }
 
 
@@ -835,9 +835,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    hits = {tuple(r["hits_total"]) for r in rounds}
+    hits = {tuple(r["hsps_total"]) for r in rounds}
     for r in rounds:
-        r["hits_total_sum"] = sum(h or 0 for h in r.pop("hits_total"))
+        r["hits_total_sum"] = sum(h or 0 for h in r.pop("hsps_total"))
     return {
         "bench": "distributed",
         "settings": {

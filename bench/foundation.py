@@ -270,7 +270,7 @@ class Server(_common.Server):
             if total is not None and page > total // HITS_PAGE + 2:
                 raise BenchError(f"hits paging of {job_id} did not end ({len(items)}/{total})")
             params = {"limit": HITS_PAGE, "offset": len(items)}
-            data = self.request("GET", f"/api/jobs/{job_id}/hits", params=params).json()
+            data = self.request("GET", f"/api/jobs/{job_id}/hsps", params=params).json()
             total = data["total"]
             if not data["items"]:
                 break
@@ -573,7 +573,7 @@ def measure_fidelity(
     tsv_cmp = compare_multisets(Counter(raw), Counter(tsv))
     tsv_cmp["header_ok"] = header == TSV_COLUMNS
     api_cmp = compare_hits_api(raw, fetched["hits"])
-    totals = sorted({r.job["hits_total"] for r in [*speed_jobs, job]})
+    totals = sorted({r.job["hsps_total"] for r in [*speed_jobs, job]})
     ok = (
         tsv_cmp["multiset_equal"]
         and tsv_cmp["header_ok"]

@@ -60,7 +60,7 @@ def run_job(server: _common.Server, cluster: str, query: str) -> dict[str, Any]:
         "cluster": cluster,
         "wall_s": r3(wall),
         "batches": job["progress"]["batches_total"],
-        "hits": job["hits_total"],
+        "hits": job["hsps_total"],
         "steps_ms": {s["key"]: s["duration_ms"] for s in job["steps"]},
         "staging": next(s["status"] for s in job["steps"] if s["key"] == "staging_db"),
         "running_ended": next(s["completed_at"] for s in job["steps"] if s["key"] == "running"),

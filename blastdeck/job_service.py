@@ -19,15 +19,25 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import parse_query, to_fasta
 from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
-from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
+from blastdeck.domain.programs import (
+    Molecule,
+    Program,
+    check_database_molecule,
+    parse_program,
+    shape_of,
+)
 from blastdeck.domain.rate_limit import RateLimiter
+from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
-from blastdeck.store.hsps import HspStore
+from blastdeck.results.hsp_index import HspTable, write_batch_index
+from blastdeck.results.hsps import read_hsps, with_query_cover
+from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import Job, utcnow
 
 MAX_TITLE_CHARS = 200
@@ -50,7 +60,7 @@ class JobService:
         self,
         settings: Settings,
         jobs: JobStore,
-        hsps: HspStore,
+        legacy_hsps: LegacyHspStore,
         databases: DatabaseCatalog,
         clusters: ClusterRegistry,
         pipeline: Pipeline,
@@ -58,7 +68,8 @@ class JobService:
     ) -> None:
         self._settings = settings
         self._jobs = jobs
-        self._hsps = hsps
+        self._legacy_hsps = legacy_hsps
+        self._indexes = JobIndexes()
         self._databases = databases
         self._clusters = clusters
         self._pipeline = pipeline
@@ -231,22 +242,45 @@ class JobService:
                 )
         return out
 
+    def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
+        """The job's HSP index as it is now: the batches finished so far while it runs, all of
+        them once it has completed (empty before its first batch)."""
+        job = self.get(job_id, viewer)
+        work_dir = self._settings.jobs_dir / job.id
+        build = (lambda: self._build_index(job)) if job.phase == Phase.COMPLETED else None
+        return self._indexes.table(job.id, work_dir, build)
+
+    def _build_index(self, job: Job) -> None:
+        """The index of a job completed before HSPs were indexed in columns: from its batch
+        tables, or (when they are gone) from its stored rows."""
+        ctx = self._pipeline.context(job)
+        results = self._clusters.engine_for(job.cluster).collect(ctx)
+        if results.batches and all(b.table.exists() for b in results.batches):
+            for b in results.batches:
+                hsps = read_hsps(b.table, b.query_ids, b.query_offset)
+                write_batch_index(ctx.work_dir, b.index, b.query_offset, b.query_ids, hsps)
+            return
+        molecule = shape_of(Program(job.program)).query
+        records = parse_query(job.query_fasta, molecule, UNLIMITED_QUERY)
+        query_ids = [r.id for r in records]
+        rows = with_query_cover(self._legacy_hsps.rows(job.id))
+        write_batch_index(ctx.work_dir, 0, 0, query_ids, rows)
+
     def alignments(
-        self, job_id: str, query_id: str, viewer: Viewer = EVERYONE
+        self, job_id: str, query_index: int, viewer: Viewer = EVERYONE
     ) -> list[dict[str, Any]]:
-        """Every HSP of one query with its aligned sequences (from the JSON export, split
-        per query on first request). A query without hits has none."""
+        """Every HSP of one query (by its place in the job) with its aligned sequences (from
+        the JSON export, split per query on first request). A query without HSPs has none."""
         job = self.completed(job_id, viewer)
-        query_index = self._hsps.query_index_of(job.id, query_id)
-        if query_index is None:
+        table = self.results_index(job.id, viewer)
+        if not (table.columns["query_index"] == query_index).any():
             return []
         out_dir = self._settings.jobs_dir / job.id / "exports" / "alignments"
         if not alignments.is_split(out_dir):
             json_export = self.export(job.id, ExportFormat.JSON, viewer)
             with self._export_lock(job.id):
                 if not alignments.is_split(out_dir):
-                    ids = {index: qid for index, qid, _, _ in self._hsps.queries(job.id)}
-                    alignments.split_by_query(json_export, out_dir, ids)
+                    alignments.split_by_query(json_export, out_dir, table.query_ids)
         return alignments.read_query_alignments(out_dir, query_index)
 
     def purge_expired(self) -> int:

@@ -32,8 +32,9 @@ from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults
 from blastdeck.files import write_atomically
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
+from blastdeck.results.hits import hit_table
+from blastdeck.results.hsp_index import batch_index_file, load_hsp_table, write_batch_index
 from blastdeck.results.hsps import read_hsps
-from blastdeck.store.hsps import HspStore
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
 
@@ -100,14 +101,12 @@ class Pipeline:
         self,
         settings: Settings,
         jobs: JobStore,
-        hsps: HspStore,
         databases: DatabaseCatalog,
         clusters: ClusterRegistry,
         lock: SubmitLock,
     ) -> None:
         self._settings = settings
         self._jobs = jobs
-        self._hsps = hsps
         self._databases = databases
         self._clusters = clusters
         self._lock = lock
@@ -363,7 +362,7 @@ class Pipeline:
             if progress.done != last_done:
                 self._jobs.set_progress(job.id, progress.done, progress.total)
                 last_done = progress.done
-                self._index_finished(job.id, engine.collect(ctx))
+                self._index_finished(ctx, engine.collect(ctx))
             if progress.error is not None:
                 raise progress.error
             if progress.finished:
@@ -384,24 +383,23 @@ class Pipeline:
             raise BlastDeckError(
                 ErrorCode.EXPORT_FAILED, f"{len(missing)} batch(es) finished without results"
             )
-        self._index_finished(job.id, results)
-        total = self._hsps.count(job.id)
-        self._jobs.complete_step(job.id, Step.EXPORTING_RESULTS, f"{total} HSPs indexed")
-        self._jobs.finish_completed(job.id, total)
+        self._index_finished(ctx, results)
+        table = load_hsp_table(ctx.work_dir)
+        hsps, hits = len(table), len(hit_table(table))
+        self._jobs.complete_step(
+            job.id, Step.EXPORTING_RESULTS, f"{hits} hits ({hsps} HSPs) indexed"
+        )
+        self._jobs.finish_completed(job.id, hsps, hits)
 
-    def _index_finished(self, job_id: str, results: JobResults) -> None:
-        """Index each finished batch's HSPs once, while later batches still run.
-
-        A marker beside the table records that its HSPs are stored, so neither the export step
-        nor a resumed run indexes a batch twice.
-        """
+    def _index_finished(self, ctx: JobContext, results: JobResults) -> None:
+        """Index each finished batch's HSPs once, while later batches still run: its columnar
+        file in the job's index (written whole, then renamed) is the record that it is done,
+        so neither the export step nor a resumed run indexes a batch twice."""
         for batch in results.batches:
-            marker = batch.table.with_name(batch.table.name + ".indexed")
-            if marker.exists() or not batch.table.exists():
+            if not batch.table.exists() or batch_index_file(ctx.work_dir, batch.index).exists():
                 continue
             hsps = read_hsps(batch.table, batch.query_ids, batch.query_offset)
-            self._hsps.replace_batch(job_id, batch.query_offset, len(batch.query_ids), hsps)
-            marker.touch()
+            write_batch_index(ctx.work_dir, batch.index, batch.query_offset, batch.query_ids, hsps)
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -33,8 +33,8 @@ from blastdeck.store.database import (
     make_session_factory,
     migrate,
 )
-from blastdeck.store.hsps import HspStore
 from blastdeck.store.jobs import JobStore
+from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import utcnow
 from blastdeck.store.users import UserStore
 
@@ -60,19 +60,16 @@ class Runtime:
         self.db_engine = make_engine(settings.sqlalchemy_url)
         sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
-        self.hsps = HspStore(sessions)
         self.databases = DatabaseCatalog(DatabaseStore(sessions), settings.databases_dir)
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
         self.lock = lock or _make_lock(settings)
-        self.pipeline = Pipeline(
-            settings, self.jobs, self.hsps, self.databases, self.clusters, self.lock
-        )
+        self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
         self.executor: Executor = _make_executor(settings, self.pipeline)
         self.service = JobService(
             settings,
             self.jobs,
-            self.hsps,
+            LegacyHspStore(sessions),
             self.databases,
             self.clusters,
             self.pipeline,

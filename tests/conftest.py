@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.blast_tools import run_tool
 from blastdeck.config import Settings
+from tests.support.private_redis import PrivateRedis
 
 TERMINAL = {"completed", "failed", "cancelled"}
 PG_ADMIN_URL = os.environ.get("BLASTDECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -301,3 +302,10 @@ def raw_hit_count(tmp_dir: Path, query: str, data_dir: Path) -> int:
         "2",
     ]
     return len(run_tool("blastn", args).strip().splitlines())
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    yield server
+    server.kill()

@@ -186,7 +186,7 @@ def test_register_bad_database_paths(client: TestClient, tmp_path: Path) -> None
 def test_unknown_job_id(client: TestClient) -> None:
     for method, url in [
         ("GET", "/api/jobs/00000000-0000-0000-0000-000000000000"),
-        ("GET", "/api/jobs/nope/hits"),
+        ("GET", "/api/jobs/nope/hsps"),
         ("GET", "/api/jobs/nope/events"),
         ("GET", "/api/jobs/nope/download?format=tsv"),
         ("POST", "/api/jobs/nope/cancel"),
@@ -206,9 +206,9 @@ def test_cancelling_a_finished_job(client: TestClient, kept_job: dict) -> None:
 def test_unknown_download_format_and_sort(client: TestClient, kept_job: dict) -> None:
     response = client.get(f"/api/jobs/{kept_job['id']}/download?format=docx")
     assert_error(response.status_code, response.json(), 422, "unknown_format")
-    response = client.get(f"/api/jobs/{kept_job['id']}/hits?sort=subject_title;drop")
+    response = client.get(f"/api/jobs/{kept_job['id']}/hsps?sort=subject_title;drop")
     assert_error(response.status_code, response.json(), 422, "invalid_request")
-    response = client.get(f"/api/jobs/{kept_job['id']}/hits?limit=100000")
+    response = client.get(f"/api/jobs/{kept_job['id']}/hsps?limit=100000")
     assert_error(response.status_code, response.json(), 422, "invalid_request")
 
 
@@ -220,9 +220,9 @@ def test_unknown_route(client: TestClient) -> None:
 def test_nothing_stored_was_harmed(client: TestClient, kept_job: dict) -> None:
     """Runs last in this module: the kept job and its results are as they were."""
     job = api_job(client)(kept_job["id"])
-    assert job["phase"] == "completed" and job["hits_total"] == kept_job["hits_total"]
-    hits = client.get(f"/api/jobs/{kept_job['id']}/hits").json()
-    assert hits["total"] == kept_job["hits_total"]
+    assert job["phase"] == "completed" and job["hsps_total"] == kept_job["hsps_total"]
+    hits = client.get(f"/api/jobs/{kept_job['id']}/hsps").json()
+    assert hits["total"] == kept_job["hsps_total"]
     assert client.get(f"/api/jobs/{kept_job['id']}/download?format=tsv").status_code == 200
     names = [d["name"] for d in client.get("/api/databases").json()["items"]]
     assert "demo-16s" in names and not any(".." in n or "/" in n for n in names)

@@ -61,11 +61,12 @@ def test_hits_are_indexed_sorted_and_paged(
     client: TestClient, finished_blastn: dict, demo_16s
 ) -> None:
     job_id = finished_blastn["id"]
-    page = client.get(f"/api/jobs/{job_id}/hits", params={"limit": 5}).json()
-    assert page["total"] == finished_blastn["hits_total"] > 3
+    page = client.get(f"/api/jobs/{job_id}/hsps", params={"limit": 5}).json()
+    assert page["total"] == finished_blastn["hsps_total"] > 3
     assert len(page["items"]) == 5
     hit = page["items"][0]
     assert set(hit) == {
+        "query_index",
         "query_id",
         "subject_id",
         "subject_title",
@@ -82,28 +83,30 @@ def test_hits_are_indexed_sorted_and_paged(
         "qlen",
         "slen",
         "qcovhsp",
+        "qcovs",
+        "staxid",
     }
     evalues = [
-        h["evalue"] for h in client.get(f"/api/jobs/{job_id}/hits?limit=1000").json()["items"]
+        h["evalue"] for h in client.get(f"/api/jobs/{job_id}/hsps?limit=1000").json()["items"]
     ]
     assert evalues == sorted(evalues)
-    by_score = client.get(f"/api/jobs/{job_id}/hits?sort=bitscore&limit=1000").json()["items"]
+    by_score = client.get(f"/api/jobs/{job_id}/hsps?sort=bitscore&limit=1000").json()["items"]
     assert [h["bitscore"] for h in by_score] == sorted(
         (h["bitscore"] for h in by_score), reverse=True
     )
     first_query = demo_16s[0][0].split()[0]
-    own = client.get(f"/api/jobs/{job_id}/hits", params={"query_id": first_query}).json()
+    own = client.get(f"/api/jobs/{job_id}/hsps", params={"query_id": first_query}).json()
     assert own["total"] >= 1 and {h["query_id"] for h in own["items"]} == {first_query}
     # a database member finds itself: 100 % identity over (nearly, DUST masks) its length
     assert any(h["pident"] == 100.0 and h["qcovhsp"] >= 99 for h in own["items"])
-    shuffled = client.get(f"/api/jobs/{job_id}/hits", params={"query_id": "shuffled"}).json()
+    shuffled = client.get(f"/api/jobs/{job_id}/hsps", params={"query_id": "shuffled"}).json()
     assert shuffled["total"] == 0
-    offset = client.get(f"/api/jobs/{job_id}/hits", params={"limit": 2, "offset": 2}).json()
-    assert offset["items"] == client.get(f"/api/jobs/{job_id}/hits?limit=4").json()["items"][2:]
+    offset = client.get(f"/api/jobs/{job_id}/hsps", params={"limit": 2, "offset": 2}).json()
+    assert offset["items"] == client.get(f"/api/jobs/{job_id}/hsps?limit=4").json()["items"][2:]
 
 
 def test_downloads_are_whole_documents(client: TestClient, finished_blastn: dict) -> None:
-    job_id, total = finished_blastn["id"], finished_blastn["hits_total"]
+    job_id, total = finished_blastn["id"], finished_blastn["hsps_total"]
     tsv = client.get(f"/api/jobs/{job_id}/download?format=tsv")
     assert tsv.status_code == 200 and "attachment" in tsv.headers["content-disposition"]
     lines = tsv.text.strip().split("\n")
@@ -171,7 +174,7 @@ def test_blastp_on_protein_database(client: TestClient, demo_proteins) -> None:
     job = submit(client, program="blastp", database="demo-proteins", query=fasta(demo_proteins[:2]))
     job = wait_for_job(api_job(client), job["id"])
     assert job["phase"] == "completed", job
-    hits = client.get(f"/api/jobs/{job['id']}/hits").json()
+    hits = client.get(f"/api/jobs/{job['id']}/hsps").json()
     assert hits["total"] >= 2 and hits["items"][0]["pident"] == 100.0
 
 
@@ -279,7 +282,7 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     for path in (
         "/api/jobs",
         "/api/jobs/{job_id}",
-        "/api/jobs/{job_id}/hits",
+        "/api/jobs/{job_id}/hsps",
         "/api/jobs/{job_id}/download",
         "/api/jobs/{job_id}/events",
         "/api/jobs/{job_id}/cancel",

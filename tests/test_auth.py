@@ -83,7 +83,7 @@ def test_users_see_only_their_own_jobs(setup, demo_16s) -> None:
     wait_for_job(get, job["id"])
     for url in (
         f"/api/jobs/{job['id']}",
-        f"/api/jobs/{job['id']}/hits",
+        f"/api/jobs/{job['id']}/hsps",
         f"/api/jobs/{job['id']}/events",
         f"/api/jobs/{job['id']}/download?format=tsv",
     ):

@@ -7,12 +7,9 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
@@ -24,59 +21,12 @@ from tests.conftest import (
     blast_processes,
     distributed_settings,
     fasta,
-    free_port,
     pg_database,
     raw_hit_count,
     settings_env,
     wait_for_job,
 )
-
-
-class PrivateRedis:
-    """A redis-server of our own on a free port, so a test can restart it (it keeps nothing)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    yield server
-    server.kill()
+from tests.support.private_redis import PrivateRedis
 
 
 def submitted_once(client: TestClient, job_id: str) -> bool:
@@ -113,7 +63,7 @@ def test_worker_killed_mid_run_is_resumed_elsewhere(tmp_path: Path, demo_16s) ->
         assert "recovered" in kinds and "resumed" in kinds
         assert submitted_once(client, job_id), "the job was submitted twice"
         assert blast_processes(job_id) == [], "a BLAST process of the dead worker lives on"
-        assert done["hits_total"] == raw_hit_count(tmp_path, query, settings.resolved_data_dir)
+        assert done["hsps_total"] == raw_hit_count(tmp_path, query, settings.resolved_data_dir)
 
 
 def test_redis_restart_with_jobs_queued(

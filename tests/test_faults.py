@@ -152,7 +152,7 @@ def all_hits(server: Server, job_id: str) -> list[dict[str, Any]]:
     hits: list[dict[str, Any]] = []
     while True:
         page = httpx.get(
-            f"{server.url}/api/jobs/{job_id}/hits",
+            f"{server.url}/api/jobs/{job_id}/hsps",
             params={"sort": "query", "limit": 1000, "offset": len(hits)},
             timeout=30,
         ).json()
@@ -210,7 +210,7 @@ def test_blast_out_of_memory_fails_with_a_readable_code(
     # The same search under a limit it fits in completes: the limit, not the query, failed it.
     roomy = wait_for_job(server.job, submit(server, query, cluster="roomy"), timeout=180)
     assert roomy["phase"] == "completed", roomy
-    assert roomy["hits_total"] > 0
+    assert roomy["hsps_total"] > 0
 
     # A limit that is not a number is refused when the cluster is added.
     body = {"name": "sloppy", "engine": "local", "settings": {"memory_limit_mb": "lots"}}
@@ -377,7 +377,7 @@ def test_disk_full_fails_the_job_and_the_server_keeps_serving(
         filler.unlink()
         after = wait_for_job(server.job, submit(server, fasta(demo_16s[:3])))
         assert after["phase"] == "completed", after
-        assert after["hits_total"] == earlier["hits_total"]
+        assert after["hsps_total"] == earlier["hsps_total"]
         known.add(after["id"])
         assert download(server, earlier["id"], "csv").status_code == 200
         assert_settled(server, known)
@@ -494,8 +494,8 @@ def test_postgresql_restart_mid_job(
     assert done["phase"] == "completed", done
     assert event_kinds(server, job_id).count("completed") == 1
     data = tmp_path / "data"
-    assert done["hits_total"] == raw_hit_count(tmp_path, query, data)
-    assert len(all_hits(server, job_id)) == done["hits_total"]
+    assert done["hsps_total"] == raw_hit_count(tmp_path, query, data)
+    assert len(all_hits(server, job_id)) == done["hsps_total"]
     assert wait_gone(job_id) == [], "a BLAST process outlived its job"
     assert httpx.get(f"{server.url}/api/health", timeout=30).status_code == 200
     assert_settled(server, {warm["id"], job_id})

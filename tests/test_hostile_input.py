@@ -153,7 +153,7 @@ def kept(site: Site, demo_16s) -> Kept:
         assert response.status_code == 202, response.text
         job = wait_for_job(lambda i: client.get(f"/api/jobs/{i}").json(), response.json()["id"])
         assert job["phase"] == "completed", job
-        hits = client.get(f"/api/jobs/{job['id']}/hits", params={"limit": 1000}).json()
+        hits = client.get(f"/api/jobs/{job['id']}/hsps", params={"limit": 1000}).json()
         tsv = client.get(f"/api/jobs/{job['id']}/download", params={"format": "tsv"})
     assert hits["total"] > 0 and tsv.status_code == 200, (hits, tsv.text[:300])
     return Kept(job, hits, tsv.content)
@@ -165,8 +165,8 @@ def assert_intact(site: Site, kept: Kept) -> None:
         job = client.get(f"/api/jobs/{job_id}")
         assert job.status_code == 200, job.text
         assert job.json()["phase"] == "completed"
-        assert job.json()["hits_total"] == kept.job["hits_total"]
-        hits = client.get(f"/api/jobs/{job_id}/hits", params={"limit": 1000})
+        assert job.json()["hsps_total"] == kept.job["hsps_total"]
+        hits = client.get(f"/api/jobs/{job_id}/hsps", params={"limit": 1000})
         assert hits.json() == kept.hits
         tsv = client.get(f"/api/jobs/{job_id}/download", params={"format": "tsv"})
         assert tsv.status_code == 200 and tsv.content == kept.tsv
@@ -428,7 +428,7 @@ def test_invalid_utf8_in_a_multipart_field(
         ("/api/jobs?limit=%FF%FE", {"invalid_request"}),
         ("/api/options?program=%FF%FE", {"unknown_program"}),
         ("/api/jobs/KEPT/download?format=%FF%FE", {"unknown_format"}),
-        ("/api/jobs/KEPT/hits?sort=%FF%FE", {"invalid_request"}),
+        ("/api/jobs/KEPT/hsps?sort=%FF%FE", {"invalid_request"}),
         ("/api/jobs/%FF%FE%C3%28", {"job_not_found"}),
     ],
 )

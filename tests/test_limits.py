@@ -136,7 +136,7 @@ def test_hits_per_query_are_capped(tmp_path: Path, demo_16s) -> None:
         job = client.post("/api/jobs", json=body).json()
         assert job["options"] == {"max_target_seqs": 5}  # BLAST's own default would be 500
         done = wait_for_job(api_job(client), job["id"])
-        hits = client.get(f"/api/jobs/{job['id']}/hits", params={"limit": 1000}).json()["items"]
+        hits = client.get(f"/api/jobs/{job['id']}/hsps", params={"limit": 1000}).json()["items"]
         per_query: dict[str, set[str]] = {}
         for hit in hits:
             per_query.setdefault(hit["query_id"], set()).add(hit["subject_id"])

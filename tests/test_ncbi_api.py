@@ -41,7 +41,7 @@ def newest_job(server: Server) -> dict:
 
 
 def api_hsps(server: Server, job_id: str) -> set[tuple]:
-    hits = httpx.get(f"{server.url}/api/jobs/{job_id}/hits", params={"limit": 1000}).json()
+    hits = httpx.get(f"{server.url}/api/jobs/{job_id}/hsps", params={"limit": 1000}).json()
     return {
         (
             h["query_id"],
@@ -143,7 +143,7 @@ def test_curl_put_poll_and_get_every_format(server: Server, demo_16s) -> None:
     tabular = get(FORMAT_TYPE="Text", ALIGNMENT_VIEW="Tabular").text
     assert tabular.count("# Query: ") == 3 and "# Fields: " in tabular
     csv_rows = get(FORMAT_TYPE="CSV").text.splitlines()
-    assert len(csv_rows) == job["hits_total"] and csv_rows[0].count(",") == 11
+    assert len(csv_rows) == job["hsps_total"] and csv_rows[0].count(",") == 11
     tsv = httpx.get(f"{server.url}/api/jobs/{rid}/download", params={"format": "tsv"}).text
     assert [r.split(",") for r in csv_rows] == [r.split("\t") for r in tsv.splitlines()[1:]]
 

@@ -52,4 +52,4 @@ def test_job_survives_a_server_restart(server: Server, demo_16s, how: int) -> No
 
     # Same hits as one uninterrupted BLAST+ run over the same queries.
     data = Path(server.env["BLASTDECK_DATA_DIR"])
-    assert done["hits_total"] == raw_hit_count(data, query, data)
+    assert done["hsps_total"] == raw_hit_count(data, query, data)

@@ -13,7 +13,7 @@ import random
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,16 @@ from blastdeck.blast_tools import blast_env, run_tool, tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, parse_export_format
-from blastdeck.results.hsps import HSP_FIELDS, HSP_TABLE_OUTFMT, Hsp, read_hsps
+from blastdeck.results.hsp_index import load_hsp_table, write_batch_index
+from blastdeck.results.hsps import (
+    HSP_FIELDS,
+    HSP_TABLE_OUTFMT,
+    LEGACY_TABLE_COLUMNS,
+    TABLE_COLUMNS,
+    Hsp,
+    query_cover,
+    read_hsps,
+)
 from blastdeck.results.tabular import STANDARD_COLUMNS
 
 DEMO_DIR = Path(blastdeck.__file__).parent / "demo"
@@ -277,6 +286,56 @@ def test_read_hits_accepts_ids_blast_rewrites(nucl_job: Job, tmp_path: Path) -> 
     (batch,) = search(tmp_path, "blastn", nucl_job.blastdb_dir, "16s-demo", query, [1], "u")
     hits = read_hsps(batch.table, ["Séq_ü1"], 5)
     assert hits and {(h.query_id, h.query_index) for h in hits} == {("Séq_ü1", 5)}
+
+
+def _legacy_table(table: Path, out: Path) -> Path:
+    """The table as a release before qcovs/staxid wrote it: 17 fields per row."""
+    fields_line = "# Fields: "
+    lines = []
+    for line in table.read_text().splitlines():
+        if line.startswith(fields_line):
+            names = line[len(fields_line) :].split(", ")
+            line = fields_line + ", ".join(names[: len(LEGACY_TABLE_COLUMNS)])
+        elif line and not line.startswith("#"):
+            line = "\t".join(line.split("\t")[: -(len(TABLE_COLUMNS) - len(LEGACY_TABLE_COLUMNS))])
+        lines.append(line)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+@pytest.mark.parametrize("batching", ["1", "3"])
+def test_legacy_tables_read_with_blasts_query_cover(
+    nucl_job: Job, batching: str, tmp_path: Path
+) -> None:
+    """A table of the previous release has no qcovs/staxid: qcovs is derived exactly as BLAST
+    computes it (checked here against BLAST's own column), staxid is unknown (0)."""
+    for b in nucl_job.batchings[batching]:
+        new = read_hsps(b.table, b.query_ids, b.query_offset)
+        legacy = read_hsps(
+            _legacy_table(b.table, tmp_path / b.table.name), b.query_ids, b.query_offset
+        )
+        assert [replace(h, staxid=0) for h in new] == legacy
+    assert any(h.qcovs not in (0, 100) for h in job_hits(nucl_job, batching))
+
+
+def test_query_cover_rounds_as_blast_does() -> None:
+    assert query_cover(1505, 1506) == 99  # 99.93%: never 100 while a base is uncovered
+    assert query_cover(1506, 1506) == 100
+    assert query_cover(1499, 1506) == 99 and query_cover(745, 1000) == 75
+    assert query_cover(744, 1000) == 74 and query_cover(0, 0) == 0
+
+
+@pytest.mark.parametrize("batching", ["1", "3"])
+def test_columnar_index_round_trips_every_hsp(nucl_job: Job, batching: str, tmp_path: Path) -> None:
+    expected = job_hits(nucl_job, batching)
+    for i, b in enumerate(nucl_job.batchings[batching]):
+        hsps = read_hsps(b.table, b.query_ids, b.query_offset)
+        write_batch_index(tmp_path, i, b.query_offset, b.query_ids, hsps)
+    table = load_hsp_table(tmp_path)
+    assert len(table) == len(expected)
+    rows = [table.row(i) for i in range(len(table))]
+    assert [Hsp(**{k: r[k] for k in ("query_index", *HSP_FIELDS)}) for r in rows] == expected
+    assert table.query_ids == dict(enumerate(nucl_job.query_ids))
 
 
 def test_protein_hits_do_not_depend_on_batching(prot_job: Job) -> None:

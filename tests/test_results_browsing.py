@@ -29,7 +29,7 @@ def job(client: TestClient, demo_16s) -> dict:
 
 
 def all_hits(client: TestClient, job_id: str) -> list[dict]:
-    response = client.get(f"/api/jobs/{job_id}/hits", params={"limit": 1000})
+    response = client.get(f"/api/jobs/{job_id}/hsps", params={"limit": 1000})
     assert response.status_code == 200
     assert response.json()["total"] == len(response.json()["items"])
     return response.json()["items"]
@@ -62,14 +62,83 @@ def test_the_submitted_query_can_be_fetched_to_run_again(client: TestClient, job
     assert [(h, seq.replace("\n", "")) for h, _, seq in records] == job["queries"]
 
 
-def test_queries_summary_counts_each_querys_hits(client: TestClient, job: dict) -> None:
-    hits = all_hits(client, job["id"])
+def test_queries_summary_counts_each_querys_hits_and_hsps(client: TestClient, job: dict) -> None:
+    hsps = all_hits(client, job["id"])
     summary = client.get(f"/api/jobs/{job['id']}/queries").json()["items"]
-    assert [q["query_index"] for q in summary] == [0, 1, 2]  # the shuffled query has none
-    for item in summary:
-        own = [h for h in hits if h["query_id"] == item["query_id"]]
-        assert item["hits"] == len(own) > 0
+    assert [q["query_index"] for q in summary] == [0, 1, 2, 3]
+    assert summary[3] == {
+        "query_index": 3,
+        "query_id": "shuffled",
+        "qlen": None,
+        "hsps": 0,
+        "hits": 0,
+    }
+    for item in summary[:3]:
+        own = [h for h in hsps if h["query_index"] == item["query_index"]]
+        assert item["hsps"] == len(own) > 0
+        assert item["hits"] == len({h["subject_id"] for h in own}) > 0
         assert item["qlen"] == own[0]["qlen"] == len(job["queries"][item["query_index"]][1])
+
+
+def all_descriptions(client: TestClient, job_id: str) -> list[dict]:
+    response = client.get(f"/api/jobs/{job_id}/hits", params={"limit": 1000})
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == len(response.json()["items"])
+    return response.json()["items"]
+
+
+def test_hits_are_ncbis_descriptions_one_row_per_query_and_subject(
+    client: TestClient, job: dict
+) -> None:
+    hsps = all_hits(client, job["id"])
+    hits = all_descriptions(client, job["id"])
+    pairs = {(h["query_index"], h["subject_id"]) for h in hsps}
+    assert len(hits) == len(pairs) == job["hits_total"] < job["hsps_total"] == len(hsps)
+    for hit in hits:
+        own = [
+            h
+            for h in hsps
+            if (h["query_index"], h["subject_id"]) == (hit["query_index"], hit["subject_id"])
+        ]
+        assert hit["hsps"] == len(own)
+        assert hit["max_score"] == max(h["bitscore"] for h in own)
+        assert hit["total_score"] == pytest.approx(sum(h["bitscore"] for h in own))
+        assert hit["evalue"] == min(h["evalue"] for h in own)
+        assert hit["pident"] == max(h["pident"] for h in own)
+        assert hit["qcovs"] == own[0]["qcovs"] >= max(h["qcovhsp"] for h in own)
+        assert hit["slen"] == own[0]["slen"] and hit["subject_title"] == own[0]["subject_title"]
+    assert any(h["hsps"] > 1 for h in hits), "the job must have hits of several HSPs"
+
+
+def test_default_order_is_blasts_ranking(client: TestClient, job: dict) -> None:
+    """E-value ascending, then bit score descending, then query order: an e-value tie (0.0 is
+    common) never puts a weaker hit first."""
+    for rows, score in (
+        (all_hits(client, job["id"]), "bitscore"),
+        (all_descriptions(client, job["id"]), "max_score"),
+    ):
+        keys = [(r["evalue"], -r[score], r["query_index"]) for r in rows]
+        assert keys == sorted(keys)
+        assert sum(r["evalue"] == 0.0 for r in rows) > 1, "ties must be exercised"
+
+
+@pytest.mark.parametrize(
+    "sort", ["evalue", "max_score", "total_score", "qcovs", "pident", "slen", "subject_id"]
+)
+def test_hits_sort_by_every_column(client: TestClient, job: dict, sort: str) -> None:
+    high_first = sort not in ("evalue", "subject_id")
+    rows = client.get(f"/api/jobs/{job['id']}/hits", params={"sort": sort, "limit": 1000})
+    values = [h[sort] for h in rows.json()["items"]]
+    assert values == sorted(values, reverse=high_first)
+
+
+def test_hits_filter_by_query_index_cover_and_identity(client: TestClient, job: dict) -> None:
+    hits = all_descriptions(client, job["id"])
+    params = {"query_index": 1, "min_qcovs": 50, "min_pident": 80, "limit": 1000}
+    body = client.get(f"/api/jobs/{job['id']}/hits", params=params).json()
+    expected = [h for h in hits if h["query_index"] == 1 and h["qcovs"] >= 50 and h["pident"] >= 80]
+    assert 0 < body["total"] == len(expected) < len(hits)
+    assert body["partial"] is False
 
 
 @pytest.mark.parametrize(
@@ -90,7 +159,7 @@ def test_hit_filters_keep_exactly_the_matching_hsps(
     hits = all_hits(client, job["id"])
     expected = [h for h in hits if keep(h)]
     assert 0 < len(expected) < len(hits), "the filter must actually cut"
-    response = client.get(f"/api/jobs/{job['id']}/hits", params={**params, "limit": 1000})
+    response = client.get(f"/api/jobs/{job['id']}/hsps", params={**params, "limit": 1000})
     body = response.json()
     assert body["total"] == len(expected)
     key = lambda h: (h["query_id"], h["subject_id"], h["qstart"], h["sstart"])  # noqa: E731
@@ -111,18 +180,18 @@ def test_hit_filters_keep_exactly_the_matching_hsps(
 def test_hits_sort_by_every_column_the_table_offers(
     client: TestClient, job: dict, sort: str, field: str, high_first: bool
 ) -> None:
-    items = client.get(f"/api/jobs/{job['id']}/hits", params={"sort": sort, "limit": 1000}).json()
+    items = client.get(f"/api/jobs/{job['id']}/hsps", params={"sort": sort, "limit": 1000}).json()
     values = [h[field] for h in items["items"]]
     assert values == sorted(values, reverse=high_first)
     flipped = client.get(
-        f"/api/jobs/{job['id']}/hits",
+        f"/api/jobs/{job['id']}/hsps",
         params={"sort": sort, "order": "asc" if high_first else "desc", "limit": 1000},
     ).json()
     assert [h[field] for h in flipped["items"]] == sorted(values, reverse=not high_first)
 
 
 def test_sort_by_query_is_input_order(client: TestClient, job: dict) -> None:
-    items = client.get(f"/api/jobs/{job['id']}/hits", params={"sort": "query", "limit": 1000})
+    items = client.get(f"/api/jobs/{job['id']}/hsps", params={"sort": "query", "limit": 1000})
     order = [h["query_id"] for h in items.json()["items"]]
     first_seen = list(dict.fromkeys(order))
     assert first_seen == [q[0].split()[0] for q in job["queries"][:3]]
@@ -139,7 +208,7 @@ def test_sort_by_query_is_input_order(client: TestClient, job: dict) -> None:
     ],
 )
 def test_bad_hit_parameters_are_refused(client: TestClient, job: dict, params: dict) -> None:
-    response = client.get(f"/api/jobs/{job['id']}/hits", params=params)
+    response = client.get(f"/api/jobs/{job['id']}/hsps", params=params)
     assert response.status_code == 422 and response.json()["error_code"] == "invalid_request"
 
 
@@ -175,7 +244,9 @@ def test_alignments_page_and_unknown_query(client: TestClient, job: dict) -> Non
     none = client.get(url, params={"query_id": "shuffled"}).json()
     assert none == {"items": [], "total": 0, "limit": 20, "offset": 0}
     missing = client.get(url)
-    assert missing.status_code == 422 and missing.json()["field"] == "query_id"
+    assert missing.status_code == 422 and missing.json()["field"] == "query_index"
+    by_index = client.get(url, params={"query_index": 0, "limit": 500}).json()["items"]
+    assert by_index == everything
 
 
 def test_alignments_of_an_unfinished_or_unknown_job(client: TestClient, job: dict) -> None:

@@ -229,13 +229,13 @@ def test_job_on_slurm_has_the_hits_of_the_local_engine(
     assert local["phase"] == "completed", local
     assert step(job, "staging_db")["status"] == "completed"  # the first job stages
     assert job["progress"]["batches_done"] == job["progress"]["batches_total"] > 1
-    assert job["hits_total"] == local["hits_total"] > 5
+    assert job["hsps_total"] == local["hsps_total"] > 5
     for fmt in ("tsv", "csv"):
         ours = client.get(f"/api/jobs/{on_slurm}/download?format={fmt}")
         theirs = client.get(f"/api/jobs/{on_local}/download?format={fmt}")
         assert ours.status_code == 200 and ours.text == theirs.text
     ours, theirs = (
-        client.get(f"/api/jobs/{j}/hits?limit=1000").json()["items"] for j in (on_slurm, on_local)
+        client.get(f"/api/jobs/{j}/hsps?limit=1000").json()["items"] for j in (on_slurm, on_local)
     )
     assert sorted(ours, key=json.dumps) == sorted(theirs, key=json.dumps)  # evalue ties: any order
     xml = client.get(f"/api/jobs/{on_slurm}/download?format=xml")
@@ -404,7 +404,7 @@ def test_distributed_mode_runs_slurm_jobs(
                     on_slurm["error"],
                     on_local["error"],
                 )
-                assert on_slurm["hits_total"] == on_local["hits_total"] > 0
+                assert on_slurm["hsps_total"] == on_local["hsps_total"] > 0
                 tsv = [
                     client.get(f"/api/jobs/{j['id']}/download?format=tsv").text
                     for j in (on_slurm, on_local)

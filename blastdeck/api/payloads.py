@@ -12,8 +12,7 @@ from typing import Any
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import STEP_LABELS, Phase, Step, poll_after_ms, status_of
-from blastdeck.results.hsps import HSP_FIELDS
-from blastdeck.store.models import BlastDatabase, Hsp, Job, JobEvent
+from blastdeck.store.models import BlastDatabase, Job, JobEvent
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -53,7 +52,8 @@ def job_payload(job: Job) -> dict[str, Any]:
         "progress": {"batches_done": job.batches_done, "batches_total": job.batches_total},
         "query_count": job.query_count,
         "query_letters": job.query_letters,
-        "hits_total": job.hsps_total,
+        "hits_total": job.hits_total,
+        "hsps_total": job.hsps_total,
         "poll_after_ms": poll_after_ms(phase),
         "created_at": _iso(job.created_at),
         "updated_at": _iso(job.updated_at),
@@ -71,10 +71,6 @@ def event_payload(event: JobEvent) -> dict[str, Any]:
         "error_code": event.error_code,
         "message": event.message,
     }
-
-
-def hsp_payload(hsp: Hsp) -> dict[str, Any]:
-    return {name: getattr(hsp, name) for name in HSP_FIELDS}
 
 
 def database_payload(db: BlastDatabase) -> dict[str, Any]:

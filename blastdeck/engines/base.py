@@ -59,6 +59,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class BatchResult:
+    index: int
     table: Path  # the hit table BLAST wrote (results.hsps.HSP_TABLE_OUTFMT)
     archive: Path  # its ASN.1 archive (-outfmt 11), once make_archives made it
     query_ids: tuple[str, ...]

@@ -23,6 +23,7 @@ def collect_results(plan: list[Batch], database_prefix: Path) -> JobResults:
     """The batches' outputs in query order (tables of those finished so far included)."""
     batches = tuple(
         BatchResult(
+            index=b.index,
             table=b.table,
             archive=b.archive,
             query_ids=b.query_ids,

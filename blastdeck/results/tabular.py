@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from blastdeck.results.export_sources import ExportSources, export_error, open_text
-from blastdeck.results.hsps import TABLE_COLUMNS, split_table_row
+from blastdeck.results.export_sources import ExportSources
+from blastdeck.results.hsps import TABLE_COLUMNS, table_rows
 
 # BLAST's standard tabular columns (`std`, what plain `-outfmt 6` prints), used by tsv and csv.
 STANDARD_COLUMNS: tuple[str, ...] = (
@@ -53,12 +53,6 @@ def blast_csv_lines(tables: Iterable[Path]) -> Iterator[str]:
 def _standard_rows(tables: Iterable[Path]) -> Iterator[list[str]]:
     """BLAST's standard tabular rows (outfmt 6), taken from the batch tables in order."""
     for table in tables:
-        with open_text(table) as src:
-            for line in src:
-                row = line.rstrip("\r\n")
-                if row and not row.startswith("#"):
-                    try:
-                        columns = split_table_row(row)
-                    except ValueError as exc:
-                        raise export_error(f"unreadable row in {table.name}: {exc}") from exc
-                    yield [columns[i] for i in _STANDARD_POSITIONS]
+        for _, _, columns in table_rows(table):
+            if columns:
+                yield [columns[i] or "" for i in _STANDARD_POSITIONS]

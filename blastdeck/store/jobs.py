@@ -24,7 +24,7 @@ from blastdeck.domain.pipeline_model import (
     StepStatus,
     phases_with_status,
 )
-from blastdeck.store.models import Hsp, Job, JobEvent, JobStep, MaintenanceEvent, utcnow
+from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, MaintenanceEvent, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
 
@@ -136,7 +136,7 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         with self._sessions.begin() as s:
             # Explicit deletes: SQLite only cascades with foreign keys on, PostgreSQL always.
-            s.execute(delete(Hsp).where(Hsp.job_id == job_id))
+            s.execute(delete(LegacyHsp).where(LegacyHsp.job_id == job_id))
             s.execute(delete(JobEvent).where(JobEvent.job_id == job_id))
             s.execute(delete(JobStep).where(JobStep.job_id == job_id))
             s.execute(delete(Job).where(Job.id == job_id))
@@ -297,7 +297,7 @@ class JobStore:
         with self._sessions.begin() as s:
             _event(s, job_id, kind, None, step, message, code)
 
-    def finish_completed(self, job_id: str, hsps_total: int) -> None:
+    def finish_completed(self, job_id: str, hsps_total: int, hits_total: int) -> None:
         now = utcnow()
         with self._sessions.begin() as s:
             row = s.get(JobStep, (job_id, Step.COMPLETED.value))
@@ -316,6 +316,7 @@ class JobStore:
                     error=None,
                     waiting_for=None,
                     hsps_total=hsps_total,
+                    hits_total=hits_total,
                     finished_at=now,
                     updated_at=now,
                 )
@@ -326,7 +327,7 @@ class JobStore:
                 "completed",
                 Phase.COMPLETED,
                 Step.COMPLETED,
-                f"job completed with {hsps_total} HSPs",
+                f"job completed with {hits_total} hits ({hsps_total} HSPs)",
             )
 
     def finish_failed(

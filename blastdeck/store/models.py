@@ -64,6 +64,7 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(120))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hsps_total: Mapped[int] = mapped_column(Integer, default=0)
+    hits_total: Mapped[int | None] = mapped_column(Integer)  # (query, subject) pairs
 
     # The user who submitted it; None when auth is off (the single-user embedded default).
     owner_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -108,15 +109,12 @@ class JobEvent(Base):
     message: Mapped[str] = mapped_column(Text, default="")
 
 
-class Hsp(Base):
-    """One HSP of a job, as BLAST wrote it in the batch's hit table (results/hsps.py)."""
+class LegacyHsp(Base):
+    """An HSP of a job indexed before HSPs moved to the job's columnar index
+    (results/hsp_index.py): read once, to build that job's index, and never written."""
 
-    __tablename__ = "hsps"
-    __table_args__ = (
-        Index("ix_hsps_job_evalue", "job_id", "evalue"),
-        Index("ix_hsps_job_bitscore", "job_id", "bitscore"),
-        Index("ix_hsps_job_query", "job_id", "query_index"),
-    )
+    __tablename__ = "legacy_hsps"
+    __table_args__ = (Index("ix_legacy_hsps_job_query", "job_id", "query_index"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))

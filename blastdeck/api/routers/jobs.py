@@ -13,15 +13,27 @@ from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import event_payload, hsp_payload, job_payload
+from blastdeck.api.payloads import event_payload, job_payload
 from blastdeck.api.stream import job_events_stream
+from blastdeck.auth import Viewer
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.job_service import SubmitRequest
+from blastdeck.results.browse import (
+    HitSort,
+    HspSort,
+    ResultFilter,
+    hit_page,
+    hsp_page,
+    query_summary,
+)
 from blastdeck.results.formats import ExportFormat, parse_export_format
-from blastdeck.store.hsps import HspFilter, HspSort
+from blastdeck.runtime import Runtime
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
+# Bounds for list positions and indexes: far beyond any real job, well inside every integer
+# type (an unbounded offset reached SQL as an integer overflow).
+MAX_OFFSET = 10**9
 
 
 class JobCreate(BaseModel):
@@ -77,7 +89,7 @@ def list_jobs(
     status: JobStatus | None = None,
     q: Annotated[str | None, Query(max_length=200, description="title, id, program or DB")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     jobs, total = runtime.jobs.list(
         status=status,
@@ -140,7 +152,10 @@ async def job_config(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> Pla
 
 @router.get("/{job_id}/events")
 def job_events(
-    job_id: str, runtime: RuntimeDep, viewer: ViewerDep, after: Annotated[int, Query(ge=0)] = 0
+    job_id: str,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> dict[str, Any]:
     job = runtime.service.get(job_id, viewer)
     return {"items": [event_payload(e) for e in runtime.jobs.events(job.id, after_id=after)]}
@@ -162,41 +177,78 @@ def job_hits(
     job_id: str,
     runtime: RuntimeDep,
     viewer: ViewerDep,
+    sort: HitSort = "evalue",
+    order: Literal["asc", "desc"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    query_id: Annotated[str | None, Query(max_length=200)] = None,
+    query_index: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
+    min_pident: Annotated[float | None, Query(ge=0, le=100)] = None,
+    min_qcovs: Annotated[float | None, Query(ge=0, le=100)] = None,
+    max_evalue: Annotated[float | None, Query(ge=0)] = None,
+) -> dict[str, Any]:
+    """The hits: one row per query and subject, as NCBI's descriptions table (max score, total
+    score, query cover, best e-value, highest identity, subject length, HSP count). Default
+    order is BLAST's: e-value, then max score, then query order; `sort=query` is input order.
+    While the job runs, the batches finished so far (`partial`)."""
+    table = runtime.service.results_index(job_id, viewer)
+    filters = ResultFilter(query_id, query_index, min_pident, min_qcovs, max_evalue)
+    descending = order == "desc" if order else None
+    rows, total = hit_page(table, sort, descending, filters, limit, offset)
+    return _page(runtime, job_id, viewer, rows, total, limit, offset)
+
+
+@router.get("/{job_id}/hsps")
+def job_hsps(
+    job_id: str,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
     sort: HspSort = "evalue",
     order: Literal["asc", "desc"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     query_id: Annotated[str | None, Query(max_length=200)] = None,
+    query_index: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
     min_pident: Annotated[float | None, Query(ge=0, le=100)] = None,
     min_qcovhsp: Annotated[float | None, Query(ge=0, le=100)] = None,
     max_evalue: Annotated[float | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
-    """Every HSP of the job, filtered; by default the best first (lowest e-value). `sort=query`
-    is input order. Scores and identities sort high first unless `order` says otherwise."""
+    """Every HSP of the job, filtered; by default BLAST's order (e-value, then bit score, then
+    query order). Scores, identities and lengths sort high first unless `order` says otherwise."""
+    table = runtime.service.results_index(job_id, viewer)
+    filters = ResultFilter(query_id, query_index, min_pident, min_qcovhsp, max_evalue)
+    descending = order == "desc" if order else None
+    rows, total = hsp_page(table, sort, descending, filters, limit, offset)
+    return _page(runtime, job_id, viewer, rows, total, limit, offset)
+
+
+def _page(
+    runtime: Runtime,
+    job_id: str,
+    viewer: Viewer,
+    rows: list[dict[str, Any]],
+    total: int,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
     job = runtime.service.get(job_id, viewer)
-    descending = order == "desc" if order else sort in ("bitscore", "pident", "qcovhsp", "length")
-    filters = HspFilter(query_id, min_pident, min_qcovhsp, max_evalue)
-    rows, total = runtime.hsps.page(
-        job.id, sort=sort, descending=descending, limit=limit, offset=offset, filters=filters
-    )
     return {
-        "items": [hsp_payload(h) for h in rows],
+        "items": rows,
         "total": total,
         "limit": limit,
         "offset": offset,
+        "partial": job.phase != "completed",
+        "batches_done": job.batches_done,
+        "batches_total": job.batches_total,
     }
 
 
 @router.get("/{job_id}/queries")
 def job_queries(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    """The queries that have hits, in input order, with their length and HSP count."""
-    job = runtime.service.get(job_id, viewer)
-    return {
-        "items": [
-            {"query_id": query_id, "query_index": index, "qlen": qlen, "hits": count}
-            for index, query_id, qlen, count in runtime.hsps.queries(job.id)
-        ]
-    }
+    """Every query of the job (those indexed so far while it runs), in input order, with its
+    length and its hit and HSP counts."""
+    table = runtime.service.results_index(job_id, viewer)
+    return {"items": query_summary(table)}
 
 
 @router.get("/{job_id}/alignments")
@@ -204,13 +256,23 @@ async def job_alignments(
     job_id: str,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    query_id: Annotated[str, Query(max_length=200)],
+    query_index: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
+    query_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-    order. The first request of a job builds them from its BLAST JSON (BLAST runs again once)."""
-    rows = await run_in_threadpool(runtime.service.alignments, job_id, query_id, viewer)
+    order; the query by its place in the job (`query_index`, from /queries) or by its id. The
+    first request of a job builds them from its BLAST JSON."""
+    if query_index is None:
+        if query_id is None:
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST, "Give query_index (or query_id).", field="query_index"
+            )
+        table = await run_in_threadpool(runtime.service.results_index, job_id, viewer)
+        found = [i for i, qid in sorted(table.query_ids.items()) if qid == query_id]
+        query_index = found[0] if found else -1
+    rows = await run_in_threadpool(runtime.service.alignments, job_id, query_index, viewer)
     return {
         "items": rows[offset : offset + limit],
         "total": len(rows),

@@ -1,0 +1,228 @@
+"""A job's HSP index: one columnar file per finished batch, read back as one table.
+
+While a job runs, each finished batch's hit table is parsed once and written as
+`<work dir>/index/batch_NNN.npz` (written beside and renamed, so a reader never sees half a
+file). Readers (the hits API, the web page, the taxonomy report) load every batch file present
+into one `HspTable` of column arrays: sorting, filtering, paging and grouping a million HSPs
+are then array operations of milliseconds, with no per-row database work while BLAST runs.
+
+Numbers keep the exact values BLAST printed (float64 for e-values, bit scores and identities;
+int32 for positions and lengths). Strings (query ids, subject ids and titles) are stored once
+per batch, packed as UTF-8 bytes with offsets, and referred to by code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from blastdeck.results.hsps import HSP_FIELDS, Hsp
+
+INDEX_DIR = "index"
+# The numeric HSP fields and how each is stored.
+NUMERIC_FIELDS: dict[str, str] = {
+    "pident": "f8",
+    "length": "i4",
+    "mismatch": "i4",
+    "gapopen": "i4",
+    "qstart": "i4",
+    "qend": "i4",
+    "sstart": "i4",
+    "send": "i4",
+    "evalue": "f8",
+    "bitscore": "f8",
+    "qlen": "i4",
+    "slen": "i4",
+    "qcovhsp": "i4",
+    "qcovs": "i4",
+    "staxid": "i8",
+}
+_STRING_FIELDS = ("query_id", "subject_id", "subject_title")
+assert set(NUMERIC_FIELDS) | set(_STRING_FIELDS) == set(HSP_FIELDS)
+
+
+def index_dir(work_dir: Path) -> Path:
+    return work_dir / INDEX_DIR
+
+
+def batch_index_file(work_dir: Path, batch_index: int) -> Path:
+    return index_dir(work_dir) / f"batch_{batch_index:05d}.npz"
+
+
+def _pack(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [t.encode("utf-8", "replace") for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype="i8")
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype="u1"), offsets
+
+
+@dataclass(frozen=True)
+class PackedStrings:
+    """Strings stored as one UTF-8 blob and offsets; decoded one at a time, or all when a
+    sort needs them."""
+
+    blob: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.blob[start:end].tobytes().decode("utf-8", "replace")
+
+    def all(self) -> list[str]:
+        data = self.blob.tobytes()
+        bounds = self.offsets.tolist()
+        return [data[a:b].decode("utf-8", "replace") for a, b in itertools.pairwise(bounds)]
+
+    @staticmethod
+    def concat(parts: Sequence[PackedStrings]) -> PackedStrings:
+        if not parts:
+            return PackedStrings(np.zeros(0, "u1"), np.zeros(1, "i8"))
+        blobs, offsets, base = [], [np.zeros(1, "i8")], 0
+        for part in parts:
+            blobs.append(part.blob)
+            offsets.append(part.offsets[1:] + base)
+            base += len(part.blob)
+        return PackedStrings(np.concatenate(blobs), np.concatenate(offsets))
+
+
+def write_batch_index(
+    work_dir: Path,
+    batch_index: int,
+    query_offset: int,
+    query_ids: Sequence[str],
+    hsps: Sequence[Hsp],
+) -> None:
+    """Store one batch's HSPs (replacing an earlier copy) as columns."""
+    subjects: dict[str, int] = {}
+    titles: list[str] = []
+    codes = np.empty(len(hsps), dtype="i4")
+    for i, h in enumerate(hsps):
+        code = subjects.get(h.subject_id)
+        if code is None:
+            code = subjects[h.subject_id] = len(subjects)
+            titles.append(h.subject_title)
+        codes[i] = code
+    arrays: dict[str, Any] = {
+        "query_offset": np.array([query_offset], dtype="i8"),
+        "query_index": np.fromiter((h.query_index for h in hsps), "i4", len(hsps)),
+        "subject": codes,
+    }
+    for name, dtype in NUMERIC_FIELDS.items():
+        arrays[name] = np.fromiter((getattr(h, name) for h in hsps), dtype, len(hsps))
+    for prefix, texts in (
+        ("query_ids", query_ids),
+        ("subject_ids", list(subjects)),
+        ("subject_titles", titles),
+    ):
+        arrays[f"{prefix}_blob"], arrays[f"{prefix}_offsets"] = _pack(texts)
+    target = batch_index_file(work_dir, batch_index)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    draft = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part.npz")
+    try:
+        np.savez(draft, **arrays)
+        os.replace(draft, target)
+    finally:
+        draft.unlink(missing_ok=True)
+
+
+def index_version(work_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """What the index holds now: its batch files (each written once, replaced whole)."""
+    try:
+        entries = list(os.scandir(index_dir(work_dir)))
+    except FileNotFoundError:
+        return ()
+    return tuple(
+        sorted(
+            (e.name, e.stat().st_mtime_ns, e.stat().st_size)
+            for e in entries
+            if e.name.startswith("batch_") and e.name.endswith(".npz")
+        )
+    )
+
+
+@dataclass
+class HspTable:
+    """Every indexed HSP of a job, in BLAST's order within each batch, batches in query order.
+
+    `columns` holds NUMERIC_FIELDS plus `query_index` and `subject` (a code into
+    `subject_ids` / `subject_titles`). `query_ids` maps every indexed query (with or without
+    HSPs) to its id. Derived views (sort orders, hits) are cached on the table by the modules
+    that make them.
+    """
+
+    version: tuple[tuple[str, int, int], ...]
+    columns: dict[str, np.ndarray]
+    subject_ids: PackedStrings
+    subject_titles: PackedStrings
+    query_ids: dict[int, str]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.columns["query_index"])
+
+    def row(self, i: int) -> dict[str, Any]:
+        """One HSP as the API shows it (HSP_FIELDS)."""
+        c = self.columns
+        code = int(c["subject"][i])
+        out: dict[str, Any] = {
+            "query_index": int(c["query_index"][i]),
+            "query_id": self.query_ids.get(int(c["query_index"][i]), ""),
+            "subject_id": self.subject_ids[code],
+            "subject_title": self.subject_titles[code],
+        }
+        for name, dtype in NUMERIC_FIELDS.items():
+            value = c[name][i]
+            out[name] = float(value) if dtype == "f8" else int(value)
+        return out
+
+
+def load_hsp_table(work_dir: Path) -> HspTable:
+    """The job's HSP index as it is now (the batches indexed so far)."""
+    version = index_version(work_dir)
+    parts: dict[str, list[np.ndarray]] = {}
+    subject_ids: list[PackedStrings] = []
+    titles: list[PackedStrings] = []
+    query_ids: dict[int, str] = {}
+    subject_base = 0
+    for name, _, _ in version:
+        with np.load(index_dir(work_dir) / name) as data:
+            for column in ("query_index", *NUMERIC_FIELDS):
+                parts.setdefault(column, []).append(data[column])
+            parts.setdefault("subject", []).append(data["subject"] + subject_base)
+            ids = PackedStrings(data["subject_ids_blob"], data["subject_ids_offsets"])
+            subject_ids.append(ids)
+            titles.append(
+                PackedStrings(data["subject_titles_blob"], data["subject_titles_offsets"])
+            )
+            subject_base += len(ids)
+            offset = int(data["query_offset"][0])
+            queries = PackedStrings(data["query_ids_blob"], data["query_ids_offsets"])
+            for i, query_id in enumerate(queries.all()):
+                query_ids[offset + i] = query_id
+    columns = {
+        name: np.concatenate(arrays) if arrays else np.zeros(0, _dtype(name))
+        for name, arrays in parts.items()
+    }
+    for name in ("query_index", "subject", *NUMERIC_FIELDS):
+        columns.setdefault(name, np.zeros(0, _dtype(name)))
+    return HspTable(
+        version,
+        columns,
+        PackedStrings.concat(subject_ids),
+        PackedStrings.concat(titles),
+        query_ids,
+    )
+
+
+def _dtype(column: str) -> str:
+    return NUMERIC_FIELDS.get(column, "i4")
