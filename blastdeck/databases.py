@@ -441,7 +441,16 @@ class DatabaseCatalog:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         prefix = final_dir / base
-        return self._store.add(_row(stored, prefix, inspect_database(prefix), source, sharing))
+        try:
+            info = inspect_database(prefix)
+        except BlastDeckError:  # its message would name the server's path
+            shutil.rmtree(final_dir, ignore_errors=True)
+            raise BlastDeckError(
+                ErrorCode.DATABASE_BUILD_FAILED,
+                "makeblastdb finished, but the database it wrote cannot be read.",
+                field="file",
+            ) from None
+        return self._store.add(_row(stored, prefix, info, source, sharing))
 
     def ensure_demo(self) -> None:
         """On a new data dir, build the demo databases so there is something to search."""
