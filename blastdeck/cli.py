@@ -378,21 +378,32 @@ def db_add(
 @db_app.command("list")
 def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
     """List databases (qualified names) with their scope, molecule, size and title; one whose
-    files are gone is listed as unavailable, with the reason."""
+    files are gone says so ("files: missing"), with the reason below the table."""
     backend = _backend(server, data_dir, token)
     try:
-        table = Table("name", "scope", "molecule", "sequences", "letters", "title", "available")
+        table = Table()
+        for column in ("name", "scope", "files", "molecule", "sequences", "letters"):
+            table.add_column(column, no_wrap=True)  # names are what users copy: never cut
+        table.add_column("title")
+        unavailable = []
         for db in backend.databases():
+            if not db["available"]:
+                unavailable.append(db)
             table.add_row(
                 db["name"],
                 db["scope"],
+                "ok" if db["available"] else "[red]missing[/]",
                 db["molecule"],
                 f"{db['sequences']:,}",
                 f"{db['letters']:,}",
-                db["title"],
-                "yes" if db["available"] else f"[red]no[/]: {escape(db['unavailable_reason'])}",
+                escape(db["title"]),
             )
         console.print(table)
+        for db in unavailable:
+            console.print(
+                f"[red]unavailable[/] {db['name']}: {escape(db['unavailable_reason'] or '')}",
+                soft_wrap=True,
+            )
     finally:
         backend.close()
 

@@ -222,4 +222,5 @@ def test_cli_lists_a_moved_database_as_unavailable(
     listed = cli(data_dir, "db", "list")
     assert listed.returncode == 0, listed.stderr
     line = next(line for line in listed.stdout.splitlines() if "cli-moved" in line)
-    assert "no" in line and "gone" in listed.stdout
+    assert "missing" in line
+    assert "unavailable cli-moved: its directory" in listed.stdout and "is gone" in listed.stdout
