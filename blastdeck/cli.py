@@ -19,6 +19,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from blastdeck.client import Backend, HttpBackend, LocalBackend, follow
@@ -350,14 +351,21 @@ def db_add(
         typer.Option(help="public, private or group (default: private for a signed-in user)"),
     ] = None,
     group: Annotated[str | None, typer.Option(help="the group to share with")] = None,
+    molecule: Annotated[
+        str | None,
+        typer.Option(help="nucl or prot (default: detected from the FASTA's residues)"),
+    ] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Add a database: build it from FASTA (makeblastdb) or register an existing one."""
+    """Add a database: build it from FASTA (makeblastdb; plain or .gz) or register an existing
+    one by its path prefix. Private databases are named <user>/NAME, group ones @GROUP/NAME."""
     backend = _backend(server, data_dir, token)
     try:
-        db = backend.add_database(name, source, title, visibility=visibility, group=group)
+        db = backend.add_database(
+            name, source, title, visibility=visibility, group=group, molecule=molecule
+        )
         console.print(
             f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters"
         )
@@ -369,19 +377,33 @@ def db_add(
 
 @db_app.command("list")
 def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
-    """List databases with their molecule, size and title."""
+    """List databases (qualified names) with their scope, molecule, size and title; one whose
+    files are gone says so ("files: missing"), with the reason below the table."""
     backend = _backend(server, data_dir, token)
     try:
-        table = Table("name", "molecule", "sequences", "letters", "title")
+        table = Table()
+        for column in ("name", "scope", "files", "molecule", "sequences", "letters"):
+            table.add_column(column, no_wrap=True)  # names are what users copy: never cut
+        table.add_column("title")
+        unavailable = []
         for db in backend.databases():
+            if not db["available"]:
+                unavailable.append(db)
             table.add_row(
                 db["name"],
+                db["scope"],
+                "ok" if db["available"] else "[red]missing[/]",
                 db["molecule"],
                 f"{db['sequences']:,}",
                 f"{db['letters']:,}",
-                db["title"],
+                escape(db["title"]),
             )
         console.print(table)
+        for db in unavailable:
+            console.print(
+                f"[red]unavailable[/] {db['name']}: {escape(db['unavailable_reason'] or '')}",
+                soft_wrap=True,
+            )
     finally:
         backend.close()
 

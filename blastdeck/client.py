@@ -15,7 +15,7 @@ import httpx
 from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
 from blastdeck.auth import EVERYONE
 from blastdeck.config import ClusterConfig, Settings
-from blastdeck.databases import sharing_for
+from blastdeck.databases import sharing_for, source_kind
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.job_service import SubmitRequest
@@ -37,6 +37,7 @@ class Backend(Protocol):
         *,
         visibility: str | None = None,
         group: str | None = None,
+        molecule: str | None = None,
     ) -> dict[str, Any]: ...
     def clusters(self) -> list[dict[str, Any]]: ...
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
@@ -44,11 +45,9 @@ class Backend(Protocol):
 
 
 def is_fasta_file(path: Path) -> bool:
-    """A FASTA file (build a database) rather than a database prefix (register it)."""
-    if not path.is_file():
-        return False
-    with path.open("rb") as fh:
-        return fh.read(1) == b">"
+    """A FASTA file, plain or gzipped (build a database), rather than a database prefix
+    (register it); a missing or empty file is refused with its own error code."""
+    return source_kind(path) == "fasta"
 
 
 class HttpBackend:
@@ -101,8 +100,10 @@ class HttpBackend:
         *,
         visibility: str | None = None,
         group: str | None = None,
+        molecule: str | None = None,
     ) -> dict[str, Any]:
-        sharing = {k: v for k, v in (("visibility", visibility), ("group", group)) if v}
+        choices = (("visibility", visibility), ("group", group), ("molecule", molecule))
+        sharing = {k: v for k, v in choices if v}
         if is_fasta_file(source):
             with source.open("rb") as fh:
                 files = {"file": (source.name, fh, "text/plain")}
@@ -155,15 +156,17 @@ class LocalBackend:
         *,
         visibility: str | None = None,
         group: str | None = None,
+        molecule: str | None = None,
     ) -> dict[str, Any]:
         # On the data dir there is no signed-in user: the database has no owner.
         sharing = sharing_for(EVERYONE, visibility, group)
         if is_fasta_file(source):
             row = self._runtime.databases.build(
-                name, source.read_bytes(), title=title, sharing=sharing
+                name, source.read_bytes(), title=title, sharing=sharing, molecule=molecule
             )
         else:
-            row = self._runtime.databases.register(name, str(source.resolve()), sharing)
+            path = str(source.resolve())
+            row = self._runtime.databases.register(name, path, sharing, molecule)
         return database_payload(row)
 
     def clusters(self) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from blastdeck.blast_tools import BlastToolError
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
-from blastdeck.databases import DatabaseCatalog, database_files
+from blastdeck.databases import DatabaseCatalog, database_files_missing, missing_files_reason
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
@@ -191,6 +191,11 @@ class Pipeline:
         except OperationalError:
             raise
         except OSError as exc:
+            reason = missing_files_reason(ctx.database.prefix) if ctx is not None else None
+            if reason is not None and ctx is not None:  # they went while a step read them
+                gone = database_files_missing(ctx.database.name, ctx.database.prefix, reason)
+                self._fail(job_id, gone.code, gone.message, engine, ctx)
+                return FINISHED
             code = ErrorCode.STORAGE_FULL if exc.errno == errno.ENOSPC else ErrorCode.INTERNAL_ERROR
             self._fail(job_id, code, f"{type(exc).__name__}: {exc}", engine, ctx)
         except Exception as exc:
@@ -276,11 +281,9 @@ class Pipeline:
             raise _Cancelled
 
     def _prepare(self, job: Job, ctx: JobContext) -> None:
-        if not database_files(ctx.database.prefix):
-            raise BlastDeckError(
-                ErrorCode.DATABASE_MISSING,
-                f"The files of database {ctx.database.name} are gone from {ctx.database.prefix}.",
-            )
+        reason = missing_files_reason(ctx.database.prefix)
+        if reason is not None:
+            raise database_files_missing(ctx.database.name, ctx.database.prefix, reason)
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(ctx.query_path, job.query_fasta)
         self._jobs.complete_step(

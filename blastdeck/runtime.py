@@ -60,7 +60,9 @@ class Runtime:
         self.db_engine = make_engine(settings.sqlalchemy_url)
         sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
-        self.databases = DatabaseCatalog(DatabaseStore(sessions), settings.databases_dir)
+        self.databases = DatabaseCatalog(
+            DatabaseStore(sessions), settings.databases_dir, settings.max_upload_bytes
+        )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
         self.lock = lock or _make_lock(settings)

@@ -44,7 +44,7 @@ def test_database_files_gone(client: TestClient, demo_16s) -> None:
     for f in Path(db["path"]).parent.iterdir():
         f.unlink()
     job = run_job(client, "vanishing", fasta(demo_16s[:1]))
-    assert_failed(job, "database_missing", "preparing")
+    assert_failed(job, "database_files_missing", "preparing")
     assert "vanishing" in job["error"]
 
 

@@ -14,12 +14,13 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import blastdeck
-from blastdeck.blast_tools import blast_env, run_tool, tool_path
+from blastdeck.blast_tools import DatabaseDir, run_tool, tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, parse_export_format
@@ -122,11 +123,13 @@ def search(
         archive = job_dir / f"{name}_{i:03d}.asn"
         argv = [tool_path(program), "-query", str(fasta), "-db", db, "-outfmt", "11"]
         # BATCH_SIZE makes BLAST itself split its input into several archive records.
-        env = blast_env(blastdb_dir, {"BATCH_SIZE": str(batch_size)} if batch_size else None)
-        subprocess.run([*argv, "-out", str(archive), *extra], env=env, check=True)
+        where = DatabaseDir(blastdb_dir)
+        env = where.env({"BATCH_SIZE": str(batch_size)} if batch_size else None)
+        run = partial(subprocess.run, env=env, cwd=where.path, check=True)
+        run([*argv, "-out", str(archive), *extra])
         table = archive.with_suffix(".hits.tsv")
         table_argv = [*argv[:-1], HSP_TABLE_OUTFMT, "-out", str(table), *extra]
-        subprocess.run(table_argv, env=env, check=True)
+        run(table_argv)
         ids = tuple(first_word(d) for d, _ in part)
         batches.append(Batch(table, archive, ids, offset))
         offset += size
@@ -196,7 +199,7 @@ def outfmt6_rows(archives: Sequence[Path], blastdb_dir: Path) -> list[str]:
         text = run_tool(
             "blast_formatter",
             ["-archive", str(archive), "-outfmt", "6"],
-            blastdb_dir=blastdb_dir,
+            database_dir=DatabaseDir(blastdb_dir),
         )
         rows.extend(text.splitlines())
     return rows
@@ -225,7 +228,7 @@ def single_rows(nucl_job: Job, tmp_path_factory: pytest.TempPathFactory) -> list
     """The reference: what plain blastn prints (outfmt 6) for all the queries in one run."""
     fasta = write_fasta(tmp_path_factory.mktemp("raw") / "all.fa", nucl_job.queries)
     argv = ["-query", str(fasta), "-db", "16s-demo", "-outfmt", "6"]
-    return run_tool("blastn", argv, blastdb_dir=nucl_job.blastdb_dir).splitlines()
+    return run_tool("blastn", argv, database_dir=DatabaseDir(nucl_job.blastdb_dir)).splitlines()
 
 
 BATCHINGS = ["1", "3", "2-multi"]  # "2" is covered by the read_hsps tests
@@ -431,7 +434,7 @@ def test_asn1_is_one_merged_archive_blast_formatter_reads(
     run_tool(
         "blast_formatter",
         ["-archive", str(merged), "-outfmt", "5"],
-        blastdb_dir=nucl_job.blastdb_dir,
+        database_dir=DatabaseDir(nucl_job.blastdb_dir),
         stdout_path=xml_path,
     )
     assert_blast_xml(xml_path, nucl_job)

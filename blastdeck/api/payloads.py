@@ -7,8 +7,10 @@ data dir, so both always say the same thing.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from blastdeck.databases import missing_files_reason, scope_of
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import STEP_LABELS, Phase, Step, poll_after_ms, status_of
@@ -74,8 +76,14 @@ def event_payload(event: JobEvent) -> dict[str, Any]:
 
 
 def database_payload(db: BlastDatabase) -> dict[str, Any]:
+    # `name` is the qualified name (scoped: `nt`, `alice/x`, `@lab/x`); `available` is false,
+    # with `unavailable_reason`, when its files are gone (jobs on it fail in Prepare).
+    reason = missing_files_reason(Path(db.path))
     return {
         "name": db.name,
+        "scope": scope_of(db),
+        "available": reason is None,
+        "unavailable_reason": reason,
         "title": db.title,
         "molecule": db.molecule,
         "sequences": db.sequences,

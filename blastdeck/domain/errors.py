@@ -35,6 +35,9 @@ class ErrorCode(StrEnum):
     INVALID_NAME = "invalid_name"
     INVALID_DATABASE_PATH = "invalid_database_path"
     DATABASE_EXISTS = "database_exists"
+    AMBIGUOUS_DATABASE = "ambiguous_database"
+    FILE_NOT_FOUND = "file_not_found"
+    EMPTY_FILE = "empty_file"
     DATABASE_BUILD_FAILED = "database_build_failed"
     UNKNOWN_CLUSTER = "unknown_cluster"
     UNKNOWN_ENGINE = "unknown_engine"
@@ -59,6 +62,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # job execution
+    DATABASE_FILES_MISSING = "database_files_missing"
+    # The old name of database_files_missing: rows stored before it may hold it.
     DATABASE_MISSING = "database_missing"
     BLAST_SEARCH_FAILED = "blast_search_failed"
     BLAST_OUT_OF_MEMORY = "blast_out_of_memory"
@@ -104,6 +109,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.JOB_STILL_ACTIVE: 409,
     ErrorCode.RESULTS_NOT_READY: 409,
     ErrorCode.DATABASE_EXISTS: 409,
+    ErrorCode.AMBIGUOUS_DATABASE: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
     ErrorCode.DATABASE_UNAVAILABLE: 503,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from blastdeck.blast_tools import tool_path
+from blastdeck.blast_tools import database_arg, tool_path
 from blastdeck.domain.fasta import QueryLimits, parse_query, split_batches, to_fasta
 from blastdeck.domain.options import blast_arguments
 from blastdeck.domain.programs import shape_of
@@ -69,13 +69,15 @@ def partial_path(path: Path) -> Path:
 
 
 def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str]:
-    """The exact BLAST command line; user options come only through the allow-list."""
+    """The exact BLAST command line; user options come only through the allow-list. The
+    database is named by its bare file name, found where the engine runs BLAST (in a
+    `blast_tools.DatabaseDir`); the query and output are single absolute paths."""
     return [
         tool_path(ctx.program.value),
         "-query",
         str(fasta),
         "-db",
-        ctx.database.prefix.name,
+        database_arg(ctx.database.prefix),
         "-outfmt",
         outfmt,
         "-out",

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from blastdeck.blast_tools import blast_env
+from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.engines.base import BatchResult, JobResults
 from blastdeck.engines.batch_plan import Batch
@@ -40,11 +40,11 @@ def make_archives(
     """Run each batch without an archive again with `-outfmt 11`, in the processes' slots."""
     pending = [b for b in plan if not b.archive.exists()]
     run = BlastRun()
-    env = blast_env(database_prefix.parent)  # the registered copy is always there
+    where = DatabaseDir(database_prefix.parent)  # the registered copy is always there
     failures: list[tuple[Batch, dict[str, Any]]] = []
 
     def one(batch: Batch) -> None:
-        failure = processes.run(run, batch, batch.archive_argv, env, batch.archive)
+        failure = processes.run(run, batch, batch.archive_argv, where, batch.archive)
         if failure is not None:
             failures.append((batch, failure))
 

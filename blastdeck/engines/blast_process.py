@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from blastdeck.blast_tools import tail
+from blastdeck.blast_tools import DatabaseDir, tail
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.engines.batch_plan import BATCHES_DIR, Batch, partial_path
 from blastdeck.engines.slots import HostSlots
@@ -76,13 +76,14 @@ class BlastProcesses:
         self.memory_limit_mb = memory_limit_mb
 
     def run(
-        self, run: BlastRun, batch: Batch, argv: Sequence[str], env: dict[str, str], output: Path
+        self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, output: Path
     ) -> dict[str, Any] | None:
-        """Run `argv` for `batch` in a free slot; its output appears at `output` only if BLAST
-        succeeded. Returns the failure (exit status, stderr tail, full disk?), else None (also
-        when the run was cancelled)."""
+        """Run `argv` for `batch` in a free slot, in the database's directory (`where`: BLAST
+        finds it by bare name); its output appears at `output` only if BLAST succeeded.
+        Returns the failure (exit status, stderr tail, full disk?), else None (also when the
+        run was cancelled)."""
         try:
-            return self._run(run, batch, argv, env, output)
+            return self._run(run, batch, argv, where, output)
         except OSError as exc:  # no slot dir, no disk space...: a failure, never a hang
             return {
                 "rc": None,
@@ -90,10 +91,10 @@ class BlastProcesses:
                 "storage_full": exc.errno == errno.ENOSPC,
             }
 
-    def run_batch(self, run: BlastRun, batch: Batch, env: dict[str, str]) -> None:
+    def run_batch(self, run: BlastRun, batch: Batch, where: DatabaseDir) -> None:
         """Run the batch's search (its hit table); a failure is recorded beside the batch
         (`.failed`) and in `run.failures`, where the engine's poll finds it."""
-        failure = self.run(run, batch, batch.argv, env, batch.table)
+        failure = self.run(run, batch, batch.argv, where, batch.table)
         if failure is not None:
             run.failures[batch.index] = failure
             try:
@@ -103,7 +104,7 @@ class BlastProcesses:
                 partial_path(batch.failed_file).unlink(missing_ok=True)
 
     def _run(
-        self, run: BlastRun, batch: Batch, argv: Sequence[str], env: dict[str, str], output: Path
+        self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, output: Path
     ) -> dict[str, Any] | None:
         with self._slots.hold(give_up=lambda: run.cancelled) as held:
             if not held:
@@ -116,8 +117,8 @@ class BlastProcesses:
                         self._limited(argv),
                         stdout=subprocess.DEVNULL,
                         stderr=err,
-                        env=env,
-                        cwd=batch.fasta.parent,
+                        env=where.env(),
+                        cwd=where.path,
                         start_new_session=True,
                     )
                 run.procs[batch.index] = proc

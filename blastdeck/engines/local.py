@@ -16,7 +16,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from blastdeck.blast_tools import blast_env
+from blastdeck.blast_tools import DatabaseDir
+from blastdeck.databases import database_files_missing, missing_files_reason, storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.engines.base import EngineKind, JobContext, JobResults, Progress, WarmState
@@ -55,7 +56,7 @@ class LocalEngine:
     # -- warm database copies ----------------------------------------------------------------
 
     def _warm_dir(self, ctx: JobContext) -> Path:
-        return self.scratch / "dbs" / ctx.database.name
+        return self.scratch / "dbs" / storage_name(ctx.database.name)
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
         warm_dir = self._warm_dir(ctx)
@@ -70,6 +71,10 @@ class LocalEngine:
         try:
             return stage_on_host(ctx.database.prefix, self._warm_dir(ctx)).describe()
         except OSError as exc:
+            db = ctx.database
+            reason = missing_files_reason(db.prefix)
+            if reason is not None:  # not worth a retry: the source is gone
+                raise database_files_missing(db.name, db.prefix, reason) from exc
             raise BlastDeckError(
                 ErrorCode.STAGING_FAILED, f"Could not stage {ctx.database.name}: {exc}"
             ) from exc
@@ -94,7 +99,7 @@ class LocalEngine:
         deadline = time.monotonic() + timeout_s
         run = BlastRun()
         self._runs[ctx.job_id] = run
-        env = blast_env(self._warm_dir(ctx))
+        where = DatabaseDir(self._warm_dir(ctx))
         pending = deque(b for b in self._plan(ctx) if not b.table.exists())
         for batch in pending:
             batch.failed_file.unlink(missing_ok=True)
@@ -110,7 +115,7 @@ class LocalEngine:
                 )
             runner = threading.Thread(
                 target=self._runner,
-                args=(run, pending, env),
+                args=(run, pending, where),
                 daemon=True,
                 name=f"blast-{ctx.job_id[:8]}-{n}",
             )
@@ -118,13 +123,13 @@ class LocalEngine:
             runner.start()
         return f"local:{os.getpid()}:{ctx.job_id}"
 
-    def _runner(self, run: BlastRun, pending: deque[Batch], env: dict[str, str]) -> None:
+    def _runner(self, run: BlastRun, pending: deque[Batch], where: DatabaseDir) -> None:
         while not run.cancelled:
             try:
                 batch = pending.popleft()
             except IndexError:
                 return
-            self._processes.run_batch(run, batch, env)
+            self._processes.run_batch(run, batch, where)
 
     def resume(self, ctx: JobContext, handle: str) -> str:
         run = self._runs.get(ctx.job_id)

@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from blastdeck.databases import database_files
+from blastdeck.databases import database_files, storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE
@@ -93,10 +93,10 @@ class SlurmEngine:
         return self._job_dir(ctx) / "slurm"
 
     def _node_db_dir(self, ctx: JobContext) -> Path:
-        return self.conf.scratch_dir / "dbs" / ctx.database.name
+        return self.conf.scratch_dir / "dbs" / storage_name(ctx.database.name)
 
     def _staged_record(self, ctx: JobContext) -> Path:
-        return self.state_dir / "staged" / f"{ctx.database.name}.json"
+        return self.state_dir / "staged" / f"{storage_name(ctx.database.name)}.json"
 
     def _tasks(self, ctx: JobContext) -> list[SlurmTask]:
         logs = self._slurm_dir(ctx) / "logs"

@@ -97,7 +97,12 @@ if ! stage_db; then
   echo "BlastDeck: could not copy the database to this node's scratch dir" > "$stderr"
   write_status 70; exit 70
 fi
-export BLASTDB={q(str(node_db_dir))}
+# The database by bare name from its own directory (blastdeck.blast_tools.DatabaseDir).
+if ! cd -- {q(str(node_db_dir))}; then
+  echo "BlastDeck: no copy of the database on this node" > "$stderr"
+  write_status 70; exit 70
+fi
+export BLASTDB=.
 mapfile -d '' -t argv < {q(str(slurm_dir))}/task_"$SLURM_ARRAY_TASK_ID".argv
 rm -f -- "$table.part" "$status"
 "${{argv[@]}}" 2> "$stderr"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from blastdeck.blast_tools import BlastToolError, run_tool
+from blastdeck.blast_tools import BlastToolError, DatabaseDir, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 # BLAST writes plain ASCII; surrogateescape round-trips any other byte unchanged.
@@ -40,7 +40,7 @@ def _format_batch(archive: Path, blastdb_dir: Path, outfmt: list[str], dest: Pat
         run_tool(
             "blast_formatter",
             ["-archive", str(archive), "-outfmt", *outfmt],
-            blastdb_dir=blastdb_dir,
+            database_dir=DatabaseDir(blastdb_dir),
             stdout_path=dest,
         )
     except BlastToolError as exc:

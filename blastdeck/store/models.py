@@ -41,7 +41,7 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     title: Mapped[str] = mapped_column(String(200), default="")
     program: Mapped[str] = mapped_column(String(16))
-    database: Mapped[str] = mapped_column(String(128))
+    database: Mapped[str] = mapped_column(String(200))  # qualified: nt, alice/x, @lab/x
     cluster: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(63))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -140,7 +140,8 @@ class LegacyHsp(Base):
 class BlastDatabase(Base):
     __tablename__ = "databases"
 
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Scoped (databases.py): plain when public, <owner>/<name> private, @<group>/<name> group.
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
     path: Mapped[str] = mapped_column(Text)  # the BLAST+ database prefix (absolute)
     title: Mapped[str] = mapped_column(Text, default="")
     molecule: Mapped[str] = mapped_column(String(8))

@@ -27,6 +27,7 @@ class DatabaseRegister(BaseModel):
     path: str = Field(description="absolute path prefix of an existing BLAST+ database")
     visibility: Literal["public", "private", "group"] = "public"
     group: str | None = Field(default=None, description="for visibility 'group'")
+    molecule: Literal["nucl", "prot"] | None = Field(default=None, description="checked if given")
 
 
 _DATABASE_BODY = {
@@ -41,7 +42,16 @@ _DATABASE_BODY = {
                     "properties": {
                         "name": {"type": "string", "description": "default: the file's name"},
                         "title": {"type": "string"},
-                        "file": {"type": "string", "format": "binary", "description": "FASTA"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "FASTA, plain or gzipped",
+                        },
+                        "molecule": {
+                            "type": "string",
+                            "enum": ["nucl", "prot"],
+                            "description": "default: detected from the residues",
+                        },
                         "visibility": {
                             "type": "string",
                             "enum": ["public", "private", "group"],
@@ -86,6 +96,7 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
                 fasta,
                 title=str(title) if title else None,
                 sharing=sharing,
+                molecule=_form_str(form.get("molecule")),
             )
         )
         return database_payload(row)
@@ -98,7 +109,9 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
             "Send JSON {name, path} to register a database, or multipart with a FASTA 'file'.",
         ) from None
     sharing = sharing_for(viewer, body.visibility, body.group)
-    row = await run_in_threadpool(runtime.databases.register, body.name, body.path, sharing)
+    row = await run_in_threadpool(
+        runtime.databases.register, body.name, body.path, sharing, body.molecule
+    )
     return database_payload(row)
 
 
@@ -141,6 +154,7 @@ def _name_from_filename(filename: str) -> str:
             f"Upload file name {filename[:80]!r} contains a path; give a plain name.",
             field="file",
         )
+    filename = filename.removesuffix(".gz")
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     return check_name(stem, what="database", field="name")
 
