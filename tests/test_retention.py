@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from blastdeck.api.app import create_app
-from blastdeck.store.models import Hit, Job, JobEvent, utcnow
+from blastdeck.store.models import Job, JobEvent, utcnow
 from tests.conftest import BLASTDECK, api_job, fasta, make_settings, wait_for_job
 
 
@@ -41,7 +41,8 @@ def test_gc_purges_expired_jobs_completely(tmp_path: Path, demo_16s) -> None:
     with TestClient(create_app(make_settings(data, retention_days=30))) as client:
         old = finished_job(client, fasta(demo_16s[:1]))
         recent = finished_job(client, fasta(demo_16s[1:2]))
-        assert rows(client, Hit, old) > 0
+        jobs_dir = client.app.state.runtime.settings.jobs_dir
+        assert any((jobs_dir / old / "index").iterdir())  # its HSPs
         age(client, old, 40)
         age(client, recent, 10)
         run = subprocess.run(
@@ -53,10 +54,10 @@ def test_gc_purges_expired_jobs_completely(tmp_path: Path, demo_16s) -> None:
         assert run.returncode == 0, run.stderr
         assert "1 job(s) deleted" in run.stdout.decode()
         assert client.get(f"/api/jobs/{old}").status_code == 404
-        assert rows(client, Hit, old) == 0 and rows(client, JobEvent, old) == 0
-        assert not (client.app.state.runtime.settings.jobs_dir / old).exists()
+        assert rows(client, JobEvent, old) == 0
+        assert not (jobs_dir / old).exists()  # its files, HSP index included
         assert client.get(f"/api/jobs/{recent}").json()["phase"] == "completed"
-        assert rows(client, Hit, recent) > 0
+        assert client.get(f"/api/jobs/{recent}/hsps").json()["total"] > 0
         purges = client.app.state.runtime.jobs.maintenance_events("retention_purge")
         assert len(purges) == 1 and purges[0].details["job_ids"] == [old]
 

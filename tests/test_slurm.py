@@ -66,6 +66,25 @@ def wrapper_bin(directory: Path, delay_s: float, then: str = "exec") -> Path:
     return directory
 
 
+SUBMIT_TIMEOUT_S = 8
+
+
+def hanging_sbatch_bin(directory: Path) -> Path:
+    """SLURM's client commands, with an sbatch that submits for real and then hangs before
+    answering (a controller that took the job but whose answer was lost). Each call is logged."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("squeue", "scancel", "scontrol"):
+        (directory / name).symlink_to(shutil.which(name))
+    script = directory / "sbatch"
+    log = directory / "sbatch.calls"
+    script.write_text(
+        f"#!/bin/bash\necho call >> {log}\nout=$({shutil.which('sbatch')} \"$@\")\nrc=$?\n"
+        f"sleep {SUBMIT_TIMEOUT_S * 4}\necho \"$out\"\nexit $rc\n"
+    )
+    script.chmod(0o755)
+    return directory
+
+
 def slurm_settings(slurm: PrivateSlurm, shared: Path, **extra: str) -> dict[str, str]:
     return {
         "slurm_conf": str(slurm.conf),
@@ -88,6 +107,7 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
         )
 
     slow = str(wrapper_bin(shared / "slow-bin", 30))
+    hung_sbatch = str(hanging_sbatch_bin(shared / "hung-sbatch-bin"))
     sleeper = str(wrapper_bin(shared / "sleep-bin", 600, then="exit"))
     clusters = [
         cluster("hpc"),
@@ -95,6 +115,7 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
         cluster("hpc-oom", mem_per_task="10M"),
         cluster("hpc-timeout", time_limit="1", blast_bin_dir=sleeper),
         cluster("hpc-badpart", partition="no-such-partition"),
+        cluster("hpc-hung-sbatch", slurm_bin_dir=hung_sbatch),
     ]
     down = shared / "down.conf"  # the same cluster, with a controller port nobody listens on
     text = slurm.conf.read_text().splitlines()
@@ -111,7 +132,11 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
         )
     )
     settings = make_settings(
-        shared / "data", clusters=clusters, retry_backoff_s=0.5, max_attempts=2
+        shared / "data",
+        clusters=clusters,
+        retry_backoff_s=0.5,
+        max_attempts=2,
+        submit_timeout_s=SUBMIT_TIMEOUT_S,
     )
     with TestClient(create_app(settings)) as test_client:
         # The time limit (1 minute, enforced within ~30 s more) is the slowest thing here: its
@@ -287,6 +312,25 @@ def test_rejected_submit(client: TestClient, slurm: PrivateSlurm, demo_16s) -> N
     assert "Invalid partition" in job["error"], job["error"]
     assert job["error_category"] == "permanent"
     assert left_in_squeue(slurm, job["id"]) == []
+
+
+def test_a_submit_never_outlives_its_timeout_and_is_never_doubled(
+    client: TestClient, shared: Path, demo_16s
+) -> None:
+    """sbatch reaches the controller but does not answer within the submit timeout: the submit
+    gives up (submit_timeout, retried) before its lock could expire, and the retry adopts the
+    array SLURM already has, by its name, instead of submitting it again."""
+    calls = shared / "hung-sbatch-bin" / "sbatch.calls"
+    job_id = submit(client, "hpc-hung-sbatch", fasta(demo_16s[:2]))
+    job = finish(client, job_id)
+    assert job["phase"] == "completed", job
+    kinds = [(e["kind"], e["error_code"]) for e in events(client, job_id)]
+    assert ("retry_scheduled", "submit_timeout") in kinds
+    assert calls.read_text().count("call") == 1, "the batches were submitted twice"
+    submit_step = step(job, "submitting")
+    assert submit_step["status"] == "completed"
+    waited = [e for e in events(client, job_id) if e["kind"] == "retry_scheduled"]
+    assert "sbatch did not return within the submit timeout (8 s)" in waited[0]["message"]
 
 
 def test_controller_unreachable_is_retried_then_fails(client: TestClient, demo_16s) -> None:

@@ -75,7 +75,7 @@ class SlurmEngine:
             HostSlots(scratch_root / cluster.name / "archive-slots", cluster.slots)
         )
         self._plans = PlanCache()
-        self._slurm = SlurmClient(cluster.name, self.conf.slurm_conf)
+        self._slurm = SlurmClient(cluster.name, self.conf.slurm_conf, self.conf.slurm_bin_dir)
         self._unreachable_since: dict[str, float] = {}
         self._no_status_since: dict[tuple[str, int], float] = {}
 
@@ -257,11 +257,13 @@ class SlurmEngine:
         earlier = self._recorded_arrays(ctx)
         if earlier and any(r.active for r in self._records(ctx, earlier, doc).values()):
             return "slurm:" + "+".join(str(i) for i in earlier)
-        named = sc.active_arrays_named(doc, self._array_name(ctx))
+        named = [i for i in sc.arrays_named(doc, self._array_name(ctx)) if i not in earlier]
         if named:
             self._record_array(ctx, named[-1])
-            return "slurm:" + "+".join(str(i) for i in named)
+            return "slurm:" + "+".join(str(i) for i in [*earlier, *named])
         pending = [t for t in self._tasks(ctx) if not t.table.exists()]
+        if not pending:  # every batch already ran (its array has left squeue)
+            return "slurm:" + "+".join(str(i) for i in earlier)
         left = max(0.1, deadline - time.monotonic())
         return f"slurm:{self._submit_tasks(ctx, pending, left)}"
 

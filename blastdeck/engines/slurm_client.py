@@ -19,10 +19,17 @@ COMMAND_TIMEOUT_S = 60.0
 SQUEUE_MIN_INTERVAL_S = 1.0  # squeue costs the controller an RPC: at most this often per job
 
 
+class CommandTimeout(BlastDeckError):
+    """A SLURM command got no answer in time (the controller is busy or down)."""
+
+
 class SlurmClient:
-    def __init__(self, cluster: str, slurm_conf: str | None) -> None:
+    def __init__(
+        self, cluster: str, slurm_conf: str | None, bin_dir: Path | None = None
+    ) -> None:
         self.cluster = cluster
         self._slurm_conf = slurm_conf
+        self._bin_dir = bin_dir  # SLURM's client commands, when not on PATH
         self._squeue: tuple[float, dict[str, Any]] | None = None
         self._jobcomp_loc: str | None = None
         self._jobcomp_looked_up = False
@@ -37,6 +44,8 @@ class SlurmClient:
         self, argv: list[str], timeout_s: float = COMMAND_TIMEOUT_S
     ) -> subprocess.CompletedProcess[str]:
         """Run a SLURM client command; the controller not answering is `slurm_unavailable`."""
+        if self._bin_dir is not None:
+            argv = [str(self._bin_dir / argv[0]), *argv[1:]]
         try:
             return subprocess.run(
                 argv,
@@ -53,7 +62,7 @@ class SlurmClient:
                 "BlastDeck must run where SLURM's client commands work.",
             ) from exc
         except subprocess.TimeoutExpired as exc:
-            raise BlastDeckError(
+            raise CommandTimeout(
                 ErrorCode.SLURM_UNAVAILABLE,
                 f"{argv[0]} got no answer from the SLURM controller of cluster "
                 f"{self.cluster} in {timeout_s:g} s.",
@@ -62,9 +71,7 @@ class SlurmClient:
     def sbatch(self, options: list[str], script: Path, timeout_s: float) -> int:
         try:
             proc = self.command(["sbatch", "--parsable", *options, str(script)], timeout_s)
-        except BlastDeckError as exc:
-            if "got no answer" not in exc.message:
-                raise
+        except CommandTimeout as exc:
             # The job may still have reached the controller: a retry adopts it by its name.
             raise BlastDeckError(
                 ErrorCode.SUBMIT_TIMEOUT,

@@ -143,15 +143,14 @@ def array_tasks(doc: dict[str, Any], array_job_id: int) -> dict[int, TaskRecord]
     return tasks
 
 
-def active_arrays_named(doc: dict[str, Any], name: str) -> list[int]:
-    """The array job ids of live jobs called `name`, oldest first (a submit whose sbatch timed
-    out may still have reached the controller: its array is found by the job's name)."""
+def arrays_named(doc: dict[str, Any], name: str) -> list[int]:
+    """The array job ids SLURM knows under `name` (running or recently ended), oldest first:
+    a submit whose sbatch timed out may still have reached the controller."""
     found = {
         array_id
         for job in doc.get("jobs") or []
         if str(job.get("name") or "") == name
         and (array_id := _number(job.get("array_job_id"))) is not None
-        and _record(job).active
     }
     return sorted(found)
 

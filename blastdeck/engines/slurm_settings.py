@@ -21,6 +21,7 @@ SETTINGS = frozenset(
         "work_dir",
         "scratch_dir",
         "blast_bin_dir",
+        "slurm_bin_dir",
         "array_throttle",
         "namespaces",
     }
@@ -42,6 +43,7 @@ class SlurmSettings:
     work_dir: Path | None
     scratch_dir: Path
     blast_bin_dir: Path | None
+    slurm_bin_dir: Path | None
     array_throttle: int | None
 
 
@@ -99,6 +101,7 @@ def parse_settings(name: str, settings: dict[str, str]) -> SlurmSettings:
         work_dir=path("work_dir"),
         scratch_dir=scratch or Path("/tmp/blastdeck-scratch"),
         blast_bin_dir=path("blast_bin_dir"),
+        slurm_bin_dir=path("slurm_bin_dir"),
         array_throttle=count("array_throttle", None),
     )
 
