@@ -126,9 +126,8 @@ def serve(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Run the BlastDeck server (API at /api, OpenAPI docs at /docs)."""
-    import uvicorn
-
     from blastdeck.api.app import create_app
+    from blastdeck.api.server import serve as serve_app
 
     settings = _settings(data_dir=data_dir, host=host, port=port)
     runtime = Runtime(settings)
@@ -140,15 +139,7 @@ def serve(
     console.print(
         f"BlastDeck on http://{settings.host}:{settings.port}  data: {settings.resolved_data_dir}"
     )
-    app_ = create_app(settings, runtime)
-    # Open event streams never end by themselves: give them 5 s, then stop anyway.
-    uvicorn.run(
-        app_,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    serve_app(create_app(settings, runtime), runtime, settings.host, settings.port)
 
 
 def _distributed_runtime(data_dir: Path | None, **overrides: Any) -> Runtime:

@@ -13,7 +13,7 @@ from blastdeck.config import ClusterConfig, Settings
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE, check_name, check_namespace
-from blastdeck.engines.base import Engine
+from blastdeck.engines.base import Engine, EngineHealth
 from blastdeck.engines.registry import engine_kind
 from blastdeck.store.catalog import ClusterStore
 from blastdeck.store.models import ClusterRow
@@ -80,6 +80,7 @@ class ClusterRegistry:
         )
 
     def add(self, config: ClusterConfig) -> Cluster:
+        """Add a cluster at run time, once its engine says it can reach what it needs."""
         cluster = check_cluster_config(config)
         if any(c.name == cluster.name for c in self.list()):
             raise BlastDeckError(
@@ -87,6 +88,7 @@ class ClusterRegistry:
                 f"A cluster named {cluster.name!r} already exists.",
                 field="name",
             )
+        engine_kind(cluster.engine).probe(cluster, self._settings.scratch_dir)
         self._store.add(
             ClusterRow(
                 name=cluster.name,
@@ -97,6 +99,11 @@ class ClusterRegistry:
             )
         )
         return cluster
+
+    def health(self, cluster: Cluster) -> EngineHealth:
+        """Whether the cluster's engine can run jobs now (BLAST found, scratch writable, the
+        SLURM controller answering...)."""
+        return engine_kind(cluster.engine).health(cluster, self._settings.scratch_dir)
 
     def resolve_namespace(self, cluster: Cluster, namespace: str | None) -> str:
         """The job's real target namespace: the one asked for, else the cluster's default."""
@@ -109,6 +116,13 @@ class ClusterRegistry:
                 field="namespace",
             )
         return ns
+
+    def shutdown(self) -> None:
+        """Every engine this process made ends its own work (see Engine.shutdown)."""
+        with self._mutex:
+            engines = list(self._engines.values())
+        for engine in engines:
+            engine.shutdown()
 
     def engine_for(self, name: str) -> Engine:
         """One engine per cluster per process, so its slots are shared by all its jobs."""

@@ -16,7 +16,7 @@ from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.fasta import parse_query, to_fasta
+from blastdeck.domain.fasta import QueryRecord, parse_query, to_fasta
 from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import (
@@ -98,7 +98,7 @@ class JobService:
         self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
-        title = _clean_title(request.title) or records[0].defline[:80]
+        title = _clean_title(request.title) or default_title(records)
         job = self._jobs.create(
             NewJob(
                 title=title,
@@ -196,12 +196,15 @@ class JobService:
 
     def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)
-        if job.phase != Phase.COMPLETED:
-            raise BlastDeckError(
-                ErrorCode.RESULTS_NOT_READY,
-                f"Job {job.id} is {job.phase}; results are ready once it has completed.",
-            )
-        return job
+        if job.phase == Phase.COMPLETED:
+            return job
+        if job.phase == Phase.CANCELLED:
+            why = f"Job {job.id} was cancelled; a cancelled job has no results."
+        elif job.phase == Phase.FAILED:
+            why = f"Job {job.id} failed ({job.error_code}); a failed job has no results."
+        else:
+            why = f"Job {job.id} is {job.phase}; its results are ready once it has completed."
+        raise BlastDeckError(ErrorCode.RESULTS_NOT_READY, why)
 
     def config_preview(self, job_id: str, viewer: Viewer = EVERYONE) -> str:
         """The exact commands (and, e.g., SLURM scripts) the job's Configure step wrote."""
@@ -312,6 +315,14 @@ def _text(value: object, field: str) -> str:
             ErrorCode.INVALID_REQUEST, f"{field} must be a non-empty string.", field=field
         )
     return value.strip()
+
+
+def default_title(records: list[QueryRecord]) -> str:
+    """A job's title when none is given: the query's defline, or how many queries there are
+    and the first one's (`50 queries: EF574478 Uncultured bacterium ...`)."""
+    first = " ".join(records[0].defline.split()) or records[0].id or "query"
+    text = first if len(records) == 1 else f"{len(records):,} queries: {first}"
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _clean_title(title: str | None) -> str:

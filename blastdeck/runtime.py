@@ -138,9 +138,15 @@ class Runtime:
             count += 1
         return count
 
+    def begin_shutdown(self) -> None:
+        """A stop was asked for: end the work that serves requests (the BLAST runs of
+        downloads), so those requests answer before the server stops waiting for them."""
+        self.clusters.shutdown()
+
     def stop(self) -> None:
         if self._purger is not None:
             self._purger.stop()
+        self.clusters.shutdown()  # no BLAST process of a download outlives this process
         self.executor.shutdown()
         self.db_engine.dispose()
 

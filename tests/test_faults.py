@@ -252,6 +252,8 @@ def free_bytes(path: Path) -> int:
 def fill_to(path: Path, filler: Path, leave_bytes: int) -> None:
     """Take all but `leave_bytes` of the filesystem's free space with one real file."""
     size = free_bytes(path) - leave_bytes
+    if leave_bytes == 0 and size <= 0:
+        return  # full already (the failed job's finished batches took the rest)
     assert size > 0, "the tmpfs is too small for this test"
     with filler.open("wb") as out:
         chunk = b"\0" * (1 << 20)
@@ -371,7 +373,7 @@ def test_disk_full_fails_the_job_and_the_server_keeps_serving(
             problems.append(problem)
         exports = data / "jobs" / earlier["id"] / "exports"
         assert sorted(p.name for p in exports.iterdir()) == ["results.tsv"]
-        (mount / "filler-2").unlink()
+        (mount / "filler-2").unlink(missing_ok=True)
 
         # Space freed: new jobs complete again, and the download works.
         filler.unlink()
@@ -540,3 +542,35 @@ def test_time_to_serve_again_after_kill_9(
     RESTART_RESULTS.write_text(json.dumps({"kill9_restart_to_serving_s": figures}, indent=2) + "\n")
     assert figures["max"] < 15, figures
     assert_settled(server, set(finished))
+
+
+def test_sigterm_mid_export_leaves_no_blast_behind(
+    servers: list[LoggedServer], tmp_path: Path, demo_16s
+) -> None:
+    """A download that re-runs BLAST (XML) is cut off by SIGTERM of the server: its BLAST
+    processes end with the server, the log holds no traceback, and after a restart the same
+    download works."""
+    data = tmp_path / "data"
+    server = start_server(servers, data)
+    job_id = submit(server, fasta(demo_16s[:24]), options=SLOW_OPTIONS)
+    assert wait_for_job(server.job, job_id, timeout=240)["phase"] == "completed"
+
+    def download() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"{server.url}/api/jobs/{job_id}/download?format=xml", timeout=120)
+
+    thread = threading.Thread(target=download, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not blast_processes(job_id):
+        assert time.monotonic() < deadline, "the XML export never started BLAST"
+        time.sleep(0.05)
+    server.kill(signal.SIGTERM)
+    time.sleep(0.5)
+    assert blast_processes(job_id) == [], "a BLAST process outlived its server"
+    log = server.log.read_text(errors="replace")
+    assert "Traceback" not in log and "CancelledError" not in log, log[-3000:]
+
+    server.start()
+    response = httpx.get(f"{server.url}/api/jobs/{job_id}/download?format=xml", timeout=240)
+    assert response.status_code == 200 and "</BlastOutput>" in response.text

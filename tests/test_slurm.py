@@ -333,6 +333,20 @@ def test_a_submit_never_outlives_its_timeout_and_is_never_doubled(
     assert "sbatch did not return within the submit timeout (8 s)" in waited[0]["message"]
 
 
+def test_an_unreachable_controller_is_refused_when_the_cluster_is_added(
+    client: TestClient, slurm: PrivateSlurm, shared: Path
+) -> None:
+    down = {**slurm_settings(slurm, shared), "slurm_conf": str(shared / "down.conf")}
+    body = {"name": "hpc-added-down", "engine": "slurm", "slots": 2, "settings": down}
+    response = client.post("/api/clusters", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["error_code"] == "invalid_cluster_setting"
+    assert error["field"] == "settings.slurm_conf" and "does not answer" in error["message"]
+    good = {**body, "name": "hpc-added", "settings": slurm_settings(slurm, shared)}
+    assert client.post("/api/clusters", json=good).status_code == 201
+
+
 def test_controller_unreachable_is_retried_then_fails(client: TestClient, demo_16s) -> None:
     job_id = submit(client, "hpc-down", fasta(demo_16s[:1]))
     job = finish(client, job_id)

@@ -79,6 +79,7 @@ class ErrorCode(StrEnum):
     SLURM_SUBMIT_REJECTED = "slurm_submit_rejected"
     SLURM_UNAVAILABLE = "slurm_unavailable"
     SUBMIT_TIMEOUT = "submit_timeout"
+    SERVER_STOPPING = "server_stopping"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
 
@@ -96,6 +97,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.STAGING_FAILED: ErrorCategory.TRANSIENT,
     ErrorCode.SLURM_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.SUBMIT_TIMEOUT: ErrorCategory.TRANSIENT,
+    ErrorCode.SERVER_STOPPING: ErrorCategory.TRANSIENT,
     ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
 }
 
@@ -115,6 +117,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.STORAGE_FULL: 507,
     ErrorCode.SLURM_UNAVAILABLE: 503,
+    ErrorCode.SERVER_STOPPING: 503,
     ErrorCode.QUOTA_EXCEEDED: 429,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAUTHORIZED: 401,

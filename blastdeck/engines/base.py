@@ -108,9 +108,30 @@ class Engine(Protocol):
     def cancel(self, ctx: JobContext, handle: str | None) -> None:
         """Stop every process of the job; safe to call more than once."""
 
+    def shutdown(self) -> None:
+        """This process is stopping: end what it runs outside any job's own run (the archive
+        runs of downloads). A job's search is left to the restart, which adopts it."""
+
 
 def _no_check(cluster: str, settings: dict[str, str]) -> None:
     return None
+
+
+def _no_probe(cluster: Cluster, scratch_root: Path) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    """Whether a cluster's engine can run jobs now, and what was checked (for people)."""
+
+    ok: bool
+    detail: str
+    checks: dict[str, Any]
+
+
+def _unknown_health(cluster: Cluster, scratch_root: Path) -> EngineHealth:
+    return EngineHealth(True, "no health check for this engine", {})
 
 
 @dataclass(frozen=True)
@@ -119,10 +140,15 @@ class EngineKind:
 
     `settings` are the cluster settings it understands (others are refused when a cluster is
     added); `check_settings(cluster_name, settings)` refuses bad values then, with the setting
-    named, rather than when the cluster's first job runs.
+    named, rather than when the cluster's first job runs; `probe(cluster, scratch_root)` checks
+    what the engine needs is there; `health(cluster, scratch_root)` says so for listings.
     """
 
     name: str
     factory: Callable[[Cluster, Path], Engine]
     settings: frozenset[str]
     check_settings: Callable[[str, dict[str, str]], None] = _no_check
+    # Can the engine reach what it needs (a writable scratch dir, a SLURM controller)? Run when
+    # a cluster is added, so a cluster that cannot work is refused then, with the setting named.
+    probe: Callable[[Cluster, Path], None] = _no_probe
+    health: Callable[[Cluster, Path], EngineHealth] = _unknown_health

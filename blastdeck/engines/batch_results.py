@@ -16,7 +16,7 @@ from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.engines.base import BatchResult, JobResults
 from blastdeck.engines.batch_plan import Batch
-from blastdeck.engines.blast_process import BlastProcesses, BlastRun, storage_full
+from blastdeck.engines.blast_process import BlastProcesses, BlastRun, kill_recorded, storage_full
 
 
 def collect_results(plan: list[Batch], database_prefix: Path) -> JobResults:
@@ -34,12 +34,53 @@ def collect_results(plan: list[Batch], database_prefix: Path) -> JobResults:
     return JobResults(batches, database_prefix.parent)
 
 
-def make_archives(
-    plan: list[Batch], processes: BlastProcesses, database_prefix: Path
-) -> JobResults:
-    """Run each batch without an archive again with `-outfmt 11`, in the processes' slots."""
+class ArchiveRuns:
+    """Archive runs for downloads, made on this host in the given processes' slots, and
+    tracked: when this process stops they end with it (no BLAST outlives its server), and the
+    leftovers of a process that died mid-export are killed before a new run starts."""
+
+    def __init__(self, processes: BlastProcesses) -> None:
+        self._processes = processes
+        self._runs: set[BlastRun] = set()
+        self._mutex = threading.Lock()
+        self._stopping = False
+
+    def make(self, plan: list[Batch], work_dir: Path, database_prefix: Path) -> JobResults:
+        """Run each batch without an archive again with `-outfmt 11`. Only for a job that has
+        ended: the pid files it clears would otherwise be its running search's."""
+        run = BlastRun()
+        with self._mutex:
+            if self._stopping:
+                raise _stopping()
+            self._runs.add(run)
+        try:
+            kill_recorded(work_dir)  # an earlier process's archive run, cut off by its death
+            _run_archives(plan, self._processes, run, database_prefix)
+        finally:
+            with self._mutex:
+                self._runs.discard(run)
+        if run.cancelled:
+            raise _stopping()
+        return collect_results(plan, database_prefix)
+
+    def stop_all(self) -> None:
+        with self._mutex:
+            self._stopping = True
+            runs = list(self._runs)
+        for run in runs:
+            run.cancel()
+
+
+def _stopping() -> BlastDeckError:
+    return BlastDeckError(
+        ErrorCode.SERVER_STOPPING, "The server is stopping; ask again once it is back."
+    )
+
+
+def _run_archives(
+    plan: list[Batch], processes: BlastProcesses, run: BlastRun, database_prefix: Path
+) -> None:
     pending = [b for b in plan if not b.archive.exists()]
-    run = BlastRun()
     where = DatabaseDir(database_prefix.parent)  # the registered copy is always there
     failures: list[tuple[Batch, dict[str, Any]]] = []
 
@@ -62,4 +103,3 @@ def make_archives(
             f"BLAST could not write the archive of batch {batch.index} "
             f"(exit {failure['rc']}): {failure['stderr']}",
         )
-    return collect_results(plan, database_prefix)

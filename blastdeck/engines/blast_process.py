@@ -50,7 +50,7 @@ _LIMIT_THEN_EXEC = (
 )
 
 
-@dataclass
+@dataclass(eq=False)  # a run is itself, not its contents: runs are kept in sets
 class BlastRun:
     """The BLAST processes of one job in this process: started by submit, stopped by cancel."""
 

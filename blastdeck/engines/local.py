@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 
-from blastdeck.blast_tools import DatabaseDir
+from blastdeck.blast_tools import BlastToolError, DatabaseDir, tool_path
 from blastdeck.databases import database_files_missing, missing_files_reason, storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.engines.base import EngineKind, JobContext, JobResults, Progress, WarmState
+from blastdeck.engines.base import (
+    EngineHealth,
+    EngineKind,
+    JobContext,
+    JobResults,
+    Progress,
+    WarmState,
+)
 from blastdeck.engines.batch_plan import Batch, PlanCache, plan_preview, write_batch_plan
-from blastdeck.engines.batch_results import collect_results, make_archives
+from blastdeck.engines.batch_results import ArchiveRuns, collect_results
 from blastdeck.engines.blast_process import (
     MEMORY_LIMIT_SETTING,
     BlastProcesses,
@@ -45,12 +54,13 @@ class LocalEngine:
 
     def __init__(self, cluster: Cluster, scratch_root: Path) -> None:
         self.cluster = cluster
-        self.scratch = Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
+        self.scratch = _scratch_dir(cluster, scratch_root)
         self.memory_limit_mb = memory_limit_mb(cluster.name, cluster.settings)
         self._processes = BlastProcesses(
             HostSlots(self.scratch / "slots", cluster.slots), self.memory_limit_mb
         )
         self._runs: dict[str, BlastRun] = {}
+        self._archives = ArchiveRuns(self._processes)
         self._plans = PlanCache()
 
     # -- warm database copies ----------------------------------------------------------------
@@ -170,7 +180,10 @@ class LocalEngine:
         Done on request, not in the job: the archive costs BLAST as much again to write and to
         format, and many users only want the table.
         """
-        return make_archives(self._plan(ctx), self._processes, ctx.database.prefix)
+        return self._archives.make(self._plan(ctx), ctx.work_dir, ctx.database.prefix)
+
+    def shutdown(self) -> None:
+        self._archives.stop_all()
 
     def cancel(self, ctx: JobContext, handle: str | None) -> None:
         run = self._runs.pop(ctx.job_id, None)
@@ -183,6 +196,49 @@ class LocalEngine:
 def check_settings(cluster: str, settings: dict[str, str]) -> None:
     """Refuse bad values when the cluster is added, not when its first job runs."""
     memory_limit_mb(cluster, settings)
+    scratch = settings.get("scratch_dir", "").strip()
+    if scratch and not Path(scratch).is_absolute():
+        # A relative dir would resolve against whatever directory the server was started in.
+        raise BlastDeckError(
+            ErrorCode.INVALID_CLUSTER_SETTING,
+            f"Cluster {cluster}: scratch_dir must be an absolute path, not {scratch[:80]!r}.",
+            field="settings.scratch_dir",
+        )
+
+
+def _scratch_dir(cluster: Cluster, scratch_root: Path) -> Path:
+    return Path(cluster.settings.get("scratch_dir") or scratch_root / cluster.name)
+
+
+def probe(cluster: Cluster, scratch_root: Path) -> None:
+    """The cluster can run BLAST: BLAST+ is installed and its scratch dir is writable."""
+    health = check_health(cluster, scratch_root)
+    if not health.ok:
+        field = "settings.scratch_dir" if "scratch" in health.detail else "engine"
+        raise BlastDeckError(
+            ErrorCode.INVALID_CLUSTER_SETTING,
+            f"Cluster {cluster.name}: {health.detail}",
+            field=field,
+        )
+
+
+def check_health(cluster: Cluster, scratch_root: Path) -> EngineHealth:
+    scratch = _scratch_dir(cluster, scratch_root)
+    checks: dict[str, object] = {"scratch_dir": str(scratch)}
+    try:
+        checks["blast"] = tool_path("blastn")
+    except BlastToolError as exc:
+        return EngineHealth(False, str(exc), checks)
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        probe_file = scratch / f".probe-{uuid.uuid4().hex}"
+        probe_file.write_bytes(b"")
+        probe_file.unlink()
+        usage = shutil.disk_usage(scratch)
+    except OSError as exc:
+        return EngineHealth(False, f"scratch dir {scratch} is not writable: {exc}", checks)
+    checks["scratch_free_bytes"] = usage.free
+    return EngineHealth(True, f"BLAST+ found; scratch {scratch} writable", checks)
 
 
 KIND = EngineKind(
@@ -190,4 +246,6 @@ KIND = EngineKind(
     factory=LocalEngine,
     settings=frozenset({"scratch_dir", "namespaces", MEMORY_LIMIT_SETTING}),
     check_settings=check_settings,
+    probe=probe,
+    health=check_health,
 )

@@ -32,17 +32,24 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE
 from blastdeck.engines import slurm_cluster as sc
 from blastdeck.engines import slurm_failures as failures
-from blastdeck.engines.base import EngineKind, JobContext, JobResults, Progress, WarmState
+from blastdeck.engines.base import (
+    EngineKind,
+    JobContext,
+    JobResults,
+    Progress,
+    WarmState,
+)
 from blastdeck.engines.batch_plan import (
     PlanCache,
     plan_preview,
     read_batch_plan,
     write_batch_plan,
 )
-from blastdeck.engines.batch_results import collect_results, make_archives
+from blastdeck.engines.batch_results import ArchiveRuns, collect_results
 from blastdeck.engines.blast_process import BlastProcesses
 from blastdeck.engines.slots import HostSlots
 from blastdeck.engines.slurm_client import COMMAND_TIMEOUT_S, SlurmClient
+from blastdeck.engines.slurm_health import check_health, probe
 from blastdeck.engines.slurm_scripts import (
     SlurmTask,
     argv_file_bytes,
@@ -71,8 +78,8 @@ class SlurmEngine:
         # Where staging records live: shared with the nodes (the work dir) when there is one.
         self.state_dir = self.conf.work_dir or scratch_root / cluster.name
         # Archives for downloads are made on this host, in slots of their own.
-        self._archive_processes = BlastProcesses(
-            HostSlots(scratch_root / cluster.name / "archive-slots", cluster.slots)
+        self._archives = ArchiveRuns(
+            BlastProcesses(HostSlots(scratch_root / cluster.name / "archive-slots", cluster.slots))
         )
         self._plans = PlanCache()
         self._slurm = SlurmClient(cluster.name, self.conf.slurm_conf, self.conf.slurm_bin_dir)
@@ -413,7 +420,10 @@ class SlurmEngine:
         """Archives are made on this host from the registered database (`batch_results.py`):
         a download should not wait in the cluster's queue."""
         plan = self._plans.get(ctx.job_id, self._job_dir(ctx), keep=False)
-        return make_archives(plan, self._archive_processes, ctx.database.prefix)
+        return self._archives.make(plan, self._job_dir(ctx), ctx.database.prefix)
+
+    def shutdown(self) -> None:
+        self._archives.stop_all()
 
     # -- cancel ----------------------------------------------------------------------------------
 
@@ -455,5 +465,10 @@ def _done(tasks: list[SlurmTask]) -> int:
 
 
 KIND = EngineKind(
-    name="slurm", factory=SlurmEngine, settings=SETTINGS, check_settings=check_settings
+    name="slurm",
+    factory=SlurmEngine,
+    settings=SETTINGS,
+    check_settings=check_settings,
+    probe=probe,
+    health=check_health,
 )

@@ -24,9 +24,7 @@ class CommandTimeout(BlastDeckError):
 
 
 class SlurmClient:
-    def __init__(
-        self, cluster: str, slurm_conf: str | None, bin_dir: Path | None = None
-    ) -> None:
+    def __init__(self, cluster: str, slurm_conf: str | None, bin_dir: Path | None = None) -> None:
         self.cluster = cluster
         self._slurm_conf = slurm_conf
         self._bin_dir = bin_dir  # SLURM's client commands, when not on PATH

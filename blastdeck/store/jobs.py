@@ -388,8 +388,8 @@ def _escape_like(text: str) -> str:
 
 def _mark_cancelled(s: Session, job: Job, now: datetime) -> None:
     for row in job.steps:
-        if row.status == StepStatus.RUNNING.value:
-            row.status, row.error = StepStatus.FAILED.value, "cancelled"
+        if row.status == StepStatus.RUNNING.value:  # stopped by request: it did not fail
+            row.status, row.error = StepStatus.CANCELLED.value, None
             row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
     job.phase, job.error_code, job.error = (
         Phase.CANCELLED.value,

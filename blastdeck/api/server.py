@@ -1,0 +1,43 @@
+"""Serving the app with uvicorn, ending BlastDeck's own long requests first when told to stop.
+
+uvicorn stops by waiting for open requests (up to the graceful timeout), then cancelling them,
+then running the app's shutdown. A download that runs BLAST would be cut off by that cancel
+(a traceback in the log, its BLAST processes killed only afterwards). So the moment a stop
+signal arrives, the runtime ends those runs itself: their requests answer `server_stopping`
+and close within the graceful timeout, and nothing is left to cancel.
+"""
+
+from __future__ import annotations
+
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from blastdeck.runtime import Runtime
+
+# Open event streams never end by themselves: give them this long, then stop anyway.
+GRACEFUL_SHUTDOWN_S = 5
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._runtime.begin_shutdown()
+        super().handle_exit(sig, frame)
+
+
+def serve(app: FastAPI, runtime: Runtime, host: str, port: int, **options: Any) -> None:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **options,
+    )
+    _Server(config, runtime).run()
