@@ -382,6 +382,8 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
                 db["title"],
             )
         console.print(table)
+    except BlastDeckError as exc:
+        _fail(exc)
     finally:
         backend.close()
 
@@ -427,6 +429,8 @@ def cluster_list(
                 c["name"], c["engine"], c["namespace"], str(c["slots"]), json.dumps(c["settings"])
             )
         console.print(table)
+    except BlastDeckError as exc:
+        _fail(exc)
     finally:
         backend.close()
 

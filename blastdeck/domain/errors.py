@@ -75,6 +75,9 @@ class ErrorCode(StrEnum):
     SLURM_UNAVAILABLE = "slurm_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
+    # the CLI with --server: no BlastDeck answer (no connection, a timeout, or another
+    # program's answer such as a proxy's error page); never sent by a server
+    SERVER_UNREACHABLE = "server_unreachable"
 
 
 _CATEGORY: dict[ErrorCode, ErrorCategory] = {
@@ -89,6 +92,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.DATABASE_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.STAGING_FAILED: ErrorCategory.TRANSIENT,
     ErrorCode.SLURM_UNAVAILABLE: ErrorCategory.TRANSIENT,
+    ErrorCode.SERVER_UNREACHABLE: ErrorCategory.TRANSIENT,
     ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
 }
 
