@@ -25,7 +25,7 @@ from blastdeck.domain.programs import Molecule
 
 # New cases every run; a failure prints the blob that replays it (@reproduce_failure).
 PROPERTIES = settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     derandomize=False,
     database=None,

@@ -28,7 +28,7 @@ from blastdeck.domain.options import (
 from blastdeck.domain.programs import Program
 
 PROPERTIES = settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     derandomize=False,
     database=None,
