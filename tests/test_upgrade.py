@@ -58,6 +58,18 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> PreviousRelease:
     return previous_release.extract(tmp_path_factory.mktemp("previous-release"))
 
 
+def test_without_the_previous_release_in_git_history_the_upgrade_tests_fail(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A shallow clone must not pass these tests by skipping them: they fail, saying why."""
+    monkeypatch.setattr(previous_release, "PREVIOUS_RELEASE", "0" * 40)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        previous_release.extract(tmp_path / "release")
+    message = str(failed.value)
+    assert f"The previous release {'0' * 40}" in message
+    assert "is not in the git history" in message and "git fetch --unshallow" in message
+
+
 class Deployment:
     """One data dir and its database (SQLite in the data dir, or a fresh PostgreSQL one)."""
 
