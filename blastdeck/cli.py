@@ -395,6 +395,8 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
                 f"[red]unavailable[/] {db['name']}: {escape(db['unavailable_reason'] or '')}",
                 soft_wrap=True,
             )
+    except BlastDeckError as exc:
+        _fail(exc)
     finally:
         backend.close()
 
@@ -440,6 +442,8 @@ def cluster_list(
                 c["name"], c["engine"], c["namespace"], str(c["slots"]), json.dumps(c["settings"])
             )
         console.print(table)
+    except BlastDeckError as exc:
+        _fail(exc)
     finally:
         backend.close()
 

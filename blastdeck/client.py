@@ -5,10 +5,13 @@ Both return the API's JSON shapes, so the CLI draws the same thing either way.
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -51,46 +54,106 @@ def is_fasta_file(path: Path) -> bool:
 
 
 class HttpBackend:
+    """A running server over HTTP. Every answer becomes the server's JSON or a
+    `BlastDeckError`: the server's own error, or `server_unreachable` when no BlastDeck answer
+    came (no connection, a timeout, or another program's page, such as a proxy's 502)."""
+
     def __init__(self, server: str, token: str | None = None) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=server.rstrip("/"), timeout=60, headers=headers)
+        self._server = _shown_url(server)
+        # A bad --server or --token is reported by the first request, where the CLI turns
+        # errors into messages.
+        self._problem: BlastDeckError | None = None
+        if not server.strip().lower().startswith(("http://", "https://")):
+            self._problem = BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                "--server must be an http:// or https:// URL, such as http://127.0.0.1:8000; "
+                f"got {_excerpt(server)!r}.",
+                field="server",
+            )
+        elif token and not _TOKEN_TEXT_RE.fullmatch(token):
+            self._problem = BlastDeckError(
+                ErrorCode.UNAUTHORIZED,
+                "The token has characters an API token never has (spaces, line breaks or "
+                "non-ASCII); copy it again from `blastdeck token create`.",
+                field="token",
+            )
+        headers = {"Authorization": f"Bearer {token}"} if token and not self._problem else {}
+        try:
+            self._http = httpx.Client(
+                base_url=server.strip().rstrip("/"), timeout=60, headers=headers
+            )
+        except httpx.InvalidURL as exc:
+            self._http = httpx.Client(timeout=60)
+            self._problem = self._problem or BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                f"--server is not a valid URL ({_excerpt(str(exc))}): {_excerpt(server)!r}.",
+                field="server",
+            )
 
     def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self._problem is not None:
+            raise self._problem
         try:
             response = self._http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise BlastDeckError(
-                ErrorCode.INTERNAL_ERROR, f"cannot reach {self._http.base_url}: {exc}"
+                ErrorCode.SERVER_UNREACHABLE,
+                f"Cannot reach the BlastDeck server at {self._server}: {_transport_problem(exc)}.",
             ) from exc
         if response.status_code >= 400:
-            try:
-                body = response.json()
-                code, message = ErrorCode(body["error_code"]), body["message"]
-            except (ValueError, KeyError):
-                code, message = ErrorCode.INTERNAL_ERROR, response.text[:500]
-            raise BlastDeckError(
-                code, message, field=body.get("field") if isinstance(body, dict) else None
-            )
+            raise _error_of(response, self._server)
         return response
+
+    def _json(self, method: str, url: str, *keys: str, **kwargs: Any) -> dict[str, Any]:
+        """The JSON object a BlastDeck route answers, holding the keys the CLI reads."""
+        response = self._call(method, url, **kwargs)
+        body = _json_or_none(response)
+        if not isinstance(body, dict) or any(key not in body for key in keys):
+            raise BlastDeckError(
+                ErrorCode.SERVER_UNREACHABLE,
+                f"The server at {self._server} answered HTTP {_status(response)} with "
+                f"{_describe_body(response)} where BlastDeck answers JSON{_NOT_BLASTDECK}",
+            )
+        return body
+
+    def _items(self, url: str) -> list[dict[str, Any]]:
+        items = self._json("GET", url, "items")["items"]
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise BlastDeckError(
+                ErrorCode.SERVER_UNREACHABLE,
+                f"The server at {self._server} answered {url} with JSON BlastDeck never "
+                f"sends there{_NOT_BLASTDECK}",
+            )
+        return items
 
     def submit(self, request: SubmitRequest) -> dict[str, Any]:
         body = {k: v for k, v in request.__dict__.items() if v is not None}
         if isinstance(body.get("query"), bytes):
             body["query"] = body["query"].decode("utf-8", "replace")
-        return self._call("POST", "/api/jobs", json=body).json()
+        return self._json("POST", "/api/jobs", *_JOB_KEYS, json=body)
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/api/jobs/{job_id}").json()
+        return self._json("GET", f"/api/jobs/{_segment(job_id)}", *_JOB_KEYS)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        return self._call("POST", f"/api/jobs/{job_id}/cancel").json()
+        return self._json("POST", f"/api/jobs/{_segment(job_id)}/cancel", *_JOB_KEYS)
 
     def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
-        response = self._call("GET", f"/api/jobs/{job_id}/download", params={"format": fmt.value})
+        response = self._call(
+            "GET", f"/api/jobs/{_segment(job_id)}/download", params={"format": fmt.value}
+        )
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != fmt.media_type:
+            raise BlastDeckError(
+                ErrorCode.SERVER_UNREACHABLE,
+                f"The server at {self._server} answered HTTP {_status(response)} with "
+                f"{_describe_body(response)} where BlastDeck sends the {fmt.value} download "
+                f"({fmt.media_type}){_NOT_BLASTDECK}",
+            )
         out.write_bytes(response.content)
 
     def databases(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/api/databases").json()["items"]
+        return self._items("/api/databases")
 
     def add_database(
         self,
@@ -108,18 +171,125 @@ class HttpBackend:
             with source.open("rb") as fh:
                 files = {"file": (source.name, fh, "text/plain")}
                 data = {"name": name, **({"title": title} if title else {}), **sharing}
-                return self._call("POST", "/api/databases", data=data, files=files).json()
+                return self._json("POST", "/api/databases", *_DB_KEYS, data=data, files=files)
         body = {"name": name, "path": str(source.resolve()), **sharing}
-        return self._call("POST", "/api/databases", json=body).json()
+        return self._json("POST", "/api/databases", *_DB_KEYS, json=body)
 
     def clusters(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/api/clusters").json()["items"]
+        return self._items("/api/clusters")
 
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
-        return self._call("POST", "/api/clusters", json=config.model_dump()).json()
+        return self._json("POST", "/api/clusters", *_CLUSTER_KEYS, json=config.model_dump())
 
     def close(self) -> None:
         self._http.close()
+
+
+# What the CLI reads from each answer (cli.py: timeline, follow, the db and cluster commands).
+_JOB_KEYS = (
+    "id", "program", "database", "cluster", "namespace", "phase", "steps", "progress",
+    "poll_after_ms", "hits_total",
+)  # fmt: skip
+_DB_KEYS = ("name", "molecule", "sequences", "letters")
+_CLUSTER_KEYS = ("name", "engine", "namespace")
+_NOT_BLASTDECK = (
+    ". That is not a BlastDeck answer: check that --server is BlastDeck's URL and, behind a "
+    "proxy, that BlastDeck is running."
+)
+_TOKEN_TEXT_RE = re.compile(r"[!-~]+")  # printable ASCII without spaces
+_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_TAG_RE = re.compile(r"<[^>]*>")
+# Control characters (terminal escapes), invisible and bidi-override characters, and square
+# brackets (markup to the terminal printer): none of them reach the screen from an answer.
+_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\[\]\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
+_MAX_EXCERPT = 80
+_MAX_BODY_READ = 65536
+
+
+def _error_of(response: httpx.Response, server: str) -> BlastDeckError:
+    """The BlastDeck error an error answer carries, or a clear one when it carries none."""
+    body = _json_or_none(response)
+    if isinstance(body, dict):
+        code, message, field = body.get("error_code"), body.get("message"), body.get("field")
+        if isinstance(code, str) and isinstance(message, str):
+            field = field if isinstance(field, str) else None
+            try:
+                return BlastDeckError(ErrorCode(code), message, field=field)
+            except ValueError:  # a newer server's code: keep its words and say which
+                return BlastDeckError(
+                    ErrorCode.INTERNAL_ERROR,
+                    f"{message} (error code {_excerpt(code)!r}, unknown to this CLI)",
+                    field=field,
+                )
+    return BlastDeckError(
+        ErrorCode.SERVER_UNREACHABLE,
+        f"The server at {server} answered HTTP {_status(response)} with "
+        f"{_describe_body(response)} instead of a BlastDeck error{_NOT_BLASTDECK}",
+    )
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:  # not JSON (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+        return None
+    except RecursionError:  # nested too deep to be anything BlastDeck sends
+        return None
+
+
+def _status(response: httpx.Response) -> str:
+    return f"{response.status_code} {_excerpt(response.reason_phrase or '')}".strip()
+
+
+def _describe_body(response: httpx.Response) -> str:
+    """What came instead: an HTML page titled '502 Bad Gateway', a text/plain body, ..."""
+    if not response.content:
+        return "an empty body"
+    media_type = _excerpt(response.headers.get("content-type", "").split(";")[0].strip().lower())
+    text = response.content[:_MAX_BODY_READ].decode("utf-8", "replace")
+    if media_type in ("text/html", "application/xhtml+xml") or "<html" in text[:1024].lower():
+        title = _TITLE_RE.search(text)
+        shown = _excerpt(html.unescape(title.group(1))) if title else ""
+        if shown:
+            return f"an HTML page titled {shown!r}"
+        shown = _excerpt(html.unescape(_TAG_RE.sub(" ", text)))
+        return f"an HTML page ({shown!r})" if shown else "an HTML page"
+    kind = f"a {media_type} body" if media_type else "a body"
+    shown = _excerpt(text)
+    return f"{kind} ({shown!r})" if shown else kind
+
+
+def _excerpt(text: str) -> str:
+    """A short, single-line, printable piece of text that came from elsewhere."""
+    cleaned = " ".join(_UNSAFE_RE.sub(" ", text).split())
+    if len(cleaned) > _MAX_EXCERPT:
+        cleaned = cleaned[: _MAX_EXCERPT - 3] + "..."
+    return cleaned
+
+
+def _transport_problem(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    detail = _excerpt(str(exc))
+    if isinstance(exc, httpx.ConnectError):
+        return f"the connection failed ({detail})" if detail else "the connection failed"
+    return detail or type(exc).__name__
+
+
+def _shown_url(server: str) -> str:
+    """The server URL for messages, without a user:password@ part."""
+    try:
+        url = httpx.URL(server.strip())
+        if url.userinfo:
+            url = url.copy_with(username=None, password=None)
+        return _excerpt(str(url).rstrip("/"))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return _excerpt(server)
+
+
+def _segment(value: str) -> str:
+    """A job id as one path segment, so no id can reach another route."""
+    return quote(value, safe="")
 
 
 class LocalBackend:

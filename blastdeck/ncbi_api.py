@@ -110,7 +110,8 @@ def _unsupported(name: str, why: str) -> BlastDeckError:
 
 def export_format(params: Mapping[str, str]) -> ExportFormat:
     format_type = params.get("FORMAT_TYPE", "").strip() or "HTML"
-    if format_type.upper() == "TEXT" and params.get("ALIGNMENT_VIEW", "").lower() == "tabular":
+    view = params.get("ALIGNMENT_VIEW", "").strip().lower()
+    if format_type.upper() == "TEXT" and view == "tabular":
         return ExportFormat.TABULAR
     try:
         return FORMAT_TYPES[format_type.upper()]
@@ -159,7 +160,9 @@ def status_page(status: str, there_are_hits: bool | None = None, message: str = 
 def error_page(error: BlastDeckError) -> str:
     """The error layout NCBI's clients parse (Biopython reads the `error msInf` div); the
     stable error_code is in the text, after NCBI's 'Message ID#' prefix."""
-    text = html.escape(f"Message ID#1 Error: [{error.code.value}] {error.message}", quote=False)
+    # One line: clients read the div's first line only (Biopython does).
+    message = " ".join(error.message.split())
+    text = html.escape(f"Message ID#1 Error: [{error.code.value}] {message}", quote=False)
     return _page("BLAST error", f'<div class="error msInf">{text}</div>\n')
 
 

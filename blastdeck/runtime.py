@@ -28,6 +28,7 @@ from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.pipeline import Pipeline
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
 from blastdeck.store.database import (
+    MigrationError,
     keep_sqlite_files_open,
     make_engine,
     make_session_factory,
@@ -86,6 +87,8 @@ class Runtime:
             keep_sqlite_files_open(self.db_engine)
         except OperationalError as exc:
             raise StartupError(f"cannot reach the database: {exc.orig}") from exc
+        except MigrationError as exc:
+            raise StartupError(str(exc)) from exc
 
     def prepare(self) -> None:
         """Create the data dir, migrate the schema and (on a new data dir) the demo databases."""

@@ -82,6 +82,9 @@ class ErrorCode(StrEnum):
     SERVER_STOPPING = "server_stopping"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
+    # the CLI with --server: no BlastDeck answer (no connection, a timeout, or another
+    # program's answer such as a proxy's error page); never sent by a server
+    SERVER_UNREACHABLE = "server_unreachable"
 
 
 _CATEGORY: dict[ErrorCode, ErrorCategory] = {
@@ -98,6 +101,7 @@ _CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.SLURM_UNAVAILABLE: ErrorCategory.TRANSIENT,
     ErrorCode.SUBMIT_TIMEOUT: ErrorCategory.TRANSIENT,
     ErrorCode.SERVER_STOPPING: ErrorCategory.TRANSIENT,
+    ErrorCode.SERVER_UNREACHABLE: ErrorCategory.TRANSIENT,
     ErrorCode.CANCELLED: ErrorCategory.CANCELLED,
 }
 

@@ -33,12 +33,16 @@ _NUCLEOTIDE_CORE_PERCENT = 90
 _MIN_LETTERS_TO_CALL_NUCLEOTIDE = 10  # short peptides such as "GATTACA" are legal proteins
 
 _FIELD = "query"
-_BARE_QUERY_ID = "Query_1"  # what NCBI names a query pasted without a header
 _MAX_CHARS_LISTED = 10
 _MAX_ID_SHOWN = 60
 
 # Control characters other than \t \n \r (C0, DEL and C1): a sure sign of a binary file.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# A lone UTF-16 surrogate: text that is no Unicode (a JSON "\ud800" escape decodes to one),
+# which no file or database can store as UTF-8.
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# Everything str.splitlines takes for a line end, as the parser does.
+_LINE_BREAK_RE = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _NOT_BARE_RE = re.compile(r"[^A-Za-z*\s]")
 _NOT_NUCLEOTIDE_RE = re.compile(r"[^ACGTURYSWKMBDHVN]")
 _NOT_PROTEIN_RE = re.compile(r"[^A-Z*]")
@@ -89,6 +93,7 @@ def parse_query(
     """Parse query text for a program whose query is `molecule`; refuse anything BLAST can't use."""
     text = _decode(text)
     _reject_control_characters(text)
+    _reject_surrogates(text)
     if not text.strip():
         raise _error(ErrorCode.EMPTY_QUERY, "The query is empty; paste or upload FASTA sequences.")
     raw_records = _split_records(text.splitlines(), limits)  # \n, \r\n and old Mac \r
@@ -112,7 +117,7 @@ def to_fasta(records: Sequence[QueryRecord], width: int = 80) -> str:
         raise ValueError("width must be at least 1")
     parts: list[str] = []
     for record in records:
-        if "\n" in record.defline or "\r" in record.defline:
+        if _LINE_BREAK_RE.search(record.defline):  # \u2028 too: the parser splits there
             raise ValueError(f"defline of {record.id!r} spans lines; it would forge records")
         parts.append(f">{record.defline}\n")
         seq = record.sequence
@@ -178,6 +183,19 @@ def _reject_control_characters(text: str) -> None:
     )
 
 
+def _reject_surrogates(text: str) -> None:
+    found = _SURROGATE_RE.search(text)
+    if found is None:
+        return
+    line = len((text[: found.start()] + ".").splitlines())  # as the parser counts lines
+    raise _error(
+        ErrorCode.BINARY_DATA,
+        f"The query is not valid Unicode text: line {line} holds a lone surrogate "
+        f"({_char_name(found.group())}), a fragment of a UTF-16 character. Upload plain-text "
+        "FASTA in UTF-8.",
+    )
+
+
 # --- splitting text into records ---------------------------------------------------------------
 
 
@@ -216,14 +234,20 @@ def _header(line: str, line_no: int, number: int, limits: QueryLimits) -> _RawRe
             "split it into several searches.",
         )
     defline = line[1:].strip()
-    if len(defline) > limits.max_defline_chars:
+    # The name BlastDeck gives a record without a header never counts against the limit, so
+    # the stored query (headers filled in) passes the limits its original passed.
+    if len(defline) > limits.max_defline_chars and defline != _default_id(number):
         raise _error(
             ErrorCode.HEADER_TOO_LONG,
             f"The header of sequence {number} (line {line_no}) is {len(defline):,} characters "
             f"long; the limit is {limits.max_defline_chars:,}.",
         )
     # An empty header still needs an id for BLAST to report hits against.
-    return _RawRecord(number, defline or f"Query_{number}", [])
+    return _RawRecord(number, defline or _default_id(number), [])
+
+
+def _default_id(number: int) -> str:
+    return f"Query_{number}"  # NCBI's name for a query without one
 
 
 def _bare_record(lines: list[str], first: int) -> _RawRecord:
@@ -244,7 +268,7 @@ def _bare_record(lines: list[str], first: int) -> _RawRecord:
                 f"The query is not FASTA: line {line_no} contains {_char_name(bad.group())} "
                 f"(column {bad.start() + 1}). {_FASTA_HELP}",
             )
-    return _RawRecord(1, _BARE_QUERY_ID, body)
+    return _RawRecord(1, _default_id(1), body)
 
 
 # --- checking one record -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -438,7 +439,9 @@ def _parse_float(spec: OptionSpec, program: Program, raw: object) -> float | Non
         number = _to_float(raw.strip())
     else:
         return None
-    return number if number is not None and math.isfinite(number) else None
+    if number is None or not math.isfinite(number):
+        return None
+    return number + 0.0  # -0.0 is 0.0: no argument BLAST reads a minus sign in for nothing
 
 
 def _to_float(raw: int | float | str) -> float | None:
@@ -694,8 +697,15 @@ def _option_error(name: str, message: str) -> BlastDeckError:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    # reprlib, not repr: a value nested thousands deep has no repr (RecursionError), and a
+    # huge one need not be printed whole to show its first 40 characters.
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 3] + "..."
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SHORT_REPR.maxlong = 4 * _MAX_VALUE_SHOWN
 
 
 def _plain(number: float | None) -> str:

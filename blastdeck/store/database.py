@@ -1,16 +1,35 @@
-"""Engine and session set-up, and running the Alembic migrations (same on SQLite and PostgreSQL)."""
+"""Engine and session set-up, and running the Alembic migrations (same on SQLite and PostgreSQL).
+
+`migrate` brings a database made by any earlier release to this release's schema, all or
+nothing: the whole upgrade is one transaction on both backends (SQLite's DDL is transactional
+too once pysqlite stops managing transactions itself), so a failed migration leaves the schema,
+the revision and every row as they were. A database whose revision this code does not know
+(a newer release upgraded it) is refused and left untouched.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PG_MIGRATION_LOCK = 7411000  # the advisory lock migrations/env.py takes too
+_MAX_REASON_CHARS = 300
+
+
+class MigrationError(RuntimeError):
+    """The schema cannot be brought to this release's revision. The message names the
+    revisions involved and says what state the database is in (always: as it was)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -63,13 +82,160 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir))
     config.attributes["engine"] = engine
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to call on every start."""
-    command.upgrade(alembic_config(engine), "head")
+def schema_head(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    """The newest schema revision this code knows (what `migrate` brings a database to)."""
+    head = ScriptDirectory(str(migrations_dir)).get_current_head()
+    assert head is not None, "no migrations"
+    return head
+
+
+def current_revisions(engine: Engine) -> tuple[str, ...]:
+    """The revision(s) stamped in the database; () for a database without BlastDeck's schema."""
+    with engine.connect() as connection:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def migrate(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> None:
+    """Bring the schema to the newest revision; safe to call on every start.
+
+    Cheap when the schema is current (one read). Otherwise the upgrade runs in one transaction
+    that holds the migration lock (SQLite: the write lock; PostgreSQL: an advisory lock), so of
+    several processes starting together one upgrades and the others then find it done.
+    Raises `MigrationError` for a revision this code does not know, or when the upgrade fails.
+    """
+    script = ScriptDirectory(str(migrations_dir))
+    head = schema_head(migrations_dir)
+    known = {revision.revision for revision in script.walk_revisions()}
+    current = current_revisions(engine)
+    _refuse_unknown(current, head, known)
+    if current == (head,):
+        return
+    upgrade_engine = _sqlite_upgrade_engine(engine) if engine.dialect.name == "sqlite" else engine
+    try:
+        with upgrade_engine.begin() as connection:  # commits, or rolls everything back
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
+            current = tuple(MigrationContext.configure(connection).get_current_heads())
+            _refuse_unknown(current, head, known)  # read again: another process may have won
+            if current == (head,):
+                return
+            try:
+                sqlite = connection.dialect.name == "sqlite"
+                broken_before = _broken_references(connection) if sqlite else {}
+                command.upgrade(_config_in(connection, migrations_dir), "head")
+                if sqlite:
+                    _check_no_new_broken_references(connection, broken_before)
+            except Exception as exc:
+                raise MigrationError(_failure_message(current, head, exc)) from exc
+    finally:
+        if upgrade_engine is not engine:
+            upgrade_engine.dispose()
+
+
+def _refuse_unknown(current: tuple[str, ...], head: str, known: set[str]) -> None:
+    unknown = [revision for revision in current if revision not in known]
+    if unknown:
+        raise MigrationError(
+            f"The database schema is at revision {', '.join(unknown)}, which this BlastDeck "
+            f"does not know (its newest schema revision is {head}): a newer BlastDeck release "
+            "has upgraded this database. Run that release (or a newer one) against it; this "
+            "one leaves the database untouched and does not start."
+        )
+
+
+def _failure_message(current: tuple[str, ...], head: str, exc: BaseException) -> str:
+    before = f"revision {', '.join(current)}" if current else "an empty database"
+    still = f"still at {before}" if current else "still empty"
+    return (
+        f"Upgrading the database schema from {before} to revision {head} failed: "
+        f"{_reason(exc)}. Nothing was changed: the upgrade runs as one transaction, so the "
+        f"database is {still}, with all its data, and the release that made it can still use "
+        "it. Fix the cause and start again (see docs/upgrading.md)."
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own words (without the SQL), in one line a terminal shows as is."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    text_ = lines[0].strip() if lines else ""
+    reason = f"{type(cause).__name__}: {text_}" if text_ else type(cause).__name__
+    # Square brackets would be read as markup by the terminal printer (rich).
+    reason = reason.replace("[", "(").replace("]", ")")
+    if len(reason) > _MAX_REASON_CHARS:
+        reason = reason[: _MAX_REASON_CHARS - 3] + "..."
+    return reason
+
+
+def _broken_references(connection: Connection) -> dict[str, int]:
+    """Rows per table whose foreign key points at no row (SQLite's foreign_key_check)."""
+    counts: dict[str, int] = {}
+    for row in connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+        counts[str(row[0])] = counts.get(str(row[0]), 0) + 1
+    return counts
+
+
+def _check_no_new_broken_references(connection: Connection, before: dict[str, int]) -> None:
+    # Migrations run with SQLite's foreign keys off (see below): make sure they broke no
+    # reference before committing. (References broken before the upgrade are not its doing.)
+    after = _broken_references(connection)
+    worse = sorted(table for table, count in after.items() if count > before.get(table, 0))
+    if worse:
+        raise RuntimeError(
+            f"the upgrade would leave rows of {', '.join(worse)} without their parent"
+        )
+
+
+def _sqlite_upgrade_engine(engine: Engine) -> Engine:
+    """A private engine for upgrading a SQLite database in a single transaction.
+
+    pysqlite normally commits around DDL and begins transactions only before DML, which would
+    leave a half-upgraded schema behind a failure; here it is told to keep out (isolation_level
+    None) and the transaction is begun explicitly, IMMEDIATE so it holds the write lock from
+    the start. Foreign keys are off: Alembic's batch mode rebuilds a table by copying it and
+    dropping the original, and with foreign keys on that drop would cascade and delete every
+    row that refers to the table (a rebuilt `jobs` would take all hits, events and steps with
+    it; a rebuilt `users` all API tokens). References are checked again before commit.
+    """
+    upgrade_engine = create_engine(
+        engine.url,
+        poolclass=NullPool,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(upgrade_engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN or COMMIT of its own
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(upgrade_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return upgrade_engine
+
+
+class _OpenTransaction:
+    """What migrations/env.py takes as its engine: `begin()` lends it the connection of the
+    transaction `migrate` holds, so the migrations run inside that one transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        yield self._connection
+
+
+def _config_in(connection: Connection, migrations_dir: Path) -> Config:
+    return alembic_config(_OpenTransaction(connection), migrations_dir)  # type: ignore[arg-type]
