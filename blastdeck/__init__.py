@@ -1,3 +1,3 @@
 """BlastDeck: a self-hosted BLAST+ control plane."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
