@@ -94,7 +94,7 @@ def test_serve_on_a_data_dir_with_odd_characters(tmp_path: Path, demo_16s) -> No
         query_file.write_text(query)
         prefix = data_dir / "databases" / "demo-16s" / "demo-16s"
         assert tsv.text.splitlines()[1:] == raw_rows(query_file, prefix)
-        assert job["hits_total"] == len(tsv.text.splitlines()) - 1
+        assert job["hsps_total"] == len(tsv.text.splitlines()) - 1
         xml = httpx.get(
             f"{server.url}/api/jobs/{job_id}/download", params={"format": "xml"}, timeout=60
         )

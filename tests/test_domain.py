@@ -52,7 +52,14 @@ def test_the_eight_steps_in_order_with_their_labels() -> None:
         "Export",
         "Complete",
     ]
-    assert {s.value for s in StepStatus} == {"pending", "running", "completed", "skipped", "failed"}
+    assert {s.value for s in StepStatus} == {
+        "pending",
+        "running",
+        "completed",
+        "skipped",
+        "failed",
+        "cancelled",
+    }
 
 
 @pytest.mark.parametrize(

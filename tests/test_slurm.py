@@ -229,13 +229,16 @@ def test_squeue_json_and_jobcomp_parsing() -> None:
     assert sc.killed_for_memory("slurmstepd: error: Exceeded job memory limit")
 
 
-def test_bad_settings_are_refused_when_the_cluster_is_added(client: TestClient) -> None:
+def test_bad_settings_are_refused_when_the_cluster_is_added(
+    client: TestClient, slurm: PrivateSlurm, shared: Path
+) -> None:
     for settings in ({"mem_per_task": "lots"}, {"partition": "a b"}, {"work_dir": "rel/dir"}):
         body = {"name": "bad-hpc", "engine": "slurm", "settings": settings}
         response = client.post("/api/clusters", json=body)
         assert response.status_code == 422, response.text
         assert response.json()["error_code"] == "invalid_cluster_setting"
-    body = {"name": "ok-hpc", "engine": "slurm", "settings": {"mem_per_task": "2G"}}
+    good = {**slurm_settings(slurm, shared), "mem_per_task": "2G"}
+    body = {"name": "ok-hpc", "engine": "slurm", "settings": good}
     assert client.post("/api/clusters", json=body).status_code == 201
 
 
@@ -330,7 +333,7 @@ def test_a_submit_never_outlives_its_timeout_and_is_never_doubled(
     submit_step = step(job, "submitting")
     assert submit_step["status"] == "completed"
     waited = [e for e in events(client, job_id) if e["kind"] == "retry_scheduled"]
-    assert "sbatch did not return within the submit timeout (8 s)" in waited[0]["message"]
+    assert "sbatch did not return within 8 s (the submit timeout)" in waited[0]["message"]
 
 
 def test_an_unreachable_controller_is_refused_when_the_cluster_is_added(

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
+from blastdeck.config import ClusterConfig
 from tests.conftest import TEST_PLUGINS, api_job, fasta, make_settings, wait_for_job
 
 
@@ -96,11 +97,16 @@ def test_wait_deadline_fails_the_job_with_its_code(app_factory, tmp_path: Path, 
 def test_transient_failures_retry_with_back_off_then_fail(
     app_factory, tmp_path: Path, demo_16s
 ) -> None:
-    client = app_factory(max_attempts=3, retry_backoff_s=0.1)
     not_a_dir = tmp_path / "scratch-is-a-file"
     not_a_dir.write_text("x")
-    body = {"name": "broken", "engine": "local", "settings": {"scratch_dir": str(not_a_dir)}}
-    assert client.post("/api/clusters", json=body).status_code == 201
+    settings = {"scratch_dir": str(not_a_dir)}
+    # In the config file: a cluster added at run time with such a scratch dir is refused.
+    broken = ClusterConfig(name="broken", engine="local", settings=settings)
+    client = app_factory(max_attempts=3, retry_backoff_s=0.1, clusters=[broken])
+    refused = client.post(
+        "/api/clusters", json={"name": "broken2", "engine": "local", "settings": settings}
+    )
+    assert refused.status_code == 422 and refused.json()["field"] == "settings.scratch_dir"
     job = wait_for_job(api_job(client), submit(client, fasta(demo_16s[:1]), "broken"))
     assert job["phase"] == "failed" and job["error_code"] == "staging_failed"
     assert job["error_category"] == "transient"

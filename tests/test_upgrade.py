@@ -181,19 +181,24 @@ def upload_database(api: httpx.Client, name: str, records: list[tuple[str, str]]
     return ok(api.post("/api/databases", data={"name": name}, files=files), 201)
 
 
-def all_hits(api: httpx.Client, job_id: str) -> list[dict[str, Any]]:
+def all_hits(api: httpx.Client, job_id: str, route: str = "hsps") -> list[dict[str, Any]]:
+    """Every HSP of a job: at /hsps in this release, at /hits in the previous one."""
     hits: list[dict[str, Any]] = []
     while True:
         params = {"sort": "query", "limit": 1000, "offset": len(hits)}
-        page = ok(api.get(f"/api/jobs/{job_id}/hits", params=params))
+        page = ok(api.get(f"/api/jobs/{job_id}/{route}", params=params))
         hits += page["items"]
         if len(hits) >= page["total"]:
             assert len(hits) == page["total"]
             return hits
 
 
-def observe(server: Serving, tokens: dict[str, str], revoked: str) -> dict[str, Any]:
-    """Everything the API shows about the deployment, as each user sees it."""
+def observe(
+    server: Serving, tokens: dict[str, str], revoked: str, release: str = "this"
+) -> dict[str, Any]:
+    """Everything the API shows about the deployment, as each user sees it; for this release,
+    in the previous release's words (`as_previous_release`)."""
+    previous = release == "previous"
     admin = server.as_user(tokens["root"])
     jobs = ok(admin.get("/api/jobs", params={"limit": 500}))["items"]
     seen: dict[str, Any] = {"jobs": {}}
@@ -203,7 +208,7 @@ def observe(server: Serving, tokens: dict[str, str], revoked: str) -> dict[str, 
             "job": ok(admin.get(f"/api/jobs/{job_id}")),
             "listed": listed,
             "events": ok(admin.get(f"/api/jobs/{job_id}/events"))["items"],
-            "hits": all_hits(admin, job_id),
+            "hits": all_hits(admin, job_id, "hits" if previous else "hsps"),
             "queries": ok(admin.get(f"/api/jobs/{job_id}/queries"))["items"],
             "query": ok(admin.get(f"/api/jobs/{job_id}/query")).text,
         }
@@ -212,10 +217,38 @@ def observe(server: Serving, tokens: dict[str, str], revoked: str) -> dict[str, 
         seen[name] = {
             "session": ok(user.get("/api/session")),
             "jobs": sorted(j["id"] for j in ok(user.get("/api/jobs"))["items"]),
-            "databases": ok(user.get("/api/databases"))["items"],
+            "databases": sorted(ok(user.get("/api/databases"))["items"], key=lambda d: d["name"]),
         }
     seen["revoked token"] = server.as_user(revoked).get("/api/jobs").status_code
     seen["no token"] = httpx.get(f"{server.url}/api/jobs").status_code
+    return seen if previous else as_previous_release(seen)
+
+
+def as_previous_release(seen: dict[str, Any]) -> dict[str, Any]:
+    """This release's API, said as the previous release said it: the documented changes of
+    docs/upgrading.md, and nothing else, are undone here, so any other difference fails.
+
+    - A job's HSPs moved from /hits to /hsps (observe reads each release's own route), and its
+      `hits_total` (which counted HSPs) is now `hsps_total`; `hits_total` counts hits.
+    - /queries lists every query, also those without HSPs, and its `hits` (which counted HSPs)
+      is now `hsps`.
+    - Private and group databases have qualified names (`alice/x`, `@lab/x`), also in jobs.
+    """
+
+    def plain(name: str) -> str:
+        return name.rsplit("/", 1)[-1]
+
+    for job in seen["jobs"].values():
+        for shown in (job["job"], job["listed"]):
+            shown["hits_total"] = shown["hsps_total"]
+            shown["database"] = plain(shown["database"])
+        job["queries"] = [{**q, "hits": q["hsps"]} for q in job["queries"] if q["hsps"] > 0]
+    for user in seen.values():
+        if isinstance(user, dict) and "databases" in user:
+            for database in user["databases"]:
+                database["name"] = plain(database["name"])
+            # listed by name: a qualified name sorts elsewhere than the plain one did
+            user["databases"].sort(key=lambda d: d["name"])
     return seen
 
 
@@ -357,7 +390,7 @@ def test_an_upgrade_keeps_every_job_hit_download_user_and_token(
         }
         downloads = {key: response.content for key, response in downloads.items()}
         assert downloads["alice 16S", "xml"].startswith(b"<?xml")
-        before = observe(old_server, tokens, revoked)
+        before = observe(old_server, tokens, revoked, "previous")
 
     assert len(before["jobs"]) == len(jobs) + 1
     assert before["revoked token"] == 401 and before["no token"] == 401
@@ -456,8 +489,8 @@ def test_a_failed_upgrade_leaves_the_database_as_it_was(
     with Serving([BLASTDECK], env, tmp_path / "this-release.log") as server:
         root = server.as_user(token)  # the CLI's job has no owner: an admin sees it
         job = ok(root.get(f"/api/jobs/{job_id}"))
-        assert job["phase"] == "completed" and job["hits_total"] > 0
-        assert len(all_hits(root, job_id)) == job["hits_total"]
+        assert job["phase"] == "completed" and job["hsps_total"] > 0
+        assert len(all_hits(root, job_id)) == job["hsps_total"]
         assert ok(root.get(f"/api/jobs/{job_id}/download")).text == tsv
         assert ok(root.get("/api/session"))["user"] == {"name": "root", "admin": True}
     assert deployment.revisions() == (schema_head(),)

@@ -73,7 +73,7 @@ class SlurmClient:
             # The job may still have reached the controller: a retry adopts it by its name.
             raise BlastDeckError(
                 ErrorCode.SUBMIT_TIMEOUT,
-                f"sbatch did not return within the submit timeout ({timeout_s:g} s) on cluster "
+                f"sbatch did not return within {timeout_s:.0f} s (the submit timeout) on cluster "
                 f"{self.cluster}; the submit is tried again (a job that did reach SLURM is "
                 "adopted, never submitted twice).",
             ) from exc
