@@ -417,10 +417,11 @@ def test_an_upgrade_keeps_every_job_hit_download_user_and_token(
         for name, job_id in again.items():
             job = wait_done(server.as_user(tokens["root"]), job_id)
             assert job["phase"] == "completed", job
-            assert (
-                all_hits(server.as_user(tokens["root"]), job_id)
-                == before["jobs"][jobs[name]]["hits"]
-            ), f"{name} finds other hits after the upgrade"
+            assert_kept(
+                before["jobs"][jobs[name]]["hits"],
+                all_hits(server.as_user(tokens["root"]), job_id),
+                f"{name} searched again after the upgrade",
+            )
         assert (
             carol.post("/api/jobs", json={**alice_16s, "database": "alice-private"}).status_code
             == 404
@@ -538,8 +539,12 @@ def test_a_migration_that_rebuilds_tables_keeps_every_row_that_refers_to_them(
         ],
         env=deployment.env(),
     )
+    engine = make_engine(deployment.url)
+    migrate(engine)  # this release's own migrations first: the rebuild comes on top of them
+    engine.dispose()
     before = dump(deployment.url)
-    assert before["hits"]["rows"] and before["job_events"]["rows"] and before["api_tokens"]["rows"]
+    rows = [before[t]["rows"] for t in ("legacy_hsps", "job_events", "api_tokens")]
+    assert all(rows)
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     script = migrations / "versions" / "0099_rebuild.py"
