@@ -23,7 +23,6 @@ from blastdeck.domain.taxon_filter import (
     MAX_TAXID,
     TaxonFilter,
     TaxonRef,
-    make_taxon_filter,
     parse_taxon_ref,
 )
 from blastdeck.taxonomy import embedded, errors, taxdump
@@ -290,11 +289,11 @@ class Taxonomy:
         """The taxid lists for BLAST: what `include` names, with descendants, less what
         `exclude` names (-taxidlist); or, with nothing included, what `exclude` names
         (-negative_taxidlist). The root included means everything."""
-        spec = make_taxon_filter(
-            [_ref(v, include_field) for v in include],
-            [_ref(v, exclude_field) for v in exclude],
-            include_field=include_field,
-            exclude_field=exclude_field,
+        # No domain-level conflict check here: the one on resolved taxids below names the
+        # taxon, and also catches "562" vs "Escherichia coli".
+        spec = TaxonFilter(
+            include=tuple(_ref(v, include_field) for v in include),
+            exclude=tuple(_ref(v, exclude_field) for v in exclude),
         )
         return self.expand_filter(spec, include_field=include_field, exclude_field=exclude_field)
 

@@ -20,6 +20,7 @@ from blastdeck.taxonomy.model import COMMON_WORD
 
 _LETTERS = string.ascii_lowercase + " "
 _MIN_SIMILARITY = 0.75
+_MIN_WORD_TIER = 4
 _LONGEST_PREFIX = 160  # NCBI names are shorter: a longer query is no name
 
 
@@ -37,7 +38,11 @@ def best_entries(index: TaxonomyIndex, lo: int, hi: int, count: int) -> list[int
 def ranked_prefix(index: TaxonomyIndex, key: bytes, want: int) -> tuple[list[int], int]:
     """Entries starting with `key`, enough of them to give `want` distinct taxa, in tiers:
     names equal to `key`; then common names whose last words equal it ("mouse": "house
-    mouse"); then the rest, each tier by score. Returns (entries, number of exact ones)."""
+    mouse"); then the rest, each tier by score. Returns (entries, number of exact ones).
+
+    The middle tier is for whole words of 4 letters or more: "mouse" means house mice, but
+    "sal" is the start of Salmonella more than the end of "escarabajo de la sal", so shorter
+    ones compete with the rest by score."""
     lo, hi = index.prefix_range(key)
     exact_hi = index.exact_range(key)[1] if lo < hi else lo
     equal = best_entries(index, lo, exact_hi, exact_hi - lo)
@@ -46,9 +51,12 @@ def ranked_prefix(index: TaxonomyIndex, key: bytes, want: int) -> tuple[list[int
     pool = max(want * 4, 16)
     while True:
         rest = best_entries(index, exact_hi, hi, pool)
-        taxa = {int(index.key_taxid[e]) for e in equal + rest}
-        if len(taxa) >= want or len(rest) >= hi - exact_hi:
-            return exact + words + rest, len(exact)
+        if len(key) >= _MIN_WORD_TIER:
+            ordered = exact + words + rest
+        else:
+            ordered = exact + sorted(words + rest, key=lambda e: (int(index.key_score[e]), e))
+        if len({int(index.key_taxid[e]) for e in ordered}) >= want or len(rest) >= hi - exact_hi:
+            return ordered, len(exact)
         pool *= 4
 
 
