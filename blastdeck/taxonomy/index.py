@@ -48,6 +48,9 @@ _ARRAYS = (
 )
 
 
+_NAME_CACHE_MAX = 500_000  # decoded names kept (~50 MB at most)
+
+
 def _map(path: Path) -> bytes | mmap.mmap:
     if path.stat().st_size == 0:  # mmap cannot map an empty file
         return b""
@@ -119,6 +122,8 @@ class TaxonomyIndex:
     def name(self, taxid: int) -> str:
         cached = self._names.get(taxid)
         if cached is None:
+            if len(self._names) >= _NAME_CACHE_MAX:  # bounded: a server runs for months
+                self._names.clear()
             start, end = int(self.name_off[taxid]), int(self.name_off[taxid + 1])
             cached = self._names[taxid] = self.names_blob[start:end].decode("utf-8", "replace")
         return cached

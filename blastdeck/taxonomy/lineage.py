@@ -8,7 +8,7 @@ import numpy as np
 
 from blastdeck.taxonomy.index import TaxonomyIndex
 from blastdeck.taxonomy.index_build import ABSENT_RANK
-from blastdeck.taxonomy.model import RANK_ALIASES, STANDARD_RANKS, LineageTable
+from blastdeck.taxonomy.model import RANK_ALIASES, STANDARD_RANKS, LineageTable, unique_sorted
 
 
 def _slot_of_rank(index: TaxonomyIndex) -> np.ndarray:
@@ -22,7 +22,7 @@ def _slot_of_rank(index: TaxonomyIndex) -> np.ndarray:
 
 
 def lineage_table(index: TaxonomyIndex, taxids: object) -> LineageTable:
-    asked = np.unique(np.asarray(taxids, dtype=np.int64).ravel())
+    asked = unique_sorted(np.asarray(taxids, dtype=np.int64))
     current = index.canonical_many(asked)
     parent = np.asarray(index.parent)
     rank = np.asarray(index.rank)
@@ -41,16 +41,25 @@ def lineage_table(index: TaxonomyIndex, taxids: object) -> LineageTable:
         alive = at > 0
         walking, at = walking[alive], at[alive]
 
-    names: list[str | None] = [index.name(int(t)) if t else None for t in current.tolist()]
-    ranks: list[str | None] = [
-        (index.rank_names[int(rank[t])] if int(rank[t]) != ABSENT_RANK else None) if t else None
-        for t in current.tolist()
-    ]
+    # Each taxon's name is decoded once, then every column is one numpy gather of objects
+    # (a per-cell Python call costs ~0.5 s for 100,000 distinct taxa).
+    needed = unique_sorted(np.concatenate([current, found[: len(STANDARD_RANKS)].ravel()]))
+    needed = needed[needed > 0]
+    decoded = np.empty(len(needed) + 1, dtype=object)  # the last slot: None, for taxid 0
+    decoded[:-1] = [index.name(t) for t in needed.tolist()]
+
+    def column(taxids: np.ndarray) -> list[str | None]:
+        at = np.searchsorted(needed, taxids)
+        at[taxids == 0] = len(needed)
+        return decoded[at].tolist()
+
+    rank_label = np.array([*index.rank_names, *[None] * (256 - len(index.rank_names))], object)
+    rank_label[ABSENT_RANK] = None
+    ranks = rank_label[rank[current]].tolist()
+    ranks = [r if t else None for r, t in zip(ranks, current.tolist(), strict=True)]
+    names = column(current)
     rank_taxids = {name: found[i] for i, name in enumerate(STANDARD_RANKS)}
-    rank_names = {
-        name: [index.name(int(t)) if t else None for t in found[i].tolist()]
-        for i, name in enumerate(STANDARD_RANKS)
-    }
+    rank_names = {name: column(found[i]) for i, name in enumerate(STANDARD_RANKS)}
     return LineageTable(
         taxids=asked,
         current=current,

@@ -246,6 +246,14 @@ class Taxonomy:
             return self._current(int(digits.group(1)), field)
         return self._resolve_name(" ".join(value.split()), field)
 
+    def find(self, name: str) -> list[int]:
+        """The taxa whose scientific name this is (case and blanks aside): none, one, or
+        several homonyms. Cheap: no suggestions are computed (for mapping many titles)."""
+        index = self._open()
+        lo, hi = index.exact_range(key_of(name))
+        classes = np.asarray(index.key_class[lo:hi])
+        return sorted(set(np.asarray(index.key_taxid[lo:hi])[classes == SCIENTIFIC].tolist()))
+
     def _resolve_name(self, name: str, field: str | None) -> int:
         index = self._open()
         lo, hi = index.exact_range(key_of(name))

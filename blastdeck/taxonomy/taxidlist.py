@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from blastdeck.domain.taxon_filter import MAX_TAXID
+from blastdeck.taxonomy.model import unique_sorted
 
 
 def write_taxid_list(path: Path, taxids: np.ndarray | Iterable[int]) -> int:
     """Writes the taxids (sorted, unique) to `path` atomically; returns how many."""
-    values = np.unique(
-        np.fromiter(taxids, dtype=np.int64)
-        if not isinstance(taxids, np.ndarray)
-        else taxids.astype(np.int64, copy=False)
+    values = unique_sorted(
+        taxids if isinstance(taxids, np.ndarray) else np.fromiter(taxids, dtype=np.int64)
     )
     if len(values) and (values[0] < 1 or values[-1] > MAX_TAXID):
         raise ValueError(f"taxids must be from 1 to {MAX_TAXID}")
