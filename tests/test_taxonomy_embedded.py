@@ -119,6 +119,10 @@ def test_search_offers_what_people_mean_first(taxonomy: Taxonomy) -> None:
         "e. coli": 562,
     }
     assert {m.taxid for m in taxonomy.search("bacillus", 2)} == {1386, 55087}
+    # Formal names before unnamed organisms: "Staphylococcus sp. 1" is shorter than
+    # "Staphylococcus saprophyticus" but comes after every named species.
+    for prefix in ("Staphylococcus s", "Acinetobacter s"):
+        assert all(" sp." not in m.matched_name for m in taxonomy.search(prefix, 10)), prefix
     house = taxonomy.search("mouse", 3)
     assert house[0].taxid == 10090 and house[0].matched_name == "house mouse"
 
@@ -129,6 +133,9 @@ def test_real_homonyms_and_typos(taxonomy: Taxonomy) -> None:
     assert exc.value.code == ErrorCode.AMBIGUOUS_TAXON
     assert "1386" in exc.value.message and "55087" in exc.value.message
     for typed, meant in (
+        ("Eshcerichia coli", 562),  # early slips: found through one-edit variants
+        ("Ecsherichia coli", 562),
+        ("Saccharomyes cerevisiae", 4932),
         ("Escherichia colli", 562),
         ("Homo sapeins", 9606),
         ("Staphylococus aureus", 1280),
