@@ -6,24 +6,55 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from blastdeck.taxonomy import Taxonomy
+from blastdeck.taxonomy import Taxonomy, for_settings
+from blastdeck.taxonomy.shared import cache_dir_for
 from tests.conftest import make_settings
 from tests.support.taxdump import write_taxdump
 from tests.support.taxonomy_cache import embedded_cache
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user's cache, where BlastDeck keeps the taxonomy index, holding this test run's
+    fresh build of it (linked in: building it again for each test would take a minute)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "xdg" / "blastdeck").mkdir(parents=True)
+    link = tmp_path / "xdg" / "blastdeck" / "taxonomy"
+    link.symlink_to(embedded_cache()[0], target_is_directory=True)
+    return link
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    """The app as `blastdeck serve` makes it, its data dir's taxonomy cache already built
-    (the shared test build, linked where BlastDeck looks: <data dir>/taxonomy-cache)."""
-    (tmp_path / "taxonomy-cache").symlink_to(embedded_cache()[0], target_is_directory=True)
-    with TestClient(create_app(make_settings(tmp_path, demo_databases=False))) as client:
+    """The app as `blastdeck serve` makes it."""
+    with TestClient(create_app(make_settings(tmp_path / "data", demo_databases=False))) as client:
         yield client
+
+
+def test_the_index_is_opened_when_the_app_starts(tmp_path: Path, user_cache: Path) -> None:
+    settings = make_settings(tmp_path / "data", demo_databases=False)
+    taxonomy = for_settings(settings)
+    assert taxonomy.cache_dir == user_cache.resolve()
+    with TestClient(create_app(settings)):
+        assert taxonomy._index is not None  # before any request
+        assert taxonomy.ensure_ready().path.parent == embedded_cache()[0]
+
+
+def test_where_the_index_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings(tmp_path / "data")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+    assert cache_dir_for(settings) == (tmp_path / "elsewhere" / "blastdeck" / "taxonomy")
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))  # no usable user cache
+    assert cache_dir_for(settings) == settings.resolved_data_dir / "taxonomy-cache"
+    configured = SimpleNamespace(taxonomy_cache_dir=str(tmp_path / "mine"), taxonomy_dir=None)
+    assert cache_dir_for(configured) == tmp_path / "mine"  # the proposed setting, when added
 
 
 def _error(response, status: int, code: str) -> dict:
@@ -142,8 +173,7 @@ def test_every_route_declares_its_response_model(client: TestClient) -> None:
 
 
 def test_with_auth_on_a_token_is_needed(tmp_path: Path) -> None:
-    (tmp_path / "taxonomy-cache").symlink_to(embedded_cache()[0], target_is_directory=True)
-    settings = make_settings(tmp_path, demo_databases=False, auth="on")
+    settings = make_settings(tmp_path / "data", demo_databases=False, auth="on")
     with TestClient(create_app(settings)) as client:
         _error(client.get("/api/taxonomy/562"), 401, "unauthorized")
 

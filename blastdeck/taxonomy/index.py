@@ -204,6 +204,7 @@ def open_or_build(
         started = time.perf_counter()
         work = Path(tempfile.mkdtemp(prefix=".building-", dir=cache_dir))
         try:
+            work.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
             raw = load()
             loaded = time.perf_counter() - started
             meta = build(raw, work, fingerprint)

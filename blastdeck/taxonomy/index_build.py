@@ -29,7 +29,9 @@ from blastdeck.taxonomy import names as naming
 from blastdeck.taxonomy.errors import unavailable
 from blastdeck.taxonomy.model import COMMON, COMMON_WORD, SCIENTIFIC, RawTaxonomy
 
-FORMAT = 1  # bump when the files below change meaning
+# Bump whenever the files below change in meaning or content (a new score, a new key rule):
+# indexes live in the user's cache across code versions and are found by this number.
+FORMAT = 1
 ABSENT_RANK = 255
 
 

@@ -3,28 +3,57 @@ taxon's lineage) and for telling a name from its homonyms before a job is submit
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_NAME_CHARS, MAX_TAXID
+from blastdeck.runtime import Runtime
 from blastdeck.taxonomy import STANDARD_RANKS, Taxon, Taxonomy, for_settings
 
-router = APIRouter(prefix="/api/taxonomy", tags=["taxonomy"], responses=ERROR_RESPONSES)
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 100
 MAX_LIMIT = 50
 
 
-def get_taxonomy(runtime: RuntimeDep) -> Taxonomy:
+def _taxonomy_of(runtime: Runtime) -> Taxonomy:
     """The runtime's taxonomy once runtime.py wires one; until then the process's shared one
-    for these settings. While its index is first built (about a minute, once per data dir)
-    requests get a 503 with Retry-After instead of hanging."""
-    taxonomy = getattr(runtime, "taxonomy", None) or for_settings(runtime.settings)
+    for these settings."""
+    return getattr(runtime, "taxonomy", None) or for_settings(runtime.settings)
+
+
+@asynccontextmanager
+async def _open_index(app: FastAPI) -> AsyncIterator[None]:
+    """At app start, after the runtime's own start: open the taxonomy index, building it the
+    first time on this machine (~15-60 s, once), so no request ever waits for it or gets a 503
+    for it. A broken taxdump dir does not stop the server: the routes answer 503 saying why."""
+    try:
+        await run_in_threadpool(_taxonomy_of(app.state.runtime).ensure_ready)
+    except BlastDeckError as exc:
+        log.error("taxonomy unavailable: %s", exc.message)
+    yield
+
+
+# FastAPI runs an included router's lifespan inside the app's.
+router = APIRouter(
+    prefix="/api/taxonomy", tags=["taxonomy"], responses=ERROR_RESPONSES, lifespan=_open_index
+)
+
+
+def get_taxonomy(runtime: RuntimeDep) -> Taxonomy:
+    """The taxonomy, its index open. If it is not (an app used without its lifespan, or a
+    runtime's taxonomy not opened yet), the first request starts building it in the
+    background and requests get a 503 with Retry-After meanwhile instead of hanging."""
+    taxonomy = _taxonomy_of(runtime)
     if not taxonomy.ready_or_building():
         raise BlastDeckError(
             ErrorCode.TAXONOMY_UNAVAILABLE,
