@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import TaxonRef
@@ -418,3 +420,36 @@ def test_taxid_lists_are_written_one_per_line_sorted_and_atomically(tmp_path: Pa
         with pytest.raises(ValueError):
             write_taxid_list(target, bad)
     assert target.read_text() == "9606\n"  # a failed write leaves the old list whole
+
+
+# -- any input ------------------------------------------------------------------------------
+
+_ANSWERS = {ErrorCode.UNKNOWN_TAXON, ErrorCode.AMBIGUOUS_TAXON, ErrorCode.INVALID_TAXON_FILTER}
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.text(max_size=250),
+        st.integers(-(2**40), 2**40),
+        st.sampled_from(["Bacillus", "bacillus  ", "txid562", "E. coli", "mouse", "562 "]),
+    ),
+    st.integers(-5, 500),
+)
+def test_any_input_resolves_searches_or_raises_only_our_errors(
+    taxonomy: Taxonomy, value: str | int, limit: int
+) -> None:
+    try:
+        taxid = taxonomy.resolve(value)
+    except BlastDeckError as exc:
+        assert exc.code in _ANSWERS and exc.message
+    else:
+        assert taxonomy.get(taxid).taxid == taxid
+    if isinstance(value, str):
+        found = taxonomy.search(value, limit)
+        assert len(found) <= max(1, min(limit, 100))
+        assert len({m.taxid for m in found}) == len(found)
+        key = " ".join(value.split()).lower()
+        assert all(key in m.matched_name.lower() for m in found)

@@ -1,11 +1,11 @@
 """The taxonomy service: names, ranks, lineages, search, name resolution and the expansion of
 a job's taxon filter into the taxid lists BLAST takes.
 
-One `Taxonomy` per process, built from two settings: where to cache the derived index
-(`<data dir>/taxonomy-cache`) and, optionally, an operator's NCBI taxdump directory used
-instead of the embedded NCBI Taxonomy. Construction is free; the index is opened (or, the
-first time on a machine, built: ~15-30 s for the whole NCBI Taxonomy) on first use or by
-`ensure_ready()`. Every method is safe to call from several threads.
+One `Taxonomy` per process (`shared.for_settings`), built from two things: where to cache
+the derived index and, optionally, an operator's NCBI taxdump directory used instead of the
+embedded NCBI Taxonomy. Construction is free; the index is opened (or, the first time for
+that cache, built: ~15-60 s for the whole NCBI Taxonomy) on first use or by `ensure_ready()`.
+Every method is safe to call from several threads.
 """
 
 from __future__ import annotations
