@@ -19,7 +19,9 @@ report, and BLAST's -taxidlist with the expanded lists.
                  warm <= 100 ms. Also with 100,000 distinct random bacterial taxids (stress).
 6. blast       - blastn of 10 queries against 16s-3000: no list, -taxidlist Enterobacterales,
                  a 300,000-taxid list holding every taxid of the database, all Bacteria, and
-                 -negative_taxidlist Enterobacterales; interleaved rounds, median wall time
+                 -negative_taxidlist Enterobacterales; interleaved rounds, median wall time.
+                 Then what a list costs by itself (1 query, 1 target): none, 300k, Bacteria,
+                 and Bacteria cut to the database's taxids (TaxidLists.restricted_to)
 
 Needs the 16S bench data (`../shared/scripts/make-bench-data DIR 3000 1`, built into DIR when
 missing). Figures go to bench/results/taxonomy.json. Exit status: 0 every target passes, 1 a
@@ -325,6 +327,73 @@ def blast_lists(taxonomy: Any, data: Path, work: Path, rounds: int) -> dict[str,
     return out
 
 
+def list_overhead(taxonomy: Any, data: Path, work: Path, rounds: int) -> dict[str, Any]:
+    """What a list costs BLAST by itself: one query, one target, so reading the list is most
+    of the run. Also the Bacteria list cut to the database's taxids (`restricted_to`)."""
+    from blastdeck.taxonomy import write_taxid_list
+
+    query = work / "query-1.fa"
+    query.write_text("".join(_common.fasta_records(data / "queries-16s-50.fa", 1)))
+    listed = subprocess.run(
+        ["blastdbcmd", "-db", str(data / DB), "-tax_info"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    present = np.array([int(line.split("\t")[0]) for line in listed if line[:1].isdigit()])
+    present = present[present > 0]  # 0: the sequences without a taxid
+    bacteria = taxonomy.expand([2])
+    rng = np.random.default_rng(SEED)
+    others = rng.choice(
+        np.setdiff1d(bacteria.include, present), 300_000 - len(present), replace=False
+    )
+    lists = {
+        "300k": np.union1d(others, present),
+        "bacteria": bacteria.include,
+        "bacteria_cut_to_db": bacteria.restricted_to(present, DB).include,
+    }
+    variants: dict[str, list[str]] = {"none": []}
+    for name, taxids in lists.items():
+        write_taxid_list(work / f"overhead-{name}.taxids", taxids)
+        variants[name] = ["-taxidlist", str(work / f"overhead-{name}.taxids")]
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, extra in variants.items():
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    "blastn",
+                    "-db",
+                    str(data / DB),
+                    "-query",
+                    str(query),
+                    "-max_target_seqs",
+                    "1",
+                    "-outfmt",
+                    "6",
+                    "-num_threads",
+                    "1",
+                    *extra,
+                ],
+                check=True,
+                capture_output=True,
+            )
+            times[name].append(time.perf_counter() - started)
+    base = median(times["none"])
+    return {
+        "rounds": rounds,
+        "database_taxids": len(present),
+        "variants": {
+            name: {
+                "list_taxids": len(lists[name]) if name in lists else 0,
+                "wall_s_median": r3(median(times[name])),
+                "overhead_s": r3(median(times[name]) - base),
+            }
+            for name in variants
+        },
+    }
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -388,6 +457,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         raise BenchError(f"the measuring process failed: {done.stderr[-2000:]}")
     measured = json.loads(done.stdout)
     blast = blast_lists(taxonomy, args.data, work, args.rounds)
+    blast["list_overhead"] = list_overhead(taxonomy, args.data, work, max(5, args.rounds * 2))
     auto, lineage = measured["autocomplete"]["warm"], measured["lineage"]
     checks = {
         "autocomplete_p95_ms": auto["p95_ms"] <= TARGETS["autocomplete_p95_ms"],
@@ -443,6 +513,12 @@ def print_summary(results: dict[str, Any]) -> None:
         print(
             f"blastn {name:28} {v['wall_s_median']:>7} s  hits {v['hits']:>5}  "
             f"list {v.get('list_taxids', '-')}"
+        )
+    overhead = results["blast"]["list_overhead"]
+    for name, v in overhead["variants"].items():
+        print(
+            f"blastn 1 query, list {name:20} {v['wall_s_median']:>6} s  overhead "
+            f"{v['overhead_s']:>6} s  ({v['list_taxids']} taxids)"
         )
     for name, ok in results["pass"].items():
         print(f"{name:24} {'PASS' if ok else 'FAIL'}")

@@ -9,6 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
 from tests.conftest import DEMO_DIR, read_fasta
 from tests.support.taxonomy_cache import embedded_cache
@@ -145,3 +146,32 @@ def test_blast_rejects_a_list_none_of_whose_taxa_are_in_the_database(database: d
     write_taxid_list(database["dir"] / "human.taxids", [9606])
     done = _blastn(database, "-taxidlist", database["dir"] / "human.taxids")
     assert done.returncode != 0 and "Taxonomy ID(s) not found" in done.stderr
+
+
+def _database_taxids(database: dict) -> np.ndarray:
+    listed = subprocess.run(
+        ["blastdbcmd", "-db", database["db"], "-tax_info"], check=True, capture_output=True,
+        text=True,
+    ).stdout.splitlines()  # fmt: skip
+    return np.array([int(line.split("\t")[0]) for line in listed if line[:1].isdigit()])
+
+
+def test_lists_cut_to_the_database_give_the_same_hits(
+    taxonomy: Taxonomy, database: dict, unfiltered: list
+) -> None:
+    present = _database_taxids(database)
+    assert 0 < len(present) <= 200
+    full = taxonomy.expand(["Bacteria"], ["Pseudomonadota"])
+    cut = full.restricted_to(present, "demo")
+    assert set(cut.include.tolist()) == set(full.include.tolist()) & set(present.tolist())
+    paths = {}
+    for name, lists in (("full", full), ("cut", cut)):
+        paths[name] = database["dir"] / f"{name}.taxids"
+        write_taxid_list(paths[name], lists.include)
+    hits = {name: _hits(_blastn(database, "-taxidlist", path)) for name, path in paths.items()}
+    assert hits["cut"] and hits["cut"] == hits["full"]
+    nothing_to_drop = taxonomy.expand([], ["Homo sapiens"]).restricted_to(present, "demo")
+    assert nothing_to_drop.include is None and nothing_to_drop.exclude is None
+    with pytest.raises(BlastDeckError) as exc:
+        taxonomy.expand(["Homo sapiens"]).restricted_to(present, "demo")
+    assert exc.value.code == ErrorCode.TAXON_FILTER_EMPTY and "demo" in exc.value.message

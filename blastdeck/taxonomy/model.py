@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
 # The ranks every lineage is reported at (NCBI's "ranked lineage", less kingdom, which most
 # bacteria lack). NCBI renamed superkingdom to "domain" in 2025; a taxdump of that age fills
 # the superkingdom slot from its domain-rank ancestor.
@@ -89,6 +91,29 @@ class TaxidLists:
     exclude: np.ndarray | None  # for -negative_taxidlist
     include_taxa: tuple[int, ...] = ()  # the resolved taxa as asked (before expansion)
     exclude_taxa: tuple[int, ...] = ()
+
+    def restricted_to(self, present: np.ndarray, database: str) -> TaxidLists:
+        """The lists cut down to the taxids a database has (`blastdbcmd -tax_info`).
+
+        BLAST reads and looks up every listed taxid in each process: measured with BLAST+
+        2.12, +0.45 s for 300,000 taxids and +0.7-0.9 s for Bacteria's 569,016, per BLAST
+        process (so per batch), against +0 s for the same filter cut to the database's 847.
+        And a -taxidlist none of whose taxids the database has makes BLAST fail ("Taxonomy
+        ID(s) not found"); here that is a `taxon_filter_empty` naming the database instead.
+        """
+        present = unique_sorted(present)
+        include = None if self.include is None else np.intersect1d(self.include, present)
+        exclude = None if self.exclude is None else np.intersect1d(self.exclude, present)
+        if include is not None and not len(include):
+            raise BlastDeckError(
+                ErrorCode.TAXON_FILTER_EMPTY,
+                f"No sequence of the database {database} belongs to the taxa asked for.",
+                field="options.taxids",
+                detail={"database": database},
+            )
+        if exclude is not None and not len(exclude):
+            exclude = None  # nothing of the database to drop: no option at all
+        return TaxidLists(include, exclude, self.include_taxa, self.exclude_taxa)
 
 
 @dataclass
