@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from blastdeck import __version__
 from blastdeck.api.errors import install_error_handlers
 from blastdeck.api.limits import BodySizeLimit
-from blastdeck.api.routers import catalog, health, jobs, ncbi, session
+from blastdeck.api.routers import catalog, health, jobs, ncbi, session, taxonomy
 from blastdeck.api.security import SecurityHeaders
 from blastdeck.api.web import install_docs, install_web_app
 from blastdeck.config import Settings
@@ -45,6 +45,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(session.router)
     app.include_router(ncbi.router)
+    app.include_router(taxonomy.router)
     install_docs(app)
     install_web_app(app)
     return app

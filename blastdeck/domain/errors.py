@@ -61,6 +61,13 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_PARAMETER = "unsupported_parameter"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNKNOWN_TAXON = "unknown_taxon"  # no such taxid or taxon name (with close suggestions)
+    AMBIGUOUS_TAXON = "ambiguous_taxon"  # a name several taxa share (homonyms): give the taxid
+    INVALID_TAXON_FILTER = "invalid_taxon_filter"  # taxids/negative_taxids malformed or too long
+    TAXON_FILTER_CONFLICT = "taxon_filter_conflict"  # one taxon both included and excluded
+    TAXON_FILTER_EMPTY = "taxon_filter_empty"  # the exclusions remove everything included
+    UNSUPPORTED_ENTREZ_QUERY = "unsupported_entrez_query"  # ENTREZ_QUERY outside our grammar
+    TAXONOMY_UNAVAILABLE = "taxonomy_unavailable"  # the operator's taxdump dir is unreadable
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.
@@ -129,6 +136,9 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.USER_EXISTS: 409,
     ErrorCode.UNKNOWN_USER: 404,
     ErrorCode.UNKNOWN_TOKEN: 404,
+    ErrorCode.UNKNOWN_TAXON: 404,
+    # A server-side configuration problem (BLASTDECK_TAXONOMY_DIR), not the request's fault.
+    ErrorCode.TAXONOMY_UNAVAILABLE: 503,
 }
 
 
