@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     retention_days: float = Field(default=30, ge=0)
     purge_interval_s: float = 3600.0
 
+    # The NCBI Taxonomy: an NCBI taxdump directory (names.dmp, nodes.dmp, merged.dmp) used
+    # instead of the embedded snapshot, and where its derived index is cached (default: the
+    # user's cache, shared by every data dir on the machine; see taxonomy/shared.py).
+    taxonomy_dir: Path | None = None
+    taxonomy_cache_dir: Path | None = None
+
     demo_databases: bool = True
     clusters: list[ClusterConfig] = Field(default_factory=list)
 

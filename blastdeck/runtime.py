@@ -38,6 +38,7 @@ from blastdeck.store.jobs import JobStore
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import utcnow
 from blastdeck.store.users import UserStore
+from blastdeck.taxonomy import for_settings as taxonomy_for_settings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Runtime:
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
+        self.taxonomy = taxonomy_for_settings(settings)  # its index opens on first use
         self.lock = lock or _make_lock(settings)
         self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
         self.executor: Executor = _make_executor(settings, self.pipeline)

@@ -17,7 +17,7 @@ from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_NAME_CHARS, MAX_TAXID
 from blastdeck.runtime import Runtime
-from blastdeck.taxonomy import STANDARD_RANKS, Taxon, Taxonomy, for_settings
+from blastdeck.taxonomy import STANDARD_RANKS, Taxon, Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,8 @@ MAX_LIMIT = 50
 
 
 def _taxonomy_of(runtime: Runtime) -> Taxonomy:
-    """The runtime's taxonomy once runtime.py wires one; until then the process's shared one
-    for these settings."""
-    return getattr(runtime, "taxonomy", None) or for_settings(runtime.settings)
+    """The runtime's taxonomy (the process's shared one for these settings)."""
+    return runtime.taxonomy
 
 
 @asynccontextmanager
