@@ -33,7 +33,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 from schemathesis.errors import FailureGroup
 
-from blastdeck.domain.options import ALLOWED_OPTIONS
+from blastdeck.domain.option_table import ALLOWED_OPTIONS
 from blastdeck.domain.programs import Program
 from tests.conftest import TERMINAL, fasta, wait_for_job
 from tests.test_hostile_input import LoggedServer, Site, start_site

@@ -8,14 +8,13 @@ import math
 import pytest
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.options import (
+from blastdeck.domain.option_table import (
     ALLOWED_OPTIONS,
     OptionKind,
     allowed_options,
-    blast_arguments,
     describe_options,
-    validate_options,
 )
+from blastdeck.domain.options import blast_arguments, validate_options
 from blastdeck.domain.programs import PROGRAM_SHAPES, Program
 
 BLASTN, BLASTP, BLASTX, TBLASTN, TBLASTX = (

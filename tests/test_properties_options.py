@@ -16,15 +16,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.options import (
+from blastdeck.domain.option_table import (
     ALLOWED_OPTIONS,
     INT32_MAX,
     OptionKind,
     OptionSpec,
     allowed_options,
-    blast_arguments,
-    validate_options,
 )
+from blastdeck.domain.options import blast_arguments, validate_options
 from blastdeck.domain.programs import Program
 
 PROPERTIES = settings(

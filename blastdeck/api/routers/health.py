@@ -13,7 +13,7 @@ from blastdeck import __version__
 from blastdeck.api.deps import RuntimeDep
 from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.blast_tools import BlastToolError, run_tool
-from blastdeck.domain.options import describe_options
+from blastdeck.domain.option_table import describe_options
 from blastdeck.domain.programs import PROGRAM_SHAPES, parse_program
 
 router = APIRouter(prefix="/api", tags=["service"], responses=ERROR_RESPONSES)
