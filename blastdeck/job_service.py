@@ -6,7 +6,6 @@ import math
 import shutil
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import Molecule, check_database_molecule, parse_program, shape_of
 from blastdeck.domain.rate_limit import RateLimiter
+from blastdeck.domain.submission import SubmitRequest
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
@@ -32,17 +32,6 @@ from blastdeck.store.models import Job, utcnow
 
 MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
-
-
-@dataclass(frozen=True)
-class SubmitRequest:
-    program: str
-    database: str
-    query: str | bytes
-    title: str | None = None
-    cluster: str | None = None
-    namespace: str | None = None
-    options: dict[str, Any] | None = None
 
 
 class JobService:

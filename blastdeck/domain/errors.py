@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     USER_EXISTS = "user_exists"
     UNKNOWN_USER = "unknown_user"
     UNKNOWN_TOKEN = "unknown_token"
+    USER_OWNS_DATA = "user_owns_data"
     UNSUPPORTED_PARAMETER = "unsupported_parameter"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -76,6 +77,9 @@ class ErrorCode(StrEnum):
     SUBMIT_TIMEOUT = "submit_timeout"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
+    # a process that cannot start as configured (the CLI: serve, worker, beat, the data dir)
+    INVALID_CONFIGURATION = "invalid_configuration"
+    STARTUP_FAILED = "startup_failed"
 
 
 _CATEGORY: dict[ErrorCode, ErrorCategory] = {
@@ -116,6 +120,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.USER_EXISTS: 409,
     ErrorCode.UNKNOWN_USER: 404,
     ErrorCode.UNKNOWN_TOKEN: 404,
+    ErrorCode.USER_OWNS_DATA: 409,
 }
 
 

@@ -1,0 +1,56 @@
+"""`blastdeck db`: add (build from FASTA or register an existing database) and list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from blastdeck.cli.backends import reaching
+from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt
+from blastdeck.cli.output import console
+
+app = typer.Typer(help="BLAST databases: add (register or build) and list.", no_args_is_help=True)
+
+
+@app.command("add")
+def db_add(
+    name: Annotated[str, typer.Argument(help="a name for the database")],
+    source: Annotated[
+        Path, typer.Argument(help="FASTA file to build from, or an existing database's path prefix")
+    ],
+    title: Annotated[str | None, typer.Option(help="title (built databases)")] = None,
+    visibility: Annotated[
+        str | None,
+        typer.Option(help="public, private or group (default: private for a signed-in user)"),
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="the group to share with")] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a database: build it from FASTA (makeblastdb) or register an existing one."""
+    with reaching(server, data_dir, token) as backend:
+        db = backend.add_database(name, source, title, visibility=visibility, group=group)
+        console.print(
+            f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters"
+        )
+
+
+@app.command("list")
+def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List databases with their molecule, size and title."""
+    from rich.table import Table
+
+    with reaching(server, data_dir, token) as backend:
+        table = Table("name", "molecule", "sequences", "letters", "title")
+        for db in backend.databases():
+            table.add_row(
+                db["name"],
+                db["molecule"],
+                f"{db['sequences']:,}",
+                f"{db['letters']:,}",
+                db["title"],
+            )
+        console.print(table)
