@@ -30,4 +30,4 @@ app.add_typer(users.token_app, name="token")
 
 
 def main() -> None:
-    app()
+    app(prog_name="blastdeck")  # also under `python -m blastdeck.cli`

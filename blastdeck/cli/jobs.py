@@ -12,8 +12,6 @@ import typer
 from blastdeck.cli.backends import reaching
 from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, blast_options, read_file
 from blastdeck.cli.output import console, timeline
-from blastdeck.domain.submission import SubmitRequest
-from blastdeck.results.formats import parse_export_format
 
 
 def submit(
@@ -38,6 +36,8 @@ def submit(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Submit a BLAST search. Without --server the job runs here, so it is always followed."""
+    from blastdeck.domain.submission import SubmitRequest
+
     text = sys.stdin.buffer.read() if str(query) == "-" else read_file(query)
     request = SubmitRequest(
         program=program,
@@ -103,6 +103,8 @@ def results(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Download a completed job's results in one of BLAST's formats."""
+    from blastdeck.results.formats import parse_export_format
+
     with reaching(server, data_dir, token) as backend:
         fmt = parse_export_format(format)
         target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
