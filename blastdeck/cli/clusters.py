@@ -9,7 +9,7 @@ import typer
 
 from blastdeck.cli.backends import reaching
 from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, pairs
-from blastdeck.cli.output import console
+from blastdeck.cli.output import console, say, table
 
 app = typer.Typer(help="Compute clusters: add and list.", no_args_is_help=True)
 
@@ -36,7 +36,7 @@ def cluster_add(
             name=name, engine=engine, namespace=namespace, slots=slots, settings=settings
         )
         cluster = backend.add_cluster(config)
-        console.print(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
+        say(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
 
 
 @app.command("list")
@@ -44,12 +44,9 @@ def cluster_list(
     server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None
 ) -> None:
     """List clusters."""
-    from rich.table import Table
-
     with reaching(server, data_dir, token) as backend:
-        table = Table("name", "engine", "namespace", "slots", "settings")
-        for c in backend.clusters():
-            table.add_row(
-                c["name"], c["engine"], c["namespace"], str(c["slots"]), json.dumps(c["settings"])
-            )
-        console.print(table)
+        rows = [
+            [c["name"], c["engine"], c["namespace"], c["slots"], json.dumps(c["settings"])]
+            for c in backend.clusters()
+        ]
+        console.print(table("name", "engine", "namespace", "slots", "settings", rows=rows))

@@ -9,7 +9,7 @@ import typer
 
 from blastdeck.cli.backends import reaching
 from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt
-from blastdeck.cli.output import console
+from blastdeck.cli.output import console, say, table
 
 app = typer.Typer(help="BLAST databases: add (register or build) and list.", no_args_is_help=True)
 
@@ -33,24 +33,15 @@ def db_add(
     """Add a database: build it from FASTA (makeblastdb) or register an existing one."""
     with reaching(server, data_dir, token) as backend:
         db = backend.add_database(name, source, title, visibility=visibility, group=group)
-        console.print(
-            f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters"
-        )
+        say(f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters")
 
 
 @app.command("list")
 def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
     """List databases with their molecule, size and title."""
-    from rich.table import Table
-
     with reaching(server, data_dir, token) as backend:
-        table = Table("name", "molecule", "sequences", "letters", "title")
-        for db in backend.databases():
-            table.add_row(
-                db["name"],
-                db["molecule"],
-                f"{db['sequences']:,}",
-                f"{db['letters']:,}",
-                db["title"],
-            )
-        console.print(table)
+        rows = [
+            [db["name"], db["molecule"], f"{db['sequences']:,}", f"{db['letters']:,}", db["title"]]
+            for db in backend.databases()
+        ]
+        console.print(table("name", "molecule", "sequences", "letters", "title", rows=rows))

@@ -11,7 +11,7 @@ import typer
 
 from blastdeck.cli.backends import reaching
 from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, blast_options, read_file
-from blastdeck.cli.output import console, timeline
+from blastdeck.cli.output import console, say, timeline
 
 
 def submit(
@@ -51,7 +51,7 @@ def submit(
     with reaching(server, data_dir, token) as backend:
         job = backend.submit(request)
         if not (wait or server is None):
-            console.print(job["id"])
+            say(job["id"])
             return
         from rich.live import Live
 
@@ -63,7 +63,7 @@ def submit(
             raise typer.Exit(1)
         hits = job["hits_total"]
         noun = "hit" if hits == 1 else "hits"
-        console.print(f"{hits} {noun}; blastdeck results {job['id']} --format tsv")
+        say(f"{hits} {noun}; blastdeck results {job['id']} --format tsv")
 
 
 def status(
@@ -87,7 +87,7 @@ def cancel(
 ) -> None:
     """Cancel a queued or running job."""
     with reaching(server, data_dir, token) as backend:
-        console.print(f"{job_id}: {backend.cancel(job_id)['phase']}")
+        say(f"{job_id}: {backend.cancel(job_id)['phase']}")
 
 
 def results(

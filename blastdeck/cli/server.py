@@ -11,7 +11,7 @@ import typer
 
 from blastdeck.cli.backends import load_settings, on_data_dir
 from blastdeck.cli.options import DataDirOpt
-from blastdeck.cli.output import console, fail, fail_with
+from blastdeck.cli.output import fail, fail_with, say
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 if TYPE_CHECKING:
@@ -35,9 +35,7 @@ def serve(
         runtime.prepare()  # fail here, with a clear message, rather than inside the server
     except StartupError as exc:
         fail_with(ErrorCode.STARTUP_FAILED, str(exc))
-    console.print(
-        f"BlastDeck on http://{settings.host}:{settings.port}  data: {settings.resolved_data_dir}"
-    )
+    say(f"BlastDeck on http://{settings.host}:{settings.port}  data: {settings.resolved_data_dir}")
     app_ = create_app(settings, runtime)
     # Open event streams never end by themselves: give them 5 s, then stop anyway.
     uvicorn.run(
@@ -84,7 +82,7 @@ def worker(
     except BlastDeckError as exc:
         fail(exc)
     runtime.stop()  # each worker process makes its own after the fork
-    console.print(
+    say(
         f"BlastDeck worker: queue {settings.queue}, concurrency {settings.worker_concurrency},"
         f" {recovered} job(s) re-queued"
     )
@@ -116,7 +114,7 @@ def beat(data_dir: DataDirOpt = None) -> None:
     settings = runtime.settings
     runtime.stop()
     schedule = settings.resolved_data_dir / f"beat-schedule-{settings.queue}"
-    console.print(f"BlastDeck beat: reconcile every {settings.reconcile_interval_s:g} s")
+    say(f"BlastDeck beat: reconcile every {settings.reconcile_interval_s:g} s")
     configure(settings).start(["beat", "--loglevel", "WARNING", "--schedule", str(schedule)])
 
 
@@ -125,4 +123,4 @@ def gc(data_dir: DataDirOpt = None) -> None:
     with on_data_dir(data_dir) as runtime:
         deleted = runtime.service.purge_expired()
         days = runtime.settings.retention_days
-        console.print(f"{deleted} job(s) deleted (retention {days:g} days; 0 keeps everything)")
+        say(f"{deleted} job(s) deleted (retention {days:g} days; 0 keeps everything)")

@@ -8,7 +8,7 @@ import typer
 
 from blastdeck.cli.backends import on_data_dir
 from blastdeck.cli.options import DataDirOpt
-from blastdeck.cli.output import console
+from blastdeck.cli.output import console, plain, say
 
 if TYPE_CHECKING:
     from blastdeck.store.models import User
@@ -29,7 +29,7 @@ def user_add(
     """Add a user (on the local data dir / database)."""
     with on_data_dir(data_dir) as runtime:
         user = runtime.users.add(name, admin=admin, groups=group or ())
-        console.print(_describe_user(user))
+        say(_describe_user(user))
 
 
 @user_app.command("list")
@@ -37,7 +37,7 @@ def user_list(data_dir: DataDirOpt = None) -> None:
     """List users."""
     with on_data_dir(data_dir) as runtime:
         for user in runtime.users.list():
-            console.print(_describe_user(user))
+            say(_describe_user(user))
 
 
 def _describe_user(user: User) -> str:
@@ -52,7 +52,7 @@ def token_create(
 ) -> None:
     """Create an API token. It is printed once; only its hash is kept."""
     with on_data_dir(data_dir) as runtime:
-        console.print(runtime.users.create_token(user), soft_wrap=True)
+        console.print(plain(runtime.users.create_token(user)), soft_wrap=True)
 
 
 @token_app.command("revoke")
@@ -63,4 +63,4 @@ def token_revoke(
     """Revoke a token: it stops working at once."""
     with on_data_dir(data_dir) as runtime:
         runtime.users.revoke(token)
-        console.print("revoked")
+        say("revoked")
