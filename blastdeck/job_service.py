@@ -6,7 +6,8 @@ import math
 import shutil
 import threading
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ from blastdeck.store.models import Job, utcnow
 
 MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
+
+
+@dataclass(frozen=True)
+class ExpiredJob:
+    """A finished job past the retention: what a purge deletes."""
+
+    id: str
+    title: str
+    finished_at: datetime
 
 
 class JobService:
@@ -238,13 +248,20 @@ class JobService:
                     alignments.split_by_query(json_export, out_dir, ids)
         return alignments.read_query_alignments(out_dir, query_index)
 
+    def expired_jobs(self) -> list[ExpiredJob]:
+        """The jobs a retention purge would delete now, oldest first; none with retention 0
+        (`blastdeck gc --dry-run`)."""
+        if not self._settings.retention_days:
+            return []
+        return [ExpiredJob(*row) for row in self._jobs.finished_before(self._retention_cutoff())]
+
     def purge_expired(self) -> int:
         """Delete every job that ended more than `retention_days` ago, completely (rows, HSPs,
         files), and record the purge. Returns how many were deleted."""
         if not self._settings.retention_days:
             return 0
-        cutoff = utcnow() - timedelta(days=self._settings.retention_days)
-        expired = self._jobs.finished_before(cutoff)
+        cutoff = self._retention_cutoff()
+        expired = [job_id for job_id, _, _ in self._jobs.finished_before(cutoff)]
         for job_id in expired:
             self.delete(job_id)
         if expired:
@@ -254,6 +271,9 @@ class JobService:
                 {"job_ids": expired, "retention_days": self._settings.retention_days},
             )
         return len(expired)
+
+    def _retention_cutoff(self) -> datetime:
+        return utcnow() - timedelta(days=self._settings.retention_days)
 
     def _export_lock(self, job_id: str) -> threading.Lock:
         """One export at a time per job (renders share its archives); other jobs go on."""

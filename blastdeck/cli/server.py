@@ -4,6 +4,7 @@ mode), and gc (the retention purge by hand). Each imports the server side when i
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +12,7 @@ import typer
 
 from blastdeck.cli.backends import load_settings, on_data_dir
 from blastdeck.cli.options import DataDirOpt
-from blastdeck.cli.output import fail, fail_with, say
+from blastdeck.cli.output import console, fail, fail_with, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 if TYPE_CHECKING:
@@ -118,9 +119,27 @@ def beat(data_dir: DataDirOpt = None) -> None:
     configure(settings).start(["beat", "--loglevel", "WARNING", "--schedule", str(schedule)])
 
 
-def gc(data_dir: DataDirOpt = None) -> None:
+def gc(
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="list the jobs a purge would delete; delete nothing"),
+    ] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
     """Purge finished jobs older than the retention (BLASTDECK_RETENTION_DAYS, default 30)."""
     with on_data_dir(data_dir) as runtime:
-        deleted = runtime.service.purge_expired()
         days = runtime.settings.retention_days
-        say(f"{deleted} job(s) deleted (retention {days:g} days; 0 keeps everything)")
+        retention = f"retention {days:g} days; 0 keeps everything"
+        if dry_run:
+            expired = runtime.service.expired_jobs()
+            rows = [[job.id, job.title, _when(job.finished_at)] for job in expired]
+            if rows:
+                console.print(table("id", "title", "ended at", rows=rows))
+            say(f"dry run: {len(expired)} job(s) would be deleted ({retention})")
+            return
+        deleted = runtime.service.purge_expired()
+        say(f"{deleted} job(s) deleted ({retention})")
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
