@@ -1,8 +1,9 @@
-"""The `blastdeck` command: serve, submit and follow jobs, manage databases and clusters.
+"""The `blastdeck` command: serve, submit and follow jobs, manage databases, clusters and users.
 
 With `--server URL` commands talk to a running BlastDeck; without it they work on the local
 data dir (`--data-dir`, BLASTDECK_DATA_DIR, default ./.blastdeck), and `submit` runs the job in
-this process.
+this process. `user`, `token` and `gc` always work on the data dir (admin tasks on the server
+host). Errors print as `error <code>: message` with exit status 2.
 """
 
 from __future__ import annotations

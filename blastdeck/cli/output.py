@@ -45,7 +45,9 @@ def fail(exc: BlastDeckError) -> NoReturn:
 
 
 def fail_with(code: ErrorCode, message: str) -> NoReturn:
-    errors.print(f"[red]error[/] [bold]{code.value}[/]: {escape(message)}")
+    # One line whatever its length: the terminal may wrap it, we insert no line breaks.
+    text = " ".join(message.splitlines())
+    errors.print(f"[red]error[/] [bold]{code.value}[/]: {escape(text)}", soft_wrap=True)
     raise typer.Exit(2)
 
 

@@ -52,8 +52,9 @@ def user_list(data_dir: DataDirOpt = None) -> None:
 
 @user_app.command("disable")
 def user_disable(name: UserArg, data_dir: DataDirOpt = None) -> None:
-    """Disable a user: their tokens are refused (401) from the next request on. Their jobs
-    (running ones too) and databases stay; `user enable` undoes it."""
+    """Disable a user: their tokens are refused (401) at once; what they own stays.
+
+    Their jobs (running ones too) and databases are kept; `user enable` undoes it."""
     with on_data_dir(data_dir) as runtime:
         user = runtime.users.set_disabled(name, True)
         say(f"{_describe_user(user)}: tokens refused until blastdeck user enable {user.name}")
@@ -78,9 +79,10 @@ def user_remove(
     ] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Remove a user and their tokens. Refused while they own jobs or databases (disable them
-    instead), unless --force: nothing they own is deleted or given to anyone else; it stays,
-    owned by no account, so only admins see those jobs and private databases."""
+    """Remove a user and their tokens (refused while they own jobs or databases).
+
+    Disable them instead, or use --force: nothing they own is deleted or given to anyone else;
+    it stays, owned by no account, so only admins see those jobs and private databases."""
     with on_data_dir(data_dir) as runtime:
         removal = runtime.users.remove(name, force=force)
         say(f"removed {removal.user.name} and {removal.tokens} token(s)")
@@ -113,8 +115,9 @@ def token_list(
     user: Annotated[str | None, typer.Argument(help="only this user's tokens")] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """List tokens (never their secrets): id (what `token revoke` takes), user, when created
-    and last used (to the minute, UTC), and whether revoked."""
+    """List tokens: id (what `token revoke` takes), user, created, last used, state.
+
+    Never their secrets. Times are UTC; the last use is recorded to the minute."""
     with on_data_dir(data_dir) as runtime:
         tokens = runtime.users.tokens(user)
         rows = [
