@@ -51,7 +51,9 @@ def authenticate(enabled: bool, users: UserStore, token: str | None) -> Viewer:
         raise _unauthorized("The token is too long to be one of ours.")
     user = users.resolve(token)
     if user is None:
-        raise _unauthorized("The token is not valid (unknown, malformed or revoked).")
+        raise _unauthorized(
+            "The token is not valid (unknown, malformed or revoked, or its user is disabled)."
+        )
     return Viewer(
         user_id=user.id, is_admin=user.is_admin, name=user.name, groups=tuple(user.groups or ())
     )

@@ -1,29 +1,32 @@
-"""How the CLI reaches BlastDeck: a running server over HTTP, or the local data dir directly.
+"""How the CLI reaches BlastDeck: a running server over HTTP (here), or the local data dir
+directly (`client_local.py`).
 
-Both return the API's JSON shapes, so the CLI draws the same thing either way.
+Both return the API's JSON shapes, so the CLI draws the same thing either way. This module
+imports no server-side code (no SQLAlchemy, FastAPI, Celery), so a CLI talking to a server
+starts fast.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import httpx
 
-from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
-from blastdeck.auth import EVERYONE
-from blastdeck.config import ClusterConfig, Settings
-from blastdeck.databases import sharing_for, source_kind
+from blastdeck.database_files import source_kind
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
-from blastdeck.job_service import SubmitRequest
-from blastdeck.results.formats import ExportFormat
-from blastdeck.runtime import Runtime
+
+if TYPE_CHECKING:
+    from blastdeck.config import ClusterConfig
+    from blastdeck.domain.submission import SubmitRequest
+    from blastdeck.results.formats import ExportFormat
 
 
 class Backend(Protocol):
@@ -80,7 +83,10 @@ class HttpBackend:
         headers = {"Authorization": f"Bearer {token}"} if token and not self._problem else {}
         try:
             self._http = httpx.Client(
-                base_url=server.strip().rstrip("/"), timeout=60, headers=headers
+                base_url=server.strip().rstrip("/"),
+                timeout=60,
+                headers=headers,
+                verify=_tls_for(server),
             )
         except httpx.InvalidURL as exc:
             self._http = httpx.Client(timeout=60)
@@ -292,63 +298,6 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-class LocalBackend:
-    """Works on the data dir in this process; submitted jobs run here, in the CLI."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._runtime = Runtime(settings)
-        self._runtime.prepare()
-        self._started = False
-
-    def submit(self, request: SubmitRequest) -> dict[str, Any]:
-        if not self._started:
-            self._runtime.executor.start()
-            self._started = True
-        return job_payload(self._runtime.service.submit(request))
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        return job_payload(self._runtime.service.get(job_id))
-
-    def cancel(self, job_id: str) -> dict[str, Any]:
-        return job_payload(self._runtime.service.cancel(job_id))
-
-    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
-        out.write_bytes(self._runtime.service.export(job_id, fmt).read_bytes())
-
-    def databases(self) -> list[dict[str, Any]]:
-        return [database_payload(d) for d in self._runtime.databases.list()]
-
-    def add_database(
-        self,
-        name: str,
-        source: Path,
-        title: str | None,
-        *,
-        visibility: str | None = None,
-        group: str | None = None,
-        molecule: str | None = None,
-    ) -> dict[str, Any]:
-        # On the data dir there is no signed-in user: the database has no owner.
-        sharing = sharing_for(EVERYONE, visibility, group)
-        if is_fasta_file(source):
-            row = self._runtime.databases.build(
-                name, source.read_bytes(), title=title, sharing=sharing, molecule=molecule
-            )
-        else:
-            path = str(source.resolve())
-            row = self._runtime.databases.register(name, path, sharing, molecule)
-        return database_payload(row)
-
-    def clusters(self) -> list[dict[str, Any]]:
-        return [cluster_payload(c) for c in self._runtime.clusters.list()]
-
-    def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
-        return cluster_payload(self._runtime.clusters.add(config))
-
-    def close(self) -> None:
-        self._runtime.stop()
-
-
 def follow(
     backend: Backend,
     job_id: str,
@@ -362,3 +311,12 @@ def follow(
         if is_terminal(Phase(job["phase"])):
             return job
         time.sleep(interval_s if interval_s is not None else job["poll_after_ms"] / 1000)
+
+
+def _tls_for(server: str) -> ssl.SSLContext | bool:
+    """Verify https servers against httpx's CA bundle. A plain http:// server needs no TLS,
+    so skip loading that bundle (~0.1 s of every CLI call): a context that trusts no CA, so any
+    TLS connection it were used for would fail verification rather than pass unchecked."""
+    if server.strip().lower().startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from blastdeck.domain.clusters import MAX_SLOTS
 from blastdeck.domain.fasta import QueryLimits
 from blastdeck.redis_keys import SUBMIT_LOCK_PREFIX
 
@@ -24,7 +25,9 @@ class ClusterConfig(BaseModel):
     name: str
     engine: str = "local"
     namespace: str = "default"
-    slots: int | None = Field(default=None, ge=1, description="parallel BLAST batches; all cores")
+    slots: int | None = Field(
+        default=None, ge=1, le=MAX_SLOTS, description="parallel BLAST batches; all cores"
+    )
     settings: dict[str, str] = Field(default_factory=dict)
 
 

@@ -17,7 +17,6 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.blast_tools import (
@@ -27,6 +26,10 @@ from blastdeck.blast_tools import (
     database_arg,
     run_tool,
 )
+from blastdeck.database_files import (
+    GZIP_MAGIC,
+    missing_files_reason,
+)
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import QueryLimits, detect_molecule, parse_query
 from blastdeck.domain.names import check_name
@@ -35,16 +38,10 @@ from blastdeck.domain.sharing import Visibility, parse_visibility
 from blastdeck.store.catalog import DatabaseStore
 from blastdeck.store.models import BlastDatabase
 
-# A database's files: "<prefix>.<ext>" or, for multi-volume ones, "<prefix>.<NN>.<ext>".
-_VOLUME_FILE = re.compile(r"(\d{2,3}\.)?[a-z]{3}")
-# What BLAST+ opens first: an index (.nin/.pin) or, for multi-volume databases, an alias file.
-_OPENING_FILE = re.compile(r"(\d{2,3}\.)?[np](in|al)")
 # Uploaded FASTA for a database may be far larger than a query.
 _DATABASE_FASTA_LIMITS = QueryLimits(
     max_nucleotide_letters=10**9, max_protein_letters=10**8, max_sequences=10**7
 )
-GZIP_MAGIC = b"\x1f\x8b"
-_UTF8_BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 
 DEMO_DATABASES = (
@@ -104,35 +101,6 @@ def inspect_database(prefix: Path) -> DatabaseInfo:
             field="path",
         )
     return info
-
-
-def database_files(prefix: Path) -> list[Path]:
-    """Every file that belongs to the database with this path prefix (none when its directory
-    is gone)."""
-    stem = prefix.name + "."
-    try:
-        entries = list(prefix.parent.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(
-        p
-        for p in entries
-        if p.name.startswith(stem) and _VOLUME_FILE.fullmatch(p.name[len(stem) :]) and p.is_file()
-    )
-
-
-def missing_files_reason(prefix: Path) -> str | None:
-    """Why the database's files cannot be searched (None when they are there): what a job
-    that needs them reports, and what the database list shows."""
-    if not prefix.parent.is_dir():
-        return f"its directory {prefix.parent} is gone"
-    files = database_files(prefix)
-    if not files:
-        return f"no files {prefix.name}.* are left in {prefix.parent}"
-    stem = prefix.name + "."
-    if not any(_OPENING_FILE.fullmatch(p.name[len(stem) :]) for p in files):
-        return f"its index file ({prefix.name}.nin or .pin) is gone from {prefix.parent}"
-    return None
 
 
 def database_files_missing(name: str, prefix: Path, reason: str | None = None) -> BlastDeckError:
@@ -227,55 +195,6 @@ def sharing_for(viewer: Viewer, visibility: str | None = None, group: str | None
             ErrorCode.FORBIDDEN, f"You are not a member of group {group!r}.", field="group"
         )
     return Sharing(viewer.user_id, chosen, group, owner_name=viewer.name)
-
-
-# -- what `db add` was given -----------------------------------------------------------------------
-
-SourceKind = Literal["fasta", "database"]
-
-
-def source_kind(path: Path) -> SourceKind:
-    """Whether `db add` was given a FASTA file to build from (plain or gzipped, with or without
-    a byte-order mark or leading blank lines) or an existing database's path prefix."""
-    if path.is_file():
-        with path.open("rb") as fh:
-            head = fh.read(_CHUNK)
-        if head.startswith(GZIP_MAGIC):
-            return "fasta"
-        text = head.removeprefix(_UTF8_BOM).lstrip()
-        if text.startswith(b">"):
-            return "fasta"
-        if database_files(path):  # a file that is also a prefix ("nt" beside "nt.nin")
-            return "database"
-        if not text:
-            raise BlastDeckError(
-                ErrorCode.EMPTY_FILE,
-                f"{path} is empty: there is no FASTA to build from.",
-                field="file",
-            )
-        raise BlastDeckError(
-            ErrorCode.INVALID_FASTA,
-            f"{path} is neither FASTA (its first line does not start with '>') nor the path "
-            "prefix of a BLAST database.",
-            field="file",
-        )
-    if path.is_dir():
-        found = sorted({p.with_suffix("") for p in path.glob("*.[np][ia][nl]")})
-        hint = f" (here: {', '.join(str(p) for p in found[:5])})" if found else ""
-        raise BlastDeckError(
-            ErrorCode.INVALID_DATABASE_PATH,
-            f"{path} is a directory; give a FASTA file or a database's path prefix, e.g. "
-            f"{path}/nt{hint}.",
-            field="path",
-        )
-    if database_files(path):
-        return "database"
-    raise BlastDeckError(
-        ErrorCode.FILE_NOT_FOUND,
-        f"File not found: {path} (no FASTA file there, and no BLAST database with that path "
-        "prefix).",
-        field="file",
-    )
 
 
 def gunzip_bounded(data: bytes, max_bytes: int) -> bytes:

@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from blastdeck.domain.programs import (
     shape_of,
 )
 from blastdeck.domain.rate_limit import RateLimiter
+from blastdeck.domain.submission import SubmitRequest
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
@@ -45,14 +46,12 @@ BLAST_DEFAULT_MAX_TARGET_SEQS = 500
 
 
 @dataclass(frozen=True)
-class SubmitRequest:
-    program: str
-    database: str
-    query: str | bytes
-    title: str | None = None
-    cluster: str | None = None
-    namespace: str | None = None
-    options: dict[str, Any] | None = None
+class ExpiredJob:
+    """A finished job past the retention: what a purge deletes."""
+
+    id: str
+    title: str
+    finished_at: datetime
 
 
 class JobService:
@@ -286,13 +285,20 @@ class JobService:
                     alignments.split_by_query(json_export, out_dir, table.query_ids)
         return alignments.read_query_alignments(out_dir, query_index)
 
+    def expired_jobs(self) -> list[ExpiredJob]:
+        """The jobs a retention purge would delete now, oldest first; none with retention 0
+        (`blastdeck gc --dry-run`)."""
+        if not self._settings.retention_days:
+            return []
+        return [ExpiredJob(*row) for row in self._jobs.finished_before(self._retention_cutoff())]
+
     def purge_expired(self) -> int:
         """Delete every job that ended more than `retention_days` ago, completely (rows, HSPs,
         files), and record the purge. Returns how many were deleted."""
         if not self._settings.retention_days:
             return 0
-        cutoff = utcnow() - timedelta(days=self._settings.retention_days)
-        expired = self._jobs.finished_before(cutoff)
+        cutoff = self._retention_cutoff()
+        expired = [job_id for job_id, _, _ in self._jobs.finished_before(cutoff)]
         for job_id in expired:
             self.delete(job_id)
         if expired:
@@ -302,6 +308,9 @@ class JobService:
                 {"job_ids": expired, "retention_days": self._settings.retention_days},
             )
         return len(expired)
+
+    def _retention_cutoff(self) -> datetime:
+        return utcnow() - timedelta(days=self._settings.retention_days)
 
     def _export_lock(self, job_id: str) -> threading.Lock:
         """One export at a time per job (renders share its archives); other jobs go on."""

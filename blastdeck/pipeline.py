@@ -25,7 +25,8 @@ from sqlalchemy.exc import OperationalError
 from blastdeck.blast_tools import BlastToolError
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
-from blastdeck.databases import DatabaseCatalog, database_files_missing, missing_files_reason
+from blastdeck.database_files import missing_files_reason
+from blastdeck.databases import DatabaseCatalog, database_files_missing
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program

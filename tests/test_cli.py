@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import BLASTDECK, Server, fasta
@@ -108,6 +109,8 @@ def test_db_and_cluster_commands(data_dir: Path, demo_16s, tmp_path: Path) -> No
         (["db", "add", "../evil", "{q}"], "invalid_name"),
         (["cluster", "add", "c1", "--engine", "warp-drive"], "unknown_engine"),
         (["cluster", "add", "c1", "--engine", "local", "--set", "oops"], "invalid_request"),
+        (["cluster", "add", "c1", "--engine", "local", "--slots", "0"], "invalid_cluster_setting"),
+        (["cluster", "add", "c1", "--engine", "local", "--slots", "-3"], "invalid_cluster_setting"),
     ],
 )
 def test_cli_errors_name_their_code(
@@ -142,6 +145,41 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     assert tsv.startswith("qaccver")
     bad = cli("status", "nope", "--server", server.url)
     assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "slots, message",
+    [
+        ("0", "slots must be at least 1 (got 0)"),
+        ("-3", "slots must be at least 1 (got -3)"),
+        ("100000000000000000000", "slots must be at most 10,000 (got 100000000000000000000)"),
+    ],
+)
+def test_cluster_slots_out_of_range_is_a_clean_error_naming_the_field(
+    data_dir: Path, slots: str, message: str
+) -> None:
+    run = cli("cluster", "add", "big2", "--engine", "local", "--slots", slots, data_dir=data_dir)
+    err = run.stderr.decode().replace("\n", "")
+    assert run.returncode == 2, (run.stdout, err)
+    assert err == f"error invalid_cluster_setting: {message}"
+    assert "big2" not in cli("cluster", "list", data_dir=data_dir).stdout.decode()
+
+
+def test_cluster_slots_out_of_range_against_a_server(server: Server) -> None:
+    for slots in ("0", "-3", "100000000000000000000"):
+        run = cli(
+            "cluster", "add", "big2", "--engine", "local", "--slots", slots, "--server", server.url
+        )
+        err = run.stderr.decode().replace("\n", "")
+        assert run.returncode == 2 and err.startswith("error invalid_cluster_setting: slots must")
+    # The server refuses them too (for other clients), naming the field, never with a 500.
+    for slots in (0, -3, 10**20):
+        body = {"name": "big2", "engine": "local", "slots": slots}
+        answer = httpx.post(f"{server.url}/api/clusters", json=body, timeout=30)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "slots" and "slots" in answer.json()["message"]
+    listed = httpx.get(f"{server.url}/api/clusters", timeout=30).json()["items"]
+    assert "big2" not in [c["name"] for c in listed]
 
 
 def test_serve_refuses_a_submit_timeout_not_below_the_lock_ttl(data_dir: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from blastdeck.databases import database_files
+from blastdeck.database_files import database_files
 from tests.conftest import api_job, fasta, make_settings, wait_for_job
 
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from blastdeck.databases import missing_files_reason, scope_of
+from blastdeck.database_files import missing_files_reason
+from blastdeck.databases import scope_of
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import STEP_LABELS, Phase, Step, poll_after_ms, status_of

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# BLAST batches a cluster runs at once: far more than any host or SLURM array needs, and far
+# below what the store's integer column holds (a larger number crashed it).
+MAX_SLOTS = 10_000
+
 
 @dataclass(frozen=True)
 class Cluster:

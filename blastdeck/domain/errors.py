@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     USER_EXISTS = "user_exists"
     UNKNOWN_USER = "unknown_user"
     UNKNOWN_TOKEN = "unknown_token"
+    USER_OWNS_DATA = "user_owns_data"
     UNSUPPORTED_PARAMETER = "unsupported_parameter"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -92,6 +93,9 @@ class ErrorCode(StrEnum):
     # the CLI with --server: no BlastDeck answer (no connection, a timeout, or another
     # program's answer such as a proxy's error page); never sent by a server
     SERVER_UNREACHABLE = "server_unreachable"
+    # a process that cannot start as configured (the CLI: serve, worker, beat, the data dir)
+    INVALID_CONFIGURATION = "invalid_configuration"
+    STARTUP_FAILED = "startup_failed"
 
 
 _CATEGORY: dict[ErrorCode, ErrorCategory] = {
@@ -139,6 +143,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_TAXON: 404,
     # A server-side configuration problem (BLASTDECK_TAXONOMY_DIR), not the request's fault.
     ErrorCode.TAXONOMY_UNAVAILABLE: 503,
+    ErrorCode.USER_OWNS_DATA: 409,
 }
 
 

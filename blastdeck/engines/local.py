@@ -19,7 +19,8 @@ from collections import deque
 from pathlib import Path
 
 from blastdeck.blast_tools import BlastToolError, DatabaseDir, tool_path
-from blastdeck.databases import database_files_missing, missing_files_reason, storage_name
+from blastdeck.database_files import missing_files_reason
+from blastdeck.databases import database_files_missing, storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.engines.base import (

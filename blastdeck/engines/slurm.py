@@ -26,7 +26,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from blastdeck.databases import database_files, storage_name
+from blastdeck.database_files import database_files
+from blastdeck.databases import storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from blastdeck.databases import database_files
+from blastdeck.database_files import database_files
 from blastdeck.engines.slots import host_lock
 from blastdeck.files import write_atomically
 

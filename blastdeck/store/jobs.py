@@ -99,11 +99,16 @@ class JobStore:
         queued = counts.pop(Phase.QUEUED.value, 0)
         return queued, sum(counts.values())
 
-    def finished_before(self, cutoff: datetime) -> list[str]:
-        """Ids of jobs that ended before `cutoff` (what a retention purge removes)."""
+    def finished_before(self, cutoff: datetime) -> list[tuple[str, str, datetime]]:
+        """(id, title, finished_at) of the jobs that ended before `cutoff`, oldest first: what
+        a retention purge removes."""
         with self._sessions() as s:
-            query = select(Job.id).where(Job.phase.in_(_TERMINAL), Job.finished_at < cutoff)
-            return list(s.scalars(query))
+            query = (
+                select(Job.id, Job.title, Job.finished_at)
+                .where(Job.phase.in_(_TERMINAL), Job.finished_at < cutoff)
+                .order_by(Job.finished_at, Job.id)
+            )
+            return [(row.id, row.title, row.finished_at) for row in s.execute(query)]
 
     def record_maintenance(self, kind: str, message: str, details: dict[str, Any]) -> None:
         with self._sessions.begin() as s:

@@ -175,6 +175,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     groups: Mapped[list[str]] = mapped_column(JSON, default=list)  # may use these groups' DBs
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A disabled user's tokens are refused (401); their jobs and databases stay.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -187,6 +189,8 @@ class ApiToken(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a request last came with it, to the minute (store/users.py: LAST_USED_STEP).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MaintenanceEvent(Base):

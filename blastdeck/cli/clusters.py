@@ -1,0 +1,87 @@
+"""`blastdeck cluster`: add a named compute target, and list them."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from blastdeck.cli.backends import reaching
+from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, pairs
+from blastdeck.cli.output import console, say, table
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+    from blastdeck.config import ClusterConfig
+
+app = typer.Typer(help="Compute clusters: add and list.", no_args_is_help=True)
+
+
+@app.command("add")
+def cluster_add(
+    name: Annotated[str, typer.Argument(help="a name for the cluster")],
+    engine: Annotated[str, typer.Option(help="engine: local")],
+    namespace: Annotated[str, typer.Option(help="default namespace")] = "default",
+    slots: Annotated[
+        int | None, typer.Option(help="parallel batches, 1 to 10000 (default: all cores)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="engine setting KEY=VALUE")
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a named cluster (compute target)."""
+    with reaching(server, data_dir, token) as backend:
+        settings = pairs(set_ or [], "--set")
+        config = _config(
+            name=name, engine=engine, namespace=namespace, slots=slots, settings=settings
+        )
+        cluster = backend.add_cluster(config)
+        say(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
+
+
+@app.command("list")
+def cluster_list(
+    server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None
+) -> None:
+    """List clusters."""
+    with reaching(server, data_dir, token) as backend:
+        rows = [
+            [c["name"], c["engine"], c["namespace"], c["slots"], json.dumps(c["settings"])]
+            for c in backend.clusters()
+        ]
+        console.print(table("name", "engine", "namespace", "slots", "settings", rows=rows))
+
+
+def _config(**values: Any) -> ClusterConfig:
+    """The cluster definition, checked by the model the server checks it with; a value it
+    refuses is an `invalid_cluster_setting` naming the field, here and with --server."""
+    from pydantic import ValidationError
+
+    from blastdeck.config import ClusterConfig
+
+    try:
+        return ClusterConfig(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BlastDeckError(
+            ErrorCode.INVALID_CLUSTER_SETTING,
+            "; ".join(_problem(e) for e in exc.errors()),
+            field=".".join(str(p) for p in first["loc"]) or None,
+        ) from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One refused value in words: 'slots must be at least 1 (got 0)'."""
+    field = ".".join(str(p) for p in error["loc"])
+    limits = error.get("ctx") or {}
+    if error["type"] == "greater_than_equal":
+        return f"{field} must be at least {limits['ge']} (got {error['input']})"
+    if error["type"] == "less_than_equal":
+        return f"{field} must be at most {limits['le']:,} (got {error['input']})"
+    return f"{field}: {error['msg']}"

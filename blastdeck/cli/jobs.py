@@ -1,0 +1,114 @@
+"""Jobs: submit (and follow), status, cancel, results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from blastdeck.cli.backends import reaching
+from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, blast_options, read_file
+from blastdeck.cli.output import console, say, timeline
+
+
+def submit(
+    query: Annotated[
+        Path, typer.Argument(help="FASTA file with the query sequence(s); - for stdin")
+    ],
+    db: Annotated[str, typer.Option("--db", help="database name (blastdeck db list)")],
+    program: Annotated[
+        str, typer.Option(help="blastn, blastp, blastx, tblastn or tblastx")
+    ] = "blastn",
+    title: Annotated[str | None, typer.Option(help="a title for the job")] = None,
+    cluster: Annotated[str | None, typer.Option(help="cluster (default: local)")] = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="namespace (default: the cluster's)")
+    ] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="BLAST option KEY=VALUE, repeatable")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="follow the job's steps until it ends")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Submit a BLAST search. Without --server the job runs here, so it is always followed."""
+    from blastdeck.domain.submission import SubmitRequest
+
+    text = sys.stdin.buffer.read() if str(query) == "-" else read_file(query)
+    request = SubmitRequest(
+        program=program,
+        database=db,
+        query=text,
+        title=title,
+        cluster=cluster,
+        namespace=namespace,
+        options=blast_options(option or []),
+    )
+    with reaching(server, data_dir, token) as backend:
+        job = backend.submit(request)
+        if not (wait or server is None):
+            say(job["id"])
+            return
+        from rich.live import Live
+
+        from blastdeck.client import follow
+
+        with Live(timeline(job), console=console, refresh_per_second=8) as live:
+            job = follow(backend, job["id"], lambda j: live.update(timeline(j)), interval_s=0.2)
+        if job["phase"] != "completed":
+            raise typer.Exit(1)
+        hits = job["hits_total"]
+        noun = "hit" if hits == 1 else "hits"
+        say(f"{hits} {noun}; blastdeck results {job['id']} --format tsv")
+
+
+def status(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Show a job's phase and step timeline."""
+    with reaching(server, data_dir, token) as backend:
+        job = backend.job(job_id)
+        console.print_json(json.dumps(job)) if as_json else console.print(timeline(job))
+
+
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Cancel a queued or running job."""
+    with reaching(server, data_dir, token) as backend:
+        say(f"{job_id}: {backend.cancel(job_id)['phase']}")
+
+
+def results(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    format: Annotated[
+        str, typer.Option(help="tsv, csv, json, xml, xml2, text, html, tabular or asn1")
+    ] = "tsv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-O", help="file (default: stdout)")
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Download a completed job's results in one of BLAST's formats."""
+    from blastdeck.results.formats import parse_export_format
+
+    with reaching(server, data_dir, token) as backend:
+        fmt = parse_export_format(format)
+        target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
+        backend.download(job_id, fmt, target)
+        if output is None:
+            sys.stdout.buffer.write(target.read_bytes())
+            target.unlink()

@@ -1,0 +1,90 @@
+"""What the CLI prints: the job timeline, and errors (`error <code>: message`, exit status 2).
+
+Every value that comes from the server, a file or the user is printed as text, never read as
+markup (`plain`, or `escape` inside our own markup): BLAST's messages are full of `[...]`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+# emoji=False: a ':name:' in a title or a message stays as typed.
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
+
+STATUS_ICONS = {
+    "pending": "[dim]○[/]",
+    "running": "[cyan]◐[/]",
+    "completed": "[green]✔[/]",
+    "skipped": "[yellow]↷[/]",
+    "failed": "[red]✘[/]",
+    "cancelled": "[yellow]■[/]",
+}
+
+
+def plain(value: object) -> Text:
+    """A value printed exactly as it is: no markup, no emoji codes, no highlighting."""
+    return Text("" if value is None else str(value))
+
+
+def say(text: str) -> None:
+    """Print one line made of values (names, titles, ids), as text."""
+    console.print(plain(text))
+
+
+def fail(exc: BlastDeckError) -> NoReturn:
+    """Print the error as `error <code>: message` on stderr and exit with status 2."""
+    fail_with(exc.code, exc.message)
+
+
+def fail_with(code: ErrorCode, message: str) -> NoReturn:
+    # One line whatever its length: the terminal may wrap it, we insert no line breaks.
+    text = " ".join(message.splitlines())
+    errors.print(f"[red]error[/] [bold]{code.value}[/]: {escape(text)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def timeline(job: dict[str, Any]) -> Table:
+    """The job's steps as a table: the same picture the web page draws."""
+    progress = job["progress"]
+    title = (
+        f"{job['id']}  {job['program']} vs {job['database']} on {job['cluster']}/{job['namespace']}"
+    )
+    table = Table(title=plain(title), title_justify="left", show_header=False, box=None)
+    for step in job["steps"]:
+        status = step["status"]
+        if status == "running" and job["phase"] == "waiting_for_submit_slot":
+            w = job.get("waiting_for") or {}
+            detail = f"waiting for the submit slot of {w.get('cluster')}/{w.get('namespace')}"
+        elif status == "running" and step["key"] == "running" and progress["batches_total"]:
+            detail = f"{progress['batches_done']}/{progress['batches_total']} batches"
+        else:
+            detail = step.get("skip_reason") or step.get("error") or ""
+        ms = step["duration_ms"]
+        table.add_row(
+            STATUS_ICONS.get(status, "?"),
+            plain(step["label"]),
+            plain(status),
+            f"{ms} ms" if ms is not None else "",
+            plain(detail),
+        )
+    if job.get("error_code") and job["phase"] in ("failed", "cancelled"):
+        code = Text(str(job["error_code"]), style="red")
+        table.add_row("", "", code, "", plain(job.get("error")))
+    return table
+
+
+def table(*columns: str, rows: list[list[object]]) -> Table:
+    """A table of values, each cell printed as text."""
+    out = Table(*columns)
+    for row in rows:
+        out.add_row(*(plain(cell) for cell in row))
+    return out

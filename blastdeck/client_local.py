@@ -1,0 +1,76 @@
+"""The CLI's backend without a server: works on the local data dir in this process.
+
+Returns the same JSON shapes as the API (`api/payloads.py`), so the CLI draws the same thing
+either way; `client.py` has the HTTP backend and the `Backend` protocol both follow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
+from blastdeck.auth import EVERYONE
+from blastdeck.client import is_fasta_file
+from blastdeck.config import ClusterConfig, Settings
+from blastdeck.databases import sharing_for
+from blastdeck.domain.submission import SubmitRequest
+from blastdeck.results.formats import ExportFormat
+from blastdeck.runtime import Runtime
+
+
+class LocalBackend:
+    """Works on the data dir in this process; submitted jobs run here, in the CLI."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._runtime = Runtime(settings)
+        self._runtime.prepare()
+        self._started = False
+
+    def submit(self, request: SubmitRequest) -> dict[str, Any]:
+        if not self._started:
+            self._runtime.executor.start()
+            self._started = True
+        return job_payload(self._runtime.service.submit(request))
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return job_payload(self._runtime.service.get(job_id))
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return job_payload(self._runtime.service.cancel(job_id))
+
+    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
+        out.write_bytes(self._runtime.service.export(job_id, fmt).read_bytes())
+
+    def databases(self) -> list[dict[str, Any]]:
+        return [database_payload(d) for d in self._runtime.databases.list()]
+
+    def add_database(
+        self,
+        name: str,
+        source: Path,
+        title: str | None,
+        *,
+        visibility: str | None = None,
+        group: str | None = None,
+        molecule: str | None = None,
+    ) -> dict[str, Any]:
+        # On the data dir there is no signed-in user: the database has no owner.
+        sharing = sharing_for(EVERYONE, visibility, group)
+        if is_fasta_file(source):
+            row = self._runtime.databases.build(
+                name, source.read_bytes(), title=title, sharing=sharing, molecule=molecule
+            )
+        else:
+            path = str(source.resolve())
+            row = self._runtime.databases.register(name, path, sharing, molecule)
+        return database_payload(row)
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return [cluster_payload(c) for c in self._runtime.clusters.list()]
+
+    def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
+        return cluster_payload(self._runtime.clusters.add(config))
+
+    def close(self) -> None:
+        self._runtime.stop()

@@ -1,0 +1,20 @@
+"""What a client asks for when it submits a search (the API, Blast.cgi and the CLI build one).
+
+Its own small module so the CLI can build one over HTTP without importing the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    program: str
+    database: str
+    query: str | bytes
+    title: str | None = None
+    cluster: str | None = None
+    namespace: str | None = None
+    options: dict[str, Any] | None = None
