@@ -46,6 +46,7 @@ class Batch:
     query_offset: int  # job-wide index of the batch's first query
     argv: tuple[str, ...]
     archive_argv: tuple[str, ...]
+    threads: int = 1  # BLAST's -num_threads: the host slots its process holds
 
     def _beside(self, suffix: str) -> Path:
         return self.fasta.with_suffix(suffix)
@@ -68,7 +69,9 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str]:
+def blast_argv(
+    ctx: JobContext, fasta: Path, outfmt: str, out: Path, threads: int = 1
+) -> list[str]:
     """The exact BLAST command line; user options come only through the allow-list. The
     database is named by its bare file name, found where the engine runs BLAST (in a
     `blast_tools.DatabaseDir`); the query and output are single absolute paths."""
@@ -83,7 +86,7 @@ def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path) -> list[str
         "-out",
         str(out),
         "-num_threads",
-        "1",
+        str(threads),
         *blast_arguments(ctx.program, ctx.options),
     ]
 
@@ -96,7 +99,9 @@ def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
     shutil.rmtree(batches_dir, ignore_errors=True)
     batches_dir.mkdir(parents=True)
     plan, offset = [], 0
-    for i, batch in enumerate(split_batches(records, slots, **split)):
+    batches = split_batches(records, slots, **split)
+    for i, batch in enumerate(batches):
+        threads = threads_for(i, len(batches), slots)
         fasta = batches_dir / f"batch_{i:03d}.fa"
         fasta.write_text(to_fasta(batch))
         table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
@@ -108,13 +113,24 @@ def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
                 "archive": str(archive),
                 "query_ids": [r.id for r in batch],
                 "query_offset": offset,
-                "argv": blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table)),
-                "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive)),
+                "argv": blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table), threads),
+                "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive), threads),
+                "threads": threads,
             }
         )
         offset += len(batch)
     write_atomically(ctx.work_dir / PLAN_FILE, json.dumps({"batches": plan}, indent=1))
     return len(plan)
+
+
+def threads_for(index: int, batches: int, slots: int) -> int:
+    """BLAST threads for batch `index` of `batches`: one each while there are batches for every
+    slot; a job of fewer batches than slots (one long query, a few queries) gives BLAST the spare
+    slots as threads, so no core idles while a batch runs (the first batches get the rest)."""
+    if batches >= slots:
+        return 1
+    share, extra = divmod(slots, batches)
+    return share + (1 if index < extra else 0)
 
 
 def read_batch_plan(work_dir: Path) -> list[Batch]:
@@ -128,6 +144,7 @@ def read_batch_plan(work_dir: Path) -> list[Batch]:
             query_offset=b["query_offset"],
             argv=tuple(b["argv"]),
             archive_argv=tuple(b["archive_argv"]),
+            threads=b.get("threads", 1),  # plans written before threads were planned
         )
         for b in json.loads((work_dir / PLAN_FILE).read_text())["batches"]
     ]

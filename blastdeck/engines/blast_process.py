@@ -106,7 +106,7 @@ class BlastProcesses:
     def _run(
         self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, output: Path
     ) -> dict[str, Any] | None:
-        with self._slots.hold(give_up=lambda: run.cancelled) as held:
+        with self._slots.hold(give_up=lambda: run.cancelled, count=batch.threads) as held:
             if not held:
                 return None
             with run.mutex:
