@@ -609,3 +609,21 @@ def test_every_argument_is_from_the_table_or_a_formatted_value() -> None:
 
 def test_kinds_are_known() -> None:
     assert {spec.kind for spec in ALLOWED_OPTIONS.values()} == set(OptionKind)
+
+
+@pytest.mark.parametrize(
+    ("raw", "argument"), [("101-250", "101-250"), (" 1 - 2 ", "1-2"), ("5-2147483647", None)]
+)
+def test_query_loc_is_a_stretch_of_positions(raw: str, argument: str | None) -> None:
+    args = blast_arguments(BLASTN, {"query_loc": raw})
+    assert args == ["-query_loc", argument or raw.strip()]
+
+
+@pytest.mark.parametrize(
+    "raw", ["250-101", "0-5", "7-7", "a-b", "5", 5, "1-2-3", "-1-5", "1-9999999999"]
+)
+def test_bad_query_loc_refused(raw: object) -> None:
+    with pytest.raises(BlastDeckError) as info:
+        validate_options(BLASTP, {"query_loc": raw})
+    assert info.value.code is ErrorCode.INVALID_OPTION_VALUE
+    assert info.value.field == "options.query_loc" and "START-STOP" in info.value.message

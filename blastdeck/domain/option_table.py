@@ -20,6 +20,7 @@ class OptionKind(StrEnum):
     CHOICE = "choice"
     FLAG = "flag"  # present or absent: `-ungapped`
     BOOL = "bool"  # an explicit value: `-soft_masking false`
+    RANGE = "range"  # a 1-based inclusive stretch of positions: `-query_loc 101-250`
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class OptionSpec:
             return "one of " + ", ".join(self.choices_for(program))
         if self.kind in (OptionKind.FLAG, OptionKind.BOOL):
             return "true or false"
+        if self.kind is OptionKind.RANGE:
+            return "positions START-STOP, 1-based, START below STOP (e.g. 101-250)"
         if self.values:
             return "one of " + _int_ranges(self.values)
         noun = "an integer" if self.kind is OptionKind.INT else "a number"
@@ -114,6 +117,13 @@ _GENETIC_CODES = (*range(1, 7), *range(9, 17), *range(21, 32), 33)
 _TASKS = {program: shape.tasks for program, shape in PROGRAM_SHAPES.items() if shape.tasks}
 
 OPTION_LIST: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        name="query_loc",
+        kind=OptionKind.RANGE,
+        programs=_ALL,
+        summary="Search only this stretch of the query (every query of the job): START-STOP",
+        default="the whole query",
+    ),
     OptionSpec(
         name="task",
         kind=OptionKind.CHOICE,

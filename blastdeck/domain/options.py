@@ -33,6 +33,7 @@ _MAX_VALUE_SHOWN = 40
 _INT_TEXT_RE = re.compile(r"[+-]?\d{1,10}")
 # A plain decimal number; refuses what float() would also take: "nan", "inf", "1_0", "0x1p3".
 _FLOAT_TEXT_RE = re.compile(r"[+-]?(?:\d{1,20}(?:\.\d{0,20})?|\.\d{1,20})(?:[eE][+-]?\d{1,4})?")
+_RANGE_TEXT_RE = re.compile(r"(\d{1,10})\s*-\s*(\d{1,10})")
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
@@ -160,12 +161,20 @@ def _parse_bool(spec: OptionSpec, program: Program, raw: object) -> bool | None:
     return None
 
 
+def _parse_range(spec: OptionSpec, program: Program, raw: object) -> str | None:
+    if not isinstance(raw, str) or not (match := _RANGE_TEXT_RE.fullmatch(raw.strip())):
+        return None
+    start, stop = int(match.group(1)), int(match.group(2))
+    return f"{start}-{stop}" if 1 <= start < stop <= INT32_MAX else None
+
+
 _PARSERS: dict[OptionKind, Callable[[OptionSpec, Program, object], object]] = {
     OptionKind.INT: _parse_int,
     OptionKind.FLOAT: _parse_float,
     OptionKind.CHOICE: _parse_choice,
     OptionKind.BOOL: _parse_bool,
     OptionKind.FLAG: _parse_bool,
+    OptionKind.RANGE: _parse_range,
 }
 
 
