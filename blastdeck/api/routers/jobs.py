@@ -1,42 +1,26 @@
-"""/api/jobs: submit, list, inspect, cancel, delete; hits and downloads."""
+"""/api/jobs: submit, list, look at one, follow it, cancel, delete."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import event_payload, hit_payload, job_payload
+from blastdeck.api.params import AfterEventId, JobId, Offset, page_size
+from blastdeck.api.payloads import event_model, job_model
+from blastdeck.api.schemas.jobs import Job, JobCreate, JobEventList, JobPage
 from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.job_service import SubmitRequest
-from blastdeck.results.exports import ExportFormat, parse_export_format
-from blastdeck.store.jobs import HitFilter, HitSort
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
-
-
-class JobCreate(BaseModel):
-    program: str = Field(examples=["blastn"])
-    database: str = Field(examples=["demo-16s"])
-    query: str = Field(description="FASTA text (or one bare sequence)")
-    title: str | None = None
-    cluster: str | None = Field(default=None, description="default: local")
-    namespace: str | None = Field(default=None, description="default: the cluster's")
-    options: dict[str, Any] | None = Field(
-        default=None,
-        description="BLAST options from the allow-list, e.g. {evalue, max_target_seqs, word_size,"
-        " task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}",
-    )
-
 
 _MULTIPART_SCHEMA = {
     "type": "object",
@@ -51,6 +35,8 @@ _MULTIPART_SCHEMA = {
         "options": {"type": "string", "description": "JSON object of BLAST options"},
     },
 }
+# The body is read by hand (JSON or multipart), so it is declared here; api/openapi_doc.py
+# adds the JobCreate schema it refers to.
 _SUBMIT_BODY = {
     "requestBody": {
         "required": True,
@@ -60,14 +46,15 @@ _SUBMIT_BODY = {
         },
     }
 }
+_TEXT = {200: {"content": {"text/plain": {"schema": {"type": "string"}}}}}
 
 
-@router.post("", status_code=202, openapi_extra=_SUBMIT_BODY)
-async def submit_job(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+@router.post("", status_code=202, response_model=Job, openapi_extra=_SUBMIT_BODY)
+async def submit_job(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Job:
     """Submit a search as JSON, or as multipart form data with the query as a file."""
     submit = await _read_submit(request)
     job = await run_in_threadpool(runtime.service.submit, submit, viewer)
-    return job_payload(job)
+    return job_model(job)
 
 
 @router.get("")
@@ -76,9 +63,9 @@ def list_jobs(
     viewer: ViewerDep,
     status: JobStatus | None = None,
     q: Annotated[str | None, Query(max_length=200, description="title, id, program or DB")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+    limit: Annotated[int, page_size(500)] = 50,
+    offset: Offset = 0,
+) -> JobPage:
     jobs, total = runtime.jobs.list(
         status=status,
         owner_id=viewer.owner_filter,
@@ -86,17 +73,12 @@ def list_jobs(
         limit=limit,
         offset=offset,
     )
-    return {
-        "items": [job_payload(j) for j in jobs],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return JobPage(items=[job_model(j) for j in jobs], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    return job_payload(runtime.service.get(job_id, viewer))
+def get_job(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> Job:
+    return job_model(runtime.service.get(job_id, viewer))
 
 
 @router.get(
@@ -104,7 +86,7 @@ def get_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, An
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},  # events: see the docstring
 )
-def job_stream(job_id: str, request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
+def job_stream(request: Request, runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> Response:
     """Server-sent events: `event: job` with the same JSON as `GET /api/jobs/{id}`, sent on
     connect and on every change; the stream ends after the job has ended."""
     job = runtime.service.get(job_id, viewer)
@@ -115,23 +97,16 @@ def job_stream(job_id: str, request: Request, runtime: RuntimeDep, viewer: Viewe
     )
 
 
-@router.get(
-    "/{job_id}/query",
-    response_class=Response,  # so the error answers stay documented as JSON
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-)
-def job_query(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> PlainTextResponse:
+@router.get("/{job_id}/query", response_class=Response, responses=_TEXT)
+def job_query(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> PlainTextResponse:
     """The query as it was submitted (normalized FASTA), e.g. to run the search again."""
+    # response_class=Response keeps the error answers documented as JSON.
     job = runtime.service.get(job_id, viewer)
     return PlainTextResponse(job.query_fasta)
 
 
-@router.get(
-    "/{job_id}/config",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-)
-async def job_config(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> PlainTextResponse:
+@router.get("/{job_id}/config", response_class=Response, responses=_TEXT)
+async def job_config(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> PlainTextResponse:
     """The exact BLAST command line of each batch (and, on SLURM, the sbatch script), as the
     Configure step wrote them."""
     text = await run_in_threadpool(runtime.service.config_preview, job_id, viewer)
@@ -140,100 +115,21 @@ async def job_config(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> Pla
 
 @router.get("/{job_id}/events")
 def job_events(
-    job_id: str, runtime: RuntimeDep, viewer: ViewerDep, after: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+    runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId, after: AfterEventId = 0
+) -> JobEventList:
     job = runtime.service.get(job_id, viewer)
-    return {"items": [event_payload(e) for e in runtime.jobs.events(job.id, after_id=after)]}
+    return JobEventList(items=[event_model(e) for e in runtime.jobs.events(job.id, after_id=after)])
 
 
 @router.post("/{job_id}/cancel", status_code=202)
-def cancel_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    return job_payload(runtime.service.cancel(job_id, viewer))
+def cancel_job(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> Job:
+    return job_model(runtime.service.cancel(job_id, viewer))
 
 
 @router.delete("/{job_id}", status_code=204)
-def delete_job(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
+def delete_job(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> Response:
     runtime.service.delete(job_id, viewer)
     return Response(status_code=204)
-
-
-@router.get("/{job_id}/hits")
-def job_hits(
-    job_id: str,
-    runtime: RuntimeDep,
-    viewer: ViewerDep,
-    sort: HitSort = "evalue",
-    order: Literal["asc", "desc"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    query_id: Annotated[str | None, Query(max_length=200)] = None,
-    min_pident: Annotated[float | None, Query(ge=0, le=100)] = None,
-    min_qcovhsp: Annotated[float | None, Query(ge=0, le=100)] = None,
-    max_evalue: Annotated[float | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
-    """Every HSP of the job, filtered; by default the best first (lowest e-value). `sort=query`
-    is input order. Scores and identities sort high first unless `order` says otherwise."""
-    job = runtime.service.get(job_id, viewer)
-    descending = order == "desc" if order else sort in ("bitscore", "pident", "qcovhsp", "length")
-    filters = HitFilter(query_id, min_pident, min_qcovhsp, max_evalue)
-    rows, total = runtime.jobs.hits(
-        job.id, sort=sort, descending=descending, limit=limit, offset=offset, filters=filters
-    )
-    return {
-        "items": [hit_payload(h) for h in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
-
-
-@router.get("/{job_id}/queries")
-def job_queries(job_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    """The queries that have hits, in input order, with their length and HSP count."""
-    job = runtime.service.get(job_id, viewer)
-    return {
-        "items": [
-            {"query_id": query_id, "query_index": index, "qlen": qlen, "hits": count}
-            for index, query_id, qlen, count in runtime.jobs.hit_queries(job.id)
-        ]
-    }
-
-
-@router.get("/{job_id}/alignments")
-async def job_alignments(
-    job_id: str,
-    runtime: RuntimeDep,
-    viewer: ViewerDep,
-    query_id: Annotated[str, Query(max_length=200)],
-    limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
-    """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-    order. The first request of a job builds them from its BLAST JSON (BLAST runs again once)."""
-    rows = await run_in_threadpool(runtime.service.alignments, job_id, query_id, viewer)
-    return {
-        "items": rows[offset : offset + limit],
-        "total": len(rows),
-        "limit": limit,
-        "offset": offset,
-    }
-
-
-@router.get(
-    "/{job_id}/download",
-    response_class=FileResponse,
-    responses={200: {"content": {f.media_type: {} for f in ExportFormat}}},
-)
-async def download(
-    job_id: str, runtime: RuntimeDep, viewer: ViewerDep, format: str = "tsv"
-) -> FileResponse:
-    """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
-    tabular (commented hit table) or asn1."""
-    fmt = parse_export_format(format)
-    path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
-    return FileResponse(
-        path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
-    )
 
 
 async def _read_submit(request: Request) -> SubmitRequest:
