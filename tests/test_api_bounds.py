@@ -181,3 +181,18 @@ def test_content_length_at_the_limit_passes() -> None:
     scope = {"type": "http", "headers": [(b"content-length", b"0001000")]}
     asyncio.run(BodySizeLimit(app, max_bytes=1000)(scope, None, None))  # type: ignore[arg-type]
     assert reached == [True]
+
+
+@pytest.mark.parametrize(
+    "name", ["HITLIST_SIZE", "WORD_SIZE", "EXPECT", "PERC_IDENT", "NUCL_REWARD", "THRESHOLD"]
+)
+@pytest.mark.parametrize("value", [HUGE, "9" * 5000, "1e99999", "-" + HUGE])
+def test_blast_cgi_numbers_out_of_bounds(client: TestClient, name: str, value: str) -> None:
+    """NCBI's URL API passes numbers as text to the option checks: past their ranges a Put is
+    refused with NCBI's error page (200, what its clients read), never a 500."""
+    params = {"CMD": "Put", "PROGRAM": "blastn", "DATABASE": "demo-16s", "QUERY": "ACGTACGTAC"}
+    response = client.post("/blast/Blast.cgi", data={**params, name: value})
+    assert response.status_code == 200, response.text
+    assert "Error: [invalid_option_value]" in response.text or (
+        "Error: [option_not_allowed]" in response.text
+    ), response.text[:500]

@@ -18,7 +18,7 @@ from blastdeck.api.schemas.jobs import Job, JobCreate, JobEventList, JobPage
 from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
-from blastdeck.job_service import SubmitRequest
+from blastdeck.job_service import MAX_TITLE_CHARS, SubmitRequest
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
@@ -29,7 +29,7 @@ _MULTIPART_SCHEMA = {
         "program": {"type": "string"},
         "database": {"type": "string"},
         "query": {"type": "string", "format": "binary", "description": "FASTA file"},
-        "title": {"type": "string"},
+        "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
         "cluster": {"type": "string"},
         "namespace": {"type": "string"},
         "options": {"type": "string", "description": "JSON object of BLAST options"},

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
 from blastdeck.domain.programs import Program
+from blastdeck.job_service import MAX_TITLE_CHARS
 
 
 class JobCreate(BaseModel):
@@ -17,7 +18,8 @@ class JobCreate(BaseModel):
     program: str = Field(examples=["blastn"])
     database: str = Field(examples=["demo-16s"])
     query: str = Field(description="FASTA text (or one bare sequence)")
-    title: str | None = None
+    # Documented here, refused by the job service (with its own message and field).
+    title: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_TITLE_CHARS})
     cluster: str | None = Field(default=None, description="default: local")
     namespace: str | None = Field(default=None, description="default: the cluster's")
     options: dict[str, Any] | None = Field(
