@@ -52,7 +52,7 @@ def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> DatabaseList:
     return DatabaseList(items=[database_model(d) for d in runtime.databases.list(viewer)])
 
 
-@router.post("", status_code=201, response_model=Database, openapi_extra=_DATABASE_BODY)
+@router.post("", status_code=201, openapi_extra=_DATABASE_BODY)
 async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Database:
     """Register an existing BLAST+ database by path (JSON, admins), or build one from a FASTA
     upload. `visibility` is public, private (default for a signed-in user) or group (with

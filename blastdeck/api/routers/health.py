@@ -10,7 +10,7 @@ from sqlalchemy import text
 from blastdeck import __version__
 from blastdeck.api.deps import RuntimeDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.schemas.service import Health
+from blastdeck.api.schemas.health import Health
 from blastdeck.blast_tools import BlastToolError, run_tool
 
 router = APIRouter(prefix="/api/health", tags=["service"], responses=ERROR_RESPONSES)

@@ -49,7 +49,7 @@ _SUBMIT_BODY = {
 _TEXT = {200: {"content": {"text/plain": {"schema": {"type": "string"}}}}}
 
 
-@router.post("", status_code=202, response_model=Job, openapi_extra=_SUBMIT_BODY)
+@router.post("", status_code=202, openapi_extra=_SUBMIT_BODY)
 async def submit_job(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Job:
     """Submit a search as JSON, or as multipart form data with the query as a file."""
     submit = await _read_submit(request)

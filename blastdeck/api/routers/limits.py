@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from blastdeck.api.deps import RuntimeDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.schemas.service import Limits
+from blastdeck.api.schemas.limits import Limits
 
 router = APIRouter(prefix="/api/limits", tags=["service"], responses=ERROR_RESPONSES)
 
