@@ -3824,7 +3824,7 @@ export interface operations {
                     "text/html": string;
                     "text/tab-separated-values": string;
                     "text/csv": string;
-                    "application/json": string;
+                    "application/json": Record<string, never>;
                     "application/xml": string;
                     "text/plain": string;
                 };
@@ -3980,7 +3980,7 @@ export interface operations {
                     "text/html": string;
                     "text/tab-separated-values": string;
                     "text/csv": string;
-                    "application/json": string;
+                    "application/json": Record<string, never>;
                     "application/xml": string;
                     "text/plain": string;
                 };
