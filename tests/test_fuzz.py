@@ -11,11 +11,12 @@ whose parameters the server reads by hand). A request that gets no answer in
 job the fuzzer got accepted that then fails or never ends.
 
 The seed is printed at the start and in every failure message; `BLASTDECK_FUZZ_SEED=<seed>`
-replays a run. Each auth mode has a time box (`BLASTDECK_FUZZ_SECONDS`, default 30 s, of which
-a third goes to the stateful chains); past it the remaining cases are not sent, and the counts
-say so. `bench/fuzz.py` runs the same fuzzing for longer and records it in
-bench/results/fuzz.json. Run with `-s` to see the counts per operation and every failure with a
-curl command that reproduces it.
+replays a run (the same cases in the same order; give it a larger time box if the first run's
+ran out, since the clock decides where a run stops). Each auth mode has a time box
+(`BLASTDECK_FUZZ_SECONDS`, default 30 s, of which a third goes to the stateful chains); past it
+the remaining cases are not sent, and the counts say so. `bench/fuzz.py` runs the same fuzzing
+for longer and records it in bench/results/fuzz.json. Run with `-s` to see the counts per
+operation and every failure with a curl command that reproduces it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import GenerationMode, checks
+from schemathesis.core.failures import Failure
 from schemathesis.errors import FailureGroup
 from schemathesis.generation.stateful import run_state_machine_as_test
 
@@ -55,6 +57,7 @@ EXAMPLES_PER_OPERATION = 30  # split evenly between the kinds of case an operati
 MIN_CASES_PER_KIND = 3  # sent even past the time box, so no operation goes untested
 STATEFUL_SCENARIOS = 40  # chains of linked calls per mode, each up to STATEFUL_STEPS long
 STATEFUL_STEPS = 8
+MAX_STATEFUL_RESTARTS = 20  # new seeds after a run Hypothesis calls flaky (see fuzz_links)
 REQUEST_TIMEOUT_S = 30.0
 CHECKS = [
     checks.not_a_server_error,
@@ -66,6 +69,9 @@ CHECKS = [
 # error page (what its clients read), so "invalid input is a 4xx" does not hold there.
 NEGATIVE_CHECKS = [checks.negative_data_rejection]
 HAND_READ_PATHS = ("/blast/Blast.cgi",)
+# In the linked chains: a deleted job is gone for every later call (`use_after_free`), and a
+# job a submit answered exists for the calls its links lead to (`ensure_resource_availability`).
+STATEFUL_CHECKS = [checks.use_after_free, checks.ensure_resource_availability]
 HYPOTHESIS = settings(
     derandomize=False,  # a new seed every run (SEED), so each run tries new cases
     database=None,
@@ -223,6 +229,7 @@ class Report:
     cases: Counter[str] = field(default_factory=Counter)  # per mode
     stateful_cases: Counter[str] = field(default_factory=Counter)
     linked_statuses: dict[str, Counter[str]] = field(default_factory=dict)  # per mode
+    stateful_restarts: Counter[str] = field(default_factory=Counter)
     not_sent: Counter[str] = field(default_factory=Counter)  # drawn after the time box
     failing_cases: Counter[str] = field(default_factory=Counter)
     failures: dict[tuple[str, str, str, int | None], FailureExample] = field(default_factory=dict)
@@ -242,6 +249,7 @@ class Report:
             "seed": self.seed,
             "cases": sum(self.cases.values()),
             "stateful_cases": sum(self.stateful_cases.values()),
+            "stateful_restarts": sum(self.stateful_restarts.values()),
             "not_sent_after_time_box": sum(self.not_sent.values()),
             "failures": sum(self.failing_cases.values()),
             "operations": len(self.operations),
@@ -389,10 +397,9 @@ def run_cases(strategy: Any, max_examples: int, each: Any, run_seed: int) -> Non
     run()
 
 
-def checks_for(label: str) -> list[Any]:
-    if label.split(" ", 1)[1].startswith(HAND_READ_PATHS):
-        return CHECKS
-    return CHECKS + NEGATIVE_CHECKS
+def checks_for(label: str, stateful: bool = False) -> list[Any]:
+    hand_read = label.split(" ", 1)[1].startswith(HAND_READ_PATHS)
+    return CHECKS + ([] if hand_read else NEGATIVE_CHECKS) + (STATEFUL_CHECKS if stateful else [])
 
 
 def fuzz(
@@ -410,7 +417,9 @@ def fuzz(
     log_mark = len(server_log())
     started = time.monotonic()
     per_operation = fuzz_operations(mode, report, Budget(seconds * 2 / 3), examples_per_operation)
-    fuzz_links(mode, report, Budget(seconds - (time.monotonic() - started)), stateful_scenarios)
+    # The chains get what the operations left, and at least their third of the time box.
+    left = max(seconds / 3, seconds - (time.monotonic() - started))
+    fuzz_links(mode, report, Budget(left), stateful_scenarios)
     settle(mode, report)
     report.seconds += time.monotonic() - started
     print(f"\n[{mode.name}] {report.cases[mode.name]} cases, seed {SEED}:")
@@ -421,7 +430,8 @@ def fuzz(
         print(
             f"    {counts['cases']:4d} cases {counts['failing']:4d} failing  {label}  [{statuses}]"
         )
-    print(f"    stateful: {report.stateful_cases[mode.name]} linked calls")
+    restarts = report.stateful_restarts[mode.name]
+    print(f"    stateful: {report.stateful_cases[mode.name]} linked calls, {restarts} restarts")
     for call, n in sorted(report.linked_statuses.get(mode.name, Counter()).items()):
         print(f"    {n:8d}  {call}")
     if report.not_sent[mode.name]:
@@ -532,7 +542,11 @@ def fuzz_links(mode: Mode, report: Report, budget: Budget, scenarios: int) -> No
             label = f"{case.operation.method.upper()} {case.operation.path}"
             statuses = report.linked_statuses.setdefault(mode.name, Counter())
             statuses[f"{label} {response.status_code}"] += 1
-            if not _validate(case, response, mode, report, f"{label} (linked)", checks_for(label)):
+            # The recorder lets the stateful checks look at the calls before this one.
+            recorder = getattr(self, "recorder", None)
+            linked = f"{label} (linked)"
+            run_checks = checks_for(label, stateful=True)
+            if not _validate(case, response, mode, report, linked, run_checks, recorder):
                 report.failing_cases[mode.name] += 1
 
     # The time box cannot stop a chain midway; few short chains keep it near.
@@ -542,18 +556,31 @@ def fuzz_links(mode: Mode, report: Report, budget: Budget, scenarios: int) -> No
         stateful_step_count=STATEFUL_STEPS,
         phases=[Phase.generate],
     )
-    seeded = seed(derived_seed(mode.name, "links"))(Links)
-    try:
-        run_state_machine_as_test(seeded, settings=run_settings)
-    except Exception as exc:  # a chain stopped by a hang: recorded above; anything else here
-        # Once the time is up, Hypothesis's replay of the stopped chain stops at another step
-        # and it calls the chain flaky: that is the time box, not a failure.
-        if not timed_out and not isinstance(exc, requests.RequestException):
+    for attempt in range(MAX_STATEFUL_RESTARTS + 1):
+        if budget.spent:
+            return
+        seeded = seed(derived_seed(mode.name, "links", attempt))(Links)
+        try:
+            run_state_machine_as_test(seeded, settings=run_settings)
+            return
+        except Flaky:
+            # Each failing check is recorded, never raised; Hypothesis calls a run flaky when
+            # it replays a chain against a server whose state has moved on (the chain's links
+            # then offer other ids), or the time box stopped the replay at another step.
+            # Neither is the server's fault: go on with the next seed.
+            if timed_out:
+                return
+            report.stateful_restarts[mode.name] += 1
+        except _TimeUp:
+            return
+        except requests.RequestException:
+            return  # a hang: recorded where it happened
+        except Exception as exc:
             report.failing_cases[mode.name] += 1
             message = f"{type(exc).__name__}: {exc}"[:2000]
-            report.add(
-                FailureExample(mode.name, "stateful", "Chain stopped", message, None, "", "")
-            )
+            stopped = FailureExample(mode.name, "stateful", "Chain stopped", message, None, "", "")
+            report.add(stopped)
+            return
 
 
 class _TimeUp(Exception):
@@ -585,13 +612,21 @@ def check_case(
 
 
 def _validate(
-    case: Any, response: Any, mode: Mode, report: Report, label: str, run_checks: list[Any]
+    case: Any,
+    response: Any,
+    mode: Mode,
+    report: Report,
+    label: str,
+    run_checks: list[Any],
+    recorder: Any = None,
 ) -> bool:
     try:
-        case.validate_response(response, checks=run_checks, headers=mode.headers)
-    except FailureGroup as group:
+        case.validate_response(response, checks=run_checks, headers=mode.headers, recorder=recorder)
+    except (FailureGroup, Failure) as raised:
+        # One failing check raises its Failure alone; several raise a group of them.
+        failures = raised.exceptions if isinstance(raised, FailureGroup) else [raised]
         curl = case.as_curl_command(headers=mode.headers, base_url=mode.url)
-        for failure in group.exceptions:
+        for failure in failures:
             report.add(
                 FailureExample(
                     mode.name,
