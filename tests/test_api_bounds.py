@@ -196,3 +196,27 @@ def test_blast_cgi_numbers_out_of_bounds(client: TestClient, name: str, value: s
     assert "Error: [invalid_option_value]" in response.text or (
         "Error: [option_not_allowed]" in response.text
     ), response.text[:500]
+
+
+@pytest.mark.parametrize(
+    "engine, key, value",
+    [
+        # The fuzzer's find (500 ValueError): digits of other scripts, which isdigit() accepts
+        # and int() refuses (Ethiopic ፭ is a digit to one and not to the other).
+        ("slurm", "cpus_per_task", "\u096d\U000118e3\u0ded\u136d"),
+        ("slurm", "array_throttle", "²"),
+        ("slurm", "cpus_per_task", "9" * 5000),
+        ("local", "memory_limit_mb", "²"),
+        ("local", "memory_limit_mb", "9" * 5000),
+        # setrlimit takes at most 2**63-1 bytes: past that every job of the cluster would fail.
+        ("local", "memory_limit_mb", str(2**43)),
+    ],
+)
+def test_cluster_numeric_settings_out_of_bounds(
+    client: TestClient, engine: str, key: str, value: str
+) -> None:
+    body = {"name": f"odd-{engine}", "engine": engine, "settings": {key: value}}
+    response = client.post("/api/clusters", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error_code"] == "invalid_cluster_setting"
+    assert response.json()["field"] == f"settings.{key}"
