@@ -43,6 +43,7 @@ from schemathesis.core.failures import Failure
 from schemathesis.errors import FailureGroup
 from schemathesis.generation.stateful import run_state_machine_as_test
 
+from blastdeck.clusters import ENGINE_SETTINGS
 from blastdeck.domain.options import ALLOWED_OPTIONS
 from blastdeck.domain.programs import Program
 from blastdeck.job_service import MAX_TITLE_CHARS
@@ -361,6 +362,49 @@ def job_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+# Numbers as text, the way cluster settings carry them: digits of any script (Python's
+# isdigit() says yes to "²" and "٣", int() does not always agree), and lengths around the
+# 4300 digits past which int() refuses a string.
+NUMBER_TEXT = st.one_of(
+    st.text(alphabet="0123456789", min_size=1, max_size=12),
+    st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=4),
+    st.integers(4290, 4310).map(lambda n: "9" * n),
+    st.text(max_size=12),
+)
+
+
+def cluster_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    """Clusters of the engines there are, with the settings they know: the settings' checks
+    are reached (random ones are refused as unknown first). No job runs on them: the plausible
+    submits use `local`."""
+    keys = sorted(ENGINE_SETTINGS["local"] | ENGINE_SETTINGS["slurm"])
+    return st.fixed_dictionaries(
+        {
+            "name": st.from_regex(r"fz-[a-z0-9]{1,20}", fullmatch=True),
+            "engine": st.sampled_from(sorted(ENGINE_SETTINGS)),
+        },
+        optional={
+            "namespace": st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True) | st.text(max_size=8),
+            "slots": st.integers(1, 64),
+            "settings": st.dictionaries(st.sampled_from(keys), NUMBER_TEXT, max_size=3),
+        },
+    )
+
+
+def database_uploads() -> st.SearchStrategy[dict[str, Any]]:
+    """FASTA uploads that makeblastdb can build, with arbitrary names, titles and sharing."""
+    files = [f">s1 one\n{DNA}\n>s2 two\n{DNA[::-1]}\n".encode(), f">p1\n{PROTEIN}\n".encode()]
+    return st.fixed_dictionaries(
+        {"file": st.sampled_from(files)},
+        optional={
+            "name": st.from_regex(r"fz[A-Za-z0-9_.-]{1,30}", fullmatch=True) | st.text(max_size=30),
+            "title": st.text(max_size=120),
+            "visibility": st.sampled_from(["public", "private", "group"]) | st.text(max_size=8),
+            "group": st.text(max_size=12),
+        },
+    )
+
+
 def strategies(operation: Any, mode: Mode) -> list[tuple[str, Any]]:
     definition = operation.definition.raw
     if "{job_id}" in operation.path:
@@ -382,6 +426,16 @@ def strategies(operation: Any, mode: Mode) -> list[tuple[str, Any]]:
             lambda body: operation.as_strategy(body=body, media_type="application/json")
         )
         result.append(("plausible submits", bodies))
+    if operation.path == "/api/clusters" and operation.method.upper() == "POST":
+        clusters = cluster_bodies().flatmap(
+            lambda body: operation.as_strategy(body=body, media_type="application/json")
+        )
+        result.append(("plausible clusters", clusters))
+    if operation.path == "/api/databases" and operation.method.upper() == "POST":
+        uploads = database_uploads().flatmap(
+            lambda body: operation.as_strategy(body=body, media_type="multipart/form-data")
+        )
+        result.append(("plausible uploads", uploads))
     return result
 
 
