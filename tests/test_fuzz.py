@@ -300,7 +300,15 @@ def report(request: pytest.FixtureRequest) -> Iterator[Report]:
 def _terminal_writer(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Print past pytest's output capture, so the seed is in every run's output."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    return reporter.write_line if reporter else print
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return print
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return say
 
 
 def finished_job(url: str, headers: dict[str, str], query: str, title: str) -> str:
