@@ -46,7 +46,6 @@ from schemathesis.generation.stateful import run_state_machine_as_test
 from blastdeck.clusters import ENGINE_SETTINGS
 from blastdeck.domain.options import ALLOWED_OPTIONS
 from blastdeck.domain.programs import Program
-from blastdeck.job_service import MAX_TITLE_CHARS
 from tests.conftest import TERMINAL, fasta, wait_for_job
 from tests.test_hostile_input import LoggedServer, Site, start_site
 
@@ -161,6 +160,8 @@ def with_plausible_submits(document: dict[str, Any]) -> dict[str, Any]:
     """For the stateful chains: submits of a program with a database and a query it can search,
     so most are accepted (202) and their links lead to a real, running job."""
     document = json.loads(json.dumps(document))
+    # The title as the server documents it (a negative case must break the server's own rule).
+    title = document["components"]["schemas"]["JobCreate"]["properties"]["title"]
     document["components"]["schemas"]["JobCreate"] = {
         "anyOf": [
             {
@@ -170,7 +171,7 @@ def with_plausible_submits(document: dict[str, Any]) -> dict[str, Any]:
                     "program": {"const": program},
                     "database": {"const": database},
                     "query": {"enum": queries},
-                    "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+                    "title": title,
                 },
                 "additionalProperties": False,
             }
