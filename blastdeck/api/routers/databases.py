@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import get_args
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +12,12 @@ from starlette.datastructures import UploadFile
 from blastdeck.api.deps import RuntimeDep, ViewerDep, get_admin
 from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.api.payloads import database_model
-from blastdeck.api.schemas.databases import Database, DatabaseList, DatabaseRegister
+from blastdeck.api.schemas.databases import (
+    Database,
+    DatabaseList,
+    DatabaseRegister,
+    Visibility,
+)
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
@@ -66,8 +72,8 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
             )
         name = form.get("name") or _name_from_filename(upload.filename or "")
         title = form.get("title")
-        visibility, group = _form_str(form.get("visibility")), _form_str(form.get("group"))
-        sharing = sharing_for(viewer, visibility, group)
+        visibility = _form_visibility(form.get("visibility"))
+        sharing = sharing_for(viewer, visibility, _form_str(form.get("group")))
         fasta = await upload.read()
         row = await run_in_threadpool(
             partial(
@@ -106,3 +112,18 @@ def _name_from_filename(filename: str) -> str:
 
 def _form_str(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
+
+
+def _form_visibility(value: object) -> str | None:
+    """The form's visibility, held to the same values as the JSON body's (the documented
+    enum): a blank or differently written one is refused, not taken for the default."""
+    if value is None:
+        return None
+    if value not in get_args(Visibility):
+        allowed = ", ".join(get_args(Visibility))
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST,
+            f"visibility must be one of {allowed}, not {str(value)[:40]!r}.",
+            field="visibility",
+        )
+    return str(value)
