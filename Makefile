@@ -11,7 +11,7 @@ WEB_BUILD := blastdeck/static/index.html
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
 	web/vite.config.ts web/tsconfig.json web/package.json
 
-.PHONY: run test lint web web-test bench system-deps test-services clean
+.PHONY: run test lint web web-test api-types bench system-deps test-services clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ web: $(WEB_BUILD)
 
 web-test: $(NPM_STAMP)
 	cd web && npm test
+
+# The page's API types and domain tables, generated from the Python code: the OpenAPI document
+# (web/src/api/openapi.json), its TypeScript types (schema.ts, openapi-typescript) and the
+# domain tables (domain.generated.ts). tests/test_openapi_types.py fails when they drift.
+api-types: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m blastdeck.api.export_openapi web/src/api/openapi.json
+	cd web && npm run --silent api-types
+	$(BIN)/python -m blastdeck.api.export_domain web/src/api/domain.generated.ts
 
 test-services:
 	@scripts/ensure-test-services

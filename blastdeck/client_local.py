@@ -67,7 +67,8 @@ class LocalBackend:
         return database_payload(row)
 
     def clusters(self) -> list[dict[str, Any]]:
-        return [cluster_payload(c) for c in self._runtime.clusters.list()]
+        registry = self._runtime.clusters
+        return [cluster_payload(c, health=registry.health(c)) for c in registry.list()]
 
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
         return cluster_payload(self._runtime.clusters.add(config))

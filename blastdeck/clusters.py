@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from blastdeck.config import ClusterConfig, Settings
 from blastdeck.domain.clusters import Cluster
@@ -19,6 +20,7 @@ from blastdeck.store.catalog import ClusterStore
 from blastdeck.store.models import ClusterRow
 
 DEFAULT_CLUSTER = "local"
+HEALTH_TTL_S = 30.0
 
 
 def _resolve(name: str, engine: str, namespace: str, slots: int | None, settings: dict) -> Cluster:
@@ -57,6 +59,7 @@ class ClusterRegistry:
         self._settings = settings
         self._store = store
         self._engines: dict[str, Engine] = {}
+        self._health: dict[str, tuple[float, Cluster, EngineHealth]] = {}
         self._mutex = threading.Lock()
 
     def list(self) -> list[Cluster]:
@@ -102,8 +105,17 @@ class ClusterRegistry:
 
     def health(self, cluster: Cluster) -> EngineHealth:
         """Whether the cluster's engine can run jobs now (BLAST found, scratch writable, the
-        SLURM controller answering...)."""
-        return engine_kind(cluster.engine).health(cluster, self._settings.scratch_dir)
+        SLURM controller answering...); asked at most every HEALTH_TTL_S per cluster, since a
+        listing may be polled and a silent controller takes seconds to time out."""
+        now = time.monotonic()
+        with self._mutex:
+            cached = self._health.get(cluster.name)
+        if cached is not None and now - cached[0] < HEALTH_TTL_S and cached[1] == cluster:
+            return cached[2]
+        health = engine_kind(cluster.engine).health(cluster, self._settings.scratch_dir)
+        with self._mutex:
+            self._health[cluster.name] = (now, cluster, health)
+        return health
 
     def resolve_namespace(self, cluster: Cluster, namespace: str | None) -> str:
         """The job's real target namespace: the one asked for, else the cluster's default."""

@@ -1,45 +1,63 @@
-"""Schemathesis against a real `blastdeck serve`: every operation of its /openapi.json, with
-auth off, and with auth on both without a token and with a valid one.
+"""Schemathesis against a real `blastdeck serve`, with a new random seed every run: every
+operation of its /openapi.json on its own (stateless), then chains of calls that follow the
+document's OpenAPI links (stateful: a submitted job's id into its hits, events, cancel and
+delete), with auth off, and with auth on both without a token and with a valid one.
 
-Checks, on every generated request: no 5xx (`not_a_server_error`), and the response as the
-schema documents it: its status code, content type and body (`status_code_conformance`,
-`content_type_conformance`, `response_schema_conformance`). A request that gets no answer in
+Checks, on every request: no 5xx (`not_a_server_error`), the response as the schema documents
+it (`status_code_conformance`, `content_type_conformance`, `response_schema_conformance`), and a
+request the schema calls invalid answered 4xx (`negative_data_rejection`, except Blast.cgi,
+whose parameters the server reads by hand). A request that gets no answer in
 `REQUEST_TIMEOUT_S` (a hang) is a failure too, and so are a traceback in the server log and a
-job the fuzzer got accepted that then fails or never ends. Generation is derandomized (the same
-cases every run) and bounded per operation: positive and negative cases from the schema, for
-`{job_id}` operations also on a real finished job, and for `POST /api/jobs` also submits with a
-real program, database and query so the option validators are reached. The counts go to
-bench/results/fuzz.json; run with `-s` to see them and every failure with a curl command that
-reproduces it.
+job the fuzzer got accepted that then fails or never ends.
+
+The seed is printed at the start and in every failure message; `BLASTDECK_FUZZ_SEED=<seed>`
+replays a run (the same cases in the same order; give it a larger time box if the first run's
+ran out, since the clock decides where a run stops). Each auth mode has a time box
+(`BLASTDECK_FUZZ_SECONDS`, default 30 s, of which a third goes to the stateful chains); past it
+the remaining cases are not sent, and the counts say so. `bench/fuzz.py` runs the same fuzzing
+for longer and records it in bench/results/fuzz.json. Run with `-s` to see the counts per
+operation and every failure with a curl command that reproduces it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import secrets
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import GenerationMode, checks
+from schemathesis.core.failures import Failure
 from schemathesis.errors import FailureGroup
+from schemathesis.generation.stateful import run_state_machine_as_test
 
 from blastdeck.domain.option_table import ALLOWED_OPTIONS
 from blastdeck.domain.programs import Program
+from blastdeck.engines import registry
 from tests.conftest import TERMINAL, fasta, wait_for_job
 from tests.test_hostile_input import LoggedServer, Site, start_site
 
-RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "fuzz.json"
+SEED_ENV = "BLASTDECK_FUZZ_SEED"
+SECONDS_ENV = "BLASTDECK_FUZZ_SECONDS"
+SEED = int(os.environ.get(SEED_ENV) or secrets.randbits(32))
+MODE_SECONDS = float(os.environ.get(SECONDS_ENV) or 30)
 EXAMPLES_PER_OPERATION = 30  # split evenly between the kinds of case an operation has
+MIN_CASES_PER_KIND = 3  # sent even past the time box, so no operation goes untested
+STATEFUL_SCENARIOS = 40  # chains of linked calls per mode, each up to STATEFUL_STEPS long
+STATEFUL_STEPS = 8
+MAX_STATEFUL_RESTARTS = 20  # new seeds after a run Hypothesis calls flaky (see fuzz_links)
 REQUEST_TIMEOUT_S = 30.0
 CHECKS = [
     checks.not_a_server_error,
@@ -47,8 +65,15 @@ CHECKS = [
     checks.content_type_conformance,
     checks.response_schema_conformance,
 ]
+# NCBI's URL API reads its parameters by hand and answers a refused Put with 200 and NCBI's
+# error page (what its clients read), so "invalid input is a 4xx" does not hold there.
+NEGATIVE_CHECKS = [checks.negative_data_rejection]
+HAND_READ_PATHS = ("/blast/Blast.cgi",)
+# In the linked chains: a deleted job is gone for every later call (`use_after_free`), and a
+# job a submit answered exists for the calls its links lead to (`ensure_resource_availability`).
+STATEFUL_CHECKS = [checks.use_after_free, checks.ensure_resource_availability]
 HYPOTHESIS = settings(
-    derandomize=True,  # the same cases every run
+    derandomize=False,  # a new seed every run (SEED), so each run tries new cases
     database=None,
     deadline=None,
     phases=[Phase.explicit, Phase.generate],  # failures are collected, not shrunk
@@ -57,6 +82,29 @@ HYPOTHESIS = settings(
 
 DNA = "ACGTTGCAAGGCTTACGATCGATCGGATCGATTAGCTAGCTAGGATCCGATCGATCGATGCATGCTAGCTAGCAT"
 PROTEIN = "MVHLTPEEKSAVTALWGKVNVDEVGGEALGRLLVVYPWTQRFFESFGDLSTPDAVMGNPKVKAHGKKVLGAFSDG"
+PROGRAMS = [program.value for program in Program]
+DATABASES = ["demo-16s", "demo-proteins"]
+QUERIES = [f">q1\n{DNA}\n", f">p1\n{PROTEIN}\n", DNA]
+QUERY_LETTERS = "ACGTUNRYKMacgt*-> \n"
+# (program, database, queries) that search: a nucleotide or a protein query where it belongs.
+SEARCHABLE = [
+    ("blastn", "demo-16s", [QUERIES[0], QUERIES[2]]),
+    ("blastx", "demo-proteins", [QUERIES[0]]),
+    ("tblastx", "demo-16s", [QUERIES[0]]),
+    ("blastp", "demo-proteins", [QUERIES[1]]),
+    ("tblastn", "demo-16s", [QUERIES[1]]),
+]
+
+
+def derived_seed(*parts: object) -> int:
+    """One seed per generated run, all from SEED: a replay draws the same cases everywhere."""
+    digest = hashlib.sha256(":".join(map(str, (SEED, *parts))).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def replay_hint() -> str:
+    return f"fuzz seed {SEED} (replay: {SEED_ENV}={SEED} pytest tests/test_fuzz.py)"
+
 
 # NCBI's URL API reads its parameters from the query string and the form body by hand, so the
 # server's schema declares none for /blast/Blast.cgi, and a fuzzer would only ever send it empty
@@ -64,8 +112,8 @@ PROTEIN = "MVHLTPEEKSAVTALWGKVNVDEVGGEALGRLLVVYPWTQRFFESFGDLSTPDAVMGNPKVKAHGKKVL
 # documented responses stay the server's own), so Put, Get and Delete are all reached.
 NCBI_PARAMETERS: dict[str, dict[str, Any]] = {
     "CMD": {"type": "string", "enum": ["Put", "Get", "Delete"]},
-    "PROGRAM": {"type": "string", "enum": ["blastn", "blastp", "blastx", "tblastn", "tblastx"]},
-    "DATABASE": {"type": "string", "enum": ["demo-16s", "demo-proteins"]},
+    "PROGRAM": {"type": "string", "enum": PROGRAMS},
+    "DATABASE": {"type": "string", "enum": DATABASES},
     "QUERY": {"anyOf": [{"type": "string", "enum": [DNA, PROTEIN]}, {"type": "string"}]},
     "RID": {"type": "string"},  # the enum of real job ids is filled in per deployment
     "FORMAT_OBJECT": {"type": "string", "enum": ["SearchInfo"]},
@@ -108,6 +156,34 @@ def with_ncbi_parameters(document: dict[str, Any], rids: list[str]) -> dict[str,
     return document
 
 
+def with_plausible_submits(document: dict[str, Any]) -> dict[str, Any]:
+    """For the stateful chains: submits of a program with a database and a query it can search,
+    so most are accepted (202) and their links lead to a real, running job. It is narrower
+    than the server's own schema, so `negative_data_rejection` is not run on these submits."""
+    document = json.loads(json.dumps(document))
+    # The title as the server documents it (a negative case must break the server's own rule).
+    title = document["components"]["schemas"]["JobCreate"]["properties"]["title"]
+    document["components"]["schemas"]["JobCreate"] = {
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["program", "database", "query"],
+                "properties": {
+                    "program": {"const": program},
+                    "database": {"const": database},
+                    "query": {"enum": queries},
+                    "title": title,
+                },
+                # Like the server's JobCreate: other fields are ignored, not refused.
+            }
+            for program, database, queries in SEARCHABLE
+        ]
+    }
+    body = document["paths"]["/api/jobs"]["post"]["requestBody"]["content"]
+    body.pop("multipart/form-data")
+    return document
+
+
 @dataclass
 class Mode:
     """One way of calling the API: a server and the headers every request carries."""
@@ -119,6 +195,22 @@ class Mode:
     kept_job: str  # a finished job, for the operations that read one
     doomed_job: str  # a finished job for DELETE to delete
     rid_job: str  # a finished job for Blast.cgi, whose Delete may delete it
+
+
+@dataclass
+class Budget:
+    """A time box: cases drawn past its end are not sent (and counted as such)."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
 
 
 @dataclass
@@ -135,8 +227,13 @@ class FailureExample:
 
 @dataclass
 class Report:
+    seed: int = SEED
     operations: set[str] = field(default_factory=set)
     cases: Counter[str] = field(default_factory=Counter)  # per mode
+    stateful_cases: Counter[str] = field(default_factory=Counter)
+    linked_statuses: dict[str, Counter[str]] = field(default_factory=dict)  # per mode
+    stateful_restarts: Counter[str] = field(default_factory=Counter)
+    not_sent: Counter[str] = field(default_factory=Counter)  # drawn after the time box
     failing_cases: Counter[str] = field(default_factory=Counter)
     failures: dict[tuple[str, str, str, int | None], FailureExample] = field(default_factory=dict)
     not_generated: list[str] = field(default_factory=list)
@@ -152,13 +249,32 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         return {
+            "seed": self.seed,
             "cases": sum(self.cases.values()),
+            "stateful_cases": sum(self.stateful_cases.values()),
+            "stateful_restarts": sum(self.stateful_restarts.values()),
+            "not_sent_after_time_box": sum(self.not_sent.values()),
             "failures": sum(self.failing_cases.values()),
             "operations": len(self.operations),
             "auth_modes": self.modes,
             "unique_failures": len(self.failures),
             "seconds": round(self.seconds, 1),
         }
+
+    def failure_list(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "mode": f.mode,
+                "operation": f.operation,
+                "title": f.title,
+                "status": f.status,
+                "count": f.count,
+                "message": f.message[:500],
+                "body": f.body[:500],
+                "curl": f.curl[:1000],
+            }
+            for f in self.failures.values()
+        ]
 
     def describe(self, mode: str) -> str:
         lines = []
@@ -175,12 +291,26 @@ class Report:
 
 
 @pytest.fixture(scope="module")
-def report() -> Iterator[Report]:
+def report(request: pytest.FixtureRequest) -> Iterator[Report]:
+    say = _terminal_writer(request)
+    say(f"\n{replay_hint()}")
     report = Report()
     yield report
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report.summary(), indent=2) + "\n")
-    print(f"\nfuzz: {json.dumps(report.summary())} -> {RESULTS}")
+    say(f"\nfuzz: {json.dumps(report.summary())}")
+
+
+def _terminal_writer(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Print past pytest's output capture, so the seed is in every run's output."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return print
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return say
 
 
 def finished_job(url: str, headers: dict[str, str], query: str, title: str) -> str:
@@ -200,43 +330,18 @@ def seed_jobs(url: str, headers: dict[str, str], demo_16s) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def auth_off(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedServer]:
-    root = tmp_path_factory.mktemp("fuzz-off")
-    server = LoggedServer(root / "data", root / "server.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def auth_on(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    # The per-user submit rate limit is off on this server only: with it, every submit after
-    # the first 20 answers 429 before any validation, and the fuzzer would never reach the
-    # validators again (tests/test_hostile_input.py covers the limit itself).
-    site = start_site(
-        tmp_path_factory.mktemp("fuzz-on"),
-        {"fuzzer": False},
-        BLASTDECK_SUBMIT_RATE_PER_MINUTE="0",
-    )
-    try:
-        yield site
-    finally:
-        site.server.stop()
-
-
-def load_schema(mode: Mode) -> Any:
-    document = httpx.get(f"{mode.url}/openapi.json", timeout=30).raise_for_status().json()
-    return schemathesis.openapi.from_dict(with_ncbi_parameters(document, [mode.rid_job]))
+def load_schema(mode: Mode, document: dict[str, Any] | None = None) -> Any:
+    if document is None:
+        document = httpx.get(f"{mode.url}/openapi.json", timeout=30).raise_for_status().json()
+    # Blast.cgi runs last; by then a Delete may take the kept job too, and a second finished
+    # job keeps CMD=Get reaching real reports for longer.
+    rids = [mode.rid_job, mode.kept_job]
+    return schemathesis.openapi.from_dict(with_ncbi_parameters(document, rids))
 
 
 def has_negative_cases(definition: dict[str, Any]) -> bool:
-    """Whether anything of the operation can be made invalid: a query parameter or a body. A
-    bare `string` path parameter cannot (every string is a valid job id)."""
-    parameters = definition.get("parameters", [])
-    return "requestBody" in definition or any(p["in"] != "path" for p in parameters)
+    """Whether anything of the operation can be made invalid: a parameter or a body."""
+    return "requestBody" in definition or bool(definition.get("parameters"))
 
 
 def job_bodies() -> st.SearchStrategy[dict[str, Any]]:
@@ -246,7 +351,7 @@ def job_bodies() -> st.SearchStrategy[dict[str, Any]]:
         st.none(),
         st.booleans(),
         st.integers(),
-        st.floats(),
+        st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
         st.text(max_size=12),
         st.lists(st.integers(), max_size=2),
         st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
@@ -254,16 +359,58 @@ def job_bodies() -> st.SearchStrategy[dict[str, Any]]:
     names = st.sampled_from(sorted(ALLOWED_OPTIONS)) | st.text(max_size=12)
     return st.fixed_dictionaries(
         {
-            "program": st.sampled_from([program.value for program in Program]),
-            "database": st.sampled_from(["demo-16s", "demo-proteins"]),
-            "query": st.sampled_from([f">q1\n{DNA}\n", f">p1\n{PROTEIN}\n", DNA])
-            | st.text(alphabet="ACGTUNRYKMacgt*-> \n", max_size=80),
+            "program": st.sampled_from(PROGRAMS),
+            "database": st.sampled_from(DATABASES),
+            "query": st.sampled_from(QUERIES) | st.text(alphabet=QUERY_LETTERS, max_size=80),
             "options": st.none() | st.dictionaries(names, values, max_size=3),
         },
         optional={
             "title": st.text(max_size=40),
             "cluster": st.sampled_from(["local", "nowhere"]),
             "namespace": st.text(max_size=12),
+        },
+    )
+
+
+# Numbers as text, the way cluster settings carry them: digits of any script (Python's
+# isdigit() says yes to "²" and "٣", int() does not always agree), and lengths around the
+# 4300 digits past which int() refuses a string.
+NUMBER_TEXT = st.one_of(
+    st.text(alphabet="0123456789", min_size=1, max_size=12),
+    st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=4),
+    st.integers(4290, 4310).map(lambda n: "9" * n),
+    st.text(max_size=12),
+)
+
+
+def cluster_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    """Clusters of the engines there are, with the settings they know: the settings' checks
+    are reached (random ones are refused as unknown first). No job runs on them: the plausible
+    submits use `local`."""
+    keys = sorted(registry.engine_kind("local").settings | registry.engine_kind("slurm").settings)
+    return st.fixed_dictionaries(
+        {
+            "name": st.from_regex(r"fz-[a-z0-9]{1,20}", fullmatch=True),
+            "engine": st.sampled_from(sorted(registry.engine_names())),
+        },
+        optional={
+            "namespace": st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True) | st.text(max_size=8),
+            "slots": st.integers(1, 64),
+            "settings": st.dictionaries(st.sampled_from(keys), NUMBER_TEXT, max_size=3),
+        },
+    )
+
+
+def database_uploads() -> st.SearchStrategy[dict[str, Any]]:
+    """FASTA uploads that makeblastdb can build, with arbitrary names, titles and sharing."""
+    files = [f">s1 one\n{DNA}\n>s2 two\n{DNA[::-1]}\n".encode(), f">p1\n{PROTEIN}\n".encode()]
+    return st.fixed_dictionaries(
+        {"file": st.sampled_from(files)},
+        optional={
+            "name": st.from_regex(r"fz[A-Za-z0-9_.-]{1,30}", fullmatch=True) | st.text(max_size=30),
+            "title": st.text(max_size=120),
+            "visibility": st.sampled_from(["public", "private", "group"]) | st.text(max_size=8),
+            "group": st.text(max_size=12),
         },
     )
 
@@ -289,13 +436,23 @@ def strategies(operation: Any, mode: Mode) -> list[tuple[str, Any]]:
             lambda body: operation.as_strategy(body=body, media_type="application/json")
         )
         result.append(("plausible submits", bodies))
+    if operation.path == "/api/clusters" and operation.method.upper() == "POST":
+        clusters = cluster_bodies().flatmap(
+            lambda body: operation.as_strategy(body=body, media_type="application/json")
+        )
+        result.append(("plausible clusters", clusters))
+    if operation.path == "/api/databases" and operation.method.upper() == "POST":
+        uploads = database_uploads().flatmap(
+            lambda body: operation.as_strategy(body=body, media_type="multipart/form-data")
+        )
+        result.append(("plausible uploads", uploads))
     return result
 
 
-def run_cases(strategy: Any, max_examples: int, each: Any) -> None:
-    """Call `each` on `max_examples` cases drawn from `strategy` (fewer when there are fewer
-    distinct ones)."""
+def run_cases(strategy: Any, max_examples: int, each: Any, run_seed: int) -> None:
+    """Call `each` on up to `max_examples` cases drawn from `strategy` with this seed."""
 
+    @seed(run_seed)
     @settings(HYPOTHESIS, max_examples=max_examples)
     @given(case=strategy)
     def run(case: Any) -> None:
@@ -304,37 +461,32 @@ def run_cases(strategy: Any, max_examples: int, each: Any) -> None:
     run()
 
 
-def fuzz(mode: Mode, report: Report, server_log: Any) -> None:
-    schema = load_schema(mode)
+def checks_for(label: str, stateful: bool = False) -> list[Any]:
+    hand_read = label.split(" ", 1)[1].startswith(HAND_READ_PATHS)
+    return CHECKS + ([] if hand_read else NEGATIVE_CHECKS) + (STATEFUL_CHECKS if stateful else [])
+
+
+def fuzz(
+    mode: Mode,
+    report: Report,
+    server_log: Callable[[], str],
+    seconds: float = MODE_SECONDS,
+    examples_per_operation: int = EXAMPLES_PER_OPERATION,
+    stateful_scenarios: int = STATEFUL_SCENARIOS,
+) -> None:
+    """Stateless, then stateful fuzzing of one mode within `seconds`; then the accepted jobs
+    must end well and the server log must hold no traceback. Failures are recorded in `report`
+    and fail the test at the end, each with a curl command."""
     report.modes.append(mode.name)
-    session = requests.Session()
     log_mark = len(server_log())
     started = time.monotonic()
-    per_operation: dict[str, Counter[str]] = {}
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        label = f"{operation.method.upper()} {operation.path}"
-        report.operations.add(label)
-        counts = per_operation.setdefault(label, Counter())
-
-        def each(case: Any, label: str = label, counts: Counter[str] = counts) -> None:
-            counts["cases"] += 1
-            report.cases[mode.name] += 1
-            status, passed = check_case(case, mode, session, report, label)
-            counts[f"{status}"] += 1
-            if not passed:
-                counts["failing"] += 1
-                report.failing_cases[mode.name] += 1
-
-        generated = strategies(operation, mode)
-        for kind, strategy in generated:
-            try:
-                run_cases(strategy, EXAMPLES_PER_OPERATION // len(generated), each)
-            except Unsatisfiable:
-                report.not_generated.append(f"[{mode.name}] {label} ({kind})")
+    per_operation = fuzz_operations(mode, report, Budget(seconds * 2 / 3), examples_per_operation)
+    # The chains get what the operations left, and at least their third of the time box.
+    left = max(seconds / 3, seconds - (time.monotonic() - started))
+    fuzz_links(mode, report, Budget(left), stateful_scenarios)
     settle(mode, report)
     report.seconds += time.monotonic() - started
-    print(f"\n[{mode.name}] {report.cases[mode.name]} cases:")
+    print(f"\n[{mode.name}] {report.cases[mode.name]} cases, seed {SEED}:")
     for label, counts in per_operation.items():
         statuses = " ".join(
             f"{status}x{n}" for status, n in sorted(counts.items()) if status[0].isdigit()
@@ -342,6 +494,12 @@ def fuzz(mode: Mode, report: Report, server_log: Any) -> None:
         print(
             f"    {counts['cases']:4d} cases {counts['failing']:4d} failing  {label}  [{statuses}]"
         )
+    restarts = report.stateful_restarts[mode.name]
+    print(f"    stateful: {report.stateful_cases[mode.name]} linked calls, {restarts} restarts")
+    for call, n in sorted(report.linked_statuses.get(mode.name, Counter()).items()):
+        print(f"    {n:8d}  {call}")
+    if report.not_sent[mode.name]:
+        print(f"    not sent after the {seconds:.0f} s time box: {report.not_sent[mode.name]}")
     log = server_log()[log_mark:]
     if "Traceback" in log:
         report.failing_cases[mode.name] += 1
@@ -355,9 +513,155 @@ def fuzz(mode: Mode, report: Report, server_log: Any) -> None:
         print(described)
     failing = report.failing_cases[mode.name]
     assert failing == 0, (
-        f"[{mode.name}] {failing} of {report.cases[mode.name]} cases failed:\n{described}\n"
-        f"--- server log (tail) ---\n{server_log()[-8000:]}"
+        f"[{mode.name}] {failing} of {report.cases[mode.name]} cases failed; {replay_hint()}\n"
+        f"{described}\n--- server log (tail) ---\n{server_log()[-8000:]}"
     )
+
+
+def fuzz_operations(
+    mode: Mode, report: Report, budget: Budget, examples_per_operation: int
+) -> dict[str, Counter[str]]:
+    """Every operation on its own: each kind of case (positive, negative, plausible submits) up
+    to its share of `examples_per_operation`, within its share of the time box (what one leaves,
+    the next ones get), and at least MIN_CASES_PER_KIND whatever the clock says."""
+    schema = load_schema(mode)
+    session = requests.Session()
+    per_operation: dict[str, Counter[str]] = {}
+    runs = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        label = f"{operation.method.upper()} {operation.path}"
+        report.operations.add(label)
+        generated = strategies(operation, mode)
+        for kind, strategy in generated:
+            examples = max(1, examples_per_operation // len(generated))
+            runs.append((label, kind, strategy, examples))
+    for index, (label, kind, strategy, examples) in enumerate(runs):
+        counts = per_operation.setdefault(label, Counter())
+        share = Budget(max(0.0, budget.left) / (len(runs) - index))
+        sent = Counter[str]()
+
+        def each(
+            case: Any,
+            label: str = label,
+            counts: Counter[str] = counts,
+            share: Budget = share,
+            sent: Counter[str] = sent,
+        ) -> None:
+            if share.spent and sent["cases"] >= MIN_CASES_PER_KIND:
+                report.not_sent[mode.name] += 1
+                raise _TimeUp
+            sent["cases"] += 1
+            counts["cases"] += 1
+            report.cases[mode.name] += 1
+            status, passed = check_case(case, mode, session, report, label)
+            counts[f"{status}"] += 1
+            if not passed:
+                counts["failing"] += 1
+                report.failing_cases[mode.name] += 1
+
+        try:
+            run_cases(strategy, examples, each, derived_seed(mode.name, label, kind))
+        except Unsatisfiable:
+            report.not_generated.append(f"[{mode.name}] {label} ({kind})")
+        except _TimeUp:
+            pass
+    return per_operation
+
+
+def fuzz_links(mode: Mode, report: Report, budget: Budget, scenarios: int) -> None:
+    """Chains of calls that follow the document's OpenAPI links: a job's id from a submit (or
+    the jobs list) into its other operations, a query id into its alignments, and so on."""
+    document = httpx.get(f"{mode.url}/openapi.json", timeout=30).raise_for_status().json()
+    schema = load_schema(mode, with_plausible_submits(document))
+    session = requests.Session()
+    timed_out = False
+
+    class Links(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {
+                "base_url": mode.url,
+                "session": session,
+                "headers": mode.headers,
+                "timeout": REQUEST_TIMEOUT_S,
+            }
+
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            nonlocal timed_out
+            if budget.spent:
+                report.not_sent[mode.name] += 1
+                timed_out = True
+                raise _TimeUp
+            label = f"{case.operation.method.upper()} {case.operation.path}"
+            try:
+                return case.call(**kwargs)
+            except requests.RequestException as exc:
+                report.failing_cases[mode.name] += 1
+                report.add(_no_answer(mode, label, case, exc))
+                raise
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            report.cases[mode.name] += 1
+            report.stateful_cases[mode.name] += 1
+            label = f"{case.operation.method.upper()} {case.operation.path}"
+            statuses = report.linked_statuses.setdefault(mode.name, Counter())
+            statuses[f"{label} {response.status_code}"] += 1
+            # The recorder lets the stateful checks look at the calls before this one.
+            recorder = getattr(self, "recorder", None)
+            linked = f"{label} (linked)"
+            run_checks = checks_for(label, stateful=True)
+            if label == "POST /api/jobs":
+                # Its schema here is narrowed to plausible submits: a case outside it may well be
+                # valid for the server (the stateless cases check refusals on the real schema).
+                run_checks = [c for c in run_checks if c not in NEGATIVE_CHECKS]
+            if not _validate(case, response, mode, report, linked, run_checks, recorder):
+                report.failing_cases[mode.name] += 1
+
+    # The time box cannot stop a chain midway; few short chains keep it near.
+    run_settings = settings(
+        HYPOTHESIS,
+        max_examples=scenarios,
+        stateful_step_count=STATEFUL_STEPS,
+        phases=[Phase.generate],
+    )
+    for attempt in range(MAX_STATEFUL_RESTARTS + 1):
+        if budget.spent:
+            return
+        seeded = seed(derived_seed(mode.name, "links", attempt))(Links)
+        try:
+            run_state_machine_as_test(seeded, settings=run_settings)
+            return
+        except Flaky:
+            # Each failing check is recorded, never raised; Hypothesis calls a run flaky when
+            # it replays a chain against a server whose state has moved on (the chain's links
+            # then offer other ids), or the time box stopped the replay at another step.
+            # Neither is the server's fault: go on with the next seed.
+            if timed_out:
+                return
+            report.stateful_restarts[mode.name] += 1
+        except _TimeUp:
+            return
+        except requests.RequestException:
+            return  # a hang: recorded where it happened
+        except Exception as exc:
+            report.failing_cases[mode.name] += 1
+            message = f"{type(exc).__name__}: {exc}"[:2000]
+            stopped = FailureExample(mode.name, "stateful", "Chain stopped", message, None, "", "")
+            report.add(stopped)
+            return
+
+
+class _TimeUp(Exception):
+    """Ends a run of cases once its time box is spent (Hypothesis has no clock of its own)."""
+
+
+def _no_answer(mode: Mode, label: str, case: Any, exc: Exception) -> FailureExample:
+    try:
+        curl = case.as_curl_command(headers=mode.headers, base_url=mode.url)
+    except (ValueError, requests.RequestException) as unprintable:
+        curl = f"(no curl: {unprintable})"
+    title = f"No answer ({type(exc).__name__})"
+    return FailureExample(mode.name, label, title, str(exc), None, "", curl)
 
 
 def check_case(
@@ -370,18 +674,27 @@ def check_case(
             base_url=mode.url, session=session, headers=mode.headers, timeout=REQUEST_TIMEOUT_S
         )
     except requests.RequestException as exc:
-        curl = case.as_curl_command(headers=mode.headers, base_url=mode.url)
-        report.add(
-            FailureExample(
-                mode.name, label, f"No answer ({type(exc).__name__})", str(exc), None, "", curl
-            )
-        )
+        report.add(_no_answer(mode, label, case, exc))
         return None, False
+    return response.status_code, _validate(case, response, mode, report, label, checks_for(label))
+
+
+def _validate(
+    case: Any,
+    response: Any,
+    mode: Mode,
+    report: Report,
+    label: str,
+    run_checks: list[Any],
+    recorder: Any = None,
+) -> bool:
     try:
-        case.validate_response(response, checks=CHECKS, headers=mode.headers)
-    except FailureGroup as group:
+        case.validate_response(response, checks=run_checks, headers=mode.headers, recorder=recorder)
+    except (FailureGroup, Failure) as raised:
+        # One failing check raises its Failure alone; several raise a group of them.
+        failures = raised.exceptions if isinstance(raised, FailureGroup) else [raised]
         curl = case.as_curl_command(headers=mode.headers, base_url=mode.url)
-        for failure in group.exceptions:
+        for failure in failures:
             report.add(
                 FailureExample(
                     mode.name,
@@ -393,8 +706,8 @@ def check_case(
                     curl,
                 )
             )
-        return response.status_code, False
-    return response.status_code, True
+        return False
+    return True
 
 
 def settle(mode: Mode, report: Report, timeout: float = 120) -> None:
@@ -421,20 +734,61 @@ def settle(mode: Mode, report: Report, timeout: float = 120) -> None:
             report.add(FailureExample(mode.name, "job", title, message, None, error, ""))
 
 
+def start_auth_off(root: Any) -> LoggedServer:
+    server = LoggedServer(root / "data", root / "server.log")
+    server.start()
+    return server
+
+
+def start_auth_on(root: Any) -> Site:
+    # The per-user submit rate limit is off on this server only: with it, every submit after
+    # the first 20 answers 429 before any validation, and the fuzzer would never reach the
+    # validators again (tests/test_hostile_input.py covers the limit itself).
+    return start_site(root, {"fuzzer": False}, BLASTDECK_SUBMIT_RATE_PER_MINUTE="0")
+
+
+@pytest.fixture(scope="module")
+def auth_off(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedServer]:
+    server = start_auth_off(tmp_path_factory.mktemp("fuzz-off"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def auth_on(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    site = start_auth_on(tmp_path_factory.mktemp("fuzz-on"))
+    try:
+        yield site
+    finally:
+        site.server.stop()
+
+
+def mode_auth_off(server: LoggedServer, demo_16s) -> Mode:
+    return Mode("off", server.url, {}, {}, **seed_jobs(server.url, {}, demo_16s))
+
+
+def mode_auth_on_without_a_token(site: Site, demo_16s) -> Mode:
+    owner = site.auth("fuzzer")
+    return Mode("on-no-token", site.url, {}, owner, **seed_jobs(site.url, owner, demo_16s))
+
+
+def mode_auth_on_with_a_token(site: Site, demo_16s) -> Mode:
+    headers = site.auth("fuzzer")
+    return Mode("on-token", site.url, headers, headers, **seed_jobs(site.url, headers, demo_16s))
+
+
 def test_fuzz_with_auth_off(auth_off: LoggedServer, report: Report, demo_16s) -> None:
-    mode = Mode("off", auth_off.url, {}, {}, **seed_jobs(auth_off.url, {}, demo_16s))
-    fuzz(mode, report, auth_off.log)
+    fuzz(mode_auth_off(auth_off, demo_16s), report, auth_off.log)
 
 
 def test_fuzz_with_auth_on_without_a_token(auth_on: Site, report: Report, demo_16s) -> None:
-    owner = auth_on.auth("fuzzer")
-    mode = Mode("on-no-token", auth_on.url, {}, owner, **seed_jobs(auth_on.url, owner, demo_16s))
-    fuzz(mode, report, auth_on.server.log)
+    # Everything but health, limits, programs, options and the session answers 401: a short
+    # time box covers it.
+    mode = mode_auth_on_without_a_token(auth_on, demo_16s)
+    fuzz(mode, report, auth_on.server.log, seconds=MODE_SECONDS / 4)
 
 
 def test_fuzz_with_auth_on_with_a_token(auth_on: Site, report: Report, demo_16s) -> None:
-    headers = auth_on.auth("fuzzer")
-    mode = Mode(
-        "on-token", auth_on.url, headers, headers, **seed_jobs(auth_on.url, headers, demo_16s)
-    )
-    fuzz(mode, report, auth_on.server.log)
+    fuzz(mode_auth_on_with_a_token(auth_on, demo_16s), report, auth_on.server.log)

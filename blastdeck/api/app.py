@@ -1,4 +1,4 @@
-"""The FastAPI application: thin routers over the runtime's services."""
+"""The FastAPI application: one thin router per resource over the runtime's services."""
 
 from __future__ import annotations
 
@@ -8,13 +8,27 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from blastdeck import __version__
+from blastdeck.api.body_size import BodySizeLimit
 from blastdeck.api.errors import install_error_handlers
-from blastdeck.api.limits import BodySizeLimit
-from blastdeck.api.routers import catalog, health, jobs, ncbi, session, taxonomy
+from blastdeck.api.openapi_doc import install_openapi
+from blastdeck.api.routers import (
+    clusters,
+    databases,
+    health,
+    jobs,
+    limits,
+    ncbi,
+    programs,
+    results,
+    session,
+    taxonomy,
+)
 from blastdeck.api.security import SecurityHeaders
 from blastdeck.api.web import install_docs, install_web_app
 from blastdeck.config import Settings
 from blastdeck.runtime import Runtime
+
+ROUTERS = (jobs, results, databases, clusters, programs, limits, health, session, ncbi, taxonomy)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -40,12 +54,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
-    app.include_router(jobs.router)
-    app.include_router(catalog.router)
-    app.include_router(health.router)
-    app.include_router(session.router)
-    app.include_router(ncbi.router)
-    app.include_router(taxonomy.router)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    install_openapi(app)
     install_docs(app)
     install_web_app(app)
     return app

@@ -1,7 +1,8 @@
-"""The JSON shapes of jobs, steps, events, hits, databases and clusters.
+"""Store rows -> the API's answers (the models of `api/schemas`).
 
-One serializer per resource, used by the REST API and by the CLI when it works on the local
-data dir, so both always say the same thing.
+One builder per resource, used by the REST API and by the CLI when it works on the local data
+dir, so both always say the same thing. The `*_payload` functions give the CLI plain JSON-ready
+dicts of the same models.
 """
 
 from __future__ import annotations
@@ -10,106 +11,135 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, SubmitSlot
+from blastdeck.api.schemas.databases import Database
+from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep
+from blastdeck.api.schemas.results import Alignment
 from blastdeck.database_files import missing_files_reason
 from blastdeck.databases import scope_of
-from blastdeck.domain.clusters import Cluster
+from blastdeck.domain import clusters
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import STEP_LABELS, Phase, Step, poll_after_ms, status_of
-from blastdeck.store.models import BlastDatabase, Job, JobEvent
+from blastdeck.engines.base import EngineHealth
+from blastdeck.store import models
+from blastdeck.submit_slots import ClusterSlots
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def job_payload(job: Job) -> dict[str, Any]:
+def job_model(job: models.Job) -> Job:
     phase = Phase(job.phase)
     code = ErrorCode(job.error_code) if job.error_code else None
-    return {
-        "id": job.id,
-        "title": job.title,
-        "program": job.program,
-        "database": job.database,
-        "cluster": job.cluster,
-        "namespace": job.namespace,
-        "options": job.options or {},
-        "status": status_of(phase).value,
-        "phase": phase.value,
-        "error_code": code.value if code else None,
-        "error_category": category_of(code).value if code else None,
-        "error": job.error,
-        "waiting_for": job.waiting_for,
-        "steps": [
-            {
-                "key": row.key,
-                "label": STEP_LABELS[Step(row.key)],
-                "status": row.status,
-                "started_at": _iso(row.started_at),
-                "completed_at": _iso(row.completed_at),
-                "duration_ms": row.duration_ms,
-                "skip_reason": row.skip_reason,
-                "error": row.error,
-            }
+    return Job(
+        id=job.id,
+        title=job.title,
+        program=job.program,
+        database=job.database,
+        cluster=job.cluster,
+        namespace=job.namespace,
+        options=job.options or {},
+        status=status_of(phase),
+        phase=phase,
+        error_code=code,
+        error_category=category_of(code) if code else None,
+        error=job.error,
+        waiting_for=job.waiting_for,
+        steps=[
+            JobStep(
+                key=row.key,
+                label=STEP_LABELS[Step(row.key)],
+                status=row.status,
+                started_at=_iso(row.started_at),
+                completed_at=_iso(row.completed_at),
+                duration_ms=row.duration_ms,
+                skip_reason=row.skip_reason,
+                error=row.error,
+            )
             for row in job.steps
         ],
-        "progress": {"batches_done": job.batches_done, "batches_total": job.batches_total},
-        "query_count": job.query_count,
-        "query_letters": job.query_letters,
-        "hits_total": job.hits_total,
-        "hsps_total": job.hsps_total,
-        "poll_after_ms": poll_after_ms(phase),
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "finished_at": _iso(job.finished_at),
-    }
+        progress=JobProgress(batches_done=job.batches_done, batches_total=job.batches_total),
+        query_count=job.query_count,
+        query_letters=job.query_letters,
+        hits_total=job.hits_total,
+        hsps_total=job.hsps_total,
+        poll_after_ms=poll_after_ms(phase),
+        created_at=_iso(job.created_at),
+        updated_at=_iso(job.updated_at),
+        finished_at=_iso(job.finished_at),
+    )
 
 
-def event_payload(event: JobEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": _iso(event.at),
-        "kind": event.kind,
-        "phase": event.phase,
-        "step": event.step,
-        "error_code": event.error_code,
-        "message": event.message,
-    }
+def job_payload(job: models.Job) -> dict[str, Any]:
+    return job_model(job).model_dump(mode="json")
 
 
-def database_payload(db: BlastDatabase) -> dict[str, Any]:
+def event_model(event: models.JobEvent) -> JobEvent:
+    return JobEvent(
+        id=event.id,
+        at=_iso(event.at),
+        kind=event.kind,
+        phase=event.phase,
+        step=event.step,
+        error_code=event.error_code,
+        message=event.message,
+    )
+
+
+def alignment_model(row: dict[str, Any]) -> Alignment:
+    # Built from BLAST's JSON, whose keys depend on the program: absent keys stay absent
+    # (the route dumps with exclude_unset).
+    return Alignment.model_validate(row)
+
+
+def database_model(db: models.BlastDatabase) -> Database:
     # `name` is the qualified name (scoped: `nt`, `alice/x`, `@lab/x`); `available` is false,
     # with `unavailable_reason`, when its files are gone (jobs on it fail in Prepare).
     reason = missing_files_reason(Path(db.path))
-    return {
-        "name": db.name,
-        "scope": scope_of(db),
-        "available": reason is None,
-        "unavailable_reason": reason,
-        "title": db.title,
-        "molecule": db.molecule,
-        "sequences": db.sequences,
-        "letters": db.letters,
-        "path": db.path,
-        "source": db.source,
-        "owner_id": db.owner_id,
-        "visibility": db.visibility,
-        "group": db.share_group,
-        "created_at": _iso(db.created_at),
-    }
+    return Database(
+        name=db.name,
+        scope=scope_of(db),
+        available=reason is None,
+        unavailable_reason=reason,
+        title=db.title,
+        molecule=db.molecule,
+        sequences=db.sequences,
+        letters=db.letters,
+        path=db.path,
+        source=db.source,
+        owner_id=db.owner_id,
+        visibility=db.visibility,
+        group=db.share_group,
+        created_at=_iso(db.created_at),
+    )
+
+
+def database_payload(db: models.BlastDatabase) -> dict[str, Any]:
+    return database_model(db).model_dump(mode="json")
+
+
+def cluster_model(
+    cluster: clusters.Cluster,
+    slots: ClusterSlots | None = None,
+    health: EngineHealth | None = None,
+) -> Cluster:
+    return Cluster(
+        name=cluster.name,
+        engine=cluster.engine,
+        namespace=cluster.namespace,
+        namespaces=list(cluster.namespaces),
+        slots=cluster.slots,
+        settings=cluster.settings,
+        submit_slots=[SubmitSlot(**vars(slot)) for slot in slots.slots] if slots else [],
+        queue_depth=slots.queue_depth if slots else 0,
+        health=ClusterHealth(ok=health.ok, detail=health.detail) if health else None,
+    )
 
 
 def cluster_payload(
-    cluster: Cluster,
-    slots: list[dict[str, Any]] | None = None,
-    queue_depth: int | None = None,
+    cluster: clusters.Cluster,
+    slots: ClusterSlots | None = None,
+    health: EngineHealth | None = None,
 ) -> dict[str, Any]:
-    return {
-        "name": cluster.name,
-        "engine": cluster.engine,
-        "namespace": cluster.namespace,
-        "namespaces": list(cluster.namespaces),
-        "slots": cluster.slots,
-        "settings": cluster.settings,
-        "submit_slots": slots or [],
-        "queue_depth": queue_depth or 0,
-    }
+    return cluster_model(cluster, slots, health).model_dump(mode="json")

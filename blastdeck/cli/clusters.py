@@ -49,13 +49,34 @@ def cluster_add(
 def cluster_list(
     server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None
 ) -> None:
-    """List clusters."""
+    """List clusters with their health (BLAST found and scratch writable; for SLURM, the
+    controller answering); a cluster that cannot run jobs says why below the table."""
     with reaching(server, data_dir, token) as backend:
+        clusters = backend.clusters()
         rows = [
-            [c["name"], c["engine"], c["namespace"], c["slots"], json.dumps(c["settings"])]
-            for c in backend.clusters()
+            [
+                c["name"],
+                c["engine"],
+                c["namespace"],
+                c["slots"],
+                _health(c),
+                json.dumps(c["settings"]),
+            ]
+            for c in clusters
         ]
-        console.print(table("name", "engine", "namespace", "slots", "settings", rows=rows))
+        columns = ("name", "engine", "namespace", "slots", "health", "settings")
+        console.print(table(*columns, rows=rows))
+        for c in clusters:
+            health = c.get("health") or {}
+            if health and not health.get("ok"):
+                say(f"{c['name']} cannot run jobs: {health.get('detail', '')}")
+
+
+def _health(cluster: dict[str, Any]) -> str:
+    health = cluster.get("health")
+    if not health:
+        return "?"
+    return "ok" if health.get("ok") else "down"
 
 
 def _config(**values: Any) -> ClusterConfig:

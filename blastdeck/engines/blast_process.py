@@ -42,6 +42,7 @@ _LIMITED_OOM_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS}
 # run whose output filesystem has less than this free is taken as a full disk.
 _DISK_FULL_MARGIN_BYTES = 1 << 20
 MEMORY_LIMIT_SETTING = "memory_limit_mb"
+MAX_MEMORY_LIMIT_MB = 2**40  # in bytes, 2**60: within setrlimit's signed 64 bits
 # Runs in the child: set the limit, then become BLAST (same pid, same process group). A
 # preexec_fn would do it too, but is not safe with the runner threads of this process.
 _LIMIT_THEN_EXEC = (
@@ -180,11 +181,14 @@ def memory_limit_mb(cluster: str, settings: dict[str, str]) -> int | None:
     value = settings.get(MEMORY_LIMIT_SETTING, "").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) < 1:
+    # isdigit() also says yes to "²" and to 5000 digits, which int() refuses: ASCII digits,
+    # and few enough that the limit in bytes fits setrlimit's 64 bits.
+    digits = value.isascii() and value.isdigit() and len(value) <= len(str(MAX_MEMORY_LIMIT_MB))
+    if not digits or not 1 <= int(value) <= MAX_MEMORY_LIMIT_MB:
         raise BlastDeckError(
             ErrorCode.INVALID_CLUSTER_SETTING,
             f"Cluster {cluster}: {MEMORY_LIMIT_SETTING} must be a whole number of "
-            f"megabytes (at least 1), not {value[:40]!r}.",
+            f"megabytes from 1 to {MAX_MEMORY_LIMIT_MB}, not {value[:40]!r}.",
             field=f"settings.{MEMORY_LIMIT_SETTING}",
         )
     return int(value)

@@ -19,6 +19,10 @@ def register(kind: EngineKind) -> None:
     _KINDS[kind.name] = kind
 
 
+def engine_names() -> list[str]:
+    return sorted(_KINDS)
+
+
 def engine_kind(name: str) -> EngineKind:
     kind = _KINDS.get(name)
     if kind is None:

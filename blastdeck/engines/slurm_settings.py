@@ -80,7 +80,10 @@ def parse_settings(name: str, settings: dict[str, str]) -> SlurmSettings:
         value = text(key)
         if value is None:
             return default
-        if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        # ASCII digits only: isdigit() also says yes to "²" or "७", which int() refuses or
+        # sbatch would not read; and a length check first, as int() refuses 4300+ digits.
+        digits = value.isascii() and value.isdigit() and len(value) <= 6
+        if not digits or not 1 <= int(value) <= 100_000:
             raise _invalid(name, key, "must be a whole number from 1", value)
         return int(value)
 

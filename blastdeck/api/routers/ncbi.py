@@ -50,10 +50,14 @@ _PARAMETERS = (
 )  # fmt: skip
 _STRING = {"type": "string"}
 _PAGE = {"text/html": {"schema": _STRING}}
+# The reports are text, except JSON2: BLAST's JSON report, an object.
+_REPORT = {f.media_type: {"schema": _STRING} for f in ExportFormat} | {
+    ExportFormat.JSON.media_type: {"schema": {"type": "object"}}
+}
 _RESPONSES: dict[int | str, dict] = {
     200: {
         "description": "QBlastInfo page, status page, error page of a Put, or the report",
-        "content": _PAGE | {f.media_type: {"schema": _STRING} for f in ExportFormat},
+        "content": _PAGE | _REPORT,
     },
     **{
         status: {"description": "NCBI's error page with the error_code", "content": _PAGE}

@@ -3,43 +3,38 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
 
 from blastdeck.api.deps import CSRF_COOKIE, SESSION_COOKIE, RuntimeDep, get_viewer
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.auth import MAX_AUTHORIZATION_CHARS, Viewer, authenticate
+from blastdeck.api.schemas.session import Session, SessionUser, SignIn
+from blastdeck.auth import Viewer, authenticate
 from blastdeck.domain.errors import BlastDeckError
 
 router = APIRouter(prefix="/api/session", tags=["session"], responses=ERROR_RESPONSES)
 
 
-class SignIn(BaseModel):
-    token: str = Field(max_length=MAX_AUTHORIZATION_CHARS, description="an API token")
-
-
-def session_payload(enabled: bool, viewer: Viewer | None) -> dict[str, Any]:
+def session_model(enabled: bool, viewer: Viewer | None) -> Session:
     user = None
     if enabled and viewer is not None:
-        user = {"name": viewer.name, "admin": viewer.is_admin}
-    return {"auth_enabled": enabled, "user": user}
+        user = SessionUser(name=viewer.name, admin=viewer.is_admin)
+    return Session(auth_enabled=enabled, user=user)
 
 
 @router.get("")
-def current_session(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+def current_session(request: Request, runtime: RuntimeDep) -> Session:
     """Whether this server asks for a sign-in, and who is signed in (null if nobody)."""
     enabled = runtime.settings.auth_enabled
     try:
         viewer = get_viewer(request)
     except BlastDeckError:
         viewer = None
-    return session_payload(enabled, viewer)
+    return session_model(enabled, viewer)
 
 
 @router.post("")
-def sign_in(body: SignIn, request: Request, response: Response, runtime: RuntimeDep) -> dict:
+def sign_in(body: SignIn, request: Request, response: Response, runtime: RuntimeDep) -> Session:
     """Check the token and keep it in an HttpOnly, SameSite=Strict cookie for this browser;
     state-changing requests must then echo the `blastdeck_csrf` cookie in `X-CSRF-Token`."""
     enabled = runtime.settings.auth_enabled
@@ -56,7 +51,7 @@ def sign_in(body: SignIn, request: Request, response: Response, runtime: Runtime
             samesite="strict",
             secure=secure,
         )
-    return session_payload(enabled, viewer)
+    return session_model(enabled, viewer)
 
 
 @router.delete("", status_code=204)

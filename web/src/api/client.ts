@@ -1,6 +1,11 @@
 // The one place that talks HTTP: JSON in/out, CSRF header, uniform errors, 401 hand-off.
 import type { ErrorBody } from './types';
 
+/** The server's error body, or one made here when no JSON answer came back. */
+export type ClientErrorBody = Omit<ErrorBody, 'error_code'> & {
+  error_code: ErrorBody['error_code'] | 'network_error' | `http_${number}`;
+};
+
 /** A failed request: `status` 0 means the server was not reached (network error). */
 export class ApiError extends Error {
   readonly status: number;
@@ -8,7 +13,7 @@ export class ApiError extends Error {
   readonly field: string | null;
   readonly detail: unknown;
 
-  constructor(status: number, body: ErrorBody) {
+  constructor(status: number, body: ClientErrorBody) {
     super(body.message);
     this.name = 'ApiError';
     this.status = status;
@@ -85,9 +90,9 @@ async function send(path: string, opts: RequestOptions, accept: string): Promise
   return response;
 }
 
-async function errorBody(response: Response): Promise<ErrorBody> {
+async function errorBody(response: Response): Promise<ClientErrorBody> {
   try {
-    const body = (await response.json()) as Partial<ErrorBody>;
+    const body = (await response.json()) as Partial<ClientErrorBody>;
     if (body && typeof body.error_code === 'string') {
       return { error_code: body.error_code, message: body.message ?? '', field: body.field ?? null, detail: body.detail };
     }

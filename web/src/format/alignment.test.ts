@@ -8,6 +8,7 @@ function hsp(p: Partial<Alignment>): Alignment {
     query_id: 'q1',
     subject_id: 's1',
     subject_title: 'subject one',
+    slen: 1000,
     hsp_num: 1,
     bitscore: 50,
     score: 100,

@@ -1,25 +1,28 @@
 // How often to re-fetch a job while it is live. Pure: no React, no fetch.
+// The phase sets and intervals are the server's (domain/pipeline_model.py, generated).
+import {
+  FAST_POLL_INTERVAL_MS,
+  FAST_POLL_PHASES,
+  STEADY_POLL_INTERVAL_MS,
+  STEADY_POLL_PHASES,
+  TERMINAL_PHASES as TERMINAL,
+} from '../api/domain.generated';
 import type { Job, JobPhase } from '../api/types';
 
-export const FAST_MS = 1000;
-export const STEADY_MS = 3000;
+export const FAST_MS = FAST_POLL_INTERVAL_MS;
+export const STEADY_MS = STEADY_POLL_INTERVAL_MS;
 
 /** Phases that usually last a second or two: poll fast so each step is seen. */
-export const FAST_PHASES: ReadonlySet<JobPhase> = new Set<JobPhase>([
-  'queued',
-  'preparing',
-  'warming_up',
-  'configuring',
-  'staging_db',
-  'submitting',
-  'waiting_for_submit_slot',
-]);
+export const FAST_PHASES: ReadonlySet<JobPhase> = new Set(FAST_POLL_PHASES);
 
 /** Phases that can last minutes: poll steadily. */
-export const STEADY_PHASES: ReadonlySet<JobPhase> = new Set<JobPhase>(['running', 'exporting_results', 'cancelling']);
+export const STEADY_PHASES: ReadonlySet<JobPhase> = new Set(STEADY_POLL_PHASES);
 
 /** Nothing changes after these: stop polling. */
-export const TERMINAL_PHASES: ReadonlySet<JobPhase> = new Set<JobPhase>(['completed', 'failed', 'cancelled']);
+export const TERMINAL_PHASES: ReadonlySet<JobPhase> = new Set(TERMINAL);
+
+/** What the interval is chosen from: a job's phase and the server's hint, if it sent one. */
+type PollHint = Pick<Job, 'phase'> & Partial<Pick<Job, 'poll_after_ms'>>;
 
 export function isTerminalPhase(phase: JobPhase | undefined | null): boolean {
   return phase != null && TERMINAL_PHASES.has(phase);
@@ -42,7 +45,7 @@ export function intervalForPhase(phase: JobPhase | undefined | null): number | f
  * TanStack Query's refetchInterval for a job. The server's `poll_after_ms` hint wins when it
  * is a number; `null` on a terminal job means "stop"; otherwise fall back to the phase sets.
  */
-export function refetchIntervalFor(job: Pick<Job, 'phase' | 'poll_after_ms'> | undefined | null): number | false {
+export function refetchIntervalFor(job: PollHint | undefined | null): number | false {
   if (!job) return FAST_MS;
   const hint = job.poll_after_ms;
   if (typeof hint === 'number' && Number.isFinite(hint) && hint > 0) return hint;
@@ -62,7 +65,7 @@ export function listRefetchInterval(jobs: Pick<Job, 'status'>[] | undefined): nu
  * with no data); on any other failure (404, 403) stop.
  */
 export function jobPollInterval(
-  state: { data: Pick<Job, 'phase' | 'poll_after_ms'> | undefined; error: unknown },
+  state: { data: PollHint | undefined; error: unknown },
   streaming: boolean,
   isTransientError: (error: unknown) => boolean,
 ): number | false {

@@ -37,7 +37,7 @@ describe('deriveSteps', () => {
         phase: 'waiting_for_submit_slot',
         cluster: 'k8s',
         namespace: 'blast',
-        waiting_for: { cluster: 'k8s', namespace: 'blast', holder_job_id: 'abc123' },
+        waiting_for: { what: 'submit_slot', cluster: 'k8s', namespace: 'blast', lock_key: 'elb:k8s:blast', holder_job_id: 'abc123' },
       },
       { preparing: 'completed', warming_up: 'completed', configuring: 'completed', staging_db: 'completed', submitting: 'running' },
     );
@@ -59,23 +59,23 @@ describe('deriveSteps', () => {
 
   it('(c) a failed job never shows a spinner, and a step left running shows the job error', () => {
     const job = makeJob(
-      { status: 'failed', phase: 'failed', error: 'BLAST exited with 3', error_code: 'blast_failed', poll_after_ms: null },
+      { status: 'failed', phase: 'failed', error: 'BLAST exited with 3', error_code: 'blast_search_failed', poll_after_ms: null },
       { preparing: 'completed', warming_up: 'completed', configuring: 'completed', staging_db: 'completed', submitting: 'completed', running: 'running' },
     );
     const steps = deriveSteps(job);
     expect(steps.some((s) => s.spinner)).toBe(false);
     expect(steps.some((s) => s.ticking)).toBe(false);
     const run = steps.find((s) => s.key === 'running')!;
-    expect(run).toMatchObject({ state: 'failed', badge: 'failed', detail: 'BLAST exited with 3', errorCode: 'blast_failed' });
+    expect(run).toMatchObject({ state: 'failed', badge: 'failed', detail: 'BLAST exited with 3', errorCode: 'blast_search_failed' });
   });
 
   it('(c) a failed step shows its own error and the job error_code', () => {
     const job = makeJob(
-      { status: 'failed', phase: 'failed', error: 'job error', error_code: 'db_stage_failed' },
+      { status: 'failed', phase: 'failed', error: 'job error', error_code: 'staging_failed' },
       { preparing: 'completed', staging_db: { status: 'failed', error: 'copy failed' } },
     );
     const stage = byKey(job).staging_db!;
-    expect(stage).toMatchObject({ state: 'failed', badge: 'failed', spinner: false, detail: 'copy failed', errorCode: 'db_stage_failed' });
+    expect(stage).toMatchObject({ state: 'failed', badge: 'failed', spinner: false, detail: 'copy failed', errorCode: 'staging_failed' });
   });
 
   it('a cancelled job shows no spinner; the interrupted step looks pending', () => {

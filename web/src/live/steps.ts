@@ -1,30 +1,14 @@
 // What each pipeline step looks like on the Run tab, derived from the job payload. Pure.
+import { STEP_LABELS, STEPS } from '../api/domain.generated';
 import type { Job, JobStep, StepKey } from '../api/types';
 
 export type StepState = 'completed' | 'active' | 'waiting' | 'skipped' | 'failed' | 'pending';
 export type StepBadge = 'completed' | 'in progress' | 'waiting' | 'skipped' | 'failed' | 'pending';
 
-export const STEP_ORDER: readonly StepKey[] = [
-  'preparing',
-  'warming_up',
-  'configuring',
-  'staging_db',
-  'submitting',
-  'running',
-  'exporting_results',
-  'completed',
-];
+// The steps and their labels are the server's (domain/pipeline_model.py, generated).
+export const STEP_ORDER: readonly StepKey[] = STEPS;
 
-export const DEFAULT_LABELS: Record<StepKey, string> = {
-  preparing: 'Prepare',
-  warming_up: 'Warmup Check',
-  configuring: 'Configure',
-  staging_db: 'Stage DB',
-  submitting: 'Submit',
-  running: 'BLAST Run',
-  exporting_results: 'Export',
-  completed: 'Complete',
-};
+export const DEFAULT_LABELS: Readonly<Record<StepKey, string>> = STEP_LABELS;
 
 const BADGES: Record<StepState, StepBadge> = {
   completed: 'completed',

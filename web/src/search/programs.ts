@@ -1,16 +1,11 @@
-// Which molecule each BLAST program reads. /api/programs is the source (domain/programs.py);
-// this copy only lets the form render before that answer arrives.
+// Which molecule each BLAST program reads. /api/programs answers the same table; the generated
+// copy of domain/programs.py lets the form render before that answer arrives.
+import { PROGRAMS } from '../api/domain.generated';
 import type { Database, Molecule, ProgramInfo, ProgramName } from '../api/types';
 
-export const PROGRAM_NAMES: readonly ProgramName[] = ['blastn', 'blastp', 'blastx', 'tblastn', 'tblastx'];
+export const PROGRAM_NAMES: readonly ProgramName[] = PROGRAMS.map((p) => p.name);
 
-export const FALLBACK_PROGRAMS: readonly ProgramInfo[] = [
-  { name: 'blastn', query_molecule: 'nucl', database_molecule: 'nucl', tasks: ['megablast', 'dc-megablast', 'blastn', 'blastn-short'], default_task: 'megablast' },
-  { name: 'blastp', query_molecule: 'prot', database_molecule: 'prot', tasks: ['blastp', 'blastp-fast', 'blastp-short'], default_task: 'blastp' },
-  { name: 'blastx', query_molecule: 'nucl', database_molecule: 'prot', tasks: ['blastx', 'blastx-fast'], default_task: 'blastx' },
-  { name: 'tblastn', query_molecule: 'prot', database_molecule: 'nucl', tasks: ['tblastn', 'tblastn-fast'], default_task: 'tblastn' },
-  { name: 'tblastx', query_molecule: 'nucl', database_molecule: 'nucl', tasks: [], default_task: null },
-];
+export const FALLBACK_PROGRAMS: readonly ProgramInfo[] = PROGRAMS;
 
 export const PROGRAM_SUMMARY: Record<ProgramName, string> = {
   blastn: 'nucleotide query vs nucleotide database',

@@ -4,7 +4,7 @@ import { collectOptions, inputsFromOptions, parseOption } from './options';
 
 function spec(p: Partial<OptionSpec>): OptionSpec {
   return {
-    name: 'x', kind: 'int', summary: '', default: null, accepts: null, minimum: null, maximum: null,
+    name: 'x', kind: 'int', summary: '', default: '', accepts: '', minimum: null, maximum: null,
     exclusive_minimum: false, choices: null, blast_argument: '-x', ...p,
   };
 }

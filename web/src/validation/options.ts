@@ -41,7 +41,7 @@ export function parseOption(spec: OptionSpec, input: OptionInput | undefined): O
 }
 
 function parseNumber(spec: OptionSpec, text: string): OptionResult {
-  const integer = spec.kind === 'int' || spec.kind === 'integer';
+  const integer = spec.kind === 'int';
   const pattern = integer ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
   if (!pattern.test(text)) return { ok: false, message: integer ? 'Enter a whole number.' : 'Enter a number.' };
   const value = Number(text);

@@ -11,6 +11,9 @@ const limits: Limits = {
   max_upload_bytes: 1000,
   max_active_jobs_per_user: 20,
   max_queued_jobs_per_user: 200,
+  max_hits_per_query: 5000,
+  submit_rate_per_minute: 60,
+  submit_burst: 20,
 };
 
 const code = (text: string, molecule: 'nucl' | 'prot' = 'nucl') => {

@@ -18,7 +18,7 @@ interface Column {
 }
 
 const COLUMNS: Column[] = [
-  { label: 'Query', sort: 'query_id' },
+  { label: 'Query', sort: 'query' },
   { label: 'Subject', sort: 'subject_id' },
   { label: 'Description' },
   { label: '% identity', sort: 'pident', numeric: true },
@@ -30,7 +30,7 @@ const COLUMNS: Column[] = [
 
 /** The natural first order of a column: best first for scores, A→Z for names. */
 function firstOrder(sort: HitSort): 'asc' | 'desc' {
-  return sort === 'evalue' || sort === 'query_id' || sort === 'subject_id' ? 'asc' : 'desc';
+  return sort === 'evalue' || sort === 'query' || sort === 'subject_id' ? 'asc' : 'desc';
 }
 
 /** A filter box's number, or undefined while empty or not a number. */

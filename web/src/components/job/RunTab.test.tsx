@@ -27,7 +27,7 @@ describe('RunTab', () => {
     const job = makeJob(
       {
         phase: 'waiting_for_submit_slot',
-        waiting_for: { cluster: 'local', namespace: 'default', holder_job_id: 'other-job' },
+        waiting_for: { what: 'submit_slot', cluster: 'local', namespace: 'default', lock_key: 'elb:local:default', holder_job_id: 'other-job' },
       },
       {
         preparing: 'completed',

@@ -50,7 +50,7 @@ export function OptionField({ spec, value, onChange, error, choices, defaultLabe
       </select>
     );
   } else if (isNumberKind(spec.kind)) {
-    const integer = spec.kind === 'int' || spec.kind === 'integer';
+    const integer = spec.kind === 'int';
     control = (
       <input
         id={id}

@@ -1,35 +1,30 @@
-"""/api/databases and /api/clusters: what can be searched, and where."""
+"""/api/databases: the BLAST databases a viewer may search, and adding one."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Literal
+from typing import get_args
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep, get_admin
+from blastdeck.api.deps import RuntimeDep, ViewerDep, get_admin
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import cluster_payload, database_payload
-from blastdeck.config import ClusterConfig
+from blastdeck.api.payloads import database_model
+from blastdeck.api.schemas.databases import (
+    Database,
+    DatabaseList,
+    DatabaseRegister,
+    Visibility,
+)
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
-from blastdeck.locks import submit_lock_key
 
-router = APIRouter(prefix="/api", tags=["catalog"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/databases", tags=["databases"], responses=ERROR_RESPONSES)
 
-
-class DatabaseRegister(BaseModel):
-    name: str
-    path: str = Field(description="absolute path prefix of an existing BLAST+ database")
-    visibility: Literal["public", "private", "group"] = "public"
-    group: str | None = Field(default=None, description="for visibility 'group'")
-    molecule: Literal["nucl", "prot"] | None = Field(default=None, description="checked if given")
-
-
+# The body is read by hand (JSON or multipart); api/openapi_doc.py adds DatabaseRegister.
 _DATABASE_BODY = {
     "requestBody": {
         "required": True,
@@ -66,14 +61,14 @@ _DATABASE_BODY = {
 }
 
 
-@router.get("/databases", tags=["databases"])
-def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+@router.get("")
+def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> DatabaseList:
     """The databases the viewer may search: public ones, their own, their groups'."""
-    return {"items": [database_payload(d) for d in runtime.databases.list(viewer)]}
+    return DatabaseList(items=[database_model(d) for d in runtime.databases.list(viewer)])
 
 
-@router.post("/databases", status_code=201, tags=["databases"], openapi_extra=_DATABASE_BODY)
-async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+@router.post("", status_code=201, openapi_extra=_DATABASE_BODY)
+async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Database:
     """Register an existing BLAST+ database by path (JSON, admins), or build one from a FASTA
     upload. `visibility` is public, private (default for a signed-in user) or group (with
     `group`, one of the user's groups); the database records who added it."""
@@ -86,8 +81,8 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
             )
         name = form.get("name") or _name_from_filename(upload.filename or "")
         title = form.get("title")
-        visibility, group = _form_str(form.get("visibility")), _form_str(form.get("group"))
-        sharing = sharing_for(viewer, visibility, group)
+        visibility = _form_visibility(form.get("visibility"))
+        sharing = sharing_for(viewer, visibility, _form_str(form.get("group")))
         fasta = await upload.read()
         row = await run_in_threadpool(
             partial(
@@ -99,7 +94,7 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
                 molecule=_form_str(form.get("molecule")),
             )
         )
-        return database_payload(row)
+        return database_model(row)
     get_admin(viewer)  # a path on the server: only an admin may point BlastDeck at one
     try:
         body = DatabaseRegister.model_validate_json(await request.body())
@@ -112,38 +107,7 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
     row = await run_in_threadpool(
         runtime.databases.register, body.name, body.path, sharing, body.molecule
     )
-    return database_payload(row)
-
-
-@router.get("/clusters", tags=["clusters"])
-def list_clusters(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    """Each cluster with who holds its submit slot per namespace, and its unfinished jobs."""
-    load = runtime.jobs.cluster_load()
-    items = []
-    for cluster in runtime.clusters.list():
-        in_use = {ns for (name, ns) in load if name == cluster.name}
-        namespaces = sorted({cluster.namespace, *cluster.namespaces, *in_use})
-        slots = []
-        for ns in namespaces:
-            key = submit_lock_key(cluster.name, ns, runtime.settings.lock_prefix)
-            holder = runtime.lock.holder(key)
-            slots.append(
-                {
-                    "namespace": ns,
-                    "lock_key": key,
-                    "holder_job_id": holder.job_id if holder else None,
-                    "ttl_ms": holder.ttl_ms if holder else None,
-                    "queue_depth": load.get((cluster.name, ns), 0),
-                }
-            )
-        depth = sum(n for (name, _), n in load.items() if name == cluster.name)
-        items.append(cluster_payload(cluster, slots, depth))
-    return {"items": items}
-
-
-@router.post("/clusters", status_code=201, tags=["clusters"])
-def add_cluster(body: ClusterConfig, runtime: RuntimeDep, viewer: AdminDep) -> dict[str, Any]:
-    return cluster_payload(runtime.clusters.add(body))
+    return database_model(row)
 
 
 def _name_from_filename(filename: str) -> str:
@@ -161,3 +125,18 @@ def _name_from_filename(filename: str) -> str:
 
 def _form_str(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
+
+
+def _form_visibility(value: object) -> str | None:
+    """The form's visibility, held to the same values as the JSON body's (the documented
+    enum): a blank or differently written one is refused, not taken for the default."""
+    if value is None:
+        return None
+    if value not in get_args(Visibility):
+        allowed = ", ".join(get_args(Visibility))
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST,
+            f"visibility must be one of {allowed}, not {str(value)[:40]!r}.",
+            field="visibility",
+        )
+    return str(value)

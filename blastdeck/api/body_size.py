@@ -1,4 +1,5 @@
-"""Request-size limit at the ASGI layer: an oversized body is refused before it is read whole."""
+"""Request-body size limit, a plain ASGI middleware: an oversized body is refused with 413
+before it is read whole, whether its Content-Length says so up front or it just keeps coming."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from blastdeck.api.errors import error_body
 from blastdeck.domain.errors import ErrorCode
 
 
-class _TooLarge(HTTPException):
-    # An HTTPException, so FastAPI's body parsing re-raises it instead of answering 400.
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, _too_large_message(max_bytes))
-
-
 def _too_large_message(max_bytes: int) -> str:
     return f"The request body is over the upload limit of {max_bytes} bytes."
+
+
+class _TooLarge(HTTPException):
+    # An HTTPException, so FastAPI's body parsing re-raises it instead of answering 400, and
+    # the app's handler answers it (with this message) when it is raised mid-request.
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large_message(max_bytes))
 
 
 class BodySizeLimit:
@@ -30,8 +32,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if self._declared_too_large(dict(scope.get("headers", [])).get(b"content-length")):
             await self._refuse(send)
             return
         received = 0
@@ -57,12 +58,18 @@ class BodySizeLimit:
             if not started:
                 await self._refuse(send)
 
+    def _declared_too_large(self, declared: bytes | None) -> bool:
+        if declared is None or not declared.isdigit():
+            return False
+        # Compare lengths first: int() refuses a digit string over Python's 4300-digit limit,
+        # and any Content-Length longer than the limit's own digits is over it anyway.
+        limit = str(self.max_bytes).encode()
+        stripped = declared.lstrip(b"0") or b"0"
+        return len(stripped) > len(limit) or int(stripped) > self.max_bytes
+
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
-            error_body(
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"The request body is over the upload limit of {self.max_bytes} bytes.",
-            )
+            error_body(ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message(self.max_bytes))
         ).encode()
         await send(
             {

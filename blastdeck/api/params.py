@@ -1,0 +1,42 @@
+"""Path and query parameters several routes share, each with its bounds.
+
+Every number a client sends has a ceiling in the schema and in the code: past it the request
+answers 422 `invalid_request` before any database work (an unbounded offset once reached
+SQLite as an integer it cannot hold, a 500).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+MAX_OFFSET = 1_000_000_000  # no list is this long; well within any database's integer
+MAX_EVENT_ID = 2**31 - 1  # event ids are a 32-bit column on PostgreSQL
+JOB_ID_CHARS = 36  # a UUID: 8-4-4-4-12 hex digits
+_JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def job_id_path(
+    job_id: Annotated[str, Path(max_length=JOB_ID_CHARS, description="a job id (a UUID)")],
+) -> str:
+    """A job id from the path. One that cannot be a job's id is not found without a database
+    read (the same answer as for an id nobody has)."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise BlastDeckError(ErrorCode.JOB_NOT_FOUND, f"No job with id {job_id!r}.")
+    return job_id
+
+
+JobId = Annotated[str, Depends(job_id_path)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+AfterEventId = Annotated[
+    int, Query(ge=0, le=MAX_EVENT_ID, description="only events with a larger id")
+]
+
+
+def page_size(maximum: int) -> Any:
+    """A page size from 1 to `maximum` (the `limit` query parameter)."""
+    return Query(ge=1, le=maximum, description=f"items per page (at most {maximum})")

@@ -1,0 +1,181 @@
+"""A job's results: /api/jobs/{id}/hits, /hsps, /queries, /alignments and /download.
+
+Hits and HSPs are read from the job's columnar index (results/browse.py): while the job runs,
+the batches finished so far (`partial`), then all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from blastdeck.api.deps import RuntimeDep, ViewerDep
+from blastdeck.api.errors import ERROR_RESPONSES
+from blastdeck.api.params import MAX_OFFSET, JobId, Offset, page_size
+from blastdeck.api.payloads import alignment_model
+from blastdeck.api.schemas.results import (
+    AlignmentPage,
+    Hit,
+    HitPage,
+    Hsp,
+    HspPage,
+    QueryList,
+    QuerySummary,
+)
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.pipeline_model import Phase
+from blastdeck.results.browse import (
+    HitSort,
+    HspSort,
+    ResultFilter,
+    hit_page,
+    hsp_page,
+    query_summary,
+)
+from blastdeck.results.formats import ExportFormat, parse_export_format
+
+router = APIRouter(prefix="/api/jobs", tags=["results"], responses=ERROR_RESPONSES)
+
+# Filters on percentages and e-values; a ceiling keeps inf and absurd values out.
+Percent = Annotated[float | None, Query(ge=0, le=100)]
+MAX_EVALUE = 1e300
+MaxEvalue = Annotated[float | None, Query(ge=0, le=MAX_EVALUE)]
+QueryId = Annotated[str | None, Query(max_length=200, description="every query with this id")]
+QueryIndex = Annotated[
+    int | None, Query(ge=0, le=MAX_OFFSET, description="the query at this place (from /queries)")
+]
+Order = Annotated[
+    Literal["asc", "desc"] | None,
+    Query(description="default: high first for scores, identities and lengths"),
+]
+
+
+@router.get("/{job_id}/hits")
+def job_hits(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    job_id: JobId,
+    sort: HitSort = "evalue",
+    order: Order = None,
+    limit: Annotated[int, page_size(1000)] = 100,
+    offset: Offset = 0,
+    query_id: QueryId = None,
+    query_index: QueryIndex = None,
+    min_pident: Percent = None,
+    min_qcovs: Percent = None,
+    max_evalue: MaxEvalue = None,
+) -> HitPage:
+    """The hits: one row per query and subject, as NCBI's descriptions table (max score, total
+    score, query cover, best e-value, highest identity, subject length, HSP count). Default
+    order is BLAST's: e-value, then max score, then query order; `sort=query` is input order."""
+    table = runtime.service.results_index(job_id, viewer)
+    filters = ResultFilter(query_id, query_index, min_pident, min_qcovs, max_evalue)
+    rows, total = hit_page(table, sort, _descending(order), filters, limit, offset)
+    job = runtime.service.get(job_id, viewer)
+    return HitPage(items=[Hit(**row) for row in rows], **_page_of(job, total, limit, offset))
+
+
+@router.get("/{job_id}/hsps")
+def job_hsps(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    job_id: JobId,
+    sort: HspSort = "evalue",
+    order: Order = None,
+    limit: Annotated[int, page_size(1000)] = 100,
+    offset: Offset = 0,
+    query_id: QueryId = None,
+    query_index: QueryIndex = None,
+    min_pident: Percent = None,
+    min_qcovhsp: Percent = None,
+    max_evalue: MaxEvalue = None,
+) -> HspPage:
+    """Every HSP of the job, filtered; by default BLAST's order (e-value, then bit score, then
+    query order); `sort=query` is input order, BLAST's own within a query."""
+    table = runtime.service.results_index(job_id, viewer)
+    filters = ResultFilter(query_id, query_index, min_pident, min_qcovhsp, max_evalue)
+    rows, total = hsp_page(table, sort, _descending(order), filters, limit, offset)
+    job = runtime.service.get(job_id, viewer)
+    return HspPage(items=[Hsp(**row) for row in rows], **_page_of(job, total, limit, offset))
+
+
+def _descending(order: str | None) -> bool | None:
+    return order == "desc" if order else None
+
+
+def _page_of(job, total: int, limit: int, offset: int) -> dict[str, object]:
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "partial": job.phase != Phase.COMPLETED,
+        "batches_done": job.batches_done,
+        "batches_total": job.batches_total,
+    }
+
+
+@router.get("/{job_id}/queries")
+def job_queries(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> QueryList:
+    """Every query of the job (those indexed so far while it runs), in input order, with its
+    length and its hit and HSP counts. Queries are told apart by `query_index`: two may share
+    an id, as BLAST allows."""
+    table = runtime.service.results_index(job_id, viewer)
+    return QueryList(items=[QuerySummary(**q) for q in query_summary(table)])
+
+
+@router.get("/{job_id}/alignments", response_model_exclude_unset=True)
+async def job_alignments(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    job_id: JobId,
+    query_index: QueryIndex = None,
+    query_id: Annotated[
+        str | None, Query(max_length=200, description="the first query with it")
+    ] = None,
+    limit: Annotated[int, page_size(500)] = 20,
+    offset: Offset = 0,
+) -> AlignmentPage:
+    """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
+    order; the query by its place (`query_index`, from /queries) or by its id. The first request
+    of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+    (see Alignment)."""
+    if query_index is None:
+        if query_id is None:
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST, "Give query_index (or query_id).", field="query_index"
+            )
+        table = await run_in_threadpool(runtime.service.results_index, job_id, viewer)
+        found = [i for i, qid in sorted(table.query_ids.items()) if qid == query_id]
+        query_index = found[0] if found else -1
+    rows = await run_in_threadpool(runtime.service.alignments, job_id, query_index, viewer)
+    return AlignmentPage(
+        items=[alignment_model(row) for row in rows[offset : offset + limit]],
+        total=len(rows),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.api_route(
+    "/{job_id}/download",
+    methods=["GET", "HEAD"],  # HEAD: download managers and `curl -I` ask first
+    response_class=FileResponse,
+    responses={200: {"content": {f.media_type: {} for f in ExportFormat}}},
+)
+async def download(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    job_id: JobId,
+    format: str = "tsv",
+) -> FileResponse:
+    """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
+    tabular (commented hit table) or asn1. Sent as an attachment with its file name
+    (`Content-Disposition`), so `curl -OJ` saves it under that name."""
+    fmt = parse_export_format(format)
+    path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
+    return FileResponse(
+        path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
+    )

@@ -1,0 +1,44 @@
+"""BLAST databases: what can be searched (GET/POST /api/databases)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from blastdeck.domain.programs import Molecule
+
+Visibility = Literal["public", "private", "group"]
+
+
+class DatabaseRegister(BaseModel):
+    """The JSON body that registers an existing BLAST+ database (admins)."""
+
+    name: str
+    path: str = Field(description="absolute path prefix of an existing BLAST+ database")
+    visibility: Visibility = "public"
+    group: str | None = Field(default=None, description="for visibility 'group'")
+    molecule: Literal["nucl", "prot"] | None = Field(
+        default=None, description="checked against the database when given"
+    )
+
+
+class Database(BaseModel):
+    name: str = Field(description="qualified: `name`, `<owner>/name` or `@<group>/name`")
+    scope: str = Field(description="public, the owner's name, or @group")
+    available: bool = Field(description="its files are there and can be searched")
+    unavailable_reason: str | None
+    title: str
+    molecule: Molecule
+    sequences: int
+    letters: int
+    path: str
+    source: str = Field(description="registered, built or demo")
+    owner_id: str | None
+    visibility: Visibility
+    group: str | None
+    created_at: str | None
+
+
+class DatabaseList(BaseModel):
+    items: list[Database]

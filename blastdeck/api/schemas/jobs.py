@@ -1,0 +1,107 @@
+"""A job, its steps and its events (GET /api/jobs, /api/jobs/{id}, /api/jobs/{id}/events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from blastdeck.domain.errors import ErrorCategory, ErrorCode
+from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
+from blastdeck.domain.programs import Program
+from blastdeck.job_service import MAX_TITLE_CHARS
+
+
+class JobCreate(BaseModel):
+    """The JSON body of POST /api/jobs (multipart form data carries the same fields)."""
+
+    program: str = Field(examples=["blastn"])
+    database: str = Field(examples=["demo-16s"])
+    query: str = Field(description="FASTA text (or one bare sequence)")
+    # Documented here, refused by the job service (with its own message and field).
+    title: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_TITLE_CHARS})
+    cluster: str | None = Field(default=None, description="default: local")
+    namespace: str | None = Field(default=None, description="default: the cluster's")
+    options: dict[str, Any] | None = Field(
+        default=None,
+        description="BLAST options from the allow-list, e.g. {evalue, max_target_seqs, word_size,"
+        " task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}",
+    )
+
+
+class JobStep(BaseModel):
+    key: Step
+    label: str
+    status: StepStatus
+    started_at: str | None
+    completed_at: str | None
+    duration_ms: int | None
+    skip_reason: str | None
+    error: str | None
+
+
+class WaitingFor(BaseModel):
+    """What a job in `waiting_for_submit_slot` waits for."""
+
+    model_config = ConfigDict(extra="allow")  # stored JSON: keep whatever the pipeline wrote
+
+    what: str
+    cluster: str
+    namespace: str
+    lock_key: str
+    holder_job_id: str | None
+
+
+class JobProgress(BaseModel):
+    batches_done: int
+    batches_total: int
+
+
+OptionValue = str | int | float | bool  # what domain/options.py validates an option to
+
+
+class Job(BaseModel):
+    id: str
+    title: str | None
+    program: Program
+    database: str
+    cluster: str
+    namespace: str
+    options: dict[str, OptionValue] = Field(description="the validated BLAST options")
+    status: JobStatus
+    phase: Phase
+    error_code: ErrorCode | None
+    error_category: ErrorCategory | None
+    error: str | None
+    waiting_for: WaitingFor | None
+    steps: list[JobStep]
+    progress: JobProgress
+    query_count: int
+    query_letters: int
+    hits_total: int | None = Field(description="hits (query-subject pairs) once it has completed")
+    hsps_total: int = Field(description="HSPs indexed so far")
+    poll_after_ms: int | None = Field(description="ask again after this long; null: ended")
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+
+
+class JobPage(BaseModel):
+    items: list[Job]
+    total: int
+    limit: int
+    offset: int
+
+
+class JobEvent(BaseModel):
+    id: int
+    at: str
+    kind: str
+    phase: Phase | None
+    step: Step | None
+    error_code: ErrorCode | None
+    message: str
+
+
+class JobEventList(BaseModel):
+    items: list[JobEvent]
