@@ -120,7 +120,7 @@ def test_disable_enable_and_remove_a_user(deployment: dict, demo_16s, tmp_path: 
     assert http.get("/api/jobs", headers=alice).status_code == 401
     assert http.get(f"/api/jobs/{job['id']}", headers=root).json()["phase"] == "completed"
     admin_dbs = http.get("/api/databases", headers=root).json()["items"]
-    assert "alice-genes" in [d["name"] for d in admin_dbs]
+    assert "alice/alice-genes" in [d["name"] for d in admin_dbs]  # a private name is scoped
     assert "alice" not in ok(cli(data, "user", "list"))
     assert token_row(ok(cli(data, "token", "list")), tokens["bob"])[1] == "bob"
     assert tokens["alice"].split("_")[1] not in ok(cli(data, "token", "list"))

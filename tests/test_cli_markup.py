@@ -47,9 +47,9 @@ def assert_verbatim(text: str, output: str) -> None:
 
 
 def broken_job_checks(args: list[str], data_dir: Path | None = None) -> None:
-    """Submit against the broken database on the weird cluster and wait: the job fails, and
-    its error (BLAST's, naming the scratch path) is printed verbatim by submit --wait, status
-    and status --json."""
+    """Submit against the broken database (its index file deleted, its data dir a path of
+    markup) on the weird cluster and wait: the job fails, and its error (naming the database's
+    path) is printed verbatim by submit --wait, status and status --json."""
     run = cli(*args, data_dir=data_dir)
     assert run.returncode == 1, run.stdout + run.stderr  # the job failed; the CLI did not
     assert "Traceback" not in run.stderr and "MarkupError" not in run.stderr
@@ -58,19 +58,18 @@ def broken_job_checks(args: list[str], data_dir: Path | None = None) -> None:
     where = ["--server", server] if server else []
     job = json.loads(ok(cli("status", job_id, "--json", *where, data_dir=data_dir)))
     error = job["error"]
-    assert job["error_code"] == "blast_search_failed"
-    assert all(piece in error for piece in MARKUP), error  # BLAST named the weird path
-    assert "in search path [" in error
+    assert job["error_code"] == "database_files_missing"
+    assert all(piece in error for piece in MARKUP), error  # the message names the weird path
     assert_verbatim(error, run.stdout)
     status = ok(cli("status", job_id, *where, data_dir=data_dir))
     assert_verbatim(error, status)
-    assert_verbatim("blast_search_failed", status)
+    assert_verbatim("database_files_missing", status)
 
 
 def test_local_data_dir_prints_every_text_verbatim(
     tmp_path: Path, demo_16s: list[tuple[str, str]]
 ) -> None:
-    data = tmp_path / "data"
+    data = weird_scratch(tmp_path) / "data"  # error messages then name paths full of markup
     mini = tmp_path / "mini.fa"
     mini.write_text(fasta(demo_16s[:10]))
     query = tmp_path / "q.fa"
@@ -120,7 +119,7 @@ def test_error_messages_with_markup_are_printed_verbatim(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "server-data", None)
+    srv = Server(weird_scratch(tmp_path) / "server-data", None)
     srv.start()
     yield srv
     srv.kill(signal.SIGTERM)

@@ -62,7 +62,7 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
             for db in databases
         ]
         columns = ("name", "scope", "files", "molecule", "sequences", "letters", "title")
-        console.print(table(*columns, rows=rows))
+        console.print(table(*columns, rows=rows, whole=columns[:-1]))
         for db in databases:
             if not db["available"]:
                 say(f"unavailable {db['name']}: {db['unavailable_reason'] or ''}")

@@ -82,9 +82,12 @@ def timeline(job: dict[str, Any]) -> Table:
     return table
 
 
-def table(*columns: str, rows: list[list[object]]) -> Table:
-    """A table of values, each cell printed as text."""
-    out = Table(*columns)
+def table(*columns: str, rows: list[list[object]], whole: tuple[str, ...] = ()) -> Table:
+    """A table of values, each cell printed as text; the `whole` columns are never cut or
+    wrapped (names people copy), the others wrap to fit the terminal."""
+    out = Table()
+    for column in columns:
+        out.add_column(column, no_wrap=column in whole)
     for row in rows:
         out.add_row(*(plain(cell) for cell in row))
     return out
