@@ -19,7 +19,7 @@ export const STEP_LABELS: Readonly<Record<Schemas['Step'], string>> = {
   completed: "Complete",
 };
 
-export const STEP_STATUSES: readonly Schemas['StepStatus'][] = ["pending", "running", "completed", "skipped", "failed"];
+export const STEP_STATUSES: readonly Schemas['StepStatus'][] = ["pending", "running", "completed", "skipped", "failed", "cancelled"];
 
 export const PHASES: readonly Schemas['Phase'][] = ["queued", "preparing", "warming_up", "configuring", "staging_db", "submitting", "waiting_for_submit_slot", "running", "exporting_results", "cancelling", "completed", "failed", "cancelled"];
 

@@ -148,10 +148,32 @@ export interface paths {
         };
         /**
          * Job Hits
-         * @description Every HSP of the job, filtered; by default the best first (lowest e-value). `sort=query`
-         *     is input order. Scores and identities sort high first unless `order` says otherwise.
+         * @description The hits: one row per query and subject, as NCBI's descriptions table (max score, total
+         *     score, query cover, best e-value, highest identity, subject length, HSP count). Default
+         *     order is BLAST's: e-value, then max score, then query order; `sort=query` is input order.
          */
         get: operations["job_hits_api_jobs__job_id__hits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/hsps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Hsps
+         * @description Every HSP of the job, filtered; by default BLAST's order (e-value, then bit score, then
+         *     query order); `sort=query` is input order, BLAST's own within a query.
+         */
+        get: operations["job_hsps_api_jobs__job_id__hsps_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -169,7 +191,9 @@ export interface paths {
         };
         /**
          * Job Queries
-         * @description The queries that have hits, in input order, with their length and HSP count.
+         * @description Every query of the job (those indexed so far while it runs), in input order, with its
+         *     length and its hit and HSP counts. Queries are told apart by `query_index`: two may share
+         *     an id, as BLAST allows.
          */
         get: operations["job_queries_api_jobs__job_id__queries_get"];
         put?: never;
@@ -190,8 +214,9 @@ export interface paths {
         /**
          * Job Alignments
          * @description One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-         *     order. The first request of a job builds them from its BLAST JSON (BLAST runs again once).
-         *     Keys BLAST leaves out for the program are absent (see Alignment).
+         *     order; the query by its place (`query_index`, from /queries) or by its id. The first request
+         *     of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+         *     (see Alignment).
          */
         get: operations["job_alignments_api_jobs__job_id__alignments_get"];
         put?: never;
@@ -212,7 +237,8 @@ export interface paths {
         /**
          * Download
          * @description The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
-         *     tabular (commented hit table) or asn1.
+         *     tabular (commented hit table) or asn1. Sent as an attachment with its file name
+         *     (`Content-Disposition`), so `curl -OJ` saves it under that name.
          */
         get: operations["download_api_jobs__job_id__download_get"];
         put?: never;
@@ -258,7 +284,8 @@ export interface paths {
         };
         /**
          * List Clusters
-         * @description Each cluster with who holds its submit slot per namespace, and its unfinished jobs.
+         * @description Each cluster with who holds its submit slot per namespace, its unfinished jobs, and its
+         *     health (BLAST found and scratch writable; for SLURM, the controller answering).
          */
         get: operations["list_clusters_api_clusters_get"];
         put?: never;
@@ -401,6 +428,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/taxonomy/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Taxa
+         * @description Autocomplete: taxa whose scientific or common name starts with `q`, one item per
+         *     taxon, best first: exact names; then formal names before unnamed organisms ("uncultured
+         *     ...", "... sp."); then taxa with more taxa under them; then higher ranks; then shorter
+         *     names.
+         */
+        get: operations["search_taxa_api_taxonomy_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/taxonomy/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Resolve Taxon
+         * @description The taxon a job filter would mean by this name: `unknown_taxon` (404) with close
+         *     names, or `ambiguous_taxon` (422) listing the taxa that share it.
+         */
+        get: operations["resolve_taxon_api_taxonomy_resolve_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/taxonomy/{taxid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Taxon
+         * @description One taxon: names, rank, lineage at the standard ranks and in full, how many taxa are
+         *     under it. A merged (renumbered) taxid answers with the taxon it was merged into.
+         */
+        get: operations["get_taxon_api_taxonomy__taxid__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -493,6 +585,8 @@ export interface components {
              * @description unfinished jobs on the cluster
              */
             queue_depth: number;
+            /** @description in the cluster list */
+            health?: components["schemas"]["ClusterHealth"] | null;
         };
         /**
          * ClusterCreate
@@ -521,6 +615,19 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * ClusterHealth
+         * @description Whether the cluster's engine can run jobs now (checked at most every half minute).
+         */
+        ClusterHealth: {
+            /** Ok */
+            ok: boolean;
+            /**
+             * Detail
+             * @description what was found, or what is wrong
+             */
+            detail: string;
+        };
         /** ClusterList */
         ClusterList: {
             /** Items */
@@ -528,8 +635,23 @@ export interface components {
         };
         /** Database */
         Database: {
-            /** Name */
+            /**
+             * Name
+             * @description qualified: `name`, `<owner>/name` or `@<group>/name`
+             */
             name: string;
+            /**
+             * Scope
+             * @description public, the owner's name, or @group
+             */
+            scope: string;
+            /**
+             * Available
+             * @description its files are there and can be searched
+             */
+            available: boolean;
+            /** Unavailable Reason */
+            unavailable_reason: string | null;
             /** Title */
             title: string;
             molecule: components["schemas"]["Molecule"];
@@ -585,7 +707,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "cancelled" | "internal_error";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** Health */
         Health: {
             /**
@@ -618,9 +740,86 @@ export interface components {
         };
         /**
          * Hit
-         * @description One HSP (BLAST tabular columns; the fields of results.hits.HIT_FIELDS).
+         * @description One query's hit on one subject, as NCBI's descriptions table shows it
+         *     (results.hits.HIT_FIELDS).
          */
         Hit: {
+            /** Query Index */
+            query_index: number;
+            /** Query Id */
+            query_id: string;
+            /** Subject Id */
+            subject_id: string;
+            /** Subject Title */
+            subject_title: string;
+            /**
+             * Max Score
+             * @description the best HSP's bit score
+             */
+            max_score: number;
+            /**
+             * Total Score
+             * @description the sum of its HSPs' bit scores
+             */
+            total_score: number;
+            /**
+             * Qcovs
+             * @description Query cover: % of the query covered by its HSPs
+             */
+            qcovs: number;
+            /**
+             * Evalue
+             * @description the best HSP's e-value
+             */
+            evalue: number;
+            /**
+             * Pident
+             * @description the highest identity of its HSPs
+             */
+            pident: number;
+            /**
+             * Slen
+             * @description the subject's length (Acc. len)
+             */
+            slen: number;
+            /** Staxid */
+            staxid: number;
+            /**
+             * Hsps
+             * @description how many HSPs the hit has
+             */
+            hsps: number;
+        };
+        /** HitPage */
+        HitPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Partial
+             * @description the job has not completed: the batches finished so far
+             */
+            partial: boolean;
+            /** Batches Done */
+            batches_done: number;
+            /** Batches Total */
+            batches_total: number;
+            /** Items */
+            items: components["schemas"]["Hit"][];
+        };
+        /**
+         * Hsp
+         * @description One HSP: BLAST's tabular columns (results.hsps.HSP_FIELDS) and the query's place.
+         */
+        Hsp: {
+            /**
+             * Query Index
+             * @description 0-based position of the query in the submitted FASTA
+             */
+            query_index: number;
             /** Query Id */
             query_id: string;
             /** Subject Id */
@@ -653,17 +852,36 @@ export interface components {
             slen: number;
             /** Qcovhsp */
             qcovhsp: number;
+            /**
+             * Qcovs
+             * @description % of the query covered by all HSPs with this subject
+             */
+            qcovs: number;
+            /**
+             * Staxid
+             * @description the subject's NCBI taxid; 0 when the database has none
+             */
+            staxid: number;
         };
-        /** HitPage */
-        HitPage: {
-            /** Items */
-            items: components["schemas"]["Hit"][];
+        /** HspPage */
+        HspPage: {
             /** Total */
             total: number;
             /** Limit */
             limit: number;
             /** Offset */
             offset: number;
+            /**
+             * Partial
+             * @description the job has not completed: the batches finished so far
+             */
+            partial: boolean;
+            /** Batches Done */
+            batches_done: number;
+            /** Batches Total */
+            batches_total: number;
+            /** Items */
+            items: components["schemas"]["Hsp"][];
         };
         /** Job */
         Job: {
@@ -699,8 +917,16 @@ export interface components {
             query_count: number;
             /** Query Letters */
             query_letters: number;
-            /** Hits Total */
-            hits_total: number;
+            /**
+             * Hits Total
+             * @description hits (query-subject pairs) once it has completed
+             */
+            hits_total: number | null;
+            /**
+             * Hsps Total
+             * @description HSPs indexed so far
+             */
+            hsps_total: number;
             /**
              * Poll After Ms
              * @description ask again after this long; null: ended
@@ -798,6 +1024,15 @@ export interface components {
             /** Submit Burst */
             submit_burst: number;
         };
+        /** LineageEntryModel */
+        LineageEntryModel: {
+            /** Taxid */
+            taxid: number;
+            /** Name */
+            name: string;
+            /** Rank */
+            rank: string;
+        };
         /**
          * Molecule
          * @enum {string}
@@ -807,7 +1042,7 @@ export interface components {
          * OptionKind
          * @enum {string}
          */
-        OptionKind: "float" | "int" | "choice" | "flag" | "bool";
+        OptionKind: "float" | "int" | "choice" | "flag" | "bool" | "range";
         /** OptionSpec */
         OptionSpec: {
             /** Name */
@@ -869,17 +1104,55 @@ export interface components {
         };
         /** QuerySummary */
         QuerySummary: {
-            /** Query Id */
-            query_id: string;
             /**
              * Query Index
              * @description 0-based position in the submitted FASTA
              */
             query_index: number;
-            /** Qlen */
-            qlen: number;
+            /** Query Id */
+            query_id: string;
+            /**
+             * Qlen
+             * @description known once the query has an HSP
+             */
+            qlen: number | null;
+            /** Hsps */
+            hsps: number;
             /** Hits */
             hits: number;
+        };
+        /** SearchItem */
+        SearchItem: {
+            /** Taxid */
+            taxid: number;
+            /** Scientific Name */
+            scientific_name: string;
+            /** Common Name */
+            common_name: string | null;
+            /** Rank */
+            rank: string;
+            /**
+             * Matched Name
+             * @description the name the query is a prefix of
+             */
+            matched_name: string;
+            /**
+             * Name Class
+             * @enum {string}
+             */
+            name_class: "scientific name" | "common name" | "synonym";
+            /**
+             * Exact
+             * @description the whole name equals the query
+             */
+            exact: boolean;
+        };
+        /** SearchResult */
+        SearchResult: {
+            /** Query */
+            query: string;
+            /** Items */
+            items: components["schemas"]["SearchItem"][];
         };
         /** Session */
         Session: {
@@ -904,6 +1177,19 @@ export interface components {
             token: string;
         };
         /**
+         * StandardLineage
+         * @description The taxon's ancestor (or itself) at each standard rank; null where it has none.
+         */
+        StandardLineage: {
+            superkingdom: components["schemas"]["TaxonRefModel"] | null;
+            phylum: components["schemas"]["TaxonRefModel"] | null;
+            class: components["schemas"]["TaxonRefModel"] | null;
+            order: components["schemas"]["TaxonRefModel"] | null;
+            family: components["schemas"]["TaxonRefModel"] | null;
+            genus: components["schemas"]["TaxonRefModel"] | null;
+            species: components["schemas"]["TaxonRefModel"] | null;
+        };
+        /**
          * Step
          * @enum {string}
          */
@@ -912,7 +1198,7 @@ export interface components {
          * StepStatus
          * @enum {string}
          */
-        StepStatus: "pending" | "running" | "completed" | "skipped" | "failed";
+        StepStatus: "pending" | "running" | "completed" | "skipped" | "failed" | "cancelled";
         /** SubmitSlot */
         SubmitSlot: {
             /** Namespace */
@@ -931,6 +1217,50 @@ export interface components {
              * @description unfinished jobs of this namespace
              */
             queue_depth: number;
+        };
+        /** TaxonModel */
+        TaxonModel: {
+            /**
+             * Taxid
+             * @description the current taxid (a merged one asked for resolves to it)
+             */
+            taxid: number;
+            /** Scientific Name */
+            scientific_name: string;
+            /** Common Name */
+            common_name: string | null;
+            /**
+             * Rank
+             * @description NCBI's rank: "species", "genus", "no rank", ...
+             */
+            rank: string;
+            /** Parent Taxid */
+            parent_taxid: number | null;
+            lineage: components["schemas"]["StandardLineage"];
+            /**
+             * Full Lineage
+             * @description every ancestor from just below the root, down to the taxon itself
+             */
+            full_lineage: components["schemas"]["LineageEntryModel"][];
+            /** Child Count */
+            child_count: number;
+            /**
+             * Descendant Count
+             * @description taxa under it, not counting itself
+             */
+            descendant_count: number;
+            /**
+             * Merged From
+             * @description the taxid asked for, when NCBI merged it into this one
+             */
+            merged_from: number | null;
+        };
+        /** TaxonRefModel */
+        TaxonRefModel: {
+            /** Taxid */
+            taxid: number;
+            /** Name */
+            name: string;
         };
         /**
          * WaitingFor
@@ -1020,6 +1350,12 @@ export interface components {
              * @default null
              */
             group?: string | null;
+            /**
+             * Molecule
+             * @description checked against the database when given
+             * @default null
+             */
+            molecule?: ("nucl" | "prot") | null;
         };
     };
     responses: never;
@@ -2071,13 +2407,145 @@ export interface operations {
     job_hits_api_jobs__job_id__hits_get: {
         parameters: {
             query?: {
-                sort?: "evalue" | "bitscore" | "pident" | "qcovhsp" | "length" | "query" | "subject_id";
+                sort?: "evalue" | "max_score" | "total_score" | "qcovs" | "pident" | "slen" | "query" | "subject_id";
+                /** @description default: high first for scores, identities and lengths */
                 order?: ("asc" | "desc") | null;
                 /** @description items per page (at most 1000) */
                 limit?: number;
                 /** @description items to skip */
                 offset?: number;
+                /** @description every query with this id */
                 query_id?: string | null;
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
+                min_pident?: number | null;
+                min_qcovs?: number | null;
+                max_evalue?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description a job id (a UUID) */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HitPage"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    job_hsps_api_jobs__job_id__hsps_get: {
+        parameters: {
+            query?: {
+                sort?: "evalue" | "bitscore" | "pident" | "qcovhsp" | "length" | "query" | "subject_id";
+                /** @description default: high first for scores, identities and lengths */
+                order?: ("asc" | "desc") | null;
+                /** @description items per page (at most 1000) */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+                /** @description every query with this id */
+                query_id?: string | null;
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
                 min_pident?: number | null;
                 min_qcovhsp?: number | null;
                 max_evalue?: number | null;
@@ -2097,7 +2565,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HitPage"];
+                    "application/json": components["schemas"]["HspPage"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */
@@ -2307,8 +2775,11 @@ export interface operations {
     };
     job_alignments_api_jobs__job_id__alignments_get: {
         parameters: {
-            query: {
-                query_id: string;
+            query?: {
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
+                /** @description the first query with it */
+                query_id?: string | null;
                 /** @description items per page (at most 500) */
                 limit?: number;
                 /** @description items to skip */
@@ -2670,9 +3141,14 @@ export interface operations {
                     title?: string;
                     /**
                      * Format: binary
-                     * @description FASTA
+                     * @description FASTA, plain or gzipped
                      */
                     file: string;
+                    /**
+                     * @description default: detected from the residues
+                     * @enum {string}
+                     */
+                    molecule?: "nucl" | "prot";
                     /**
                      * @description default: private for a signed-in user
                      * @enum {string}
@@ -4064,6 +4540,346 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+        };
+    };
+    search_taxa_api_taxonomy_search_get: {
+        parameters: {
+            query: {
+                /** @description the start of a scientific or common name, any case */
+                q: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResult"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resolve_taxon_api_taxonomy_resolve_get: {
+        parameters: {
+            query: {
+                /** @description a taxid ("562", "txid562") or a scientific name, any case; also a common name or synonym that only one taxon has */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonModel"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_taxon_api_taxonomy__taxid__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an NCBI taxid */
+                taxid: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonModel"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
