@@ -102,7 +102,10 @@ def test_users_see_only_their_own_jobs(setup, demo_16s) -> None:
     assert job["id"] not in [j["id"] for j in bob_list["items"]]
     admin_list = client.get("/api/jobs", headers=auth(tokens["root"])).json()
     assert job["id"] in [j["id"] for j in admin_list["items"]]
+    listed = next(j for j in admin_list["items"] if j["id"] == job["id"])
+    assert listed["owner"] == "alice"  # admins see who submitted each job
     assert client.get(f"/api/jobs/{job['id']}", headers=auth(tokens["root"])).status_code == 200
+    assert job["owner"] == "alice"
 
 
 def test_only_admins_register_paths_and_add_clusters(setup) -> None:

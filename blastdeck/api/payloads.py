@@ -60,6 +60,7 @@ def job_model(job: models.Job) -> Job:
             for row in job.steps
         ],
         progress=JobProgress(batches_done=job.batches_done, batches_total=job.batches_total),
+        owner=job.owner.name if job.owner_id and job.owner else None,
         query_count=job.query_count,
         query_letters=job.query_letters,
         hits_total=job.hits_total,

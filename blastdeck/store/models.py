@@ -73,6 +73,11 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # The owner's account, for showing who submitted (no FK: an owner may be removed, and
+    # the job stays, owned by no account).
+    owner: Mapped[User | None] = relationship(
+        primaryjoin="foreign(Job.owner_id) == User.id", viewonly=True, lazy="selectin"
+    )
     steps: Mapped[list[JobStep]] = relationship(
         back_populates="job", order_by="JobStep.position", cascade="all, delete-orphan"
     )

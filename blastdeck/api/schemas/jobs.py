@@ -76,6 +76,7 @@ class Job(BaseModel):
     waiting_for: WaitingFor | None
     steps: list[JobStep]
     progress: JobProgress
+    owner: str | None = Field(description="who submitted it (a user name); null with auth off")
     query_count: int
     query_letters: int
     hits_total: int | None = Field(description="hits (query-subject pairs) once it has completed")
