@@ -381,6 +381,52 @@ def test_json_is_one_document_with_a_report_per_query(
 
 
 @pytest.mark.parametrize("batching", BATCHINGS)
+def test_json_is_what_one_blast_run_writes(
+    nucl_job: Job, nucl_exports: dict, batching: str
+) -> None:
+    """A job of one batch gets the bytes of BLAST's own JSON. With several batches every query
+    has the same hits and HSPs (scores, e-values, coordinates, alignments' lengths) as one
+    BLAST run of all the queries; only what BLAST computes per set of queries it searched
+    together can differ: the effective search space and length adjustment it reports, and
+    which letters of the query it shows masked."""
+    (archive,) = nucl_job.archives("1")
+    single = run_tool(
+        "blast_formatter",
+        ["-archive", str(archive), "-outfmt", "15"],
+        database_dir=DatabaseDir(nucl_job.blastdb_dir),
+    )
+    ours = nucl_exports[batching, ExportFormat.JSON].read_text()
+    if batching == "1":
+        assert ours == single
+    fields = (
+        "bit_score",
+        "score",
+        "evalue",
+        "identity",
+        "query_from",
+        "query_to",
+        "hit_from",
+        "hit_to",
+        "align_len",
+        "gaps",
+    )
+
+    def hsps(text: str) -> list[tuple]:
+        return [
+            (
+                report["report"]["results"]["search"]["query_id"],
+                hit["description"][0]["id"],
+                *(hsp[f] for f in fields),
+            )
+            for report in json.loads(text)["BlastOutput2"]
+            for hit in report["report"]["results"]["search"].get("hits", [])
+            for hsp in hit["hsps"]
+        ]
+
+    assert hsps(ours) == hsps(single) and len(hsps(single)) > 10
+
+
+@pytest.mark.parametrize("batching", BATCHINGS)
 def test_xml_is_one_document_numbered_across_the_job(
     nucl_job: Job, nucl_exports: dict, batching: str
 ) -> None:

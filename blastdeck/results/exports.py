@@ -21,14 +21,13 @@ Facts about BLAST+ 2.12 output that the stitching relies on (checked against rea
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.asn1_archive import write_asn1
@@ -82,45 +81,53 @@ def render_export(
 
 # -- json --------------------------------------------------------------------------------------
 
-_QUERY_NUMBER = re.compile(r"Query_(\d+)")
+# BLAST's outfmt 15 layout (2.12): the document opens with these two lines and closes with the
+# last two; each query's report starts with a line "{" and reports are separated by a line ",".
+_JSON_HEAD = ("{\n", '"BlastOutput2": [\n')
+_JSON_TAIL = ("]\n", "}\n")
+_JSON_REPORT_START = "{\n"
+_JSON_SEPARATOR = ",\n"
+_JSON_QUERY_ID = re.compile(r'^(\s*"query_id": ")Query_(\d+)(",?)$')
 
 
 def _write_json(job: ExportSources, sink: TextIO) -> None:
-    """BLAST's single-file JSON (outfmt 15) with every batch's query reports in one list."""
-    sink.write('{"BlastOutput2": [')
-    written = 0
-    for path in job.formatted("15"):
-        offset = written
-        for report in _json_reports(path):
-            _renumber_json_query(report, offset)
-            sink.write(",\n" if written else "\n")
-            json.dump(report, sink)
-            written += 1
-    sink.write("\n]}\n")
+    """BLAST's single-file JSON (outfmt 15) byte for byte as one BLAST run over all the
+    queries writes it: every batch's reports are copied as BLAST formatted them, in order, and
+    their batch-local `Query_N` ids made job-wide (as in the XML export). Streamed a line at a
+    time."""
+    sink.writelines(_JSON_HEAD)
+    reports = 0
+    for index, path in enumerate(job.formatted("15")):
+        offset = reports
+        with open_text(path) as src:
+            head = [src.readline(), src.readline()]
+            if tuple(head) != _JSON_HEAD:
+                raise export_error(f"blast_formatter's JSON for batch {index + 1} is not BLAST's")
+            previous: str | None = None
+            for line in src:  # one line held back: the batch's last is its closing "}"
+                if previous is not None:
+                    reports += _write_json_line(sink, previous, offset, reports)
+                previous = line
+        if previous != _JSON_TAIL[1]:
+            raise export_error(f"blast_formatter's JSON for batch {index + 1} is incomplete")
+    sink.writelines(_JSON_TAIL)
 
 
-def _json_reports(path: Path) -> list[Any]:
-    with open_text(path) as src:
-        try:
-            # strict=False: tolerate a raw control character inside a title.
-            document = json.load(src, strict=False)
-        except ValueError as exc:
-            raise export_error(f"blast_formatter wrote JSON that does not parse: {exc}") from exc
-    reports = document.get("BlastOutput2") if isinstance(document, dict) else None
-    if not isinstance(reports, list):
-        raise export_error("blast_formatter's JSON has no BlastOutput2 list")
-    return reports
-
-
-def _renumber_json_query(report: Any, offset: int) -> None:
-    """Make a batch-local `Query_K` id job-wide, as the XML export does."""
-    try:
-        search = report["report"]["results"]["search"]
-    except (KeyError, TypeError):
-        return
-    query_id = search.get("query_id") if isinstance(search, dict) else None
-    if isinstance(query_id, str) and (m := _QUERY_NUMBER.fullmatch(query_id)):
-        search["query_id"] = f"Query_{offset + int(m.group(1))}"
+def _write_json_line(sink: TextIO, line: str, offset: int, written: int) -> int:
+    """Copy one body line of a batch's JSON; returns 1 when it starts a report."""
+    if line == _JSON_TAIL[0]:
+        return 0  # the batch's "]": the job's document closes once, at its end
+    if line == _JSON_REPORT_START:
+        if written:
+            sink.write(_JSON_SEPARATOR)  # between batches, as BLAST separates reports
+        sink.write(line)
+        return 1
+    if line == _JSON_SEPARATOR:
+        return 0  # written before the next report instead
+    if m := _JSON_QUERY_ID.match(line.rstrip("\n")):
+        line = f"{m.group(1)}Query_{offset + int(m.group(2))}{m.group(3)}\n"
+    sink.write(line)
+    return 0
 
 
 # -- xml ---------------------------------------------------------------------------------------
