@@ -97,14 +97,33 @@ def test_event_id_at_the_bound(client: TestClient, job: dict) -> None:
         ("max_evalue", "-1"),
         ("min_pident", "100.5"),
         ("min_pident", "-inf"),
-        ("min_qcovhsp", HUGE),
+        ("min_qcovs", HUGE),
+        ("query_index", HUGE),
     ],
 )
 def test_hit_filters_out_of_bounds(client: TestClient, job: dict, name: str, value: str) -> None:
     assert_invalid(client.get(f"/api/jobs/{job['id']}/hits", params={name: value}), name)
 
 
-JOB_ROUTES = ["", "/hits", "/queries", "/events", "/query", "/config", "/stream", "/download"]
+@pytest.mark.parametrize(
+    "name, value",
+    [("max_evalue", "inf"), ("min_pident", "100.5"), ("min_qcovhsp", HUGE), ("query_index", "-1")],
+)
+def test_hsp_filters_out_of_bounds(client: TestClient, job: dict, name: str, value: str) -> None:
+    assert_invalid(client.get(f"/api/jobs/{job['id']}/hsps", params={name: value}), name)
+
+
+JOB_ROUTES = [
+    "",
+    "/hits",
+    "/hsps",
+    "/queries",
+    "/events",
+    "/query",
+    "/config",
+    "/stream",
+    "/download",
+]
 
 
 @pytest.mark.parametrize("suffix", JOB_ROUTES)

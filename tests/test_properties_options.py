@@ -91,7 +91,17 @@ def bool_values(spec: OptionSpec, program: Program) -> st.SearchStrategy[object]
     return st.one_of(st.booleans(), words)
 
 
+def range_values(spec: OptionSpec, program: Program) -> st.SearchStrategy[object]:
+    starts = st.integers(1, 10**6)
+    return st.tuples(starts, st.integers(1, 10**6)).flatmap(
+        lambda pair: st.sampled_from(
+            [f"{pair[0]}-{pair[0] + pair[1]}", f" {pair[0]} - {pair[0] + pair[1]} "]
+        )
+    )
+
+
 VALUES = {
+    OptionKind.RANGE: range_values,
     OptionKind.INT: int_values,
     OptionKind.FLOAT: float_values,
     OptionKind.CHOICE: choice_values,
@@ -164,6 +174,9 @@ def check_value_text(spec: OptionSpec, program: Program, value: str) -> None:
             assert minimum is not None and minimum < 0, (spec.name, value)
     elif spec.kind is OptionKind.BOOL:
         assert value in ("true", "false")
+    elif spec.kind is OptionKind.RANGE:
+        start, stop = (int(n) for n in value.split("-"))
+        assert value == f"{start}-{stop}" and 1 <= start < stop
     else:
         assert value in spec.choices_for(program)
 
