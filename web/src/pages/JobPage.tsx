@@ -160,12 +160,11 @@ function JobHeader({ job, onCancel, cancelling }: { job: Job; onCancel: () => vo
         </div>
         <div className="job-status-box">
           <StatusBadge status={job.status} testId="job-status" />
-          {/* The phase says more than the status only while the job is under way. */}
-          {job.phase !== job.status && (
-            <code className="phase" data-testid="job-phase" title="pipeline phase">
-              {job.phase}
-            </code>
-          )}
+          {/* The phase is shown only where it says more than the status ("completed" once, not
+              twice); the element stays, hidden, as the page's phase hook (bench/web.py). */}
+          <code className="phase" data-testid="job-phase" title="pipeline phase" hidden={job.phase === job.status}>
+            {job.phase}
+          </code>
           <div className="row gap-small">
             {active && (
               <button type="button" className="btn btn-danger" onClick={onCancel} disabled={cancelling || job.phase === 'cancelling'} data-testid="cancel-job">
