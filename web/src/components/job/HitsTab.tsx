@@ -154,9 +154,9 @@ export function HitsTab({ job }: { job: Job }) {
       {hits.error && <ErrorNote error={hits.error} testId="hits-error" />}
 
       {page && (
-        <p className="muted small" data-testid="hits-summary">
+        <p className="muted small" data-testid="hits-summary" data-total={page.total}>
           {plural(page.total, 'hit')}
-          {filtered ? ' match' : ''} (one per query and subject)
+          {filtered ? (page.total === 1 ? ' matches' : ' match') : ''} (one per query and subject)
           {!filtered && job.hsps_total > 0 ? `, ${plural(job.hsps_total, 'HSP')} in all` : ''}. Click a hit for its HSPs.
         </p>
       )}
