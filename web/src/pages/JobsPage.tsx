@@ -168,6 +168,7 @@ export function JobsPage() {
           limit={PAGE_SIZE}
           total={list.data.total}
           onOffset={(next) => setParam({ offset: next ? String(next) : '' })}
+          noun={['job', 'jobs']}
         />
       )}
     </div>

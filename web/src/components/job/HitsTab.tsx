@@ -274,7 +274,8 @@ function HitHsps({ job, hit, version }: { job: Job; hit: Hit; version: string })
   return (
     <div className="hit-hsps">
       <p className="muted small">
-        {plural(hsps.data.length, 'HSP')} of query {queryName(hit)} with {hit.subject_id}, best first:
+        {plural(hsps.data.length, 'HSP')} of query {queryName(hit)} with {hit.subject_id}
+        {hsps.data.length > 1 ? ', best first' : ''}:
       </p>
       <table className="table hsps" data-testid="hsps-table">
         <thead>

@@ -68,7 +68,7 @@ describe('RunTab', () => {
       expect(screen.getByTestId('job-elapsed').textContent).toBe('Since submission: 5 min 00 s');
       expect(screen.getByTestId('run-elapsed').textContent).toBe('BLAST Run: 3 min 00 s');
       // 3 of 12 batches in 3 min: 9 more at that rate.
-      expect(screen.getByTestId('time-left').textContent).toBe('Time left: about 9 min (estimated from 3 of 12 batches done)');
+      expect(screen.getByTestId('time-left').textContent).toBe('Time left: up to about 9 min (from 3 of 12 batches done; the largest run first)');
     } finally {
       vi.useRealTimers();
     }

@@ -96,7 +96,7 @@ function TimingLine({ timing }: { timing: ReturnType<typeof runTiming> }) {
           {' · '}
           <span data-testid="time-left">
             {remainingMs != null
-              ? `Time left: ${formatRemaining(remainingMs)} (estimated from ${batchesDone} of ${batchesTotal} batches done)`
+              ? `Time left: up to ${formatRemaining(remainingMs)} (from ${batchesDone} of ${batchesTotal} batches done; the largest run first)`
               : batchesDone < batchesTotal
                 ? 'Time left: estimated once a batch finishes'
                 : 'Time left: finishing'}
