@@ -9,7 +9,9 @@ is how the timeline's in-between states (Stage DB skipped, Submit waiting) becom
 from __future__ import annotations
 
 import re
+import shutil
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from blastdeck.api.web import STATIC_DIR
 from blastdeck.domain.pipeline_model import STEPS
-from tests.conftest import Server, fasta, wait_for_job
+from tests.conftest import SLOW_OPTIONS, Server, fasta, wait_for_job
 from tests.test_auth import cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,8 +68,10 @@ class LockedServer(Server):
     def release_submit_slot(self) -> None:
         self.redis.delete(self.lock_key)
 
-    def submit(self, query: str, **options) -> dict:
+    def submit(self, query: str, cluster: str | None = None, **options) -> dict:
         body = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
+        if cluster:
+            body["cluster"] = cluster
         response = httpx.post(f"{self.url}/api/jobs", json=body, timeout=30)
         assert response.status_code == 202, response.text
         return response.json()
@@ -124,6 +128,22 @@ def badge(page: Page, step: str):
     return page.get_by_test_id(f"step-badge-{step}")
 
 
+# What the Hits tab shows of a partial table, read at one instant: [batches done, batches in
+# all, hits in the table, hit rows on the page], or null once the table is complete.
+PARTIAL_VIEW = """() => {
+  const note = document.querySelector('[data-testid="hits-partial"]');
+  const summary = document.querySelector('[data-testid="hits-summary"]');
+  if (!note || !summary) return null;
+  return [Number(note.dataset.batchesDone), Number(note.dataset.batchesTotal),
+          Number(summary.dataset.total),
+          document.querySelectorAll('[data-testid="hit-row"]').length];
+}"""
+
+
+def hit_rows(page: Page):
+    return page.get_by_test_id("hits-table").get_by_test_id("hit-row")
+
+
 def test_search_form_runs_a_job_and_the_page_follows_it_to_the_hits(
     server: LockedServer, page: Page, demo_16s
 ) -> None:
@@ -141,11 +161,14 @@ def test_search_form_runs_a_job_and_the_page_follows_it_to_the_hits(
     )
     # a job seen completing switches to its hits, once
     page.wait_for_url(re.compile(r"tab=hits"))
-    expect(page.get_by_test_id("hits-table").locator("tbody tr").first).to_be_visible()
+    expect(hit_rows(page).first).to_be_visible()
     job = server.job(job_id)
     assert job["options"] == {"evalue": 1e-20}
-    rows = page.get_by_test_id("hits-table").locator("tbody tr").count()
-    assert rows == min(50, job["hits_total"])
+    assert hit_rows(page).count() == min(50, job["hits_total"])
+    # the header says "completed" once: the phase is shown only while it says more
+    expect(page.get_by_test_id("job-phase")).to_be_hidden()
+    letters = f"{job['query_letters']:,}"
+    expect(page.get_by_test_id("job-queries")).to_have_text(f"2 queries ({letters} letters)")
 
     page.get_by_test_id("tab-run").click()
     for key in STEP_KEYS:
@@ -214,19 +237,72 @@ def test_hits_table_sorts_filters_and_pages(
     server: LockedServer, page: Page, finished_job: dict
 ) -> None:
     job_id = finished_job["id"]
+    hits_total = finished_job["hits_total"]
     page.goto(f"{server.url}/jobs/{job_id}?tab=hits")
-    table = page.get_by_test_id("hits-table")
-    expect(table.locator("tbody tr").first).to_be_visible()
-    assert table.locator("tbody tr").count() == min(50, finished_job["hits_total"])
-    expect(page.get_by_test_id("hits-pager")).to_contain_text(str(finished_job["hits_total"]))
+    rows = hit_rows(page)
+    expect(rows.first).to_be_visible()
+    assert rows.count() == min(50, hits_total)
+    # the tab counts hits (query-subject pairs), not HSPs
+    expect(page.get_by_test_id("hits-count")).to_have_text(f"{hits_total:,}")
+    expect(page.get_by_test_id("hits-pager")).to_contain_text(f"of {hits_total:,} hits")
+    expect(page.get_by_test_id("hits-partial")).to_have_count(0)
+
+    # the API's default order (BLAST's ranking), row for row
+    ranked = httpx.get(f"{server.url}/api/jobs/{job_id}/hits", params={"limit": 50}).json()
+    shown = [
+        (int(r.get_attribute("data-query-index")), r.get_attribute("data-subject"))
+        for r in rows.all()
+    ]
+    assert shown == [(h["query_index"], h["subject_id"]) for h in ranked["items"]]
+
+    # sorted by max score, high first
+    page.get_by_test_id("sort-max_score").click()
+    by_score = httpx.get(
+        f"{server.url}/api/jobs/{job_id}/hits",
+        params={"sort": "max_score", "order": "desc", "limit": 1},
+    ).json()["items"][0]
+    expect(rows.first).to_have_attribute("data-subject", by_score["subject_id"], timeout=10_000)
+    page.get_by_test_id("sort-evalue").click()
 
     strict = httpx.get(
         f"{server.url}/api/jobs/{job_id}/hits", params={"min_pident": 99, "limit": 1}, timeout=10
     ).json()["total"]
-    assert 0 < strict < finished_job["hits_total"]
+    assert 0 < strict < hits_total
     page.get_by_test_id("filter-identity").fill("99")
-    expect(table.locator("tbody tr")).to_have_count(min(50, strict), timeout=10_000)
-    expect(page.get_by_test_id("hits-pager")).to_contain_text(str(strict))
+    expect(rows).to_have_count(min(50, strict), timeout=10_000)
+    expect(page.get_by_test_id("hits-pager")).to_contain_text(f"of {strict:,} hit")
+
+
+def test_a_hit_shows_its_hsp_count_and_opens_to_its_hsps(
+    server: LockedServer, page: Page, finished_job: dict
+) -> None:
+    job_id = finished_job["id"]
+    assert finished_job["hsps_total"] >= finished_job["hits_total"]
+    # the hit with the most HSPs, so the expanded table has more than one row when BLAST has one
+    hits = httpx.get(f"{server.url}/api/jobs/{job_id}/hits", params={"limit": 1000}).json()
+    most = max(hits["items"], key=lambda h: h["hsps"])
+    page.goto(f"{server.url}/jobs/{job_id}?tab=hits")
+    page.get_by_test_id("filter-query").select_option(str(most["query_index"]))
+    row = page.locator(
+        f'[data-testid="hit-row"][data-query-index="{most["query_index"]}"]'
+        f'[data-subject="{most["subject_id"]}"]'
+    )
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row.get_by_test_id("hit-hsp-count")).to_have_text(str(most["hsps"]))
+    row.click()  # one click opens it
+    detail = page.get_by_test_id("hit-hsps-row")
+    expect(detail.get_by_test_id("hsp-row")).to_have_count(most["hsps"], timeout=10_000)
+    hsps = httpx.get(
+        f"{server.url}/api/jobs/{job_id}/hsps",
+        params={"query_index": most["query_index"], "limit": 1000},
+    ).json()["items"]
+    own = [h for h in hsps if h["subject_id"] == most["subject_id"]]
+    assert len(own) == most["hsps"]
+    expect(detail).to_contain_text(f"{most['hsps']} HSP")
+    for hsp in own:
+        expect(detail).to_contain_text(f"{hsp['qstart']:,}\u2013{hsp['qend']:,}")
+    row.get_by_test_id("hit-expand").click()  # and closes it
+    expect(page.get_by_test_id("hit-hsps-row")).to_have_count(0)
 
 
 def test_alignments_and_graphic_tabs_draw_the_hits(
@@ -251,6 +327,10 @@ def test_jobs_list_filters_duplicates_and_deletes(
     expect(rows.first).to_be_visible()
     page.get_by_test_id("jobs-search").fill(finished_job["id"][:8])
     expect(rows).to_have_count(1, timeout=10_000)
+    expect(rows.first.get_by_test_id("job-row-queries")).to_have_text("3")
+    expect(rows.first.get_by_test_id("job-row-hits")).to_have_text(
+        f"{finished_job['hits_total']:,}"
+    )
 
     rows.first.get_by_test_id("duplicate-job").click()
     page.wait_for_url(re.compile(r"/search\?from="))
@@ -271,21 +351,67 @@ def test_jobs_list_filters_duplicates_and_deletes(
     assert gone.status_code == 404
 
 
-def test_cancel_from_the_job_page(server: LockedServer, page: Page, demo_16s) -> None:
+def test_cancel_from_the_job_page_asks_first_and_shows_the_step_cancelled(
+    server: LockedServer, page: Page, demo_16s
+) -> None:
     server.hold_submit_slot()
     try:
         job = server.submit(fasta(demo_16s[30:31]))
         page.goto(f"{server.url}/jobs/{job['id']}")
         expect(badge(page, "submitting")).to_have_text("waiting", timeout=30_000)
-        page.once("dialog", lambda dialog: dialog.accept())
+        asked: list[str] = []
+
+        def answer(accept: bool):
+            def handle(dialog) -> None:
+                asked.append(dialog.message)
+                dialog.accept() if accept else dialog.dismiss()
+
+            return handle
+
+        page.once("dialog", answer(False))
+        page.get_by_test_id("cancel-job").click()
+        expect(badge(page, "submitting")).to_have_text("waiting")
+        assert asked and job["id"][:8] in asked[0] and asked[0].startswith("Cancel")
+        assert server.job(job["id"])["status"] == "running"  # a "no" cancels nothing
+
+        page.once("dialog", answer(True))
         page.get_by_test_id("cancel-job").click()
         expect(page.get_by_test_id("job-status")).to_have_text(
             re.compile("cancelled", re.I), timeout=30_000
         )
+        # the step the cancel stopped says so, with its own badge: not failed, not pending
+        expect(badge(page, "submitting")).to_have_text("cancelled")
+        expect(page.get_by_test_id("step-submitting")).to_have_attribute("data-state", "cancelled")
+        assert page.locator('[data-testid^="step-"][data-state="failed"]').count() == 0
         assert page.locator("[data-testid^=step-] .spinner").count() == 0
+        expect(page.get_by_test_id("job-phase")).to_be_hidden()  # "cancelled" once
+        expect(page.get_by_test_id("tab-hits")).to_be_disabled()
     finally:
         server.release_submit_slot()
-    assert server.job(job["id"])["phase"] == "cancelled"
+    done = server.job(job["id"])
+    assert done["phase"] == "cancelled"
+    assert [s["key"] for s in done["steps"] if s["status"] == "cancelled"] == ["submitting"]
+
+
+def test_cancel_from_the_jobs_list_asks_first(server: LockedServer, page: Page, demo_16s) -> None:
+    server.hold_submit_slot()
+    try:
+        job = server.submit(fasta(demo_16s[31:32]))
+        page.goto(f"{server.url}/jobs")
+        page.get_by_test_id("jobs-search").fill(job["id"][:8])
+        rows = page.get_by_test_id("job-row")
+        expect(rows).to_have_count(1, timeout=10_000)
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        rows.first.get_by_test_id("cancel-job").click()
+        expect(rows.first.get_by_test_id("cancel-job")).to_be_visible()
+        assert server.job(job["id"])["status"] == "running"
+        messages: list[str] = []
+        page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
+        rows.first.get_by_test_id("cancel-job").click()
+        expect(rows.first).to_have_attribute("data-status", "cancelled", timeout=30_000)
+        assert messages and job["id"][:8] in messages[0]
+    finally:
+        server.release_submit_slot()
 
 
 def test_unknown_job_shows_not_found(server: LockedServer, page: Page) -> None:
@@ -388,3 +514,144 @@ def test_sign_in_with_a_token_then_act_with_the_session_cookie(
     finally:
         if own.proc and own.proc.poll() is None:
             own.kill(signal.SIGTERM)
+
+
+def test_queries_with_the_same_id_are_two_entries_everywhere(
+    server: LockedServer, page: Page, demo_16s
+) -> None:
+    """Queries are addressed by their place: two queries named `same` are #1 and #2 in every
+    query picker, and Alignments and Graphic show the one picked."""
+    (_, first), (_, second) = demo_16s[50], demo_16s[120]
+    job = server.submit(f">same first\n{first}\n>same second\n{second}\n", max_target_seqs=5)
+    done = wait_for_job(server.job, job["id"])
+    assert done["phase"] == "completed"
+    queries = httpx.get(f"{server.url}/api/jobs/{job['id']}/queries").json()["items"]
+    assert [q["query_id"] for q in queries] == ["same", "same"]
+
+    def option_texts(test_id: str) -> list[str]:
+        select = page.get_by_test_id(test_id)
+        expect(select.locator("option[value='1']")).to_have_count(1, timeout=10_000)
+        return [t.strip() for t in select.locator("option").all_inner_texts()]
+
+    page.goto(f"{server.url}/jobs/{job['id']}?tab=hits")
+    expected = [
+        f"#{q['query_index'] + 1} same \u2014 {q['qlen']:,} bp, "
+        + (f"{q['hits']} hits" if q["hits"] != 1 else "1 hit")
+        for q in queries
+    ]
+    assert option_texts("filter-query") == ["All queries", *expected]
+    page.get_by_test_id("filter-query").select_option("1")
+    rows = hit_rows(page)
+    expect(rows.first).to_have_attribute("data-query-index", "1", timeout=10_000)
+    assert {r.get_attribute("data-query-index") for r in rows.all()} == {"1"}
+
+    second_alignments = httpx.get(
+        f"{server.url}/api/jobs/{job['id']}/alignments", params={"query_index": 1}, timeout=120
+    ).json()["items"]
+    first_alignments = httpx.get(
+        f"{server.url}/api/jobs/{job['id']}/alignments", params={"query_index": 0}, timeout=120
+    ).json()["items"]
+    page.get_by_test_id("tab-alignments").click()
+    assert option_texts("alignment-query") == expected
+    alignments = page.get_by_test_id("alignment")
+    expect(alignments.first).to_contain_text(first_alignments[0]["subject_id"], timeout=60_000)
+    page.get_by_test_id("alignment-query").select_option("1")
+    expect(alignments.first).to_contain_text(second_alignments[0]["subject_id"], timeout=30_000)
+    expect(alignments).to_have_count(min(20, len(second_alignments)))
+
+    page.get_by_test_id("tab-graphic").click()
+    assert option_texts("graphic-query") == expected
+    page.get_by_test_id("graphic-query").select_option("1")
+    subjects = {a["subject_id"] for a in second_alignments}
+    graphic_rows = page.get_by_test_id("graphic-row")
+    expect(graphic_rows).to_have_count(min(100, len(subjects)), timeout=10_000)
+    assert {r.get_attribute("data-subject") for r in graphic_rows.all()} == subjects
+    expect(page.get_by_test_id("graphic-caption")).to_contain_text("#2 same")
+
+
+def test_hits_of_a_running_job_are_shown_partial_then_complete(
+    server: LockedServer, page: Page, demo_16s
+) -> None:
+    """Issue 16: while BLAST runs, the Hits tab is open and shows the batches finished so far,
+    says so, and fills in as batches finish; once completed it is the full table, without a
+    reload. One slot runs the batches one after another (12 queries: batches of 6, 3, 2 and 1
+    queries), so the job is seen half done."""
+    added = httpx.post(
+        f"{server.url}/api/clusters", json={"name": "serial", "engine": "local", "slots": 1}
+    )
+    assert added.status_code in (200, 201), added.text
+    job = server.submit(fasta(demo_16s[:12]), cluster="serial", **SLOW_OPTIONS)
+    page.goto(f"{server.url}/jobs/{job['id']}?tab=hits")
+
+    # the tab opens as soon as the job runs, and says its table is partial
+    note = page.get_by_test_id("hits-partial")
+    expect(note).to_contain_text("batches done; more hits will appear", timeout=60_000)
+    expect(page.get_by_test_id("tab-hits")).to_be_enabled()
+    # the Run tab meanwhile: the time BLAST has run, and what it can say of the time left
+    page.get_by_test_id("tab-run").click()
+    expect(page.get_by_test_id("run-elapsed")).to_contain_text("BLAST Run:", timeout=60_000)
+    expect(page.get_by_test_id("time-left")).to_contain_text("Time left")
+    page.get_by_test_id("tab-hits").click()
+
+    # watch the page (no reload) until the job has completed: hits from finished batches while
+    # it runs, each labelled with the batches done, then the whole table
+    partial_views: list[tuple[int, int, int, int]] = []  # batches done, of, hits in all, rows
+    deadline = time.monotonic() + 300
+    while server.job(job["id"])["phase"] not in ("completed", "failed", "cancelled"):
+        assert time.monotonic() < deadline, "the job did not finish in 300 s"
+        view = page.evaluate(PARTIAL_VIEW)
+        if view is not None:
+            partial_views.append(tuple(view))
+        time.sleep(0.2)
+    done = server.job(job["id"])
+    assert done["phase"] == "completed"
+    with_hits = [v for v in partial_views if v[3] > 0 and 0 < v[0] < v[1]]
+    assert with_hits, f"no partial table with hits was seen: {partial_views[-5:]}"
+    assert all(v[1] == 4 for v in with_hits), with_hits[:5]
+    assert with_hits[0][2] < done["hits_total"]  # later batches added hits
+
+    expect(note).to_have_count(0, timeout=30_000)
+    expect(page.get_by_test_id("hits-count")).to_have_text(f"{done['hits_total']:,}")
+    expect(page.get_by_test_id("hits-pager")).to_contain_text(f"of {done['hits_total']:,} hits")
+    assert hit_rows(page).count() == min(50, done["hits_total"])
+
+
+def test_a_database_without_its_files_is_listed_but_disabled(
+    server: LockedServer, page: Page, demo_16s
+) -> None:
+    added = httpx.post(
+        f"{server.url}/api/databases",
+        data={"name": "e2e-gone"},
+        files={"file": ("x.fa", fasta(demo_16s[:3]).encode(), "application/octet-stream")},
+        timeout=60,
+    )
+    assert added.status_code == 201, added.text
+    prefix = Path(added.json()["path"])
+    moved = prefix.parent.with_name(prefix.parent.name + "-moved")
+    shutil.move(prefix.parent, moved)
+    try:
+        page.goto(f"{server.url}/search")
+        page.get_by_test_id("program").select_option("blastn")
+        gone = page.get_by_test_id("database").locator("option[value='e2e-gone']")
+        expect(gone).to_be_disabled(timeout=10_000)
+        expect(gone).to_contain_text("unavailable:")
+        expect(page.get_by_test_id("database")).to_have_value("demo-16s")  # a searchable one
+    finally:
+        shutil.move(moved, prefix.parent)
+
+
+def test_query_loc_takes_a_checked_range(server: LockedServer, page: Page) -> None:
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("program").select_option("blastn")
+    page.get_by_test_id("query-input").fill(">q\n" + "ACGTTGCA" * 20)
+    page.get_by_test_id("database").select_option("demo-16s")
+    page.get_by_test_id("advanced").locator("summary").click()
+    page.get_by_test_id("opt-query_loc").fill("120-20")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("error-opt-query_loc")).to_contain_text("START must be below STOP")
+    assert "/search" in page.url
+    page.get_by_test_id("opt-query_loc").fill("20-120")
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
+    job_id = re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1)
+    assert server.job(job_id)["options"] == {"query_loc": "20-120"}

@@ -1,20 +1,23 @@
 // One function per API route the UI uses; no caching here (that's TanStack Query's job).
 import { apiJson, apiText, qs } from './client';
 import type {
-  Alignment,
-  Cluster,
-  Database,
-  Hit,
-  HitSort,
+  AlignmentPage,
+  AlignmentParams,
+  ClusterList,
+  DatabaseList,
+  HitPage,
+  HitParams,
+  HspPage,
+  HspParams,
   Job,
   JobCreate,
-  JobEvent,
-  JobStatus,
+  JobEventList,
+  JobListParams,
+  JobPage,
   Limits,
-  OptionSpec,
-  Page,
-  ProgramInfo,
-  QuerySummary,
+  ProgramList,
+  ProgramOptions,
+  QueryList,
   SessionInfo,
 } from './types';
 
@@ -26,39 +29,28 @@ export const api = {
     apiJson<SessionInfo>('/api/session', { method: 'POST', body: { token }, quiet401: true }),
   signOut: () => apiJson<void>('/api/session', { method: 'DELETE' }),
 
-  programs: () => apiJson<{ items: ProgramInfo[] }>('/api/programs').then((r) => r.items),
-  databases: () => apiJson<{ items: Database[] }>('/api/databases').then((r) => r.items),
-  clusters: () => apiJson<{ items: Cluster[] }>('/api/clusters').then((r) => r.items),
+  programs: () => apiJson<ProgramList>('/api/programs').then((r) => r.items),
+  databases: () => apiJson<DatabaseList>('/api/databases').then((r) => r.items),
+  clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
   limits: () => apiJson<Limits>('/api/limits'),
-  options: (program: string) =>
-    apiJson<{ program: string; options: OptionSpec[] }>(`/api/options${qs({ program })}`).then((r) => r.options),
+  options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),
 
   submit: (body: JobCreate) => apiJson<Job>('/api/jobs', { method: 'POST', body }),
-  jobs: (p: { status?: JobStatus | ''; q?: string; limit: number; offset: number }) =>
-    apiJson<Page<Job>>(`/api/jobs${qs(p)}`),
+  jobs: (p: JobListParams) => apiJson<JobPage>(`/api/jobs${qs(p)}`),
   job: (id: string) => apiJson<Job>(job(id)),
   jobQuery: (id: string) => apiText(`${job(id)}/query`),
   jobConfig: (id: string) => apiText(`${job(id)}/config`),
-  events: (id: string, after: number) => apiJson<{ items: JobEvent[] }>(`${job(id)}/events${qs({ after })}`),
+  events: (id: string, after: number) => apiJson<JobEventList>(`${job(id)}/events${qs({ after })}`),
   cancel: (id: string) => apiJson<Job>(`${job(id)}/cancel`, { method: 'POST' }),
   remove: (id: string) => apiJson<void>(job(id), { method: 'DELETE' }),
 
-  hits: (id: string, p: HitParams) => apiJson<Page<Hit>>(`${job(id)}/hits${qs({ ...p })}`),
-  queries: (id: string) => apiJson<{ items: QuerySummary[] }>(`${job(id)}/queries`).then((r) => r.items),
-  alignments: (id: string, p: { query_id?: string; limit: number; offset: number }) =>
-    apiJson<Page<Alignment>>(`${job(id)}/alignments${qs(p)}`),
+  /** Hits: one row per query and subject. */
+  hits: (id: string, p: HitParams) => apiJson<HitPage>(`${job(id)}/hits${qs(p)}`),
+  /** HSPs: BLAST's tabular rows. */
+  hsps: (id: string, p: HspParams) => apiJson<HspPage>(`${job(id)}/hsps${qs(p)}`),
+  queries: (id: string) => apiJson<QueryList>(`${job(id)}/queries`).then((r) => r.items),
+  alignments: (id: string, p: AlignmentParams) => apiJson<AlignmentPage>(`${job(id)}/alignments${qs(p)}`),
 
   streamUrl: (id: string) => `${job(id)}/stream`,
   downloadUrl: (id: string, format: string) => `${job(id)}/download${qs({ format })}`,
 };
-
-export interface HitParams {
-  sort?: HitSort;
-  order?: 'asc' | 'desc';
-  limit: number;
-  offset: number;
-  query_id?: string;
-  min_pident?: number;
-  min_qcovhsp?: number;
-  max_evalue?: number;
-}

@@ -4,6 +4,11 @@ import type { components, paths } from './schema';
 
 type Schemas = components['schemas'];
 
+/** The query-string parameters of a GET route, as the server's document declares them. */
+type QueryParams<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } }
+  ? NonNullable<Q>
+  : never;
+
 export type Molecule = Schemas['Molecule'];
 export type ProgramName = Schemas['Program'];
 export type JobStatus = Schemas['JobStatus'];
@@ -13,32 +18,41 @@ export type StepStatus = Schemas['StepStatus'];
 export type ErrorCode = Schemas['ErrorCode'];
 
 export type Job = Schemas['Job'];
+export type JobPage = Schemas['JobPage'];
 export type JobStep = Schemas['JobStep'];
 export type WaitingFor = Schemas['WaitingFor'];
 export type JobEvent = Schemas['JobEvent'];
+export type JobEventList = Schemas['JobEventList'];
 export type JobCreate = Schemas['JobCreate'];
 export type OptionValue = Job['options'][string];
+export type JobListParams = QueryParams<'/api/jobs'>;
 
+/** One query's hit on one subject (NCBI's descriptions table): its HSPs summed up. */
 export type Hit = Schemas['Hit'];
+export type HitPage = Schemas['HitPage'];
+export type HitParams = QueryParams<'/api/jobs/{job_id}/hits'>;
+export type HitSort = NonNullable<HitParams['sort']>;
+/** One HSP: BLAST's tabular columns. */
+export type Hsp = Schemas['Hsp'];
+export type HspPage = Schemas['HspPage'];
+export type HspParams = QueryParams<'/api/jobs/{job_id}/hsps'>;
+export type HspSort = NonNullable<HspParams['sort']>;
+export type SortOrder = NonNullable<HitParams['order']>;
 export type QuerySummary = Schemas['QuerySummary'];
+export type QueryList = Schemas['QueryList'];
 export type Alignment = Schemas['Alignment'];
-export type HitSort = NonNullable<
-  NonNullable<paths['/api/jobs/{job_id}/hits']['get']['parameters']['query']>['sort']
->;
+export type AlignmentPage = Schemas['AlignmentPage'];
+export type AlignmentParams = QueryParams<'/api/jobs/{job_id}/alignments'>;
 
 export type Database = Schemas['Database'];
+export type DatabaseList = Schemas['DatabaseList'];
 export type Cluster = Schemas['Cluster'];
+export type ClusterList = Schemas['ClusterList'];
 export type OptionSpec = Schemas['OptionSpec'];
 export type OptionKind = Schemas['OptionKind'];
+export type ProgramOptions = Schemas['ProgramOptions'];
 export type ProgramInfo = Schemas['ProgramInfo'];
+export type ProgramList = Schemas['ProgramList'];
 export type Limits = Schemas['Limits'];
 export type SessionInfo = Schemas['Session'];
 export type ErrorBody = Schemas['ErrorBody'];
-
-/** One page of a list answer (jobs, hits, alignments). */
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Hit } from '../api/types';
+import type { Hsp } from '../api/types';
 import { SCORE_BANDS, rulerTicks, scoreBand, subjectRows } from './graphic';
 
-function hit(subject: string, bits: number, qstart: number, qend: number): Hit {
+function hit(subject: string, bits: number, qstart: number, qend: number): Hsp {
   return {
-    query_id: 'q', subject_id: subject, subject_title: `${subject} title`, pident: 90, length: 10, mismatch: 0, gapopen: 0,
-    qstart, qend, sstart: 1, send: 10, evalue: 1e-5, bitscore: bits, qlen: 500, slen: 1000, qcovhsp: 50,
+    query_index: 0, query_id: 'q', subject_id: subject, subject_title: `${subject} title`, pident: 90, length: 10, mismatch: 0, gapopen: 0,
+    qstart, qend, sstart: 1, send: 10, evalue: 1e-5, bitscore: bits, qlen: 500, slen: 1000, qcovhsp: 50, qcovs: 60, staxid: 0,
   };
 }
 

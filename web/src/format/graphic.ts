@@ -1,5 +1,5 @@
-// Layout for the Graphic tab: hits laid along the query, one row per subject. Pure.
-import type { Hit } from '../api/types';
+// Layout for the Graphic tab: HSPs laid along the query, one row per subject (hit). Pure.
+import type { Hsp } from '../api/types';
 
 /** NCBI's colour key for alignment scores (bits). */
 export const SCORE_BANDS = [
@@ -33,23 +33,23 @@ export interface SubjectRow {
   segments: Segment[];
 }
 
-/** Group HSPs by subject (best subject first, as the hits come sorted), keep `maxRows`. */
-export function subjectRows(hits: Hit[], maxRows = 100): SubjectRow[] {
+/** Group HSPs by subject (best subject first, as the HSPs come sorted), keep `maxRows`. */
+export function subjectRows(hsps: Hsp[], maxRows = 100): SubjectRow[] {
   const rows = new Map<string, SubjectRow>();
-  for (const hit of hits) {
-    let row = rows.get(hit.subject_id);
+  for (const hsp of hsps) {
+    let row = rows.get(hsp.subject_id);
     if (!row) {
       if (rows.size >= maxRows) continue;
-      row = { subjectId: hit.subject_id, title: hit.subject_title, bestBits: hit.bitscore, segments: [] };
-      rows.set(hit.subject_id, row);
+      row = { subjectId: hsp.subject_id, title: hsp.subject_title, bestBits: hsp.bitscore, segments: [] };
+      rows.set(hsp.subject_id, row);
     }
-    row.bestBits = Math.max(row.bestBits, hit.bitscore);
+    row.bestBits = Math.max(row.bestBits, hsp.bitscore);
     row.segments.push({
-      from: Math.min(hit.qstart, hit.qend),
-      to: Math.max(hit.qstart, hit.qend),
-      bitscore: hit.bitscore,
-      evalue: hit.evalue,
-      pident: hit.pident,
+      from: Math.min(hsp.qstart, hsp.qend),
+      to: Math.max(hsp.qstart, hsp.qend),
+      bitscore: hsp.bitscore,
+      evalue: hsp.evalue,
+      pident: hsp.pident,
     });
   }
   return [...rows.values()].sort((a, b) => b.bestBits - a.bestBits);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatEvalue, jobDurationMs, shortId } from './text';
+import { formatDuration, formatEvalue, jobDurationMs, plural, shortId } from './text';
 
 describe('text formatters', () => {
   it('formats durations', () => {
@@ -18,5 +18,13 @@ describe('text formatters', () => {
   it('shortens ids and measures jobs', () => {
     expect(shortId('968aa1c8-7afe-49be')).toBe('968aa1c8');
     expect(jobDurationMs({ created_at: '2026-01-01T00:00:00Z', finished_at: '2026-01-01T00:00:02Z' }, 0)).toBe(2000);
+  });
+  it("puts a count's noun in the right number", () => {
+    expect(plural(1, 'sequence')).toBe('1 sequence');
+    expect(plural(0, 'sequence')).toBe('0 sequences');
+    expect(plural(22310, 'hit')).toBe('22,310 hits');
+    expect(plural(1, 'query', 'queries')).toBe('1 query');
+    expect(plural(50, 'query', 'queries')).toBe('50 queries');
+    expect(plural(2, 'HSP')).toBe('2 HSPs');
   });
 });

@@ -45,3 +45,11 @@ export function jobDurationMs(job: { created_at: string; finished_at: string | n
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/**
+ * A count with its noun in the right number: "1 sequence", "2 sequences", "1,506 HSPs".
+ * `many` for nouns that don't just take an s ("1 query", "50 queries").
+ */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}

@@ -78,11 +78,18 @@ describe('deriveSteps', () => {
     expect(stage).toMatchObject({ state: 'failed', badge: 'failed', spinner: false, detail: 'copy failed', errorCode: 'staging_failed' });
   });
 
-  it('a cancelled job shows no spinner; the interrupted step looks pending', () => {
-    const job = makeJob({ status: 'cancelled', phase: 'cancelled', poll_after_ms: null }, { preparing: 'completed', running: 'running' });
+  it('a cancelled job shows no spinner; the step it stopped is cancelled, not failed', () => {
+    const job = makeJob({ status: 'cancelled', phase: 'cancelled', poll_after_ms: null }, { preparing: 'completed', running: 'cancelled' });
     const steps = deriveSteps(job);
     expect(steps.some((s) => s.spinner || s.ticking)).toBe(false);
-    expect(byKey(job).running).toMatchObject({ state: 'pending', badge: 'pending', interrupted: true });
+    expect(byKey(job).running).toMatchObject({ state: 'cancelled', badge: 'cancelled', interrupted: true });
+    expect(byKey(job).exporting_results).toMatchObject({ state: 'pending', badge: 'pending' });
+    expect(steps.some((s) => s.state === 'failed')).toBe(false);
+  });
+
+  it('a step an older server left running on a cancelled job is shown cancelled too', () => {
+    const job = makeJob({ status: 'cancelled', phase: 'cancelled', poll_after_ms: null }, { preparing: 'completed', submitting: 'running' });
+    expect(byKey(job).submitting).toMatchObject({ state: 'cancelled', badge: 'cancelled', spinner: false });
   });
 
   it('(d) terminal phases stop polling and show no spinner', () => {

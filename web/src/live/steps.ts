@@ -2,8 +2,8 @@
 import { STEP_LABELS, STEPS } from '../api/domain.generated';
 import type { Job, JobStep, StepKey } from '../api/types';
 
-export type StepState = 'completed' | 'active' | 'waiting' | 'skipped' | 'failed' | 'pending';
-export type StepBadge = 'completed' | 'in progress' | 'waiting' | 'skipped' | 'failed' | 'pending';
+export type StepState = 'completed' | 'active' | 'waiting' | 'skipped' | 'failed' | 'cancelled' | 'pending';
+export type StepBadge = 'completed' | 'in progress' | 'waiting' | 'skipped' | 'failed' | 'cancelled' | 'pending';
 
 // The steps and their labels are the server's (domain/pipeline_model.py, generated).
 export const STEP_ORDER: readonly StepKey[] = STEPS;
@@ -16,6 +16,7 @@ const BADGES: Record<StepState, StepBadge> = {
   waiting: 'waiting',
   skipped: 'skipped',
   failed: 'failed',
+  cancelled: 'cancelled',
   pending: 'pending',
 };
 
@@ -32,7 +33,7 @@ export interface StepView {
   /** Skip reason, error message or waiting text. */
   detail: string | null;
   errorCode: string | null;
-  /** A step that was under way when the job was cancelled. */
+  /** The step that was under way when the job was cancelled (state `cancelled`). */
   interrupted: boolean;
 }
 
@@ -82,12 +83,15 @@ export function deriveSteps(job: JobForSteps): StepView[] {
       view = { ...base, state: 'skipped', detail: step.skip_reason };
     } else if (step.status === 'failed') {
       view = { ...base, state: 'failed', detail: step.error ?? job.error, errorCode: job.error_code };
+    } else if (step.status === 'cancelled') {
+      view = { ...base, state: 'cancelled', detail: step.error, interrupted: true };
     } else if (underWay && terminal) {
       // A step left "running" on a finished job: never a spinner.
       if (job.status === 'failed') {
         view = { ...base, state: 'failed', detail: step.error ?? job.error, errorCode: job.error_code };
       } else if (job.status === 'cancelled') {
-        view = { ...base, state: 'pending', detail: 'cancelled', interrupted: true };
+        // A server from before the `cancelled` step status left the step running.
+        view = { ...base, state: 'cancelled', interrupted: true };
       } else {
         view = { ...base, state: 'completed' };
       }

@@ -1,4 +1,4 @@
-// One job: live header and Run tab, then result tabs once it completed.
+// One job: live header and Run tab; its hits while it runs (partial), every result tab once it completed.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
@@ -13,12 +13,13 @@ import { DownloadsTab } from '../components/job/DownloadsTab';
 import { GraphicTab } from '../components/job/GraphicTab';
 import { HitsTab } from '../components/job/HitsTab';
 import { RunTab } from '../components/job/RunTab';
-import { formatDateTime, shortId } from '../format/text';
+import { formatCount, formatDateTime, plural, shortId } from '../format/text';
 import { isActiveJob } from '../live/polling';
 import { usePhaseLog } from '../live/phaseLog';
 import { jobKey, useJobLive } from '../live/useJobLive';
 import { NotFoundPage } from './NotFoundPage';
-import { TABS, chooseTab, parseTab, type Tab } from './jobTabs';
+import { cancelQuestion } from './jobActions';
+import { TABS, chooseTab, parseTab, tabAvailable, type Tab } from './jobTabs';
 
 const TAB_LABELS: Record<Tab, string> = { run: 'Run', hits: 'Hits', alignments: 'Alignments', graphic: 'Graphic', downloads: 'Downloads' };
 
@@ -41,6 +42,9 @@ function JobView({ id }: { id: string }) {
     mutationFn: () => api.cancel(id),
     onSuccess: (updated) => queryClient.setQueryData(jobKey(id), updated),
   });
+  const confirmCancel = (j: Job) => {
+    if (window.confirm(cancelQuestion(j))) cancel.mutate();
+  };
 
   if (!job) {
     if (isNotFound(jobQuery.error)) return <NotFoundPage what="job" />;
@@ -52,7 +56,6 @@ function JobView({ id }: { id: string }) {
     );
   }
 
-  const completed = job.status === 'completed';
   const tab = chooseTab(parseTab(params.get('tab')), job.status);
   const selectTab = (next: Tab) =>
     setParams(
@@ -67,12 +70,12 @@ function JobView({ id }: { id: string }) {
   return (
     <div className="stack" data-testid="job-page" data-job-id={job.id}>
       <LivePausedBanner show={paused} />
-      <JobHeader job={job} onCancel={() => cancel.mutate()} cancelling={cancel.isPending} />
+      <JobHeader job={job} onCancel={() => confirmCancel(job)} cancelling={cancel.isPending} />
       {cancel.error && <ErrorNote error={cancel.error} testId="cancel-error" />}
 
       <div className="tabs" role="tablist">
         {TABS.map((t) => {
-          const disabled = t !== 'run' && !completed;
+          const disabled = !tabAvailable(t, job.status);
           return (
             <button
               key={t}
@@ -81,12 +84,16 @@ function JobView({ id }: { id: string }) {
               aria-selected={tab === t}
               className={tab === t ? 'tab active' : 'tab'}
               disabled={disabled}
-              title={disabled ? 'Available once the job has completed' : undefined}
+              title={disabled ? (t === 'hits' ? 'Available once BLAST runs' : 'Available once the job has completed') : undefined}
               onClick={() => selectTab(t)}
               data-testid={`tab-${t}`}
             >
               {TAB_LABELS[t]}
-              {t === 'hits' && completed ? <span className="tab-count">{job.hits_total.toLocaleString('en-US')}</span> : null}
+              {t === 'hits' && job.hits_total != null ? (
+                <span className="tab-count" title={plural(job.hits_total, 'hit')} data-testid="hits-count">
+                  {formatCount(job.hits_total)}
+                </span>
+              ) : null}
             </button>
           );
         })}
@@ -141,8 +148,8 @@ function JobHeader({ job, onCancel, cancelling }: { job: Job; onCancel: () => vo
             </div>
             <div>
               <dt>Queries</dt>
-              <dd>
-                {job.query_count.toLocaleString('en-US')} ({job.query_letters.toLocaleString('en-US')} letters)
+              <dd data-testid="job-queries">
+                {plural(job.query_count, 'query', 'queries')} ({plural(job.query_letters, 'letter')})
               </dd>
             </div>
             <div>
@@ -153,7 +160,9 @@ function JobHeader({ job, onCancel, cancelling }: { job: Job; onCancel: () => vo
         </div>
         <div className="job-status-box">
           <StatusBadge status={job.status} testId="job-status" />
-          <code className="phase" data-testid="job-phase" title="pipeline phase">
+          {/* The phase is shown only where it says more than the status ("completed" once, not
+              twice); the element stays, hidden, as the page's phase hook (bench/web.py). */}
+          <code className="phase" data-testid="job-phase" title="pipeline phase" hidden={job.phase === job.status}>
             {job.phase}
           </code>
           <div className="row gap-small">

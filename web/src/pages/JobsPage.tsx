@@ -9,9 +9,10 @@ import { ErrorNote } from '../components/ErrorNote';
 import { LivePausedBanner } from '../components/LivePausedBanner';
 import { Pager } from '../components/Pager';
 import { StatusBadge } from '../components/StatusBadge';
-import { formatDateTime, formatDuration, jobDurationMs, shortId } from '../format/text';
+import { formatCount, formatDateTime, formatDuration, jobDurationMs, plural, shortId } from '../format/text';
 import { LIST_POLL_MS, isActiveJob, listRefetchInterval } from '../live/polling';
 import { useNow } from '../live/useNow';
+import { cancelQuestion, deleteQuestion } from './jobActions';
 
 const PAGE_SIZE = 25;
 const STATUSES: Array<JobStatus | ''> = ['', 'queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -49,7 +50,7 @@ export function JobsPage() {
 
   const list = useQuery({
     queryKey: ['jobs', { status, q, offset }],
-    queryFn: () => api.jobs({ status, q, limit: PAGE_SIZE, offset }),
+    queryFn: () => api.jobs({ status: status || undefined, q, limit: PAGE_SIZE, offset }),
     placeholderData: keepPreviousData,
     retry: false, // the interval below is the retry
     refetchInterval: (query) => {
@@ -117,6 +118,12 @@ export function JobsPage() {
               <th>Title</th>
               <th>Program</th>
               <th>Database</th>
+              <th className="num" title="Sequences in the job's query">
+                Queries
+              </th>
+              <th className="num" title="Hits (one per query and subject), counted once the job has completed">
+                Hits
+              </th>
               <th>Status</th>
               <th>Created</th>
               <th className="num">Duration</th>
@@ -132,11 +139,11 @@ export function JobsPage() {
                 onOpen={() => navigate(`/jobs/${job.id}`)}
                 onCancel={(e) => {
                   stop(e);
-                  cancel.mutate(job.id);
+                  if (window.confirm(cancelQuestion(job))) cancel.mutate(job.id);
                 }}
                 onDelete={(e) => {
                   stop(e);
-                  if (window.confirm(`Delete job ${shortId(job.id)}${job.title ? ` (${job.title})` : ''} and its results?`)) remove.mutate(job.id);
+                  if (window.confirm(deleteQuestion(job))) remove.mutate(job.id);
                 }}
                 onDuplicate={(e) => {
                   stop(e);
@@ -161,6 +168,7 @@ export function JobsPage() {
           limit={PAGE_SIZE}
           total={list.data.total}
           onOffset={(next) => setParam({ offset: next ? String(next) : '' })}
+          noun={['job', 'jobs']}
         />
       )}
     </div>
@@ -190,6 +198,16 @@ function JobRow({ job, now, onOpen, onCancel, onDelete, onDuplicate }: RowProps)
       </td>
       <td>{job.program}</td>
       <td>{job.database}</td>
+      <td className="num" data-testid="job-row-queries" title={plural(job.query_count, 'query', 'queries')}>
+        {formatCount(job.query_count)}
+      </td>
+      <td
+        className="num"
+        data-testid="job-row-hits"
+        title={job.hits_total == null ? 'counted once the job has completed' : plural(job.hits_total, 'hit')}
+      >
+        {job.hits_total == null ? <span className="muted">—</span> : formatCount(job.hits_total)}
+      </td>
       <td>
         <StatusBadge status={job.status} testId="job-row-status" />
       </td>

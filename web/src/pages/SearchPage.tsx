@@ -11,7 +11,7 @@ import { QueryField } from '../components/search/QueryField';
 import { jobKey } from '../live/useJobLive';
 import { exampleQuery } from '../search/examples';
 import { fieldErrorFrom, type ErrorKey } from '../search/fieldErrors';
-import { PROGRAM_NAMES, PROGRAM_SUMMARY, databasesFor, moleculeWord, programInfo } from '../search/programs';
+import { PROGRAM_NAMES, PROGRAM_SUMMARY, databaseLabel, databasesFor, moleculeWord, programInfo, unavailableText } from '../search/programs';
 import { collectOptions, inputsFromOptions, type OptionInput } from '../validation/options';
 import { checkQuery } from '../validation/query';
 
@@ -57,9 +57,11 @@ export function SearchPage() {
   const fitting = databasesFor(databases.data, info.database_molecule);
   const clusterInfo = clusters.data?.find((c) => c.name === cluster);
 
-  // Keep the database a fitting one, and the cluster a known one.
+  const chosenDatabase = fitting.find((d) => d.name === database);
+
+  // Keep the database a fitting one (the first searchable one by default), and the cluster a known one.
   useEffect(() => {
-    if (databases.data && !fitting.some((d) => d.name === database)) setDatabase(fitting[0]?.name ?? '');
+    if (databases.data && !fitting.some((d) => d.name === database)) setDatabase((fitting.find((d) => d.available) ?? fitting[0])?.name ?? '');
   }, [databases.data, fitting, database]);
   useEffect(() => {
     if (clusters.data && !clusters.data.some((c) => c.name === cluster)) {
@@ -96,6 +98,9 @@ export function SearchPage() {
     const checked = checkQuery(query, info.query_molecule, limits.data);
     if (!checked.ok) found.query = checked.problem;
     if (!database) found.database = { code: 'unknown_database', message: `Choose a ${moleculeWord(info.database_molecule)} database.` };
+    else if (chosenDatabase && !chosenDatabase.available) {
+      found.database = { code: 'database_files_missing', message: unavailableText(chosenDatabase) };
+    }
     const collected = collectOptions(specs, inputs);
     for (const [name, message] of Object.entries(collected.errors)) found[`opt-${name}`] = { code: 'invalid_option_value', message };
     setErrors(found);
@@ -171,11 +176,16 @@ export function SearchPage() {
               {databases.isPending && <option value="">Loading…</option>}
               {databases.data && fitting.length === 0 && <option value="">No {moleculeWord(info.database_molecule)} database</option>}
               {fitting.map((d) => (
-                <option key={d.name} value={d.name}>
-                  {d.name} — {d.title} ({d.sequences.toLocaleString('en-US')} sequences)
+                <option key={d.name} value={d.name} disabled={!d.available} title={d.available ? undefined : unavailableText(d)}>
+                  {databaseLabel(d)}
                 </option>
               ))}
             </select>
+            {chosenDatabase && !chosenDatabase.available && !errors.database && (
+              <span className="hint" data-testid="database-unavailable">
+                {unavailableText(chosenDatabase)}
+              </span>
+            )}
             {databases.error && <span className="hint">Could not load databases: {String((databases.error as Error).message)}</span>}
             <FieldError name="database" error={errors.database} />
           </div>

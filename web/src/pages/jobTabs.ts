@@ -9,11 +9,19 @@ export function parseTab(value: string | null): Tab | null {
 }
 
 /**
- * The URL's tab wins; result tabs need a completed job (else Run). Without a tab in the URL a
- * completed job opens Hits and any other job (failed included) opens Run.
+ * Run always; Hits also while the job runs (the batches finished so far); every other result
+ * tab once the job has completed.
+ */
+export function tabAvailable(tab: Tab, status: JobStatus): boolean {
+  if (tab === 'run' || status === 'completed') return true;
+  return tab === 'hits' && status === 'running';
+}
+
+/**
+ * The URL's tab wins when it is available (else Run). Without a tab in the URL a completed job
+ * opens Hits and any other job (failed included) opens Run.
  */
 export function chooseTab(requested: Tab | null, status: JobStatus): Tab {
-  const completed = status === 'completed';
-  if (requested) return requested === 'run' || completed ? requested : 'run';
-  return completed ? 'hits' : 'run';
+  if (requested) return tabAvailable(requested, status) ? requested : 'run';
+  return status === 'completed' ? 'hits' : 'run';
 }

@@ -2,6 +2,7 @@
 // copy of domain/programs.py lets the form render before that answer arrives.
 import { PROGRAMS } from '../api/domain.generated';
 import type { Database, Molecule, ProgramInfo, ProgramName } from '../api/types';
+import { plural } from '../format/text';
 
 export const PROGRAM_NAMES: readonly ProgramName[] = PROGRAMS.map((p) => p.name);
 
@@ -25,4 +26,15 @@ export function databasesFor(databases: readonly Database[] | undefined, molecul
 
 export function moleculeWord(molecule: Molecule): string {
   return molecule === 'nucl' ? 'nucleotide' : 'protein';
+}
+
+/** A database in the form's list, by its qualified name: "@lab/16s — Lab 16S (1 sequence)"; one
+ * whose files are missing says so (and is shown disabled). */
+export function databaseLabel(d: Pick<Database, 'name' | 'title' | 'sequences' | 'available' | 'unavailable_reason'>): string {
+  const label = `${d.name} — ${d.title} (${plural(d.sequences, 'sequence')})`;
+  return d.available ? label : `${label} — unavailable: ${d.unavailable_reason ?? 'its files are missing'}`;
+}
+
+export function unavailableText(d: Pick<Database, 'name' | 'unavailable_reason'>): string {
+  return `Database ${d.name} cannot be searched: ${d.unavailable_reason ?? 'its files are missing'}.`;
 }

@@ -4,7 +4,7 @@ import { DEFAULT_LABELS as LABELS, STEP_ORDER } from '../live/steps';
 
 export function makeStep(key: StepKey, status: StepStatus = 'pending', extra: Partial<JobStep> = {}): JobStep {
   const started = status === 'pending' || status === 'skipped' ? null : '2026-01-01T00:00:00.000Z';
-  const done = status === 'completed' || status === 'failed';
+  const done = status === 'completed' || status === 'failed' || status === 'cancelled';
   return {
     key,
     label: LABELS[key],
@@ -43,7 +43,8 @@ export function makeJob(overrides: Partial<Job> = {}, steps: Partial<Record<Step
     progress: { batches_done: 0, batches_total: 0 },
     query_count: 1,
     query_letters: 100,
-    hits_total: 0,
+    hits_total: null,
+    hsps_total: 0,
     poll_after_ms: 1000,
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',

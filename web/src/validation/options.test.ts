@@ -15,6 +15,17 @@ describe('parseOption', () => {
     expect(parseOption(spec({}), undefined)).toEqual({ ok: true, value: undefined });
     expect(parseOption(spec({ kind: 'flag' }), false)).toEqual({ ok: true, value: undefined });
   });
+  it('checks a range of positions like the server (query_loc)', () => {
+    const s = spec({ name: 'query_loc', kind: 'range' });
+    expect(parseOption(s, '101-250')).toEqual({ ok: true, value: '101-250' });
+    expect(parseOption(s, ' 1 - 2 ')).toEqual({ ok: true, value: '1-2' });
+    expect(parseOption(s, '007-10')).toEqual({ ok: true, value: '7-10' });
+    expect(parseOption(s, '0-10')).toEqual({ ok: false, message: 'Positions start at 1.' });
+    expect(parseOption(s, '250-101')).toEqual({ ok: false, message: 'START must be below STOP.' });
+    expect(parseOption(s, '5-5')).toEqual({ ok: false, message: 'START must be below STOP.' });
+    expect(parseOption(s, '1-2147483648').ok).toBe(false);
+    for (const bad of ['101', '101-', '-250', '1..5', '1-2-3', 'a-b', '1e2-300', '+1-5']) expect(parseOption(s, bad).ok).toBe(false);
+  });
   it('checks integers and their range', () => {
     const s = spec({ kind: 'int', minimum: 1, maximum: 5000 });
     expect(parseOption(s, '10')).toEqual({ ok: true, value: 10 });

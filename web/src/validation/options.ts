@@ -20,6 +20,27 @@ export function isNumberKind(kind: string): boolean {
   return kind === 'int' || kind === 'integer' || kind === 'float' || kind === 'number';
 }
 
+/** A stretch of positions, START-STOP (query_loc): a text box. */
+export function isRangeKind(kind: string): boolean {
+  return kind === 'range';
+}
+
+/** BLAST's positions are 32-bit signed integers. */
+const INT32_MAX = 2_147_483_647;
+const RANGE_RE = /^([0-9]{1,10})\s*-\s*([0-9]{1,10})$/;
+
+/** As the server checks it: START-STOP, 1-based, START below STOP; sent as "START-STOP". */
+export function parseRange(text: string): OptionResult {
+  const match = RANGE_RE.exec(text.trim());
+  if (!match) return { ok: false, message: 'Enter positions as START-STOP, e.g. 101-250.' };
+  const start = Number(match[1]);
+  const stop = Number(match[2]);
+  if (start < 1) return { ok: false, message: 'Positions start at 1.' };
+  if (start >= stop) return { ok: false, message: 'START must be below STOP.' };
+  if (stop > INT32_MAX) return { ok: false, message: `STOP must be at most ${INT32_MAX}.` };
+  return { ok: true, value: `${start}-${stop}` };
+}
+
 /** Parse one input; `undefined` value means "not filled, don't send". */
 export function parseOption(spec: OptionSpec, input: OptionInput | undefined): OptionResult {
   if (input === undefined) return { ok: true, value: undefined };
@@ -34,6 +55,7 @@ export function parseOption(spec: OptionSpec, input: OptionInput | undefined): O
     return { ok: false, message: 'Choose true or false.' };
   }
   if (isNumberKind(spec.kind)) return parseNumber(spec, text);
+  if (isRangeKind(spec.kind)) return parseRange(text);
   if (spec.kind === 'choice' && spec.choices && !spec.choices.includes(text)) {
     return { ok: false, message: `Choose one of ${spec.choices.join(', ')}.` };
   }

@@ -1,6 +1,7 @@
 // Client-side check of the query text, mirroring the server's FASTA gate so most mistakes are
 // caught before a round trip. The server stays the authority; messages follow its wording.
 import type { Limits, Molecule } from '../api/types';
+import { formatCount, plural } from '../format/text';
 
 export interface QueryProblem {
   code: string;
@@ -72,7 +73,7 @@ export function checkQuery(text: string, molecule: Molecule, limits: QueryLimits
       if (line.startsWith('>')) {
         const number = records.length + 1;
         if (limits && number > limits.max_sequences_per_job) {
-          return problem('too_many_sequences', `The query has more than ${limits.max_sequences_per_job.toLocaleString('en-US')} sequences (the limit); split it into several searches.`);
+          return problem('too_many_sequences', `The query has more than ${plural(limits.max_sequences_per_job, 'sequence')} (the limit); split it into several searches.`);
         }
         const defline = line.slice(1).trim();
         if (limits && defline.length > limits.max_defline_chars) {
@@ -105,7 +106,7 @@ export function checkQuery(text: string, molecule: Molecule, limits: QueryLimits
     total += result;
   }
   if (limits && total > limits.max_query_letters_per_job) {
-    return problem('query_too_large', `The query has ${total.toLocaleString('en-US')} letters in all; a job may have at most ${limits.max_query_letters_per_job.toLocaleString('en-US')}.`);
+    return problem('query_too_large', `The query has ${plural(total, 'letter')} in all; a job may have at most ${formatCount(limits.max_query_letters_per_job)}.`);
   }
   return { ok: true, stats: { sequences: records.length, letters: total } };
 }

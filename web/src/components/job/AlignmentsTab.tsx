@@ -5,6 +5,7 @@ import { api } from '../../api/endpoints';
 import type { Alignment, Job, ProgramName } from '../../api/types';
 import { formatAlignmentText, formatBits, fraction, strandOrFrame } from '../../format/alignment';
 import { formatEvalue } from '../../format/text';
+import { firstQueryIndex } from '../../results/queries';
 import { ErrorNote } from '../ErrorNote';
 import { Pager } from '../Pager';
 import { QuerySelect } from './QuerySelect';
@@ -13,39 +14,54 @@ import { useJobQueries } from './useJobQueries';
 const PAGE_SIZE = 20;
 
 export function AlignmentsTab({ job }: { job: Job }) {
-  const queries = useJobQueries(job.id);
-  const [chosen, setChosen] = useState('');
-  const [page, setPage] = useState({ queryId: '', offset: 0 });
-  const queryId = chosen || queries.data?.[0]?.query_id || '';
-  const offset = page.queryId === queryId ? page.offset : 0;
+  const queries = useJobQueries(job);
+  const [chosen, setChosen] = useState<number | null>(null);
+  const [page, setPage] = useState<{ queryIndex: number | null; offset: number }>({ queryIndex: null, offset: 0 });
+  // Queries by their place: two with the same id are two entries.
+  const queryIndex = chosen ?? firstQueryIndex(queries.data);
+  const offset = page.queryIndex === queryIndex ? page.offset : 0;
 
   const alignments = useQuery({
-    queryKey: ['alignments', job.id, queryId, offset],
-    queryFn: () => api.alignments(job.id, { query_id: queryId, limit: PAGE_SIZE, offset }),
-    enabled: !!queryId,
+    queryKey: ['alignments', job.id, queryIndex, offset],
+    queryFn: () => api.alignments(job.id, { query_index: queryIndex!, limit: PAGE_SIZE, offset }),
+    enabled: queryIndex !== null,
     placeholderData: keepPreviousData,
     staleTime: Infinity,
   });
 
-  if (queries.data && queries.data.length === 0) {
+  if (queries.data && queries.data.every((q) => q.hits === 0)) {
     return <p className="card muted" data-testid="alignments-empty">This search found no hits, so there are no alignments.</p>;
   }
   const data = alignments.data;
   return (
     <div className="stack">
       <div className="card toolbar">
-        <QuerySelect queries={queries.data} value={queryId} onChange={setChosen} testId="alignment-query" />
+        <QuerySelect queries={queries.data} program={job.program} value={queryIndex} onChange={setChosen} testId="alignment-query" />
         {alignments.isFetching && data && <span className="muted small">Loading…</span>}
       </div>
       {queries.error && <ErrorNote error={queries.error} />}
       {alignments.error && <ErrorNote error={alignments.error} testId="alignments-error" />}
-      {(queries.isPending || (alignments.isPending && !!queryId)) && (
+      {(queries.isPending || (alignments.isPending && queryIndex !== null)) && (
         <div className="card loading" data-testid="alignments-loading">
           <span className="spinner" /> Preparing alignments… the first request for a job can take a few seconds.
         </div>
       )}
       {data?.items.map((a) => <AlignmentBlock key={`${a.subject_id}#${a.hsp_num}#${a.qstart}`} hsp={a} program={job.program} />)}
-      {data && <Pager testId="alignments-pager" offset={data.offset} limit={PAGE_SIZE} total={data.total} onOffset={(o) => setPage({ queryId, offset: o })} />}
+      {data && data.total === 0 && (
+        <p className="card muted" data-testid="alignments-none">
+          This query has no hits.
+        </p>
+      )}
+      {data && (
+        <Pager
+          testId="alignments-pager"
+          offset={data.offset}
+          limit={PAGE_SIZE}
+          total={data.total}
+          onOffset={(o) => setPage({ queryIndex, offset: o })}
+          noun={['HSP', 'HSPs']}
+        />
+      )}
     </div>
   );
 }

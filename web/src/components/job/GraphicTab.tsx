@@ -1,15 +1,18 @@
-// Hits of one query drawn along it: a ruler, then one row per subject coloured by score.
+// One query's hits drawn along it: a ruler, then one row per subject, its HSPs coloured by score.
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../../api/endpoints';
 import type { Job } from '../../api/types';
 import { SCORE_BANDS, rulerTicks, scoreBand, subjectRows } from '../../format/graphic';
-import { formatEvalue } from '../../format/text';
+import { formatCount, formatEvalue, plural } from '../../format/text';
+import { firstQueryIndex, lengthUnit, queryName } from '../../results/queries';
 import { ErrorNote } from '../ErrorNote';
 import { QuerySelect } from './QuerySelect';
 import { useJobQueries } from './useJobQueries';
 
 const MAX_SUBJECTS = 100;
+/** HSPs read for one query (the API's page limit); the best by bit score. */
+const MAX_HSPS = 1000;
 const WIDTH = 900;
 const LEFT = 10;
 const RIGHT = 10;
@@ -18,40 +21,45 @@ const ROW_H = 8;
 const ROW_GAP = 4;
 
 export function GraphicTab({ job }: { job: Job }) {
-  const queries = useJobQueries(job.id);
-  const [chosen, setChosen] = useState('');
-  const queryId = chosen || queries.data?.[0]?.query_id || '';
+  const queries = useJobQueries(job);
+  const [chosen, setChosen] = useState<number | null>(null);
+  const queryIndex = chosen ?? firstQueryIndex(queries.data);
+  const query = queries.data?.find((q) => q.query_index === queryIndex);
 
-  const hits = useQuery({
-    queryKey: ['graphic', job.id, queryId],
-    queryFn: () => api.hits(job.id, { query_id: queryId, sort: 'bitscore', order: 'desc', limit: 1000, offset: 0 }),
-    enabled: !!queryId,
+  const hsps = useQuery({
+    queryKey: ['graphic', job.id, queryIndex],
+    queryFn: () => api.hsps(job.id, { query_index: queryIndex!, sort: 'bitscore', order: 'desc', limit: MAX_HSPS, offset: 0 }),
+    enabled: queryIndex !== null,
     staleTime: Infinity,
   });
 
-  if (queries.data && queries.data.length === 0) {
+  if (queries.data && queries.data.every((q) => q.hits === 0)) {
     return <p className="card muted" data-testid="graphic-empty">This search found no hits.</p>;
   }
-  const items = hits.data?.items ?? [];
-  const qlen = queries.data?.find((q) => q.query_id === queryId)?.qlen ?? items[0]?.qlen ?? 0;
+  const items = hsps.data?.items ?? [];
+  const qlen = query?.qlen ?? items[0]?.qlen ?? 0;
   const rows = subjectRows(items, MAX_SUBJECTS);
-  const distinctSubjects = new Set(items.map((h) => h.subject_id)).size;
+  const hits = query?.hits ?? rows.length;
 
   return (
     <div className="stack">
       <div className="card toolbar">
-        <QuerySelect queries={queries.data} value={queryId} onChange={setChosen} testId="graphic-query" />
+        <QuerySelect queries={queries.data} program={job.program} value={queryIndex} onChange={setChosen} testId="graphic-query" />
         <Legend />
       </div>
-      {(queries.error || hits.error) && <ErrorNote error={queries.error ?? hits.error} />}
-      {(queries.isPending || hits.isPending) && !!(queryId || queries.isPending) && <p className="muted">Loading…</p>}
-      {hits.data && qlen > 0 && (
+      {(queries.error || hsps.error) && <ErrorNote error={queries.error ?? hsps.error} />}
+      {(queries.isPending || hsps.isPending) && (queryIndex !== null || queries.isPending) && <p className="muted">Loading…</p>}
+      {hsps.data && query && query.hits === 0 && (
+        <p className="card muted" data-testid="graphic-none">
+          Query {queryName(query)} has no hits.
+        </p>
+      )}
+      {hsps.data && qlen > 0 && rows.length > 0 && (
         <section className="card">
-          <p className="muted small">
-            {rows.length < distinctSubjects || distinctSubjects >= MAX_SUBJECTS
-              ? `The best ${rows.length} subjects`
-              : `${rows.length} subject${rows.length === 1 ? '' : 's'}`}{' '}
-            along query {queryId} ({qlen.toLocaleString('en-US')} letters). Hover a bar for its scores.
+          <p className="muted small" data-testid="graphic-caption">
+            {rows.length < hits ? `The best ${rows.length} of ${plural(hits, 'hit')}` : plural(rows.length, 'hit')} along query{' '}
+            {query ? queryName(query) : ''} ({formatCount(qlen)} {lengthUnit(job.program)}), one row per subject, its HSPs as
+            bars. Hover a bar for its scores.
           </p>
           <HitMap qlen={qlen} rows={rows} />
         </section>
@@ -63,7 +71,7 @@ export function GraphicTab({ job }: { job: Job }) {
 function Legend() {
   return (
     <div className="legend" data-testid="graphic-legend" aria-label="Colour key for alignment scores">
-      <span className="muted small">Alignment score (bits):</span>
+      <span className="muted small">HSP bit score:</span>
       {SCORE_BANDS.map((b) => (
         <span key={b.label} className="legend-item">
           <svg width="14" height="10" aria-hidden="true">
@@ -75,7 +83,6 @@ function Legend() {
     </div>
   );
 }
-
 function HitMap({ qlen, rows }: { qlen: number; rows: ReturnType<typeof subjectRows> }) {
   const span = WIDTH - LEFT - RIGHT;
   // Position p covers [p-1, p] in query letters.

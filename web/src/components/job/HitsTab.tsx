@@ -1,35 +1,48 @@
-// Server-paged, server-sorted hit table with filters; never loads more than one page.
+// The hits as NCBI's descriptions table: one row per query and subject, server-paged, sorted and
+// filtered; a row opens to its HSPs. While the job runs it holds the batches finished so far.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
-import { api, type HitParams } from '../../api/endpoints';
-import type { HitSort, Job } from '../../api/types';
-import { formatEvalue, formatPercent } from '../../format/text';
+import { Fragment, useEffect, useState } from 'react';
+import { api } from '../../api/endpoints';
+import type { Hit, HitParams, HitSort, Job, QuerySummary, SortOrder } from '../../api/types';
+import { formatCount, formatEvalue, formatPercent, plural } from '../../format/text';
+import { gatherHitHsps } from '../../results/hitHsps';
+import { partialNote } from '../../results/partial';
+import { queryName } from '../../results/queries';
 import { ErrorNote } from '../ErrorNote';
 import { Pager } from '../Pager';
 import { QuerySelect } from './QuerySelect';
-import { useJobQueries } from './useJobQueries';
+import { resultsVersion, useJobQueries } from './useJobQueries';
 
 export const HITS_PAGE_SIZE = 50;
+/** How often a running job's table is read again (besides on every finished batch). */
+const PARTIAL_REFRESH_MS = 3000;
 
 interface Column {
   label: string;
+  /** What the number is, in full (the header's tooltip). */
+  title: string;
   sort?: HitSort;
   numeric?: boolean;
 }
 
 const COLUMNS: Column[] = [
-  { label: 'Query', sort: 'query' },
-  { label: 'Subject', sort: 'subject_id' },
-  { label: 'Description' },
-  { label: '% identity', sort: 'pident', numeric: true },
-  { label: 'Query cover', sort: 'qcovhsp', numeric: true },
-  { label: 'E-value', sort: 'evalue', numeric: true },
-  { label: 'Bit score', sort: 'bitscore', numeric: true },
-  { label: 'Align. length', sort: 'length', numeric: true },
+  { label: 'Description', title: "The subject's title and id", sort: 'subject_id' },
+  { label: 'Query', title: 'The query, by its place in the submitted FASTA', sort: 'query' },
+  { label: 'Max score', title: "The best HSP's bit score", sort: 'max_score', numeric: true },
+  { label: 'Total score', title: "The sum of the hit's HSP bit scores", sort: 'total_score', numeric: true },
+  { label: 'Query cover', title: "% of the query covered by the hit's HSPs (qcovs)", sort: 'qcovs', numeric: true },
+  { label: 'E value', title: "The best HSP's e-value", sort: 'evalue', numeric: true },
+  { label: 'Per. ident', title: "The highest % identity among the hit's HSPs", sort: 'pident', numeric: true },
+  { label: 'Acc. len', title: "The subject's length", sort: 'slen', numeric: true },
+  { label: 'HSPs', title: 'How many HSPs (aligned stretches) the hit has', numeric: true },
 ];
 
+/** BLAST's ranking (the API's default): e-value ascending, then max score, then query order. */
+const DEFAULT_SORT: HitSort = 'evalue';
+const DEFAULT_ORDER: SortOrder = 'asc';
+
 /** The natural first order of a column: best first for scores, A→Z for names. */
-function firstOrder(sort: HitSort): 'asc' | 'desc' {
+export function firstOrder(sort: HitSort): SortOrder {
   return sort === 'evalue' || sort === 'query' || sort === 'subject_id' ? 'asc' : 'desc';
 }
 
@@ -49,37 +62,45 @@ function useDebounced<T>(value: T, ms: number): T {
   return settled;
 }
 
+const hitKey = (h: Pick<Hit, 'query_index' | 'subject_id'>) => `${h.query_index}\u0000${h.subject_id}`;
+
 export function HitsTab({ job }: { job: Job }) {
-  const [sort, setSort] = useState<HitSort>('evalue');
-  const [order, setOrder] = useState<'asc' | 'desc'>('asc');
-  const [queryId, setQueryId] = useState('');
+  const [sort, setSort] = useState<HitSort>(DEFAULT_SORT);
+  const [order, setOrder] = useState<SortOrder>(DEFAULT_ORDER);
+  const [queryIndex, setQueryIndex] = useState<number | null>(null);
   const [identity, setIdentity] = useState('');
   const [cover, setCover] = useState('');
   const [evalue, setEvalue] = useState('');
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
   const filters = useDebounced({ identity, cover, evalue }, 300);
-  const queries = useJobQueries(job.id);
+  const queries = useJobQueries(job);
+  const version = resultsVersion(job);
+  const running = job.status !== 'completed';
 
   // The page offset belongs to one sort + filter combination: any change starts at page one.
-  const viewKey = JSON.stringify([sort, order, queryId, filters]);
+  const viewKey = JSON.stringify([sort, order, queryIndex, filters]);
   const [pageAt, setPageAt] = useState({ viewKey, offset: 0 });
   const offset = pageAt.viewKey === viewKey ? pageAt.offset : 0;
   const setOffset = (next: number) => setPageAt({ viewKey, offset: next });
 
   const params: HitParams = {
-    sort,
-    order,
+    // BLAST's ranking is the API's default order: ask for it by leaving the sort out.
+    ...(sort === DEFAULT_SORT && order === DEFAULT_ORDER ? {} : { sort, order }),
     limit: HITS_PAGE_SIZE,
     offset,
-    query_id: queryId || undefined,
+    query_index: queryIndex ?? undefined,
     min_pident: numberOrUndefined(filters.identity),
-    min_qcovhsp: numberOrUndefined(filters.cover),
+    min_qcovs: numberOrUndefined(filters.cover),
     max_evalue: numberOrUndefined(filters.evalue),
   };
+  const filtered = params.min_pident !== undefined || params.min_qcovs !== undefined || params.max_evalue !== undefined || queryIndex !== null;
   const hits = useQuery({
-    queryKey: ['hits', job.id, params],
+    // A running job's table grows with each finished batch: `version` reads it again then.
+    queryKey: ['hits', job.id, params, version],
     queryFn: () => api.hits(job.id, params),
     placeholderData: keepPreviousData,
     staleTime: Infinity, // a completed job's hits don't change
+    refetchInterval: running ? PARTIAL_REFRESH_MS : false,
   });
 
   const clickSort = (column: HitSort) => {
@@ -89,35 +110,69 @@ export function HitsTab({ job }: { job: Job }) {
       setOrder(firstOrder(column));
     }
   };
+  const toggle = (hit: Hit) =>
+    setOpen((old) => {
+      const next = new Set(old);
+      const key = hitKey(hit);
+      if (!next.delete(key)) next.add(key);
+      return next;
+    });
 
   const page = hits.data;
+  const byIndex = new Map((queries.data ?? []).map((q) => [q.query_index, q]));
+  const note = page ? partialNote(page, job.status) : null;
   return (
     <div className="stack">
       <div className="card toolbar">
-        <QuerySelect queries={queries.data} value={queryId} onChange={setQueryId} allowAll testId="filter-query" />
+        <QuerySelect queries={queries.data} program={job.program} value={queryIndex} onChange={setQueryIndex} allowAll testId="filter-query" />
         <label className="field field-inline">
-          <span className="label">Min % identity</span>
+          <span className="label">Min per. ident (%)</span>
           <input type="number" min={0} max={100} step="any" value={identity} onChange={(e) => setIdentity(e.target.value)} data-testid="filter-identity" />
         </label>
         <label className="field field-inline">
-          <span className="label">Min query cover %</span>
+          <span className="label">Min query cover (%)</span>
           <input type="number" min={0} max={100} step="any" value={cover} onChange={(e) => setCover(e.target.value)} data-testid="filter-cover" />
         </label>
         <label className="field field-inline">
-          <span className="label">Max e-value</span>
+          <span className="label">Max E value</span>
           <input type="text" inputMode="decimal" placeholder="e.g. 1e-5" value={evalue} onChange={(e) => setEvalue(e.target.value)} data-testid="filter-evalue" />
         </label>
         {hits.isFetching && <span className="muted small">Loading…</span>}
       </div>
 
+      {note && (
+        <div
+          className="alert alert-info"
+          role="status"
+          data-testid="hits-partial"
+          data-batches-done={page?.batches_done}
+          data-batches-total={page?.batches_total}
+        >
+          {note}
+        </div>
+      )}
       {hits.error && <ErrorNote error={hits.error} testId="hits-error" />}
+
+      {page && (
+        <p className="muted small" data-testid="hits-summary" data-total={page.total}>
+          {plural(page.total, 'hit')}
+          {filtered ? (page.total === 1 ? ' matches' : ' match') : ''} (one per query and subject)
+          {!filtered && job.hsps_total > 0 ? `, ${plural(job.hsps_total, 'HSP')} in all` : ''}. Click a hit for its HSPs.
+        </p>
+      )}
 
       <div className="card table-card">
         <table className="table hits" data-testid="hits-table" aria-busy={hits.isFetching}>
           <thead>
             <tr>
+              <th aria-label="Show HSPs" />
               {COLUMNS.map((c) => (
-                <th key={c.label} className={c.numeric ? 'num' : undefined} aria-sort={c.sort === sort ? (order === 'asc' ? 'ascending' : 'descending') : undefined}>
+                <th
+                  key={c.label}
+                  className={c.numeric ? 'num' : undefined}
+                  title={c.title}
+                  aria-sort={c.sort === sort ? (order === 'asc' ? 'ascending' : 'descending') : undefined}
+                >
                   {c.sort ? (
                     <button type="button" className="sort" onClick={() => clickSort(c.sort!)} data-testid={`sort-${c.sort}`}>
                       {c.label}
@@ -131,35 +186,133 @@ export function HitsTab({ job }: { job: Job }) {
             </tr>
           </thead>
           <tbody>
-            {page?.items.map((h, i) => (
-              <tr key={`${page.offset + i}`} data-testid="hit-row">
-                <td className="mono truncate" title={h.query_id}>
-                  {h.query_id}
-                </td>
-                <td className="mono truncate" title={h.subject_id}>
-                  {h.subject_id}
-                </td>
-                <td className="truncate wide" title={h.subject_title}>
-                  {h.subject_title}
-                </td>
-                <td className="num">{formatPercent(h.pident)}</td>
-                <td className="num">{formatPercent(h.qcovhsp)}</td>
-                <td className="num">{formatEvalue(h.evalue)}</td>
-                <td className="num">{h.bitscore}</td>
-                <td className="num">{h.length}</td>
-              </tr>
-            ))}
+            {page?.items.map((h) => {
+              const expanded = open.has(hitKey(h));
+              return (
+                <Fragment key={hitKey(h)}>
+                  <HitRow hit={h} query={byIndex.get(h.query_index)} expanded={expanded} onToggle={() => toggle(h)} />
+                  {expanded && (
+                    <tr className="hit-detail" data-testid="hit-hsps-row">
+                      <td colSpan={COLUMNS.length + 1}>
+                        <HitHsps job={job} hit={h} version={version} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              );
+            })}
           </tbody>
         </table>
         {/* Status lines stay outside <tbody>: its rows are exactly the hits shown. */}
         {page && page.items.length === 0 && (
           <p className="empty" data-testid="hits-empty">
-            {page.total === 0 && job.hits_total === 0 ? 'This search found no hits.' : 'No hit matches the filters.'}
+            {filtered
+              ? 'No hit matches the filters.'
+              : page.partial && running
+                ? 'No hits yet in the batches finished so far.'
+                : 'This search found no hits.'}
           </p>
         )}
         {!page && hits.isPending && <p className="empty">Loading hits…</p>}
       </div>
-      {page && <Pager testId="hits-pager" offset={page.offset} limit={HITS_PAGE_SIZE} total={page.total} onOffset={setOffset} />}
+      {page && <Pager testId="hits-pager" offset={page.offset} limit={HITS_PAGE_SIZE} total={page.total} onOffset={setOffset} noun={['hit', 'hits']} />}
+    </div>
+  );
+}
+
+function HitRow({ hit: h, query, expanded, onToggle }: { hit: Hit; query: QuerySummary | undefined; expanded: boolean; onToggle: () => void }) {
+  return (
+    <tr className="clickable" onClick={onToggle} data-testid="hit-row" data-query-index={h.query_index} data-subject={h.subject_id} data-hsps={h.hsps}>
+      <td className="expand">
+        <button
+          type="button"
+          className="expand-toggle"
+          aria-expanded={expanded}
+          aria-label={`${expanded ? 'Hide' : 'Show'} the ${plural(h.hsps, 'HSP')} of ${h.subject_id}`}
+          onClick={(e) => {
+            e.stopPropagation();
+            onToggle();
+          }}
+          data-testid="hit-expand"
+        >
+          {expanded ? '▾' : '▸'}
+        </button>
+      </td>
+      <td className="truncate wide" title={`${h.subject_title} (${h.subject_id})`}>
+        {h.subject_title || <span className="muted">no title</span>} <span className="mono muted small">{h.subject_id}</span>
+      </td>
+      <td className="mono truncate" title={h.query_id}>
+        {query ? queryName(query) : queryName(h)}
+      </td>
+      <td className="num">{h.max_score}</td>
+      <td className="num">{h.total_score}</td>
+      <td className="num">{h.qcovs}%</td>
+      <td className="num">{formatEvalue(h.evalue)}</td>
+      <td className="num">{formatPercent(h.pident)}</td>
+      <td className="num">{formatCount(h.slen)}</td>
+      <td className="num" data-testid="hit-hsp-count">
+        {formatCount(h.hsps)}
+      </td>
+    </tr>
+  );
+}
+
+/** One hit's HSPs: its query's HSPs read sorted by subject, this subject's kept. */
+function HitHsps({ job, hit, version }: { job: Job; hit: Hit; version: string }) {
+  const hsps = useQuery({
+    queryKey: ['hit-hsps', job.id, hit.query_index, hit.subject_id, version],
+    queryFn: () =>
+      gatherHitHsps(
+        (offset, limit) => api.hsps(job.id, { query_index: hit.query_index, sort: 'subject_id', order: 'asc', limit, offset }),
+        hit.subject_id,
+        hit.hsps,
+      ),
+    staleTime: Infinity, // a finished batch's HSPs don't change
+  });
+  if (hsps.error) return <ErrorNote error={hsps.error} testId="hit-hsps-error" />;
+  if (!hsps.data) return <p className="muted small">Loading HSPs…</p>;
+  return (
+    <div className="hit-hsps">
+      <p className="muted small">
+        {plural(hsps.data.length, 'HSP')} of query {queryName(hit)} with {hit.subject_id}
+        {hsps.data.length > 1 ? ', best first' : ''}:
+      </p>
+      <table className="table hsps" data-testid="hsps-table">
+        <thead>
+          <tr>
+            <th className="num" title="The HSP's place in BLAST's order within the hit">HSP</th>
+            <th className="num" title="Bit score">Bit score</th>
+            <th className="num">E value</th>
+            <th className="num" title="% identity over the alignment">Identity</th>
+            <th className="num" title="Alignment length, gaps included">Align. len</th>
+            <th className="num">Mismatches</th>
+            <th className="num">Gap opens</th>
+            <th className="num" title="Query positions (start–end)">Query</th>
+            <th className="num" title="Subject positions (start–end; end below start: minus strand)">Subject</th>
+            <th className="num" title="% of the query this HSP covers (qcovhsp)">Query cover</th>
+          </tr>
+        </thead>
+        <tbody>
+          {hsps.data.map((s, i) => (
+            <tr key={i} data-testid="hsp-row">
+              <td className="num">{i + 1}</td>
+              <td className="num">{s.bitscore}</td>
+              <td className="num">{formatEvalue(s.evalue)}</td>
+              <td className="num">{formatPercent(s.pident)}</td>
+              <td className="num">{formatCount(s.length)}</td>
+              <td className="num">{formatCount(s.mismatch)}</td>
+              <td className="num">{formatCount(s.gapopen)}</td>
+              <td className="num nowrap">
+                {formatCount(s.qstart)}–{formatCount(s.qend)}
+              </td>
+              <td className="num nowrap">
+                {formatCount(s.sstart)}–{formatCount(s.send)}
+              </td>
+              <td className="num">{s.qcovhsp}%</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -53,7 +53,41 @@ describe('RunTab', () => {
     const { container } = render(<RunTab job={job} />);
     expect(badge('running')).toBe('in progress');
     expect(container.querySelectorAll('.spinner')).toHaveLength(1);
-    expect(screen.getByTestId('batch-progress').textContent).toContain('2 / 5');
+    expect(screen.getByTestId('batch-progress').textContent).toContain('Batches done: 2 of 5');
+  });
+
+  it('times a running job and estimates the time left from its batches', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:05:00.000Z'));
+    try {
+      const job = makeJob(
+        { phase: 'running', progress: { batches_done: 3, batches_total: 12 } },
+        { submitting: 'completed', running: { status: 'running', started_at: '2026-01-01T00:02:00.000Z' } },
+      );
+      render(<RunTab job={job} />);
+      expect(screen.getByTestId('job-elapsed').textContent).toBe('Since submission: 5 min 00 s');
+      expect(screen.getByTestId('run-elapsed').textContent).toBe('BLAST Run: 3 min 00 s');
+      // 3 of 12 batches in 3 min: 9 more at that rate.
+      expect(screen.getByTestId('time-left').textContent).toBe('Time left: up to about 9 min (from 3 of 12 batches done; the largest run first)');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('gives no estimate before the first batch of a long single-query job finishes', () => {
+    const job = makeJob({ phase: 'running', progress: { batches_done: 0, batches_total: 1 } }, { running: 'running' });
+    render(<RunTab job={job} />);
+    expect(screen.getByTestId('run-elapsed')).toBeTruthy();
+    expect(screen.getByTestId('time-left').textContent).toBe('Time left: estimated once a batch finishes');
+  });
+
+  it('shows the step a cancel stopped as cancelled, not failed', () => {
+    const job = makeJob({ status: 'cancelled', phase: 'cancelled', poll_after_ms: null }, { preparing: 'completed', running: 'cancelled' });
+    const { container } = render(<RunTab job={job} />);
+    expect(badge('running')).toBe('cancelled');
+    expect(screen.getByTestId('step-running').getAttribute('data-state')).toBe('cancelled');
+    expect(container.querySelectorAll('[data-state="failed"]')).toHaveLength(0);
+    expect(screen.queryByTestId('run-timing')).toBeNull();
   });
 
   it('never spins on a failed job and shows the error with its code', () => {

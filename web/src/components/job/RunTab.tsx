@@ -4,14 +4,18 @@ import { useState } from 'react';
 import { api } from '../../api/endpoints';
 import type { Job } from '../../api/types';
 import { formatDuration } from '../../format/text';
+import { formatRemaining, runTiming } from '../../live/eta';
+import { isActiveJob } from '../../live/polling';
 import { deriveSteps, stepElapsedMs, type StepView } from '../../live/steps';
 import { useNow } from '../../live/useNow';
 import { EventLog } from './EventLog';
 
 export function RunTab({ job }: { job: Job }) {
   const steps = deriveSteps(job);
-  const now = useNow(steps.some((s) => s.ticking));
+  const live = isActiveJob(job);
+  const now = useNow(live || steps.some((s) => s.ticking));
   const { batches_done: done, batches_total: total } = job.progress;
+  const timing = runTiming(job, now);
   const failedStepShown = steps.some((s) => s.state === 'failed');
 
   return (
@@ -36,11 +40,12 @@ export function RunTab({ job }: { job: Job }) {
         {job.status === 'running' && total > 0 && (
           <div className="progress" data-testid="batch-progress" data-done={done} data-total={total}>
             <div className="progress-label">
-              Batches {done} / {total}
+              Batches done: {done} of {total}
             </div>
             <progress max={total} value={done} aria-label="BLAST batches done" />
           </div>
         )}
+        {live && <TimingLine timing={timing} />}
       </section>
 
       {configured(job) && <ConfigPreview jobId={job.id} />}
@@ -76,12 +81,39 @@ function ConfigPreview({ jobId }: { jobId: string }) {
   );
 }
 
+/** How long the job has run and, from its batches, about how long BLAST has left. */
+function TimingLine({ timing }: { timing: ReturnType<typeof runTiming> }) {
+  const { jobElapsedMs, runElapsedMs, remainingMs, batchesDone, batchesTotal } = timing;
+  return (
+    <p className="timing muted small" data-testid="run-timing">
+      {jobElapsedMs != null && (
+        <span data-testid="job-elapsed">Since submission: {formatDuration(jobElapsedMs)}</span>
+      )}
+      {runElapsedMs != null && (
+        <>
+          {' · '}
+          <span data-testid="run-elapsed">BLAST Run: {formatDuration(runElapsedMs)}</span>
+          {' · '}
+          <span data-testid="time-left">
+            {remainingMs != null
+              ? `Time left: up to ${formatRemaining(remainingMs)} (from ${batchesDone} of ${batchesTotal} batches done; the largest run first)`
+              : batchesDone < batchesTotal
+                ? 'Time left: estimated once a batch finishes'
+                : 'Time left: finishing'}
+          </span>
+        </>
+      )}
+    </p>
+  );
+}
+
 const ICONS: Record<StepView['state'], string> = {
   completed: '✓',
   active: '',
   waiting: '⏳',
   skipped: '↷',
   failed: '✕',
+  cancelled: '⊘',
   pending: '○',
 };
 

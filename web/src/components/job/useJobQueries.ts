@@ -1,7 +1,21 @@
-// The job's queries that have hits, for the query pickers of the result tabs.
+// Every query of the job, for the query pickers of the result tabs. While the job runs the list
+// grows with its finished batches, so it is read again as batches finish; once completed it is
+// final.
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../../api/endpoints';
+import type { Job } from '../../api/types';
 
-export function useJobQueries(jobId: string) {
-  return useQuery({ queryKey: ['queries', jobId], queryFn: () => api.queries(jobId), staleTime: Infinity });
+/** What the job's result tables hold: a new value whenever they may have grown. */
+export function resultsVersion(job: Pick<Job, 'status' | 'progress'>): string {
+  return job.status === 'completed' ? 'completed' : `batches-${job.progress.batches_done}`;
+}
+
+export function useJobQueries(job: Pick<Job, 'id' | 'status' | 'progress'>) {
+  const version = resultsVersion(job);
+  return useQuery({
+    queryKey: ['queries', job.id, version],
+    queryFn: () => api.queries(job.id),
+    staleTime: Infinity,
+    placeholderData: (previous) => previous,
+  });
 }

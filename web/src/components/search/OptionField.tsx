@@ -1,6 +1,6 @@
 // One BLAST option input, chosen by the option's kind from /api/options.
 import type { OptionSpec } from '../../api/types';
-import { isBoolKind, isFlagKind, isNumberKind, type OptionInput } from '../../validation/options';
+import { isBoolKind, isFlagKind, isNumberKind, isRangeKind, type OptionInput } from '../../validation/options';
 import { FieldError, type ShownError } from './FieldError';
 
 interface Props {
@@ -60,6 +60,21 @@ export function OptionField({ spec, value, onChange, error, choices, defaultLabe
         min={spec.minimum ?? undefined}
         max={spec.maximum ?? undefined}
         placeholder={placeholder}
+        value={String(value ?? '')}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid={id}
+        aria-invalid={!!error}
+      />
+    );
+  } else if (isRangeKind(spec.kind)) {
+    // A stretch of positions, checked as the server checks it (validation/options.ts).
+    control = (
+      <input
+        id={id}
+        type="text"
+        inputMode="numeric"
+        pattern="[0-9]+ *- *[0-9]+"
+        placeholder="START-STOP, e.g. 101-250"
         value={String(value ?? '')}
         onChange={(e) => onChange(e.target.value)}
         data-testid={id}

@@ -1,6 +1,7 @@
 // The query: paste, upload, drop a file on the text area, or take the example.
 import { useRef, useState, type DragEvent } from 'react';
 import type { Limits } from '../../api/types';
+import { plural } from '../../format/text';
 import { checkUploadSize } from '../../validation/query';
 import { FieldError, type ShownError } from './FieldError';
 
@@ -95,7 +96,7 @@ export function QueryField({ value, onChange, onExample, onFileProblem, error, l
         {fileName ? `Loaded ${fileName}. ` : ''}
         One or more FASTA records, or a single bare sequence.
         {limits
-          ? ` Up to ${limits.max_sequences_per_job.toLocaleString('en-US')} sequences and ${limits.max_query_letters_per_job.toLocaleString('en-US')} letters.`
+          ? ` Up to ${plural(limits.max_sequences_per_job, 'sequence')} and ${plural(limits.max_query_letters_per_job, 'letter')}.`
           : ''}
       </span>
       <FieldError name="query" error={error} />
