@@ -364,9 +364,10 @@ class Pipeline:
         while True:
             progress = engine.poll(ctx, handle)
             if progress.done != last_done:
+                # Indexed first: a reader told of a finished batch finds its hits at once.
+                self._index_finished(ctx, engine.collect(ctx))
                 self._jobs.set_progress(job.id, progress.done, progress.total)
                 last_done = progress.done
-                self._index_finished(ctx, engine.collect(ctx))
             if progress.error is not None:
                 raise progress.error
             if progress.finished:

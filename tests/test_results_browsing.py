@@ -110,6 +110,19 @@ def test_hits_are_ncbis_descriptions_one_row_per_query_and_subject(
     assert any(h["hsps"] > 1 for h in hits), "the job must have hits of several HSPs"
 
 
+def test_a_hits_hsps_one_request_away(client: TestClient, job: dict) -> None:
+    """The HSPs of one hit: /hsps filtered by the hit's query (index) and subject."""
+    hit = next(h for h in all_descriptions(client, job["id"]) if h["hsps"] > 1)
+    params = {"query_index": hit["query_index"], "subject_id": hit["subject_id"]}
+    page = client.get(f"/api/jobs/{job['id']}/hsps", params=params).json()
+    assert page["total"] == hit["hsps"]
+    assert {(r["query_index"], r["subject_id"]) for r in page["items"]} == {
+        (hit["query_index"], hit["subject_id"])
+    }
+    none = client.get(f"/api/jobs/{job['id']}/hsps", params={"subject_id": "no-such"}).json()
+    assert none["total"] == 0
+
+
 def test_default_order_is_blasts_ranking(client: TestClient, job: dict) -> None:
     """E-value ascending, then bit score descending, then query order: an e-value tie (0.0 is
     common) never puts a weaker hit first."""

@@ -39,8 +39,15 @@ class ResultFilter:
     min_pident: float | None = None
     min_cover: float | None = None
     max_evalue: float | None = None
+    subject_id: str | None = None
 
-    def mask(self, columns: dict[str, np.ndarray], query_ids: dict[int, str], cover: str):
+    def mask(
+        self,
+        columns: dict[str, np.ndarray],
+        query_ids: dict[int, str],
+        cover: str,
+        subject_codes: Callable[[str], np.ndarray] | None = None,
+    ):
         bounds: list[np.ndarray] = []
         if self.query_index is not None:
             bounds.append(columns["query_index"] == self.query_index)
@@ -53,6 +60,8 @@ class ResultFilter:
             bounds.append(columns[cover] >= self.min_cover)
         if self.max_evalue is not None:
             bounds.append(columns["evalue"] <= self.max_evalue)
+        if self.subject_id is not None and subject_codes is not None:
+            bounds.append(np.isin(columns["subject"], subject_codes(self.subject_id)))
         if not bounds:
             return None
         return np.logical_and.reduce(bounds)
@@ -91,6 +100,7 @@ def hsp_page(
         filters,
         limit,
         offset,
+        lambda subject_id: _subject_codes(table, subject_id),
     )
     return [table.row(i) for i in rows[0]], rows[1]
 
@@ -126,6 +136,7 @@ def hit_page(
         filters,
         limit,
         offset,
+        lambda subject_id: _subject_codes(table, subject_id),
     )
     return [hits.row(i) for i in rows[0]], rows[1]
 
@@ -168,6 +179,7 @@ def _page(
     filters: ResultFilter | None,
     limit: int,
     offset: int,
+    subject_codes: Callable[[str], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     if descending is None:
         descending = sort in DESCENDING_BY_DEFAULT
@@ -181,9 +193,20 @@ def _page(
             primary = -primary.astype("f8") if primary.dtype.kind != "f" else -primary
         # np.lexsort sorts by the last key first; the table's own order breaks remaining ties.
         order = cache[cache_key] = np.lexsort((*reversed(ties), primary))
-    mask = (filters or ResultFilter()).mask(columns, query_ids, cover)
+    mask = (filters or ResultFilter()).mask(columns, query_ids, cover, subject_codes)
     chosen = order if mask is None else order[mask[order]]
     return chosen[offset : offset + limit], len(chosen)
+
+
+def _subject_codes(table: HspTable, subject_id: str) -> np.ndarray:
+    """The codes a subject id has in the table (one per batch it was found in)."""
+    codes = table.cache.get("subject_codes")
+    if codes is None:
+        codes = {}
+        for code, name in enumerate(table.subject_ids.all()):
+            codes.setdefault(name, []).append(code)
+        table.cache["subject_codes"] = codes
+    return np.asarray(codes.get(subject_id, []), dtype="i8")
 
 
 def _subject_rank(table: HspTable) -> np.ndarray:

@@ -92,11 +92,14 @@ def job_hsps(
     min_pident: Percent = None,
     min_qcovhsp: Percent = None,
     max_evalue: MaxEvalue = None,
+    subject_id: Annotated[str | None, Query(max_length=200, description="one subject's")] = None,
 ) -> HspPage:
     """Every HSP of the job, filtered; by default BLAST's order (e-value, then bit score, then
     query order); `sort=query` is input order, BLAST's own within a query."""
     table = runtime.service.results_index(job_id, viewer)
-    filters = ResultFilter(query_id, query_index, min_pident, min_qcovhsp, max_evalue)
+    filters = ResultFilter(
+        query_id, query_index, min_pident, min_qcovhsp, max_evalue, subject_id=subject_id
+    )
     rows, total = hsp_page(table, sort, _descending(order), filters, limit, offset)
     job = runtime.service.get(job_id, viewer)
     return HspPage(items=[Hsp(**row) for row in rows], **_page_of(job, total, limit, offset))

@@ -257,13 +257,13 @@ function HitRow({ hit: h, query, expanded, onToggle }: { hit: Hit; query: QueryS
   );
 }
 
-/** One hit's HSPs: its query's HSPs read sorted by subject, this subject's kept. */
+/** One hit's HSPs: /hsps filtered to its query (by position) and subject, in BLAST's order. */
 function HitHsps({ job, hit, version }: { job: Job; hit: Hit; version: string }) {
   const hsps = useQuery({
     queryKey: ['hit-hsps', job.id, hit.query_index, hit.subject_id, version],
     queryFn: () =>
       gatherHitHsps(
-        (offset, limit) => api.hsps(job.id, { query_index: hit.query_index, sort: 'subject_id', order: 'asc', limit, offset }),
+        (offset, limit) => api.hsps(job.id, { query_index: hit.query_index, subject_id: hit.subject_id, limit, offset }),
         hit.subject_id,
         hit.hsps,
       ),
