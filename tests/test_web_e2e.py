@@ -477,7 +477,9 @@ def test_sign_in_with_a_token_then_act_with_the_session_cookie(
     cookie (never in page storage), and state-changing requests carry the CSRF header."""
     data = tmp_path / "data"
     assert cli(data, "user", "add", "erin").returncode == 0
+    assert cli(data, "user", "add", "root", "--admin").returncode == 0
     token = cli(data, "token", "create", "erin").stdout.decode().strip()
+    admin_token = cli(data, "token", "create", "root").stdout.decode().strip()
     own = LockedServer(data)
     own.env["BLASTDECK_AUTH"] = "on"
     own.start()
@@ -509,8 +511,17 @@ def test_sign_in_with_a_token_then_act_with_the_session_cookie(
             re.compile("completed", re.I), timeout=60_000
         )
 
+        page.goto(f"{own.url}/jobs")
+        expect(page.get_by_test_id("job-row")).to_have_count(1)
+        expect(page.get_by_test_id("job-row-owner")).to_have_count(0)  # users see their own
+
         page.get_by_test_id("signout").click()
         expect(page.get_by_test_id("signin")).to_be_visible()
+        page.get_by_test_id("signin-token").fill(admin_token)
+        page.get_by_test_id("signin-submit").click()
+        expect(page.get_by_test_id("user-name")).to_contain_text("root")
+        page.goto(f"{own.url}/jobs")
+        expect(page.get_by_test_id("job-row-owner")).to_have_text(["erin"])  # admins see whose
     finally:
         if own.proc and own.proc.poll() is None:
             own.kill(signal.SIGTERM)

@@ -913,6 +913,11 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["JobStep"][];
             progress: components["schemas"]["JobProgress"];
+            /**
+             * Owner
+             * @description who submitted it (a user name); null with auth off
+             */
+            owner: string | null;
             /** Query Count */
             query_count: number;
             /** Query Letters */
@@ -2549,6 +2554,8 @@ export interface operations {
                 min_pident?: number | null;
                 min_qcovhsp?: number | null;
                 max_evalue?: number | null;
+                /** @description one subject's */
+                subject_id?: string | null;
             };
             header?: never;
             path: {

@@ -1,4 +1,5 @@
 // All jobs: server-side status filter, search and paging; refreshes while any row is live.
+import { useSession } from '../auth/session';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type MouseEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
@@ -19,6 +20,8 @@ const STATUSES: Array<JobStatus | ''> = ['', 'queued', 'running', 'completed', '
 
 export function JobsPage() {
   const navigate = useNavigate();
+  const { session } = useSession();
+  const showOwner = session?.user?.admin === true; // admins see everyone's jobs: say whose
   const queryClient = useQueryClient();
   const [params, setParams] = useSearchParams();
   const rawStatus = params.get('status') ?? '';
@@ -118,6 +121,7 @@ export function JobsPage() {
               <th>Title</th>
               <th>Program</th>
               <th>Database</th>
+              {showOwner && <th title="Who submitted the job">Owner</th>}
               <th className="num" title="Sequences in the job's query">
                 Queries
               </th>
@@ -136,6 +140,7 @@ export function JobsPage() {
                 key={job.id}
                 job={job}
                 now={now}
+                showOwner={showOwner}
                 onOpen={() => navigate(`/jobs/${job.id}`)}
                 onCancel={(e) => {
                   stop(e);
@@ -178,13 +183,14 @@ export function JobsPage() {
 interface RowProps {
   job: Job;
   now: number;
+  showOwner: boolean;
   onOpen: () => void;
   onCancel: (e: MouseEvent) => void;
   onDelete: (e: MouseEvent) => void;
   onDuplicate: (e: MouseEvent) => void;
 }
 
-function JobRow({ job, now, onOpen, onCancel, onDelete, onDuplicate }: RowProps) {
+function JobRow({ job, now, showOwner, onOpen, onCancel, onDelete, onDuplicate }: RowProps) {
   const active = isActiveJob(job);
   return (
     <tr className="clickable" onClick={onOpen} data-testid="job-row" data-job-id={job.id} data-status={job.status}>
@@ -198,6 +204,9 @@ function JobRow({ job, now, onOpen, onCancel, onDelete, onDuplicate }: RowProps)
       </td>
       <td>{job.program}</td>
       <td>{job.database}</td>
+      {showOwner && (
+        <td data-testid="job-row-owner">{job.owner ?? <span className="muted">no account</span>}</td>
+      )}
       <td className="num" data-testid="job-row-queries" title={plural(job.query_count, 'query', 'queries')}>
         {formatCount(job.query_count)}
       </td>

@@ -41,6 +41,7 @@ export function makeJob(overrides: Partial<Job> = {}, steps: Partial<Record<Step
       return makeStep(key, spec.status ?? 'pending', spec);
     }),
     progress: { batches_done: 0, batches_total: 0 },
+    owner: null,
     query_count: 1,
     query_letters: 100,
     hits_total: null,
