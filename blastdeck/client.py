@@ -44,10 +44,23 @@ class Backend(Protocol):
         visibility: str | None = None,
         group: str | None = None,
         molecule: str | None = None,
+        taxid_map: Path | None = None,
+        taxid: int | None = None,
     ) -> dict[str, Any]: ...
     def clusters(self) -> list[dict[str, Any]]: ...
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
     def close(self) -> None: ...
+
+
+def refuse_taxa_for_registered(taxid_map: Path | None, taxid: int | None) -> None:
+    """A registered database already has its taxids (or none): they are read from it."""
+    if taxid_map is not None or taxid is not None:
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST,
+            "--taxid-map and --taxid are for building from FASTA; a registered database's "
+            "taxids are read from the database itself.",
+            field="taxid_map" if taxid_map is not None else "taxid",
+        )
 
 
 def is_fasta_file(path: Path) -> bool:
@@ -170,14 +183,20 @@ class HttpBackend:
         visibility: str | None = None,
         group: str | None = None,
         molecule: str | None = None,
+        taxid_map: Path | None = None,
+        taxid: int | None = None,
     ) -> dict[str, Any]:
         choices = (("visibility", visibility), ("group", group), ("molecule", molecule))
         sharing = {k: v for k, v in choices if v}
         if is_fasta_file(source):
+            taxa = {"taxid": str(taxid)} if taxid is not None else {}
             with source.open("rb") as fh:
-                files = {"file": (source.name, fh, "text/plain")}
-                data = {"name": name, **({"title": title} if title else {}), **sharing}
+                files: dict[str, Any] = {"file": (source.name, fh, "text/plain")}
+                if taxid_map is not None:
+                    files["taxid_map"] = (taxid_map.name, taxid_map.read_bytes(), "text/plain")
+                data = {"name": name, **({"title": title} if title else {}), **sharing, **taxa}
                 return self._json("POST", "/api/databases", *_DB_KEYS, data=data, files=files)
+        refuse_taxa_for_registered(taxid_map, taxid)
         body = {"name": name, "path": str(source.resolve()), **sharing}
         return self._json("POST", "/api/databases", *_DB_KEYS, json=body)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
 from blastdeck.auth import EVERYONE
-from blastdeck.client import is_fasta_file
+from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
 from blastdeck.config import ClusterConfig, Settings
 from blastdeck.databases import sharing_for
 from blastdeck.domain.submission import SubmitRequest
@@ -54,14 +54,23 @@ class LocalBackend:
         visibility: str | None = None,
         group: str | None = None,
         molecule: str | None = None,
+        taxid_map: Path | None = None,
+        taxid: int | None = None,
     ) -> dict[str, Any]:
         # On the data dir there is no signed-in user: the database has no owner.
         sharing = sharing_for(EVERYONE, visibility, group)
         if is_fasta_file(source):
             row = self._runtime.databases.build(
-                name, source.read_bytes(), title=title, sharing=sharing, molecule=molecule
+                name,
+                source.read_bytes(),
+                title=title,
+                sharing=sharing,
+                molecule=molecule,
+                taxid_map=taxid_map.read_bytes() if taxid_map is not None else None,
+                taxid=taxid,
             )
         else:
+            refuse_taxa_for_registered(taxid_map, taxid)
             path = str(source.resolve())
             row = self._runtime.databases.register(name, path, sharing, molecule)
         return database_payload(row)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.blast_tools import (
@@ -26,23 +27,33 @@ from blastdeck.blast_tools import (
     database_arg,
     run_tool,
 )
+from blastdeck.database_build import (
+    database_records,
+    gunzip_bounded,
+    makeblastdb,
+    molecule_word,
+)
 from blastdeck.database_files import (
     GZIP_MAGIC,
     missing_files_reason,
 )
+from blastdeck.database_taxa import (
+    TaxonomyCoverage,
+    coverage_of,
+    map_text,
+    parse_taxid_map,
+    read_sequence_taxids,
+    read_taxid_set,
+    single_taxid,
+    write_taxid_set,
+)
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.fasta import QueryLimits, detect_molecule, parse_query
 from blastdeck.domain.names import check_name
 from blastdeck.domain.programs import Molecule
 from blastdeck.domain.sharing import Visibility, parse_visibility
 from blastdeck.store.catalog import DatabaseStore
 from blastdeck.store.models import BlastDatabase
-
-# Uploaded FASTA for a database may be far larger than a query.
-_DATABASE_FASTA_LIMITS = QueryLimits(
-    max_nucleotide_letters=10**9, max_protein_letters=10**8, max_sequences=10**7
-)
-_CHUNK = 1 << 20
+from blastdeck.taxonomy import Taxonomy
 
 DEMO_DATABASES = (
     ("demo-16s", "demo-16s.fa", "Demo: 200 bacterial 16S rRNA genes (NCBI Combined16SrRNA sample)"),
@@ -197,39 +208,6 @@ def sharing_for(viewer: Viewer, visibility: str | None = None, group: str | None
     return Sharing(viewer.user_id, chosen, group, owner_name=viewer.name)
 
 
-def gunzip_bounded(data: bytes, max_bytes: int) -> bytes:
-    """Decompress a gzipped upload a chunk at a time, refusing it as soon as it would be larger
-    than `max_bytes` (a small file can decompress to gigabytes)."""
-    out = bytearray()
-    rest = data
-    try:
-        while rest:
-            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            chunk = inflater.decompress(rest, _CHUNK)
-            while True:
-                out += chunk
-                if len(out) > max_bytes:
-                    raise BlastDeckError(
-                        ErrorCode.PAYLOAD_TOO_LARGE,
-                        f"The gzipped FASTA decompresses to more than {max_bytes:,} bytes, the "
-                        "upload limit (BLASTDECK_MAX_UPLOAD_BYTES).",
-                        field="file",
-                    )
-                if not inflater.unconsumed_tail:
-                    break
-                chunk = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
-            if not inflater.eof:
-                raise zlib.error("truncated")
-            rest = inflater.unused_data.lstrip(b"\0")  # the next member, if any
-    except zlib.error:
-        raise BlastDeckError(
-            ErrorCode.INVALID_FASTA,
-            "The file starts like gzip but is not a complete gzip file; upload it again.",
-            field="file",
-        ) from None
-    return bytes(out)
-
-
 def _parse_molecule(value: str | Molecule | None) -> Molecule | None:
     if value is None or isinstance(value, Molecule):
         return value
@@ -251,11 +229,16 @@ def _parse_molecule(value: str | Molecule | None) -> Molecule | None:
 
 class DatabaseCatalog:
     def __init__(
-        self, store: DatabaseStore, databases_dir: Path, max_fasta_bytes: int = 64 * 1024 * 1024
+        self,
+        store: DatabaseStore,
+        databases_dir: Path,
+        max_fasta_bytes: int = 64 * 1024 * 1024,
+        taxonomy: Taxonomy | None = None,
     ) -> None:
         self._store = store
         self._dir = databases_dir
         self._max_fasta_bytes = max_fasta_bytes
+        self._taxonomy = taxonomy  # checks taxid maps, names top organisms
 
     def get(self, name: str, viewer: Viewer = EVERYONE) -> BlastDatabase:
         """The database the viewer means by `name` (plain or qualified), if it exists and they
@@ -301,6 +284,8 @@ class DatabaseCatalog:
         sharing: Sharing = PUBLIC_SHARING,
         molecule: str | Molecule | None = None,
     ) -> BlastDatabase:
+        """Register an existing database by its path prefix; its taxids (if it has any: NCBI's
+        v5 databases do) are read from it with blastdbcmd."""
         stored = self._new_name(name, sharing)
         wanted = _parse_molecule(molecule)
         if not isinstance(path, str) or "\x00" in path or not Path(path).is_absolute():
@@ -314,11 +299,12 @@ class DatabaseCatalog:
         if wanted is not None and wanted is not info.molecule:
             raise BlastDeckError(
                 ErrorCode.DATABASE_MOLECULE_MISMATCH,
-                f"The database at {prefix} is a {_molecule_word(info.molecule)} database, not "
-                f"{_molecule_word(wanted)}.",
+                f"The database at {prefix} is a {molecule_word(info.molecule)} database, not "
+                f"{molecule_word(wanted)}.",
                 field="molecule",
             )
-        return self._store.add(_row(stored, prefix, info, "registered", sharing))
+        coverage = self._coverage(stored, read_sequence_taxids(prefix, info.molecule))
+        return self._store.add(_row(stored, prefix, info, "registered", sharing, coverage))
 
     def build(
         self,
@@ -329,20 +315,39 @@ class DatabaseCatalog:
         source: str = "built",
         sharing: Sharing = PUBLIC_SHARING,
         molecule: str | Molecule | None = None,
+        taxid_map: str | bytes | None = None,
+        taxid: int | str | None = None,
     ) -> BlastDatabase:
         """Build a database from FASTA text (plain or gzipped) with makeblastdb under the data
-        dir; `molecule` (nucl or prot) is detected from the residues when not given."""
+        dir; `molecule` (nucl or prot) is detected from the residues when not given. Its
+        sequences' taxids come from `taxid_map` (`seqid<TAB>taxid` lines, checked first) or
+        `taxid` (one for all), through makeblastdb -taxid_map."""
         stored = self._new_name(name, sharing)
         chosen = _parse_molecule(molecule)
+        if taxid_map is not None and taxid is not None:
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                "Give either a taxid map or one taxid for every sequence, not both.",
+                field="taxid",
+            )
         if isinstance(fasta, bytes) and fasta.startswith(GZIP_MAGIC):
             fasta = gunzip_bounded(fasta, self._max_fasta_bytes)
+        if isinstance(taxid_map, bytes) and taxid_map.startswith(GZIP_MAGIC):
+            taxid_map = gunzip_bounded(taxid_map, self._max_fasta_bytes)
         if title is not None and not title.isascii():
             raise BlastDeckError(
                 ErrorCode.INVALID_REQUEST,
                 "The title must be ASCII text: BLAST+ databases cannot store other characters.",
                 field="title",
             )
-        records = _database_records(fasta, chosen)
+        records = database_records(fasta, chosen)
+        seqids = [r.id for r in records.records]
+        taxids: dict[str, int] = {}
+        if taxid_map is not None:
+            taxids = parse_taxid_map(taxid_map, seqids, self._taxonomy_or_fail())
+        elif taxid is not None:
+            one = single_taxid(taxid, self._taxonomy_or_fail())
+            taxids = dict.fromkeys(seqids, one)
         folder = storage_name(stored)
         self._dir.mkdir(parents=True, exist_ok=True)
         final_dir = self._dir / folder
@@ -354,8 +359,14 @@ class DatabaseCatalog:
             with (work / f"{base}.fa").open("w") as fh:
                 for r in records.records:
                     fh.write(f">{r.defline}\n{r.sequence}\n")
-            _makeblastdb(work, base, records.molecule, title or plain_name(stored))
+            map_name = None
+            if taxids:
+                map_name = f"{base}.taxid_map"
+                (work / map_name).write_text(map_text(taxids))
+            makeblastdb(work, base, records.molecule, title or plain_name(stored), map_name)
             (work / f"{base}.fa").unlink()
+            if map_name:
+                (work / map_name).unlink()
             work.rename(final_dir)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -369,7 +380,28 @@ class DatabaseCatalog:
                 "makeblastdb finished, but the database it wrote cannot be read.",
                 field="file",
             ) from None
-        return self._store.add(_row(stored, prefix, info, source, sharing))
+        # The map was checked against the FASTA, so it says each sequence's taxid (no need
+        # to read them back with blastdbcmd).
+        per_sequence = np.array([taxids.get(i, 0) for i in seqids], dtype=np.int64)
+        coverage = self._coverage(stored, per_sequence)
+        return self._store.add(_row(stored, prefix, info, source, sharing, coverage))
+
+    def taxid_set(self, row: BlastDatabase) -> np.ndarray | None:
+        """The database's distinct taxids (None: never read, e.g. added before they were)."""
+        return read_taxid_set(self._dir, storage_name(row.name))
+
+    def _coverage(self, stored: str, per_sequence: np.ndarray) -> TaxonomyCoverage:
+        taxonomy = self._taxonomy if per_sequence.any() else None
+        coverage = coverage_of(per_sequence, taxonomy)
+        write_taxid_set(self._dir, storage_name(stored), coverage.taxids)
+        return coverage
+
+    def _taxonomy_or_fail(self) -> Taxonomy:
+        if self._taxonomy is None:
+            raise BlastDeckError(
+                ErrorCode.TAXONOMY_UNAVAILABLE, "This server has no taxonomy to check taxids."
+            )
+        return self._taxonomy
 
     def ensure_demo(self) -> None:
         """On a new data dir, build the demo databases so there is something to search."""
@@ -391,85 +423,13 @@ class DatabaseCatalog:
         return stored
 
 
-@dataclass(frozen=True)
-class _Records:
-    records: list
-    molecule: Molecule
-
-
-def _database_records(fasta: str | bytes, chosen: Molecule | None) -> _Records:
-    """The FASTA's records, checked like a query's (but about the upload), with ASCII headers:
-    makeblastdb cannot store anything else (it fails on a non-ASCII id, and garbles a
-    non-ASCII title while printing the same complaint over and over)."""
-    molecule = chosen or _fasta_molecule(fasta)
-    try:
-        records = parse_query(fasta, molecule, _DATABASE_FASTA_LIMITS)
-    except BlastDeckError as exc:  # same FASTA rules as a query, but about the upload
-        if exc.code is ErrorCode.QUERY_MOLECULE_MISMATCH and chosen is not None:
-            raise BlastDeckError(
-                ErrorCode.DATABASE_MOLECULE_MISMATCH,
-                f"Database FASTA: {exc.message.split(', but ')[0]}, but the database was to be "
-                f"{_molecule_word(chosen)} (molecule {chosen.value}). Choose the other "
-                "molecule, or check the file.",
-                field="file",
-            ) from None
-        raise BlastDeckError(exc.code, f"Database FASTA: {exc.message}", field="file") from None
-    bad = [(n, r) for n, r in enumerate(records, 1) if not r.defline.isascii()]
-    if bad:
-        number, record = bad[0]
-        chars = sorted({c for c in record.defline if not c.isascii()})
-        more = f" ({len(bad) - 1} more header(s) too)" if len(bad) > 1 else ""
-        raise BlastDeckError(
-            ErrorCode.INVALID_FASTA,
-            f"Database FASTA: the header of sequence {number} ({record.defline[:60]!r}) has "
-            f"non-ASCII characters ({''.join(chars[:10])}){more}; BLAST+ databases store "
-            "ASCII headers only. Replace them (e.g. 'e' for 'é') and upload again.",
-            field="file",
-        )
-    return _Records(records, molecule)
-
-
-def _makeblastdb(work: Path, base: str, molecule: Molecule, title: str) -> None:
-    """makeblastdb in its work dir with bare names: `-out` may hold no whitespace at all, and
-    `-in` is split on it (blast_tools' notes); its messages then name no server path."""
-    args = ["-in", f"{base}.fa", "-dbtype", molecule.value, "-out", base, "-title", title]
-    try:
-        run_tool("makeblastdb", [*args, "-parse_seqids"], cwd=work, timeout=3600)
-    except BlastToolError as exc:
-        said = _clean_tool_message(exc.stderr_tail or str(exc), work)
-        raise BlastDeckError(
-            ErrorCode.DATABASE_BUILD_FAILED,
-            f"makeblastdb could not build the database: {said}",
-            field="file",
-        ) from exc
-
-
-def _clean_tool_message(text: str, *hidden: Path) -> str:
-    """A BLAST+ tool's complaint once: each distinct line once, no C++ source locations, and
-    no server path (the work dir is named by what it holds)."""
-    for path in hidden:
-        text = text.replace(str(path) + "/", "").replace(str(path), "(work dir)")
-    lines: list[str] = []
-    for line in text.splitlines():
-        line = re.sub(r'T0 "[^"]*", line \d+: ', "", line).strip()
-        if line and line not in lines and line != "Error: NCBI C++ Exception:":
-            lines.append(line)
-    return " ".join(lines)[:600] or "no message"
-
-
-def _molecule_word(molecule: Molecule) -> str:
-    return "nucleotide" if molecule is Molecule.NUCLEOTIDE else "protein"
-
-
-def _fasta_molecule(fasta: str | bytes) -> Molecule:
-    text = fasta.decode("utf-8", "replace") if isinstance(fasta, bytes) else fasta
-    lines = text[:200_000].removeprefix("\ufeff").splitlines()
-    sample = "".join(line.strip() for line in lines if not line.lstrip().startswith((">", ";")))
-    return detect_molecule(sample[:50_000]) if sample else Molecule.NUCLEOTIDE
-
-
 def _row(
-    name: str, prefix: Path, info: DatabaseInfo, source: str, sharing: Sharing
+    name: str,
+    prefix: Path,
+    info: DatabaseInfo,
+    source: str,
+    sharing: Sharing,
+    coverage: TaxonomyCoverage,
 ) -> BlastDatabase:
     return BlastDatabase(
         name=name,
@@ -482,4 +442,7 @@ def _row(
         owner_id=sharing.owner_id,
         visibility=sharing.visibility.value,
         share_group=sharing.group,
+        taxid_sequences=coverage.taxid_sequences,
+        distinct_taxids=coverage.distinct_taxids,
+        top_organisms=coverage.top_organisms,
     )

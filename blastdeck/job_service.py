@@ -30,6 +30,7 @@ from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.domain.submission import SubmitRequest
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.executors.base import Executor
+from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
 from blastdeck.results.exports import render_export
@@ -39,7 +40,8 @@ from blastdeck.results.hsps import read_hsps, with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.legacy_hsps import LegacyHspStore
-from blastdeck.store.models import Job, utcnow
+from blastdeck.store.models import BlastDatabase, Job, utcnow
+from blastdeck.taxonomy import Taxonomy
 
 MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
@@ -64,8 +66,10 @@ class JobService:
         clusters: ClusterRegistry,
         pipeline: Pipeline,
         executor: Executor,
+        taxonomy: Taxonomy | None = None,
     ) -> None:
         self._settings = settings
+        self._taxonomy = taxonomy
         self._jobs = jobs
         self._legacy_hsps = legacy_hsps
         self._indexes = JobIndexes()
@@ -93,7 +97,9 @@ class JobService:
                 f"{self._settings.max_query_letters:,}. Split it into several jobs.",
                 field="query",
             )
-        options = self._cap_hits(validate_options(program, request.options))
+        blast_options, taxa = split_taxon_options(request.options)
+        options = self._cap_hits(validate_options(program, blast_options))
+        job_taxa = self._job_taxa(taxa, database) if taxa else None
         self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
@@ -110,14 +116,29 @@ class JobService:
                 query_count=len(records),
                 query_letters=letters,
                 owner_id=viewer.user_id,
+                taxon_filter=job_taxa.record if job_taxa else None,
             )
         )
+        if job_taxa is not None and job_taxa.taxids is not None:
+            try:
+                write_job_taxid_list(self._settings.jobs_dir / job.id, job_taxa.taxids)
+            except BaseException:
+                self._jobs.delete(job.id)  # a job without its list would search everything
+                raise
         try:
             self._executor.enqueue(job.id)
         except BlastDeckError as exc:  # kept as queued: the reconcile enqueues it later
             self._jobs.note(job.id, "enqueue_failed", exc.message, code=exc.code)
             raise
         return job
+
+    def _job_taxa(self, taxa: dict[str, object], database: BlastDatabase) -> JobTaxa | None:
+        """The job's taxon filter resolved and expanded for its database (job_taxa.py)."""
+        if self._taxonomy is None:
+            raise BlastDeckError(
+                ErrorCode.TAXONOMY_UNAVAILABLE, "This server has no taxonomy to filter by."
+            )
+        return resolve_job_taxa(taxa, database, self._databases.taxid_set(database), self._taxonomy)
 
     def _check_rate(self, viewer: Viewer) -> None:
         """Submits per signed-in user (all their tokens together). With auth off there is one

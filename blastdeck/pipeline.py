@@ -30,8 +30,9 @@ from blastdeck.databases import DatabaseCatalog, database_files_missing
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
-from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults
+from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults, TaxidListArg
 from blastdeck.files import write_atomically
+from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results.hits import hit_table
 from blastdeck.results.hsp_index import batch_index_file, load_hsp_table, write_batch_index
@@ -223,6 +224,8 @@ class Pipeline:
 
     def context(self, job: Job) -> JobContext:
         database = self._databases.get(job.database)
+        work_dir = self._settings.jobs_dir / job.id
+        option = (job.taxon_filter or {}).get("blast_option")
         return JobContext(
             job_id=job.id,
             program=Program(job.program),
@@ -230,7 +233,8 @@ class Pipeline:
             options=dict(job.options or {}),
             cluster=self._clusters.get(job.cluster),
             namespace=job.namespace,
-            work_dir=self._settings.jobs_dir / job.id,
+            work_dir=work_dir,
+            taxid_list=TaxidListArg(option, work_dir / TAXID_LIST_FILE) if option else None,
         )
 
     # -- the steps -------------------------------------------------------------------------------

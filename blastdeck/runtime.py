@@ -62,12 +62,15 @@ class Runtime:
         self.db_engine = make_engine(settings.sqlalchemy_url)
         sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
+        self.taxonomy = taxonomy_for_settings(settings)  # its index opens on first use
         self.databases = DatabaseCatalog(
-            DatabaseStore(sessions), settings.databases_dir, settings.max_upload_bytes
+            DatabaseStore(sessions),
+            settings.databases_dir,
+            settings.max_upload_bytes,
+            self.taxonomy,
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
-        self.taxonomy = taxonomy_for_settings(settings)  # its index opens on first use
         self.lock = lock or _make_lock(settings)
         self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
         self.executor: Executor = _make_executor(settings, self.pipeline)
@@ -79,6 +82,7 @@ class Runtime:
             self.clusters,
             self.pipeline,
             self.executor,
+            self.taxonomy,
         )
         self._purger: _Every | None = None
 

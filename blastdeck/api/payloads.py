@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, SubmitSlot
-from blastdeck.api.schemas.databases import Database
-from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep
+from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism
+from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
 from blastdeck.database_files import missing_files_reason
 from blastdeck.databases import scope_of
@@ -69,6 +69,7 @@ def job_model(job: models.Job) -> Job:
         created_at=_iso(job.created_at),
         updated_at=_iso(job.updated_at),
         finished_at=_iso(job.finished_at),
+        taxon_filter=JobTaxonFilter(**job.taxon_filter) if job.taxon_filter else None,
     )
 
 
@@ -113,6 +114,17 @@ def database_model(db: models.BlastDatabase) -> Database:
         visibility=db.visibility,
         group=db.share_group,
         created_at=_iso(db.created_at),
+        taxonomy=_database_taxonomy(db),
+    )
+
+
+def _database_taxonomy(db: models.BlastDatabase) -> DatabaseTaxonomy | None:
+    if db.taxid_sequences is None or db.distinct_taxids is None:
+        return None
+    return DatabaseTaxonomy(
+        taxid_sequences=db.taxid_sequences,
+        distinct_taxids=db.distinct_taxids,
+        top_organisms=[Organism(**item) for item in db.top_organisms or []],
     )
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from blastdeck.cli.backends import reaching
 from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt
-from blastdeck.cli.output import console, say, table
+from blastdeck.cli.output import console, fail, say, table
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.taxon_filter import MAX_TAXID
 
 app = typer.Typer(help="BLAST databases: add (register or build) and list.", no_args_is_help=True)
 
@@ -30,17 +32,40 @@ def db_add(
         str | None,
         typer.Option(help="nucl or prot (default: detected from the FASTA's residues)"),
     ] = None,
+    taxid_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--taxid-map",
+            help="the sequences' taxids: 'seqid<TAB>taxid' lines (makeblastdb -taxid_map)",
+        ),
+    ] = None,
+    taxid: Annotated[
+        int | None,
+        typer.Option("--taxid", min=1, max=MAX_TAXID, help="one taxid for every sequence"),
+    ] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a database: build it from FASTA (makeblastdb; plain or .gz) or register an existing
-    one by its path prefix. Private databases are named <user>/NAME, group ones @GROUP/NAME."""
+    one by its path prefix. Private databases are named <user>/NAME, group ones @GROUP/NAME.
+    Built ones get their taxids from --taxid-map or --taxid; registered ones have theirs read
+    from the database (NCBI's v5 databases carry them)."""
+    if taxid_map is not None and not taxid_map.is_file():
+        fail(BlastDeckError(ErrorCode.FILE_NOT_FOUND, f"No taxid map file at {taxid_map}."))
     with reaching(server, data_dir, token) as backend:
         db = backend.add_database(
-            name, source, title, visibility=visibility, group=group, molecule=molecule
+            name,
+            source,
+            title,
+            visibility=visibility,
+            group=group,
+            molecule=molecule,
+            taxid_map=taxid_map,
+            taxid=taxid,
         )
         say(f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters")
+        say(f"taxonomy: {coverage_text(db)}")
 
 
 @app.command("list")
@@ -57,12 +82,46 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
                 db["molecule"],
                 f"{db['sequences']:,}",
                 f"{db['letters']:,}",
+                taxid_column(db),
                 db["title"],
             ]
             for db in databases
         ]
-        columns = ("name", "scope", "files", "molecule", "sequences", "letters", "title")
+        columns = (
+            "name", "scope", "files", "molecule", "sequences", "letters", "with taxid", "title"
+        )  # fmt: skip
         console.print(table(*columns, rows=rows, whole=columns[:-1]))
+        for db in databases:
+            if (db.get("taxonomy") or {}).get("top_organisms"):
+                say(f"organisms {db['name']}: {top_organisms_text(db)}")
         for db in databases:
             if not db["available"]:
                 say(f"unavailable {db['name']}: {db['unavailable_reason'] or ''}")
+
+
+def taxid_column(db: dict[str, Any]) -> str:
+    """Sequences with a taxid and distinct taxids ("-": never read)."""
+    taxonomy = db.get("taxonomy")
+    if taxonomy is None:
+        return "-"
+    return f"{taxonomy['taxid_sequences']:,} ({taxonomy['distinct_taxids']:,} taxa)"
+
+
+def top_organisms_text(db: dict[str, Any], shown: int = 5) -> str:
+    items = (db.get("taxonomy") or {}).get("top_organisms") or []
+    return ", ".join(
+        f"{item['name'] or 'taxid'} ({item['taxid']}): {item['sequences']:,}"
+        for item in items[:shown]
+    )
+
+
+def coverage_text(db: dict[str, Any]) -> str:
+    taxonomy = db.get("taxonomy")
+    if taxonomy is None:
+        return "taxids not read"
+    if not taxonomy["taxid_sequences"]:
+        return "no sequence has a taxid (a taxon filter cannot be used on it)"
+    return (
+        f"{taxonomy['taxid_sequences']:,} of {db['sequences']:,} sequences have a taxid, "
+        f"{taxonomy['distinct_taxids']:,} distinct; most: {top_organisms_text(db, 3)}"
+    )

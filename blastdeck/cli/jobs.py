@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from blastdeck.cli.backends import reaching
-from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, blast_options, read_file
+from blastdeck.cli.options import (
+    DataDirOpt,
+    ServerOpt,
+    TokenOpt,
+    blast_options,
+    read_file,
+    with_taxa,
+)
 from blastdeck.cli.output import console, say, timeline
 
 
@@ -30,12 +37,29 @@ def submit(
     option: Annotated[
         list[str] | None, typer.Option("--option", "-o", help="BLAST option KEY=VALUE, repeatable")
     ] = None,
+    taxids: Annotated[
+        str | None,
+        typer.Option(
+            "--taxids",
+            help="search only within these taxa and their descendants: taxids or scientific "
+            "names, comma-separated (e.g. 'Enterobacterales,590')",
+        ),
+    ] = None,
+    exclude_taxids: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude-taxids",
+            help="leave these taxa and their descendants out (taxids or names, comma-separated)",
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="follow the job's steps until it ends")] = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Submit a BLAST search. Without --server the job runs here, so it is always followed."""
+    """Submit a BLAST search. Without --server the job runs here, so it is always followed.
+    --taxids / --exclude-taxids search within organisms (the database needs taxids: see
+    `db add --taxid-map`)."""
     from blastdeck.domain.submission import SubmitRequest
 
     text = sys.stdin.buffer.read() if str(query) == "-" else read_file(query)
@@ -46,7 +70,7 @@ def submit(
         title=title,
         cluster=cluster,
         namespace=namespace,
-        options=blast_options(option or []),
+        options=with_taxa(blast_options(option or []), taxids, exclude_taxids),
     )
     with reaching(server, data_dir, token) as backend:
         job = backend.submit(request)

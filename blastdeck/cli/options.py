@@ -43,3 +43,24 @@ def pairs(items: list[str], flag: str) -> dict[str, str]:
 def blast_options(items: list[str]) -> dict[str, Any]:
     """BLAST options from KEY=VALUE strings; the server's allow-list checks and types them."""
     return pairs(items, "--option")
+
+
+def with_taxa(
+    options: dict[str, Any], taxids: str | None, exclude_taxids: str | None
+) -> dict[str, Any]:
+    """The options with `--taxids` / `--exclude-taxids` as the job options `taxids` /
+    `negative_taxids` (the server resolves and checks them); each once, not also as -o."""
+    for value, key, flag in (
+        (taxids, "taxids", "--taxids"),
+        (exclude_taxids, "negative_taxids", "--exclude-taxids"),
+    ):
+        if value is None:
+            continue
+        if key in options:
+            fail(
+                BlastDeckError(
+                    ErrorCode.INVALID_REQUEST, f"Give {key} once: as {flag} or as -o {key}=..."
+                )
+            )
+        options = {**options, key: value}
+    return options

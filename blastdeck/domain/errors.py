@@ -69,6 +69,8 @@ class ErrorCode(StrEnum):
     TAXON_FILTER_EMPTY = "taxon_filter_empty"  # the exclusions remove everything included
     UNSUPPORTED_ENTREZ_QUERY = "unsupported_entrez_query"  # ENTREZ_QUERY outside our grammar
     TAXONOMY_UNAVAILABLE = "taxonomy_unavailable"  # the operator's taxdump dir is unreadable
+    INVALID_TAXID_MAP = "invalid_taxid_map"  # a database's taxid map: bad line, seqid, taxid
+    DATABASE_WITHOUT_TAXIDS = "database_without_taxids"  # a taxon filter on a db with no taxids
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.

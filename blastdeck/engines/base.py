@@ -28,6 +28,15 @@ class DatabaseRef:
 
 
 @dataclass(frozen=True)
+class TaxidListArg:
+    """A job's taxon filter as BLAST takes it: `-taxidlist` or `-negative_taxidlist` and the
+    list file written at submit in the job's dir (job_taxa.py)."""
+
+    option: str
+    source: Path
+
+
+@dataclass(frozen=True)
 class JobContext:
     job_id: str
     program: Program
@@ -36,6 +45,7 @@ class JobContext:
     cluster: Cluster
     namespace: str
     work_dir: Path
+    taxid_list: TaxidListArg | None = None
 
     @property
     def query_path(self) -> Path:

@@ -69,9 +69,7 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def blast_argv(
-    ctx: JobContext, fasta: Path, outfmt: str, out: Path, threads: int = 1
-) -> list[str]:
+def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path, threads: int = 1) -> list[str]:
     """The exact BLAST command line; user options come only through the allow-list. The
     database is named by its bare file name, found where the engine runs BLAST (in a
     `blast_tools.DatabaseDir`); the query and output are single absolute paths."""
@@ -88,7 +86,25 @@ def blast_argv(
         "-num_threads",
         str(threads),
         *blast_arguments(ctx.program, ctx.options),
+        *taxid_list_arguments(ctx),
     ]
+
+
+def taxid_list_arguments(ctx: JobContext) -> list[str]:
+    """`-taxidlist FILE` (or `-negative_taxidlist FILE`) for a job with a taxon filter: the
+    list written at submit, as a copy in the work dir the engine runs from (a SLURM job's dir
+    on the shared filesystem is not the job's own), so BLAST reads it wherever it runs."""
+    if ctx.taxid_list is None:
+        return []
+    return [ctx.taxid_list.option, str(ctx.work_dir / ctx.taxid_list.source.name)]
+
+
+def _place_taxid_list(ctx: JobContext) -> None:
+    if ctx.taxid_list is None:
+        return
+    placed = ctx.work_dir / ctx.taxid_list.source.name
+    if placed != ctx.taxid_list.source:
+        shutil.copyfile(ctx.taxid_list.source, placed)
 
 
 def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
@@ -98,6 +114,7 @@ def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
     batches_dir = ctx.work_dir / BATCHES_DIR
     shutil.rmtree(batches_dir, ignore_errors=True)
     batches_dir.mkdir(parents=True)
+    _place_taxid_list(ctx)
     plan, offset = [], 0
     batches = split_batches(records, slots, **split)
     for i, batch in enumerate(batches):

@@ -41,6 +41,7 @@ class NewJob:
     query_count: int
     query_letters: int
     owner_id: str | None = None
+    taxon_filter: dict[str, Any] | None = None
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:

@@ -65,6 +65,9 @@ class Job(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hsps_total: Mapped[int] = mapped_column(Integer, default=0)
     hits_total: Mapped[int | None] = mapped_column(Integer)  # (query, subject) pairs
+    # The `taxids` / `negative_taxids` options as given, resolved and expanded (job_taxa.py);
+    # None: no taxon filter.
+    taxon_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     # The user who submitted it; None when auth is off (the single-user embedded default).
     owner_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -157,6 +160,10 @@ class BlastDatabase(Base):
     owner_id: Mapped[str | None] = mapped_column(String(36))  # None: added with auth off / CLI
     visibility: Mapped[str] = mapped_column(String(16), default="public")  # domain/sharing.py
     share_group: Mapped[str | None] = mapped_column(String(64))  # for visibility "group"
+    # Taxonomy coverage (database_taxa.py); None: never read (added before migration 0009).
+    taxid_sequences: Mapped[int | None] = mapped_column(Integer)  # sequences with a taxid
+    distinct_taxids: Mapped[int | None] = mapped_column(Integer)
+    top_organisms: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class ClusterRow(Base):

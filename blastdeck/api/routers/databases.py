@@ -22,6 +22,7 @@ from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
 
+MAX_NAME_PARAM = 200  # the longest stored name (store/models.py)
 router = APIRouter(prefix="/api/databases", tags=["databases"], responses=ERROR_RESPONSES)
 
 # The body is read by hand (JSON or multipart); api/openapi_doc.py adds DatabaseRegister.
@@ -53,6 +54,18 @@ _DATABASE_BODY = {
                             "description": "default: private for a signed-in user",
                         },
                         "group": {"type": "string", "description": "for visibility 'group'"},
+                        "taxid_map": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the sequences' taxids: 'seqid<TAB>taxid' lines "
+                            "(makeblastdb -taxid_map); every line is checked first",
+                        },
+                        "taxid": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 2147483647,
+                            "description": "one taxid for every sequence (instead of a map)",
+                        },
                     },
                 }
             },
@@ -84,6 +97,7 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
         visibility = _form_visibility(form.get("visibility"))
         sharing = sharing_for(viewer, visibility, _form_str(form.get("group")))
         fasta = await upload.read()
+        taxid_map = await _form_file(form.get("taxid_map"), "taxid_map")
         row = await run_in_threadpool(
             partial(
                 runtime.databases.build,
@@ -92,6 +106,8 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
                 title=str(title) if title else None,
                 sharing=sharing,
                 molecule=_form_str(form.get("molecule")),
+                taxid_map=taxid_map,
+                taxid=_form_str(form.get("taxid")),
             )
         )
         return database_model(row)
@@ -108,6 +124,28 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
         runtime.databases.register, body.name, body.path, sharing, body.molecule
     )
     return database_model(row)
+
+
+@router.get("/{name:path}")
+def get_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Database:
+    """One database by its name (plain or qualified), with its taxonomy coverage: sequences
+    with a taxid, distinct taxids, the organisms with most sequences."""
+    if len(name) > MAX_NAME_PARAM:
+        raise BlastDeckError(
+            ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
+        )
+    return database_model(runtime.databases.get(name, viewer))
+
+
+async def _form_file(value: object, field: str) -> bytes | None:
+    """An optional uploaded file field (a plain text field is taken as the file's text)."""
+    if value is None:
+        return None
+    if isinstance(value, UploadFile):
+        return await value.read()
+    if isinstance(value, str):
+        return value.encode()
+    raise BlastDeckError(ErrorCode.INVALID_REQUEST, f"{field} must be a file.", field=field)
 
 
 def _name_from_filename(filename: str) -> str:

@@ -23,6 +23,20 @@ class DatabaseRegister(BaseModel):
     )
 
 
+class Organism(BaseModel):
+    taxid: int
+    name: str | None = Field(description="scientific name; null for a taxid the taxonomy lacks")
+    sequences: int = Field(description="the database's sequences of this taxid")
+
+
+class DatabaseTaxonomy(BaseModel):
+    """How much of the database has taxids: what a taxon filter can search within."""
+
+    taxid_sequences: int = Field(description="sequences with a taxid")
+    distinct_taxids: int
+    top_organisms: list[Organism] = Field(description="the organisms with most sequences")
+
+
 class Database(BaseModel):
     name: str = Field(description="qualified: `name`, `<owner>/name` or `@<group>/name`")
     scope: str = Field(description="public, the owner's name, or @group")
@@ -38,6 +52,10 @@ class Database(BaseModel):
     visibility: Visibility
     group: str | None
     created_at: str | None
+    taxonomy: DatabaseTaxonomy | None = Field(
+        description="its taxonomy coverage; null when its taxids were never read (added "
+        "before BlastDeck read them: register it again)"
+    )
 
 
 class DatabaseList(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +25,10 @@ class JobCreate(BaseModel):
     options: dict[str, Any] | None = Field(
         default=None,
         description="BLAST options from the allow-list, e.g. {evalue, max_target_seqs, word_size,"
-        " task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}",
+        " task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}; and the taxon "
+        "filter: taxids (search only within these taxa and their descendants) or "
+        "negative_taxids (everything but them), each a list or a comma-separated string of "
+        "taxids or scientific names",
     )
 
 
@@ -60,6 +63,23 @@ class JobProgress(BaseModel):
 OptionValue = str | int | float | bool  # what domain/options.py validates an option to
 
 
+class JobTaxonFilter(BaseModel):
+    """The job's taxon filter as given, and what it became for its database."""
+
+    taxids: list[str] = Field(description="the taxa included, as given")
+    negative_taxids: list[str] = Field(description="the taxa excluded, as given")
+    include_taxa: list[int] = Field(description="the included taxa, resolved to taxids")
+    exclude_taxa: list[int] = Field(description="the excluded taxa, resolved to taxids")
+    expanded_taxids: int = Field(description="taxids after adding every taxon's descendants")
+    database_taxids: int = Field(
+        description="of those, the taxids the database has: the lines of the list BLAST reads"
+    )
+    blast_option: Literal["-taxidlist", "-negative_taxidlist"] | None = Field(
+        description="how BLAST gets the list; null when the filter leaves BLAST nothing to "
+        "drop (excluded taxa the database does not have)"
+    )
+
+
 class Job(BaseModel):
     id: str
     title: str | None
@@ -85,6 +105,9 @@ class Job(BaseModel):
     created_at: str
     updated_at: str
     finished_at: str | None
+    taxon_filter: JobTaxonFilter | None = Field(
+        default=None, description="the options taxids / negative_taxids; null: none"
+    )
 
 
 class JobPage(BaseModel):

@@ -275,6 +275,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/databases/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Database
+         * @description One database by its name (plain or qualified), with its taxonomy coverage: sequences
+         *     with a taxid, distinct taxids, the organisms with most sequences.
+         */
+        get: operations["get_database_api_databases__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/clusters": {
         parameters: {
             query?: never;
@@ -677,11 +698,31 @@ export interface components {
             group: string | null;
             /** Created At */
             created_at: string | null;
+            /** @description its taxonomy coverage; null when its taxids were never read (added before BlastDeck read them: register it again) */
+            taxonomy: components["schemas"]["DatabaseTaxonomy"] | null;
         };
         /** DatabaseList */
         DatabaseList: {
             /** Items */
             items: components["schemas"]["Database"][];
+        };
+        /**
+         * DatabaseTaxonomy
+         * @description How much of the database has taxids: what a taxon filter can search within.
+         */
+        DatabaseTaxonomy: {
+            /**
+             * Taxid Sequences
+             * @description sequences with a taxid
+             */
+            taxid_sequences: number;
+            /** Distinct Taxids */
+            distinct_taxids: number;
+            /**
+             * Top Organisms
+             * @description the organisms with most sequences
+             */
+            top_organisms: components["schemas"]["Organism"][];
         };
         /**
          * ErrorBody
@@ -707,7 +748,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** Health */
         Health: {
             /**
@@ -943,6 +984,8 @@ export interface components {
             updated_at: string;
             /** Finished At */
             finished_at: string | null;
+            /** @description the options taxids / negative_taxids; null: none */
+            taxon_filter?: components["schemas"]["JobTaxonFilter"] | null;
         };
         /** JobEvent */
         JobEvent: {
@@ -1003,6 +1046,47 @@ export interface components {
             skip_reason: string | null;
             /** Error */
             error: string | null;
+        };
+        /**
+         * JobTaxonFilter
+         * @description The job's taxon filter as given, and what it became for its database.
+         */
+        JobTaxonFilter: {
+            /**
+             * Taxids
+             * @description the taxa included, as given
+             */
+            taxids: string[];
+            /**
+             * Negative Taxids
+             * @description the taxa excluded, as given
+             */
+            negative_taxids: string[];
+            /**
+             * Include Taxa
+             * @description the included taxa, resolved to taxids
+             */
+            include_taxa: number[];
+            /**
+             * Exclude Taxa
+             * @description the excluded taxa, resolved to taxids
+             */
+            exclude_taxa: number[];
+            /**
+             * Expanded Taxids
+             * @description taxids after adding every taxon's descendants
+             */
+            expanded_taxids: number;
+            /**
+             * Database Taxids
+             * @description of those, the taxids the database has: the lines of the list BLAST reads
+             */
+            database_taxids: number;
+            /**
+             * Blast Option
+             * @description how BLAST gets the list; null when the filter leaves BLAST nothing to drop (excluded taxa the database does not have)
+             */
+            blast_option: ("-taxidlist" | "-negative_taxidlist") | null;
         };
         /** Limits */
         Limits: {
@@ -1069,6 +1153,21 @@ export interface components {
             choices: (string | number)[] | null;
             /** Blast Argument */
             blast_argument: string;
+        };
+        /** Organism */
+        Organism: {
+            /** Taxid */
+            taxid: number;
+            /**
+             * Name
+             * @description scientific name; null for a taxid the taxonomy lacks
+             */
+            name: string | null;
+            /**
+             * Sequences
+             * @description the database's sequences of this taxid
+             */
+            sequences: number;
         };
         /**
          * Phase
@@ -1324,7 +1423,7 @@ export interface components {
             namespace?: string | null;
             /**
              * Options
-             * @description BLAST options from the allow-list, e.g. {evalue, max_target_seqs, word_size, task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}
+             * @description BLAST options from the allow-list, e.g. {evalue, max_target_seqs, word_size, task, matrix, gapopen, gapextend, perc_identity, qcov_hsp_perc}; and the taxon filter: taxids (search only within these taxa and their descendants) or negative_taxids (everything but them), each a list or a comma-separated string of taxids or scientific names
              * @default null
              */
             options?: {
@@ -3163,12 +3262,131 @@ export interface operations {
                     visibility?: "public" | "private" | "group";
                     /** @description for visibility 'group' */
                     group?: string;
+                    /**
+                     * Format: binary
+                     * @description the sequences' taxids: 'seqid<TAB>taxid' lines (makeblastdb -taxid_map); every line is checked first
+                     */
+                    taxid_map?: string;
+                    /** @description one taxid for every sequence (instead of a map) */
+                    taxid?: number;
                 };
             };
         };
         responses: {
             /** @description Successful Response */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Database"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_database_api_databases__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };

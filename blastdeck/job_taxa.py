@@ -1,0 +1,111 @@
+"""Search within organisms: a job's `taxids` / `negative_taxids` options turned, at submit, into
+the taxid list file BLAST reads (`-taxidlist FILE` or `-negative_taxidlist FILE`).
+
+The options take taxids or names (`domain/taxon_filter.py`). At submit they are resolved with
+the taxonomy (unknown or ambiguous names are refused with suggestions or candidates), each
+taxon expanded to itself and all its descendants, the result cut down to the taxids the
+database has (its taxid set, `database_taxa.py`), and written to `taxids.txt` in the job's
+dir. The batch plan (`engines/batch_plan.py`) hands that file to every BLAST process, so no
+taxid list ever goes on a command line however many taxa a filter names (Bacteria: ~570,000).
+
+The job keeps the filter as given and what it became (`Job.taxon_filter`, shown in the job's
+JSON): the resolved taxa, how many taxids the expansion gave, and how many of them the database
+has (the lines of the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.taxon_filter import TaxonRef, taxon_filter_from_options
+from blastdeck.store.models import BlastDatabase
+from blastdeck.taxonomy import Taxonomy, write_taxid_list
+
+TAXON_OPTIONS = ("taxids", "negative_taxids")
+TAXID_LIST_FILE = "taxids.txt"
+INCLUDE_OPTION = "-taxidlist"
+EXCLUDE_OPTION = "-negative_taxidlist"
+
+
+@dataclass(frozen=True)
+class JobTaxa:
+    """A submitted job's filter: what it stores (`record`) and the list to write (`taxids`,
+    None when the filter leaves BLAST nothing to do, e.g. excluding what the database lacks)."""
+
+    record: dict[str, Any]
+    taxids: np.ndarray | None
+
+
+def split_taxon_options(options: object) -> tuple[object, dict[str, object]]:
+    """The BLAST options without `taxids` / `negative_taxids`, and those two (the option
+    allow-list knows neither: they are no BLAST argument, the list file is)."""
+    if not isinstance(options, Mapping):
+        return options, {}
+    rest = {k: v for k, v in options.items() if k not in TAXON_OPTIONS}
+    taxa = {k: options[k] for k in TAXON_OPTIONS if options.get(k) is not None}
+    return rest, taxa
+
+
+def resolve_job_taxa(
+    taxa: Mapping[str, object],
+    database: BlastDatabase,
+    database_taxids: np.ndarray | None,
+    taxonomy: Taxonomy,
+) -> JobTaxa | None:
+    """The filter the options ask for, checked and expanded for this database; None when
+    they ask for none."""
+    spec = taxon_filter_from_options(taxa.get("taxids"), taxa.get("negative_taxids"))
+    if spec.is_empty:
+        return None
+    if not database.taxid_sequences or database_taxids is None or not len(database_taxids):
+        never_read = database.taxid_sequences is None
+        raise BlastDeckError(
+            ErrorCode.DATABASE_WITHOUT_TAXIDS,
+            f"Database {database.name} "
+            + (
+                "was added before BlastDeck read databases' taxids; add it again to filter "
+                "by organism."
+                if never_read
+                else "has no taxids, so it cannot be searched within organisms; build it "
+                "with a taxid map (db add --taxid-map) or one taxid (--taxid)."
+            ),
+            field="options.taxids" if spec.include else "options.negative_taxids",
+            detail={"database": database.name},
+        )
+    lists = taxonomy.expand_filter(spec)
+    expanded = lists.include if lists.include is not None else lists.exclude
+    restricted = lists.restricted_to(database_taxids, database.name)
+    listed = restricted.include if restricted.include is not None else restricted.exclude
+    option = None
+    if restricted.include is not None:
+        option = INCLUDE_OPTION
+    elif restricted.exclude is not None:
+        option = EXCLUDE_OPTION
+    record = {
+        "taxids": _given(spec.include),
+        "negative_taxids": _given(spec.exclude),
+        "include_taxa": list(lists.include_taxa),
+        "exclude_taxa": list(lists.exclude_taxa),
+        "expanded_taxids": 0 if expanded is None else len(expanded),
+        "database_taxids": 0 if listed is None else len(listed),
+        "blast_option": option,
+    }
+    return JobTaxa(record, listed)
+
+
+def _given(refs: tuple[TaxonRef, ...]) -> list[str]:
+    return [str(ref) for ref in refs]
+
+
+def write_job_taxid_list(work_dir: Path, taxids: np.ndarray) -> Path:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / TAXID_LIST_FILE
+    write_taxid_list(path, taxids)
+    path.chmod(0o644)  # read by BLAST wherever it runs (a SLURM node, as the same user)
+    return path
