@@ -99,7 +99,8 @@ class JobService:
             )
         blast_options, taxa = split_taxon_options(request.options)
         options = self._cap_hits(validate_options(program, blast_options))
-        job_taxa = self._job_taxa(taxa, database) if taxa else None
+        entrez = request.entrez_query
+        job_taxa = self._job_taxa(taxa, entrez, database) if taxa or entrez else None
         self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
@@ -132,13 +133,16 @@ class JobService:
             raise
         return job
 
-    def _job_taxa(self, taxa: dict[str, object], database: BlastDatabase) -> JobTaxa | None:
+    def _job_taxa(
+        self, taxa: dict[str, object], entrez_query: str | None, database: BlastDatabase
+    ) -> JobTaxa | None:
         """The job's taxon filter resolved and expanded for its database (job_taxa.py)."""
         if self._taxonomy is None:
             raise BlastDeckError(
                 ErrorCode.TAXONOMY_UNAVAILABLE, "This server has no taxonomy to filter by."
             )
-        return resolve_job_taxa(taxa, database, self._databases.taxid_set(database), self._taxonomy)
+        taxids = self._databases.taxid_set(database)
+        return resolve_job_taxa(taxa, entrez_query, database, taxids, self._taxonomy)
 
     def _check_rate(self, viewer: Viewer) -> None:
         """Submits per signed-in user (all their tokens together). With auth off there is one

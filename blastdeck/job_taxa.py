@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from blastdeck.domain.entrez_query import FIELD as ENTREZ_FIELD
+from blastdeck.domain.entrez_query import parse_entrez_query
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import TaxonRef, taxon_filter_from_options
 from blastdeck.store.models import BlastDatabase
@@ -54,13 +56,25 @@ def split_taxon_options(options: object) -> tuple[object, dict[str, object]]:
 
 def resolve_job_taxa(
     taxa: Mapping[str, object],
+    entrez_query: str | None,
     database: BlastDatabase,
     database_taxids: np.ndarray | None,
     taxonomy: Taxonomy,
 ) -> JobTaxa | None:
-    """The filter the options ask for, checked and expanded for this database; None when
-    they ask for none."""
-    spec = taxon_filter_from_options(taxa.get("taxids"), taxa.get("negative_taxids"))
+    """The filter the options (or, from Blast.cgi, ENTREZ_QUERY) ask for, checked and
+    expanded for this database; None when they ask for none."""
+    fields: dict[str, str] = {}
+    if entrez_query is not None:
+        if taxa:
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                "Give the organisms either as ENTREZ_QUERY or as taxids/negative_taxids.",
+                field=ENTREZ_FIELD,
+            )
+        spec = parse_entrez_query(entrez_query)
+        fields = {"include_field": ENTREZ_FIELD, "exclude_field": ENTREZ_FIELD}
+    else:
+        spec = taxon_filter_from_options(taxa.get("taxids"), taxa.get("negative_taxids"))
     if spec.is_empty:
         return None
     if not database.taxid_sequences or database_taxids is None or not len(database_taxids):
@@ -75,10 +89,11 @@ def resolve_job_taxa(
                 else "has no taxids, so it cannot be searched within organisms; build it "
                 "with a taxid map (db add --taxid-map) or one taxid (--taxid)."
             ),
-            field="options.taxids" if spec.include else "options.negative_taxids",
+            field=fields.get("include_field")
+            or ("options.taxids" if spec.include else "options.negative_taxids"),
             detail={"database": database.name},
         )
-    lists = taxonomy.expand_filter(spec)
+    lists = taxonomy.expand_filter(spec, **fields)
     expanded = lists.include if lists.include is not None else lists.exclude
     restricted = lists.restricted_to(database_taxids, database.name)
     listed = restricted.include if restricted.include is not None else restricted.exclude
@@ -90,6 +105,7 @@ def resolve_job_taxa(
     record = {
         "taxids": _given(spec.include),
         "negative_taxids": _given(spec.exclude),
+        "entrez_query": entrez_query,
         "include_taxa": list(lists.include_taxa),
         "exclude_taxa": list(lists.exclude_taxa),
         "expanded_taxids": 0 if expanded is None else len(expanded),

@@ -36,10 +36,6 @@ _NO_ENTREZ = {"", "(none)"}
 def put_request(params: Mapping[str, str]) -> SubmitRequest:
     """A BlastDeck job request from `CMD=Put` parameters; the job service validates the rest."""
     entrez = params.get("ENTREZ_QUERY", "").strip()
-    if entrez not in _NO_ENTREZ:
-        raise _unsupported(
-            "ENTREZ_QUERY", "BlastDeck searches its own databases; there is no Entrez to limit by"
-        )
     program = params.get("PROGRAM", "").strip().lower()
     options: dict[str, object] = {}
     _copy(params, options, "EXPECT", "evalue")
@@ -69,6 +65,9 @@ def put_request(params: Mapping[str, str]) -> SubmitRequest:
         query=params.get("QUERY", ""),
         title=params.get("JOB_TITLE") or None,
         options=options,
+        # Its organism part, in entrez_query.py's grammar (anything else is refused there with
+        # a message saying what is supported); the job service resolves it.
+        entrez_query=None if entrez in _NO_ENTREZ else entrez,
     )
 
 

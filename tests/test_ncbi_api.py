@@ -214,9 +214,9 @@ def assert_error_page(response: httpx.Response, status: int, code: str) -> str:
                 "PROGRAM": "blastn",
                 "DATABASE": "demo-16s",
                 "QUERY": "ACGTAGCTAGCTAGCTAG",
-                "ENTREZ_QUERY": "human[organism]",
+                "ENTREZ_QUERY": "human[title]",  # organisms only (test_taxonomy_ncbi.py)
             },
-            "unsupported_parameter",
+            "unsupported_entrez_query",
         ),
         (
             {

@@ -18,3 +18,5 @@ class SubmitRequest:
     cluster: str | None = None
     namespace: str | None = None
     options: dict[str, Any] | None = None
+    # NCBI's ENTREZ_QUERY organism filter (Blast.cgi), instead of options taxids/negative_taxids
+    entrez_query: str | None = None

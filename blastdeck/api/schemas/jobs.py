@@ -68,6 +68,9 @@ class JobTaxonFilter(BaseModel):
 
     taxids: list[str] = Field(description="the taxa included, as given")
     negative_taxids: list[str] = Field(description="the taxa excluded, as given")
+    entrez_query: str | None = Field(
+        default=None, description="the ENTREZ_QUERY it came from (NCBI's URL API), as given"
+    )
     include_taxa: list[int] = Field(description="the included taxa, resolved to taxids")
     exclude_taxa: list[int] = Field(description="the excluded taxa, resolved to taxids")
     expanded_taxids: int = Field(description="taxids after adding every taxon's descendants")

@@ -1063,6 +1063,11 @@ export interface components {
              */
             negative_taxids: string[];
             /**
+             * Entrez Query
+             * @description the ENTREZ_QUERY it came from (NCBI's URL API), as given
+             */
+            entrez_query?: string | null;
+            /**
              * Include Taxa
              * @description the included taxa, resolved to taxids
              */
