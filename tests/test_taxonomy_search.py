@@ -315,8 +315,8 @@ def test_bacteria_hundreds_of_thousands_of_taxa_go_through_the_file(
     assert shown["database_taxids"] < 100
     plan = client.get(f"/api/jobs/{job['id']}/config").text
     assert "-taxidlist" in plan and len(plan) < 10_000  # a file, never a long command line
-    assert job_rows(client, job["id"]) == job_rows(client, run(client, source, taxids=["2"],
-        negative_taxids=["562"])["id"])  # fmt: skip
+    kept = {s for _, s, _, _ in job_rows(client, job["id"])}
+    assert kept and all(source["taxids"][s] not in (83334, 199310) for s in kept)  # E. coli
 
 
 def test_a_filtered_job_on_slurm_has_the_hits_of_the_local_engine(
