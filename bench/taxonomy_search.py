@@ -94,6 +94,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=20, help="queries per job (of 50)")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--filters", default=",".join(FILTERS), help="names, comma-separated")
     args = parser.parse_args()
     datasets = args.datasets.split(",")
     for name in datasets:
@@ -108,7 +109,8 @@ def main() -> int:
         server.start()
         threads = next(c["slots"] for c in server.request("GET", "/api/clusters").json()["items"]
                        if c["name"] == "local")  # fmt: skip
-        cells = prepare(server, args, datasets, work)
+        cells = [c for c in prepare(server, args, datasets, work)
+                 if c["filter"] in args.filters.split(",")]  # fmt: skip
         measure(server, cells, args.rounds, threads)
         health = server.health()
     except BenchError as exc:

@@ -31,6 +31,7 @@ from blastdeck.files import write_atomically
 from blastdeck.results.hsps import HSP_TABLE_OUTFMT
 
 PLAN_FILE = "plan.json"
+INCLUDE_LIST = "-taxidlist"
 BATCHES_DIR = "batches"
 # The query was validated on submit; re-reading it must not re-apply per-user limits.
 UNLIMITED_QUERY = QueryLimits(10**12, 10**12, 10**9, 10**9)
@@ -115,6 +116,11 @@ def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
     shutil.rmtree(batches_dir, ignore_errors=True)
     batches_dir.mkdir(parents=True)
     _place_taxid_list(ctx)
+    if ctx.taxid_list is not None and ctx.taxid_list.option == INCLUDE_LIST:
+        # BLAST searches only the listed taxa's sequences, so each query costs a fraction of
+        # a whole-database search and a process's start-up (opening the database, mapping the
+        # list to sequences) weighs more: one batch per slot, not many shrinking ones.
+        split = {"smallest_share": 1 / slots, **split}
     plan, offset = [], 0
     batches = split_batches(records, slots, **split)
     for i, batch in enumerate(batches):
