@@ -37,12 +37,16 @@ from blastdeck.results.formats import ExportFormat, needs_archives
 from blastdeck.results.hsp_index import HspTable, write_batch_index
 from blastdeck.results.hsps import read_hsps, with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
+from blastdeck.results.taxon_summary import summary_of
+from blastdeck.results.taxonomy_report import taxonomy_report
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import Job, utcnow
+from blastdeck.taxonomy import Taxonomy
 
 MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
+MAX_CACHED_REPORTS = 32  # taxonomy reports kept per loaded index (query x rank)
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,44 @@ class JobService:
                     alignments.split_by_query(json_export, out_dir, table.query_ids)
         return alignments.read_query_alignments(out_dir, query_index)
 
+    def taxonomy_report(
+        self,
+        job_id: str,
+        taxonomy: Taxonomy,
+        *,
+        query_index: int | None = None,
+        query_id: str | None = None,
+        rank: str | None = None,
+        viewer: Viewer = EVERYONE,
+    ) -> dict[str, Any]:
+        """The job's hits by organism (`results/taxonomy_report.py`), for one query (by its
+        place, or the first with `query_id`) or the whole job; made from the summary kept
+        beside the index, and kept with the loaded index (a repeat costs nothing)."""
+        job = self.get(job_id, viewer)
+        table = self.results_index(job.id, viewer)
+        if query_index is None and query_id is not None:
+            found = [i for i, qid in sorted(table.query_ids.items()) if qid == query_id]
+            if not found:
+                raise _no_query(job, f"with the id {query_id[:80]!r}", "query_id")
+            query_index = found[0]
+        if query_index is not None and query_index not in table.query_ids:
+            raise _no_query(job, f"at index {query_index}", "query_index")
+        key = f"taxonomy_report:{query_index}:{rank}"
+        report = table.cache.get(key)
+        if report is None:
+            summary = summary_of(table, self._settings.jobs_dir / job.id)
+            report = taxonomy_report(summary, taxonomy, query_index, rank)
+            reports = [k for k in table.cache if k.startswith("taxonomy_report:")]
+            for old in reports[: max(0, len(reports) - MAX_CACHED_REPORTS + 1)]:
+                del table.cache[old]
+            table.cache[key] = report
+        return {
+            "job_id": job.id,
+            "query_id": table.query_ids.get(query_index) if query_index is not None else None,
+            "partial": job.phase != Phase.COMPLETED,
+            **report,
+        }
+
     def expired_jobs(self) -> list[ExpiredJob]:
         """The jobs a retention purge would delete now, oldest first; none with retention 0
         (`blastdeck gc --dry-run`)."""
@@ -316,6 +358,13 @@ class JobService:
         """One export at a time per job (renders share its archives); other jobs go on."""
         with self._export_mutex:
             return self._export_locks.setdefault(job_id, threading.Lock())
+
+
+def _no_query(job: Job, which: str, field: str) -> BlastDeckError:
+    why = "" if job.phase == Phase.COMPLETED else " (yet: the job has not completed)"
+    return BlastDeckError(
+        ErrorCode.NOT_FOUND, f"Job {job.id} has no query {which}{why}.", field=field
+    )
 
 
 def _text(value: object, field: str) -> str:
