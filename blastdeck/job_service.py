@@ -6,6 +6,7 @@ import math
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,13 @@ from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
+from blastdeck.results.columns import (
+    SPECIFIERS,
+    Source,
+    column_rows,
+    stream_columns,
+    taxonomy_cells,
+)
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
 from blastdeck.results.hsp_index import HspTable, write_batch_index
@@ -247,6 +255,24 @@ class JobService:
                     out,
                 )
         return out
+
+    def export_columns(
+        self,
+        job_id: str,
+        columns: tuple[str, ...],
+        as_csv: bool,
+        taxonomy: Taxonomy | None,
+        viewer: Viewer = EVERYONE,
+    ) -> Iterator[bytes]:
+        """The tsv or csv download with the chosen columns (`results/columns.py`), streamed
+        from the batch tables; the job is checked (completed, the viewer's) before the first
+        byte. `taxonomy` fills BLAST's taxonomy columns (None: they are N/A)."""
+        tables = self.hit_tables(job_id, viewer)
+        taxa: dict[str, list[str]] = {}
+        if any(SPECIFIERS[c].source is Source.TAXONOMY for c in columns):
+            staxids = self.results_index(job_id, viewer).columns["staxid"]
+            taxa = taxonomy_cells(taxonomy, staxids)
+        return stream_columns(column_rows(tables, columns, taxa), columns, as_csv)
 
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of

@@ -89,4 +89,4 @@ def job(client: TestClient, taxonomy: Taxonomy, tmp_path_factory) -> dict:
     assert response.status_code == 202, response.text
     done = wait_for_job(api_job(client), response.json()["id"])
     assert done["phase"] == "completed", done
-    return done | {"taxids": db["taxids"]}
+    return done | {"taxids": db["taxids"], "queries": queries, "db_path": db["path"]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
@@ -38,6 +38,7 @@ from blastdeck.results.browse import (
     hsp_page,
     query_summary,
 )
+from blastdeck.results.columns import MAX_COLUMNS_CHARS, SPECIFIERS, Source, parse_columns
 from blastdeck.results.formats import ExportFormat, parse_export_format
 from blastdeck.results.hsp_index import HspTable
 from blastdeck.results.organisms import (
@@ -231,15 +232,50 @@ async def download(
     viewer: ViewerDep,
     job_id: JobId,
     format: str = "tsv",
-) -> FileResponse:
+    columns: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_COLUMNS_CHARS,
+            description="tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 "
+            "standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the "
+            "taxonomy columns staxids, sscinames, scomnames, sskingdoms)",
+        ),
+    ] = None,
+) -> Response:
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1. Sent as an attachment with its file name
-    (`Content-Disposition`), so `curl -OJ` saves it under that name."""
+    (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
+    12 standard columns, or those `columns` names (streamed; a header line names them)."""
     fmt = parse_export_format(format)
+    filename = f"blastdeck-{job_id[:8]}.{fmt.extension}"
+    if columns is not None:
+        if fmt not in (ExportFormat.TSV, ExportFormat.CSV):
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                f"columns applies to the tsv and csv downloads, not {fmt.value}.",
+                field="columns",
+            )
+        chosen = parse_columns(columns)
+        taxonomy = get_taxonomy(runtime) if _names_columns(chosen) else None
+        body = await run_in_threadpool(
+            runtime.service.export_columns,
+            job_id,
+            chosen,
+            fmt is ExportFormat.CSV,
+            taxonomy,
+            viewer,
+        )
+        return StreamingResponse(
+            body,
+            media_type=fmt.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
-    return FileResponse(
-        path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
-    )
+    return FileResponse(path, media_type=fmt.media_type, filename=filename)
+
+
+def _names_columns(columns: tuple[str, ...]) -> bool:
+    return any(SPECIFIERS[c].source is Source.TAXONOMY for c in columns)
 
 
 # HEAD: download managers and `curl -I` ask first. The same answer without its body (one
