@@ -66,7 +66,7 @@ class LocalBackend:
     ) -> dict[str, Any]:
         return self._runtime.service.taxonomy_report(
             job_id, self._runtime.taxonomy, query_index=query_index, rank=rank
-        )
+        ).report
 
     def databases(self) -> list[dict[str, Any]]:
         return [database_payload(d) for d in self._runtime.databases.list()]

@@ -46,7 +46,7 @@ from blastdeck.results.hsp_index import HspTable, write_batch_index
 from blastdeck.results.hsps import read_hsps, with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.results.taxon_summary import summary_of
-from blastdeck.results.taxonomy_report import taxonomy_report
+from blastdeck.results.taxonomy_report import ReportEntry, taxonomy_report
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import Job, utcnow
@@ -324,10 +324,11 @@ class JobService:
         query_id: str | None = None,
         rank: str | None = None,
         viewer: Viewer = EVERYONE,
-    ) -> dict[str, Any]:
+    ) -> ReportEntry:
         """The job's hits by organism (`results/taxonomy_report.py`), for one query (by its
         place, or the first with `query_id`) or the whole job; made from the summary kept
-        beside the index, and kept with the loaded index (a repeat costs nothing)."""
+        beside the index, and kept with the loaded index with its encodings (a repeat costs
+        nothing)."""
         job = self.get(job_id, viewer)
         table = self.results_index(job.id, viewer)
         if query_index is None and query_id is not None:
@@ -337,21 +338,22 @@ class JobService:
             query_index = found[0]
         if query_index is not None and query_index not in table.query_ids:
             raise _no_query(job, f"at index {query_index}", "query_index")
-        key = f"taxonomy_report:{query_index}:{rank}"
-        report = table.cache.get(key)
-        if report is None:
+        partial = job.phase != Phase.COMPLETED
+        key = f"taxonomy_report:{query_index}:{rank}:{partial}"
+        entry = table.cache.get(key)
+        if entry is None:
             summary = summary_of(table, self._settings.jobs_dir / job.id)
-            report = taxonomy_report(summary, taxonomy, query_index, rank)
+            report = {
+                "job_id": job.id,
+                "query_id": table.query_ids.get(query_index) if query_index is not None else None,
+                "partial": partial,
+                **taxonomy_report(summary, taxonomy, query_index, rank),
+            }
             reports = [k for k in table.cache if k.startswith("taxonomy_report:")]
             for old in reports[: max(0, len(reports) - MAX_CACHED_REPORTS + 1)]:
                 del table.cache[old]
-            table.cache[key] = report
-        return {
-            "job_id": job.id,
-            "query_id": table.query_ids.get(query_index) if query_index is not None else None,
-            "partial": job.phase != Phase.COMPLETED,
-            **report,
-        }
+            entry = table.cache[key] = ReportEntry(report)
+        return entry
 
     def expired_jobs(self) -> list[ExpiredJob]:
         """The jobs a retention purge would delete now, oldest first; none with retention 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from blastdeck.api.schemas.taxonomy import TaxonomyReport
 from blastdeck.results.hsp_index import index_dir, load_hsp_table
 from blastdeck.results.taxon_summary import SUMMARY_FILE, summarize, summary_of
 from blastdeck.taxonomy import STANDARD_RANKS, Taxonomy
@@ -30,7 +31,11 @@ def _hits(client: TestClient, job: dict, **params) -> list[dict]:
 def _report(client: TestClient, job: dict, **params) -> dict:
     response = client.get(f"/api/jobs/{job['id']}/taxonomy", params=params)
     assert response.status_code == 200, response.text
-    return response.json()
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    # Sent as kept (pre-encoded): exactly the documented model, no key more or less.
+    assert TaxonomyReport.model_validate(body).model_dump() == body
+    return body
 
 
 def _expected_organisms(hits: list[dict], key) -> dict[int, dict]:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+import json
+import threading
+from typing import Any, Literal
 
 import numpy as np
 
 from blastdeck.results.taxon_summary import TaxonSummary
 from blastdeck.taxonomy import STANDARD_RANKS, Taxonomy
 
+_STATS = ("hits", "subjects", "best_bitscore", "best_evalue", "best_pident")
 TSV_COLUMNS = (
     "taxid",
     "scientific_name",
@@ -107,25 +110,19 @@ def _organism_rows(rolled: dict[str, np.ndarray], named) -> list[dict[str, Any]]
     """The organism table, best bit score first (then more hits, then name)."""
     lineage = named.lineage
     rows = named.rows_for(rolled["staxid"]).tolist()
+    columns = {name: rolled[name].tolist() for name in _STATS}
+    ranked = list(zip(*(lineage.rank_names[rank] for rank in STANDARD_RANKS), strict=True))
+    current = lineage.current.tolist()
     out = []
     for i, row in enumerate(rows):
-        taxid = int(lineage.current[row])
         out.append(
             {
-                "taxid": taxid,
+                "taxid": current[row],
                 "scientific_name": lineage.names[row],
                 "common_name": named.common_names[row],
                 "rank": lineage.ranks[row],
-                "hits": int(rolled["hits"][i]),
-                "subjects": int(rolled["subjects"][i]),
-                "best_bitscore": float(rolled["best_bitscore"][i]),
-                "best_evalue": float(rolled["best_evalue"][i]),
-                "best_pident": float(rolled["best_pident"][i]),
-                "lineage": [
-                    lineage.rank_names[rank][row]
-                    for rank in STANDARD_RANKS
-                    if lineage.rank_taxids[rank][row]
-                ],
+                **{name: columns[name][i] for name in _STATS},
+                "lineage": [name for name in ranked[row] if name],
             }
         )
     out.sort(key=lambda o: (-o["best_bitscore"], -o["hits"], o["scientific_name"] or "\uffff"))
@@ -137,21 +134,24 @@ def _tree(rolled: dict[str, np.ndarray], named, taxonomy: Taxonomy) -> list[dict
     (ranks a lineage lacks are skipped), children with more hits first. Each node counts the
     hits and distinct subjects of every organism at or under it."""
     lineage = named.lineage
-    rows = named.rows_for(rolled["staxid"]).tolist()
+    rows = named.rows_for(rolled["staxid"])
+    # Plain lists: indexing numpy arrays one cell at a time costs ~10x more.
+    paths = np.stack([lineage.rank_taxids[r][rows] for r in STANDARD_RANKS], axis=1).tolist()
+    owns = lineage.current[rows].tolist()
     parent: dict[int, int] = {}
     hits: dict[int, int] = {}
     subjects: dict[int, int] = {}
-    for i, row in enumerate(rows):
-        own = int(lineage.current[row])
-        path = [int(lineage.rank_taxids[r][row]) for r in STANDARD_RANKS]
+    for path, own, own_hits, own_subjects in zip(
+        paths, owns, rolled["hits"].tolist(), rolled["subjects"].tolist(), strict=True
+    ):
         path = [t for t in path if t]
         if not path or path[-1] != own:
             path.append(own)  # below species (a strain), or a taxon of no standard rank
         above = -1  # -1: the report's root
         for node in path:
             parent.setdefault(node, above)
-            hits[node] = hits.get(node, 0) + int(rolled["hits"][i])
-            subjects[node] = subjects.get(node, 0) + int(rolled["subjects"][i])
+            hits[node] = hits.get(node, 0) + own_hits
+            subjects[node] = subjects.get(node, 0) + own_subjects
             above = node
     nodes = taxonomy.lineage_names(list(parent))
     at = dict(zip(nodes.taxids.tolist(), range(len(nodes)), strict=True))
@@ -193,3 +193,22 @@ def report_tsv(report: dict[str, Any]) -> str:
         values = {**organism, "lineage": "; ".join(organism["lineage"])}
         writer.writerow(["" if values[c] is None else values[c] for c in TSV_COLUMNS])
     return sink.getvalue()
+
+
+class ReportEntry:
+    """A report as kept with the loaded index, with its JSON and TSV bytes made once (a
+    report of thousands of organisms is megabytes of JSON: encoding it per request would
+    cost more than making it)."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+        self._encoded: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def encoded(self, fmt: Literal["json", "tsv"]) -> bytes:
+        with self._lock:
+            data = self._encoded.get(fmt)
+            if data is None:
+                text = report_tsv(self.report) if fmt == "tsv" else json.dumps(self.report)
+                data = self._encoded[fmt] = text.encode()
+            return data

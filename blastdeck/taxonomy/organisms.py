@@ -55,8 +55,23 @@ class OrganismTable:
 
 def organism_table(index: TaxonomyIndex, taxids: object) -> OrganismTable:
     table = lineage_table(index, taxids)
-    common = [index.common_name(t) if t else None for t in table.current.tolist()]
-    return OrganismTable(table, common)
+    return OrganismTable(table, common_names(index, table.current))
+
+
+def common_names(index: TaxonomyIndex, taxids: np.ndarray) -> list[str | None]:
+    """`index.common_name` of many taxids with one search (one lookup per taxid in the
+    memory-mapped table costs ~0.1 ms: 0.6 s for a report's 4,000 organisms)."""
+    taxids = np.asarray(taxids, dtype=np.int64)
+    keys = np.asarray(index.common_taxid)
+    if not len(keys) or not len(taxids):
+        return [None] * len(taxids)
+    at = np.minimum(np.searchsorted(keys, taxids), len(keys) - 1)
+    found = (keys[at] == taxids) & (taxids > 0)
+    rows = np.asarray(index.common_row)[at]
+    names: list[str | None] = [None] * len(taxids)
+    for i in np.flatnonzero(found).tolist():
+        names[i] = index.other_name(int(rows[i]))
+    return names
 
 
 def preorder_positions(index: TaxonomyIndex, taxids: np.ndarray) -> np.ndarray:

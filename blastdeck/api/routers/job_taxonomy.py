@@ -14,7 +14,6 @@ from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.api.params import MAX_OFFSET, JobId
 from blastdeck.api.routers.taxonomy import get_taxonomy
 from blastdeck.api.schemas.taxonomy import TaxonomyReport
-from blastdeck.results.taxonomy_report import report_tsv
 from blastdeck.taxonomy import STANDARD_RANKS
 
 router = APIRouter(prefix="/api/jobs", tags=["results"], responses=ERROR_RESPONSES)
@@ -42,7 +41,7 @@ async def job_taxonomy(
         Rank | None, Query(description="roll the organisms up to their ancestor at this rank")
     ] = None,
     format: Literal["json", "tsv"] = "json",
-) -> TaxonomyReport | Response:
+) -> Response:
     """The job's hits by organism, like NCBI's taxonomy reports: the lineage tree (standard
     ranks) with the hits (query-subject pairs) and distinct subjects under each node, and the
     organism table (hits, subjects, best bit score, e-value and identity), for one query or
@@ -50,7 +49,7 @@ async def job_taxonomy(
     ancestor at a rank above).
     `format=tsv`: the organism table as a download. Made on first request and kept."""
     taxonomy = get_taxonomy(runtime)
-    report = await run_in_threadpool(
+    entry = await run_in_threadpool(
         runtime.service.taxonomy_report,
         job_id,
         taxonomy,
@@ -59,12 +58,13 @@ async def job_taxonomy(
         rank=rank,
         viewer=viewer,
     )
+    # The bytes kept with the report (the same JSON as TaxonomyReport), not re-encoded.
+    body = await run_in_threadpool(entry.encoded, format)
     if format == "tsv":
+        report = entry.report
         which = "all" if report["query_index"] is None else f"q{report['query_index']}"
         name = f"blastdeck-{report['job_id'][:8]}-taxonomy-{which}.tsv"
         return Response(
-            report_tsv(report),
-            media_type=TSV,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            body, media_type=TSV, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
-    return TaxonomyReport.model_validate(report)
+    return Response(body, media_type="application/json")
