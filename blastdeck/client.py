@@ -33,7 +33,12 @@ class Backend(Protocol):
     def submit(self, request: SubmitRequest) -> dict[str, Any]: ...
     def job(self, job_id: str) -> dict[str, Any]: ...
     def cancel(self, job_id: str) -> dict[str, Any]: ...
-    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None: ...
+    def download(
+        self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
+    ) -> None: ...
+    def taxonomy_report(
+        self, job_id: str, query_index: int | None, rank: str | None
+    ) -> dict[str, Any]: ...
     def databases(self) -> list[dict[str, Any]]: ...
     def add_database(
         self,
@@ -157,10 +162,11 @@ class HttpBackend:
     def cancel(self, job_id: str) -> dict[str, Any]:
         return self._json("POST", f"/api/jobs/{_segment(job_id)}/cancel", *_JOB_KEYS)
 
-    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
-        response = self._call(
-            "GET", f"/api/jobs/{_segment(job_id)}/download", params={"format": fmt.value}
-        )
+    def download(
+        self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
+    ) -> None:
+        params = {"format": fmt.value} | ({"columns": columns} if columns is not None else {})
+        response = self._call("GET", f"/api/jobs/{_segment(job_id)}/download", params=params)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != fmt.media_type:
             raise BlastDeckError(
@@ -170,6 +176,18 @@ class HttpBackend:
                 f"({fmt.media_type}){_NOT_BLASTDECK}",
             )
         out.write_bytes(response.content)
+
+    def taxonomy_report(
+        self, job_id: str, query_index: int | None, rank: str | None
+    ) -> dict[str, Any]:
+        params = {"query_index": query_index, "rank": rank}
+        return self._json(
+            "GET",
+            f"/api/jobs/{_segment(job_id)}/taxonomy",
+            "organisms",
+            "tree",
+            params={k: v for k, v in params.items() if v is not None},
+        )
 
     def databases(self) -> list[dict[str, Any]]:
         return self._items("/api/databases")

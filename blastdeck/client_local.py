@@ -14,7 +14,9 @@ from blastdeck.auth import EVERYONE
 from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
 from blastdeck.config import ClusterConfig, Settings
 from blastdeck.databases import sharing_for
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.submission import SubmitRequest
+from blastdeck.results.columns import parse_columns
 from blastdeck.results.formats import ExportFormat
 from blastdeck.runtime import Runtime
 
@@ -39,8 +41,32 @@ class LocalBackend:
     def cancel(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.cancel(job_id))
 
-    def download(self, job_id: str, fmt: ExportFormat, out: Path) -> None:
-        out.write_bytes(self._runtime.service.export(job_id, fmt).read_bytes())
+    def download(
+        self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
+    ) -> None:
+        if columns is None:
+            out.write_bytes(self._runtime.service.export(job_id, fmt).read_bytes())
+            return
+        if fmt not in (ExportFormat.TSV, ExportFormat.CSV):
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                f"--columns applies to the tsv and csv downloads, not {fmt.value}.",
+                field="columns",
+            )
+        chosen = parse_columns(columns)
+        chunks = self._runtime.service.export_columns(
+            job_id, chosen, fmt is ExportFormat.CSV, self._runtime.taxonomy
+        )
+        with out.open("wb") as sink:
+            for chunk in chunks:
+                sink.write(chunk)
+
+    def taxonomy_report(
+        self, job_id: str, query_index: int | None, rank: str | None
+    ) -> dict[str, Any]:
+        return self._runtime.service.taxonomy_report(
+            job_id, self._runtime.taxonomy, query_index=query_index, rank=rank
+        ).report
 
     def databases(self) -> list[dict[str, Any]]:
         return [database_payload(d) for d in self._runtime.databases.list()]

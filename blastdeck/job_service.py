@@ -6,6 +6,7 @@ import math
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,11 +34,20 @@ from blastdeck.executors.base import Executor
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments
+from blastdeck.results.columns import (
+    SPECIFIERS,
+    Source,
+    column_rows,
+    stream_columns,
+    taxonomy_cells,
+)
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
 from blastdeck.results.hsp_index import HspTable, write_batch_index
 from blastdeck.results.hsps import read_hsps, with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
+from blastdeck.results.taxon_summary import summary_of
+from blastdeck.results.taxonomy_report import ReportEntry, taxonomy_report
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import BlastDatabase, Job, utcnow
@@ -45,6 +55,7 @@ from blastdeck.taxonomy import Taxonomy
 
 MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
+MAX_CACHED_REPORTS = 32  # taxonomy reports kept per loaded index (query x rank)
 
 
 @dataclass(frozen=True)
@@ -269,6 +280,24 @@ class JobService:
                 )
         return out
 
+    def export_columns(
+        self,
+        job_id: str,
+        columns: tuple[str, ...],
+        as_csv: bool,
+        taxonomy: Taxonomy | None,
+        viewer: Viewer = EVERYONE,
+    ) -> Iterator[bytes]:
+        """The tsv or csv download with the chosen columns (`results/columns.py`), streamed
+        from the batch tables; the job is checked (completed, the viewer's) before the first
+        byte. `taxonomy` fills BLAST's taxonomy columns (None: they are N/A)."""
+        tables = self.hit_tables(job_id, viewer)
+        taxa: dict[str, list[str]] = {}
+        if any(SPECIFIERS[c].source is Source.TAXONOMY for c in columns):
+            staxids = self.results_index(job_id, viewer).columns["staxid"]
+            taxa = taxonomy_cells(taxonomy, staxids)
+        return stream_columns(column_rows(tables, columns, taxa), columns, as_csv)
+
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of
         them once it has completed (empty before its first batch)."""
@@ -310,6 +339,46 @@ class JobService:
                     alignments.split_by_query(json_export, out_dir, table.query_ids)
         return alignments.read_query_alignments(out_dir, query_index)
 
+    def taxonomy_report(
+        self,
+        job_id: str,
+        taxonomy: Taxonomy,
+        *,
+        query_index: int | None = None,
+        query_id: str | None = None,
+        rank: str | None = None,
+        viewer: Viewer = EVERYONE,
+    ) -> ReportEntry:
+        """The job's hits by organism (`results/taxonomy_report.py`), for one query (by its
+        place, or the first with `query_id`) or the whole job; made from the summary kept
+        beside the index, and kept with the loaded index with its encodings (a repeat costs
+        nothing)."""
+        job = self.get(job_id, viewer)
+        table = self.results_index(job.id, viewer)
+        if query_index is None and query_id is not None:
+            found = [i for i, qid in sorted(table.query_ids.items()) if qid == query_id]
+            if not found:
+                raise _no_query(job, f"with the id {query_id[:80]!r}", "query_id")
+            query_index = found[0]
+        if query_index is not None and query_index not in table.query_ids:
+            raise _no_query(job, f"at index {query_index}", "query_index")
+        partial = job.phase != Phase.COMPLETED
+        key = f"taxonomy_report:{query_index}:{rank}:{partial}"
+        entry = table.cache.get(key)
+        if entry is None:
+            summary = summary_of(table, self._settings.jobs_dir / job.id)
+            report = {
+                "job_id": job.id,
+                "query_id": table.query_ids.get(query_index) if query_index is not None else None,
+                "partial": partial,
+                **taxonomy_report(summary, taxonomy, query_index, rank),
+            }
+            reports = [k for k in table.cache if k.startswith("taxonomy_report:")]
+            for old in reports[: max(0, len(reports) - MAX_CACHED_REPORTS + 1)]:
+                del table.cache[old]
+            entry = table.cache[key] = ReportEntry(report)
+        return entry
+
     def expired_jobs(self) -> list[ExpiredJob]:
         """The jobs a retention purge would delete now, oldest first; none with retention 0
         (`blastdeck gc --dry-run`)."""
@@ -341,6 +410,13 @@ class JobService:
         """One export at a time per job (renders share its archives); other jobs go on."""
         with self._export_mutex:
             return self._export_locks.setdefault(job_id, threading.Lock())
+
+
+def _no_query(job: Job, which: str, field: str) -> BlastDeckError:
+    why = "" if job.phase == Phase.COMPLETED else " (yet: the job has not completed)"
+    return BlastDeckError(
+        ErrorCode.NOT_FOUND, f"Job {job.id} has no query {which}{why}.", field=field
+    )
 
 
 def _text(value: object, field: str) -> str:

@@ -15,6 +15,7 @@ from blastdeck.api.routers import (
     clusters,
     databases,
     health,
+    job_taxonomy,
     jobs,
     limits,
     ncbi,
@@ -28,7 +29,19 @@ from blastdeck.api.web import install_docs, install_web_app
 from blastdeck.config import Settings
 from blastdeck.runtime import Runtime
 
-ROUTERS = (jobs, results, databases, clusters, programs, limits, health, session, ncbi, taxonomy)
+ROUTERS = (
+    jobs,
+    results,
+    job_taxonomy,
+    databases,
+    clusters,
+    programs,
+    limits,
+    health,
+    session,
+    ncbi,
+    taxonomy,
+)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:

@@ -18,7 +18,7 @@ from blastdeck.cli.options import (
     read_file,
     with_taxa,
 )
-from blastdeck.cli.output import console, say, timeline
+from blastdeck.cli.output import console, say, table, timeline
 
 
 def submit(
@@ -122,17 +122,73 @@ def results(
     output: Annotated[
         Path | None, typer.Option("--output", "-O", help="file (default: stdout)")
     ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="tsv/csv columns: BLAST outfmt 6 names, comma-separated (std, qseqid, stitle, "
+            "qlen, slen, qcovhsp, qcovs, staxid, staxids, sscinames, scomnames, sskingdoms...)"
+        ),
+    ] = None,
+    taxonomy: Annotated[
+        bool, typer.Option("--taxonomy", help="print the hits by organism (taxonomy report)")
+    ] = False,
+    rank: Annotated[
+        str | None,
+        typer.Option(help="--taxonomy: roll organisms up to this rank (genus, family, ...)"),
+    ] = None,
+    query_index: Annotated[
+        int | None,
+        typer.Option(help="--taxonomy: one query, by its place (0 = the first); default all"),
+    ] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Download a completed job's results in one of BLAST's formats."""
+    """Download a completed job's results in one of BLAST's formats, or (--taxonomy) print
+    its hits by organism: the lineage tree and the organism table."""
     from blastdeck.results.formats import parse_export_format
 
     with reaching(server, data_dir, token) as backend:
+        if taxonomy:
+            _print_taxonomy(backend.taxonomy_report(job_id, query_index, _rank(rank)))
+            return
         fmt = parse_export_format(format)
         target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
-        backend.download(job_id, fmt, target)
+        backend.download(job_id, fmt, target, columns)
         if output is None:
             sys.stdout.buffer.write(target.read_bytes())
             target.unlink()
+
+
+def _rank(rank: str | None) -> str | None:
+    from blastdeck.domain.errors import BlastDeckError, ErrorCode
+    from blastdeck.taxonomy.model import STANDARD_RANKS
+
+    if rank is None or rank in STANDARD_RANKS:
+        return rank
+    raise BlastDeckError(
+        ErrorCode.INVALID_REQUEST,
+        f"Unknown rank {rank[:40]!r}; use one of {', '.join(STANDARD_RANKS)}.",
+        field="rank",
+    )
+
+
+def _print_taxonomy(report: dict) -> None:
+    """The lineage tree (indented by depth) and the organism table."""
+    which = "the whole job" if report["query_index"] is None else f"query {report['query_id']}"
+    say(f"{report['hits']} hits, {report['subjects']} subjects: {which}")
+    tree = [
+        ["  " * node["depth"] + (node["name"] or "(no taxid)"), node["rank"] or "",
+         node["taxid"], node["hits"], node["subjects"]]
+        for node in report["tree"]
+    ]  # fmt: skip
+    console.print(table("taxon", "rank", "taxid", "hits", "subjects", rows=tree))
+    organisms = [
+        [o["scientific_name"] or "(no taxid)", o["taxid"], o["rank"] or "", o["hits"],
+         o["subjects"], f"{o['best_bitscore']:g}", f"{o['best_evalue']:.3g}",
+         f"{o['best_pident']:.2f}"]
+        for o in report["organisms"]
+    ]  # fmt: skip
+    columns = ("organism", "taxid", "rank", "hits", "subjects", "best bits", "best e-value",
+               "best ident.")  # fmt: skip
+    console.print(table(*columns, rows=organisms, whole=("organism",)))

@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     JOB_STILL_ACTIVE = "job_still_active"
     RESULTS_NOT_READY = "results_not_ready"
     UNKNOWN_FORMAT = "unknown_format"
+    UNKNOWN_COLUMN = "unknown_column"  # a tabular download's columns= names no known column
     UNKNOWN_COMMAND = "unknown_command"
     QUERY_TOO_LARGE = "query_too_large"
     QUOTA_EXCEEDED = "quota_exceeded"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -19,14 +19,32 @@ from blastdeck.results.hits import HitTable, hit_table
 from blastdeck.results.hsp_index import HspTable
 
 # What a list may be ordered by; "query" is input order (then BLAST's order within a query).
-HspSort = Literal["evalue", "bitscore", "pident", "qcovhsp", "length", "query", "subject_id"]
+HspSort = Literal[
+    "evalue", "bitscore", "pident", "qcovhsp", "length", "query", "subject_id", "organism"
+]
 HitSort = Literal[
-    "evalue", "max_score", "total_score", "qcovs", "pident", "slen", "query", "subject_id"
+    "evalue",
+    "max_score",
+    "total_score",
+    "qcovs",
+    "pident",
+    "slen",
+    "query",
+    "subject_id",
+    "organism",
 ]
 # Sorted high first unless the caller says otherwise.
 DESCENDING_BY_DEFAULT = frozenset(
     {"bitscore", "pident", "qcovhsp", "length", "max_score", "total_score", "qcovs", "slen"}
 )
+
+
+class RowMask(Protocol):
+    def mask(self, staxid: np.ndarray) -> np.ndarray: ...
+
+
+# A sort key computed from a staxid column (sort=organism: organisms.organism_sort_key).
+StaxidKey = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,8 @@ class ResultFilter:
     min_cover: float | None = None
     max_evalue: float | None = None
     subject_id: str | None = None
+    # The subject's organism under a taxon: an object with mask(staxid column) (organisms.py).
+    taxon: RowMask | None = None
 
     def mask(
         self,
@@ -62,6 +82,8 @@ class ResultFilter:
             bounds.append(columns["evalue"] <= self.max_evalue)
         if self.subject_id is not None and subject_codes is not None:
             bounds.append(np.isin(columns["subject"], subject_codes(self.subject_id)))
+        if self.taxon is not None:
+            bounds.append(self.taxon.mask(columns["staxid"]))
         if not bounds:
             return None
         return np.logical_and.reduce(bounds)
@@ -74,6 +96,7 @@ def hsp_page(
     filters: ResultFilter | None = None,
     limit: int = 100,
     offset: int = 0,
+    organism_key: StaxidKey | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of HSPs and how many match the filters."""
     c = table.columns
@@ -87,6 +110,8 @@ def hsp_page(
         "query": lambda: c["query_index"],
         "subject_id": lambda: _subject_rank(table)[c["subject"]],
     }
+    if organism_key is not None:
+        keys["organism"] = lambda: organism_key(c["staxid"])
     rows = _page(
         table.cache,
         c,
@@ -112,6 +137,7 @@ def hit_page(
     filters: ResultFilter | None = None,
     limit: int = 100,
     offset: int = 0,
+    organism_key: StaxidKey | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of hits (one row per query and subject) and how many match the filters."""
     hits: HitTable = hit_table(table)
@@ -123,6 +149,8 @@ def hit_page(
     }
     keys["query"] = lambda: h["query_index"]
     keys["subject_id"] = lambda: _subject_rank(table)[h["subject"]]
+    if organism_key is not None:
+        keys["organism"] = lambda: organism_key(h["staxid"])
     rows = _page(
         table.cache,
         h,

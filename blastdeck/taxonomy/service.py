@@ -44,6 +44,12 @@ from blastdeck.taxonomy.model import (
     TaxonName,
 )
 from blastdeck.taxonomy.names import key_of
+from blastdeck.taxonomy.organisms import (
+    OrganismTable,
+    organism_table,
+    preorder_positions,
+    subtree_bounds,
+)
 from blastdeck.taxonomy.suggest import close_entries, ranked_prefix
 
 _TAXID_TEXT = re.compile(r"(?:txid)?([0-9]{1,10})", re.IGNORECASE)
@@ -369,6 +375,21 @@ class Taxonomy:
         """Name, rank and standard-rank ancestors of each distinct taxid given (any array or
         iterable of ints, e.g. every HSP's staxid); see `LineageTable`."""
         return lineage_table(self._open(), taxids)
+
+    def organisms(self, taxids: object) -> OrganismTable:
+        """`lineage_names` with each taxon's common name: the organism of each distinct
+        taxid given (a page's, or a job's), for results."""
+        return organism_table(self._open(), taxids)
+
+    def preorder_positions(self, taxids: np.ndarray) -> np.ndarray:
+        """Each taxid's place in the tree's pre-order (-1: unknown); with `subtree_bounds`,
+        "under this taxon" becomes a range check per element."""
+        return preorder_positions(self._open(), taxids)
+
+    def subtree_bounds(self, taxid: int, field: str | None = None) -> tuple[int, int]:
+        """[start, end) of the taxon's pre-order slice: it and every taxon under it.
+        Unknown taxid: `unknown_taxon`."""
+        return subtree_bounds(self._open(), self._current(taxid, field))
 
 
 def _ref(value: TaxonRef | int | str, field: str) -> TaxonRef:

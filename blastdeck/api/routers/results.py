@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.api.params import MAX_OFFSET, JobId, Offset, page_size
 from blastdeck.api.payloads import alignment_model
+from blastdeck.api.routers.taxonomy import get_taxonomy
 from blastdeck.api.schemas.results import (
     AlignmentPage,
     Hit,
@@ -27,15 +28,27 @@ from blastdeck.api.schemas.results import (
 )
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase
+from blastdeck.domain.taxon_filter import MAX_TAXID
 from blastdeck.results.browse import (
     HitSort,
     HspSort,
     ResultFilter,
+    StaxidKey,
     hit_page,
     hsp_page,
     query_summary,
 )
+from blastdeck.results.columns import MAX_COLUMNS_CHARS, SPECIFIERS, Source, parse_columns
 from blastdeck.results.formats import ExportFormat, parse_export_format
+from blastdeck.results.hsp_index import HspTable
+from blastdeck.results.organisms import (
+    TaxonRows,
+    organism_sort_key,
+    subject_taxids,
+    with_organisms,
+)
+from blastdeck.runtime import Runtime
+from blastdeck.taxonomy import Taxonomy
 
 router = APIRouter(prefix="/api/jobs", tags=["results"], responses=ERROR_RESPONSES)
 
@@ -46,6 +59,10 @@ MaxEvalue = Annotated[float | None, Query(ge=0, le=MAX_EVALUE)]
 QueryId = Annotated[str | None, Query(max_length=200, description="every query with this id")]
 QueryIndex = Annotated[
     int | None, Query(ge=0, le=MAX_OFFSET, description="the query at this place (from /queries)")
+]
+TaxonParam = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_TAXID, description="an NCBI taxid: its organisms and all under it"),
 ]
 Order = Annotated[
     Literal["asc", "desc"] | None,
@@ -67,15 +84,20 @@ def job_hits(
     min_pident: Percent = None,
     min_qcovs: Percent = None,
     max_evalue: MaxEvalue = None,
+    taxid: TaxonParam = None,
 ) -> HitPage:
     """The hits: one row per query and subject, as NCBI's descriptions table (max score, total
-    score, query cover, best e-value, highest identity, subject length, HSP count). Default
-    order is BLAST's: e-value, then max score, then query order; `sort=query` is input order."""
+    score, query cover, best e-value, highest identity, subject length, HSP count), each with
+    its subject's organism. Default order is BLAST's: e-value, then max score, then query
+    order; `sort=query` is input order, `sort=organism` by scientific name. `taxid` keeps the
+    hits on that taxon or any taxon under it."""
     table = runtime.service.results_index(job_id, viewer)
-    filters = ResultFilter(query_id, query_index, min_pident, min_qcovs, max_evalue)
-    rows, total = hit_page(table, sort, _descending(order), filters, limit, offset)
+    taxon, organism_key = _by_organism(runtime, table, taxid, sort)
+    filters = ResultFilter(query_id, query_index, min_pident, min_qcovs, max_evalue, taxon=taxon)
+    rows, total = hit_page(table, sort, _descending(order), filters, limit, offset, organism_key)
     job = runtime.service.get(job_id, viewer)
-    return HitPage(items=[Hit(**row) for row in rows], **_page_of(job, total, limit, offset))
+    items = [Hit(**row) for row in with_organisms(rows, _names(runtime))]
+    return HitPage(items=items, **_page_of(job, total, limit, offset))
 
 
 @router.get("/{job_id}/hsps")
@@ -93,16 +115,47 @@ def job_hsps(
     min_qcovhsp: Percent = None,
     max_evalue: MaxEvalue = None,
     subject_id: Annotated[str | None, Query(max_length=200, description="one subject's")] = None,
+    taxid: TaxonParam = None,
 ) -> HspPage:
-    """Every HSP of the job, filtered; by default BLAST's order (e-value, then bit score, then
-    query order); `sort=query` is input order, BLAST's own within a query."""
+    """Every HSP of the job with its subject's organism, filtered; by default BLAST's order
+    (e-value, then bit score, then query order); `sort=query` is input order, BLAST's own
+    within a query; `sort=organism` by scientific name. `taxid`: as in /hits."""
     table = runtime.service.results_index(job_id, viewer)
+    taxon, organism_key = _by_organism(runtime, table, taxid, sort)
     filters = ResultFilter(
-        query_id, query_index, min_pident, min_qcovhsp, max_evalue, subject_id=subject_id
+        query_id,
+        query_index,
+        min_pident,
+        min_qcovhsp,
+        max_evalue,
+        subject_id=subject_id,
+        taxon=taxon,
     )
-    rows, total = hsp_page(table, sort, _descending(order), filters, limit, offset)
+    rows, total = hsp_page(table, sort, _descending(order), filters, limit, offset, organism_key)
     job = runtime.service.get(job_id, viewer)
-    return HspPage(items=[Hsp(**row) for row in rows], **_page_of(job, total, limit, offset))
+    items = [Hsp(**row) for row in with_organisms(rows, _names(runtime))]
+    return HspPage(items=items, **_page_of(job, total, limit, offset))
+
+
+def _names(runtime: Runtime) -> Taxonomy | None:
+    """The taxonomy when its index is open: organisms are named; otherwise (being built, or
+    a broken taxdump dir) rows still list, with their organism null."""
+    try:
+        return runtime.taxonomy if runtime.taxonomy.ready_or_building() else None
+    except BlastDeckError:
+        return None
+
+
+def _by_organism(
+    runtime: Runtime, table: HspTable, taxid: int | None, sort: str
+) -> tuple[TaxonRows | None, StaxidKey | None]:
+    """The taxon filter and the organism sort key, when asked for (they need the taxonomy:
+    503 taxonomy_unavailable while it is not open; an unknown taxid is unknown_taxon)."""
+    if taxid is None and sort != "organism":
+        return None, None
+    taxonomy = get_taxonomy(runtime)
+    taxon = TaxonRows(taxonomy, taxid, table.cache) if taxid is not None else None
+    return taxon, organism_sort_key(taxonomy, table.cache)
 
 
 def _descending(order: str | None) -> bool | None:
@@ -154,8 +207,15 @@ async def job_alignments(
         found = [i for i, qid in sorted(table.query_ids.items()) if qid == query_id]
         query_index = found[0] if found else -1
     rows = await run_in_threadpool(runtime.service.alignments, job_id, query_index, viewer)
+    page = rows[offset : offset + limit]
+    if page:
+        table = await run_in_threadpool(runtime.service.results_index, job_id, viewer)
+        taxids = subject_taxids(table, query_index)
+        page = with_organisms(
+            [row | {"staxid": taxids.get(row["subject_id"], 0)} for row in page], _names(runtime)
+        )
     return AlignmentPage(
-        items=[alignment_model(row) for row in rows[offset : offset + limit]],
+        items=[alignment_model(row) for row in page],
         total=len(rows),
         limit=limit,
         offset=offset,
@@ -172,15 +232,50 @@ async def download(
     viewer: ViewerDep,
     job_id: JobId,
     format: str = "tsv",
-) -> FileResponse:
+    columns: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_COLUMNS_CHARS,
+            description="tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 "
+            "standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the "
+            "taxonomy columns staxids, sscinames, scomnames, sskingdoms)",
+        ),
+    ] = None,
+) -> Response:
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1. Sent as an attachment with its file name
-    (`Content-Disposition`), so `curl -OJ` saves it under that name."""
+    (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
+    12 standard columns, or those `columns` names (streamed; a header line names them)."""
     fmt = parse_export_format(format)
+    filename = f"blastdeck-{job_id[:8]}.{fmt.extension}"
+    if columns is not None:
+        if fmt not in (ExportFormat.TSV, ExportFormat.CSV):
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                f"columns applies to the tsv and csv downloads, not {fmt.value}.",
+                field="columns",
+            )
+        chosen = parse_columns(columns)
+        taxonomy = get_taxonomy(runtime) if _names_columns(chosen) else None
+        body = await run_in_threadpool(
+            runtime.service.export_columns,
+            job_id,
+            chosen,
+            fmt is ExportFormat.CSV,
+            taxonomy,
+            viewer,
+        )
+        return StreamingResponse(
+            body,
+            media_type=fmt.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
-    return FileResponse(
-        path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
-    )
+    return FileResponse(path, media_type=fmt.media_type, filename=filename)
+
+
+def _names_columns(columns: tuple[str, ...]) -> bool:
+    return any(SPECIFIERS[c].source is Source.TAXONOMY for c in columns)
 
 
 # HEAD: download managers and `curl -I` ask first. The same answer without its body (one

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
+from blastdeck.api.schemas.taxonomy import StandardLineage, TaxonRefModel
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_NAME_CHARS, MAX_TAXID
 from blastdeck.runtime import Runtime
@@ -66,27 +67,10 @@ def get_taxonomy(runtime: RuntimeDep) -> Taxonomy:
 TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]
 
 
-class TaxonRefModel(BaseModel):
-    taxid: int
-    name: str
-
-
 class LineageEntryModel(BaseModel):
     taxid: int
     name: str
     rank: str
-
-
-class StandardLineage(BaseModel):
-    """The taxon's ancestor (or itself) at each standard rank; null where it has none."""
-
-    superkingdom: TaxonRefModel | None
-    phylum: TaxonRefModel | None
-    class_: TaxonRefModel | None = Field(alias="class", serialization_alias="class")
-    order: TaxonRefModel | None
-    family: TaxonRefModel | None
-    genus: TaxonRefModel | None
-    species: TaxonRefModel | None
 
 
 class TaxonModel(BaseModel):

@@ -5,9 +5,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from blastdeck.api.schemas.taxonomy import StandardLineage
 
-class Hsp(BaseModel):
-    """One HSP: BLAST's tabular columns (results.hsps.HSP_FIELDS) and the query's place."""
+
+class Organism(BaseModel):
+    """The subject's organism, resolved by BlastDeck from its taxid and the NCBI Taxonomy;
+    all null when the database has no taxid for it (staxid 0) or the taxonomy lacks it."""
+
+    taxid: int | None = Field(
+        description="the subject's taxid (the current one when NCBI merged it); null: none"
+    )
+    scientific_name: str | None
+    common_name: str | None
+    superkingdom: str | None = Field(description="Bacteria, Archaea, Eukaryota or Viruses")
+    lineage: StandardLineage | None = Field(
+        description="the organism's ancestor (or itself) at each standard rank"
+    )
+
+
+class Hsp(Organism):
+    """One HSP: BLAST's tabular columns (results.hsps.HSP_FIELDS), the query's place and the
+    subject's organism."""
 
     query_index: int = Field(description="0-based position of the query in the submitted FASTA")
     query_id: str
@@ -30,9 +48,9 @@ class Hsp(BaseModel):
     staxid: int = Field(description="the subject's NCBI taxid; 0 when the database has none")
 
 
-class Hit(BaseModel):
+class Hit(Organism):
     """One query's hit on one subject, as NCBI's descriptions table shows it
-    (results.hits.HIT_FIELDS)."""
+    (results.hits.HIT_FIELDS), with the subject's organism."""
 
     query_index: int
     query_id: str
@@ -77,10 +95,10 @@ class QueryList(BaseModel):
     items: list[QuerySummary]
 
 
-class Alignment(BaseModel):
+class Alignment(Organism):
     """One HSP with its aligned sequences, from BLAST's JSON report. Keys BLAST leaves out for
     a program are absent here too: frames for blastn, strands for protein searches, positives
-    for nucleotides."""
+    for nucleotides. The organism is the subject's, as in the hits."""
 
     query_id: str
     subject_id: str

@@ -149,8 +149,10 @@ export interface paths {
         /**
          * Job Hits
          * @description The hits: one row per query and subject, as NCBI's descriptions table (max score, total
-         *     score, query cover, best e-value, highest identity, subject length, HSP count). Default
-         *     order is BLAST's: e-value, then max score, then query order; `sort=query` is input order.
+         *     score, query cover, best e-value, highest identity, subject length, HSP count), each with
+         *     its subject's organism. Default order is BLAST's: e-value, then max score, then query
+         *     order; `sort=query` is input order, `sort=organism` by scientific name. `taxid` keeps the
+         *     hits on that taxon or any taxon under it.
          */
         get: operations["job_hits_api_jobs__job_id__hits_get"];
         put?: never;
@@ -170,8 +172,9 @@ export interface paths {
         };
         /**
          * Job Hsps
-         * @description Every HSP of the job, filtered; by default BLAST's order (e-value, then bit score, then
-         *     query order); `sort=query` is input order, BLAST's own within a query.
+         * @description Every HSP of the job with its subject's organism, filtered; by default BLAST's order
+         *     (e-value, then bit score, then query order); `sort=query` is input order, BLAST's own
+         *     within a query; `sort=organism` by scientific name. `taxid`: as in /hits.
          */
         get: operations["job_hsps_api_jobs__job_id__hsps_get"];
         put?: never;
@@ -238,9 +241,35 @@ export interface paths {
          * Download
          * @description The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
          *     tabular (commented hit table) or asn1. Sent as an attachment with its file name
-         *     (`Content-Disposition`), so `curl -OJ` saves it under that name.
+         *     (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
+         *     12 standard columns, or those `columns` names (streamed; a header line names them).
          */
         get: operations["download_api_jobs__job_id__download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/taxonomy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Taxonomy
+         * @description The job's hits by organism, like NCBI's taxonomy reports: the lineage tree (standard
+         *     ranks) with the hits (query-subject pairs) and distinct subjects under each node, and the
+         *     organism table (hits, subjects, best bit score, e-value and identity), for one query or
+         *     the whole job. `rank=genus` reports genera (a lineage without a genus: its nearest
+         *     ancestor at a rank above).
+         *     `format=tsv`: the organism table as a download. Made on first request and kept.
+         */
+        get: operations["job_taxonomy_api_jobs__job_id__taxonomy_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -522,9 +551,25 @@ export interface components {
          * Alignment
          * @description One HSP with its aligned sequences, from BLAST's JSON report. Keys BLAST leaves out for
          *     a program are absent here too: frames for blastn, strands for protein searches, positives
-         *     for nucleotides.
+         *     for nucleotides. The organism is the subject's, as in the hits.
          */
         Alignment: {
+            /**
+             * Taxid
+             * @description the subject's taxid (the current one when NCBI merged it); null: none
+             */
+            taxid: number | null;
+            /** Scientific Name */
+            scientific_name: string | null;
+            /** Common Name */
+            common_name: string | null;
+            /**
+             * Superkingdom
+             * @description Bacteria, Archaea, Eukaryota or Viruses
+             */
+            superkingdom: string | null;
+            /** @description the organism's ancestor (or itself) at each standard rank */
+            lineage: components["schemas"]["StandardLineage"] | null;
             /** Query Id */
             query_id: string;
             /** Subject Id */
@@ -748,7 +793,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** Health */
         Health: {
             /**
@@ -782,9 +827,25 @@ export interface components {
         /**
          * Hit
          * @description One query's hit on one subject, as NCBI's descriptions table shows it
-         *     (results.hits.HIT_FIELDS).
+         *     (results.hits.HIT_FIELDS), with the subject's organism.
          */
         Hit: {
+            /**
+             * Taxid
+             * @description the subject's taxid (the current one when NCBI merged it); null: none
+             */
+            taxid: number | null;
+            /** Scientific Name */
+            scientific_name: string | null;
+            /** Common Name */
+            common_name: string | null;
+            /**
+             * Superkingdom
+             * @description Bacteria, Archaea, Eukaryota or Viruses
+             */
+            superkingdom: string | null;
+            /** @description the organism's ancestor (or itself) at each standard rank */
+            lineage: components["schemas"]["StandardLineage"] | null;
             /** Query Index */
             query_index: number;
             /** Query Id */
@@ -853,9 +914,26 @@ export interface components {
         };
         /**
          * Hsp
-         * @description One HSP: BLAST's tabular columns (results.hsps.HSP_FIELDS) and the query's place.
+         * @description One HSP: BLAST's tabular columns (results.hsps.HSP_FIELDS), the query's place and the
+         *     subject's organism.
          */
         Hsp: {
+            /**
+             * Taxid
+             * @description the subject's taxid (the current one when NCBI merged it); null: none
+             */
+            taxid: number | null;
+            /** Scientific Name */
+            scientific_name: string | null;
+            /** Common Name */
+            common_name: string | null;
+            /**
+             * Superkingdom
+             * @description Bacteria, Archaea, Eukaryota or Viruses
+             */
+            superkingdom: string | null;
+            /** @description the organism's ancestor (or itself) at each standard rank */
+            lineage: components["schemas"]["StandardLineage"] | null;
             /**
              * Query Index
              * @description 0-based position of the query in the submitted FASTA
@@ -1370,6 +1448,115 @@ export interface components {
             taxid: number;
             /** Name */
             name: string;
+        };
+        /**
+         * TaxonomyNode
+         * @description A node of a job's lineage tree (pre-order: a node's subtree follows it).
+         */
+        TaxonomyNode: {
+            /**
+             * Taxid
+             * @description 0: subjects without a known organism
+             */
+            taxid: number;
+            /** Name */
+            name: string | null;
+            /** Rank */
+            rank: string | null;
+            /**
+             * Parent Taxid
+             * @description null for a top-level node
+             */
+            parent_taxid: number | null;
+            /**
+             * Depth
+             * @description 0 for a top-level node
+             */
+            depth: number;
+            /**
+             * Hits
+             * @description hits (query-subject pairs) of the organisms at or under it
+             */
+            hits: number;
+            /**
+             * Subjects
+             * @description distinct subjects of the organisms at or under it
+             */
+            subjects: number;
+        };
+        /** TaxonomyOrganism */
+        TaxonomyOrganism: {
+            /**
+             * Taxid
+             * @description 0: subjects without a known organism
+             */
+            taxid: number;
+            /** Scientific Name */
+            scientific_name: string | null;
+            /** Common Name */
+            common_name: string | null;
+            /** Rank */
+            rank: string | null;
+            /**
+             * Hits
+             * @description hits (query-subject pairs)
+             */
+            hits: number;
+            /**
+             * Subjects
+             * @description distinct subjects
+             */
+            subjects: number;
+            /** Best Bitscore */
+            best_bitscore: number;
+            /** Best Evalue */
+            best_evalue: number;
+            /** Best Pident */
+            best_pident: number;
+            /**
+             * Lineage
+             * @description names at the standard ranks, superkingdom first
+             */
+            lineage: string[];
+        };
+        /**
+         * TaxonomyReport
+         * @description A job's hits by organism, like NCBI's BLAST taxonomy reports.
+         */
+        TaxonomyReport: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Query Index
+             * @description the query reported on; null: the whole job
+             */
+            query_index: number | null;
+            /** Query Id */
+            query_id: string | null;
+            /**
+             * Rank
+             * @description organisms rolled up to this rank; null: as found
+             */
+            rank: string | null;
+            /**
+             * Partial
+             * @description the job has not completed: the batches finished so far
+             */
+            partial: boolean;
+            /** Hits */
+            hits: number;
+            /**
+             * Subjects
+             * @description distinct subjects with a hit
+             */
+            subjects: number;
+            /** Tree */
+            tree: components["schemas"]["TaxonomyNode"][];
+            /**
+             * Organisms
+             * @description best bit score first
+             */
+            organisms: components["schemas"]["TaxonomyOrganism"][];
         };
         /**
          * WaitingFor
@@ -2516,7 +2703,7 @@ export interface operations {
     job_hits_api_jobs__job_id__hits_get: {
         parameters: {
             query?: {
-                sort?: "evalue" | "max_score" | "total_score" | "qcovs" | "pident" | "slen" | "query" | "subject_id";
+                sort?: "evalue" | "max_score" | "total_score" | "qcovs" | "pident" | "slen" | "query" | "subject_id" | "organism";
                 /** @description default: high first for scores, identities and lengths */
                 order?: ("asc" | "desc") | null;
                 /** @description items per page (at most 1000) */
@@ -2530,6 +2717,8 @@ export interface operations {
                 min_pident?: number | null;
                 min_qcovs?: number | null;
                 max_evalue?: number | null;
+                /** @description an NCBI taxid: its organisms and all under it */
+                taxid?: number | null;
             };
             header?: never;
             path: {
@@ -2644,7 +2833,7 @@ export interface operations {
     job_hsps_api_jobs__job_id__hsps_get: {
         parameters: {
             query?: {
-                sort?: "evalue" | "bitscore" | "pident" | "qcovhsp" | "length" | "query" | "subject_id";
+                sort?: "evalue" | "bitscore" | "pident" | "qcovhsp" | "length" | "query" | "subject_id" | "organism";
                 /** @description default: high first for scores, identities and lengths */
                 order?: ("asc" | "desc") | null;
                 /** @description items per page (at most 1000) */
@@ -2660,6 +2849,8 @@ export interface operations {
                 max_evalue?: number | null;
                 /** @description one subject's */
                 subject_id?: string | null;
+                /** @description an NCBI taxid: its organisms and all under it */
+                taxid?: number | null;
             };
             header?: never;
             path: {
@@ -3010,6 +3201,8 @@ export interface operations {
         parameters: {
             query?: {
                 format?: string;
+                /** @description tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the taxonomy columns staxids, sscinames, scomnames, sskingdoms) */
+                columns?: string | null;
             };
             header?: never;
             path: {
@@ -3032,6 +3225,128 @@ export interface operations {
                     "application/xml": unknown;
                     "text/plain": unknown;
                     "text/html": unknown;
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    job_taxonomy_api_jobs__job_id__taxonomy_get: {
+        parameters: {
+            query?: {
+                /** @description one query, by its place */
+                query_index?: number | null;
+                /** @description one query: the first with this id */
+                query_id?: string | null;
+                /** @description roll the organisms up to their ancestor at this rank */
+                rank?: ("superkingdom" | "phylum" | "class" | "order" | "family" | "genus" | "species") | null;
+                format?: "json" | "tsv";
+            };
+            header?: never;
+            path: {
+                /** @description a job id (a UUID) */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonomyReport"];
+                    "text/tab-separated-values": unknown;
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

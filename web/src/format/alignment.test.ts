@@ -24,6 +24,11 @@ function hsp(p: Partial<Alignment>): Alignment {
     qseq,
     midline: p.midline ?? '|'.repeat(qseq.length),
     hseq: p.hseq ?? qseq,
+    taxid: null,
+    scientific_name: null,
+    common_name: null,
+    superkingdom: null,
+    lineage: null,
     ...p,
   };
 }

@@ -6,6 +6,7 @@ function hit(subject: string, bits: number, qstart: number, qend: number): Hsp {
   return {
     query_index: 0, query_id: 'q', subject_id: subject, subject_title: `${subject} title`, pident: 90, length: 10, mismatch: 0, gapopen: 0,
     qstart, qend, sstart: 1, send: 10, evalue: 1e-5, bitscore: bits, qlen: 500, slen: 1000, qcovhsp: 50, qcovs: 60, staxid: 0,
+    taxid: null, scientific_name: null, common_name: null, superkingdom: null, lineage: null,
   };
 }
 

@@ -6,6 +6,7 @@ function hsp(subject: string, evalue: number, bitscore: number, qstart = 1): Hsp
   return {
     query_index: 0, query_id: 'q', subject_id: subject, subject_title: `${subject} title`, pident: 99, length: 50, mismatch: 0,
     gapopen: 0, qstart, qend: qstart + 49, sstart: 1, send: 50, evalue, bitscore, qlen: 500, slen: 900, qcovhsp: 10, qcovs: 20, staxid: 0,
+    taxid: null, scientific_name: null, common_name: null, superkingdom: null, lineage: null,
   };
 }
 
