@@ -13,6 +13,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Program
 from blastdeck.domain.search_split import (
     BLAST_QUERY_BATCH_LETTERS,
+    blast_batch_letters,
     blast_query_batches,
     parse_batch_letters,
     plan_split,
@@ -54,13 +55,35 @@ def test_one_long_query_gets_every_slot(slots: int) -> None:
     assert _shape(plan_split(Program.BLASTN, [4_000_000], slots)) == [(0, 1, slots)]
 
 
-def test_a_thousand_16s_queries_split_at_no_extra_scan() -> None:
-    """1.5 M letters are two blastn query batches (1 M + 0.5 M): two equal processes of one
-    batch each, one per slot, pay the same two scans and balance the slots."""
-    letters = [1500] * 1000
-    plan = plan_split(Program.BLASTN, letters, slots=2)
+def test_a_thousand_16s_queries_are_one_megablast_batch() -> None:
+    """1.5 M letters: one batch of megablast (5 M letters), BLAST's default task."""
+    plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2)
+    assert _shape(plan) == [(0, 1000, 2)]
+    assert plan.scans == 1
+
+
+def test_a_thousand_16s_queries_for_task_blastn_split_at_no_extra_scan() -> None:
+    """With -task blastn they are two query batches (1 M + 0.5 M letters): two equal processes
+    of one batch each, one per slot, pay the same two scans and balance the slots."""
+    plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2, task="blastn")
     assert _shape(plan) == [(0, 500, 1), (500, 1000, 1)]
     assert plan.blast_batches == plan.scans == 2
+    assert "blastn -task blastn query batches" in plan.reason
+
+
+@pytest.mark.parametrize(
+    ("task", "letters"),
+    [
+        (None, 5_000_000),
+        ("megablast", 5_000_000),
+        ("dc-megablast", 5_000_000),
+        ("blastn", 1_000_000),
+        ("blastn-short", 1_000_000),
+    ],
+)
+def test_blastn_batch_size_follows_the_task(task: str | None, letters: int) -> None:
+    assert blast_batch_letters(Program.BLASTN, task) == letters
+    assert blast_batch_letters(Program.BLASTP, "blastp-fast") == 10_000
 
 
 def test_fifty_proteins_for_blastp_are_two_processes() -> None:
@@ -114,12 +137,13 @@ def test_no_queries_no_batches_and_slots_must_be_positive() -> None:
 def test_random_jobs_cover_every_query_once_at_no_extra_scan(seed: int) -> None:
     rng = random.Random(seed)
     program = rng.choice(list(Program))
-    size = BLAST_QUERY_BATCH_LETTERS[program]
+    task = rng.choice([None, "blastn"]) if program is Program.BLASTN else None
+    size = blast_batch_letters(program, task)
     letters = [
         rng.randint(1, size // rng.choice([1, 3, 20, 200])) for _ in range(rng.randint(1, 400))
     ]
     slots = rng.randint(1, 16)
-    plan = plan_split(program, letters, slots)
+    plan = plan_split(program, letters, slots, task=task)
     ranges = [(b.start, b.end) for b in plan.batches]
     assert ranges[0][0] == 0 and ranges[-1][1] == len(letters)
     assert all(a < b for a, b in ranges)

@@ -42,7 +42,11 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Program
 
 # BLAST+ 2.12's GetQueryBatchSize (blast_input_aux.cpp), letters of query per query batch.
-# blastx/tblastx count nucleotide letters (a multiple of 3, so frames stay aligned).
+# blastn depends on the task: megablast (the default) and dc-megablast take 5,000,000 letters,
+# blastn and blastn-short 1,000,000 (checked on 2.12 by BLAST's peak memory, which grows with
+# the batch: the default equals BATCH_SIZE=5000000 for megablast and dc-megablast, 1000000 for
+# blastn and blastn-short). blastx/tblastx count nucleotide letters (a multiple of 3, so frames
+# stay aligned across batches).
 BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
     Program.BLASTN: 1_000_000,
     Program.BLASTP: 10_000,
@@ -50,6 +54,8 @@ BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
     Program.TBLASTX: 10_002,
     Program.TBLASTN: 20_000,
 }
+MEGABLAST_QUERY_BATCH_LETTERS = 5_000_000
+MEGABLAST_TASKS = frozenset({"megablast", "dc-megablast"})
 MT_MODE_SPLIT_BY_DATABASE = 0
 # A cluster setting: split jobs into BLAST processes of at most this many query letters, for
 # finer progress than BLAST's own batches give (each process more pays a database scan).
@@ -101,19 +107,32 @@ def blast_query_batches(letters: Sequence[int], batch_letters: int) -> list[tupl
     return batches
 
 
+def blast_batch_letters(program: Program, task: str | None = None) -> int:
+    """BLAST's own query batch size for `program` and its `-task` (None: the default task)."""
+    if program is Program.BLASTN and (task or "megablast") in MEGABLAST_TASKS:
+        return MEGABLAST_QUERY_BATCH_LETTERS
+    return BLAST_QUERY_BATCH_LETTERS[program]
+
+
 def plan_split(
-    program: Program, letters: Sequence[int], slots: int, batch_letters: int | None = None
+    program: Program,
+    letters: Sequence[int],
+    slots: int,
+    batch_letters: int | None = None,
+    task: str | None = None,
 ) -> SplitPlan:
-    """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots.
+    """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots,
+    searched with `-task task` (None: the program's default).
     `batch_letters` (the cluster's `batch_letters` setting) splits at that many letters
     instead of BLAST's own query batch size: finer progress, a database scan per process."""
     if slots < 1:
         raise ValueError("slots must be at least 1")
-    blast_size = BLAST_QUERY_BATCH_LETTERS[program]
+    blast_size = blast_batch_letters(program, task)
     size = batch_letters or blast_size
     own = blast_query_batches(letters, size)
     n = len(own)
     raw_scans = len(blast_query_batches(letters, blast_size))
+    what = f"{program.value} -task {task}" if task else program.value
     if n <= 1:
         whole = (PlannedBatch(0, len(letters), sum(letters), slots),) if letters else ()
         return SplitPlan(
@@ -121,7 +140,7 @@ def plan_split(
             raw_scans,
             raw_scans,
             MT_MODE_SPLIT_BY_DATABASE,
-            f"{sum(letters):,} letters fit one {program.value} query batch ({size:,} letters): "
+            f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
             f"one BLAST process, its {slots} thread(s) sharing one scan of the database",
         )
     ranges = _equal_letters(letters, n)
@@ -131,7 +150,7 @@ def plan_split(
     batches = tuple(
         PlannedBatch(a, b, sum(letters[a:b]), t) for (a, b), t in zip(ranges, threads, strict=True)
     )
-    whose = "the cluster's batch_letters" if batch_letters else f"{program.value} query batches"
+    whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
     return SplitPlan(
         batches,
         raw_scans,

@@ -101,9 +101,10 @@ def job_split(
     """The job's query records and how they are split into BLAST processes
     (`domain.search_split`: BLAST's own cost model; `batch_letters`: the cluster's setting)."""
     records = parse_query(ctx.query_path.read_text(), shape_of(ctx.program).query, UNLIMITED_QUERY)
-    query_loc = validate_options(ctx.program, ctx.options).get("query_loc")
+    options = validate_options(ctx.program, ctx.options)
+    query_loc, task = options.get("query_loc"), options.get("task")
     letters = query_letters([len(r.sequence) for r in records], str(query_loc or "") or None)
-    return records, plan_split(ctx.program, letters, slots, batch_letters)
+    return records, plan_split(ctx.program, letters, slots, batch_letters, task and str(task))
 
 
 def write_batch_plan(ctx: JobContext, slots: int) -> int:
