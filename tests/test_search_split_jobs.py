@@ -1,15 +1,21 @@
 """Jobs split as `domain.search_split` plans give raw BLAST+'s hits: a job within one blastn
 query batch (one BLAST process of two threads) and the same job split into several processes
-(a cluster with `batch_letters`), each against `blastn -num_threads 2` on the same inputs."""
+(a cluster with `batch_letters`), each against `blastn -num_threads 2` on the same inputs; a
+resumed split job runs only its unfinished batches."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.blast_tools import run_tool
+from blastdeck.domain.clusters import Cluster
+from blastdeck.domain.programs import Molecule, Program
+from blastdeck.engines.base import DatabaseRef, JobContext
+from blastdeck.engines.local import LocalEngine
 from tests.conftest import api_job, fasta, wait_for_job
 
 OPTIONS = {"evalue": 1e-10, "max_target_seqs": 25}
@@ -77,3 +83,44 @@ def test_a_bad_batch_letters_setting_is_refused(client: TestClient) -> None:
         assert response.status_code == 422, response.text
         assert response.json()["error_code"] == "invalid_cluster_setting"
         assert "batch_letters" in response.json()["message"]
+
+
+def test_resume_runs_only_the_batches_without_a_table(
+    client: TestClient, demo_16s, tmp_path: Path
+) -> None:
+    """A restart re-runs only the batches that have no hit table: the finished ones keep theirs
+    (not run again), and the job's tables are what one uninterrupted run wrote."""
+    data_dir = Path(client.app.state.runtime.settings.data_dir)
+    prefix = data_dir / "databases" / "demo-16s" / "demo-16s"
+    cluster = Cluster("fine2", "local", "default", 2, {"batch_letters": "6000"})
+    work = tmp_path / "job"
+    work.mkdir()
+    (work / "query.fa").write_text(fasta(demo_16s[80:100]))
+    database = DatabaseRef("demo-16s", prefix, Molecule.NUCLEOTIDE)
+    ctx = JobContext("resume-1", Program.BLASTN, database, OPTIONS, cluster, "default", work)
+    engine = LocalEngine(cluster, tmp_path / "scratch")
+    engine.stage_db(ctx)
+    total = engine.configure(ctx)
+    assert total >= 4
+
+    def run_to_end(start) -> None:
+        handle = start()
+        deadline = time.monotonic() + 120
+        while not (progress := engine.poll(ctx, handle)).finished:
+            assert time.monotonic() < deadline, "the batches did not finish in 120 s"
+            time.sleep(0.05)
+        assert progress.error is None and progress.done == total
+
+    run_to_end(lambda: engine.submit(ctx, timeout_s=30))
+    tables = sorted((work / "batches").glob("*.hits.tsv"))
+    assert len(tables) == total
+    first = {t.name: (t.stat().st_mtime_ns, t.read_bytes()) for t in tables}
+    redo = tables[1]
+    redo.unlink()  # as if the process died while this batch ran
+    run_to_end(lambda: engine.resume(ctx, "local:gone"))
+    again = {t.name: (t.stat().st_mtime_ns, t.read_bytes()) for t in sorted(tables)}
+    for name, (mtime, body) in first.items():
+        if name == redo.name:
+            assert again[name][0] != mtime and again[name][1] == body  # run again, same hits
+        else:
+            assert again[name] == (mtime, body), f"{name} was run again"
