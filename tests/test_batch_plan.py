@@ -1,6 +1,6 @@
-"""The batch plan every engine shares: batches in query order, and BLAST threads for the slots
-a job of fewer batches than slots would otherwise leave idle (one long query on a 2-core
-cluster runs with 2 threads, not 1)."""
+"""The batch plan every engine shares: the split `domain.search_split` plans, written as batch
+FASTA files with their exact argv (one long query or a small job on a 2-core cluster runs as
+one BLAST of 2 threads, not as batches that each scan the database)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,23 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, JobContext
-from blastdeck.engines.batch_plan import read_batch_plan, threads_for, write_batch_plan
+from blastdeck.engines.batch_plan import plan_preview, read_batch_plan, write_batch_plan
 from blastdeck.engines.slots import HostSlots
 from tests.conftest import fasta
 
 
-@pytest.mark.parametrize(
-    ("batches", "slots", "threads"),
-    [(1, 2, [2]), (1, 8, [8]), (2, 2, [1, 1]), (3, 8, [3, 3, 2]), (12, 2, [1] * 12)],
-)
-def test_spare_slots_become_threads(batches: int, slots: int, threads: list[int]) -> None:
-    assert [threads_for(i, batches, slots) for i in range(batches)] == threads
-    assert sum(threads) >= min(slots, batches * max(threads))
-
-
-def _ctx(tmp_path: Path, query: str, slots: int) -> JobContext:
+def _ctx(
+    tmp_path: Path, query: str, slots: int, settings: dict[str, str] | None = None
+) -> JobContext:
     work = tmp_path / "job"
     work.mkdir()
     (work / "query.fa").write_text(query)
-    cluster = Cluster(name="box", engine="local", namespace="default", slots=slots)
+    cluster = Cluster(
+        name="box", engine="local", namespace="default", slots=slots, settings=settings or {}
+    )
     database = DatabaseRef("demo-16s", tmp_path / "db" / "demo-16s", Molecule.NUCLEOTIDE)
     return JobContext("job-1", Program.BLASTN, database, {}, cluster, "default", work)
 
@@ -45,10 +38,28 @@ def test_one_long_query_gets_every_slot_as_threads(tmp_path: Path, demo_16s) -> 
     assert batch.archive_argv[batch.archive_argv.index("-num_threads") + 1] == "2"
 
 
-def test_many_queries_run_single_threaded_batches(tmp_path: Path, demo_16s) -> None:
+def test_a_small_job_is_one_blast_of_every_slot(tmp_path: Path, demo_16s) -> None:
+    """50 16S queries are one blastn query batch: one process, its threads share the scan."""
     ctx = _ctx(tmp_path, fasta(demo_16s[:50]), slots=2)
-    assert write_batch_plan(ctx, 2) > 2
-    assert {b.threads for b in read_batch_plan(ctx.work_dir)} == {1}
+    assert write_batch_plan(ctx, 2) == 1
+    (batch,) = read_batch_plan(ctx.work_dir)
+    assert batch.threads == 2 and len(batch.query_ids) == len(demo_16s[:50])
+    assert "-mt_mode" not in batch.argv  # mode 0, BLAST's default: the command a user runs
+    assert "fit one blastn query batch" in plan_preview(ctx.work_dir)
+
+
+def test_batch_letters_split_a_job_in_query_order(tmp_path: Path, demo_16s) -> None:
+    records = demo_16s[:12]
+    ctx = _ctx(tmp_path, fasta(records), slots=2, settings={"batch_letters": "4000"})
+    count = write_batch_plan(ctx, 2)
+    plan = read_batch_plan(ctx.work_dir)
+    assert count == len(plan) > 2
+    assert [q for b in plan for q in b.query_ids] == [h.split()[0] for h, _ in records]
+    assert [b.query_offset for b in plan] == [
+        0,
+        *[sum(len(b.query_ids) for b in plan[:i]) for i in range(1, len(plan))],
+    ]
+    assert all(b.threads >= 1 for b in plan) and sum(b.threads for b in plan[-1:]) >= 1
 
 
 def test_a_two_thread_process_holds_two_slots(tmp_path: Path) -> None:

@@ -103,9 +103,10 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
     def cluster(name: str, **extra: str) -> ClusterConfig:
-        return ClusterConfig(
-            name=name, engine="slurm", slots=2, settings=slurm_settings(slurm, shared, **extra)
-        )
+        # batch_letters: these few demo queries are one BLAST query batch, which the planner
+        # would run as one task; the tests want an array of several tasks.
+        settings = slurm_settings(slurm, shared, batch_letters="4000", **extra)
+        return ClusterConfig(name=name, engine="slurm", slots=2, settings=settings)
 
     slow = str(wrapper_bin(shared / "slow-bin", 30))
     hung_sbatch = str(hanging_sbatch_bin(shared / "hung-sbatch-bin"))

@@ -585,10 +585,12 @@ def test_hits_of_a_running_job_are_shown_partial_then_complete(
 ) -> None:
     """Issue 16: while BLAST runs, the Hits tab is open and shows the batches finished so far,
     says so, and fills in as batches finish; once completed it is the full table, without a
-    reload. One slot runs the batches one after another (12 queries: batches of 6, 3, 2 and 1
-    queries), so the job is seen half done."""
+    reload. One slot runs the batches one after another (12 queries of ~1,500 letters in
+    batches of 4,000 letters: the cluster's batch_letters, since 12 queries are one blastn query
+    batch), so the job is seen half done."""
+    cluster = {"name": "serial", "engine": "local", "slots": 1}
     added = httpx.post(
-        f"{server.url}/api/clusters", json={"name": "serial", "engine": "local", "slots": 1}
+        f"{server.url}/api/clusters", json={**cluster, "settings": {"batch_letters": "4000"}}
     )
     assert added.status_code in (200, 201), added.text
     job = server.submit(fasta(demo_16s[:12]), cluster="serial", **SLOW_OPTIONS)

@@ -23,15 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blastdeck.blast_tools import database_arg, tool_path
-from blastdeck.domain.fasta import QueryLimits, parse_query, split_batches, to_fasta
-from blastdeck.domain.options import blast_arguments
+from blastdeck.domain.fasta import QueryLimits, QueryRecord, parse_query, to_fasta
+from blastdeck.domain.options import blast_arguments, validate_options
 from blastdeck.domain.programs import shape_of
+from blastdeck.domain.search_split import (
+    SplitPlan,
+    parse_batch_letters,
+    plan_split,
+    query_letters,
+)
 from blastdeck.engines.base import JobContext
 from blastdeck.files import write_atomically
 from blastdeck.results.hsps import HSP_TABLE_OUTFMT
 
 PLAN_FILE = "plan.json"
-INCLUDE_LIST = "-taxidlist"
 BATCHES_DIR = "batches"
 # The query was validated on submit; re-reading it must not re-apply per-user limits.
 UNLIMITED_QUERY = QueryLimits(10**12, 10**12, 10**9, 10**9)
@@ -108,23 +113,31 @@ def _place_taxid_list(ctx: JobContext) -> None:
         shutil.copyfile(ctx.taxid_list.source, placed)
 
 
-def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
-    """Split the job's queries into batch FASTA files and write plan.json; `split` tunes
-    `split_batches`. Returns the number of batches."""
+def job_split(
+    ctx: JobContext, slots: int, batch_letters: int | None = None
+) -> tuple[list[QueryRecord], SplitPlan]:
+    """The job's query records and how they are split into BLAST processes
+    (`domain.search_split`: BLAST's own cost model; `batch_letters`: the cluster's setting)."""
     records = parse_query(ctx.query_path.read_text(), shape_of(ctx.program).query, UNLIMITED_QUERY)
+    options = validate_options(ctx.program, ctx.options)
+    query_loc, task = options.get("query_loc"), options.get("task")
+    letters = query_letters([len(r.sequence) for r in records], str(query_loc or "") or None)
+    return records, plan_split(ctx.program, letters, slots, batch_letters, task and str(task))
+
+
+def write_batch_plan(ctx: JobContext, slots: int) -> int:
+    """Split the job's queries into batch FASTA files (as `job_split` plans, with the cluster's
+    `batch_letters` setting) and write plan.json. Returns the number of batches."""
+    batch_letters = parse_batch_letters(ctx.cluster.name, ctx.cluster.settings)
+    records, split = job_split(ctx, slots, batch_letters)
     batches_dir = ctx.work_dir / BATCHES_DIR
     shutil.rmtree(batches_dir, ignore_errors=True)
     batches_dir.mkdir(parents=True)
     _place_taxid_list(ctx)
-    if ctx.taxid_list is not None and ctx.taxid_list.option == INCLUDE_LIST:
-        # BLAST searches only the listed taxa's sequences, so each query costs a fraction of
-        # a whole-database search and a process's start-up (opening the database, mapping the
-        # list to sequences) weighs more: one batch per slot, not many shrinking ones.
-        split = {"smallest_share": 1 / slots, **split}
-    plan, offset = [], 0
-    batches = split_batches(records, slots, **split)
-    for i, batch in enumerate(batches):
-        threads = threads_for(i, len(batches), slots)
+    plan = []
+    for i, planned in enumerate(split.batches):
+        batch = records[planned.start : planned.end]
+        threads = planned.threads
         fasta = batches_dir / f"batch_{i:03d}.fa"
         fasta.write_text(to_fasta(batch))
         table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
@@ -135,25 +148,15 @@ def write_batch_plan(ctx: JobContext, slots: int, **split: float) -> int:
                 "table": str(table),
                 "archive": str(archive),
                 "query_ids": [r.id for r in batch],
-                "query_offset": offset,
+                "query_offset": planned.start,
                 "argv": blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table), threads),
                 "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive), threads),
                 "threads": threads,
             }
         )
-        offset += len(batch)
-    write_atomically(ctx.work_dir / PLAN_FILE, json.dumps({"batches": plan}, indent=1))
+    document = {"batches": plan, "split": split.reason, "blast_query_batches": split.blast_batches}
+    write_atomically(ctx.work_dir / PLAN_FILE, json.dumps(document, indent=1))
     return len(plan)
-
-
-def threads_for(index: int, batches: int, slots: int) -> int:
-    """BLAST threads for batch `index` of `batches`: one each while there are batches for every
-    slot; a job of fewer batches than slots (one long query, a few queries) gives BLAST the spare
-    slots as threads, so no core idles while a batch runs (the first batches get the rest)."""
-    if batches >= slots:
-        return 1
-    share, extra = divmod(slots, batches)
-    return share + (1 if index < extra else 0)
 
 
 def read_batch_plan(work_dir: Path) -> list[Batch]:
@@ -199,8 +202,11 @@ def plan_preview(
 ) -> str:
     """Each batch's queries and the exact BLAST command line it runs (no shell: shown quoted);
     `argv_for` turns the plan's argv into the one the engine really runs."""
-    plan = json.loads((work_dir / PLAN_FILE).read_text())["batches"]
+    document = json.loads((work_dir / PLAN_FILE).read_text())
+    plan = document["batches"]
     lines = [f"# {len(plan)} batch(es); each runs one BLAST+ process"]
+    if "split" in document:  # plans written before the split was planned have no reason
+        lines.append(f"# why: {document['split']}")
     for batch in plan:
         ids = batch["query_ids"]
         lines.append(f"\n# batch {batch['index']}: {len(ids)} queries ({ids[0]} ... {ids[-1]})")

@@ -23,6 +23,7 @@ from blastdeck.database_files import missing_files_reason
 from blastdeck.databases import database_files_missing, storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.search_split import BATCH_LETTERS_SETTING, parse_batch_letters
 from blastdeck.engines.base import (
     EngineHealth,
     EngineKind,
@@ -197,6 +198,7 @@ class LocalEngine:
 def check_settings(cluster: str, settings: dict[str, str]) -> None:
     """Refuse bad values when the cluster is added, not when its first job runs."""
     memory_limit_mb(cluster, settings)
+    parse_batch_letters(cluster, settings)
     scratch = settings.get("scratch_dir", "").strip()
     if scratch and not Path(scratch).is_absolute():
         # A relative dir would resolve against whatever directory the server was started in.
@@ -245,7 +247,7 @@ def check_health(cluster: Cluster, scratch_root: Path) -> EngineHealth:
 KIND = EngineKind(
     name="local",
     factory=LocalEngine,
-    settings=frozenset({"scratch_dir", "namespaces", MEMORY_LIMIT_SETTING}),
+    settings=frozenset({"scratch_dir", "namespaces", MEMORY_LIMIT_SETTING, BATCH_LETTERS_SETTING}),
     check_settings=check_settings,
     probe=probe,
     health=check_health,

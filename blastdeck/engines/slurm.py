@@ -239,11 +239,10 @@ class SlurmEngine:
         return f"# {slurm_dir / 'blast.sbatch'}\n{script}\n{commands}"
 
     def _write_batches(self, ctx: JobContext) -> int:
-        """The shared batch plan, but `slots` equal batches rather than many shrinking ones: on
-        SLURM every task waits for a scheduler pass (about a second here), so one round of
-        tasks beats fine-grained balancing."""
-        slots = self.cluster.slots
-        return write_batch_plan(ctx, slots, smallest_share=1 / slots)
+        """The shared batch plan (`domain.search_split`): one task for a job within one BLAST
+        query batch, else one task per BLAST query batch; each task runs BLAST with the
+        cluster's `cpus_per_task` threads."""
+        return write_batch_plan(ctx, self.cluster.slots)
 
     def _node_argv(self, ctx: JobContext, argv: list[str]) -> list[str]:
         """The plan's argv with the nodes' BLAST and the task's CPUs."""

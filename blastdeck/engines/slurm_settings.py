@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.search_split import BATCH_LETTERS_SETTING, parse_batch_letters
 
 SETTINGS = frozenset(
     {
@@ -24,6 +25,7 @@ SETTINGS = frozenset(
         "slurm_bin_dir",
         "array_throttle",
         "namespaces",
+        BATCH_LETTERS_SETTING,
     }
 )
 _SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -112,3 +114,4 @@ def parse_settings(name: str, settings: dict[str, str]) -> SlurmSettings:
 def check_settings(cluster: str, settings: dict[str, str]) -> None:
     """Refuse bad values when the cluster is added, not when its first job runs."""
     parse_settings(cluster, settings)
+    parse_batch_letters(cluster, settings)

@@ -1,0 +1,208 @@
+"""How a job's queries are split into BLAST processes, from BLAST+'s own cost model (pure).
+
+What a BLAST+ search costs (2.12, `-mt_mode 0`, the default):
+
+- BLAST reads the queries in **query batches** of its own (`GetQueryBatchSize`: a batch takes
+  whole queries until it holds at least `BLAST_QUERY_BATCH_LETTERS[program]` letters) and
+  searches each batch with one **scan of the database**: the scan costs about the same
+  whatever the batch holds, so it is paid once per BLAST query batch, and once per process for
+  a process whose queries fit one batch.
+- The rest (extending and aligning hits) grows with the query letters.
+- Threads of one process (`-num_threads`, mode 0) split each batch's scan between them: they
+  share it, they do not repeat it.
+
+So raw `blastn -num_threads S` pays `n` scans, `n` being the number of BLAST query batches of
+the job. Any split into processes that pays no more than `n` scans costs nothing; each process
+more than that pays a scan. Hence the plan:
+
+- `n == 1` (the job fits one BLAST query batch: 50 16S queries for blastn, a few dozen
+  proteins for blastp): **one process with every slot as a thread** — what raw BLAST does, the
+  scan shared; progress is then done / not done.
+- `n > 1`: **`n` processes**, equal in letters, each within one BLAST query batch (checked: the
+  plan pays exactly `n` scans, as raw BLAST does, else it falls back to BLAST's own batches).
+  Processes run one per slot; the processes of the last, incomplete round share the slots as
+  threads (so no slot idles at the end); with fewer processes than slots each gets its share of
+  the slots as threads. These batches cost no scan raw BLAST does not pay, and give progress
+  and resumability (a finished batch is not run again).
+
+`-mt_mode 1` (threads split by queries, each thread scanning the database for its own queries)
+is what the processes of the second rule already do, with progress and resumability; within a
+process the plan always uses mode 0, so a process is exactly the BLAST command a user would
+run.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate, pairwise
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.programs import Program
+
+# BLAST+ 2.12's GetQueryBatchSize (blast_input_aux.cpp), letters of query per query batch.
+# blastn depends on the task: megablast (the default) and dc-megablast take 5,000,000 letters,
+# blastn and blastn-short 1,000,000 (checked on 2.12 by BLAST's peak memory, which grows with
+# the batch: the default equals BATCH_SIZE=5000000 for megablast and dc-megablast, 1000000 for
+# blastn and blastn-short). blastx/tblastx count nucleotide letters (a multiple of 3, so frames
+# stay aligned across batches).
+BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
+    Program.BLASTN: 1_000_000,
+    Program.BLASTP: 10_000,
+    Program.BLASTX: 10_002,
+    Program.TBLASTX: 10_002,
+    Program.TBLASTN: 20_000,
+}
+MEGABLAST_QUERY_BATCH_LETTERS = 5_000_000
+MEGABLAST_TASKS = frozenset({"megablast", "dc-megablast"})
+MT_MODE_SPLIT_BY_DATABASE = 0
+# A cluster setting: split jobs into BLAST processes of at most this many query letters, for
+# finer progress than BLAST's own batches give (each process more pays a database scan).
+BATCH_LETTERS_SETTING = "batch_letters"
+MAX_BATCH_LETTERS = 10**12
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """One BLAST process: queries [start, end) of the job, `threads` of the cluster's slots."""
+
+    start: int
+    end: int
+    letters: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    batches: tuple[PlannedBatch, ...]
+    blast_batches: int  # BLAST's own query batches for the whole job: the scans raw BLAST pays
+    scans: int  # the scans this plan pays (== blast_batches: the split costs no scan)
+    mt_mode: int
+    reason: str
+
+
+def query_letters(lengths: Sequence[int], query_loc: str | None = None) -> list[int]:
+    """The letters BLAST searches per query: the whole query, or the stretch `-query_loc
+    START-STOP` (1-based, inclusive) keeps of it."""
+    if not query_loc:
+        return list(lengths)
+    start_text, _, stop_text = query_loc.partition("-")
+    start, stop = int(start_text), int(stop_text)
+    return [max(0, min(n, stop) - start + 1) for n in lengths]
+
+
+def blast_query_batches(letters: Sequence[int], batch_letters: int) -> list[tuple[int, int]]:
+    """BLAST's own query batches, as [start, end) query ranges: each batch takes queries until
+    it holds at least `batch_letters` letters (CBlastInput::GetNextSeqBatch)."""
+    batches: list[tuple[int, int]] = []
+    start, held = 0, 0
+    for i, n in enumerate(letters):
+        held += n
+        if held >= batch_letters:
+            batches.append((start, i + 1))
+            start, held = i + 1, 0
+    if start < len(letters):
+        batches.append((start, len(letters)))
+    return batches
+
+
+def blast_batch_letters(program: Program, task: str | None = None) -> int:
+    """BLAST's own query batch size for `program` and its `-task` (None: the default task)."""
+    if program is Program.BLASTN and (task or "megablast") in MEGABLAST_TASKS:
+        return MEGABLAST_QUERY_BATCH_LETTERS
+    return BLAST_QUERY_BATCH_LETTERS[program]
+
+
+def plan_split(
+    program: Program,
+    letters: Sequence[int],
+    slots: int,
+    batch_letters: int | None = None,
+    task: str | None = None,
+) -> SplitPlan:
+    """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots,
+    searched with `-task task` (None: the program's default).
+    `batch_letters` (the cluster's `batch_letters` setting) splits at that many letters
+    instead of BLAST's own query batch size: finer progress, a database scan per process."""
+    if slots < 1:
+        raise ValueError("slots must be at least 1")
+    blast_size = blast_batch_letters(program, task)
+    size = batch_letters or blast_size
+    own = blast_query_batches(letters, size)
+    n = len(own)
+    raw_scans = len(blast_query_batches(letters, blast_size))
+    what = f"{program.value} -task {task}" if task else program.value
+    if n <= 1:
+        whole = (PlannedBatch(0, len(letters), sum(letters), slots),) if letters else ()
+        return SplitPlan(
+            whole,
+            raw_scans,
+            raw_scans,
+            MT_MODE_SPLIT_BY_DATABASE,
+            f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
+            f"one BLAST process, its {slots} thread(s) sharing one scan of the database",
+        )
+    ranges = _equal_letters(letters, n)
+    if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
+        ranges = own
+    threads = _threads(len(ranges), slots)
+    batches = tuple(
+        PlannedBatch(a, b, sum(letters[a:b]), t) for (a, b), t in zip(ranges, threads, strict=True)
+    )
+    whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
+    return SplitPlan(
+        batches,
+        raw_scans,
+        _scans(letters, ranges, blast_size),
+        MT_MODE_SPLIT_BY_DATABASE,
+        f"{sum(letters):,} letters are {n} batches of {size:,} letters ({whose}; a database "
+        f"scan each): {len(batches)} BLAST processes on {slots} slot(s)",
+    )
+
+
+def parse_batch_letters(cluster: str, settings: dict[str, str]) -> int | None:
+    """The cluster's `batch_letters` setting, checked (None: BLAST's own query batches)."""
+    value = str(settings.get(BATCH_LETTERS_SETTING, "")).strip()
+    if not value:
+        return None
+    # ASCII digits, few enough for int(): isdigit() also says yes to "²"
+    digits = value.isascii() and value.isdigit() and len(value) <= len(str(MAX_BATCH_LETTERS))
+    if not digits or not 1 <= int(value) <= MAX_BATCH_LETTERS:
+        raise BlastDeckError(
+            ErrorCode.INVALID_CLUSTER_SETTING,
+            f"Cluster {cluster}: {BATCH_LETTERS_SETTING} must be a whole number of query "
+            f"letters from 1 to {MAX_BATCH_LETTERS}, not {value[:40]!r}.",
+            field=f"settings.{BATCH_LETTERS_SETTING}",
+        )
+    return int(value)
+
+
+def _equal_letters(letters: Sequence[int], parts: int) -> list[tuple[int, int]]:
+    """`parts` contiguous ranges of about equal letters (at least one query each)."""
+    prefix = [0, *accumulate(letters)]
+    total, count = prefix[-1], len(letters)
+    bounds = [0]
+    for k in range(1, parts):
+        target = total * k / parts
+        cut = bisect.bisect_left(prefix, target, bounds[-1] + 1, count)
+        if cut > bounds[-1] + 1 and target - prefix[cut - 1] < prefix[cut] - target:
+            cut -= 1
+        bounds.append(min(max(cut, bounds[-1] + 1), count - (parts - k)))
+    bounds.append(count)
+    return list(pairwise(bounds))
+
+
+def _scans(letters: Sequence[int], ranges: Sequence[tuple[int, int]], size: int) -> int:
+    return sum(len(blast_query_batches(letters[a:b], size)) for a, b in ranges)
+
+
+def _threads(processes: int, slots: int) -> list[int]:
+    """Threads per process: one each for the full rounds of `slots` processes; the processes
+    of the last round (or all of them, when there are fewer than slots) share the slots."""
+    full = processes - processes % slots if processes >= slots else 0
+    tail = processes - full
+    if tail == 0:
+        return [1] * processes
+    share, extra = divmod(slots, tail)
+    return [1] * full + [share + (1 if i < extra else 0) for i in range(tail)]

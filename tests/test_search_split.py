@@ -1,0 +1,180 @@
+"""The split planner as data: query letters and slots in, BLAST processes out
+(`domain/search_split.py`). The rule it keeps: a plan never pays more database scans than raw
+BLAST pays for the same queries, and no slot idles while work is left."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.programs import Program
+from blastdeck.domain.search_split import (
+    BLAST_QUERY_BATCH_LETTERS,
+    blast_batch_letters,
+    blast_query_batches,
+    parse_batch_letters,
+    plan_split,
+    query_letters,
+)
+
+
+def _shape(plan) -> list[tuple[int, int, int]]:
+    return [(b.start, b.end, b.threads) for b in plan.batches]
+
+
+def test_blast_batches_take_queries_until_they_hold_the_batch_size() -> None:
+    assert blast_query_batches([400, 400, 400, 400, 400], 1000) == [(0, 3), (3, 5)]
+    assert blast_query_batches([1000, 1, 999, 1], 1000) == [(0, 1), (1, 3), (3, 4)]
+    assert blast_query_batches([5000], 1000) == [(0, 1)]
+    assert blast_query_batches([], 1000) == []
+
+
+def test_blasts_own_batch_sizes_per_program() -> None:
+    assert BLAST_QUERY_BATCH_LETTERS == {
+        Program.BLASTN: 1_000_000,
+        Program.BLASTP: 10_000,
+        Program.BLASTX: 10_002,
+        Program.TBLASTX: 10_002,
+        Program.TBLASTN: 20_000,
+    }
+
+
+def test_fifty_16s_queries_are_one_process_with_every_slot_as_a_thread() -> None:
+    plan = plan_split(Program.BLASTN, [1500] * 50, slots=2)
+    assert _shape(plan) == [(0, 50, 2)]
+    assert plan.blast_batches == plan.scans == 1
+    assert plan.mt_mode == 0
+    assert "one BLAST process" in plan.reason
+
+
+@pytest.mark.parametrize("slots", [1, 2, 8])
+def test_one_long_query_gets_every_slot(slots: int) -> None:
+    assert _shape(plan_split(Program.BLASTN, [4_000_000], slots)) == [(0, 1, slots)]
+
+
+def test_a_thousand_16s_queries_are_one_megablast_batch() -> None:
+    """1.5 M letters: one batch of megablast (5 M letters), BLAST's default task."""
+    plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2)
+    assert _shape(plan) == [(0, 1000, 2)]
+    assert plan.scans == 1
+
+
+def test_a_thousand_16s_queries_for_task_blastn_split_at_no_extra_scan() -> None:
+    """With -task blastn they are two query batches (1 M + 0.5 M letters): two equal processes
+    of one batch each, one per slot, pay the same two scans and balance the slots."""
+    plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2, task="blastn")
+    assert _shape(plan) == [(0, 500, 1), (500, 1000, 1)]
+    assert plan.blast_batches == plan.scans == 2
+    assert "blastn -task blastn query batches" in plan.reason
+
+
+@pytest.mark.parametrize(
+    ("task", "letters"),
+    [
+        (None, 5_000_000),
+        ("megablast", 5_000_000),
+        ("dc-megablast", 5_000_000),
+        ("blastn", 1_000_000),
+        ("blastn-short", 1_000_000),
+    ],
+)
+def test_blastn_batch_size_follows_the_task(task: str | None, letters: int) -> None:
+    assert blast_batch_letters(Program.BLASTN, task) == letters
+    assert blast_batch_letters(Program.BLASTP, "blastp-fast") == 10_000
+
+
+def test_fifty_proteins_for_blastp_are_two_processes() -> None:
+    plan = plan_split(Program.BLASTP, [350] * 50, slots=2)
+    assert _shape(plan) == [(0, 25, 1), (25, 50, 1)]
+    assert plan.scans == plan.blast_batches == 2
+
+
+def test_the_last_incomplete_round_shares_the_slots_as_threads() -> None:
+    plan = plan_split(Program.BLASTP, [300] * 100, slots=2)  # 30,000 letters: 3 BLAST batches
+    assert plan.blast_batches == 3
+    assert [b.threads for b in plan.batches] == [1, 1, 2]
+    plan = plan_split(Program.BLASTP, [300] * 204, slots=4)  # 61,200 letters: 6 batches
+    assert plan.blast_batches == 6
+    assert [b.threads for b in plan.batches] == [1, 1, 1, 1, 2, 2]
+
+
+def test_fewer_processes_than_slots_get_the_slots_as_threads() -> None:
+    plan = plan_split(Program.BLASTX, [1050] * 15, slots=8)  # 15,750 nt: 2 blastx batches
+    assert [b.threads for b in plan.batches] == [4, 4]
+    plan = plan_split(Program.BLASTX, [1050] * 25, slots=8)  # 26,250 nt: 3 batches
+    assert [b.threads for b in plan.batches] == [3, 3, 2]
+
+
+def test_an_equal_split_that_would_cost_a_scan_keeps_blasts_own_batches() -> None:
+    """BLAST packs these 5,000-letter queries two per batch (three batches, the last 5,001
+    letters); thirds by letters would be 2 + 1 + 3 queries, and the last third is two BLAST
+    batches (a scan more): the plan keeps BLAST's own batches."""
+    letters = [5_000, 5_000, 5_000, 5_000, 5_000, 1]
+    plan = plan_split(Program.BLASTP, letters, slots=2)
+    assert plan.blast_batches == 3
+    assert [(b.start, b.end) for b in plan.batches] == [(0, 2), (2, 4), (4, 6)]
+    assert plan.scans == 3
+
+
+def test_query_loc_counts_only_the_searched_stretch() -> None:
+    assert query_letters([1500, 80, 200], "101-250") == [150, 0, 100]
+    assert query_letters([1500, 80], None) == [1500, 80]
+    # 1,000 queries of 1,500 letters, searched over 400 of them: one blastn batch
+    letters = query_letters([1500] * 1000, "1-400")
+    assert _shape(plan_split(Program.BLASTN, letters, slots=2)) == [(0, 1000, 2)]
+
+
+def test_no_queries_no_batches_and_slots_must_be_positive() -> None:
+    assert plan_split(Program.BLASTN, [], 2).batches == ()
+    with pytest.raises(ValueError):
+        plan_split(Program.BLASTN, [100], 0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_jobs_cover_every_query_once_at_no_extra_scan(seed: int) -> None:
+    rng = random.Random(seed)
+    program = rng.choice(list(Program))
+    task = rng.choice([None, "blastn"]) if program is Program.BLASTN else None
+    size = blast_batch_letters(program, task)
+    letters = [
+        rng.randint(1, size // rng.choice([1, 3, 20, 200])) for _ in range(rng.randint(1, 400))
+    ]
+    slots = rng.randint(1, 16)
+    plan = plan_split(program, letters, slots, task=task)
+    ranges = [(b.start, b.end) for b in plan.batches]
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(letters)
+    assert all(a < b for a, b in ranges)
+    assert all(prev[1] == nxt[0] for prev, nxt in itertools.pairwise(ranges))
+    assert [b.letters for b in plan.batches] == [sum(letters[a:b]) for a, b in ranges]
+    own = blast_query_batches(letters, size)
+    assert plan.scans == plan.blast_batches == len(own)  # never a scan raw BLAST does not pay
+    threads = [b.threads for b in plan.batches]
+    assert all(1 <= t <= slots for t in threads)
+    # the last round uses every slot: as processes, or as threads of its processes
+    last_round = len(threads) if len(threads) < slots else len(threads) % slots or slots
+    assert sum(threads[-last_round:]) == slots
+    assert all(t == 1 for t in threads[:-last_round])
+
+
+def test_a_clusters_batch_letters_give_finer_batches_at_a_scan_each() -> None:
+    plan = plan_split(Program.BLASTN, [1500] * 12, slots=1, batch_letters=4000)
+    assert [(b.start, b.end) for b in plan.batches] == [(0, 3), (3, 6), (6, 9), (9, 12)]
+    assert plan.blast_batches == 1 and plan.scans == 4  # what the finer progress costs
+    assert "batch_letters" in plan.reason
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1e6", "²", "12 000", "9" * 14, "lots"])
+def test_bad_batch_letters_are_refused_with_the_setting_named(value: str) -> None:
+    with pytest.raises(BlastDeckError) as caught:
+        parse_batch_letters("box", {"batch_letters": value})
+    assert caught.value.code == ErrorCode.INVALID_CLUSTER_SETTING
+    assert caught.value.field == "settings.batch_letters"
+    assert "batch_letters" in str(caught.value)
+
+
+def test_batch_letters_unset_or_valid() -> None:
+    assert parse_batch_letters("box", {}) is None
+    assert parse_batch_letters("box", {"batch_letters": " 250000 "}) == 250_000

@@ -1,0 +1,126 @@
+"""Jobs split as `domain.search_split` plans give raw BLAST+'s hits: a job within one blastn
+query batch (one BLAST process of two threads) and the same job split into several processes
+(a cluster with `batch_letters`), each against `blastn -num_threads 2` on the same inputs; a
+resumed split job runs only its unfinished batches."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from blastdeck.blast_tools import run_tool
+from blastdeck.domain.clusters import Cluster
+from blastdeck.domain.programs import Molecule, Program
+from blastdeck.engines.base import DatabaseRef, JobContext
+from blastdeck.engines.local import LocalEngine
+from tests.conftest import api_job, fasta, wait_for_job
+
+OPTIONS = {"evalue": 1e-10, "max_target_seqs": 25}
+
+
+@pytest.fixture(scope="module")
+def backend_name() -> str:
+    return "sqlite"  # the split is the engine's; the store does not matter here
+
+
+def raw_tsv(tmp_path: Path, data_dir: Path, query: str) -> list[str]:
+    query_file = tmp_path / "raw-query.fa"
+    query_file.write_text(query)
+    db = data_dir / "databases" / "demo-16s" / "demo-16s"
+    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6", "-num_threads", "2"]
+    args += ["-evalue", "1e-10", "-max_target_seqs", "25"]
+    return run_tool("blastn", args).splitlines()
+
+
+def run_job(client: TestClient, query: str, cluster: str) -> dict:
+    body = {"program": "blastn", "database": "demo-16s", "query": query, "options": OPTIONS}
+    response = client.post("/api/jobs", json={**body, "cluster": cluster})
+    assert response.status_code == 202, response.text
+    job = wait_for_job(api_job(client), response.json()["id"])
+    assert job["phase"] == "completed", job
+    return job
+
+
+def test_one_batch_and_many_batches_give_raw_blasts_hits(
+    client: TestClient, demo_16s, tmp_path: Path
+) -> None:
+    settings = {"batch_letters": "8000"}
+    added = client.post(
+        "/api/clusters", json={"name": "fine", "engine": "local", "slots": 2, "settings": settings}
+    )
+    assert added.status_code == 201, added.text
+    query = fasta(demo_16s[40:70])  # 30 queries, ~43,000 letters: one blastn query batch
+    data_dir = Path(client.app.state.runtime.settings.data_dir)
+    raw = raw_tsv(tmp_path, data_dir, query)
+    assert len(raw) > 30
+
+    whole = run_job(client, query, "local")
+    assert whole["progress"]["batches_total"] == 1
+    preview = client.get(f"/api/jobs/{whole['id']}/config").text
+    assert "fit one blastn query batch" in preview and "-num_threads 2" in preview
+
+    split = run_job(client, query, "fine")
+    assert split["progress"]["batches_total"] >= 5  # 43,000 letters in batches of 8,000
+    assert split["progress"]["batches_done"] == split["progress"]["batches_total"]
+    preview = client.get(f"/api/jobs/{split['id']}/config").text
+    assert "the cluster's batch_letters" in preview
+
+    for job in (whole, split):
+        tsv = client.get(f"/api/jobs/{job['id']}/download?format=tsv")
+        assert tsv.status_code == 200
+        rows = [line for line in tsv.text.splitlines() if line and not line.startswith("#")]
+        rows = rows[1:] if rows and rows[0].startswith("qaccver") else rows  # a header line
+        assert rows == raw, f"job on {job['cluster']}: hits differ from raw blastn"
+
+
+def test_a_bad_batch_letters_setting_is_refused(client: TestClient) -> None:
+    for value in ("0", "lots", "1.5"):
+        body = {"name": "bad", "engine": "local", "settings": {"batch_letters": value}}
+        response = client.post("/api/clusters", json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["error_code"] == "invalid_cluster_setting"
+        assert "batch_letters" in response.json()["message"]
+
+
+def test_resume_runs_only_the_batches_without_a_table(
+    client: TestClient, demo_16s, tmp_path: Path
+) -> None:
+    """A restart re-runs only the batches that have no hit table: the finished ones keep theirs
+    (not run again), and the job's tables are what one uninterrupted run wrote."""
+    data_dir = Path(client.app.state.runtime.settings.data_dir)
+    prefix = data_dir / "databases" / "demo-16s" / "demo-16s"
+    cluster = Cluster("fine2", "local", "default", 2, {"batch_letters": "6000"})
+    work = tmp_path / "job"
+    work.mkdir()
+    (work / "query.fa").write_text(fasta(demo_16s[80:100]))
+    database = DatabaseRef("demo-16s", prefix, Molecule.NUCLEOTIDE)
+    ctx = JobContext("resume-1", Program.BLASTN, database, OPTIONS, cluster, "default", work)
+    engine = LocalEngine(cluster, tmp_path / "scratch")
+    engine.stage_db(ctx)
+    total = engine.configure(ctx)
+    assert total >= 4
+
+    def run_to_end(start) -> None:
+        handle = start()
+        deadline = time.monotonic() + 120
+        while not (progress := engine.poll(ctx, handle)).finished:
+            assert time.monotonic() < deadline, "the batches did not finish in 120 s"
+            time.sleep(0.05)
+        assert progress.error is None and progress.done == total
+
+    run_to_end(lambda: engine.submit(ctx, timeout_s=30))
+    tables = sorted((work / "batches").glob("*.hits.tsv"))
+    assert len(tables) == total
+    first = {t.name: (t.stat().st_mtime_ns, t.read_bytes()) for t in tables}
+    redo = tables[1]
+    redo.unlink()  # as if the process died while this batch ran
+    run_to_end(lambda: engine.resume(ctx, "local:gone"))
+    again = {t.name: (t.stat().st_mtime_ns, t.read_bytes()) for t in sorted(tables)}
+    for name, (mtime, body) in first.items():
+        if name == redo.name:
+            assert again[name][0] != mtime and again[name][1] == body  # run again, same hits
+        else:
+            assert again[name] == (mtime, body), f"{name} was run again"
