@@ -31,10 +31,10 @@ from blastdeck.domain.submission import SubmitRequest
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
-from blastdeck.results import alignments
+from blastdeck.results import alignments, final_index
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
-from blastdeck.results.hsp_index import HspTable, write_batch_index
+from blastdeck.results.hsp_index import HspTable, index_version, write_batch_index
 from blastdeck.results.hsps import read_hsps, with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.store.jobs import JobStore, NewJob
@@ -253,8 +253,16 @@ class JobService:
         return self._indexes.table(job.id, work_dir, build)
 
     def _build_index(self, job: Job) -> None:
-        """The index of a job completed before HSPs were indexed in columns: from its batch
-        tables, or (when they are gone) from its stored rows."""
+        """The final index of a job completed before it existed: from its batch index files,
+        else its batch tables, else (when they are gone) its stored rows."""
+        work_dir = self._settings.jobs_dir / job.id
+        if not index_version(work_dir):
+            self._index_batches(job)
+        final_index.finalize(work_dir)
+        final_index.drop_batch_files(work_dir)
+
+    def _index_batches(self, job: Job) -> None:
+        """The batch index files of a job completed before HSPs were indexed in columns."""
         ctx = self._pipeline.context(job)
         results = self._clusters.engine_for(job.cluster).collect(ctx)
         if results.batches and all(b.table.exists() for b in results.batches):
