@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
@@ -32,6 +32,7 @@ from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
+from blastdeck.results.export_locks import ExportLocks
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
 from blastdeck.results.hsp_index import HspTable, index_version, write_batch_index
@@ -73,8 +74,7 @@ class JobService:
         self._clusters = clusters
         self._pipeline = pipeline
         self._executor = executor
-        self._export_mutex = threading.Lock()
-        self._export_locks: dict[str, threading.Lock] = {}
+        self._exports = ExportLocks()
         # In this process: the API is one process in both modes (workers never take submits).
         self._submit_rate = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
 
@@ -189,9 +189,13 @@ class JobService:
                 f"Job {job.id} is still {job.phase}; cancel it before deleting it.",
             )
         self._jobs.delete(job.id)
+        if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is done
+            engine = self._clusters.engine_for(job.cluster)
+            with contextlib.suppress(Exception):
+                engine.cancel(self._pipeline.context(job), job.engine_handle)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
-        with self._export_mutex:
-            self._export_locks.pop(job.id, None)
+        self._indexes.forget(job.id)
+        self._exports.forget(job.id)
 
     def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)
@@ -226,23 +230,48 @@ class JobService:
         return [b.table for b in results.batches]
 
     def export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> Path:
-        """The job's results as one document; rendered on first request, then cached."""
+        """The job's results as one document; rendered on first request (once, however many
+        ask at the same time: the others wait for it), then cached."""
         job = self.completed(job_id, viewer)
-        out = self._settings.jobs_dir / job.id / "exports" / f"results.{fmt.extension}"
-        with self._export_lock(job.id):
-            if not out.exists():
-                ctx = self._pipeline.context(job)
-                engine = self._clusters.engine_for(job.cluster)
-                results = engine.make_archives(ctx) if needs_archives(fmt) else engine.collect(ctx)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                render_export(
-                    fmt,
-                    [b.table for b in results.batches],
-                    [b.archive for b in results.batches],
-                    results.blastdb_dir,
-                    out,
-                )
+        try:
+            with self._exports.held(job.id, self._settings.jobs_dir / job.id) as exports:
+                out = exports / f"results.{fmt.extension}"
+                if not out.exists():
+                    ctx = self._pipeline.context(job)
+                    engine = self._clusters.engine_for(job.cluster)
+                    archives = needs_archives(fmt)
+                    results = engine.make_archives(ctx) if archives else engine.collect(ctx)
+                    render_export(
+                        fmt,
+                        [b.table for b in results.batches],
+                        [b.archive for b in results.batches],
+                        results.blastdb_dir,
+                        out,
+                    )
+        except BaseException:
+            self._deleted_meanwhile(job.id)
+            raise
         return out
+
+    def open_export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> BinaryIO:
+        """The export, open: once opened it reads whole even if the job is deleted meanwhile
+        (the file goes when the last reader closes it)."""
+        path = self.export(job_id, fmt, viewer)
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            self._deleted_meanwhile(job_id)
+            raise
+
+    def _deleted_meanwhile(self, job_id: str) -> None:
+        """When the job was deleted while its export was made: remove whatever the render
+        still wrote after the delete, and say what happened."""
+        if self._jobs.get(job_id) is None:
+            shutil.rmtree(self._settings.jobs_dir / job_id, ignore_errors=True)
+            raise BlastDeckError(
+                ErrorCode.JOB_NOT_FOUND,
+                f"Job {job_id} was deleted while its download was being prepared.",
+            )
 
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of
@@ -288,7 +317,7 @@ class JobService:
         out_dir = self._settings.jobs_dir / job.id / "exports" / "alignments"
         if not alignments.is_split(out_dir):
             json_export = self.export(job.id, ExportFormat.JSON, viewer)
-            with self._export_lock(job.id):
+            with self._exports.held(job.id, self._settings.jobs_dir / job.id):
                 if not alignments.is_split(out_dir):
                     alignments.split_by_query(json_export, out_dir, table.query_ids)
         return alignments.read_query_alignments(out_dir, query_index)
@@ -319,11 +348,6 @@ class JobService:
 
     def _retention_cutoff(self) -> datetime:
         return utcnow() - timedelta(days=self._settings.retention_days)
-
-    def _export_lock(self, job_id: str) -> threading.Lock:
-        """One export at a time per job (renders share its archives); other jobs go on."""
-        with self._export_mutex:
-            return self._export_locks.setdefault(job_id, threading.Lock())
 
 
 def _text(value: object, field: str) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
+from blastdeck.api.file_stream import OpenFileResponse
 from blastdeck.api.params import MAX_OFFSET, JobId, Offset, page_size
 from blastdeck.api.payloads import alignment_model
 from blastdeck.api.schemas.results import (
@@ -172,14 +173,17 @@ async def download(
     viewer: ViewerDep,
     job_id: JobId,
     format: str = "tsv",
-) -> FileResponse:
+) -> Response:
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1. Sent as an attachment with its file name
-    (`Content-Disposition`), so `curl -OJ` saves it under that name."""
+    (`Content-Disposition`), so `curl -OJ` saves it under that name. The first request of a
+    format makes the file; requests meanwhile wait for that one file. A download that has
+    started ends whole even if the job is deleted meanwhile; one asked for after (or while the
+    file was being made) answers 404 `job_not_found`."""
     fmt = parse_export_format(format)
-    path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
-    return FileResponse(
-        path, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
+    handle = await run_in_threadpool(runtime.service.open_export, job_id, fmt, viewer)
+    return OpenFileResponse(
+        handle, media_type=fmt.media_type, filename=f"blastdeck-{job_id[:8]}.{fmt.extension}"
     )
 
 
