@@ -29,6 +29,7 @@ from blastdeck.domain.programs import (
 from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.domain.submission import SubmitRequest
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
+from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
@@ -308,19 +309,37 @@ class JobService:
     def alignments(
         self, job_id: str, query_index: int, viewer: Viewer = EVERYONE
     ) -> list[dict[str, Any]]:
-        """Every HSP of one query (by its place in the job) with its aligned sequences (from
-        the JSON export, split per query on first request). A query without HSPs has none."""
+        """Every HSP of one query (by its place in the job) with its aligned sequences. Split
+        from the job's JSON download when that exists; else that query is searched again alone
+        (`engines/query_runs.py`: about a second, whatever the job's size). Kept per query; a
+        query without HSPs has none."""
         job = self.completed(job_id, viewer)
         table = self.results_index(job.id, viewer)
         if not (table.columns["query_index"] == query_index).any():
             return []
         out_dir = self._settings.jobs_dir / job.id / "exports" / "alignments"
-        if not alignments.is_split(out_dir):
-            json_export = self.export(job.id, ExportFormat.JSON, viewer)
-            with self._exports.held(job.id, self._settings.jobs_dir / job.id):
-                if not alignments.is_split(out_dir):
-                    alignments.split_by_query(json_export, out_dir, table.query_ids)
+        if alignments.has_query(out_dir, query_index):
+            return alignments.read_query_alignments(out_dir, query_index)
+        json_export = self._settings.jobs_dir / job.id / "exports" / "results.json"
+        try:
+            if json_export.exists():
+                with self._exports.held(job.id, self._settings.jobs_dir / job.id):
+                    if not alignments.is_split(out_dir):
+                        alignments.split_by_query(json_export, out_dir, table.query_ids)
+            else:
+                self._align_one(job, query_index, table.query_ids[query_index], out_dir)
+        except BaseException:
+            self._deleted_meanwhile(job.id)
+            raise
         return alignments.read_query_alignments(out_dir, query_index)
+
+    def _align_one(self, job: Job, query_index: int, query_id: str, out_dir: Path) -> None:
+        molecule = shape_of(Program(job.program)).query
+        record = parse_query(job.query_fasta, molecule, UNLIMITED_QUERY)[query_index]
+        search = search_one_query(self._pipeline.context(job), record, out_dir)
+        alignments.write_query_alignments(
+            out_dir, query_index, alignments.alignments_of(search, query_id)
+        )
 
     def expired_jobs(self) -> list[ExpiredJob]:
         """The jobs a retention purge would delete now, oldest first; none with retention 0
