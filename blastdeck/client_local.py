@@ -6,6 +6,8 @@ either way; `client.py` has the HTTP backend and the `Backend` protocol both fol
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,17 @@ class LocalBackend:
         self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
     ) -> None:
         if columns is None:
-            out.write_bytes(self._runtime.service.export(job_id, fmt).read_bytes())
+            # Streamed (an export can be gigabytes) into a file beside `out`, renamed when whole.
+            partial = out.with_name(f".{out.name}.part")
+            try:
+                with (
+                    self._runtime.service.open_export(job_id, fmt) as src,
+                    partial.open("wb") as dst,
+                ):
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                os.replace(partial, out)
+            finally:
+                partial.unlink(missing_ok=True)
             return
         if fmt not in (ExportFormat.TSV, ExportFormat.CSV):
             raise BlastDeckError(

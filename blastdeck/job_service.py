@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
@@ -30,10 +31,11 @@ from blastdeck.domain.programs import (
 from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.domain.submission import SubmitRequest
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
+from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.pipeline import Pipeline
-from blastdeck.results import alignments
+from blastdeck.results import alignments, final_index
 from blastdeck.results.columns import (
     SPECIFIERS,
     Source,
@@ -41,13 +43,14 @@ from blastdeck.results.columns import (
     stream_columns,
     taxonomy_cells,
 )
+from blastdeck.results.export_locks import ExportLocks
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
-from blastdeck.results.hsp_index import HspTable, write_batch_index
+from blastdeck.results.hsp_index import HspTable, index_version, write_batch_index
 from blastdeck.results.hsps import read_hsps, with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.results.taxon_summary import summary_of
-from blastdeck.results.taxonomy_report import ReportEntry, taxonomy_report
+from blastdeck.results.taxonomy_report import ReportEntry, kept_report
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import BlastDatabase, Job, utcnow
@@ -55,7 +58,6 @@ from blastdeck.taxonomy import Taxonomy
 
 MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
-MAX_CACHED_REPORTS = 32  # taxonomy reports kept per loaded index (query x rank)
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,7 @@ class JobService:
         self._clusters = clusters
         self._pipeline = pipeline
         self._executor = executor
-        self._export_mutex = threading.Lock()
-        self._export_locks: dict[str, threading.Lock] = {}
+        self._exports = ExportLocks()
         # In this process: the API is one process in both modes (workers never take submits).
         self._submit_rate = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
 
@@ -225,9 +226,13 @@ class JobService:
                 f"Job {job.id} is still {job.phase}; cancel it before deleting it.",
             )
         self._jobs.delete(job.id)
+        if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is done
+            engine = self._clusters.engine_for(job.cluster)
+            with contextlib.suppress(Exception):
+                engine.cancel(self._pipeline.context(job), job.engine_handle)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
-        with self._export_mutex:
-            self._export_locks.pop(job.id, None)
+        self._indexes.forget(job.id)
+        self._exports.forget(job.id)
 
     def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)
@@ -262,22 +267,27 @@ class JobService:
         return [b.table for b in results.batches]
 
     def export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> Path:
-        """The job's results as one document; rendered on first request, then cached."""
+        """The job's results as one document; rendered on first request (once, however many
+        ask at the same time: the others wait for it), then cached."""
         job = self.completed(job_id, viewer)
-        out = self._settings.jobs_dir / job.id / "exports" / f"results.{fmt.extension}"
-        with self._export_lock(job.id):
-            if not out.exists():
-                ctx = self._pipeline.context(job)
-                engine = self._clusters.engine_for(job.cluster)
-                results = engine.make_archives(ctx) if needs_archives(fmt) else engine.collect(ctx)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                render_export(
-                    fmt,
-                    [b.table for b in results.batches],
-                    [b.archive for b in results.batches],
-                    results.blastdb_dir,
-                    out,
-                )
+        try:
+            with self._exports.held(job.id, self._settings.jobs_dir / job.id) as exports:
+                out = exports / f"results.{fmt.extension}"
+                if not out.exists():
+                    ctx = self._pipeline.context(job)
+                    engine = self._clusters.engine_for(job.cluster)
+                    archives = needs_archives(fmt)
+                    results = engine.make_archives(ctx) if archives else engine.collect(ctx)
+                    render_export(
+                        fmt,
+                        [b.table for b in results.batches],
+                        [b.archive for b in results.batches],
+                        results.blastdb_dir,
+                        out,
+                    )
+        except BaseException:
+            self._deleted_meanwhile(job.id)
+            raise
         return out
 
     def export_columns(
@@ -298,6 +308,26 @@ class JobService:
             taxa = taxonomy_cells(taxonomy, staxids)
         return stream_columns(column_rows(tables, columns, taxa), columns, as_csv)
 
+    def open_export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> BinaryIO:
+        """The export, open: once opened it reads whole even if the job is deleted meanwhile
+        (the file goes when the last reader closes it)."""
+        path = self.export(job_id, fmt, viewer)
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            self._deleted_meanwhile(job_id)
+            raise
+
+    def _deleted_meanwhile(self, job_id: str) -> None:
+        """When the job was deleted while its export was made: remove whatever the render
+        still wrote after the delete, and say what happened."""
+        if self._jobs.get(job_id) is None:
+            shutil.rmtree(self._settings.jobs_dir / job_id, ignore_errors=True)
+            raise BlastDeckError(
+                ErrorCode.JOB_NOT_FOUND,
+                f"Job {job_id} was deleted while its download was being prepared.",
+            )
+
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of
         them once it has completed (empty before its first batch)."""
@@ -307,8 +337,16 @@ class JobService:
         return self._indexes.table(job.id, work_dir, build)
 
     def _build_index(self, job: Job) -> None:
-        """The index of a job completed before HSPs were indexed in columns: from its batch
-        tables, or (when they are gone) from its stored rows."""
+        """The final index of a job completed before it existed: from its batch index files,
+        else its batch tables, else (when they are gone) its stored rows."""
+        work_dir = self._settings.jobs_dir / job.id
+        if not index_version(work_dir):
+            self._index_batches(job)
+        final_index.finalize(work_dir)
+        final_index.drop_batch_files(work_dir)
+
+    def _index_batches(self, job: Job) -> None:
+        """The batch index files of a job completed before HSPs were indexed in columns."""
         ctx = self._pipeline.context(job)
         results = self._clusters.engine_for(job.cluster).collect(ctx)
         if results.batches and all(b.table.exists() for b in results.batches):
@@ -325,18 +363,28 @@ class JobService:
     def alignments(
         self, job_id: str, query_index: int, viewer: Viewer = EVERYONE
     ) -> list[dict[str, Any]]:
-        """Every HSP of one query (by its place in the job) with its aligned sequences (from
-        the JSON export, split per query on first request). A query without HSPs has none."""
+        """Every HSP of one query (by its place in the job) with its aligned sequences. Split
+        from the job's JSON download when that exists; else that query is searched again alone
+        (`engines/query_runs.py`: about a second, whatever the job's size). Kept per query; a
+        query without HSPs has none."""
         job = self.completed(job_id, viewer)
         table = self.results_index(job.id, viewer)
         if not (table.columns["query_index"] == query_index).any():
             return []
         out_dir = self._settings.jobs_dir / job.id / "exports" / "alignments"
-        if not alignments.is_split(out_dir):
-            json_export = self.export(job.id, ExportFormat.JSON, viewer)
-            with self._export_lock(job.id):
-                if not alignments.is_split(out_dir):
-                    alignments.split_by_query(json_export, out_dir, table.query_ids)
+        if alignments.has_query(out_dir, query_index):
+            return alignments.read_query_alignments(out_dir, query_index)
+        json_export = self._settings.jobs_dir / job.id / "exports" / "results.json"
+        try:
+            if json_export.exists():
+                with self._exports.held(job.id, self._settings.jobs_dir / job.id):
+                    if not alignments.is_split(out_dir):
+                        alignments.split_by_query(json_export, out_dir, table.query_ids)
+            else:
+                self._align_one(job, query_index, table.query_ids[query_index], out_dir)
+        except BaseException:
+            self._deleted_meanwhile(job.id)
+            raise
         return alignments.read_query_alignments(out_dir, query_index)
 
     def taxonomy_report(
@@ -363,21 +411,16 @@ class JobService:
         if query_index is not None and query_index not in table.query_ids:
             raise _no_query(job, f"at index {query_index}", "query_index")
         partial = job.phase != Phase.COMPLETED
-        key = f"taxonomy_report:{query_index}:{rank}:{partial}"
-        entry = table.cache.get(key)
-        if entry is None:
-            summary = summary_of(table, self._settings.jobs_dir / job.id)
-            report = {
-                "job_id": job.id,
-                "query_id": table.query_ids.get(query_index) if query_index is not None else None,
-                "partial": partial,
-                **taxonomy_report(summary, taxonomy, query_index, rank),
-            }
-            reports = [k for k in table.cache if k.startswith("taxonomy_report:")]
-            for old in reports[: max(0, len(reports) - MAX_CACHED_REPORTS + 1)]:
-                del table.cache[old]
-            entry = table.cache[key] = ReportEntry(report)
-        return entry
+        summary = functools.partial(summary_of, table, self._settings.jobs_dir / job.id)
+        return kept_report(table, summary, taxonomy, job.id, query_index, rank, partial)
+
+    def _align_one(self, job: Job, query_index: int, query_id: str, out_dir: Path) -> None:
+        molecule = shape_of(Program(job.program)).query
+        record = parse_query(job.query_fasta, molecule, UNLIMITED_QUERY)[query_index]
+        search = search_one_query(self._pipeline.context(job), record, out_dir)
+        alignments.write_query_alignments(
+            out_dir, query_index, alignments.alignments_of(search, query_id)
+        )
 
     def expired_jobs(self) -> list[ExpiredJob]:
         """The jobs a retention purge would delete now, oldest first; none with retention 0
@@ -405,11 +448,6 @@ class JobService:
 
     def _retention_cutoff(self) -> datetime:
         return utcnow() - timedelta(days=self._settings.retention_days)
-
-    def _export_lock(self, job_id: str) -> threading.Lock:
-        """One export at a time per job (renders share its archives); other jobs go on."""
-        with self._export_mutex:
-            return self._export_locks.setdefault(job_id, threading.Lock())
 
 
 def _no_query(job: Job, which: str, field: str) -> BlastDeckError:

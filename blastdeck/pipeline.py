@@ -34,8 +34,9 @@ from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults, 
 from blastdeck.files import write_atomically
 from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
+from blastdeck.results import final_index
 from blastdeck.results.hits import hit_table
-from blastdeck.results.hsp_index import batch_index_file, load_hsp_table, write_batch_index
+from blastdeck.results.hsp_index import batch_index_file, write_batch_index
 from blastdeck.results.hsps import read_hsps
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
@@ -393,12 +394,24 @@ class Pipeline:
                 ErrorCode.EXPORT_FAILED, f"{len(missing)} batch(es) finished without results"
             )
         self._index_finished(ctx, results)
-        table = load_hsp_table(ctx.work_dir)
+        # The final index (every sort precomputed) is whole before the job says completed; a
+        # cancel while it is written leaves none of it (nor after: the batches stay, as for
+        # any cancelled job).
+        try:
+            table = final_index.finalize(ctx.work_dir, stop=lambda: self._cancel_requested(job.id))
+        except final_index.FinalizeStopped:
+            raise _Cancelled from None
         hsps, hits = len(table), len(hit_table(table))
+        if self._cancel_requested(job.id):
+            final_index.discard(ctx.work_dir)
+            raise _Cancelled
         self._jobs.complete_step(
             job.id, Step.EXPORTING_RESULTS, f"{hits} hits ({hsps} HSPs) indexed"
         )
-        self._jobs.finish_completed(job.id, hsps, hits)
+        if not self._jobs.finish_completed(job.id, hsps, hits):
+            final_index.discard(ctx.work_dir)
+            raise _Cancelled
+        final_index.drop_batch_files(ctx.work_dir)
 
     def _index_finished(self, ctx: JobContext, results: JobResults) -> None:
         """Index each finished batch's HSPs once, while later batches still run: its columnar

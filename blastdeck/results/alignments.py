@@ -1,14 +1,17 @@
 """Pairwise alignments (query / midline / subject per HSP) for the web page's Alignments tab.
 
-The hit table the job indexes has no sequences, so alignments come from the job's BLAST JSON
-download (outfmt 15, `exports.py`), whose reports are one per query in input order. That
-document can be large; it is split once into one small file per query (`q<index>.json`) so a
-page of alignments reads only its query's HSPs.
+The hit table the job indexes has no sequences, so alignments come from BLAST JSON (outfmt 15):
+the job's JSON download when it exists (its reports are one per query in input order; split
+once into one small file per query), else one query searched again alone
+(`engines/query_runs.py`). Either way one query's HSPs are kept in `q<index>.json`, so a page of
+alignments reads only its query's file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,22 @@ def split_by_query(json_export: Path, out_dir: Path, query_ids: dict[int, str]) 
 
 def is_split(out_dir: Path) -> bool:
     return (out_dir / DONE_MARKER).exists()
+
+
+def write_query_alignments(out_dir: Path, query_index: int, rows: list[dict[str, Any]]) -> None:
+    """One query's file, written whole (two requests for the same query may both write it)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"q{query_index}.json"
+    draft = out_dir / f".{target.name}.{uuid.uuid4().hex}.part"
+    try:
+        draft.write_text(json.dumps(rows))
+        os.replace(draft, target)
+    finally:
+        draft.unlink(missing_ok=True)
+
+
+def has_query(out_dir: Path, query_index: int) -> bool:
+    return (out_dir / f"q{query_index}.json").exists()
 
 
 def read_query_alignments(out_dir: Path, query_index: int) -> list[dict[str, Any]]:

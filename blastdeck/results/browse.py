@@ -3,8 +3,10 @@ summary, all as array operations over the job's index (`hsp_index.py`, `hits.py`
 
 The default order is BLAST's ranking: e-value ascending, then bit score descending, then query
 order (the table's own order last). Any other sort column is the primary key with those ties.
-Sort orders are computed once per loaded index and cached on it, so paging anywhere in a
-million rows, or filtering them, costs milliseconds.
+Sort orders live in the table's order store (`HspTable.orders`): a finished job's are
+precomputed once into its final index (`final_index.py`) and memory-mapped, a running job's are
+computed once per loaded index. Filters are boolean masks over the columns, applied to a sort
+order, so paging anywhere in a million rows, or filtering them, costs milliseconds.
 """
 
 from __future__ import annotations
@@ -99,34 +101,8 @@ def hsp_page(
     organism_key: StaxidKey | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of HSPs and how many match the filters."""
-    c = table.columns
-    ties = (c["evalue"], -c["bitscore"], c["query_index"])
-    keys: dict[str, Callable[[], np.ndarray]] = {
-        "evalue": lambda: c["evalue"],
-        "bitscore": lambda: c["bitscore"],
-        "pident": lambda: c["pident"],
-        "qcovhsp": lambda: c["qcovhsp"],
-        "length": lambda: c["length"],
-        "query": lambda: c["query_index"],
-        "subject_id": lambda: _subject_rank(table)[c["subject"]],
-    }
-    if organism_key is not None:
-        keys["organism"] = lambda: organism_key(c["staxid"])
-    rows = _page(
-        table.cache,
-        c,
-        table.query_ids,
-        "hsp",
-        keys,
-        ties,
-        "qcovhsp",
-        sort,
-        descending,
-        filters,
-        limit,
-        offset,
-        lambda subject_id: _subject_codes(table, subject_id),
-    )
+    order = sort_order(table, "hsp", sort, descending, organism_key)
+    rows = _page(table, table.columns, "qcovhsp", order, filters, limit, offset)
     return [table.row(i) for i in rows[0]], rows[1]
 
 
@@ -141,32 +117,102 @@ def hit_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of hits (one row per query and subject) and how many match the filters."""
     hits: HitTable = hit_table(table)
-    h = hits.columns
-    ties = (h["evalue"], -h["max_score"], h["query_index"])
-    keys: dict[str, Callable[[], np.ndarray]] = {
-        name: (lambda name=name: h[name])
-        for name in ("evalue", "max_score", "total_score", "qcovs", "pident", "slen")
-    }
-    keys["query"] = lambda: h["query_index"]
-    keys["subject_id"] = lambda: _subject_rank(table)[h["subject"]]
-    if organism_key is not None:
-        keys["organism"] = lambda: organism_key(h["staxid"])
-    rows = _page(
-        table.cache,
-        h,
-        table.query_ids,
-        "hit",
-        keys,
-        ties,
-        "qcovs",
-        sort,
-        descending,
-        filters,
-        limit,
-        offset,
-        lambda subject_id: _subject_codes(table, subject_id),
-    )
+    order = sort_order(table, "hit", sort, descending, organism_key)
+    rows = _page(table, hits.columns, "qcovs", order, filters, limit, offset)
     return [hits.row(i) for i in rows[0]], rows[1]
+
+
+# The sortable columns of each list (besides "query" and "subject_id", which every list has).
+SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "hsp": ("evalue", "bitscore", "pident", "qcovhsp", "length"),
+    "hit": ("evalue", "max_score", "total_score", "qcovs", "pident", "slen"),
+}
+# BLAST's ranking, which breaks ties of any other sort: (column, high first).
+_TIES: dict[str, tuple[tuple[str, bool], ...]] = {
+    "hsp": (("evalue", False), ("bitscore", True), ("query_index", False)),
+    "hit": (("evalue", False), ("max_score", True), ("query_index", False)),
+}
+
+
+def sort_names(kind: str) -> tuple[str, ...]:
+    """Every sort a list of this kind offers."""
+    return (*SORT_COLUMNS[kind], "query", "subject_id")
+
+
+def sort_order(
+    table: HspTable,
+    kind: str,
+    sort: str,
+    descending: bool | None = None,
+    organism_key: StaxidKey | None = None,
+) -> np.ndarray:
+    """The rows of the `kind` list ("hsp" or "hit") in this order: from the table's order
+    store (a finished job's are precomputed on disk), else computed once and kept there.
+    The organism order depends on the taxonomy's names, so it is kept with the loaded index
+    only, never stored on disk."""
+    if descending is None:
+        descending = sort in DESCENDING_BY_DEFAULT
+    name = f"{kind}.{sort}.{'desc' if descending else 'asc'}"
+    if sort == "organism":
+        order = table.cache.get(name)
+        if order is None:
+            if organism_key is None:
+                raise KeyError(sort)
+            columns = table.columns if kind == "hsp" else hit_table(table).columns
+            key = organism_key(columns["staxid"])
+            order = table.cache[name] = compute_order(table, kind, columns, sort, descending, key)
+        return order
+    order = table.orders.get(name)
+    if order is None:
+        columns = table.columns if kind == "hsp" else hit_table(table).columns
+        order = table.orders.put(name, compute_order(table, kind, columns, sort, descending))
+    return order
+
+
+def compute_order(
+    table: HspTable,
+    kind: str,
+    columns: dict[str, np.ndarray],
+    sort: str,
+    descending: bool,
+    key: np.ndarray | None = None,
+) -> np.ndarray:
+    """Positions of the rows sorted by `sort` (BLAST's ranking breaking ties, then the table's
+    own order); `sort="query"` is input order, BLAST's own order within a query."""
+    if sort == "query":
+        primary = columns["query_index"]
+        ties = np.arange(len(primary))
+    else:
+        ties = blast_ranking(table, kind, columns)
+        if key is not None:  # a key computed by the caller (sort=organism), one per row
+            primary = key
+        elif sort == "subject_id":
+            primary = _subject_rank(table)[columns["subject"]]
+        elif sort in SORT_COLUMNS[kind]:
+            primary = columns[sort]
+        else:
+            raise KeyError(sort)
+        primary = primary[ties]
+    if descending:
+        primary = -primary.astype("f8") if primary.dtype.kind != "f" else -primary
+    # A stable sort keeps the ties in BLAST's ranking (then the table's order).
+    order = ties[np.argsort(primary, kind="stable")]
+    return order.astype("i4") if len(order) < 2**31 else order
+
+
+def blast_ranking(table: HspTable, kind: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """BLAST's ranking of the rows (e-value, then score high first, then query order), which
+    every other sort uses to break its ties; computed once per table."""
+    key = f"ranking:{kind}"
+    # Sorting by e-value ascending is that ranking itself: a stored order serves.
+    ranking = table.cache.get(key)
+    if ranking is None:
+        ranking = table.orders.get(f"{kind}.evalue.asc")
+    if ranking is None:
+        keys = [-columns[c] if high_first else columns[c] for c, high_first in _TIES[kind]]
+        # np.lexsort sorts by the last key first; the table's own order breaks remaining ties.
+        ranking = table.cache[key] = np.lexsort(tuple(reversed(keys)))
+    return ranking
 
 
 def query_summary(table: HspTable) -> list[dict[str, Any]]:
@@ -174,54 +220,53 @@ def query_summary(table: HspTable) -> list[dict[str, Any]]:
     without HSPs)."""
     cached = table.cache.get("queries")
     if cached is None:
-        c = table.columns
-        hits = hit_table(table).columns
-        size = max(table.query_ids, default=-1) + 1
-        hsps = np.bincount(c["query_index"], minlength=size)
-        per_query_hits = np.bincount(hits["query_index"], minlength=size)
-        qlen = np.zeros(size, "i8")
-        qlen[c["query_index"]] = c["qlen"]
+        qlen, hsps, hits = query_counts(table)
         cached = table.cache["queries"] = [
             {
                 "query_index": index,
                 "query_id": query_id,
                 "qlen": int(qlen[index]) or None,
                 "hsps": int(hsps[index]),
-                "hits": int(per_query_hits[index]),
+                "hits": int(hits[index]),
             }
             for index, query_id in sorted(table.query_ids.items())
         ]
     return cached
 
 
+def query_counts(table: HspTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per query index: its length (0: no HSP tells it), its HSP count and its hit count
+    (a finished job's final index holds them precomputed)."""
+    counts = table.cache.get("query_counts")
+    if counts is None:
+        c = table.columns
+        hits = hit_table(table).columns
+        size = max(table.query_ids, default=-1) + 1
+        qlen = np.zeros(size, "i8")
+        qlen[c["query_index"]] = c["qlen"]
+        counts = table.cache["query_counts"] = (
+            qlen,
+            np.bincount(c["query_index"], minlength=size),
+            np.bincount(hits["query_index"], minlength=size),
+        )
+    return counts
+
+
 def _page(
-    cache: dict[str, Any],
+    table: HspTable,
     columns: dict[str, np.ndarray],
-    query_ids: dict[int, str],
-    kind: str,
-    keys: dict[str, Callable[[], np.ndarray]],
-    ties: tuple[np.ndarray, ...],
     cover: str,
-    sort: str,
-    descending: bool | None,
+    order: np.ndarray,
     filters: ResultFilter | None,
     limit: int,
     offset: int,
-    subject_codes: Callable[[str], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
-    if descending is None:
-        descending = sort in DESCENDING_BY_DEFAULT
-    cache_key = f"order:{kind}:{sort}:{descending}"
-    order = cache.get(cache_key)
-    if order is None:
-        primary = keys[sort]()
-        if sort == "query":  # within a query, BLAST's own order (the table's)
-            ties = ()
-        if descending:
-            primary = -primary.astype("f8") if primary.dtype.kind != "f" else -primary
-        # np.lexsort sorts by the last key first; the table's own order breaks remaining ties.
-        order = cache[cache_key] = np.lexsort((*reversed(ties), primary))
-    mask = (filters or ResultFilter()).mask(columns, query_ids, cover, subject_codes)
+    mask = (filters or ResultFilter()).mask(
+        columns,
+        table.query_ids,
+        cover,
+        lambda subject_id: _subject_codes(table, subject_id),
+    )
     chosen = order if mask is None else order[mask[order]]
     return chosen[offset : offset + limit], len(chosen)
 
@@ -238,10 +283,11 @@ def _subject_codes(table: HspTable, subject_id: str) -> np.ndarray:
 
 
 def _subject_rank(table: HspTable) -> np.ndarray:
-    """For each subject code, its place in the alphabetical order of all subject ids."""
+    """For each subject code, its place in the alphabetical order of the subject ids (one
+    place per id: a running job's batches each have a code for the same subject)."""
     rank = table.cache.get("subject_rank")
     if rank is None:
         names = np.array(table.subject_ids.all(), dtype=object)
-        rank = table.cache["subject_rank"] = np.empty(len(names), "i8")
-        rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+        _, inverse = np.unique(names, return_inverse=True) if len(names) else (None, names)
+        rank = table.cache["subject_rank"] = np.asarray(inverse, dtype="i8")
     return rank

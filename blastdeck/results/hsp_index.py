@@ -13,6 +13,7 @@ per batch, packed as UTF-8 bytes with offsets, and referred to by code.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import uuid
@@ -56,7 +57,8 @@ def batch_index_file(work_dir: Path, batch_index: int) -> Path:
     return index_dir(work_dir) / f"batch_{batch_index:05d}.npz"
 
 
-def _pack(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def pack_strings(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 blob and the offsets of each (`PackedStrings`)."""
     encoded = [t.encode("utf-8", "replace") for t in texts]
     offsets = np.zeros(len(encoded) + 1, dtype="i8")
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
@@ -124,7 +126,7 @@ def write_batch_index(
         ("subject_ids", list(subjects)),
         ("subject_titles", titles),
     ):
-        arrays[f"{prefix}_blob"], arrays[f"{prefix}_offsets"] = _pack(texts)
+        arrays[f"{prefix}_blob"], arrays[f"{prefix}_offsets"] = pack_strings(texts)
     target = batch_index_file(work_dir, batch_index)
     target.parent.mkdir(parents=True, exist_ok=True)
     draft = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part.npz")
@@ -150,6 +152,45 @@ def index_version(work_dir: Path) -> tuple[tuple[str, int, int], ...]:
     )
 
 
+class SortOrders:
+    """A table's sort orders by name (`browse.sort_order`): kept in memory, and for a finished
+    job's final index also stored beside it (memory-mapped when read back), so an order is
+    computed once per job, not once per process."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._memory: dict[str, np.ndarray] = {}
+        self._directory = directory
+
+    def path(self, name: str) -> Path | None:
+        return None if self._directory is None else self._directory / f"order.{name}.npy"
+
+    def get(self, name: str) -> np.ndarray | None:
+        order = self._memory.get(name)
+        path = self.path(name)
+        if order is None and path is not None and path.exists():
+            order = self._memory[name] = np.load(path, mmap_mode="r")
+        return order
+
+    def put(self, name: str, order: np.ndarray) -> np.ndarray:
+        path = self.path(name)
+        if path is not None:
+            # A read-only or full disk: the order still serves from memory.
+            with contextlib.suppress(OSError):
+                save_array(path, order)
+        self._memory[name] = order
+        return order
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Write one .npy file whole (beside, then renamed): a reader never sees half of it."""
+    draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part.npy")
+    try:
+        np.save(draft, array)
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+
+
 @dataclass
 class HspTable:
     """Every indexed HSP of a job, in BLAST's order within each batch, batches in query order.
@@ -157,7 +198,7 @@ class HspTable:
     `columns` holds NUMERIC_FIELDS plus `query_index` and `subject` (a code into
     `subject_ids` / `subject_titles`). `query_ids` maps every indexed query (with or without
     HSPs) to its id. Derived views (sort orders, hits) are cached on the table by the modules
-    that make them.
+    that make them; sort orders in `orders`.
     """
 
     version: tuple[tuple[str, int, int], ...]
@@ -166,6 +207,7 @@ class HspTable:
     subject_titles: PackedStrings
     query_ids: dict[int, str]
     cache: dict[str, Any] = field(default_factory=dict)
+    orders: SortOrders = field(default_factory=SortOrders)
 
     def __len__(self) -> int:
         return len(self.columns["query_index"])

@@ -169,8 +169,7 @@ def with_query_cover(hsps: list[Hsp]) -> list[Hsp]:
                 end = stop
         covered[key] = total
     return [
-        replace(h, qcovs=query_cover(covered[(h.query_index, h.subject_id)], h.qlen))
-        for h in hsps
+        replace(h, qcovs=query_cover(covered[(h.query_index, h.subject_id)], h.qlen)) for h in hsps
     ]
 
 

@@ -14,10 +14,12 @@ import csv
 import io
 import json
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 
+from blastdeck.results.hsp_index import HspTable
 from blastdeck.results.taxon_summary import TaxonSummary
 from blastdeck.taxonomy import STANDARD_RANKS, Taxonomy
 
@@ -34,6 +36,9 @@ TSV_COLUMNS = (
     "best_pident",
     "lineage",
 )
+
+
+MAX_CACHED_REPORTS = 32  # taxonomy reports kept per loaded index (query x rank)
 
 
 def taxonomy_report(
@@ -212,3 +217,30 @@ class ReportEntry:
                 text = report_tsv(self.report) if fmt == "tsv" else json.dumps(self.report)
                 data = self._encoded[fmt] = text.encode()
             return data
+
+
+def kept_report(
+    table: HspTable,
+    summary: Callable[[], TaxonSummary],
+    taxonomy: Taxonomy,
+    job_id: str,
+    query_index: int | None,
+    rank: str | None,
+    partial: bool,
+) -> ReportEntry:
+    """The report, kept with the loaded index with its encodings (a repeat costs nothing; at
+    most MAX_CACHED_REPORTS per index, the oldest dropped first)."""
+    key = f"taxonomy_report:{query_index}:{rank}:{partial}"
+    entry = table.cache.get(key)
+    if entry is None:
+        report = {
+            "job_id": job_id,
+            "query_id": table.query_ids.get(query_index) if query_index is not None else None,
+            "partial": partial,
+            **taxonomy_report(summary(), taxonomy, query_index, rank),
+        }
+        reports = [k for k in table.cache if k.startswith("taxonomy_report:")]
+        for old in reports[: max(0, len(reports) - MAX_CACHED_REPORTS + 1)]:
+            del table.cache[old]
+        entry = table.cache[key] = ReportEntry(report)
+    return entry

@@ -303,9 +303,13 @@ class JobStore:
         with self._sessions.begin() as s:
             _event(s, job_id, kind, None, step, message, code)
 
-    def finish_completed(self, job_id: str, hsps_total: int, hits_total: int) -> None:
+    def finish_completed(self, job_id: str, hsps_total: int, hits_total: int) -> bool:
+        """Mark the job completed; False (and nothing changed) when a cancel came first."""
         now = utcnow()
         with self._sessions.begin() as s:
+            job = s.get(Job, job_id, with_for_update=True)
+            if job is None or job.cancel_requested:
+                return False
             row = s.get(JobStep, (job_id, Step.COMPLETED.value))
             row.status, row.started_at, row.completed_at, row.duration_ms = (
                 StepStatus.COMPLETED.value,
@@ -335,6 +339,7 @@ class JobStore:
                 Step.COMPLETED,
                 f"job completed with {hits_total} hits ({hsps_total} HSPs)",
             )
+        return True
 
     def finish_failed(
         self, job_id: str, code: ErrorCode, message: str, step: Step | None = None

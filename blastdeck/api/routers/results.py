@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
+from blastdeck.api.file_stream import OpenFileResponse
 from blastdeck.api.params import MAX_OFFSET, JobId, Offset, page_size
 from blastdeck.api.payloads import alignment_model
 from blastdeck.api.routers.taxonomy import get_taxonomy
@@ -245,7 +246,10 @@ async def download(
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1. Sent as an attachment with its file name
     (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
-    12 standard columns, or those `columns` names (streamed; a header line names them)."""
+    12 standard columns, or those `columns` names (streamed; a header line names them). The first
+    request of a format makes the file; requests meanwhile wait for that one file. A download
+    that has started ends whole even if the job is deleted meanwhile; one asked for after (or
+    while the file was being made) answers 404 `job_not_found`."""
     fmt = parse_export_format(format)
     filename = f"blastdeck-{job_id[:8]}.{fmt.extension}"
     if columns is not None:
@@ -270,8 +274,8 @@ async def download(
             media_type=fmt.media_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    path = await run_in_threadpool(runtime.service.export, job_id, fmt, viewer)
-    return FileResponse(path, media_type=fmt.media_type, filename=filename)
+    handle = await run_in_threadpool(runtime.service.open_export, job_id, fmt, viewer)
+    return OpenFileResponse(handle, media_type=fmt.media_type, filename=filename)
 
 
 def _names_columns(columns: tuple[str, ...]) -> bool:

@@ -242,7 +242,10 @@ export interface paths {
          * @description The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
          *     tabular (commented hit table) or asn1. Sent as an attachment with its file name
          *     (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
-         *     12 standard columns, or those `columns` names (streamed; a header line names them).
+         *     12 standard columns, or those `columns` names (streamed; a header line names them). The first
+         *     request of a format makes the file; requests meanwhile wait for that one file. A download
+         *     that has started ends whole even if the job is deleted meanwhile; one asked for after (or
+         *     while the file was being made) answers 404 `job_not_found`.
          */
         get: operations["download_api_jobs__job_id__download_get"];
         put?: never;
