@@ -91,7 +91,7 @@ def job_stream(request: Request, runtime: RuntimeDep, viewer: ViewerDep, job_id:
     connect and on every change; the stream ends after the job has ended."""
     job = runtime.service.get(job_id, viewer)
     return StreamingResponse(
-        job_events_stream(runtime, job.id, request.is_disconnected),
+        job_events_stream(request.app.state.job_watcher, job.id),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
