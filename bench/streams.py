@@ -1,0 +1,393 @@
+"""Many people watching: the cost of open job streams, how fast a change reaches them, and the
+API's latency while they are open during a search.
+
+    .venv/bin/python bench/streams.py [--streams N] [--idle-s S] [--modes embedded,distributed]
+
+For each mode (embedded: `blastdeck serve` on SQLite; distributed: `serve` + one `blastdeck
+worker --concurrency 1` on PostgreSQL + Redis):
+1. idle    - a slow job takes the only job slot and its BLAST processes are stopped (SIGSTOP),
+             so nothing changes (the run lease is still renewed); the server's CPU is measured
+             for S s with no stream, then with N streams open on that job.
+             Target: N = 1,000 streams cost <= 10% of a core (server CPU above the no-stream
+             figure).
+2. change  - BLAST is resumed (SIGCONT): each batch that ends is a change made by the process
+             running the job (embedded: a pipeline thread of the server; distributed: the
+             worker, announced by PostgreSQL NOTIFY). For every change, the time from the job's
+             `updated_at` (stamped by the writer) to its arrival on each of the N streams.
+             Target: every change reaches all N within 0.5 s. Every stream must end with the job.
+3. load    - a 50-query search of the 16S bench data (n3000-s7) runs while 200 streams watch it
+             and 20 pollers each GET /api/jobs/{id} and /api/jobs once a second (the page's
+             fastest cadence). Target: p99 of the pollers' requests <= 300 ms.
+
+Streams are raw HTTP/1.1 connections on one asyncio loop (light on the client side, so the
+figures are the server's). Only 127.0.0.1 is contacted; every process, the PostgreSQL database
+and the Redis keys made here are removed at the end. Results: bench/results/streams.json.
+Exit status: 0 every target met, 1 otherwise, 2 the benchmark could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import distributed
+import httpx
+from _common import (
+    BENCH_DIR,
+    REPO,
+    TERMINAL,
+    BenchError,
+    Server,
+    descendants,
+    environment,
+    fasta_records,
+    median,
+    nearest_rank,
+    shown_path,
+    write_json,
+)
+
+RESULTS = BENCH_DIR / "results" / "streams.json"
+DEMO_FASTA = REPO / "blastdeck" / "demo" / "demo-16s.fa"
+BENCH_DATA = Path("/work/bench-data/n3000-s7")
+SLOW_OPTIONS = {"task": "blastn", "word_size": 4}  # tests/conftest.py: ~6 CPU-s on 24 queries
+STREAMS = 1000
+IDLE_S = 20.0
+LOAD_STREAMS, LOAD_POLLERS, LOAD_POLL_S = 200, 20, 1.0
+TARGET_IDLE_CORE = 0.10
+TARGET_REACH_S = 0.5
+TARGET_P99_MS = 300.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def blast_pids(roots: list[int]) -> list[int]:
+    found = []
+    for root in roots:
+        for pid in descendants(root):
+            try:
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            if name.startswith(("blastn", "blastp", "blastx", "tblast")):
+                found.append(pid)
+    return found
+
+
+def signal_blast(roots: list[int], sig: int) -> int:
+    pids = blast_pids(roots)
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    return len(pids)
+
+
+# -- the streams -------------------------------------------------------------------------------
+
+
+class Stream:
+    """One raw SSE connection: every `job` frame's (updated_at, phase, arrival wall time)."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, str, float]] = []
+        self.ended = False
+        self.opened = asyncio.Event()
+
+    async def run(self, port: int, job_id: str) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        request = f"GET /api/jobs/{job_id}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        writer.write(request.encode())
+        buffer = b""
+        try:
+            while not self.ended:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                arrived = time.time()
+                buffer += chunk
+                while True:
+                    start = buffer.find(b"event: ")
+                    end = buffer.find(b"\n\n", start)
+                    if start < 0 or end < 0:
+                        break
+                    self.on_frame(buffer[start:end].decode(), arrived)
+                    buffer = buffer[end + 2 :]
+        finally:
+            writer.close()
+
+    def on_frame(self, frame: str, arrived: float) -> None:
+        name, _, data = frame.partition("\ndata: ")
+        name = name.removeprefix("event: ")
+        if name == "job":
+            job = json.loads(data)
+            self.frames.append((job["updated_at"], job["phase"], arrived))
+            self.opened.set()
+            self.ended = job["poll_after_ms"] is None
+        elif name == "gone":
+            self.ended = True
+
+
+async def open_streams(port: int, job_id: str, count: int) -> tuple[list[Stream], list]:
+    streams = [Stream() for _ in range(count)]
+    tasks = []
+    for i, stream in enumerate(streams):
+        tasks.append(asyncio.create_task(stream.run(port, job_id)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # connect in waves, as tabs open
+    await asyncio.wait_for(asyncio.gather(*(s.opened.wait() for s in streams)), 120)
+    return streams, tasks
+
+
+def reach_table(streams: list[Stream]) -> list[dict[str, Any]]:
+    """Per change after the first frame: when it reached the first, median and last stream."""
+    arrivals: dict[str, list[float]] = {}
+    phases: dict[str, str] = {}
+    for stream in streams:
+        for updated_at, phase, arrived in stream.frames[1:]:
+            arrivals.setdefault(updated_at, []).append(arrived)
+            phases[updated_at] = phase
+    rows = []
+    for updated_at, times in sorted(arrivals.items()):
+        changed = datetime.fromisoformat(updated_at).timestamp()
+        delays = [t - changed for t in times]
+        rows.append(
+            {
+                "updated_at": updated_at,
+                "phase": phases[updated_at],
+                "streams_reached": len(times),
+                "first_s": round(min(delays), 3),
+                "median_s": round(median(delays), 3),
+                "last_s": round(max(delays), 3),
+            }
+        )
+    return rows
+
+
+# -- one deployment ----------------------------------------------------------------------------
+
+
+def submit(server: Server, query: str, database: str, options: dict[str, Any]) -> str:
+    body = {"program": "blastn", "database": database, "query": query, "options": options}
+    return server.request("POST", "/api/jobs", json=body).json()["id"]
+
+
+def wait_phase(server: Server, job_id: str, phases: set[str], timeout_s: float = 300) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        phase = server.request("GET", f"/api/jobs/{job_id}").json()["phase"]
+        if phase in phases:
+            return phase
+        time.sleep(0.1)
+    raise BenchError(f"job {job_id} never reached {phases}")
+
+
+def measure_idle_and_change(
+    server: Server, roots: list[int], streams_n: int, idle_s: float
+) -> dict[str, Any]:
+    queries = "".join(fasta_records(DEMO_FASTA, 24))
+    slow = submit(server, queries, "demo-16s", SLOW_OPTIONS)
+    wait_phase(server, slow, {"running"})
+    deadline = time.monotonic() + 60
+    while not signal_blast(roots, signal.SIGSTOP):
+        if time.monotonic() > deadline:
+            raise BenchError("no BLAST process to stop")
+        time.sleep(0.05)
+    time.sleep(1.0)  # let in-flight writes settle
+    signal_blast(roots, signal.SIGSTOP)  # and any BLAST started meanwhile
+    out: dict[str, Any] = {"streams": streams_n, "idle_s": idle_s}
+    before = process_cpu_s(server.pid)
+    time.sleep(idle_s)
+    out["server_core_no_streams"] = round((process_cpu_s(server.pid) - before) / idle_s, 4)
+
+    async def watch() -> dict[str, Any]:
+        opened_at = time.monotonic()
+        streams, tasks = await open_streams(server.port, slow, streams_n)
+        result: dict[str, Any] = {"open_all_s": round(time.monotonic() - opened_at, 2)}
+        await asyncio.sleep(2.0)  # the opening burst is over
+        before = process_cpu_s(server.pid)
+        await asyncio.sleep(idle_s)
+        used = process_cpu_s(server.pid) - before
+        result["server_core_with_streams"] = round(used / idle_s, 4)
+        result["frames_while_idle"] = sum(len(s.frames) - 1 for s in streams)
+        signal_blast(roots, signal.SIGCONT)
+        await asyncio.wait_for(asyncio.gather(*tasks), 600)
+        result["changes"] = reach_table(streams)
+        result["streams_ended"] = sum(s.ended for s in streams)
+        result["final_phases"] = sorted({s.frames[-1][1] for s in streams})
+        return result
+
+    try:
+        out.update(asyncio.run(watch()))
+    finally:
+        signal_blast(roots, signal.SIGCONT)
+    out["streams_cost_core"] = round(
+        out["server_core_with_streams"] - out["server_core_no_streams"], 4
+    )
+    reach = [row["last_s"] for row in out["changes"] if row["streams_reached"] == streams_n]
+    out["reach_all_max_s"] = max(reach) if reach else None
+    out["reach_all_median_s"] = round(median(reach), 3) if reach else None
+    return out
+
+
+def measure_load(server: Server, database: str) -> dict[str, Any]:
+    queries = "".join(fasta_records(BENCH_DATA / "queries-16s-50.fa", 50))
+    job_id = submit(server, queries, database, {})
+    wait_phase(server, job_id, {"running"})
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def poller(client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for path in (f"/api/jobs/{job_id}", "/api/jobs?limit=20"):
+                started = time.monotonic()
+                try:
+                    response = await client.get(path)
+                    if response.status_code != 200:
+                        errors.append(f"{path}: {response.status_code}")
+                except httpx.HTTPError as exc:
+                    errors.append(f"{path}: {exc!r}")
+                latencies.append((time.monotonic() - started) * 1000)
+            await asyncio.sleep(LOAD_POLL_S)
+
+    async def run() -> dict[str, Any]:
+        streams, tasks = await open_streams(server.port, job_id, LOAD_STREAMS)
+        stop = asyncio.Event()
+        limits = httpx.Limits(max_connections=LOAD_POLLERS * 2)
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=60, limits=limits, trust_env=False
+        ) as client:
+            pollers = [asyncio.create_task(poller(client, stop)) for _ in range(LOAD_POLLERS)]
+            started = time.monotonic()
+            await asyncio.wait_for(asyncio.gather(*tasks), 900)  # the streams end with the job
+            stop.set()
+            await asyncio.gather(*pollers)
+        return {
+            "search_s_under_load": round(time.monotonic() - started, 1),
+            "streams_ended": sum(s.ended for s in streams),
+        }
+
+    out = asyncio.run(run())
+    job = server.request("GET", f"/api/jobs/{job_id}").json()
+    out.update(
+        {
+            "job_phase": job["phase"],
+            "streams": LOAD_STREAMS,
+            "pollers": LOAD_POLLERS,
+            "poll_interval_s": LOAD_POLL_S,
+            "requests": len(latencies),
+            "errors": errors[:10],
+            "p50_ms": round(nearest_rank(latencies, 0.5), 1),
+            "p95_ms": round(nearest_rank(latencies, 0.95), 1),
+            "p99_ms": round(nearest_rank(latencies, 0.99), 1),
+            "max_ms": round(max(latencies), 1),
+        }
+    )
+    return out
+
+
+def run_mode(mode: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    with ExitStack() as stack:
+        cleanup: dict[str, Any] = {}
+        distributed.WORKER_PROCESSES = 1
+        distributed.WORKER_CONCURRENCY = 1  # one job slot: a second job stays queued
+        if mode == "embedded":
+            server = Server(work, "embedded", {"BLASTDECK_WORKERS": "1"})
+            stack.callback(server.stop, group=True)
+            print(f"embedded: blastdeck serve on {server.url} ...", flush=True)
+            server.start()
+            roots = [server.pid]
+        else:
+            dep = distributed.start_distributed(work, stack, cleanup)
+            server = dep.server
+            roots = [server.pid, *(w.pid for w in dep.workers)]
+        health = server.health()
+        database = f"bench-{BENCH_DATA.name}"
+        server.register(database, BENCH_DATA / "16s-3000")
+        print(f"{mode}: idle and change with {args.streams} streams ...", flush=True)
+        result: dict[str, Any] = {"database": health.get("database")}
+        result["idle_and_change"] = measure_idle_and_change(
+            server, roots, args.streams, args.idle_s
+        )
+        print(f"{mode}: {LOAD_STREAMS} streams + {LOAD_POLLERS} pollers ...", flush=True)
+        result["load"] = measure_load(server, database)
+        result["cleanup"] = cleanup
+        result["environment"] = environment(health)
+        return result
+
+
+def verdicts(mode: dict[str, Any], streams_n: int) -> dict[str, bool]:
+    idle, load = mode["idle_and_change"], mode["load"]
+    reached = all(row["streams_reached"] == streams_n for row in idle["changes"])
+    return {
+        "idle_cost_le_10pct_core": idle["streams_cost_core"] <= TARGET_IDLE_CORE,
+        "change_reaches_all_le_0_5s": reached
+        and idle["reach_all_max_s"] is not None
+        and idle["reach_all_max_s"] <= TARGET_REACH_S,
+        "all_streams_ended": idle["streams_ended"] == streams_n
+        and load["streams_ended"] == LOAD_STREAMS,
+        "load_p99_le_300ms": load["p99_ms"] <= TARGET_P99_MS and not load["errors"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--streams", type=int, default=STREAMS)
+    parser.add_argument("--idle-s", type=float, default=IDLE_S)
+    parser.add_argument("--modes", default="embedded,distributed")
+    args = parser.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.streams)), hard))
+    if not (BENCH_DATA / "16s-3000.nin").exists():
+        print(f"bench data missing: {BENCH_DATA}", file=sys.stderr)
+        return 2
+    results: dict[str, Any] = {"targets": {
+        "idle_cost_core": TARGET_IDLE_CORE,
+        "reach_all_s": TARGET_REACH_S,
+        "load_p99_ms": TARGET_P99_MS,
+    }, "modes": {}}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-streams-") as tmp:
+            for mode in args.modes.split(","):
+                results["modes"][mode] = run_mode(mode, Path(tmp), args)
+                results["modes"][mode]["verdicts"] = verdicts(results["modes"][mode], args.streams)
+    except BenchError as exc:
+        print(f"benchmark could not run: {exc}", file=sys.stderr)
+        return 2
+    write_json(RESULTS, results)
+    ok = True
+    for mode, data in results["modes"].items():
+        idle, load = data["idle_and_change"], data["load"]
+        print(
+            f"{mode}: {args.streams} idle streams cost {idle['streams_cost_core'] * 100:.1f}% of "
+            f"a core (server {idle['server_core_no_streams'] * 100:.1f}% -> "
+            f"{idle['server_core_with_streams'] * 100:.1f}%); {len(idle['changes'])} changes "
+            f"reached all streams in <= {idle['reach_all_max_s']} s (median "
+            f"{idle['reach_all_median_s']} s); load p50/p95/p99 {load['p50_ms']}/"
+            f"{load['p95_ms']}/{load['p99_ms']} ms over {load['requests']} requests"
+        )
+        print(f"  verdicts: {data['verdicts']}")
+        ok = ok and all(data["verdicts"].values())
+    print(f"wrote {shown_path(RESULTS)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
