@@ -159,10 +159,10 @@ def test_an_in_process_change_arrives_at_once_and_a_lease_renewal_wakes_nobody(
         frames: list = []
         task = asyncio.create_task(collect(watcher, job_id, frames))
         await wait_frames(frames, 1, 5)
-        before = store.changed_at(job_id)
+        before = store.changed_at_many([job_id])
         for _ in range(3):  # what the pipeline's heartbeat does while a job runs
             assert store.claim(job_id, "worker-1", 30)
-        assert store.changed_at(job_id) == before, "a lease renewal is no change"
+        assert store.changed_at_many([job_id]) == before, "a lease renewal is no change"
         store.start_step(job_id, Step.PREPARING)
         took = await wait_frames(frames, 2, 5)
         store.request_cancel(job_id)  # a preparing job goes `cancelling`

@@ -429,13 +429,20 @@ class JobStore:
             if job.phase not in _TERMINAL:
                 _mark_cancelled(s, job, now)
 
-    def changed_at(self, job_id: str) -> datetime | None:
-        """When the job last changed (every change bumps it); None once it is gone."""
+    def query_fasta(self, job_id: str) -> str | None:
+        """The job's queries as submitted (normalized FASTA); None once the job is gone."""
         with self._sessions() as s:
-            return s.scalar(select(Job.updated_at).where(Job.id == job_id))
+            return s.scalar(select(Job.query_fasta).where(Job.id == job_id))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether a cancel was asked for (True once the job is gone): one column, no steps."""
+        with self._sessions() as s:
+            requested = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+        return requested is None or bool(requested)
 
     def changed_at_many(self, job_ids: list[str]) -> dict[str, datetime]:
-        """`changed_at` of many jobs in one query (the ones gone are absent)."""
+        """When each job last changed (its `updated_at`), in one query; the ones gone are
+        absent."""
         found: dict[str, datetime] = {}
         with self._sessions() as s:
             for start in range(0, len(job_ids), 500):  # bounded IN lists
