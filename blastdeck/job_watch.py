@@ -39,11 +39,11 @@ LISTEN_RETRY_S = 1.0  # wait before reconnecting a lost LISTEN connection
 
 @dataclass(frozen=True)
 class JobSnapshot:
-    """What a stream sends: the job's rendered JSON, or `data=None` once the job is gone."""
+    """What a stream sends: the job's rendered event, or `data=None` once the job is gone."""
 
     seq: int  # increases with every new state of this job in this process
     version: datetime | None
-    data: str | None
+    data: bytes | None
     ended: bool  # terminal (or gone): nothing more will change
 
 
@@ -84,11 +84,11 @@ class JobWatcher:
     def __init__(
         self,
         jobs: JobStore,
-        render: Callable[[Job], tuple[str, bool]],
+        render: Callable[[Job], tuple[bytes, bool]],
         listen_engine: Engine | None = None,
         fallback_s: float = FALLBACK_CHECK_S,
     ) -> None:
-        """`render(job)` gives the JSON a stream sends and whether the job has ended;
+        """`render(job)` gives the event a stream sends and whether the job has ended;
         `listen_engine` (PostgreSQL) is where to LISTEN for other processes' changes."""
         self._jobs, self._render, self._fallback_s = jobs, render, fallback_s
         self._listen_engine = listen_engine

@@ -109,8 +109,8 @@ def store_for(url: str) -> tuple[JobStore, Engine]:
 async def collect(watcher: JobWatcher, job_id: str, frames: list, stop_after: int = 0) -> None:
     """Append (job JSON, time) per `job` event, until the stream ends or `stop_after` frames."""
     async for frame in stream.job_events_stream(watcher, job_id):
-        if frame.startswith("event: job"):
-            frames.append((json.loads(frame.split("data: ", 1)[1]), time.monotonic()))
+        if isinstance(frame, bytes) and frame.startswith(b"event: job"):
+            frames.append((json.loads(frame.split(b"data: ", 1)[1]), time.monotonic()))
             if len(frames) == stop_after:
                 return
 

@@ -261,7 +261,10 @@ def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
         get=lambda _id: waiting_job,
         changed_at_many=lambda ids: {job_id: fixed for job_id in ids},
     )
-    watcher = JobWatcher(jobs, lambda job: (f'{{"id": "{job.id}"}}', False), fallback_s=0.01)
+    def render(job: SimpleNamespace) -> tuple[bytes, bool]:
+        return stream.sse_event("job", json.dumps({"id": job.id})).encode(), False
+
+    watcher = JobWatcher(jobs, render, fallback_s=0.01)
 
     async def first_frames(count: int) -> list[str]:
         frames = []
@@ -277,5 +280,5 @@ def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         watcher.stop()
     assert frames[0].startswith("retry: ")
-    assert frames[1].startswith("event: job\n")  # sent once: the job does not change
+    assert frames[1] == b'event: job\ndata: {"id": "j"}\n\n'  # once: the job does not change
     assert frames[2:] == ["event: ping\ndata: {}\n\n"] * 2

@@ -25,13 +25,14 @@ def sse_event(name: str, data: str) -> str:
     return f"event: {name}\ndata: {data}\n\n"
 
 
-def render_job(job: Job) -> tuple[str, bool]:
-    """The `job` event's data (the same JSON as `GET /api/jobs/{id}`) and whether it ended."""
+def render_job(job: Job) -> tuple[bytes, bool]:
+    """The whole `job` event (data: the same JSON as `GET /api/jobs/{id}`), encoded once for
+    every stream, and whether the job has ended."""
     payload = job_payload(job)
-    return json.dumps(payload), payload["poll_after_ms"] is None
+    return sse_event("job", json.dumps(payload)).encode(), payload["poll_after_ms"] is None
 
 
-async def job_events_stream(watcher: JobWatcher, job_id: str) -> AsyncIterator[str]:
+async def job_events_stream(watcher: JobWatcher, job_id: str) -> AsyncIterator[str | bytes]:
     yield f"retry: {RECONNECT_MS}\n\n"
     subscription = watcher.subscribe(job_id)
     try:
@@ -44,7 +45,7 @@ async def job_events_stream(watcher: JobWatcher, job_id: str) -> AsyncIterator[s
                 if snapshot.data is None:  # deleted while watched
                     yield sse_event("gone", json.dumps({"id": job_id}))
                     return
-                yield sse_event("job", snapshot.data)
+                yield snapshot.data
                 last_write = time.monotonic()
                 if snapshot.ended:  # nothing more will change
                     return
