@@ -18,6 +18,7 @@ LISTEN) runs on two daemon threads, so a slow database never blocks the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -73,7 +74,7 @@ class Subscription:
 
 
 class _Watched:
-    __slots__ = ("subscriptions", "snapshot")
+    __slots__ = ("snapshot", "subscriptions")
 
     def __init__(self) -> None:
         self.subscriptions: set[Subscription] = set()
@@ -232,10 +233,8 @@ class JobWatcher:
         for subscription in subscriptions:
             by_loop.setdefault(subscription._loop, []).append(subscription)
         for loop, group in by_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop closed: its streams are gone
                 loop.call_soon_threadsafe(_wake_all, group)
-            except RuntimeError:  # that loop has closed: its streams are gone
-                pass
 
     # -- PostgreSQL LISTEN -------------------------------------------------------------------
 

@@ -72,7 +72,10 @@ def copied_bytes(message: str) -> int:
 
 
 def test_a_multi_volume_database_is_staged_volume_by_volume_and_searched(
-    client: TestClient, demo_16s, tmpfs: Path, tmp_path: Path  # noqa: F811
+    client: TestClient,
+    demo_16s,
+    tmpfs: Path,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     source = tmp_path / "volumes"
     source.mkdir()
@@ -126,8 +129,17 @@ def test_an_alias_over_separate_databases_is_searched_and_a_missing_volume_named
         (source / f"{stem}.fa").write_text(fasta(records))
         tool(["makeblastdb", "-in", f"{stem}.fa", "-dbtype", "nucl", "-out", stem], source)
     tool(
-        ["blastdb_aliastool", "-dblist", "partA partB", "-dbtype", "nucl", "-out", "both"]
-        + ["-title", "both"],
+        [
+            "blastdb_aliastool",
+            "-dblist",
+            "partA partB",
+            "-dbtype",
+            "nucl",
+            "-out",
+            "both",
+            "-title",
+            "both",
+        ],
         source,
     )
     assert register(client, "both", source / "both")["sequences"] == len(demo_16s)

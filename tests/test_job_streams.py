@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 
 from blastdeck import job_watch
 from blastdeck.api import stream
-from blastdeck.job_watch import JobWatcher
 from blastdeck.domain.pipeline_model import Step
+from blastdeck.job_watch import JobWatcher
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.jobs import JobStore, NewJob
 from tests.conftest import PG_ADMIN_URL, SLOW_OPTIONS, Server, fasta, pg_database

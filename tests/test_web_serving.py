@@ -261,6 +261,7 @@ def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
         get=lambda _id: waiting_job,
         changed_at_many=lambda ids: {job_id: fixed for job_id in ids},
     )
+
     def render(job: SimpleNamespace) -> tuple[bytes, bool]:
         return stream.sse_event("job", json.dumps({"id": job.id})).encode(), False
 
