@@ -6,6 +6,7 @@ this module imports nothing of the server.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Literal
 
@@ -22,17 +23,67 @@ _HEAD_BYTES = 1 << 20
 
 def database_files(prefix: Path) -> list[Path]:
     """Every file that belongs to the database with this path prefix (none when its directory
-    is gone)."""
+    is gone): its own files and, for an alias (`.nal`/`.pal`, as NCBI ships large databases and
+    `blastdb_aliastool` makes), the files of every volume it lists, recursively."""
+    found: set[Path] = set()
+    todo, seen = [prefix], set()
+    while todo:
+        current = todo.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        own = _own_files(current)
+        found.update(own)
+        for alias in (p for p in own if p.name in (f"{current.name}.nal", f"{current.name}.pal")):
+            todo.extend(prefix.parent / name for name in alias_volumes(alias) if "/" not in name)
+    return sorted(found)
+
+
+def _own_files(prefix: Path) -> list[Path]:
     stem = prefix.name + "."
     try:
         entries = list(prefix.parent.iterdir())
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(
+    return [
         p
         for p in entries
         if p.name.startswith(stem) and _VOLUME_FILE.fullmatch(p.name[len(stem) :]) and p.is_file()
-    )
+    ]
+
+
+def alias_volumes(alias: Path) -> list[str]:
+    """The volume names an alias file's DBLIST lines give (quoted or not), in order."""
+    names: list[str] = []
+    try:
+        lines = alias.read_text(errors="replace").splitlines()
+    except OSError:
+        return names
+    for line in lines:
+        key, _, rest = line.strip().partition(" ")
+        if key == "DBLIST":
+            try:
+                names.extend(shlex.split(rest))
+            except ValueError:  # an unbalanced quote: BLAST reads it as words
+                names.extend(rest.split())
+    return names
+
+
+def _volume_problem(prefix: Path) -> str | None:
+    """Why a volume an alias lists cannot be searched (None when every one can). Volumes must
+    sit beside the alias: staging copies a database's files into one directory."""
+    for alias in (p for p in database_files(prefix) if p.suffix in (".nal", ".pal")):
+        for name in alias_volumes(alias):
+            if "/" in name:
+                return (
+                    f"its alias {alias.name} lists the volume {name!r} in another directory "
+                    "(volumes must be beside the alias file)"
+                )
+            if not any(
+                (alias.parent / f"{name}.{ext}").is_file() for ext in ("nin", "pin", "nal", "pal")
+            ):
+                return f"the volume {name} that {alias.name} lists is missing from {alias.parent}"
+    return None
 
 
 def missing_files_reason(prefix: Path) -> str | None:
@@ -46,7 +97,7 @@ def missing_files_reason(prefix: Path) -> str | None:
     stem = prefix.name + "."
     if not any(_OPENING_FILE.fullmatch(p.name[len(stem) :]) for p in files):
         return f"its index file ({prefix.name}.nin or .pin) is gone from {prefix.parent}"
-    return None
+    return _volume_problem(prefix)
 
 
 SourceKind = Literal["fasta", "database"]

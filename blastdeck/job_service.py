@@ -209,6 +209,11 @@ class JobService:
             raise BlastDeckError(ErrorCode.JOB_NOT_FOUND, f"No job with id {str(job_id)[:64]!r}.")
         return job
 
+    def query_fasta(self, job_id: str, viewer: Viewer = EVERYONE) -> str:
+        """The job's queries as submitted (normalized FASTA)."""
+        job = self.get(job_id, viewer)
+        return self._jobs.query_fasta(job.id) or ""
+
     def cancel(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)
         if self._jobs.request_cancel(job.id) is None:
@@ -355,7 +360,7 @@ class JobService:
                 write_batch_index(ctx.work_dir, b.index, b.query_offset, b.query_ids, hsps)
             return
         molecule = shape_of(Program(job.program)).query
-        records = parse_query(job.query_fasta, molecule, UNLIMITED_QUERY)
+        records = parse_query(self._jobs.query_fasta(job.id) or "", molecule, UNLIMITED_QUERY)
         query_ids = [r.id for r in records]
         rows = with_query_cover(self._legacy_hsps.rows(job.id))
         write_batch_index(ctx.work_dir, 0, 0, query_ids, rows)

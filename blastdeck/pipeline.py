@@ -291,7 +291,7 @@ class Pipeline:
         if reason is not None:
             raise database_files_missing(ctx.database.name, ctx.database.prefix, reason)
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(ctx.query_path, job.query_fasta)
+        write_atomically(ctx.query_path, self._jobs.query_fasta(job.id) or "")
         self._jobs.complete_step(
             job.id, Step.PREPARING, f"{job.query_count} queries, {job.query_letters} letters"
         )
@@ -430,8 +430,7 @@ class Pipeline:
         return job.engine_handle if job else None
 
     def _cancel_requested(self, job_id: str) -> bool:
-        job = self._jobs.get(job_id)
-        return job is None or job.cancel_requested
+        return self._jobs.cancel_requested(job_id)
 
     def _fail(
         self,

@@ -22,6 +22,7 @@ from blastdeck.api import stream
 from blastdeck.api.app import create_app
 from blastdeck.api.web import install_web_app
 from blastdeck.domain.pipeline_model import STEPS
+from blastdeck.job_watch import JobWatcher
 from tests.conftest import SLOW_OPTIONS, Server, fasta, make_settings, wait_for_job
 from tests.test_auth import cli
 
@@ -253,25 +254,32 @@ def test_a_quiet_stream_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that does not change (e.g. waiting for a slot) still gets `ping` events, so the
     page can tell a quiet stream from a dead one."""
     monkeypatch.setattr(stream, "KEEPALIVE_S", 0.05)
-    monkeypatch.setattr(stream, "CHECK_INTERVAL_S", 0.01)
-    monkeypatch.setattr(stream, "job_payload", lambda job: {"id": job.id, "poll_after_ms": 1000})
     fixed = datetime(2026, 1, 1, tzinfo=UTC)
     waiting_job = SimpleNamespace(id="j", updated_at=fixed)
-    jobs = SimpleNamespace(changed_at=lambda _id: fixed, get=lambda _id: waiting_job)
-    runtime = SimpleNamespace(jobs=jobs)
+    jobs = SimpleNamespace(
+        add_change_listener=lambda _listener: None,
+        get=lambda _id: waiting_job,
+        changed_at_many=lambda ids: {job_id: fixed for job_id in ids},
+    )
 
-    async def never_disconnected() -> bool:
-        return False
+    def render(job: SimpleNamespace) -> tuple[bytes, bool]:
+        return stream.sse_event("job", json.dumps({"id": job.id})).encode(), False
+
+    watcher = JobWatcher(jobs, render, fallback_s=0.01)
 
     async def first_frames(count: int) -> list[str]:
         frames = []
-        async for frame in stream.job_events_stream(runtime, "j", never_disconnected):
+        async for frame in stream.job_events_stream(watcher, "j"):
             frames.append(frame)
             if len(frames) == count:
                 break
         return frames
 
-    frames = asyncio.run(first_frames(4))
+    watcher.start()
+    try:
+        frames = asyncio.run(first_frames(4))
+    finally:
+        watcher.stop()
     assert frames[0].startswith("retry: ")
-    assert frames[1].startswith("event: job\n")  # sent once: the job does not change
+    assert frames[1] == b'event: job\ndata: {"id": "j"}\n\n'  # once: the job does not change
     assert frames[2:] == ["event: ping\ndata: {}\n\n"] * 2

@@ -25,8 +25,10 @@ from blastdeck.api.routers import (
     taxonomy,
 )
 from blastdeck.api.security import SecurityHeaders
+from blastdeck.api.stream import render_job
 from blastdeck.api.web import install_docs, install_web_app
 from blastdeck.config import Settings
+from blastdeck.job_watch import JobWatcher
 from blastdeck.runtime import Runtime
 
 ROUTERS = (
@@ -46,13 +48,21 @@ ROUTERS = (
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or Runtime(settings)
+    # One watcher for all of this process's job streams; on PostgreSQL it also LISTENs for
+    # the changes other processes (workers, a CLI) make.
+    engine = runtime.db_engine
+    job_watcher = JobWatcher(
+        runtime.jobs, render_job, engine if engine.dialect.name == "postgresql" else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start()
+        job_watcher.start()
         try:
             yield
         finally:
+            job_watcher.stop()
             runtime.stop()
 
     app = FastAPI(
@@ -64,6 +74,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.job_watcher = job_watcher
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)

@@ -8,6 +8,11 @@ On this host a copy is built beside its target and swapped in by rename, so no r
 a database. When the scratch dir is on the same filesystem as the database, the copy is made of
 hard links (no bytes copied, no disk doubled); bytes are copied only onto another filesystem,
 which is the point of staging (a faster local disk).
+
+A multi-volume database (an alias over volumes, as NCBI ships the large ones) is staged volume
+by volume: the marker also records each file's size and mtime, and a file whose source has not
+changed since it was staged is hard-linked from the current copy instead of copied again, so a
+database that gained or changed one volume costs that volume's bytes.
 """
 
 from __future__ import annotations
@@ -50,22 +55,47 @@ def staged_fingerprint(marker: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _staged_files(marker: Path) -> dict[str, list[int]]:
+    """{file name: [size, mtime_ns]} of the sources a staged copy was made from."""
+    try:
+        files = json.loads(marker.read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def _volume_of(name: str) -> str:
+    """`nt.03.nsq` -> `nt.03`; `nt.nal` -> `nt`: the files BLAST opens together."""
+    return name.rsplit(".", 1)[0]
+
+
 @dataclass(frozen=True)
 class StageReport:
     location: Path
     files: int
-    linked: int  # files hard-linked (same filesystem: nothing copied)
+    linked: int  # files hard-linked from the source (same filesystem: nothing copied)
     bytes_copied: int
     reused: bool = False  # another job staged it meanwhile
+    kept: int = 0  # files kept from the previous copy (their source had not changed)
+    volumes: int = 1  # volumes (index files) in the database
+    volumes_warm: int = 0  # of those, already current in the previous copy
 
     def describe(self) -> str:
         if self.reused:
             return f"{self.location} (staged meanwhile by another job)"
+        volumes = (
+            f"; {self.volumes_warm} of {self.volumes} volumes already warm"
+            if self.volumes > 1
+            else ""
+        )
         if self.bytes_copied == 0:
-            return f"{self.location} ({self.linked} file(s) hard-linked, 0 bytes copied)"
+            return (
+                f"{self.location} ({self.linked + self.kept} file(s) hard-linked, "
+                f"0 bytes copied{volumes})"
+            )
         return (
-            f"{self.location} ({self.files - self.linked} file(s), {self.bytes_copied:,} bytes "
-            f"copied; {self.linked} hard-linked)"
+            f"{self.location} ({self.files - self.linked - self.kept} file(s), "
+            f"{self.bytes_copied:,} bytes copied; {self.linked + self.kept} hard-linked{volumes})"
         )
 
 
@@ -76,22 +106,43 @@ def stage_on_host(prefix: Path, warm_dir: Path) -> StageReport:
         wanted = database_fingerprint(prefix)
         if staged_fingerprint(warm_dir / STAGE_MARKER) == wanted:
             return StageReport(warm_dir, 0, 0, 0, reused=True)
+        previous = _staged_files(warm_dir / STAGE_MARKER)
         staging = warm_dir.parent / f".{warm_dir.name}.{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            files = linked = copied = 0
+            linked = kept = copied = 0
+            signatures: dict[str, list[int]] = {}
+            changed_volumes: set[str] = set()
             for source in database_files(prefix):
-                files += 1
+                stat = source.stat()
+                signature = signatures[source.name] = [stat.st_size, stat.st_mtime_ns]
+                warm = warm_dir / source.name
+                # Beside the staging dir, so on its filesystem: a link always works there.
+                if previous.get(source.name) == signature and warm.is_file():
+                    os.link(warm, staging / source.name)
+                    kept += 1
+                    continue
+                changed_volumes.add(_volume_of(source.name))
                 if _link(source, staging / source.name):
                     linked += 1
                 else:
                     shutil.copy2(source, staging / source.name)
-                    copied += source.stat().st_size
-            write_atomically(staging / STAGE_MARKER, json.dumps({"fingerprint": wanted}))
+                    copied += stat.st_size
+            marker = {"fingerprint": wanted, "files": signatures}
+            write_atomically(staging / STAGE_MARKER, json.dumps(marker))
             swap_dir(staging, warm_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return StageReport(warm_dir, files, linked, copied)
+    indexes = {_volume_of(name) for name in signatures if name.endswith((".nin", ".pin"))}
+    return StageReport(
+        warm_dir,
+        len(signatures),
+        linked,
+        copied,
+        kept=kept,
+        volumes=len(indexes),
+        volumes_warm=len(indexes - changed_volumes),
+    )
 
 
 def _link(source: Path, target: Path) -> bool:

@@ -6,7 +6,10 @@ pipeline thread or worker process writes it.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +30,11 @@ from blastdeck.domain.pipeline_model import (
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, MaintenanceEvent, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
+# PostgreSQL NOTIFY channel carrying the id of every job that changed (sent at commit, by
+# whichever process made the change): what the API's job watcher LISTENs to.
+JOB_CHANGED_CHANNEL = "blastdeck_job_changed"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,37 @@ def _ms_between(start: datetime | None, end: datetime) -> int | None:
 
 
 class JobStore:
+    """Jobs in the database. A *change* is what a job's reader can see (phase, steps,
+    progress, results, cancel): it bumps `updated_at`, is announced on PostgreSQL's
+    JOB_CHANGED_CHANNEL in the same transaction, and is told to this process's change
+    listeners after the commit. Bookkeeping no reader sees (the run lease and its renewals,
+    attempts, the engine handle, notes) leaves `updated_at` alone, so watchers never wake
+    for it."""
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._listeners: list[Callable[[str], None]] = []
+
+    def add_change_listener(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(job_id)` after every committed change this process makes (from the
+        committing thread: keep it short and thread-safe)."""
+        self._listeners.append(listener)
+
+    @contextmanager
+    def _changing(self, job_id: str) -> Iterator[Session]:
+        """One transaction that changes `job_id`: announced on commit, in and out of process."""
+        with self._sessions.begin() as s:
+            yield s
+            if s.get_bind().dialect.name == "postgresql":
+                s.execute(select(func.pg_notify(JOB_CHANGED_CHANNEL, job_id)))
+        self._announce(job_id)
+
+    def _announce(self, job_id: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(job_id)
+            except Exception:  # a watcher's failure must never fail a job's transition
+                log.exception("job change listener failed")
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -133,14 +170,14 @@ class JobStore:
             JobStep(key=step.value, position=i, status=StepStatus.PENDING.value)
             for i, step in enumerate(STEPS)
         ]
-        with self._sessions.begin() as s:
+        with self._changing(job.id) as s:
             s.add(job)
             s.flush()
             _event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
         return self.get(job.id)  # type: ignore[return-value]
 
     def delete(self, job_id: str) -> None:
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             # Explicit deletes: SQLite only cascades with foreign keys on, PostgreSQL always.
             s.execute(delete(LegacyHsp).where(LegacyHsp.job_id == job_id))
             s.execute(delete(JobEvent).where(JobEvent.job_id == job_id))
@@ -174,7 +211,11 @@ class JobStore:
                         Job.lease_expires_at < now,
                     ),
                 )
-                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+                .values(
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_s),
+                    updated_at=Job.updated_at,  # a lease renewal is no change to watch
+                )
             ).rowcount
         return bool(claimed)
 
@@ -183,7 +224,7 @@ class JobStore:
             s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_at=None)
+                .values(lease_owner=None, lease_expires_at=None, updated_at=Job.updated_at)
             )
 
     def clear_claims(self) -> None:
@@ -192,7 +233,7 @@ class JobStore:
             s.execute(
                 update(Job)
                 .where(Job.lease_owner.is_not(None))
-                .values(lease_owner=None, lease_expires_at=None)
+                .values(lease_owner=None, lease_expires_at=None, updated_at=Job.updated_at)
             )
 
     def unclaimed_active(self) -> list[Job]:
@@ -211,7 +252,7 @@ class JobStore:
         """Mark a step running; False (and nothing written) when a cancel was requested."""
         phase = phase or Phase(step.value)
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             moved = s.execute(
                 update(Job)
                 .where(
@@ -230,7 +271,7 @@ class JobStore:
 
     def complete_step(self, job_id: str, step: Step, message: str = "") -> None:
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             row = s.get(JobStep, (job_id, step.value))
             row.status, row.completed_at = StepStatus.COMPLETED.value, now
             row.duration_ms = _ms_between(row.started_at, now)
@@ -240,7 +281,7 @@ class JobStore:
     def skip_step(self, job_id: str, step: Step, reason: str) -> None:
         """Record a skip before the next step starts, so every reader sees it."""
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             row = s.get(JobStep, (job_id, step.value))
             row.status, row.skip_reason = StepStatus.SKIPPED.value, reason
             row.started_at = row.started_at or now
@@ -251,7 +292,7 @@ class JobStore:
     def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
         """Enter (or stay in) waiting_for_submit_slot; False when a cancel was requested."""
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             job = s.get(Job, job_id)
             if job.cancel_requested or job.phase in _TERMINAL:
                 return False
@@ -275,7 +316,7 @@ class JobStore:
         return True
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             s.execute(
                 update(Job)
                 .where(Job.id == job_id)
@@ -284,13 +325,20 @@ class JobStore:
 
     def set_engine_handle(self, job_id: str, handle: str | None) -> None:
         with self._sessions.begin() as s:
-            s.execute(update(Job).where(Job.id == job_id).values(engine_handle=handle))
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(engine_handle=handle, updated_at=Job.updated_at)
+            )
 
     def count_attempt(self, job_id: str) -> int:
         with self._sessions.begin() as s:
-            job = s.get(Job, job_id)
-            job.attempts += 1
-            return job.attempts
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(attempts=Job.attempts + 1, updated_at=Job.updated_at)
+            )
+            return s.scalar(select(Job.attempts).where(Job.id == job_id)) or 0
 
     def note(
         self,
@@ -306,7 +354,7 @@ class JobStore:
     def finish_completed(self, job_id: str, hsps_total: int, hits_total: int) -> bool:
         """Mark the job completed; False (and nothing changed) when a cancel came first."""
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             job = s.get(Job, job_id, with_for_update=True)
             if job is None or job.cancel_requested:
                 return False
@@ -346,7 +394,7 @@ class JobStore:
     ) -> None:
         """Fail the job: the failing step, and any step still running, is marked failed."""
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             job = s.get(Job, job_id, options=[selectinload(Job.steps)])
             if job.phase in _TERMINAL:
                 return
@@ -368,7 +416,7 @@ class JobStore:
         Returns the phase the job is now in, or None when it was already terminal.
         """
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             job = s.get(Job, job_id, with_for_update=True)
             if job is None or job.phase in _TERMINAL:
                 return None
@@ -382,15 +430,32 @@ class JobStore:
 
     def finish_cancelled(self, job_id: str) -> None:
         now = utcnow()
-        with self._sessions.begin() as s:
+        with self._changing(job_id) as s:
             job = s.get(Job, job_id, options=[selectinload(Job.steps)])
             if job.phase not in _TERMINAL:
                 _mark_cancelled(s, job, now)
 
-    def changed_at(self, job_id: str) -> datetime | None:
-        """When the job last changed (every transition bumps it); None once it is gone."""
+    def query_fasta(self, job_id: str) -> str | None:
+        """The job's queries as submitted (normalized FASTA); None once the job is gone."""
         with self._sessions() as s:
-            return s.scalar(select(Job.updated_at).where(Job.id == job_id))
+            return s.scalar(select(Job.query_fasta).where(Job.id == job_id))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether a cancel was asked for (True once the job is gone): one column, no steps."""
+        with self._sessions() as s:
+            requested = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+        return requested is None or bool(requested)
+
+    def changed_at_many(self, job_ids: list[str]) -> dict[str, datetime]:
+        """When each job last changed (its `updated_at`), in one query; the ones gone are
+        absent."""
+        found: dict[str, datetime] = {}
+        with self._sessions() as s:
+            for start in range(0, len(job_ids), 500):  # bounded IN lists
+                chunk = job_ids[start : start + 500]
+                query = select(Job.id, Job.updated_at).where(Job.id.in_(chunk))
+                found.update((row.id, row.updated_at) for row in s.execute(query))
+        return found
 
 
 def _escape_like(text: str) -> str:
@@ -420,14 +485,10 @@ def _event(
     message: str = "",
     code: ErrorCode | None = None,
 ) -> None:
+    phase_, step_, code_ = (x.value if x else None for x in (phase, step, code))
     s.add(
         JobEvent(
-            job_id=job_id,
-            kind=kind,
-            phase=phase.value if phase else None,
-            step=step.value if step else None,
-            error_code=code.value if code else None,
-            message=message,
+            job_id=job_id, kind=kind, phase=phase_, step=step_, error_code=code_, message=message
         )
     )
 

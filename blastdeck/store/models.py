@@ -45,7 +45,9 @@ class Job(Base):
     cluster: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(63))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    query_fasta: Mapped[str] = mapped_column(Text)
+    # Deferred: up to the whole upload (10,000 queries are megabytes), read only by what needs
+    # it (JobStore.query_fasta), not by every status read, list page or stream update.
+    query_fasta: Mapped[str] = mapped_column(Text, deferred=True)
     query_count: Mapped[int] = mapped_column(Integer)
     query_letters: Mapped[int] = mapped_column(Integer)
 

@@ -91,7 +91,7 @@ def job_stream(request: Request, runtime: RuntimeDep, viewer: ViewerDep, job_id:
     connect and on every change; the stream ends after the job has ended."""
     job = runtime.service.get(job_id, viewer)
     return StreamingResponse(
-        job_events_stream(runtime, job.id, request.is_disconnected),
+        job_events_stream(request.app.state.job_watcher, job.id),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
@@ -101,8 +101,7 @@ def job_stream(request: Request, runtime: RuntimeDep, viewer: ViewerDep, job_id:
 def job_query(runtime: RuntimeDep, viewer: ViewerDep, job_id: JobId) -> PlainTextResponse:
     """The query as it was submitted (normalized FASTA), e.g. to run the search again."""
     # response_class=Response keeps the error answers documented as JSON.
-    job = runtime.service.get(job_id, viewer)
-    return PlainTextResponse(job.query_fasta)
+    return PlainTextResponse(runtime.service.query_fasta(job_id, viewer))
 
 
 @router.get("/{job_id}/config", response_class=Response, responses=_TEXT)
