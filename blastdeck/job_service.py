@@ -421,7 +421,9 @@ class JobService:
 
     def _align_one(self, job: Job, query_index: int, query_id: str, out_dir: Path) -> None:
         molecule = shape_of(Program(job.program)).query
-        record = parse_query(job.query_fasta, molecule, UNLIMITED_QUERY)[query_index]
+        record = parse_query(self._jobs.query_fasta(job.id) or "", molecule, UNLIMITED_QUERY)[
+            query_index
+        ]
         search = search_one_query(self._pipeline.context(job), record, out_dir)
         alignments.write_query_alignments(
             out_dir, query_index, alignments.alignments_of(search, query_id)

@@ -91,6 +91,20 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides: 
     return Settings(data_dir=data_dir, database_url=database_url, **overrides)
 
 
+def add_split_cluster(client: Any, name: str = "split", batch_letters: int = 4000) -> str:
+    """A local cluster whose `batch_letters` splits even a few demo queries into several
+    batches (the planner keeps a job within one BLAST query batch whole otherwise)."""
+    body = {
+        "name": name,
+        "engine": "local",
+        "slots": 3,
+        "settings": {"batch_letters": str(batch_letters)},
+    }
+    response = client.post("/api/clusters", json=body)
+    assert response.status_code in (200, 201), response.text
+    return name
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "distributed"])
 def backend_name(request: pytest.FixtureRequest) -> str:
     """Embedded on SQLite, embedded on PostgreSQL, distributed (PostgreSQL, Redis, Celery)."""

@@ -19,13 +19,14 @@ from blastdeck.results import final_index
 from blastdeck.results.browse import ResultFilter, hit_page, hsp_page, query_summary, sort_names
 from blastdeck.results.hsp_index import index_dir, load_hsp_table, write_batch_index
 from blastdeck.results.hsps import read_hsps
-from tests.conftest import api_job, fasta, make_settings, wait_for_job
+from tests.conftest import add_split_cluster, api_job, fasta, make_settings, wait_for_job
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = make_settings(tmp_path_factory.mktemp("data"), slots=3)
     with TestClient(create_app(settings)) as test_client:
+        add_split_cluster(test_client)
         yield test_client
 
 
@@ -33,6 +34,7 @@ def submit(client: TestClient, queries: list[tuple[str, str]]) -> dict:
     body = {
         "program": "blastn",
         "database": "demo-16s",
+        "cluster": "split",
         "query": fasta(queries),
         "options": {"evalue": 10, "max_target_seqs": 50},
     }

@@ -10,13 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from tests.conftest import api_job, fasta, make_settings, wait_for_job
+from tests.conftest import add_split_cluster, api_job, fasta, make_settings, wait_for_job
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = make_settings(tmp_path_factory.mktemp("data"), slots=3)
     with TestClient(create_app(settings)) as test_client:
+        add_split_cluster(test_client)
         yield test_client
 
 
@@ -25,6 +26,7 @@ def test_one_query_alone_equals_its_part_of_the_json_download(client: TestClient
     body = {
         "program": "blastn",
         "database": "demo-16s",
+        "cluster": "split",
         "query": fasta(queries),
         "options": {"evalue": 1e-3, "max_target_seqs": 20},
     }

@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.schemas.taxonomy import TaxonomyReport
-from blastdeck.results.hsp_index import index_dir, load_hsp_table
+from blastdeck.results.final_index import load_current
+from blastdeck.results.hsp_index import index_dir
 from blastdeck.results.taxon_summary import SUMMARY_FILE, summarize, summary_of
 from blastdeck.taxonomy import STANDARD_RANKS, Taxonomy
 from tests.support import taxdb
@@ -168,7 +169,7 @@ def test_the_summary_is_kept_beside_the_index(client: TestClient, job: dict) -> 
     work_dir = Path(client.app.state.runtime.settings.jobs_dir) / job["id"]
     path = index_dir(work_dir) / SUMMARY_FILE
     assert path.is_file()
-    fresh = load_hsp_table(work_dir)  # as another process would load it
+    fresh = load_current(work_dir)  # as another process would load it
     expected = summarize(fresh)
     mtime = path.stat().st_mtime_ns
     kept = summary_of(fresh, work_dir)
@@ -176,7 +177,7 @@ def test_the_summary_is_kept_beside_the_index(client: TestClient, job: dict) -> 
     for name, value in vars(expected).items():
         assert (getattr(kept, name) == value).all(), name
     path.write_bytes(b"not a summary")  # a damaged file is made again
-    again = summary_of(load_hsp_table(work_dir), work_dir)
+    again = summary_of(load_current(work_dir), work_dir)
     assert (again.hits == expected.hits).all() and path.stat().st_size > 100
 
 
