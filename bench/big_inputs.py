@@ -1,6 +1,6 @@
 """Big inputs: 10,000 queries in one job: submit, batch progress, cancel.
 
-    .venv/bin/python bench/big_inputs.py [--rounds R] [--modes embedded,distributed]
+    .venv/bin/python bench/big_inputs.py [--rounds R] [--modes embedded,distributed] [--data DIR]
 
 For each bench data set (n3000-s7 and n10000-s19: two sizes, two seeds), 10,000 queries are cut
 from that data set's own 16S sequences (400-letter windows at varying offsets: 4 million
@@ -222,11 +222,17 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DATA  # --data may point elsewhere
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--modes", default="embedded,distributed")
+    parser.add_argument(
+        "--data", type=Path, help=f"a bench data root holding {', '.join(DATA_SETS)} (else {DATA})"
+    )
     args = parser.parse_args(argv)
-    if not (DATA / "READY").exists():
+    if args.data is not None and all((args.data / name).is_dir() for name in DATA_SETS):
+        DATA = args.data
+    if not all(any((DATA / name).glob("16s-*.nin")) for name in DATA_SETS):
         print(f"bench data not ready: {DATA}", file=sys.stderr)
         return 2
     queries = {data_set: make_queries(data_set) for data_set in DATA_SETS}

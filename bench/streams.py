@@ -2,6 +2,7 @@
 API's latency while they are open during a search.
 
     .venv/bin/python bench/streams.py [--streams N] [--idle-s S] [--modes embedded,distributed]
+                                      [--load-rounds R] [--data DIR]
 
 For each mode (embedded: `blastdeck serve` on SQLite; distributed: `serve` + one `blastdeck
 worker --concurrency 1` on PostgreSQL + Redis):
@@ -431,12 +432,18 @@ def verdicts(mode: dict[str, Any], streams_n: int) -> dict[str, bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global BENCH_DATA  # --data may point elsewhere
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--streams", type=int, default=STREAMS)
     parser.add_argument("--idle-s", type=float, default=IDLE_S)
     parser.add_argument("--modes", default="embedded,distributed")
     parser.add_argument("--load-rounds", type=int, default=2)
+    parser.add_argument(
+        "--data", type=Path, help=f"a bench data root holding {BENCH_DATA.name}/ (else its parent)"
+    )
     args = parser.parse_args(argv)
+    if args.data is not None and (args.data / BENCH_DATA.name).is_dir():
+        BENCH_DATA = args.data / BENCH_DATA.name
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.streams)), hard))
     if not (BENCH_DATA / "16s-3000.nin").exists():

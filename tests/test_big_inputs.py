@@ -15,10 +15,20 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text as sa_text
 
 from blastdeck.api.app import create_app
 from blastdeck.database_files import database_files
-from tests.conftest import api_job, blast_processes, fasta, make_settings, wait_for_job
+from blastdeck.store.database import make_engine, make_session_factory, migrate
+from blastdeck.store.jobs import JobStore, NewJob
+from tests.conftest import (
+    api_job,
+    blast_processes,
+    fasta,
+    make_settings,
+    pg_database,
+    wait_for_job,
+)
 from tests.test_staging import run, staging, tmpfs  # noqa: F401 (tmpfs: a fixture)
 
 OPTIONS = {"evalue": 1e-5}
@@ -188,3 +198,23 @@ def test_ten_thousand_queries_submit_show_batch_progress_and_cancel(
     assert blast_processes(job["id"]) == []
     queries = client.get(f"/api/jobs/{job['id']}/query").text
     assert queries.count(">") == 10_000
+
+
+def test_a_big_query_is_stored_with_fast_compression_on_postgresql(demo_16s) -> None:
+    with pg_database() as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            store = JobStore(make_session_factory(engine))
+            text = fasta(demo_16s) * 4  # ~1 MB: stored compressed, out of line
+            new = NewJob("t", "blastn", "demo-16s", "local", "default", {}, text, 800, 1)
+            job_id = store.create(new).id
+            with engine.connect() as connection:
+                method = connection.execute(
+                    sa_text("SELECT pg_column_compression(query_fasta) FROM jobs WHERE id = :id"),
+                    {"id": job_id},
+                ).scalar()
+            assert method == "lz4"  # pglz, PostgreSQL's default, is ~5x slower to write
+            assert store.query_fasta(job_id) == text
+        finally:
+            engine.dispose()

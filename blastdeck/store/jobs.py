@@ -27,6 +27,7 @@ from blastdeck.domain.pipeline_model import (
     StepStatus,
     phases_with_status,
 )
+from blastdeck.store.database import compress_fast, notify
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, MaintenanceEvent, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
@@ -78,8 +79,7 @@ class JobStore:
         """One transaction that changes `job_id`: announced on commit, in and out of process."""
         with self._sessions.begin() as s:
             yield s
-            if s.get_bind().dialect.name == "postgresql":
-                s.execute(select(func.pg_notify(JOB_CHANGED_CHANNEL, job_id)))
+            notify(s, JOB_CHANGED_CHANNEL, job_id)
         self._announce(job_id)
 
     def _announce(self, job_id: str) -> None:
@@ -171,6 +171,7 @@ class JobStore:
             for i, step in enumerate(STEPS)
         ]
         with self._changing(job.id) as s:
+            compress_fast(s)
             s.add(job)
             s.flush()
             _event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
