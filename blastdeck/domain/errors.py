@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     RESULTS_NOT_READY = "results_not_ready"
     UNKNOWN_FORMAT = "unknown_format"
     UNKNOWN_COLUMN = "unknown_column"  # a tabular download's columns= names no known column
+    SUBJECTS_NOT_IN_JOB = "subjects_not_in_job"  # a FASTA download names subjects it never hit
     UNKNOWN_COMMAND = "unknown_command"
     QUERY_TOO_LARGE = "query_too_large"
     QUOTA_EXCEEDED = "quota_exceeded"

@@ -6,6 +6,7 @@ the batches finished so far (`partial`), then all of them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -27,8 +28,10 @@ from blastdeck.api.schemas.results import (
     QueryList,
     QuerySummary,
 )
+from blastdeck.auth import Viewer
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase
+from blastdeck.domain.programs import Molecule
 from blastdeck.domain.taxon_filter import MAX_TAXID
 from blastdeck.results.browse import (
     HitSort,
@@ -41,6 +44,12 @@ from blastdeck.results.browse import (
 )
 from blastdeck.results.columns import MAX_COLUMNS_CHARS, SPECIFIERS, Source, parse_columns
 from blastdeck.results.formats import ExportFormat, parse_export_format
+from blastdeck.results.hit_sequences import (
+    FASTA_TYPE,
+    HIT_SEQUENCES_DIR,
+    MAX_SUBJECTS_CHARS,
+    hit_fasta,
+)
 from blastdeck.results.hsp_index import HspTable
 from blastdeck.results.organisms import (
     TaxonRows,
@@ -226,7 +235,7 @@ async def job_alignments(
 @router.get(
     "/{job_id}/download",
     response_class=FileResponse,
-    responses={200: {"content": {f.media_type: {} for f in ExportFormat}}},
+    responses={200: {"content": {f.media_type: {} for f in ExportFormat} | {FASTA_TYPE: {}}}},
 )
 async def download(
     runtime: RuntimeDep,
@@ -242,6 +251,18 @@ async def download(
             "taxonomy columns staxids, sscinames, scomnames, sskingdoms)",
         ),
     ] = None,
+    region: Annotated[
+        str,
+        Query(max_length=20, description="fasta: full (whole subjects) or hsp (each HSP's region)"),
+    ] = "full",
+    subjects: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SUBJECTS_CHARS,
+            description="fasta: these subject ids of the job, comma-separated (default: all)",
+        ),
+    ] = None,
+    query_index: QueryIndex = None,
 ) -> Response:
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1. Sent as an attachment with its file name
@@ -249,7 +270,20 @@ async def download(
     12 standard columns, or those `columns` names (streamed; a header line names them). The first
     request of a format makes the file; requests meanwhile wait for that one file. A download
     that has started ends whole even if the job is deleted meanwhile; one asked for after (or
-    while the file was being made) answers 404 `job_not_found`."""
+    while the file was being made) answers 404 `job_not_found`.
+
+    `format=fasta`: the hit subjects' sequences as `blastdbcmd` prints them (streamed), whole
+    (`region=full`) or each HSP's aligned region on its strand (`region=hsp`); of `subjects`
+    (ids the job has hits on, else 422 `subjects_not_in_job`), or of one query's hits
+    (`query_index`), or of every hit."""
+    if format.strip().lower() == "fasta":
+        return await _hit_fasta(runtime, viewer, job_id, region, subjects, query_index)
+    if subjects is not None or query_index is not None:
+        raise BlastDeckError(
+            ErrorCode.INVALID_REQUEST,
+            "subjects and query_index apply to the fasta download.",
+            field="subjects" if subjects is not None else "query_index",
+        )
     fmt = parse_export_format(format)
     filename = f"blastdeck-{job_id[:8]}.{fmt.extension}"
     if columns is not None:
@@ -276,6 +310,35 @@ async def download(
         )
     handle = await run_in_threadpool(runtime.service.open_export, job_id, fmt, viewer)
     return OpenFileResponse(handle, media_type=fmt.media_type, filename=filename)
+
+
+async def _hit_fasta(
+    runtime: Runtime,
+    viewer: Viewer,
+    job_id: str,
+    region: str,
+    subjects: str | None,
+    query_index: int | None,
+) -> Response:
+    table = await run_in_threadpool(runtime.service.results_index, job_id, viewer)
+    job = runtime.service.get(job_id, viewer)
+    database = runtime.databases.get(job.database)  # the job's: the viewer may see the job
+    body = await run_in_threadpool(
+        hit_fasta,
+        table,
+        Path(database.path),
+        Molecule(database.molecule),
+        runtime.settings.jobs_dir / job.id / HIT_SEQUENCES_DIR,
+        region,
+        subjects,
+        query_index,
+    )
+    name = f"blastdeck-{job_id[:8]}-{region.strip().lower()}.fasta"
+    return StreamingResponse(
+        body,  # a plain iterator: Starlette reads it in a worker thread
+        media_type=FASTA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _names_columns(columns: tuple[str, ...]) -> bool:

@@ -246,6 +246,11 @@ export interface paths {
          *     request of a format makes the file; requests meanwhile wait for that one file. A download
          *     that has started ends whole even if the job is deleted meanwhile; one asked for after (or
          *     while the file was being made) answers 404 `job_not_found`.
+         *
+         *     `format=fasta`: the hit subjects' sequences as `blastdbcmd` prints them (streamed), whole
+         *     (`region=full`) or each HSP's aligned region on its strand (`region=hsp`); of `subjects`
+         *     (ids the job has hits on, else 422 `subjects_not_in_job`), or of one query's hits
+         *     (`query_index`), or of every hit.
          */
         get: operations["download_api_jobs__job_id__download_get"];
         put?: never;
@@ -796,7 +801,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "subjects_not_in_job" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** Health */
         Health: {
             /**
@@ -3206,6 +3211,12 @@ export interface operations {
                 format?: string;
                 /** @description tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the taxonomy columns staxids, sscinames, scomnames, sskingdoms) */
                 columns?: string | null;
+                /** @description fasta: full (whole subjects) or hsp (each HSP's region) */
+                region?: string;
+                /** @description fasta: these subject ids of the job, comma-separated (default: all) */
+                subjects?: string | null;
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
             };
             header?: never;
             path: {
@@ -3228,6 +3239,7 @@ export interface operations {
                     "application/xml": unknown;
                     "text/plain": unknown;
                     "text/html": unknown;
+                    "text/x-fasta": unknown;
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */
