@@ -36,6 +36,9 @@ class Backend(Protocol):
     def download(
         self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
     ) -> None: ...
+    def hit_fasta(
+        self, job_id: str, out: Path, region: str, subjects: str | None, query_index: int | None
+    ) -> None: ...
     def taxonomy_report(
         self, job_id: str, query_index: int | None, rank: str | None
     ) -> dict[str, Any]: ...
@@ -174,6 +177,24 @@ class HttpBackend:
                 f"The server at {self._server} answered HTTP {_status(response)} with "
                 f"{_describe_body(response)} where BlastDeck sends the {fmt.value} download "
                 f"({fmt.media_type}){_NOT_BLASTDECK}",
+            )
+        out.write_bytes(response.content)
+
+    def hit_fasta(
+        self, job_id: str, out: Path, region: str, subjects: str | None, query_index: int | None
+    ) -> None:
+        """The hit subjects' sequences (`download?format=fasta`), streamed into `out`."""
+        params = {"format": "fasta", "region": region, "subjects": subjects}
+        params["query_index"] = query_index
+        url = f"/api/jobs/{_segment(job_id)}/download"
+        wanted = {k: v for k, v in params.items() if v is not None}
+        response = self._call("GET", url, params=wanted)
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "text/x-fasta":
+            raise BlastDeckError(
+                ErrorCode.SERVER_UNREACHABLE,
+                f"The server at {self._server} answered HTTP {_status(response)} with "
+                f"{_describe_body(response)} where BlastDeck sends FASTA{_NOT_BLASTDECK}",
             )
         out.write_bytes(response.content)
 

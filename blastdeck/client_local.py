@@ -17,9 +17,11 @@ from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
 from blastdeck.config import ClusterConfig, Settings
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.programs import Molecule
 from blastdeck.domain.submission import SubmitRequest
 from blastdeck.results.columns import parse_columns
 from blastdeck.results.formats import ExportFormat
+from blastdeck.results.hit_sequences import HIT_SEQUENCES_DIR, hit_fasta
 from blastdeck.runtime import Runtime
 
 
@@ -68,6 +70,26 @@ class LocalBackend:
         chosen = parse_columns(columns)
         chunks = self._runtime.service.export_columns(
             job_id, chosen, fmt is ExportFormat.CSV, self._runtime.taxonomy
+        )
+        with out.open("wb") as sink:
+            for chunk in chunks:
+                sink.write(chunk)
+
+    def hit_fasta(
+        self, job_id: str, out: Path, region: str, subjects: str | None, query_index: int | None
+    ) -> None:
+        service = self._runtime.service
+        table = service.results_index(job_id)
+        job = service.get(job_id)
+        database = self._runtime.databases.get(job.database)
+        chunks = hit_fasta(
+            table,
+            Path(database.path),
+            Molecule(database.molecule),
+            self._runtime.settings.jobs_dir / job.id / HIT_SEQUENCES_DIR,
+            region,
+            subjects,
+            query_index,
         )
         with out.open("wb") as sink:
             for chunk in chunks:

@@ -13,7 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from tests.conftest import DEMO_DIR, api_job, fasta, make_settings, read_fasta, wait_for_job
+from tests.conftest import (
+    BLASTDECK,
+    DEMO_DIR,
+    api_job,
+    fasta,
+    make_settings,
+    read_fasta,
+    wait_for_job,
+)
 
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
@@ -200,3 +208,42 @@ def test_bad_input(client: TestClient, jobs: dict) -> None:
         "/api/jobs/00000000-0000-0000-0000-000000000000/download", params={"format": "fasta"}
     )
     assert unknown.status_code == 404
+
+
+def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BLASTDECK, *args, "--data-dir", str(data_dir)], capture_output=True, timeout=180
+    )
+
+
+def test_cli_fasta(tmp_path: Path) -> None:
+    """`blastdeck results ID --format fasta` on the local data dir (the demo 16S database),
+    whole and by HSP, equal to blastdbcmd's; a subject outside the job is rc 2."""
+    data_dir = tmp_path / "data"
+    query = tmp_path / "q.fa"
+    records = read_fasta(DEMO_DIR / "demo-16s.fa")
+    query.write_text(fasta([("a", records[0][1]), ("b", _revcomp(records[7][1][:500]))]))
+    run = cli("submit", str(query), "--db", "demo-16s", "-o", "evalue=1e-30", "-o",
+              "max_target_seqs=5", "--wait", data_dir=data_dir)  # fmt: skip
+    assert run.returncode == 0, run.stderr.decode()
+    job_id = run.stdout.decode().split("blastdeck results ")[1].split()[0]
+    table = cli("results", job_id, "--format", "tsv", "--columns", "saccver,sstart,send",
+                data_dir=data_dir).stdout.decode()  # fmt: skip
+    rows = [line.split("\t") for line in table.splitlines()[1:]]
+    assert any(int(s) > int(e) for _, s, e in rows)
+    prefix = next((data_dir / "databases").rglob("demo-16s.nin")).with_suffix("")
+    hsps = [{"subject_id": i, "sstart": int(s), "send": int(e)} for i, s, e in rows]
+    by_hsp = cli("results", job_id, "--format", "fasta", "--region", "hsp", data_dir=data_dir)
+    assert by_hsp.returncode == 0, by_hsp.stderr.decode()
+    assert by_hsp.stdout == _expected_hsp_regions(prefix, hsps)
+    one = rows[0][0]
+    out = tmp_path / "one.fa"
+    whole = cli("results", job_id, "--format", "fasta", "--subjects", one, "-O", str(out),
+                data_dir=data_dir)  # fmt: skip
+    assert whole.returncode == 0, whole.stderr.decode()
+    assert out.read_bytes() == _blastdbcmd(prefix, one)
+    bad = cli("results", job_id, "--format", "fasta", "--subjects", f"{one},zz9", data_dir=data_dir)
+    assert bad.returncode == 2 and b"subjects_not_in_job" in bad.stderr + bad.stdout
+    assert b"zz9" in bad.stderr + bad.stdout
+    wrong = cli("results", job_id, "--format", "tsv", "--subjects", one, data_dir=data_dir)
+    assert wrong.returncode == 2 and b"fasta" in wrong.stderr + wrong.stdout

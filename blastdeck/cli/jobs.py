@@ -117,7 +117,11 @@ def cancel(
 def results(
     job_id: Annotated[str, typer.Argument(help="job id")],
     format: Annotated[
-        str, typer.Option(help="tsv, csv, json, xml, xml2, text, html, tabular or asn1")
+        str,
+        typer.Option(
+            help="tsv, csv, json, xml, xml2, text, html, tabular, asn1, or fasta (the hit "
+            "subjects' sequences)"
+        ),
     ] = "tsv",
     output: Annotated[
         Path | None, typer.Option("--output", "-O", help="file (default: stdout)")
@@ -138,26 +142,54 @@ def results(
     ] = None,
     query_index: Annotated[
         int | None,
-        typer.Option(help="--taxonomy: one query, by its place (0 = the first); default all"),
+        typer.Option(
+            help="--taxonomy, fasta: one query's hits, by its place (0 = the first); default all"
+        ),
+    ] = None,
+    region: Annotated[
+        str,
+        typer.Option(help="fasta: full (whole subjects) or hsp (each HSP's region, its strand)"),
+    ] = "full",
+    subjects: Annotated[
+        str | None,
+        typer.Option(help="fasta: these subject ids of the job, comma-separated; default all"),
     ] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Download a completed job's results in one of BLAST's formats, or (--taxonomy) print
-    its hits by organism: the lineage tree and the organism table."""
+    """Download a completed job's results in one of BLAST's formats, its hit subjects'
+    sequences (--format fasta, as blastdbcmd prints them), or (--taxonomy) print its hits by
+    organism: the lineage tree and the organism table."""
     from blastdeck.results.formats import parse_export_format
 
     with reaching(server, data_dir, token) as backend:
         if taxonomy:
             _print_taxonomy(backend.taxonomy_report(job_id, query_index, _rank(rank)))
             return
+        if format.strip().lower() == "fasta":
+            target = output or Path(f".blastdeck-results-{job_id[:8]}.fasta")
+            backend.hit_fasta(job_id, target, region, subjects, query_index)
+            if output is None:
+                sys.stdout.buffer.write(target.read_bytes())
+                target.unlink()
+            return
+        if subjects is not None or region != "full":
+            raise _fasta_only("--subjects" if subjects is not None else "--region")
         fmt = parse_export_format(format)
         target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
         backend.download(job_id, fmt, target, columns)
         if output is None:
             sys.stdout.buffer.write(target.read_bytes())
             target.unlink()
+
+
+def _fasta_only(option: str) -> Exception:
+    from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+    return BlastDeckError(
+        ErrorCode.INVALID_REQUEST, f"{option} applies to --format fasta.", field=option[2:]
+    )
 
 
 def _rank(rank: str | None) -> str | None:
