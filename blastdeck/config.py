@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Submits per signed-in user: a burst, then this many a minute; 0: off. (Auth off: no limit.)
     submit_rate_per_minute: float = Field(default=60, ge=0)
     submit_burst: int = Field(default=20, ge=1)
+    # Share-link requests (/api/shared/...) per client address: a burst, then this many a
+    # minute; 0: off. A result page opens with a handful of them.
+    share_rate_per_minute: float = Field(default=600, ge=0)
+    share_burst: int = Field(default=120, ge=1)
 
     lock_prefix: str = SUBMIT_LOCK_PREFIX
     lock_ttl_s: int = 900

@@ -26,6 +26,7 @@ from blastdeck.executors.inline import InlineExecutor
 from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.pipeline import Pipeline
+from blastdeck.sharing import ShareService
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
 from blastdeck.store.database import (
     MigrationError,
@@ -37,6 +38,7 @@ from blastdeck.store.database import (
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import utcnow
+from blastdeck.store.shares import ShareStore
 from blastdeck.store.users import UserStore
 from blastdeck.taxonomy import for_settings as taxonomy_for_settings
 
@@ -84,6 +86,7 @@ class Runtime:
             self.executor,
             self.taxonomy,
         )
+        self.shares = ShareService(settings, ShareStore(sessions), self.service)
         self._purger: _Every | None = None
 
     def migrate(self) -> None:

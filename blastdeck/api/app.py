@@ -22,6 +22,8 @@ from blastdeck.api.routers import (
     programs,
     results,
     session,
+    shared,
+    shares,
     taxonomy,
 )
 from blastdeck.api.security import SecurityHeaders
@@ -35,6 +37,8 @@ ROUTERS = (
     jobs,
     results,
     job_taxonomy,
+    shares,
+    shared,
     databases,
     clusters,
     programs,

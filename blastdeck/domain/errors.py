@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_FORMAT = "unknown_format"
     UNKNOWN_COLUMN = "unknown_column"  # a tabular download's columns= names no known column
     SUBJECTS_NOT_IN_JOB = "subjects_not_in_job"  # a FASTA download names subjects it never hit
+    SHARE_NOT_FOUND = "share_not_found"  # a share link unknown, forged, revoked or expired
     UNKNOWN_COMMAND = "unknown_command"
     QUERY_TOO_LARGE = "query_too_large"
     QUOTA_EXCEEDED = "quota_exceeded"
@@ -144,6 +145,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.USER_EXISTS: 409,
     ErrorCode.UNKNOWN_USER: 404,
     ErrorCode.UNKNOWN_TOKEN: 404,
+    ErrorCode.SHARE_NOT_FOUND: 404,
     ErrorCode.UNKNOWN_TAXON: 404,
     # A server-side configuration problem (BLASTDECK_TAXONOMY_DIR), not the request's fault.
     ErrorCode.TAXONOMY_UNAVAILABLE: 503,

@@ -286,6 +286,232 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/{job_id}/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Shares
+         * @description Every link made to the job, revoked and expired ones too (never their tokens).
+         */
+        get: operations["list_shares_api_jobs__job_id__shares_get"];
+        put?: never;
+        /**
+         * Create Share
+         * @description A new read-only link to the job: anyone holding `url` sees its results and downloads
+         *     without signing in (and nothing else) until it expires or is revoked. The token is in
+         *     `url` and `api_url` and shown only now (only its hash is stored); a job can have several.
+         */
+        post: operations["create_share_api_jobs__job_id__shares_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/shares/{share_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Share
+         * @description Revoke a link: from now on it answers 404 like one that never existed. Revoking again
+         *     changes nothing.
+         */
+        delete: operations["revoke_share_api_jobs__job_id__shares__share_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Job
+         * @description The shared job as its link's holder sees it, with where its results are.
+         */
+        get: operations["shared_job_api_shared__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/hits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Job Hits
+         * @description As `/api/jobs/{id}/...` for the shared job.
+         *
+         *     The hits: one row per query and subject, as NCBI's descriptions table (max score, total
+         *         score, query cover, best e-value, highest identity, subject length, HSP count), each with
+         *         its subject's organism. Default order is BLAST's: e-value, then max score, then query
+         *         order; `sort=query` is input order, `sort=organism` by scientific name. `taxid` keeps the
+         *         hits on that taxon or any taxon under it.
+         */
+        get: operations["shared_job_hits_api_shared__token__hits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/hsps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Job Hsps
+         * @description As `/api/jobs/{id}/...` for the shared job.
+         *
+         *     Every HSP of the job with its subject's organism, filtered; by default BLAST's order
+         *         (e-value, then bit score, then query order); `sort=query` is input order, BLAST's own
+         *         within a query; `sort=organism` by scientific name. `taxid`: as in /hits.
+         */
+        get: operations["shared_job_hsps_api_shared__token__hsps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/queries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Job Queries
+         * @description As `/api/jobs/{id}/...` for the shared job.
+         *
+         *     Every query of the job (those indexed so far while it runs), in input order, with its
+         *         length and its hit and HSP counts. Queries are told apart by `query_index`: two may share
+         *         an id, as BLAST allows.
+         */
+        get: operations["shared_job_queries_api_shared__token__queries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/alignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Job Alignments
+         * @description As `/api/jobs/{id}/...` for the shared job.
+         *
+         *     One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
+         *         order; the query by its place (`query_index`, from /queries) or by its id. The first request
+         *         of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+         *         (see Alignment).
+         */
+        get: operations["shared_job_alignments_api_shared__token__alignments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Download
+         * @description As `/api/jobs/{id}/...` for the shared job.
+         *
+         *     The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
+         *         tabular (commented hit table) or asn1. Sent as an attachment with its file name
+         *         (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
+         *         12 standard columns, or those `columns` names (streamed; a header line names them). The first
+         *         request of a format makes the file; requests meanwhile wait for that one file. A download
+         *         that has started ends whole even if the job is deleted meanwhile; one asked for after (or
+         *         while the file was being made) answers 404 `job_not_found`.
+         *
+         *         `format=fasta`: the hit subjects' sequences as `blastdbcmd` prints them (streamed), whole
+         *         (`region=full`) or each HSP's aligned region on its strand (`region=hsp`); of `subjects`
+         *         (ids the job has hits on, else 422 `subjects_not_in_job`), or of one query's hits
+         *         (`query_index`), or of every hit.
+         */
+        get: operations["shared_download_api_shared__token__download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/taxonomy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Job Taxonomy
+         * @description As `/api/jobs/{id}/...` for the shared job.
+         *
+         *     The job's hits by organism, like NCBI's taxonomy reports: the lineage tree (standard
+         *         ranks) with the hits (query-subject pairs) and distinct subjects under each node, and the
+         *         organism table (hits, subjects, best bit score, e-value and identity), for one query or
+         *         the whole job. `rank=genus` reports genera (a lineage without a genus: its nearest
+         *         ancestor at a rank above).
+         *         `format=tsv`: the organism table as a download. Made on first request and kept.
+         */
+        get: operations["shared_job_taxonomy_api_shared__token__taxonomy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/databases": {
         parameters: {
             query?: never;
@@ -801,7 +1027,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "subjects_not_in_job" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** Health */
         Health: {
             /**
@@ -1362,6 +1588,96 @@ export interface components {
             name: string;
             /** Admin */
             admin: boolean;
+        };
+        /** Share */
+        Share: {
+            /** Id */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Created At */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Active
+             * @description opens the job now: not revoked, not expired
+             */
+            active: boolean;
+        };
+        /** ShareCreate */
+        ShareCreate: {
+            /**
+             * Expires At
+             * @description when the link stops working (with a time zone); default never
+             */
+            expires_at?: string | null;
+            /**
+             * Expires In Days
+             * @description or: this many days from now
+             */
+            expires_in_days?: number | null;
+        };
+        /** ShareCreated */
+        ShareCreated: {
+            /** Id */
+            id: string;
+            /** Job Id */
+            job_id: string;
+            /** Created At */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Active
+             * @description opens the job now: not revoked, not expired
+             */
+            active: boolean;
+            /**
+             * Url
+             * @description the page to send: the job's results, read-only
+             */
+            url: string;
+            /**
+             * Api Url
+             * @description the job's JSON as the link's holder sees it
+             */
+            api_url: string;
+        };
+        /** ShareList */
+        ShareList: {
+            /** Items */
+            items: components["schemas"]["Share"][];
+        };
+        /** SharedJob */
+        SharedJob: {
+            job: components["schemas"]["Job"];
+            links: components["schemas"]["SharedLinks"];
+        };
+        /**
+         * SharedLinks
+         * @description Where the link's holder reads the job's results (the same parameters as under
+         *     /api/jobs/{id}).
+         */
+        SharedLinks: {
+            /** Self */
+            self: string;
+            /** Hits */
+            hits: string;
+            /** Hsps */
+            hsps: string;
+            /** Queries */
+            queries: string;
+            /** Alignments */
+            alignments: string;
+            /** Download */
+            download: string;
+            /** Taxonomy */
+            taxonomy: string;
         };
         /** SignIn */
         SignIn: {
@@ -3349,6 +3665,1212 @@ export interface operations {
             path: {
                 /** @description a job id (a UUID) */
                 job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonomyReport"];
+                    "text/tab-separated-values": unknown;
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_shares_api_jobs__job_id__shares_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a job id (a UUID) */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareList"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_share_api_jobs__job_id__shares_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a job id (a UUID) */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ShareCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareCreated"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_share_api_jobs__job_id__shares__share_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description from /shares */
+                share_id: string;
+                /** @description a job id (a UUID) */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_job_api_shared__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedJob"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_job_hits_api_shared__token__hits_get: {
+        parameters: {
+            query?: {
+                sort?: "evalue" | "max_score" | "total_score" | "qcovs" | "pident" | "slen" | "query" | "subject_id" | "organism";
+                /** @description default: high first for scores, identities and lengths */
+                order?: ("asc" | "desc") | null;
+                /** @description items per page (at most 1000) */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+                /** @description every query with this id */
+                query_id?: string | null;
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
+                min_pident?: number | null;
+                min_qcovs?: number | null;
+                max_evalue?: number | null;
+                /** @description an NCBI taxid: its organisms and all under it */
+                taxid?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HitPage"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_job_hsps_api_shared__token__hsps_get: {
+        parameters: {
+            query?: {
+                sort?: "evalue" | "bitscore" | "pident" | "qcovhsp" | "length" | "query" | "subject_id" | "organism";
+                /** @description default: high first for scores, identities and lengths */
+                order?: ("asc" | "desc") | null;
+                /** @description items per page (at most 1000) */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+                /** @description every query with this id */
+                query_id?: string | null;
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
+                min_pident?: number | null;
+                min_qcovhsp?: number | null;
+                max_evalue?: number | null;
+                /** @description one subject's */
+                subject_id?: string | null;
+                /** @description an NCBI taxid: its organisms and all under it */
+                taxid?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HspPage"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_job_queries_api_shared__token__queries_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryList"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_job_alignments_api_shared__token__alignments_get: {
+        parameters: {
+            query?: {
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
+                /** @description the first query with it */
+                query_id?: string | null;
+                /** @description items per page (at most 500) */
+                limit?: number;
+                /** @description items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlignmentPage"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_download_api_shared__token__download_get: {
+        parameters: {
+            query?: {
+                format?: string;
+                /** @description tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the taxonomy columns staxids, sscinames, scomnames, sskingdoms) */
+                columns?: string | null;
+                /** @description fasta: full (whole subjects) or hsp (each HSP's region) */
+                region?: string;
+                /** @description fasta: these subject ids of the job, comma-separated (default: all) */
+                subjects?: string | null;
+                /** @description the query at this place (from /queries) */
+                query_index?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/tab-separated-values": unknown;
+                    "text/csv": unknown;
+                    "application/json": unknown;
+                    "application/xml": unknown;
+                    "text/plain": unknown;
+                    "text/html": unknown;
+                    "text/x-fasta": unknown;
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shared_job_taxonomy_api_shared__token__taxonomy_get: {
+        parameters: {
+            query?: {
+                /** @description one query, by its place */
+                query_index?: number | null;
+                /** @description one query: the first with this id */
+                query_id?: string | null;
+                /** @description roll the organisms up to their ancestor at this rank */
+                rank?: ("superkingdom" | "phylum" | "class" | "order" | "family" | "genus" | "species") | null;
+                format?: "json" | "tsv";
+            };
+            header?: never;
+            path: {
+                /** @description the link's token */
+                token: string;
             };
             cookie?: never;
         };
