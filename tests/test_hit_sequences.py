@@ -247,3 +247,28 @@ def test_cli_fasta(tmp_path: Path) -> None:
     assert b"zz9" in bad.stderr + bad.stdout
     wrong = cli("results", job_id, "--format", "tsv", "--subjects", one, data_dir=data_dir)
     assert wrong.returncode == 2 and b"fasta" in wrong.stderr + wrong.stdout
+
+
+def test_protein_database(client: TestClient, tmp_path: Path) -> None:
+    """blastp on a protein database: HSP regions have no strand (blastdbcmd -range only)."""
+    records = read_fasta(DEMO_DIR / "demo-proteins.fa")
+    subprocess.run(
+        ["makeblastdb", "-in", DEMO_DIR / "demo-proteins.fa", "-dbtype", "prot",
+         "-parse_seqids", "-out", tmp_path / "prot"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    added = client.post("/api/databases", json={"name": "prot", "path": str(tmp_path / "prot")})
+    assert added.status_code in (200, 201), added.text
+    body = {"program": "blastp", "database": "prot", "query": fasta([("p0", records[0][1][5:80])])}
+    response = client.post("/api/jobs", json=body)
+    assert response.status_code == 202, response.text
+    job = wait_for_job(api_job(client), response.json()["id"])
+    assert job["phase"] == "completed", job
+    hsps = _hsps(client, job)
+    assert hsps and all(h["sstart"] <= h["send"] for h in hsps)
+    expected = b"".join(
+        _blastdbcmd(tmp_path / "prot", h["subject_id"], "-range", f"{h['sstart']}-{h['send']}")
+        for h in {(h["subject_id"], h["sstart"], h["send"]): h for h in hsps}.values()
+    )
+    assert _fasta(client, job, region="hsp") == expected
+    assert _fasta(client, job) == _expected_full(tmp_path / "prot", hsps)
