@@ -245,8 +245,6 @@ def test_cli_fasta(tmp_path: Path) -> None:
     bad = cli("results", job_id, "--format", "fasta", "--subjects", f"{one},zz9", data_dir=data_dir)
     assert bad.returncode == 2 and b"subjects_not_in_job" in bad.stderr + bad.stdout
     assert b"zz9" in bad.stderr + bad.stdout
-    wrong = cli("results", job_id, "--format", "tsv", "--subjects", one, data_dir=data_dir)
-    assert wrong.returncode == 2 and b"fasta" in wrong.stderr + wrong.stdout
 
 
 def test_protein_database(client: TestClient, tmp_path: Path) -> None:

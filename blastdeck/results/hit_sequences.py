@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -196,34 +197,46 @@ def batch_line(entry: Entry, molecule: Molecule) -> str:
 def _by_id(
     entries: list[Entry], prefix: Path, molecule: Molecule, scratch: Path
 ) -> Iterator[bytes]:
+    # Checked now (a missing blastdbcmd, an unusable database name: an error answer); the
+    # batch file is written when the body is first read (a HEAD never writes one).
+    argv = [tool_path("blastdbcmd"), "-db", database_arg(prefix), "-dbtype", molecule.value]
+    lines = [batch_line(e, molecule) for e in entries]
+    return _run_streaming(argv, DatabaseDir(prefix.parent), lines, scratch)
+
+
+def _run_streaming(
+    argv: list[str], where: DatabaseDir, lines: list[str], scratch: Path
+) -> Iterator[bytes]:
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
         "w", dir=scratch, prefix="entries-", suffix=".txt", delete=False
-    ) as batch:
-        batch.writelines(batch_line(e, molecule) for e in entries)
-    where = DatabaseDir(prefix.parent)
-    argv = [
-        tool_path("blastdbcmd"),
-        "-db", database_arg(prefix), "-dbtype", molecule.value,
-        "-entry_batch", batch.name,
-    ]  # fmt: skip
-    return _run_streaming(argv, where, Path(batch.name))
+    ) as batch_file:
+        batch_file.writelines(lines)
+    batch = Path(batch_file.name)
+    # stderr goes to a file: a pipe nobody reads until the end could fill (a line per entry
+    # not found) and stall blastdbcmd.
+    errors = batch.with_suffix(".stderr")
+    try:
+        with errors.open("w+b") as stderr:
+            yield from _blastdbcmd_output([*argv, "-entry_batch", str(batch)], where, stderr)
+    finally:
+        batch.unlink(missing_ok=True)
+        errors.unlink(missing_ok=True)
 
 
-def _run_streaming(argv: list[str], where: DatabaseDir, batch: Path) -> Iterator[bytes]:
+def _blastdbcmd_output(
+    argv: list[str], where: DatabaseDir, stderr_file: BinaryIO
+) -> Iterator[bytes]:
     proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=where.path,
-        env=blast_env(where),
+        argv, stdout=subprocess.PIPE, stderr=stderr_file, cwd=where.path, env=blast_env(where)
     )
     try:
         assert proc.stdout is not None
         while chunk := proc.stdout.read(CHUNK_BYTES):
             yield chunk
-        stderr = proc.stderr.read() if proc.stderr else b""
         if proc.wait() != 0:
+            stderr_file.seek(0)
+            stderr = stderr_file.read()
             # The body has started: the failure can only end the stream early (and be logged).
             raise BlastDeckError(
                 ErrorCode.EXPORT_FAILED,
@@ -233,10 +246,8 @@ def _run_streaming(argv: list[str], where: DatabaseDir, batch: Path) -> Iterator
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
-        batch.unlink(missing_ok=True)
+        if proc.stdout:
+            proc.stdout.close()
 
 
 def _by_ordinal(entries: list[Entry], prefix: Path, molecule: Molecule) -> Iterator[bytes]:
