@@ -213,6 +213,19 @@ def test_tokens_are_stored_hashed(setup: dict) -> None:
     assert token.encode() not in raw
 
 
+def test_a_deleted_jobs_links_are_gone(setup: dict) -> None:
+    client, alice = setup["client"], setup["tokens"]["alice"]
+    body = {"program": "blastn", "database": "demo-16s", "query": ">x\n" + "ACGT" * 30}
+    response = client.post("/api/jobs", json=body, headers=auth(alice))
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    wait_for_job(lambda i: client.get(f"/api/jobs/{i}", headers=auth(alice)).json(), job_id)
+    share = client.post(f"/api/jobs/{job_id}/shares", headers=auth(alice)).json()
+    assert client.get(_path(share["api_url"])).status_code == 200
+    assert client.delete(f"/api/jobs/{job_id}", headers=auth(alice)).status_code == 204
+    assert client.get(_path(share["api_url"])).json() == _unknown(client)
+
+
 def test_rate_limited(setup: dict) -> None:
     """Runs last: it spends the client's burst."""
     client = setup["client"]
