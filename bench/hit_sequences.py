@@ -145,6 +145,7 @@ def main() -> int:
         "--big-data", type=Path, default=Path(tempfile.gettempdir()) / "blastdeck-bench-data"
     )
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only-noids", action="store_true", help="only the case without ids")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not (args.bench_data / "READY").exists():
@@ -157,6 +158,8 @@ def main() -> int:
         server.start()
         env = _common.environment(server.health())
         for case, size, options, parse_seqids in CASES:
+            if args.only_noids and parse_seqids:
+                continue
             data = args.bench_data / case
             if size > 10000:
                 data = big_data(args.big_data, case, size)

@@ -270,11 +270,19 @@ def _by_ordinal(entries: list[Entry], prefix: Path, molecule: Molecule) -> Itera
         ordinal_of.setdefault((title, int(length)), int(oid))
     wanted = {ordinal_of.get((e.title, e.length)) for e in entries} - {None}
     sequences = _sequences_of(base, where, wanted)
+    # Records gathered into chunks: a chunk per record would cost a thread hop each in the
+    # server's streaming.
+    chunk = bytearray()
     for entry in entries:
         oid = ordinal_of.get((entry.title, entry.length))
         if oid is None or oid not in sequences:
             continue  # the database changed since the job ran
-        yield fasta_record(entry, sequences[oid])
+        chunk += fasta_record(entry, sequences[oid])
+        if len(chunk) >= CHUNK_BYTES:
+            yield bytes(chunk)
+            chunk.clear()
+    if chunk:
+        yield bytes(chunk)
 
 
 def _sequences_of(base: list[str], where: DatabaseDir, wanted: set[int]) -> dict[int, bytes]:
