@@ -230,6 +230,29 @@ def test_one_taxid_for_every_sequence(client: TestClient, source: dict[str, Any]
     ]
 
 
+def test_ncbi_style_seqids_get_their_taxids(client: TestClient, source: dict[str, Any]) -> None:
+    """A map may name a sequence by its FASTA id or by one of its parts; makeblastdb matches
+    only some forms (not a whole gi|..|gb|..| id), so BlastDeck hands it one that works and
+    reads the taxids back."""
+    sequences = [s for _, s in read_fasta(source["dir"] / "db.fa")[:4]]
+    ids = ["gi|12345|gb|AB000001.1|", "ref|NM_000518.5|", "lcl|local7", "plain9"]
+    fasta = "".join(f">{i} gene\n{s}\n" for i, s in zip(ids, sequences, strict=True))
+    taxmap = "gi|12345|gb|AB000001.1|\t562\nNM_000518.5\t9606\nlcl|local7\t10090\nplain9\t1773\n"
+    response = client.post(
+        "/api/databases",
+        data={"name": "ncbi-ids"},
+        files={"file": ("n.fa", fasta, "text/plain"), "taxid_map": ("m", taxmap, "text/plain")},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["taxonomy"]["taxid_sequences"] == 4
+    prefix = Path(response.json()["path"])
+    stored = subprocess.run(
+        ["blastdbcmd", "-db", prefix.name, "-entry", "all", "-outfmt", "%T"],
+        cwd=prefix.parent, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert stored == ["562", "9606", "10090", "1773"]
+
+
 @pytest.mark.parametrize(
     ("map_text", "line", "says"),
     [
