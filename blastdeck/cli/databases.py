@@ -71,7 +71,8 @@ def db_add(
 @app.command("list")
 def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
     """List databases (qualified names) with their scope, molecule, size and title; one whose
-    files are gone says so ("files: missing"), with the reason below the table."""
+    files are gone says so ("files: missing"), with the reason below the table, as is each
+    database's taxonomy coverage (sequences with a taxid, distinct taxa, top organisms)."""
     with reaching(server, data_dir, token) as backend:
         databases = backend.databases()
         rows = [
@@ -82,29 +83,18 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
                 db["molecule"],
                 f"{db['sequences']:,}",
                 f"{db['letters']:,}",
-                taxid_column(db),
                 db["title"],
             ]
             for db in databases
         ]
-        columns = (
-            "name", "scope", "files", "molecule", "sequences", "letters", "with taxid", "title"
-        )  # fmt: skip
+        columns = ("name", "scope", "files", "molecule", "sequences", "letters", "title")
         console.print(table(*columns, rows=rows, whole=columns[:-1]))
-        for db in databases:
-            if (db.get("taxonomy") or {}).get("top_organisms"):
-                say(f"organisms {db['name']}: {top_organisms_text(db)}")
+        for db in databases:  # below the table: it stays readable in 80 columns
+            if (db.get("taxonomy") or {}).get("taxid_sequences"):
+                say(f"taxa {db['name']}: {coverage_text(db)}")
         for db in databases:
             if not db["available"]:
                 say(f"unavailable {db['name']}: {db['unavailable_reason'] or ''}")
-
-
-def taxid_column(db: dict[str, Any]) -> str:
-    """Sequences with a taxid and distinct taxids ("-": never read)."""
-    taxonomy = db.get("taxonomy")
-    if taxonomy is None:
-        return "-"
-    return f"{taxonomy['taxid_sequences']:,} ({taxonomy['distinct_taxids']:,} taxa)"
 
 
 def top_organisms_text(db: dict[str, Any], shown: int = 5) -> str:

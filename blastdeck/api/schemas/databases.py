@@ -53,6 +53,7 @@ class Database(BaseModel):
     group: str | None
     created_at: str | None
     taxonomy: DatabaseTaxonomy | None = Field(
+        default=None,
         description="its taxonomy coverage; null when its taxids were never read (added "
         "before BlastDeck read them: register it again)"
     )

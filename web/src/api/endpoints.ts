@@ -19,6 +19,7 @@ import type {
   ProgramOptions,
   QueryList,
   SessionInfo,
+  TaxonSearch,
 } from './types';
 
 const job = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
@@ -34,6 +35,9 @@ export const api = {
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
   limits: () => apiJson<Limits>('/api/limits'),
   options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),
+
+  /** Taxa whose name starts with `q`, best first (the organism field's autocomplete). */
+  taxonomySearch: (q: string, limit = 8) => apiJson<TaxonSearch>(`/api/taxonomy/search${qs({ q, limit })}`).then((r) => r.items),
 
   submit: (body: JobCreate) => apiJson<Job>('/api/jobs', { method: 'POST', body }),
   jobs: (p: JobListParams) => apiJson<JobPage>(`/api/jobs${qs(p)}`),

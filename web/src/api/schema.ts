@@ -747,7 +747,7 @@ export interface components {
             /** Created At */
             created_at: string | null;
             /** @description its taxonomy coverage; null when its taxids were never read (added before BlastDeck read them: register it again) */
-            taxonomy: components["schemas"]["DatabaseTaxonomy"] | null;
+            taxonomy?: components["schemas"]["DatabaseTaxonomy"] | null;
         };
         /** DatabaseList */
         DatabaseList: {

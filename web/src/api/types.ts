@@ -54,5 +54,7 @@ export type ProgramOptions = Schemas['ProgramOptions'];
 export type ProgramInfo = Schemas['ProgramInfo'];
 export type ProgramList = Schemas['ProgramList'];
 export type Limits = Schemas['Limits'];
+export type TaxonSearch = Schemas['SearchResult'];
+export type TaxonMatch = Schemas['SearchItem'];
 export type SessionInfo = Schemas['Session'];
 export type ErrorBody = Schemas['ErrorBody'];
