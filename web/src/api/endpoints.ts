@@ -20,6 +20,8 @@ import type {
   QueryList,
   SessionInfo,
   TaxonSearch,
+  TaxonomyParams,
+  TaxonomyReport,
 } from './types';
 
 const job = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
@@ -54,6 +56,10 @@ export const api = {
   hsps: (id: string, p: HspParams) => apiJson<HspPage>(`${job(id)}/hsps${qs(p)}`),
   queries: (id: string) => apiJson<QueryList>(`${job(id)}/queries`).then((r) => r.items),
   alignments: (id: string, p: AlignmentParams) => apiJson<AlignmentPage>(`${job(id)}/alignments${qs(p)}`),
+
+  /** The hits by organism (the taxonomy report); the TSV download of its organism table. */
+  taxonomy: (id: string, p: TaxonomyParams) => apiJson<TaxonomyReport>(`${job(id)}/taxonomy${qs(p)}`),
+  taxonomyTsvUrl: (id: string, p: TaxonomyParams) => `${job(id)}/taxonomy${qs({ ...p, format: 'tsv' })}`,
 
   streamUrl: (id: string) => `${job(id)}/stream`,
   downloadUrl: (id: string, format: string) => `${job(id)}/download${qs({ format })}`,

@@ -43,6 +43,12 @@ export type QueryList = Schemas['QueryList'];
 export type Alignment = Schemas['Alignment'];
 export type AlignmentPage = Schemas['AlignmentPage'];
 export type AlignmentParams = QueryParams<'/api/jobs/{job_id}/alignments'>;
+/** A job's hits by organism: the lineage tree and the organism table. */
+export type TaxonomyReport = Schemas['TaxonomyReport'];
+export type TaxonomyNode = Schemas['TaxonomyNode'];
+export type TaxonomyOrganism = Schemas['TaxonomyOrganism'];
+export type TaxonomyParams = QueryParams<'/api/jobs/{job_id}/taxonomy'>;
+export type Rank = NonNullable<TaxonomyParams['rank']>;
 
 export type Database = Schemas['Database'];
 export type DatabaseList = Schemas['DatabaseList'];
