@@ -721,3 +721,10 @@ def test_taxonomy_tab_opens_the_hits_of_an_organism(
     expect(hit_rows(page)).to_have_count(min(50, expected["total"]))
     page.get_by_test_id("filter-taxon-clear").click()
     expect(summary).to_have_attribute("data-total", str(report["hits"]), timeout=10_000)
+
+    # The alignments name the subject's organism too.
+    aligned = httpx.get(f"{api}/alignments", params={"query_index": 0, "limit": 1}).json()
+    page.get_by_test_id("tab-alignments").click()
+    expect(page.get_by_test_id("alignment-organism").first).to_contain_text(
+        aligned["items"][0]["scientific_name"], timeout=10_000
+    )
