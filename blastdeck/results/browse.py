@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -110,9 +110,20 @@ _TIES: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
+# Sorts by a key that is not one column (e.g. an organism name per taxid): kind -> name ->
+# the primary key of every row, from the table and the list's columns. Their orders are kept
+# like the others (precomputed into a finished job's final index when registered by then,
+# else made on first use and stored).
+SortKey = Callable[[HspTable, dict[str, np.ndarray]], np.ndarray]
+SORT_KEYS: dict[str, dict[str, SortKey]] = {
+    "hsp": {"subject_id": lambda table, columns: _subject_rank(table)[columns["subject"]]},
+    "hit": {"subject_id": lambda table, columns: _subject_rank(table)[columns["subject"]]},
+}
+
+
 def sort_names(kind: str) -> tuple[str, ...]:
     """Every sort a list of this kind offers."""
-    return (*SORT_COLUMNS[kind], "query", "subject_id")
+    return (*SORT_COLUMNS[kind], "query", *SORT_KEYS[kind])
 
 
 def sort_order(table: HspTable, kind: str, sort: str, descending: bool | None = None) -> np.ndarray:
@@ -138,12 +149,10 @@ def compute_order(
         ties = np.arange(len(primary))
     else:
         ties = blast_ranking(table, kind, columns)
-        if sort == "subject_id":
-            primary = _subject_rank(table)[columns["subject"]]
-        elif sort in SORT_COLUMNS[kind]:
+        if sort in SORT_COLUMNS[kind]:
             primary = columns[sort]
         else:
-            raise KeyError(sort)
+            primary = SORT_KEYS[kind][sort](table, columns)
         primary = primary[ties]
     if descending:
         primary = -primary.astype("f8") if primary.dtype.kind != "f" else -primary
@@ -243,3 +252,8 @@ def _subject_rank(table: HspTable) -> np.ndarray:
         _, inverse = np.unique(names, return_inverse=True) if len(names) else (None, names)
         rank = table.cache["subject_rank"] = np.asarray(inverse, dtype="i8")
     return rank
+
+
+# What the API offers (HspSort, HitSort) is what this module can sort by.
+assert set(get_args(HspSort)) <= set(sort_names("hsp"))
+assert set(get_args(HitSort)) <= set(sort_names("hit"))
