@@ -217,8 +217,9 @@ export interface paths {
         /**
          * Job Alignments
          * @description One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-         *     order; the query by its place (`query_index`, from /queries) or by its id. The first request
-         *     of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+         *     order; the query by its place (`query_index`, from /queries) or by its id. A query's first
+         *     request searches it again alone (about a second, whatever the job's size), or splits the
+         *     job's JSON download when that exists. Keys BLAST leaves out for the program are absent
          *     (see Alignment).
          */
         get: operations["job_alignments_api_jobs__job_id__alignments_get"];
