@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.databases import storage_name
 from blastdeck.store.jobs import NewJob
-from tests.conftest import fasta, make_settings, wait_for_job
+from tests.conftest import BLASTDECK, fasta, make_settings, wait_for_job
 
 GENE1 = ("gene1 test gene", "ACGTTGCAAGGCTTAACCGGTTAACGTAGCTAGCTAGGCTAACGTTAGC" * 4)
 GENES = fasta([GENE1])
@@ -119,3 +119,22 @@ def test_registered_database_files_stay(client: TestClient, tmp_path: Path) -> N
     response = delete(client, "root", "reg")
     assert response.status_code == 200 and response.json()["files_removed"] is False
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_db_remove(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (tmp_path / "cli.fa").write_text(GENES)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        command = [BLASTDECK, "db", *args, "--data-dir", str(data)]
+        return subprocess.run(command, capture_output=True, timeout=180, text=True)
+
+    assert cli("add", "clidb", str(tmp_path / "cli.fa")).returncode == 0
+    built = data / "databases" / "clidb"
+    assert built.is_dir()
+    done = cli("remove", "clidb")
+    assert done.returncode == 0, done.stderr
+    assert "removed clidb" in done.stdout
+    assert not built.exists()
+    again = cli("remove", "clidb")
+    assert again.returncode == 2 and "unknown_database" in again.stderr + again.stdout

@@ -5,6 +5,7 @@ delete the database with the page's button."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from blastdeck.api.web import STATIC_DIR
-from tests.conftest import Server, fasta, read_fasta
+from tests.conftest import BLASTDECK, Server, fasta, read_fasta
 from tests.support.taxonomy_cache import embedded_cache
 from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS
 
@@ -130,3 +131,22 @@ def test_a_bad_map_line_shows_the_servers_error(
     expect(error).to_contain_text("Taxid map line 4")
     expect(page.locator("[data-testid=database-row][data-name=badmap]")).to_have_count(0)
     assert httpx.get(f"{server.url}/api/databases/badmap").status_code == 404
+
+
+def test_cli_db_remove_through_the_server(server: Server, upload_files: dict) -> None:
+    """`blastdeck db remove --server`: the database leaves the page's list as it does the API's."""
+    with upload_files["fasta"].open("rb") as fh:
+        response = httpx.post(
+            f"{server.url}/api/databases",
+            data={"name": "viacli"},
+            files={"file": ("viacli.fa", fh, "text/plain")},
+            timeout=120,
+        )
+    assert response.status_code == 201, response.text
+    command = [BLASTDECK, "db", "remove", "viacli", "--server", server.url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "removed viacli" in done.stdout
+    assert httpx.get(f"{server.url}/api/databases/viacli").status_code == 404
+    again = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "unknown_database" in again.stderr
