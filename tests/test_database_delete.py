@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,21 @@ from fastapi.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.databases import storage_name
 from blastdeck.store.jobs import NewJob
-from tests.conftest import BLASTDECK, fasta, make_settings, wait_for_job
+from tests.conftest import BLASTDECK, fasta, make_settings, pg_database, wait_for_job
 
 GENE1 = ("gene1 test gene", "ACGTTGCAAGGCTTAACCGGTTAACGTAGCTAGCTAGGCTAACGTTAGC" * 4)
 GENES = fasta([GENE1])
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path_factory.mktemp("delete") / "data", auth="on")
-    with TestClient(create_app(settings)) as test_client:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    with ExitStack() as stack:
+        url = stack.enter_context(pg_database()) if request.param == "postgresql" else None
+        data = tmp_path_factory.mktemp("delete") / "data"
+        settings = make_settings(data, url, auth="on")
+        test_client = stack.enter_context(TestClient(create_app(settings)))
         users = test_client.app.state.runtime.users
         users.add("alice", groups=["lab"])
         users.add("bob", groups=["lab"])
