@@ -94,8 +94,21 @@ def test_upload_with_a_taxid_map_shows_coverage_then_delete(
     demo = page.locator("[data-testid=database-row][data-name=demo-16s]")
     expect(demo.get_by_test_id("db-coverage")).to_have_text("no taxids")
 
+    # Record what the form showed on the way: the answer ends "building" quickly.
+    page.evaluate(
+        """() => {
+        window.seenStages = new Set();
+        new MutationObserver(() => {
+          for (const id of ['db-upload-progress', 'db-building']) {
+            if (document.querySelector(`[data-testid=${id}]`)) window.seenStages.add(id);
+          }
+        }).observe(document.body, { childList: true, subtree: true });
+    }"""
+    )
     add(page, "bench20", upload_files["fasta"], upload_files["map"])
     expect(page.get_by_test_id("db-added")).to_contain_text("Added bench20")
+    assert "db-building" in page.evaluate("() => [...window.seenStages]")
+    expect(page.get_by_test_id("db-building")).to_have_count(0)
     row = page.locator("[data-testid=database-row][data-name=bench20]")
     taxa = upload_files["taxa"]
     expect(row.get_by_test_id("db-coverage")).to_contain_text(
