@@ -13,7 +13,9 @@ from blastdeck.cli.output import console, fail, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_TAXID
 
-app = typer.Typer(help="BLAST databases: add (register or build) and list.", no_args_is_help=True)
+app = typer.Typer(
+    help="BLAST databases: add (register or build), list and remove.", no_args_is_help=True
+)
 
 
 @app.command("add")
@@ -95,6 +97,24 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
         for db in databases:
             if not db["available"]:
                 say(f"unavailable {db['name']}: {db['unavailable_reason'] or ''}")
+
+
+@app.command("remove")
+def db_remove(
+    name: Annotated[str, typer.Argument(help="the database's name (plain or qualified)")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Delete a database (its owner or an admin). Refused (database_in_use) while a queued or
+    running job searches it. The files BlastDeck built for it and its staged copies on the
+    clusters are removed; a registered database's own files are left where they are."""
+    with reaching(server, data_dir, token) as backend:
+        removed = backend.remove_database(name)
+        kept = "" if removed["files_removed"] else " (its registered files are left in place)"
+        say(f"removed {removed['name']}{kept}")
+        for where in removed["staged_removed"]:
+            say(f"staged copy removed: {where}")
 
 
 def top_organisms_text(db: dict[str, Any], shown: int = 5) -> str:

@@ -5,6 +5,7 @@ import type {
   AlignmentParams,
   ClusterList,
   DatabaseList,
+  DatabaseRemoved,
   HitPage,
   HitParams,
   HspPage,
@@ -34,6 +35,9 @@ export const api = {
 
   programs: () => apiJson<ProgramList>('/api/programs').then((r) => r.items),
   databases: () => apiJson<DatabaseList>('/api/databases').then((r) => r.items),
+  /** Delete a database (its owner or an admin); refused with database_in_use while a job uses it. */
+  removeDatabase: (name: string) =>
+    apiJson<DatabaseRemoved>(`/api/databases/${name.split('/').map(encodeURIComponent).join('/')}`, { method: 'DELETE' }),
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
   limits: () => apiJson<Limits>('/api/limits'),
   options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),

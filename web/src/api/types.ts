@@ -52,6 +52,7 @@ export type Rank = NonNullable<TaxonomyParams['rank']>;
 
 export type Database = Schemas['Database'];
 export type DatabaseList = Schemas['DatabaseList'];
+export type DatabaseRemoved = Schemas['DatabaseRemoved'];
 export type Cluster = Schemas['Cluster'];
 export type ClusterList = Schemas['ClusterList'];
 export type OptionSpec = Schemas['OptionSpec'];
