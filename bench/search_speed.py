@@ -385,8 +385,9 @@ def bench(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 server.register(name, data.files[molecule])
                 names[(data.name, molecule)] = name
         # one untimed job and raw run per database: staging, page cache
+        molecules = {c.molecule for c in cases} | ({"nucl"} if args.slurm_runs else set())
         for data in sets:
-            for case in (CASES[0], CASES[2]):
+            for case in (c for c in (CASES[0], CASES[2]) if c.molecule in molecules):
                 raw_run(case, data, work)
                 job_run(server, case, data, names[(data.name, case.molecule)])
         for case in cases:
@@ -462,6 +463,26 @@ def print_table(results: dict[str, Any]) -> None:
         )
 
 
+def markdown_table(paths: list[Path]) -> str:
+    """Every row of the given result files as a markdown table (for docs/performance.md)."""
+    lines = [
+        "| case | data set | batches | raw (local) s | BlastDeck (SLURM) s | ratio | target | "
+        "every pair's ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        for row in json.loads(path.read_text())["rows"]:
+            base = row.get("median_raw_s", row.get("median_local_s"))
+            ours = row.get("median_ours_s", row.get("median_slurm_s"))
+            ratios = ", ".join(f"{p['ratio']:.3f}" for p in row["pairs"])
+            verdict = "" if row["pass"] else " (missed)"
+            lines.append(
+                f"| {row['case']} | {row['set']} | {row['batches']} | {base:.2f} | {ours:.2f} | "
+                f"**{row['median_ratio']:.3f}**{verdict} | {row['target']:.2f} | {ratios} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     split = lambda text: [x for x in text.split(",") if x]  # noqa: E731
@@ -475,7 +496,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
+    parser.add_argument(
+        "--markdown", type=Path, nargs="+", help="print these result files as a table; no run"
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown_table(args.markdown))
+        return 0
     results: dict[str, Any] = {
         "bench": "search_speed",
         "command": " ".join(["bench/search_speed.py", *(argv or sys.argv[1:])]),
