@@ -384,12 +384,17 @@ def bench(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 name = f"{data.name}-{molecule}"
                 server.register(name, data.files[molecule])
                 names[(data.name, molecule)] = name
-        # one untimed job and raw run per database: staging, page cache
+        # one untimed 1-query job and raw run per database: the job stages the database, both
+        # read it into the page cache
         molecules = {c.molecule for c in cases} | ({"nucl"} if args.slurm_runs else set())
         for data in sets:
             for case in (c for c in (CASES[0], CASES[2]) if c.molecule in molecules):
-                raw_run(case, data, work)
-                job_run(server, case, data, names[(data.name, case.molecule)])
+                first = CACHE / f"{data.name}-{case.queries}-first.fa"
+                write_fasta(first, read_fasta(data.files[case.queries])[:1])
+                warm = DataSet(data.name, data.size, data.seed, data.dir, dict(data.files))
+                warm.files[case.queries] = first
+                raw_run(case, warm, work)
+                job_run(server, case, warm, names[(data.name, case.molecule)])
         for case in cases:
             for data in sets:
                 if case.name == "16s-1000" and data.name not in args.sets_1000:
