@@ -35,7 +35,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -251,15 +253,30 @@ def raw_run(case: Case, data: DataSet, work: Path) -> dict[str, Any]:
         THREADS,
         *blast_arguments(Program(case.program), case.options),
     ]
+    cpu_before = children_cpu_s()
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    cpu = children_cpu_s() - cpu_before
     if proc.returncode != 0:
         raise BenchError(f"raw {case.program} failed: {proc.stderr[-500:]}")
     with out.open() as fh:
         hsps = sum(1 for line in fh if line.strip() and not line.startswith("#"))
     out.unlink()
-    return {"wall_s": r3(wall), "hsps": hsps}
+    return {"wall_s": r3(wall), "cpu_s": r3(cpu), "hsps": hsps}
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds of the server process and of its children it has waited for (its BLAST
+    processes): utime, stime, cutime, cstime of /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def job_run(
@@ -272,6 +289,7 @@ def job_run(
         "options": case.options,
         "cluster": cluster,
     }
+    cpu_before = server_cpu_s(server.pid)
     started_epoch, started = time.time(), time.perf_counter()
     job = server.request("POST", "/api/jobs", json=body).json()
     deadline = time.monotonic() + JOB_DEADLINE_S
@@ -281,12 +299,14 @@ def job_run(
         time.sleep(POLL_S)
         job = server.request("GET", f"/api/jobs/{job['id']}").json()
     client_wall = time.perf_counter() - started
+    cpu = server_cpu_s(server.pid) - cpu_before  # BLAST on SLURM is not the server's child
     if job["phase"] != "completed":
         raise BenchError(f"job {job['id']} {job['phase']}: {job['error_code']}: {job['error']}")
     finished = datetime.fromisoformat(job["finished_at"]).timestamp()
     return {
         "wall_s": r3(finished - started_epoch),
         "client_s": r3(client_wall),
+        "cpu_s": r3(cpu),
         "hsps": job["hsps_total"],
         "batches": job["progress"]["batches_total"],
         "id": job["id"],
@@ -311,10 +331,13 @@ def measure(
         if a["hsps"] != b["hsps"]:
             raise BenchError(f"HSP counts differ: {names[0]} {a['hsps']}, {names[1]} {b['hsps']}")
         pair = {names[0]: a, names[1]: b, "ratio": r3(b["wall_s"] / a["wall_s"])}
+        if names[0] == "raw" and a["cpu_s"] and b["cpu_s"]:  # on SLURM BLAST is elsewhere
+            pair["cpu_ratio"] = r3(b["cpu_s"] / a["cpu_s"])
         pairs.append(pair)
         print(
             f"    run {i + 1}: {names[0]} {a['wall_s']:.2f} s, {names[1]} {b['wall_s']:.2f} s "
-            f"({b.get('batches', '-')} batch(es)), ratio {pair['ratio']:.3f}",
+            f"({b.get('batches', '-')} batch(es)), ratio {pair['ratio']:.3f}, "
+            f"CPU {a['cpu_s']:.2f} / {b['cpu_s']:.2f} s",
             flush=True,
         )
     return pairs
@@ -333,6 +356,9 @@ def summary(case: Case, data: DataSet, pairs: list[dict[str, Any]], names: tuple
         f"median_{names[0]}_s": median([p[names[0]]["wall_s"] for p in pairs]),
         f"median_{names[1]}_s": median([p[names[1]]["wall_s"] for p in pairs]),
         "median_ratio": ratio,
+        "median_cpu_ratio": median([p["cpu_ratio"] for p in pairs])
+        if "cpu_ratio" in pairs[0]
+        else None,
         "batches": pairs[0][names[1]].get("batches"),
         "hsps": pairs[0][names[1]]["hsps"],
         "target": case.target,
@@ -472,8 +498,8 @@ def markdown_table(paths: list[Path]) -> str:
     """Every row of the given result files as a markdown table (for docs/performance.md)."""
     lines = [
         "| case | data set | batches | raw (local) s | BlastDeck (SLURM) s | ratio | target | "
-        "every pair's ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "every pair's ratio | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for path in paths:
         for row in json.loads(path.read_text())["rows"]:
@@ -481,9 +507,11 @@ def markdown_table(paths: list[Path]) -> str:
             ours = row.get("median_ours_s", row.get("median_slurm_s"))
             ratios = ", ".join(f"{p['ratio']:.3f}" for p in row["pairs"])
             verdict = "" if row["pass"] else " (missed)"
+            cpu = "-" if row.get("median_cpu_ratio") is None else f"{row['median_cpu_ratio']:.3f}"
             lines.append(
                 f"| {row['case']} | {row['set']} | {row['batches']} | {base:.2f} | {ours:.2f} | "
-                f"**{row['median_ratio']:.3f}**{verdict} | {row['target']:.2f} | {ratios} |"
+                f"**{row['median_ratio']:.3f}**{verdict} | {row['target']:.2f} | {ratios} | "
+                f"{cpu} |"
             )
     return "\n".join(lines)
 
