@@ -271,12 +271,13 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def server_cpu_s(pid: int) -> float:
-    """CPU seconds of the server process and of its children it has waited for (its BLAST
-    processes): utime, stime, cutime, cstime of /proc/PID/stat."""
+def server_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of the server process itself and of the children it has waited for (its
+    BLAST processes): utime + stime, cutime + cstime of /proc/PID/stat."""
     stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    ticks = [int(f) for f in stat[stat.rfind(")") + 2 :].split()[11:15]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (ticks[0] + ticks[1]) / hz, (ticks[2] + ticks[3]) / hz
 
 
 def job_run(
@@ -299,7 +300,9 @@ def job_run(
         time.sleep(POLL_S)
         job = server.request("GET", f"/api/jobs/{job['id']}").json()
     client_wall = time.perf_counter() - started
-    cpu = server_cpu_s(server.pid) - cpu_before  # BLAST on SLURM is not the server's child
+    cpu_after = server_cpu_s(server.pid)  # BLAST on SLURM is not the server's child
+    server_cpu, blast_cpu = (a - b for a, b in zip(cpu_after, cpu_before, strict=True))
+    cpu = server_cpu + blast_cpu
     if job["phase"] != "completed":
         raise BenchError(f"job {job['id']} {job['phase']}: {job['error_code']}: {job['error']}")
     finished = datetime.fromisoformat(job["finished_at"]).timestamp()
@@ -307,6 +310,8 @@ def job_run(
         "wall_s": r3(finished - started_epoch),
         "client_s": r3(client_wall),
         "cpu_s": r3(cpu),
+        "server_cpu_s": r3(server_cpu),
+        "blast_cpu_s": r3(blast_cpu),
         "hsps": job["hsps_total"],
         "batches": job["progress"]["batches_total"],
         "id": job["id"],
