@@ -255,7 +255,10 @@ def raw_run(case: Case, data: DataSet, work: Path) -> dict[str, Any]:
     ]
     cpu_before = children_cpu_s()
     started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    # A session of its own, as BlastDeck starts each BLAST: with the kernel's autogroup
+    # scheduling every session is a group with its own share of the CPU, so under load a BLAST
+    # left in this script's session would get less than the job's, and lose for that alone.
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, start_new_session=True)
     wall = time.perf_counter() - started
     cpu = children_cpu_s() - cpu_before
     if proc.returncode != 0:
