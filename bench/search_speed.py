@@ -507,8 +507,8 @@ def markdown_table(paths: list[Path]) -> str:
     """Every row of the given result files as a markdown table (for docs/performance.md)."""
     lines = [
         "| case | data set | batches | raw (local) s | BlastDeck (SLURM) s | ratio | target | "
-        "every pair's ratio | CPU ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "every pair's ratio | CPU ratio | its BLAST's CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for path in paths:
         for row in json.loads(path.read_text())["rows"]:
@@ -517,10 +517,16 @@ def markdown_table(paths: list[Path]) -> str:
             ratios = ", ".join(f"{p['ratio']:.3f}" for p in row["pairs"])
             verdict = "" if row["pass"] else " (missed)"
             cpu = "-" if row.get("median_cpu_ratio") is None else f"{row['median_cpu_ratio']:.3f}"
+            blast = [
+                p["ours"]["blast_cpu_s"] / p["raw"]["cpu_s"]
+                for p in row["pairs"]
+                if p.get("ours", {}).get("blast_cpu_s") and p["raw"]["cpu_s"]
+            ]
+            blast_cpu = f"{median(blast):.3f}" if blast else "-"
             lines.append(
                 f"| {row['case']} | {row['set']} | {row['batches']} | {base:.2f} | {ours:.2f} | "
                 f"**{row['median_ratio']:.3f}**{verdict} | {row['target']:.2f} | {ratios} | "
-                f"{cpu} |"
+                f"{cpu} | {blast_cpu} |"
             )
     return "\n".join(lines)
 
