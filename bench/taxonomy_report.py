@@ -21,6 +21,10 @@ Autocomplete: `GET /api/taxonomy/search?q=` over 200 prefixes (genus and species
 bench data's organisms and common names, 1-4 letters and longer), p50/p95/max. Target p95
 <= 50 ms.
 
+Each first request is reported as wall time and the server process's CPU time for it (from
+/proc, 10 ms ticks): on a shared 2-core machine the wall time also holds the wait for a core;
+the targets are checked on wall time.
+
 Needs /work/bench-data (or --bench-data) as `../shared/scripts/make-bench-data` builds it.
 Figures go to bench/results/taxonomy_report.json. Exit status: 0 every target passes, 1 a target
 fails, 2 the benchmark could not run.
@@ -39,6 +43,9 @@ from typing import Any
 
 import _common
 from _common import BENCH_DIR, BenchError, median, nearest_rank, write_json
+
+from blastdeck.taxonomy import Taxonomy
+from blastdeck.taxonomy.shared import user_cache_dir
 
 RESULTS = BENCH_DIR / "results" / "taxonomy_report.json"
 DEFAULT_BENCH_DATA = Path("/work/bench-data")
@@ -135,28 +142,28 @@ def measure_job(server: _common.Server, job_id: str, rounds: int) -> dict[str, A
     return row
 
 
-def prefixes(server: _common.Server, bench_data: Path, count: int = 200) -> list[str]:
-    """Prefixes people type: genus and species names of the bench data's organisms (from its
-    titles, the words the taxid map was made from) and common names, cut at 1-4 letters and
-    whole."""
+def prefixes(bench_data: Path, count: int = 200) -> list[str]:
+    """Prefixes people type: genus and species names of the bench data's organisms (their
+    taxids from the taxid maps, named by the taxonomy the server uses) and common names, cut
+    at 1-4 letters, whole, and "Genus sp" starts; `count` of them, shuffled (seeded)."""
     rng = random.Random(7)
-    words: set[str] = set()
-    with (bench_data / "n3000-s7" / "16s-3000.fa").open() as fasta:
-        for line in fasta:
-            if line.startswith(">"):
-                title = line.split(None, 1)[1].split()
-                if title and title[0][0].isupper() and title[0].isalpha():
-                    words.add(title[0])
-                    if len(title) > 1 and title[1].isalpha() and title[1].islower():
-                        words.add(" ".join(title[:2]))
-    chosen = rng.sample(sorted(words), min(60, len(words))) + list(COMMON_NAMES)
+    taxids: set[int] = set()
+    for case, size, _ in CASES:
+        with (bench_data / case / f"16s-{size}.taxid_map").open() as lines:
+            taxids.update(int(line.split()[1]) for line in lines if line.strip())
+    table = Taxonomy(user_cache_dir()).lineage_names(sorted(taxids))
+    genera = sorted({g for g in table.rank_names["genus"] if g})
+    species = sorted({s for s in table.rank_names["species"] if s})
+    words = rng.sample(genera, min(80, len(genera))) + rng.sample(species, min(80, len(species)))
     found: list[str] = []
-    for word in chosen:
+    for word in [*words, *COMMON_NAMES]:
         found += [word[:n] for n in (1, 2, 3, 4)] + [word]
         if " " in word:
             found.append(word[: word.index(" ") + 3])
     unique = list(dict.fromkeys(p for p in found if p.strip()))
     rng.shuffle(unique)
+    if len(unique) < count:
+        raise BenchError(f"only {len(unique)} distinct prefixes from the bench data")
     return unique[:count]
 
 
@@ -226,7 +233,7 @@ def main() -> int:
             row["job_id"] = job_id
             rows.append(row)
             print(f"{case}: {row['hsps']} HSPs, cold {row['cold']} ms", flush=True)
-        search = measure_search(server, prefixes(server, args.bench_data))
+        search = measure_search(server, prefixes(args.bench_data))
         server.stop()
         server = _common.Server(work)  # a new process on the same data dir
         server.start()

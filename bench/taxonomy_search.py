@@ -93,10 +93,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--queries", type=int, default=20, help="queries per job (of 50)")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    # run_all.py passes every script --data DIR: used when it holds the datasets by name
+    parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--filters", default=",".join(FILTERS), help="names, comma-separated")
     args = parser.parse_args()
     datasets = args.datasets.split(",")
+    if args.data is not None and all((args.data / name).is_dir() for name in datasets):
+        args.data_root = args.data
     for name in datasets:
         if not (args.data_root / name / "16s-3000.nin").exists() and not any(
             (args.data_root / name).glob("16s-*.nin")

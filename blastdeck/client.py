@@ -55,6 +55,7 @@ class Backend(Protocol):
         taxid_map: Path | None = None,
         taxid: int | None = None,
     ) -> dict[str, Any]: ...
+    def remove_database(self, name: str) -> dict[str, Any]: ...
     def clusters(self) -> list[dict[str, Any]]: ...
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -238,6 +239,12 @@ class HttpBackend:
         refuse_taxa_for_registered(taxid_map, taxid)
         body = {"name": name, "path": str(source.resolve()), **sharing}
         return self._json("POST", "/api/databases", *_DB_KEYS, json=body)
+
+    def remove_database(self, name: str) -> dict[str, Any]:
+        # Each part of a qualified name (`alice/x`, `@lab/x`) is one segment: no name can
+        # reach another route.
+        path = "/".join(_segment(part) for part in name.split("/"))
+        return self._json("DELETE", f"/api/databases/{path}", "name", "staged_removed")
 
     def clusters(self) -> list[dict[str, Any]]:
         return self._items("/api/clusters")

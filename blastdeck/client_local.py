@@ -45,6 +45,14 @@ class LocalBackend:
     def cancel(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.cancel(job_id))
 
+    def remove_database(self, name: str) -> dict[str, Any]:
+        removed = self._runtime.database_removal.remove(name, EVERYONE)
+        return {
+            "name": removed.name,
+            "files_removed": removed.files_removed,
+            "staged_removed": removed.staged_removed,
+        }
+
     def download(
         self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
     ) -> None:

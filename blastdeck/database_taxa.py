@@ -140,8 +140,30 @@ def single_taxid(value: int | str, taxonomy: Taxonomy, field: str = "taxid") -> 
 
 
 def map_text(taxids: dict[str, int]) -> str:
-    """The checked map as makeblastdb reads it."""
-    return "".join(f"{seqid}\t{taxid}\n" for seqid, taxid in taxids.items())
+    """The checked map as makeblastdb reads it: each sequence by one id makeblastdb
+    -parse_seqids matches (it takes `NM_000518.5` or `ref|NM_000518.5|`, but not a whole
+    `gi|12345|gb|AB000001.1|` FASTA id)."""
+    return "".join(f"{_map_key(seqid)}\t{taxid}\n" for seqid, taxid in taxids.items())
+
+
+def _map_key(seqid: str) -> str:
+    parts = seqid.split("|")
+    if len(parts) >= 4 and parts[0] == "gi":
+        parts = parts[2:]  # gi|12345|gb|AB000001.1|: the accession after the gi
+    return parts[1] if len(parts) >= 2 and parts[1] else seqid
+
+
+def check_applied(expected: dict[str, int], sequence_taxids: np.ndarray) -> None:
+    """makeblastdb gave every mapped sequence its taxid (it says nothing when a map line
+    matches no sequence): the database's own taxids, read back, agree with the map."""
+    applied = int((sequence_taxids > 0).sum())
+    if applied != len(expected):
+        raise BlastDeckError(
+            ErrorCode.DATABASE_BUILD_FAILED,
+            f"makeblastdb gave {applied} of the {len(expected)} mapped sequences their taxid; "
+            "give the map's seqids as plain accessions (e.g. NM_000518.5).",
+            field="taxid_map",
+        )
 
 
 def read_sequence_taxids(prefix: Path, molecule: Molecule) -> np.ndarray:

@@ -39,6 +39,7 @@ from blastdeck.database_files import (
 )
 from blastdeck.database_taxa import (
     TaxonomyCoverage,
+    check_applied,
     coverage_of,
     map_text,
     parse_taxid_map,
@@ -380,9 +381,14 @@ class DatabaseCatalog:
                 "makeblastdb finished, but the database it wrote cannot be read.",
                 field="file",
             ) from None
-        # The map was checked against the FASTA, so it says each sequence's taxid (no need
-        # to read them back with blastdbcmd).
-        per_sequence = np.array([taxids.get(i, 0) for i in seqids], dtype=np.int64)
+        per_sequence = np.zeros(len(seqids), dtype=np.int64)
+        if taxids:  # what makeblastdb stored, read back: the map's lines matched silently
+            per_sequence = read_sequence_taxids(prefix, info.molecule)
+            try:
+                check_applied(taxids, per_sequence)
+            except BlastDeckError:
+                shutil.rmtree(final_dir, ignore_errors=True)
+                raise
         coverage = self._coverage(stored, per_sequence)
         return self._store.add(_row(stored, prefix, info, source, sharing, coverage))
 

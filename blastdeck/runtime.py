@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
+from blastdeck.database_removal import DatabaseRemoval
 from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.pipeline_model import Phase
@@ -65,14 +66,18 @@ class Runtime:
         sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
         self.taxonomy = taxonomy_for_settings(settings)  # its index opens on first use
+        database_store = DatabaseStore(sessions)
         self.databases = DatabaseCatalog(
-            DatabaseStore(sessions),
+            database_store,
             settings.databases_dir,
             settings.max_upload_bytes,
             self.taxonomy,
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
+        self.database_removal = DatabaseRemoval(
+            self.databases, database_store, settings.databases_dir, self.clusters
+        )
         self.lock = lock or _make_lock(settings)
         self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
         self.executor: Executor = _make_executor(settings, self.pipeline)

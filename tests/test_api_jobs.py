@@ -85,6 +85,12 @@ def test_hits_are_indexed_sorted_and_paged(
         "qcovhsp",
         "qcovs",
         "staxid",
+        # the subject's organism (from the taxonomy; null on a database without taxids)
+        "taxid",
+        "scientific_name",
+        "common_name",
+        "superkingdom",
+        "lineage",
     }
     evalues = [
         h["evalue"] for h in client.get(f"/api/jobs/{job_id}/hsps?limit=1000").json()["items"]

@@ -21,7 +21,9 @@ def _context(tmp_path: Path, demo_16s) -> JobContext:
     work = tmp_path / "job"
     work.mkdir()
     (work / "query.fa").write_text(fasta(demo_16s[:6]))
-    cluster = Cluster(name="box", engine="local", namespace="default", slots=2)
+    # batch_letters: the demo queries would otherwise be one BLAST query batch (one process).
+    settings = {"batch_letters": "4000"}
+    cluster = Cluster(name="box", engine="local", namespace="default", slots=2, settings=settings)
     database = DatabaseRef("demo-16s", tmp_path / "db" / "demo-16s", Molecule.NUCLEOTIDE)
     return JobContext("job-1", Program.BLASTN, database, {}, cluster, "default", work)
 

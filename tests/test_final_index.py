@@ -177,3 +177,14 @@ def test_a_cancel_while_the_final_index_is_written_ends_the_job_cancelled(
     assert not [p for p in index.iterdir() if p.name.startswith(".")]  # no draft left
     hits = client.get(f"/api/jobs/{done['id']}/hits").json()
     assert hits["partial"] is True and hits["total"] > 0  # its batches, as any cancelled job
+
+
+def test_a_job_without_any_hsp_has_an_empty_final_index(tmp_path: Path) -> None:
+    write_batch_index(tmp_path, 0, 0, ["lonely", "alone"], [])
+    table = final_index.finalize(tmp_path)
+    assert len(table) == 0
+    for kind, page in (("hsp", hsp_page), ("hit", hit_page)):
+        for sort in sort_names(kind):
+            assert page(table, sort, None, ResultFilter(min_pident=1.0)) == ([], 0)
+    assert [q["hits"] for q in query_summary(table)] == [0, 0]
+    assert [q["query_id"] for q in query_summary(table)] == ["lonely", "alone"]

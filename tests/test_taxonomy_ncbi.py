@@ -129,3 +129,13 @@ def test_an_entrez_query_we_cannot_honour_gets_the_error_page(
     page = assert_error_page(put, 200, code)
     assert says in page.replace("&quot;", '"').replace("&#x27;", "'"), page
     assert httpx.get(f"{server.url}/api/jobs").json()["total"] == before
+
+
+def test_orgn_noexp_is_the_taxon_alone(server: Server) -> None:
+    """[ORGN:noexp]: E. coli O157:H7 EDL933's own taxid, none of the strains under it."""
+    put = cgi(server, CMD="Put", PROGRAM="blastn", DATABASE="sixteen", QUERY=server.query,
+              ENTREZ_QUERY="txid83334[ORGN:noexp]")  # fmt: skip
+    assert put.status_code == 200 and "RID = " in put.text, put.text
+    shown = newest_job(server)["taxon_filter"]
+    assert shown["include_taxa"] == [83334] and shown["expanded_taxids"] == 1
+    assert shown["database_taxids"] == 1 and shown["entrez_query"] == "txid83334[ORGN:noexp]"

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.config import ClusterConfig
 from blastdeck.taxonomy import Taxonomy, read_taxid_list, write_taxid_list
-from tests.conftest import BLASTDECK, api_job, make_settings, read_fasta, wait_for_job
+from tests.conftest import api_job, make_settings, read_fasta, wait_for_job
 from tests.support.slurm_cluster import PrivateSlurm, SlurmUnavailable
 from tests.support.taxonomy_cache import embedded_cache
 
@@ -32,7 +32,11 @@ OPTIONS = {"evalue": 1e-30, "max_target_seqs": 100}
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    work = tmp_path_factory.mktemp("taxa-source")
+    return write_source(tmp_path_factory.mktemp("taxa-source"))
+
+
+def write_source(work: Path) -> dict[str, Any]:
+    """The database FASTA, its taxid map (two sequences left out) and five queries."""
     records = read_fasta(BENCH / "16s-3000.fa")[:SEQUENCES]
     ids = [header.split()[0] for header, _ in records]
     taxids = dict(line.split() for line in (BENCH / "16s-3000.taxid_map").read_text().splitlines())
@@ -226,6 +230,29 @@ def test_one_taxid_for_every_sequence(client: TestClient, source: dict[str, Any]
     ]
 
 
+def test_ncbi_style_seqids_get_their_taxids(client: TestClient, source: dict[str, Any]) -> None:
+    """A map may name a sequence by its FASTA id or by one of its parts; makeblastdb matches
+    only some forms (not a whole gi|..|gb|..| id), so BlastDeck hands it one that works and
+    reads the taxids back."""
+    sequences = [s for _, s in read_fasta(source["dir"] / "db.fa")[:4]]
+    ids = ["gi|12345|gb|AB000001.1|", "ref|NM_000518.5|", "lcl|local7", "plain9"]
+    fasta = "".join(f">{i} gene\n{s}\n" for i, s in zip(ids, sequences, strict=True))
+    taxmap = "gi|12345|gb|AB000001.1|\t562\nNM_000518.5\t9606\nlcl|local7\t10090\nplain9\t1773\n"
+    response = client.post(
+        "/api/databases",
+        data={"name": "ncbi-ids"},
+        files={"file": ("n.fa", fasta, "text/plain"), "taxid_map": ("m", taxmap, "text/plain")},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["taxonomy"]["taxid_sequences"] == 4
+    prefix = Path(response.json()["path"])
+    stored = subprocess.run(
+        ["blastdbcmd", "-db", prefix.name, "-entry", "all", "-outfmt", "%T"],
+        cwd=prefix.parent, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert stored == ["562", "9606", "10090", "1773"]
+
+
 @pytest.mark.parametrize(
     ("map_text", "line", "says"),
     [
@@ -290,6 +317,10 @@ def test_a_filtered_job_has_the_hits_of_raw_blastn_taxidlist(
     assert shown["database_taxids"] == len(listed) and set(listed.tolist()) <= kept
     assert set(listed.tolist()) <= set(source["taxids"].values())
     assert "taxids" not in job["options"] and job["options"]["evalue"] == 1e-30
+    # BLAST searches a fraction of the database: one batch per slot, not many shrinking ones
+    slots = next(c["slots"] for c in client.get("/api/clusters").json()["items"]
+                 if c["name"] == "local")  # fmt: skip
+    assert job["progress"]["batches_total"] <= slots
 
 
 def test_an_excluding_job_has_the_hits_of_raw_blastn_negative_taxidlist(
@@ -358,42 +389,3 @@ def test_a_bad_filter_is_refused_and_stores_no_job(
     answer = error(client.post("/api/jobs", json=body), status, code)
     assert says in answer["message"], answer
     assert client.get("/api/jobs").json()["total"] == before
-
-
-# -- the CLI ------------------------------------------------------------------------------------
-
-
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "BLASTDECK_TAXONOMY_CACHE_DIR": str(embedded_cache()[0]),
-        "BLASTDECK_DEMO_DATABASES": "false",
-        "PATH": "/usr/bin:/bin",
-    }
-    return subprocess.run(
-        [BLASTDECK, *args, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
-
-
-def test_cli_builds_with_a_taxid_map_lists_coverage_and_searches_within_organisms(
-    source: dict[str, Any], tmp_path: Path
-) -> None:
-    data, work = tmp_path / "data", source["dir"]
-    bad = tmp_path / "bad.map"
-    bad.write_text("s000000\t1773\ns000001\n")
-    done = cli(data, "db", "add", "x", str(work / "db.fa"), "--taxid-map", str(bad))
-    assert done.returncode == 2 and "invalid_taxid_map" in done.stderr + done.stdout
-    assert "line 2" in done.stderr + done.stdout
-    done = cli(data, "db", "add", "x", str(work / "db.fa"), "--taxid-map",
-               str(work / "db.taxid_map"))  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert f"{SEQUENCES - 2} of {SEQUENCES} sequences have a taxid" in done.stdout
-    listing = cli(data, "db", "list")
-    assert listing.returncode == 0 and "with taxid" in listing.stdout
-    assert f"{SEQUENCES - 2} (" in listing.stdout and "organisms x:" in listing.stdout
-    done = cli(data, "submit", str(work / "query.fa"), "--db", "x", "--taxids",
-               "Bacillota,1763", "-o", "evalue=1e-30")  # fmt: skip
-    assert done.returncode == 0, done.stderr + done.stdout
-    done = cli(data, "submit", str(work / "query.fa"), "--db", "x", "--taxids", "562",
-               "--exclude-taxids", "Escherichia coli")  # fmt: skip
-    assert done.returncode == 2 and "taxon_filter_conflict" in done.stderr + done.stdout

@@ -23,7 +23,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from blastdeck.api.web import STATIC_DIR
 from blastdeck.domain.pipeline_model import STEPS
+from blastdeck.taxonomy import Taxonomy
+from blastdeck.taxonomy.shared import user_cache_dir
 from tests.conftest import SLOW_OPTIONS, Server, fasta, wait_for_job
+from tests.support.taxdb import build_demo_taxdb
 from tests.test_auth import cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -668,3 +671,60 @@ def test_query_loc_takes_a_checked_range(server: LockedServer, page: Page) -> No
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
     job_id = re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1)
     assert server.job(job_id)["options"] == {"query_loc": "20-120"}
+
+
+def test_taxonomy_tab_opens_the_hits_of_an_organism(
+    server: LockedServer, page: Page, tmp_path: Path
+) -> None:
+    """A job on a database with taxids (the demo 16S genes, makeblastdb -taxid_map): the hit
+    table names each organism and sorts by it; the Taxonomy tab draws the tree and the
+    organism table, rolls up to a rank, and a click opens the hits of that organism."""
+    taxonomy = Taxonomy(user_cache_dir())  # the index the server opened at its start
+    db = build_demo_taxdb(taxonomy, tmp_path)
+    added = httpx.post(
+        f"{server.url}/api/databases", json={"name": "taxdemo-e2e", "path": str(db["path"])}
+    )
+    assert added.status_code in (200, 201), added.text
+    queries = [(f"q{i}", seq) for i, (_, seq) in enumerate(db["records"][:40:10])]
+    body = {"program": "blastn", "database": "taxdemo-e2e", "query": fasta(queries),
+            "options": {"evalue": 1e-10, "max_target_seqs": 50}}  # fmt: skip
+    job = httpx.post(f"{server.url}/api/jobs", json=body, timeout=30).json()
+    assert wait_for_job(server.job, job["id"])["phase"] == "completed"
+    api = f"{server.url}/api/jobs/{job['id']}"
+
+    page.goto(f"{server.url}/jobs/{job['id']}?tab=hits")
+    by_name = httpx.get(f"{api}/hits", params={"sort": "organism", "limit": 1}).json()
+    page.get_by_test_id("sort-organism").click()
+    first = hit_rows(page).first.get_by_test_id("hit-organism")
+    expect(first).to_have_text(by_name["items"][0]["scientific_name"], timeout=10_000)
+
+    page.get_by_test_id("tab-taxonomy").click()
+    report = httpx.get(f"{api}/taxonomy").json()
+    organisms = page.get_by_test_id("taxonomy-organism")
+    expect(organisms).to_have_count(len(report["organisms"]), timeout=20_000)
+    expect(page.get_by_test_id("taxonomy-node")).to_have_count(len(report["tree"]))
+    expect(page.get_by_test_id("taxonomy-summary")).to_have_attribute(
+        "data-hits", str(report["hits"])
+    )
+    genera = httpx.get(f"{api}/taxonomy", params={"rank": "genus"}).json()
+    page.get_by_test_id("taxonomy-rank").select_option("genus")
+    expect(organisms).to_have_count(len(genera["organisms"]), timeout=10_000)
+    page.get_by_test_id("taxonomy-rank").select_option("")
+
+    chosen = next(o for o in report["organisms"] if o["taxid"])
+    expected = httpx.get(f"{api}/hits", params={"taxid": chosen["taxid"], "limit": 1}).json()
+    page.locator(f'[data-testid="taxonomy-organism"][data-taxid="{chosen["taxid"]}"]').click()
+    expect(page).to_have_url(re.compile(rf"tab=hits.*taxid={chosen['taxid']}"))
+    expect(page.get_by_test_id("filter-taxon")).to_contain_text(chosen["scientific_name"])
+    summary = page.get_by_test_id("hits-summary")
+    expect(summary).to_have_attribute("data-total", str(expected["total"]), timeout=10_000)
+    expect(hit_rows(page)).to_have_count(min(50, expected["total"]))
+    page.get_by_test_id("filter-taxon-clear").click()
+    expect(summary).to_have_attribute("data-total", str(report["hits"]), timeout=10_000)
+
+    # The alignments name the subject's organism too.
+    aligned = httpx.get(f"{api}/alignments", params={"query_index": 0, "limit": 1}).json()
+    page.get_by_test_id("tab-alignments").click()
+    expect(page.get_by_test_id("alignment-organism").first).to_contain_text(
+        aligned["items"][0]["scientific_name"], timeout=10_000
+    )

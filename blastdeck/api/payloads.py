@@ -15,7 +15,7 @@ from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, SubmitSlot
 from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
-from blastdeck.database_files import missing_files_reason
+from blastdeck.database_files import database_files, missing_files_reason
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
 from blastdeck.domain.errors import ErrorCode, category_of
@@ -115,7 +115,16 @@ def database_model(db: models.BlastDatabase) -> Database:
         group=db.share_group,
         created_at=_iso(db.created_at),
         taxonomy=_database_taxonomy(db),
+        size_bytes=None if reason else _size_on_disk(Path(db.path)),
     )
+
+
+def _size_on_disk(prefix: Path) -> int | None:
+    """The bytes of the database's files (every volume of an alias), None when unreadable."""
+    try:
+        return sum(path.stat().st_size for path in database_files(prefix))
+    except OSError:
+        return None
 
 
 def _database_taxonomy(db: models.BlastDatabase) -> DatabaseTaxonomy | None:

@@ -13,7 +13,9 @@ from blastdeck.cli.output import console, fail, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_TAXID
 
-app = typer.Typer(help="BLAST databases: add (register or build) and list.", no_args_is_help=True)
+app = typer.Typer(
+    help="BLAST databases: add (register or build), list and remove.", no_args_is_help=True
+)
 
 
 @app.command("add")
@@ -71,7 +73,8 @@ def db_add(
 @app.command("list")
 def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
     """List databases (qualified names) with their scope, molecule, size and title; one whose
-    files are gone says so ("files: missing"), with the reason below the table."""
+    files are gone says so ("files: missing"), with the reason below the table, as is each
+    database's taxonomy coverage (sequences with a taxid, distinct taxa, top organisms)."""
     with reaching(server, data_dir, token) as backend:
         databases = backend.databases()
         rows = [
@@ -82,29 +85,36 @@ def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirO
                 db["molecule"],
                 f"{db['sequences']:,}",
                 f"{db['letters']:,}",
-                taxid_column(db),
                 db["title"],
             ]
             for db in databases
         ]
-        columns = (
-            "name", "scope", "files", "molecule", "sequences", "letters", "with taxid", "title"
-        )  # fmt: skip
+        columns = ("name", "scope", "files", "molecule", "sequences", "letters", "title")
         console.print(table(*columns, rows=rows, whole=columns[:-1]))
-        for db in databases:
-            if (db.get("taxonomy") or {}).get("top_organisms"):
-                say(f"organisms {db['name']}: {top_organisms_text(db)}")
+        for db in databases:  # below the table: it stays readable in 80 columns
+            if (db.get("taxonomy") or {}).get("taxid_sequences"):
+                say(f"taxa {db['name']}: {coverage_text(db)}")
         for db in databases:
             if not db["available"]:
                 say(f"unavailable {db['name']}: {db['unavailable_reason'] or ''}")
 
 
-def taxid_column(db: dict[str, Any]) -> str:
-    """Sequences with a taxid and distinct taxids ("-": never read)."""
-    taxonomy = db.get("taxonomy")
-    if taxonomy is None:
-        return "-"
-    return f"{taxonomy['taxid_sequences']:,} ({taxonomy['distinct_taxids']:,} taxa)"
+@app.command("remove")
+def db_remove(
+    name: Annotated[str, typer.Argument(help="the database's name (plain or qualified)")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Delete a database (its owner or an admin). Refused (database_in_use) while a queued or
+    running job searches it. The files BlastDeck built for it and its staged copies on the
+    clusters are removed; a registered database's own files are left where they are."""
+    with reaching(server, data_dir, token) as backend:
+        removed = backend.remove_database(name)
+        kept = "" if removed["files_removed"] else " (its registered files are left in place)"
+        say(f"removed {removed['name']}{kept}")
+        for where in removed["staged_removed"]:
+            say(f"staged copy removed: {where}")
 
 
 def top_organisms_text(db: dict[str, Any], shown: int = 5) -> str:

@@ -74,6 +74,7 @@ class ErrorCode(StrEnum):
     TAXONOMY_UNAVAILABLE = "taxonomy_unavailable"  # the operator's taxdump dir is unreadable
     INVALID_TAXID_MAP = "invalid_taxid_map"  # a database's taxid map: bad line, seqid, taxid
     DATABASE_WITHOUT_TAXIDS = "database_without_taxids"  # a taxon filter on a db with no taxids
+    DATABASE_IN_USE = "database_in_use"  # deleting a database a queued/running job searches
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.
@@ -132,6 +133,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RESULTS_NOT_READY: 409,
     ErrorCode.DATABASE_EXISTS: 409,
     ErrorCode.AMBIGUOUS_DATABASE: 409,
+    ErrorCode.DATABASE_IN_USE: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
     ErrorCode.DATABASE_UNAVAILABLE: 503,

@@ -46,6 +46,7 @@ from blastdeck.engines.slots import HostSlots
 from blastdeck.engines.staging import (
     STAGE_MARKER,
     database_fingerprint,
+    remove_staged,
     stage_on_host,
     staged_fingerprint,
 )
@@ -78,6 +79,11 @@ class LocalEngine:
         if staged != database_fingerprint(ctx.database.prefix):
             return WarmState(False, str(warm_dir), "staged copy is out of date")
         return WarmState(True, str(warm_dir), "current staged copy found")
+
+    def drop_staged(self, database: str) -> list[str]:
+        """Remove the staged copy of a deleted database; where it was (none: [])."""
+        warm_dir = self.scratch / "dbs" / storage_name(database)
+        return [str(warm_dir)] if remove_staged(warm_dir) else []
 
     def stage_db(self, ctx: JobContext) -> str:
         try:

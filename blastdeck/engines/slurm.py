@@ -59,7 +59,7 @@ from blastdeck.engines.slurm_scripts import (
     stage_script,
 )
 from blastdeck.engines.slurm_settings import SETTINGS, check_settings, parse_settings
-from blastdeck.engines.staging import database_fingerprint
+from blastdeck.engines.staging import database_fingerprint, remove_staged
 from blastdeck.files import write_atomically
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,20 @@ class SlurmEngine:
         if staged.get("fingerprint") != database_fingerprint(ctx.database.prefix):
             return WarmState(False, where, "staged copy is out of date")
         return WarmState(True, where, "current staged copy found")
+
+    def drop_staged(self, database: str) -> list[str]:
+        """Forget a deleted database's staged copy: its record, and the copy itself where node
+        scratch is reachable from this host (a shared or local scratch dir); a copy on a
+        node-local disk is left for the node's own cleanup."""
+        removed = []
+        record = self.state_dir / "staged" / f"{storage_name(database)}.json"
+        if record.exists():
+            record.unlink(missing_ok=True)
+            removed.append(str(record))
+        node_dir = self.conf.scratch_dir / "dbs" / storage_name(database)
+        if remove_staged(node_dir):
+            removed.append(str(node_dir))
+        return removed
 
     def stage_db(self, ctx: JobContext) -> str:
         """Copy the database to node scratch as a SLURM job and wait for it to finish."""

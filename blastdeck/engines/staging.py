@@ -142,6 +142,18 @@ def stage_on_host(prefix: Path, warm_dir: Path) -> StageReport:
     )
 
 
+def remove_staged(warm_dir: Path) -> bool:
+    """Remove a staged copy (its database was deleted); under the host lock, so no staging of
+    it is half-way. True when there was one."""
+    if not warm_dir.exists():
+        return False
+    with host_lock(warm_dir.parent / f".{warm_dir.name}.lock"):
+        existed = warm_dir.exists()
+        shutil.rmtree(warm_dir, ignore_errors=True)
+    (warm_dir.parent / f".{warm_dir.name}.lock").unlink(missing_ok=True)
+    return existed
+
+
 def _link(source: Path, target: Path) -> bool:
     try:
         os.link(source, target)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
@@ -134,9 +134,20 @@ _TIES: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
+# Sorts by a key that is not one column (e.g. an organism name per taxid): kind -> name ->
+# the primary key of every row, from the table and the list's columns. Their orders are kept
+# like the others (precomputed into a finished job's final index when registered by then,
+# else made on first use and stored).
+SortKey = Callable[[HspTable, dict[str, np.ndarray]], np.ndarray]
+SORT_KEYS: dict[str, dict[str, SortKey]] = {
+    "hsp": {"subject_id": lambda table, columns: _subject_rank(table)[columns["subject"]]},
+    "hit": {"subject_id": lambda table, columns: _subject_rank(table)[columns["subject"]]},
+}
+
+
 def sort_names(kind: str) -> tuple[str, ...]:
     """Every sort a list of this kind offers."""
-    return (*SORT_COLUMNS[kind], "query", "subject_id")
+    return (*SORT_COLUMNS[kind], "query", *SORT_KEYS[kind])
 
 
 def sort_order(
@@ -186,12 +197,10 @@ def compute_order(
         ties = blast_ranking(table, kind, columns)
         if key is not None:  # a key computed by the caller (sort=organism), one per row
             primary = key
-        elif sort == "subject_id":
-            primary = _subject_rank(table)[columns["subject"]]
         elif sort in SORT_COLUMNS[kind]:
             primary = columns[sort]
         else:
-            raise KeyError(sort)
+            primary = SORT_KEYS[kind][sort](table, columns)
         primary = primary[ties]
     if descending:
         primary = -primary.astype("f8") if primary.dtype.kind != "f" else -primary
@@ -291,3 +300,10 @@ def _subject_rank(table: HspTable) -> np.ndarray:
         _, inverse = np.unique(names, return_inverse=True) if len(names) else (None, names)
         rank = table.cache["subject_rank"] = np.asarray(inverse, dtype="i8")
     return rank
+
+
+# What the API offers (HspSort, HitSort) is what this module can sort by.
+# Every sort the API offers exists; "organism" needs the taxonomy, so its key comes from the
+# caller (organism_key) and its order is never stored on disk.
+assert set(get_args(HspSort)) <= {*sort_names("hsp"), "organism"}
+assert set(get_args(HitSort)) <= {*sort_names("hit"), "organism"}

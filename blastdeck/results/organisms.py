@@ -9,7 +9,7 @@ numpy pass per request after the first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,9 @@ class TaxonRows:
         return (places >= self.start) & (places < self.end)
 
 
-def organism_sort_key(taxonomy: Taxonomy, cache: dict[str, Any]):
+def organism_sort_key(
+    taxonomy: Taxonomy, cache: dict[str, Any]
+) -> Callable[[np.ndarray], np.ndarray]:
     """The sort key `organism` for a staxid column: each row's place in the alphabetical order
     of the scientific names (case aside), rows without a known organism last."""
 

@@ -57,7 +57,10 @@ def taxonomy_report(
             target = np.where(target > 0, target, organisms.lineage.rank_taxids[above][rows])
         target = np.where(target > 0, target, current)
     rolled = _group(target, stats)
-    named = taxonomy.organisms(rolled["staxid"])
+    # Organisms as found are (but for merged taxids) the taxa already looked up.
+    asked = organisms.lineage.taxids
+    reuse = rank is None and bool(np.isin(rolled["staxid"], asked).all())
+    named = organisms if reuse else taxonomy.organisms(rolled["staxid"])
     table = _organism_rows(rolled, named)
     return {
         "query_index": query_index,

@@ -7,7 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.store.models import BlastDatabase, ClusterRow
+from blastdeck.domain.pipeline_model import TERMINAL_PHASES
+from blastdeck.store.models import BlastDatabase, ClusterRow, Job
 
 
 class DatabaseStore:
@@ -29,6 +30,20 @@ class DatabaseStore:
         except IntegrityError:
             raise _exists("database", row.name, ErrorCode.DATABASE_EXISTS) from None
         return row
+
+    def delete_unless_used(self, name: str) -> list[str]:
+        """Delete the database's row unless an unfinished job searches it; the ids of those
+        jobs (nothing deleted) or []. One transaction, so a job created meanwhile either
+        counts or finds the database gone."""
+        finished = [phase.value for phase in TERMINAL_PHASES]
+        with self._sessions.begin() as s:
+            users = select(Job.id).where(Job.database == name, Job.phase.not_in(finished))
+            job_ids = list(s.scalars(users.limit(5)))
+            if not job_ids:
+                row = s.get(BlastDatabase, name)
+                if row is not None:
+                    s.delete(row)
+        return job_ids
 
 
 class ClusterStore:

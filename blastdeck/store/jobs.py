@@ -28,7 +28,8 @@ from blastdeck.domain.pipeline_model import (
     phases_with_status,
 )
 from blastdeck.store.database import compress_fast, notify
-from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, MaintenanceEvent, utcnow
+from blastdeck.store.maintenance import MaintenanceLog
+from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
 
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
 # PostgreSQL NOTIFY channel carrying the id of every job that changed (sent at commit, by
@@ -57,7 +58,7 @@ def _ms_between(start: datetime | None, end: datetime) -> int | None:
     return None if start is None else max(0, int((end - start).total_seconds() * 1000))
 
 
-class JobStore:
+class JobStore(MaintenanceLog):
     """Jobs in the database. A *change* is what a job's reader can see (phase, steps,
     progress, results, cancel): it bumps `updated_at`, is announced on PostgreSQL's
     JOB_CHANGED_CHANNEL in the same transaction, and is told to this process's change
@@ -147,15 +148,6 @@ class JobStore:
                 .order_by(Job.finished_at, Job.id)
             )
             return [(row.id, row.title, row.finished_at) for row in s.execute(query)]
-
-    def record_maintenance(self, kind: str, message: str, details: dict[str, Any]) -> None:
-        with self._sessions.begin() as s:
-            s.add(MaintenanceEvent(kind=kind, message=message, details=details))
-
-    def maintenance_events(self, kind: str) -> list[MaintenanceEvent]:
-        with self._sessions() as s:
-            query = select(MaintenanceEvent).where(MaintenanceEvent.kind == kind)
-            return list(s.scalars(query.order_by(MaintenanceEvent.id)))
 
     def events(self, job_id: str, *, after_id: int = 0) -> list[JobEvent]:
         with self._sessions() as s:

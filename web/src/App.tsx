@@ -2,6 +2,7 @@ import { Navigate, Route, Routes } from 'react-router-dom';
 import { SessionProvider, useSession } from './auth/session';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { Header } from './components/Header';
+import { DatabasesPage } from './pages/DatabasesPage';
 import { JobPage } from './pages/JobPage';
 import { JobsPage } from './pages/JobsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
@@ -32,6 +33,7 @@ function Gate() {
       <Route path="/search" element={<SearchPage />} />
       <Route path="/jobs" element={<JobsPage />} />
       <Route path="/jobs/:id" element={<JobPage />} />
+      <Route path="/databases" element={<DatabasesPage />} />
       <Route path="*" element={<NotFoundPage />} />
     </Routes>
   );

@@ -16,6 +16,7 @@ from blastdeck.api.schemas.databases import (
     Database,
     DatabaseList,
     DatabaseRegister,
+    DatabaseRemoved,
     Visibility,
 )
 from blastdeck.databases import sharing_for
@@ -135,6 +136,23 @@ def get_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Database:
             ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
         )
     return database_model(runtime.databases.get(name, viewer))
+
+
+@router.delete("/{name:path}")
+def delete_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> DatabaseRemoved:
+    """Delete a database (its owner or an admin): refused with `database_in_use` while a
+    queued or running job searches it. Its built files and its staged copies on the clusters
+    are removed; a registered database's own files are never touched."""
+    if len(name) > MAX_NAME_PARAM:
+        raise BlastDeckError(
+            ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
+        )
+    removed = runtime.database_removal.remove(name, viewer)
+    return DatabaseRemoved(
+        name=removed.name,
+        files_removed=removed.files_removed,
+        staged_removed=removed.staged_removed,
+    )
 
 
 async def _form_file(value: object, field: str) -> bytes | None:

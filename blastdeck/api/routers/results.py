@@ -205,8 +205,9 @@ async def job_alignments(
     offset: Offset = 0,
 ) -> AlignmentPage:
     """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-    order; the query by its place (`query_index`, from /queries) or by its id. The first request
-    of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+    order; the query by its place (`query_index`, from /queries) or by its id. A query's first
+    request searches it again alone (about a second, whatever the job's size), or splits the
+    job's JSON download when that exists. Keys BLAST leaves out for the program are absent
     (see Alignment)."""
     if query_index is None:
         if query_id is None:

@@ -53,10 +53,25 @@ class Database(BaseModel):
     group: str | None
     created_at: str | None
     taxonomy: DatabaseTaxonomy | None = Field(
+        default=None,
         description="its taxonomy coverage; null when its taxids were never read (added "
-        "before BlastDeck read them: register it again)"
+        "before BlastDeck read them: register it again)",
+    )
+    size_bytes: int | None = Field(
+        default=None, description="the size of its files on disk; null when they are missing"
     )
 
 
 class DatabaseList(BaseModel):
     items: list[Database]
+
+
+class DatabaseRemoved(BaseModel):
+    """What deleting a database removed."""
+
+    name: str
+    files_removed: bool = Field(
+        description="its built files were deleted (false: a registered database, whose files "
+        "are left where they are)"
+    )
+    staged_removed: list[str] = Field(description="staged copies deleted on the clusters")

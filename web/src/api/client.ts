@@ -53,6 +53,11 @@ export function csrfToken(cookies: string = typeof document === 'undefined' ? ''
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
+/** A 401 outside `send` (the upload's XMLHttpRequest) hands off the same way. */
+export function signalUnauthorized(): void {
+  onUnauthorized?.();
+}
+
 interface RequestOptions {
   method?: Method;
   body?: unknown;

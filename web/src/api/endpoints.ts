@@ -5,6 +5,7 @@ import type {
   AlignmentParams,
   ClusterList,
   DatabaseList,
+  DatabaseRemoved,
   HitPage,
   HitParams,
   HspPage,
@@ -19,6 +20,9 @@ import type {
   ProgramOptions,
   QueryList,
   SessionInfo,
+  TaxonSearch,
+  TaxonomyParams,
+  TaxonomyReport,
 } from './types';
 
 const job = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
@@ -31,9 +35,15 @@ export const api = {
 
   programs: () => apiJson<ProgramList>('/api/programs').then((r) => r.items),
   databases: () => apiJson<DatabaseList>('/api/databases').then((r) => r.items),
+  /** Delete a database (its owner or an admin); refused with database_in_use while a job uses it. */
+  removeDatabase: (name: string) =>
+    apiJson<DatabaseRemoved>(`/api/databases/${name.split('/').map(encodeURIComponent).join('/')}`, { method: 'DELETE' }),
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
   limits: () => apiJson<Limits>('/api/limits'),
   options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),
+
+  /** Taxa whose name starts with `q`, best first (the organism field's autocomplete). */
+  taxonomySearch: (q: string, limit = 8) => apiJson<TaxonSearch>(`/api/taxonomy/search${qs({ q, limit })}`).then((r) => r.items),
 
   submit: (body: JobCreate) => apiJson<Job>('/api/jobs', { method: 'POST', body }),
   jobs: (p: JobListParams) => apiJson<JobPage>(`/api/jobs${qs(p)}`),
@@ -50,6 +60,10 @@ export const api = {
   hsps: (id: string, p: HspParams) => apiJson<HspPage>(`${job(id)}/hsps${qs(p)}`),
   queries: (id: string) => apiJson<QueryList>(`${job(id)}/queries`).then((r) => r.items),
   alignments: (id: string, p: AlignmentParams) => apiJson<AlignmentPage>(`${job(id)}/alignments${qs(p)}`),
+
+  /** The hits by organism (the taxonomy report); the TSV download of its organism table. */
+  taxonomy: (id: string, p: TaxonomyParams) => apiJson<TaxonomyReport>(`${job(id)}/taxonomy${qs(p)}`),
+  taxonomyTsvUrl: (id: string, p: TaxonomyParams) => `${job(id)}/taxonomy${qs({ ...p, format: 'tsv' })}`,
 
   streamUrl: (id: string) => `${job(id)}/stream`,
   downloadUrl: (id: string, format: string) => `${job(id)}/download${qs({ format })}`,

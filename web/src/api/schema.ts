@@ -217,8 +217,9 @@ export interface paths {
         /**
          * Job Alignments
          * @description One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-         *     order; the query by its place (`query_index`, from /queries) or by its id. The first request
-         *     of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+         *     order; the query by its place (`query_index`, from /queries) or by its id. A query's first
+         *     request searches it again alone (about a second, whatever the job's size), or splits the
+         *     job's JSON download when that exists. Keys BLAST leaves out for the program are absent
          *     (see Alignment).
          */
         get: operations["job_alignments_api_jobs__job_id__alignments_get"];
@@ -439,8 +440,9 @@ export interface paths {
          * @description As `/api/jobs/{id}/...` for the shared job.
          *
          *     One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
-         *         order; the query by its place (`query_index`, from /queries) or by its id. The first request
-         *         of a job builds them from its BLAST JSON. Keys BLAST leaves out for the program are absent
+         *         order; the query by its place (`query_index`, from /queries) or by its id. A query's first
+         *         request searches it again alone (about a second, whatever the job's size), or splits the
+         *         job's JSON download when that exists. Keys BLAST leaves out for the program are absent
          *         (see Alignment).
          */
         get: operations["shared_job_alignments_api_shared__token__alignments_get"];
@@ -553,7 +555,13 @@ export interface paths {
         get: operations["get_database_api_databases__name__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Database
+         * @description Delete a database (its owner or an admin): refused with `database_in_use` while a
+         *     queued or running job searches it. Its built files and its staged copies on the clusters
+         *     are removed; a registered database's own files are never touched.
+         */
+        delete: operations["delete_database_api_databases__name__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -978,12 +986,35 @@ export interface components {
             /** Created At */
             created_at: string | null;
             /** @description its taxonomy coverage; null when its taxids were never read (added before BlastDeck read them: register it again) */
-            taxonomy: components["schemas"]["DatabaseTaxonomy"] | null;
+            taxonomy?: components["schemas"]["DatabaseTaxonomy"] | null;
+            /**
+             * Size Bytes
+             * @description the size of its files on disk; null when they are missing
+             */
+            size_bytes?: number | null;
         };
         /** DatabaseList */
         DatabaseList: {
             /** Items */
             items: components["schemas"]["Database"][];
+        };
+        /**
+         * DatabaseRemoved
+         * @description What deleting a database removed.
+         */
+        DatabaseRemoved: {
+            /** Name */
+            name: string;
+            /**
+             * Files Removed
+             * @description its built files were deleted (false: a registered database, whose files are left where they are)
+             */
+            files_removed: boolean;
+            /**
+             * Staged Removed
+             * @description staged copies deleted on the clusters
+             */
+            staged_removed: string[];
         };
         /**
          * DatabaseTaxonomy
@@ -1027,7 +1058,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** Health */
         Health: {
             /**
@@ -5249,6 +5280,118 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Database"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_database_api_databases__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatabaseRemoved"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

@@ -43,9 +43,16 @@ export type QueryList = Schemas['QueryList'];
 export type Alignment = Schemas['Alignment'];
 export type AlignmentPage = Schemas['AlignmentPage'];
 export type AlignmentParams = QueryParams<'/api/jobs/{job_id}/alignments'>;
+/** A job's hits by organism: the lineage tree and the organism table. */
+export type TaxonomyReport = Schemas['TaxonomyReport'];
+export type TaxonomyNode = Schemas['TaxonomyNode'];
+export type TaxonomyOrganism = Schemas['TaxonomyOrganism'];
+export type TaxonomyParams = QueryParams<'/api/jobs/{job_id}/taxonomy'>;
+export type Rank = NonNullable<TaxonomyParams['rank']>;
 
 export type Database = Schemas['Database'];
 export type DatabaseList = Schemas['DatabaseList'];
+export type DatabaseRemoved = Schemas['DatabaseRemoved'];
 export type Cluster = Schemas['Cluster'];
 export type ClusterList = Schemas['ClusterList'];
 export type OptionSpec = Schemas['OptionSpec'];
@@ -54,5 +61,7 @@ export type ProgramOptions = Schemas['ProgramOptions'];
 export type ProgramInfo = Schemas['ProgramInfo'];
 export type ProgramList = Schemas['ProgramList'];
 export type Limits = Schemas['Limits'];
+export type TaxonSearch = Schemas['SearchResult'];
+export type TaxonMatch = Schemas['SearchItem'];
 export type SessionInfo = Schemas['Session'];
 export type ErrorBody = Schemas['ErrorBody'];

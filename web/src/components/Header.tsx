@@ -18,6 +18,9 @@ export function Header() {
           <NavLink to="/jobs" end={false} data-testid="nav-jobs">
             Jobs
           </NavLink>
+          <NavLink to="/databases" data-testid="nav-databases">
+            Databases
+          </NavLink>
           <a href="/docs" data-testid="nav-docs">
             API docs
           </a>

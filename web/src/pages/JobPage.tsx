@@ -13,6 +13,7 @@ import { DownloadsTab } from '../components/job/DownloadsTab';
 import { GraphicTab } from '../components/job/GraphicTab';
 import { HitsTab } from '../components/job/HitsTab';
 import { RunTab } from '../components/job/RunTab';
+import { TaxonomyTab } from '../components/job/TaxonomyTab';
 import { formatCount, formatDateTime, plural, shortId } from '../format/text';
 import { isActiveJob } from '../live/polling';
 import { usePhaseLog } from '../live/phaseLog';
@@ -21,7 +22,14 @@ import { NotFoundPage } from './NotFoundPage';
 import { cancelQuestion } from './jobActions';
 import { TABS, chooseTab, parseTab, tabAvailable, type Tab } from './jobTabs';
 
-const TAB_LABELS: Record<Tab, string> = { run: 'Run', hits: 'Hits', alignments: 'Alignments', graphic: 'Graphic', downloads: 'Downloads' };
+const TAB_LABELS: Record<Tab, string> = {
+  run: 'Run',
+  hits: 'Hits',
+  taxonomy: 'Taxonomy',
+  alignments: 'Alignments',
+  graphic: 'Graphic',
+  downloads: 'Downloads',
+};
 
 export function JobPage() {
   const { id = '' } = useParams();
@@ -107,6 +115,7 @@ function JobView({ id }: { id: string }) {
       {tab !== 'run' && (
         <div role="tabpanel" data-testid={`panel-${tab}`}>
           {tab === 'hits' && <HitsTab job={job} />}
+          {tab === 'taxonomy' && <TaxonomyTab job={job} />}
           {tab === 'alignments' && <AlignmentsTab job={job} />}
           {tab === 'graphic' && <GraphicTab job={job} />}
           {tab === 'downloads' && <DownloadsTab job={job} />}

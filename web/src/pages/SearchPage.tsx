@@ -7,16 +7,20 @@ import { api } from '../api/endpoints';
 import type { JobCreate, OptionSpec, ProgramName } from '../api/types';
 import { FieldError, type ShownError } from '../components/search/FieldError';
 import { OptionField } from '../components/search/OptionField';
+import { OrganismField } from '../components/search/OrganismField';
 import { QueryField } from '../components/search/QueryField';
 import { jobKey } from '../live/useJobLive';
 import { exampleQuery } from '../search/examples';
 import { fieldErrorFrom, type ErrorKey } from '../search/fieldErrors';
+import { taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from '../search/taxa';
 import { PROGRAM_NAMES, PROGRAM_SUMMARY, databaseLabel, databasesFor, moleculeWord, programInfo, unavailableText } from '../search/programs';
 import { collectOptions, inputsFromOptions, type OptionInput } from '../validation/options';
 import { checkQuery } from '../validation/query';
 
 /** Shown above the Advanced section, in this order. */
 const COMMON_OPTIONS = ['evalue', 'max_target_seqs', 'word_size', 'task'];
+/** The organism filter's options (not BLAST options: the server turns them into a taxid list). */
+const TAXON_OPTIONS = ['taxids', 'negative_taxids'];
 
 type Errors = Partial<Record<ErrorKey, ShownError>>;
 
@@ -48,6 +52,7 @@ export function SearchPage() {
   const [cluster, setCluster] = useState('');
   const [namespace, setNamespace] = useState('');
   const [inputs, setInputs] = useState<Record<string, OptionInput>>({});
+  const [taxa, setTaxa] = useState<ChosenTaxon[]>([]);
   const [errors, setErrors] = useState<Errors>({});
   const [formError, setFormError] = useState<ShownError | null>(null);
 
@@ -69,7 +74,7 @@ export function SearchPage() {
     }
   }, [clusters.data, cluster]);
 
-  usePrefill(from, { setProgram, setDatabase, setQuery, setTitle, setCluster, setNamespace, setInputs, setFormError });
+  usePrefill(from, { setProgram, setDatabase, setQuery, setTitle, setCluster, setNamespace, setInputs, setTaxa, setFormError });
 
   const clearError = (key: ErrorKey) => setErrors((old) => (old[key] ? { ...old, [key]: undefined } : old));
   const setOption = (name: string, value: OptionInput) => {
@@ -85,7 +90,7 @@ export function SearchPage() {
       navigate(`/jobs/${job.id}`);
     },
     onError: (error) => {
-      const shown = fieldErrorFrom(error, specs.map((s) => s.name));
+      const shown = fieldErrorFrom(error, [...specs.map((s) => s.name), ...TAXON_OPTIONS]);
       if (shown.key) setErrors((old) => ({ ...old, [shown.key as ErrorKey]: shown }));
       else setFormError(shown);
     },
@@ -109,7 +114,10 @@ export function SearchPage() {
     if (title.trim()) body.title = title.trim();
     if (cluster) body.cluster = cluster;
     if (namespace.trim()) body.namespace = namespace.trim();
-    if (Object.keys(collected.options).length) body.options = collected.options;
+    // A database without taxids takes no organism filter (the field is disabled for it).
+    const organisms = whyNoOrganisms(chosenDatabase) ? {} : taxaOptions(taxa);
+    const options = { ...collected.options, ...organisms };
+    if (Object.keys(options).length) body.options = options;
     submit.mutate(body);
   };
 
@@ -190,6 +198,17 @@ export function SearchPage() {
             <FieldError name="database" error={errors.database} />
           </div>
         </div>
+
+        <OrganismField
+          value={taxa}
+          onChange={(next) => {
+            setTaxa(next);
+            clearError('opt-taxids');
+            clearError('opt-negative_taxids');
+          }}
+          database={chosenDatabase}
+          error={errors['opt-taxids'] ?? errors['opt-negative_taxids']}
+        />
 
         <QueryField
           value={query}
@@ -321,6 +340,7 @@ interface PrefillSetters {
   setCluster: (c: string) => void;
   setNamespace: (n: string) => void;
   setInputs: (i: Record<string, OptionInput>) => void;
+  setTaxa: (t: ChosenTaxon[]) => void;
   setFormError: (e: ShownError | null) => void;
 }
 
@@ -344,6 +364,7 @@ function usePrefill(from: string | null, set: PrefillSetters) {
     s.setCluster(j.cluster);
     s.setNamespace(j.namespace);
     s.setInputs(inputsFromOptions(j.options ?? {}));
+    s.setTaxa(taxaFromFilter(j.taxon_filter));
   }, [from, job.data]);
 
   useEffect(() => {

@@ -1,7 +1,7 @@
 // Which tab the job page shows. Pure, so the rules are tested on their own.
 import type { JobStatus } from '../api/types';
 
-export const TABS = ['run', 'hits', 'alignments', 'graphic', 'downloads'] as const;
+export const TABS = ['run', 'hits', 'taxonomy', 'alignments', 'graphic', 'downloads'] as const;
 export type Tab = (typeof TABS)[number];
 
 export function parseTab(value: string | null): Tab | null {

@@ -10,6 +10,7 @@ import { ErrorNote } from '../ErrorNote';
 import { Pager } from '../Pager';
 import { QuerySelect } from './QuerySelect';
 import { useJobQueries } from './useJobQueries';
+import { lineageText } from '../../results/taxonomy';
 
 const PAGE_SIZE = 20;
 
@@ -76,6 +77,12 @@ function AlignmentBlock({ hsp, program }: { hsp: Alignment; program: ProgramName
         </h3>
         <div className="muted small">
           {hsp.slen != null && <>Length = {hsp.slen.toLocaleString('en-US')} · </>}HSP {hsp.hsp_num}
+          {hsp.scientific_name != null && (
+            <span data-testid="alignment-organism" title={lineageText(hsp)}>
+              {' · '}
+              {hsp.scientific_name}
+            </span>
+          )}
         </div>
         <div className="alignment-stats">
           <span>

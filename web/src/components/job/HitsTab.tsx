@@ -2,12 +2,14 @@
 // filtered; a row opens to its HSPs. While the job runs it holds the batches finished so far.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Fragment, useEffect, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import { api } from '../../api/endpoints';
 import type { Hit, HitParams, HitSort, Job, QuerySummary, SortOrder } from '../../api/types';
 import { formatCount, formatEvalue, formatPercent, plural } from '../../format/text';
 import { gatherHitHsps } from '../../results/hitHsps';
 import { partialNote } from '../../results/partial';
 import { queryName } from '../../results/queries';
+import { lineageText, organismName, parseTaxid, withoutTaxon } from '../../results/taxonomy';
 import { ErrorNote } from '../ErrorNote';
 import { Pager } from '../Pager';
 import { QuerySelect } from './QuerySelect';
@@ -27,6 +29,7 @@ interface Column {
 
 const COLUMNS: Column[] = [
   { label: 'Description', title: "The subject's title and id", sort: 'subject_id' },
+  { label: 'Organism', title: "The subject's organism, from its taxid (lineage on hover)", sort: 'organism' },
   { label: 'Query', title: 'The query, by its place in the submitted FASTA', sort: 'query' },
   { label: 'Max score', title: "The best HSP's bit score", sort: 'max_score', numeric: true },
   { label: 'Total score', title: "The sum of the hit's HSP bit scores", sort: 'total_score', numeric: true },
@@ -43,7 +46,7 @@ const DEFAULT_ORDER: SortOrder = 'asc';
 
 /** The natural first order of a column: best first for scores, A→Z for names. */
 export function firstOrder(sort: HitSort): SortOrder {
-  return sort === 'evalue' || sort === 'query' || sort === 'subject_id' ? 'asc' : 'desc';
+  return sort === 'evalue' || sort === 'query' || sort === 'subject_id' || sort === 'organism' ? 'asc' : 'desc';
 }
 
 /** A filter box's number, or undefined while empty or not a number. */
@@ -76,9 +79,13 @@ export function HitsTab({ job }: { job: Job }) {
   const queries = useJobQueries(job);
   const version = resultsVersion(job);
   const running = job.status !== 'completed';
+  // The organism filter lives in the URL: the Taxonomy tab opens the hits of one taxon.
+  const [urlParams, setUrlParams] = useSearchParams();
+  const taxid = parseTaxid(urlParams.get('taxid'));
+  const taxonName = urlParams.get('taxon');
 
   // The page offset belongs to one sort + filter combination: any change starts at page one.
-  const viewKey = JSON.stringify([sort, order, queryIndex, filters]);
+  const viewKey = JSON.stringify([sort, order, queryIndex, filters, taxid]);
   const [pageAt, setPageAt] = useState({ viewKey, offset: 0 });
   const offset = pageAt.viewKey === viewKey ? pageAt.offset : 0;
   const setOffset = (next: number) => setPageAt({ viewKey, offset: next });
@@ -92,8 +99,10 @@ export function HitsTab({ job }: { job: Job }) {
     min_pident: numberOrUndefined(filters.identity),
     min_qcovs: numberOrUndefined(filters.cover),
     max_evalue: numberOrUndefined(filters.evalue),
+    taxid: taxid ?? undefined,
   };
-  const filtered = params.min_pident !== undefined || params.min_qcovs !== undefined || params.max_evalue !== undefined || queryIndex !== null;
+  const filtered =
+    params.min_pident !== undefined || params.min_qcovs !== undefined || params.max_evalue !== undefined || queryIndex !== null || taxid !== null;
   const hits = useQuery({
     // A running job's table grows with each finished batch: `version` reads it again then.
     queryKey: ['hits', job.id, params, version],
@@ -137,6 +146,17 @@ export function HitsTab({ job }: { job: Job }) {
           <span className="label">Max E value</span>
           <input type="text" inputMode="decimal" placeholder="e.g. 1e-5" value={evalue} onChange={(e) => setEvalue(e.target.value)} data-testid="filter-evalue" />
         </label>
+        {taxid !== null && (
+          <span className="organism-filter" data-testid="filter-taxon" data-taxid={taxid}>
+            <span className="label">Organism</span>
+            <span>
+              {taxonName ?? `taxid ${taxid}`} <span className="muted small">and below</span>
+            </span>
+            <button type="button" className="btn btn-small" onClick={() => setUrlParams((prev) => withoutTaxon(prev))} data-testid="filter-taxon-clear">
+              All organisms
+            </button>
+          </span>
+        )}
         {hits.isFetching && <span className="muted small">Loading…</span>}
       </div>
 
@@ -240,6 +260,9 @@ function HitRow({ hit: h, query, expanded, onToggle }: { hit: Hit; query: QueryS
       </td>
       <td className="truncate wide" title={`${h.subject_title} (${h.subject_id})`}>
         {h.subject_title || <span className="muted">no title</span>} <span className="mono muted small">{h.subject_id}</span>
+      </td>
+      <td className="truncate" title={lineageText(h) || organismName(h)} data-testid="hit-organism" data-taxid={h.taxid ?? ''}>
+        {h.scientific_name ?? <span className="muted">{organismName(h)}</span>}
       </td>
       <td className="mono truncate" title={h.query_id}>
         {query ? queryName(query) : queryName(h)}

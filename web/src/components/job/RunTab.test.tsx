@@ -68,16 +68,25 @@ describe('RunTab', () => {
       expect(screen.getByTestId('job-elapsed').textContent).toBe('Since submission: 5 min 00 s');
       expect(screen.getByTestId('run-elapsed').textContent).toBe('BLAST Run: 3 min 00 s');
       // 3 of 12 batches in 3 min: 9 more at that rate.
-      expect(screen.getByTestId('time-left').textContent).toBe('Time left: up to about 9 min (from 3 of 12 batches done; the largest run first)');
+      expect(screen.getByTestId('time-left').textContent).toBe('Time left: about 9 min (from 3 of 12 batches done)');
     } finally {
       vi.useRealTimers();
     }
   });
 
-  it('gives no estimate before the first batch of a long single-query job finishes', () => {
+  it('says a one-batch job is one BLAST process, done when it finishes, with no estimate', () => {
     const job = makeJob({ phase: 'running', progress: { batches_done: 0, batches_total: 1 } }, { running: 'running' });
     render(<RunTab job={job} />);
     expect(screen.getByTestId('run-elapsed')).toBeTruthy();
+    expect(screen.getByTestId('batch-progress').textContent).toContain('One BLAST process for the whole job');
+    expect(screen.getByTestId('time-left').textContent).toBe(
+      'Time left: not estimated (one BLAST process: no batch finishes before the job)',
+    );
+  });
+
+  it('gives no estimate before the first of several batches finishes', () => {
+    const job = makeJob({ phase: 'running', progress: { batches_done: 0, batches_total: 4 } }, { running: 'running' });
+    render(<RunTab job={job} />);
     expect(screen.getByTestId('time-left').textContent).toBe('Time left: estimated once a batch finishes');
   });
 

@@ -40,7 +40,9 @@ export function RunTab({ job }: { job: Job }) {
         {job.status === 'running' && total > 0 && (
           <div className="progress" data-testid="batch-progress" data-done={done} data-total={total}>
             <div className="progress-label">
-              Batches done: {done} of {total}
+              {total === 1
+                ? "One BLAST process for the whole job (it fits one of BLAST's own query batches): done when it finishes"
+                : `Batches done: ${done} of ${total}`}
             </div>
             <progress max={total} value={done} aria-label="BLAST batches done" />
           </div>
@@ -96,10 +98,12 @@ function TimingLine({ timing }: { timing: ReturnType<typeof runTiming> }) {
           {' · '}
           <span data-testid="time-left">
             {remainingMs != null
-              ? `Time left: up to ${formatRemaining(remainingMs)} (from ${batchesDone} of ${batchesTotal} batches done; the largest run first)`
-              : batchesDone < batchesTotal
-                ? 'Time left: estimated once a batch finishes'
-                : 'Time left: finishing'}
+              ? `Time left: ${formatRemaining(remainingMs)} (from ${batchesDone} of ${batchesTotal} batches done)`
+              : batchesTotal === 1 && batchesDone === 0
+                ? 'Time left: not estimated (one BLAST process: no batch finishes before the job)'
+                : batchesDone < batchesTotal
+                  ? 'Time left: estimated once a batch finishes'
+                  : 'Time left: finishing'}
           </span>
         </>
       )}

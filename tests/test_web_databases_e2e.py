@@ -1,0 +1,165 @@
+"""The Databases page end to end (Chromium via Playwright, a real `blastdeck serve`, real
+makeblastdb and the real taxonomy): upload 20 bench 16S records with their taxid map and see the
+database's coverage in the list; a map with a bad line shows the server's error naming the line;
+delete the database with the page's button."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from blastdeck.api.web import STATIC_DIR
+from tests.conftest import BLASTDECK, Server, fasta, read_fasta
+from tests.support.taxonomy_cache import embedded_cache
+from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS
+
+BENCH = Path("/work/bench-data/n3000-s7")
+RECORDS = 20
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not (STATIC_DIR / "index.html").is_file():
+        pytest.fail("the web app is not built: run `make web` (make test does it first)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    yield opened
+    context.close()
+    assert not problems, problems
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("e2e-databases") / "data", None)
+    running.env["BLASTDECK_TAXONOMY_CACHE_DIR"] = str(embedded_cache()[0])
+    running.start()
+    yield running
+    running.kill()
+
+
+@pytest.fixture(scope="module")
+def upload_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The first 20 bench records, their map lines, and a copy of the map with a bad line 4."""
+    records = read_fasta(BENCH / "16s-3000.fa")[:RECORDS]
+    seqids = {defline.split()[0] for defline, _ in records}
+    lines = [
+        line
+        for line in (BENCH / "16s-3000.taxid_map").read_text().splitlines()
+        if line.split("\t")[0] in seqids
+    ]
+    assert len(lines) == RECORDS
+    folder = tmp_path_factory.mktemp("upload")
+    (folder / "bench20.fa").write_text(fasta(records))
+    (folder / "bench20.taxid_map").write_text("\n".join(lines) + "\n")
+    bad = [*lines[:3], f"{lines[3].split()[0]}\tnot-a-taxid", *lines[4:]]
+    (folder / "bad.taxid_map").write_text("\n".join(bad) + "\n")
+    return {
+        "fasta": folder / "bench20.fa",
+        "map": folder / "bench20.taxid_map",
+        "bad_map": folder / "bad.taxid_map",
+        "taxa": len({line.split("\t")[1] for line in lines}),
+    }
+
+
+def add(page: Page, name: str, fasta_file: Path, taxid_map: Path) -> None:
+    page.get_by_test_id("db-name").fill(name)
+    page.get_by_test_id("db-file").set_input_files(str(fasta_file))
+    page.get_by_test_id("db-taxid-map").set_input_files(str(taxid_map))
+    page.get_by_test_id("db-upload").click()
+
+
+def test_upload_with_a_taxid_map_shows_coverage_then_delete(
+    server: Server, page: Page, upload_files: dict
+) -> None:
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("nav-databases").click()
+    expect(page).to_have_url(f"{server.url}/databases")
+    demo = page.locator("[data-testid=database-row][data-name=demo-16s]")
+    expect(demo.get_by_test_id("db-coverage")).to_have_text("no taxids")
+
+    # Record what the form showed on the way: the answer ends "building" quickly.
+    page.evaluate(
+        """() => {
+        window.seenStages = new Set();
+        new MutationObserver(() => {
+          for (const id of ['db-upload-progress', 'db-building']) {
+            if (document.querySelector(`[data-testid=${id}]`)) window.seenStages.add(id);
+          }
+        }).observe(document.body, { childList: true, subtree: true });
+    }"""
+    )
+    add(page, "bench20", upload_files["fasta"], upload_files["map"])
+    expect(page.get_by_test_id("db-added")).to_contain_text("Added bench20")
+    assert "db-building" in page.evaluate("() => [...window.seenStages]")
+    expect(page.get_by_test_id("db-building")).to_have_count(0)
+    row = page.locator("[data-testid=database-row][data-name=bench20]")
+    taxa = upload_files["taxa"]
+    expect(row.get_by_test_id("db-coverage")).to_contain_text(
+        f"with taxid: {RECORDS} ({taxa} taxa)"
+    )
+    expect(row).to_contain_text("nucl")
+    expect(row.get_by_test_id("db-available")).to_have_text("ok")
+    expect(row.get_by_test_id("db-size")).to_contain_text("KB")
+    row.get_by_test_id("db-coverage").locator("summary").click()
+    organisms = row.get_by_test_id("db-top-organisms").locator("li")
+    expect(organisms.first).to_be_visible()
+    api = httpx.get(f"{server.url}/api/databases/bench20").json()
+    top = api["taxonomy"]["top_organisms"][0]
+    expect(organisms.first).to_contain_text(f"({top['taxid']})")
+
+    # Reloading the page's URL gets the app (the server serves /databases as the SPA).
+    page.reload()
+    expect(row).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_test_id("db-delete").click()
+    expect(row).to_have_count(0)
+    assert httpx.get(f"{server.url}/api/databases/bench20").status_code == 404
+
+
+def test_a_bad_map_line_shows_the_servers_error(
+    server: Server, page: Page, upload_files: dict
+) -> None:
+    page.goto(f"{server.url}/databases")
+    add(page, "badmap", upload_files["fasta"], upload_files["bad_map"])
+    error = page.get_by_test_id("db-upload-error")
+    expect(error).to_contain_text("invalid_taxid_map")
+    expect(error).to_contain_text("Taxid map line 4")
+    expect(page.locator("[data-testid=database-row][data-name=badmap]")).to_have_count(0)
+    assert httpx.get(f"{server.url}/api/databases/badmap").status_code == 404
+
+
+def test_cli_db_remove_through_the_server(server: Server, upload_files: dict) -> None:
+    """`blastdeck db remove --server`: the database leaves the page's list as it does the API's."""
+    with upload_files["fasta"].open("rb") as fh:
+        response = httpx.post(
+            f"{server.url}/api/databases",
+            data={"name": "viacli"},
+            files={"file": ("viacli.fa", fh, "text/plain")},
+            timeout=120,
+        )
+    assert response.status_code == 201, response.text
+    command = [BLASTDECK, "db", "remove", "viacli", "--server", server.url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "removed viacli" in done.stdout
+    assert httpx.get(f"{server.url}/api/databases/viacli").status_code == 404
+    again = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "unknown_database" in again.stderr

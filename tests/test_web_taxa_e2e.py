@@ -1,0 +1,112 @@
+"""The search form's organism field end to end (Chromium via Playwright, a real `blastdeck
+serve`, real BLAST+ and the real taxonomy): autocomplete from /api/taxonomy/search, a taxon
+included and one excluded, sent as the job's taxids / negative_taxids; a database without
+taxids disables the field and says why."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from blastdeck.api.web import STATIC_DIR
+from tests.conftest import Server, fasta, wait_for_job
+from tests.support.taxonomy_cache import embedded_cache
+from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not (STATIC_DIR / "index.html").is_file():
+        pytest.fail("the web app is not built: run `make web` (make test does it first)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    yield opened
+    context.close()
+    assert not problems, problems
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_16s) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("e2e-taxa") / "data", None)
+    running.env["BLASTDECK_TAXONOMY_CACHE_DIR"] = str(embedded_cache()[0])
+    running.start()
+    response = httpx.post(
+        f"{running.url}/api/databases",
+        data={"name": "coli-16s", "taxid": "562"},  # every sequence Escherichia coli
+        files={"file": ("coli.fa", fasta(demo_16s[:20]), "text/plain")},
+        timeout=120,
+    )
+    assert response.status_code == 201, response.text
+    yield running
+    running.kill()
+
+
+def test_the_organism_field_searches_within_and_excludes_taxa(
+    server: Server, page: Page, demo_16s
+) -> None:
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("database").select_option("demo-16s")
+    expect(page.get_by_test_id("organism-input")).to_be_disabled()
+    expect(page.get_by_test_id("organism-hint")).to_contain_text("has no taxids")
+
+    page.get_by_test_id("database").select_option("coli-16s")
+    expect(page.get_by_test_id("organism-hint")).to_contain_text(
+        "20 of 20 sequences have a taxid (1 taxa)"
+    )
+    page.get_by_test_id("organism-input").fill("Escherichi")
+    suggestion = page.get_by_test_id("organism-suggestion").filter(has_text="genus").first
+    expect(suggestion).to_contain_text("Escherichia")
+    suggestion.click()
+    page.get_by_test_id("organism-mode").select_option("exclude")
+    page.get_by_test_id("organism-input").fill("Homo sapi")
+    page.get_by_test_id("organism-suggestion").filter(has_text="taxid 9606").click()
+    chips = page.get_by_test_id("organism-chip")
+    expect(chips).to_have_count(2)
+    expect(chips.first).to_contain_text("only Escherichia")
+    expect(chips.nth(1)).to_contain_text("not Homo sapiens")
+
+    page.get_by_test_id("query-input").fill(fasta(demo_16s[:2]))
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
+    job_id = re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1)
+    job = wait_for_job(server.job, job_id)
+    assert job["phase"] == "completed", job
+    shown = job["taxon_filter"]
+    assert shown["taxids"] == ["561"] and shown["negative_taxids"] == ["9606"]
+    assert shown["blast_option"] == "-taxidlist" and shown["database_taxids"] == 1
+    assert job["hits_total"] > 0
+
+    # Duplicating the job brings its organisms back.
+    page.goto(f"{server.url}/search?from={job_id}")
+    expect(page.get_by_test_id("organism-chip")).to_have_count(2)
+
+
+def test_a_filter_the_server_refuses_shows_on_the_organism_field(
+    server: Server, page: Page, demo_16s
+) -> None:
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("database").select_option("coli-16s")
+    page.get_by_test_id("organism-input").fill("Mus musculus")
+    page.get_by_test_id("organism-suggestion").filter(has_text="taxid 10090").click()
+    page.get_by_test_id("query-input").fill(fasta(demo_16s[:1]))
+    page.get_by_test_id("submit").click()
+    error = page.get_by_test_id("error-organism")
+    expect(error).to_contain_text("taxon_filter_empty")
+    expect(error).to_contain_text("No sequence of the database coli-16s")
+    expect(page).to_have_url(re.compile(r"/search$"))  # no job was made

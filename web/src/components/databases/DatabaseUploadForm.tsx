@@ -1,0 +1,157 @@
+// Build a database from a FASTA upload: name, file (drop or pick), taxids (a map file or one
+// taxid), molecule; a progress bar while the bytes go, then "building" until makeblastdb answers.
+import { useMutation } from '@tanstack/react-query';
+import { useState, type DragEvent, type FormEvent } from 'react';
+import type { Database } from '../../api/types';
+import { uploadDatabase, type UploadStage } from '../../api/upload';
+import { formatBytes, percentOf } from '../../format/databases';
+import { ErrorNote } from '../ErrorNote';
+
+type Molecule = '' | 'nucl' | 'prot';
+
+export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => void }) {
+  const [name, setName] = useState('');
+  const [file, setFile] = useState<File | null>(null);
+  const [taxidMap, setTaxidMap] = useState<File | null>(null);
+  const [taxid, setTaxid] = useState('');
+  const [molecule, setMolecule] = useState<Molecule>('');
+  const [dragging, setDragging] = useState(false);
+  const [stage, setStage] = useState<UploadStage | null>(null);
+
+  const upload = useMutation({
+    mutationFn: (fasta: File) =>
+      uploadDatabase(
+        {
+          name: name.trim(),
+          file: fasta,
+          molecule: molecule || undefined,
+          taxidMap: taxidMap ?? undefined,
+          taxid: taxid.trim() || undefined,
+        },
+        setStage,
+      ),
+    onSuccess: (db) => {
+      onAdded(db);
+      setName('');
+      setFile(null);
+      setTaxidMap(null);
+      setTaxid('');
+    },
+    onSettled: () => setStage(null),
+  });
+
+  function choose(chosen: File | undefined) {
+    if (!chosen) return;
+    setFile(chosen);
+    // A name from the file's when none is typed yet (the server does the same without one).
+    if (!name.trim()) setName(chosen.name.replace(/\.gz$/, '').replace(/\.[^.]*$/, ''));
+  }
+
+  function onDrop(e: DragEvent) {
+    e.preventDefault();
+    setDragging(false);
+    choose(e.dataTransfer.files?.[0]);
+  }
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (file) upload.mutate(file);
+  }
+
+  const busy = upload.isPending;
+  return (
+    <form className="card stack" onSubmit={submit} data-testid="db-upload-form" aria-busy={busy}>
+      <h2>Add a database from FASTA</h2>
+      <div className="row">
+        <label className="field">
+          <span className="label">Name</span>
+          <input
+            type="text"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="my-16s"
+            required
+            data-testid="db-name"
+          />
+        </label>
+        <label className="field">
+          <span className="label">Molecule</span>
+          <select value={molecule} onChange={(e) => setMolecule(e.target.value as Molecule)} data-testid="db-molecule">
+            <option value="">auto (from the residues)</option>
+            <option value="nucl">nucleotide</option>
+            <option value="prot">protein</option>
+          </select>
+        </label>
+      </div>
+      <div
+        className={`dropzone upload-drop${dragging ? ' dropzone-active' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+        data-testid="db-dropzone"
+      >
+        <label className="field">
+          <span className="label">FASTA file (plain or .gz): drop it here or choose it</span>
+          <input type="file" onChange={(e) => choose(e.target.files?.[0])} data-testid="db-file" />
+          {file && (
+            <span className="hint" data-testid="db-file-chosen">
+              {file.name}, {formatBytes(file.size)}
+            </span>
+          )}
+        </label>
+      </div>
+      <div className="row">
+        <label className="field">
+          <span className="label">Taxid map (optional)</span>
+          <input
+            type="file"
+            onChange={(e) => setTaxidMap(e.target.files?.[0] ?? null)}
+            disabled={!!taxid.trim()}
+            data-testid="db-taxid-map"
+          />
+          <span className="hint">seqid&lt;TAB&gt;taxid lines, one per sequence</span>
+        </label>
+        <label className="field">
+          <span className="label">or one taxid for every sequence</span>
+          <input
+            type="number"
+            min={1}
+            value={taxid}
+            onChange={(e) => setTaxid(e.target.value)}
+            disabled={!!taxidMap}
+            data-testid="db-taxid"
+          />
+        </label>
+      </div>
+      {stage && <UploadProgress stage={stage} />}
+      {upload.error && <ErrorNote error={upload.error} testId="db-upload-error" />}
+      <div className="row">
+        <button type="submit" className="btn btn-primary" disabled={busy || !file} data-testid="db-upload">
+          {busy ? 'Adding…' : 'Add database'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function UploadProgress({ stage }: { stage: UploadStage }) {
+  if (stage.stage === 'building') {
+    return (
+      <p className="muted" role="status" data-testid="db-building">
+        Uploaded; building the database (checking the FASTA and taxids, running makeblastdb)…
+      </p>
+    );
+  }
+  const percent = percentOf(stage.loaded, stage.total);
+  return (
+    <div className="field" data-testid="db-upload-progress">
+      <progress max={100} value={percent} aria-label="Upload progress" />
+      <span className="hint">
+        Uploading: {formatBytes(stage.loaded)} of {formatBytes(stage.total)} ({percent}%)
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,43 @@
+// Display text for the Databases page.
+import type { Database } from '../api/types';
+
+/** "1.5 KB", "12.3 MB", "2.00 GB" (powers of 1024, as `du -h`). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes == null || !Number.isFinite(bytes) || bytes < 0) return '';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** "with taxid: 20 (7 taxa)", "no taxids", or "taxids not read" (added before they were). */
+export function coverageText(db: Pick<Database, 'taxonomy'>): string {
+  const t = db.taxonomy;
+  if (!t) return 'taxids not read';
+  if (!t.taxid_sequences) return 'no taxids';
+  const taxa = t.distinct_taxids === 1 ? '1 taxon' : `${t.distinct_taxids.toLocaleString('en-US')} taxa`;
+  return `with taxid: ${t.taxid_sequences.toLocaleString('en-US')} (${taxa})`;
+}
+
+/** The top organisms, one per line: "Escherichia coli (562): 4". */
+export function topOrganismsText(db: Pick<Database, 'taxonomy'>): string {
+  return (db.taxonomy?.top_organisms ?? [])
+    .map((o) => `${o.name ?? 'taxid'} (${o.taxid}): ${o.sequences.toLocaleString('en-US')}`)
+    .join('\n');
+}
+
+/** Who may search it: "public", "private", "group @lab". */
+export function visibilityText(db: Pick<Database, 'visibility' | 'group'>): string {
+  return db.visibility === 'group' && db.group ? `group @${db.group}` : db.visibility;
+}
+
+/** Upload progress as a whole percentage, 0..100. */
+export function percentOf(loaded: number, total: number): number {
+  if (!(total > 0)) return 0;
+  return Math.max(0, Math.min(100, Math.floor((loaded / total) * 100)));
+}

@@ -1,0 +1,54 @@
+// The search form's organism filter: taxa chosen from /api/taxonomy/search, each included
+// (search only within it and its descendants) or excluded, sent as the job options `taxids` /
+// `negative_taxids` (by taxid, so a homonym is never ambiguous).
+import type { Database, Job } from '../api/types';
+
+export type TaxonMode = 'include' | 'exclude';
+
+export interface ChosenTaxon {
+  taxid: number;
+  name: string;
+  rank: string;
+  mode: TaxonMode;
+}
+
+/** The list with `taxon` added; a taxon chosen again keeps one entry, in its new mode. */
+export function addTaxon(list: ChosenTaxon[], taxon: ChosenTaxon): ChosenTaxon[] {
+  return [...list.filter((t) => t.taxid !== taxon.taxid), taxon];
+}
+
+export function removeTaxon(list: ChosenTaxon[], taxid: number): ChosenTaxon[] {
+  return list.filter((t) => t.taxid !== taxid);
+}
+
+/** The job options for the chosen taxa (none when nothing is chosen). */
+export function taxaOptions(list: ChosenTaxon[]): { taxids?: string[]; negative_taxids?: string[] } {
+  const pick = (mode: TaxonMode) => list.filter((t) => t.mode === mode).map((t) => String(t.taxid));
+  const include = pick('include');
+  const exclude = pick('exclude');
+  return { ...(include.length ? { taxids: include } : {}), ...(exclude.length ? { negative_taxids: exclude } : {}) };
+}
+
+/** A duplicated job's filter back as chosen taxa (names as the job was given them). */
+export function taxaFromFilter(filter: Job['taxon_filter']): ChosenTaxon[] {
+  if (!filter) return [];
+  const chosen = (taxa: number[], given: string[], mode: TaxonMode) =>
+    taxa.map((taxid, i) => ({ taxid, name: given[i] ?? String(taxid), rank: '', mode }));
+  return [...chosen(filter.include_taxa, filter.taxids, 'include'), ...chosen(filter.exclude_taxa, filter.negative_taxids, 'exclude')];
+}
+
+/** What the database's coverage allows: null when it can be filtered by organism, else why not. */
+export function whyNoOrganisms(database: Database | undefined): string | null {
+  if (!database) return null;
+  if (!database.taxonomy) return `${database.name} was added before BlastDeck read taxids; add it again to search within organisms.`;
+  if (!database.taxonomy.taxid_sequences) return `${database.name} has no taxids, so it cannot be searched within organisms.`;
+  return null;
+}
+
+/** "2,797 of 3,000 sequences have a taxid (1,330 taxa)". */
+export function coverageText(database: Database): string {
+  const t = database.taxonomy;
+  if (!t) return '';
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `${n(t.taxid_sequences)} of ${n(database.sequences)} sequences have a taxid (${n(t.distinct_taxids)} taxa)`;
+}
