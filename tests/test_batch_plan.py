@@ -38,13 +38,14 @@ def test_one_long_query_gets_every_slot_as_threads(tmp_path: Path, demo_16s) -> 
     assert batch.archive_argv[batch.archive_argv.index("-num_threads") + 1] == "2"
 
 
-def test_a_small_job_is_one_blast_of_every_slot(tmp_path: Path, demo_16s) -> None:
-    """50 16S queries are one blastn query batch: one process, its threads share the scan."""
+def test_a_small_job_is_one_blast_per_slot(tmp_path: Path, demo_16s) -> None:
+    """50 16S queries are one blastn query batch: one 1-thread process per slot."""
     ctx = _ctx(tmp_path, fasta(demo_16s[:50]), slots=2)
-    assert write_batch_plan(ctx, 2) == 1
-    (batch,) = read_batch_plan(ctx.work_dir)
-    assert batch.threads == 2 and len(batch.query_ids) == len(demo_16s[:50])
-    assert "-mt_mode" not in batch.argv  # mode 0, BLAST's default: the command a user runs
+    assert write_batch_plan(ctx, 2) == 2
+    batches = read_batch_plan(ctx.work_dir)
+    assert [b.threads for b in batches] == [1, 1]
+    assert sum(len(b.query_ids) for b in batches) == len(demo_16s[:50])
+    assert all("-mt_mode" not in b.argv for b in batches)  # BLAST's default mode
     assert "fit one blastn query batch" in plan_preview(ctx.work_dir)
 
 

@@ -42,12 +42,20 @@ def test_blasts_own_batch_sizes_per_program() -> None:
     }
 
 
-def test_fifty_16s_queries_are_one_process_with_every_slot_as_a_thread() -> None:
+def test_fifty_16s_queries_are_one_process_per_slot() -> None:
+    """Within one query batch, several queries: one 1-thread process per slot, equal in
+    letters (measured faster than one process of 2 threads: docs/performance.md)."""
     plan = plan_split(Program.BLASTN, [1500] * 50, slots=2)
-    assert _shape(plan) == [(0, 50, 2)]
-    assert plan.blast_batches == plan.scans == 1
+    assert _shape(plan) == [(0, 25, 1), (25, 50, 1)]
+    assert plan.blast_batches == 1 and plan.scans == 2
     assert plan.mt_mode == 0
-    assert "one BLAST process" in plan.reason
+    assert "one per slot" in plan.reason
+
+
+def test_one_slot_or_one_query_is_one_process_with_every_slot() -> None:
+    assert _shape(plan_split(Program.BLASTN, [1500] * 50, slots=1)) == [(0, 50, 1)]
+    plan = plan_split(Program.BLASTN, [1500], slots=2)
+    assert _shape(plan) == [(0, 1, 2)] and "one BLAST process" in plan.reason
 
 
 @pytest.mark.parametrize("slots", [1, 2, 8])
@@ -58,8 +66,8 @@ def test_one_long_query_gets_every_slot(slots: int) -> None:
 def test_a_thousand_16s_queries_are_one_megablast_batch() -> None:
     """1.5 M letters: one batch of megablast (5 M letters), BLAST's default task."""
     plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2)
-    assert _shape(plan) == [(0, 1000, 2)]
-    assert plan.scans == 1
+    assert _shape(plan) == [(0, 500, 1), (500, 1000, 1)]
+    assert plan.blast_batches == 1
 
 
 def test_a_thousand_16s_queries_for_task_blastn_split_at_no_extra_scan() -> None:
@@ -124,7 +132,7 @@ def test_query_loc_counts_only_the_searched_stretch() -> None:
     assert query_letters([1500, 80], None) == [1500, 80]
     # 1,000 queries of 1,500 letters, searched over 400 of them: one blastn batch
     letters = query_letters([1500] * 1000, "1-400")
-    assert _shape(plan_split(Program.BLASTN, letters, slots=2)) == [(0, 1000, 2)]
+    assert _shape(plan_split(Program.BLASTN, letters, slots=2)) == [(0, 500, 1), (500, 1000, 1)]
 
 
 def test_no_queries_no_batches_and_slots_must_be_positive() -> None:

@@ -16,8 +16,12 @@ the job. Any split into processes that pays no more than `n` scans costs nothing
 more than that pays a scan. Hence the plan:
 
 - `n == 1` (the job fits one BLAST query batch: 50 16S queries for blastn, a few dozen
-  proteins for blastp): **one process with every slot as a thread** — what raw BLAST does, the
-  scan shared; progress is then done / not done.
+  proteins for blastp): **one process per slot**, equal in letters, one thread each, when the
+  job has at least two queries and the cluster two slots. Threads would share the scan, but
+  measured on 16S data (bench/foundation.py) BLAST's threads leave a core idle in their serial
+  phases, which costs more than a second scan of the database: two 1-thread processes ended in
+  6.9-7.0 s where one 2-thread process took 7.5-7.9 s, for the same CPU. A single query (or a
+  single slot) is **one process with every slot as a thread**.
 - `n > 1`: **`n` processes**, equal in letters, each within one BLAST query batch (checked: the
   plan pays exactly `n` scans, as raw BLAST does, else it falls back to BLAST's own batches).
   Processes run one per slot; the processes of the last, incomplete round share the slots as
@@ -133,7 +137,7 @@ def plan_split(
     n = len(own)
     raw_scans = len(blast_query_batches(letters, blast_size))
     what = f"{program.value} -task {task}" if task else program.value
-    if n <= 1:
+    if n <= 1 and (len(letters) < 2 or slots < 2):
         whole = (PlannedBatch(0, len(letters), sum(letters), slots),) if letters else ()
         return SplitPlan(
             whole,
@@ -142,6 +146,25 @@ def plan_split(
             MT_MODE_SPLIT_BY_DATABASE,
             f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
             f"one BLAST process, its {slots} thread(s) sharing one scan of the database",
+        )
+    if n <= 1:
+        # Measured (bench/foundation.py, 50 16S queries vs 10,000 16S genes, 2 cores): one
+        # process with 2 threads took 7.5-7.9 s wall for 13-14 CPU-s, two 1-thread processes
+        # on the halves 6.9-7.0 s for the same CPU: BLAST's threads leave a core idle in
+        # their serial phases, and for such a job a second scan of the database costs less
+        # than that. So a job of several queries within one query batch runs as one
+        # process per slot, equal in letters.
+        parts = min(slots, len(letters))
+        ranges = _equal_letters(letters, parts)
+        batches = tuple(PlannedBatch(a, b, sum(letters[a:b]), 1) for a, b in ranges)
+        return SplitPlan(
+            batches,
+            raw_scans,
+            _scans(letters, ranges, blast_size),
+            MT_MODE_SPLIT_BY_DATABASE,
+            f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
+            f"{parts} BLAST processes, one per slot, equal in letters (BLAST's threads "
+            "leave cores idle in their serial phases; a scan of the database each)",
         )
     ranges = _equal_letters(letters, n)
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
