@@ -260,6 +260,7 @@ class Server:
     def __init__(self, data_dir: Path, database_url: str | None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
         self.env = dict(os.environ, BLASTDECK_DATA_DIR=str(data_dir))
         if database_url:
             self.env["BLASTDECK_DATABASE_URL"] = database_url

@@ -661,9 +661,13 @@ def test_slow_loris(site: Site, kept: Kept, demo_16s) -> None:
     assert p95 < bound, f"health p95 {p95:.3f} s during the attack (bound {bound:.3f} s)"
     assert job["phase"] == "completed", job
     assert job_seconds(job) < 3 * job_seconds(kept.job) + 10, job
-    # The server lets go of the connections once the clients are gone: nothing leaks.
+    # The server lets go of the connections once the clients are gone: nothing leaks. The job
+    # that ran meanwhile keeps its final index loaded (one memory-mapped file, so one fd, per
+    # column and sort order; bounded by the loaded-index cache), which is no leak.
+    final = site.server.data_dir / "jobs" / job_id / "index" / "final"
+    mapped = sum(1 for f in final.rglob("*") if f.is_file()) if final.is_dir() else 0
     deadline = time.monotonic() + 15
-    while site.server.open_fds() > fds_before + 5:
+    while site.server.open_fds() > fds_before + 5 + mapped:
         assert time.monotonic() < deadline, (fds_before, site.server.open_fds())
         time.sleep(0.2)
     assert_intact(site, kept)

@@ -57,10 +57,16 @@ def test_one_batch_and_many_batches_give_raw_blasts_hits(
     raw = raw_tsv(tmp_path, data_dir, query)
     assert len(raw) > 30
 
-    whole = run_job(client, query, "local")
-    assert whole["progress"]["batches_total"] == 1
+    whole = run_job(client, query, "local")  # within one query batch: a process per slot
+    slots = client.app.state.runtime.clusters.get("local").slots
+    assert whole["progress"]["batches_total"] == min(slots, 30)
     preview = client.get(f"/api/jobs/{whole['id']}/config").text
-    assert "fit one blastn query batch" in preview and "-num_threads 2" in preview
+    assert "fit one blastn query batch" in preview and "one per slot" in preview
+
+    single = run_job(client, fasta(demo_16s[40:41]), "local")  # one query: every slot as threads
+    assert single["progress"]["batches_total"] == 1
+    preview = client.get(f"/api/jobs/{single['id']}/config").text
+    assert f"-num_threads {slots}" in preview
 
     split = run_job(client, query, "fine")
     assert split["progress"]["batches_total"] >= 5  # 43,000 letters in batches of 8,000
