@@ -31,7 +31,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Molecule
 from blastdeck.results.hsp_index import HspTable
 
-MAX_SUBJECTS_CHARS = 60_000  # under the 64 KiB URL many clients and proxies allow
+MAX_SUBJECTS_CHARS = 4_000  # percent-encoded (<= 12 bytes a char): within the head limit
 # A subject id as BLAST prints it (saccver): no whitespace, no comma, nothing a FASTA line or
 # a blastdbcmd batch line would split on.
 _SUBJECT_ID = re.compile(r"[^\s,]{1,200}")
