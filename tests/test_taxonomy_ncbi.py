@@ -17,10 +17,11 @@ from Bio.Blast import NCBIWWW, NCBIXML
 
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
 from tests.conftest import Server, read_fasta
+from tests.support.bench_data import bench_16s_3000
 from tests.support.taxonomy_cache import embedded_cache
 from tests.test_ncbi_api import assert_error_page, cgi, newest_job
 
-BENCH = Path("/work/bench-data/n3000-s7")
+BENCH = bench_16s_3000()
 
 
 @pytest.fixture(scope="module")

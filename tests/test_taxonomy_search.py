@@ -21,10 +21,11 @@ from blastdeck.api.app import create_app
 from blastdeck.config import ClusterConfig
 from blastdeck.taxonomy import Taxonomy, read_taxid_list, write_taxid_list
 from tests.conftest import api_job, make_settings, read_fasta, wait_for_job
+from tests.support.bench_data import bench_16s_3000
 from tests.support.slurm_cluster import PrivateSlurm, SlurmUnavailable
 from tests.support.taxonomy_cache import embedded_cache
 
-BENCH = Path("/work/bench-data/n3000-s7")
+BENCH = bench_16s_3000()
 SEQUENCES = 40
 WITHOUT_TAXID = ("s000005", "s000011")  # left out of the map: sequences with no taxid
 OPTIONS = {"evalue": 1e-30, "max_target_seqs": 100}

@@ -3,6 +3,8 @@ makeblastdb and the real taxonomy): upload 20 bench 16S records with their taxid
 database's coverage in the list; a map with a bad line shows the server's error naming the line;
 delete the database with the page's button."""
 
+# ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
+
 from __future__ import annotations
 
 import subprocess
@@ -11,38 +13,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from blastdeck.api.web import STATIC_DIR
 from tests.conftest import BLASTDECK, Server, fasta, read_fasta
+from tests.support.bench_data import bench_16s_3000
 from tests.support.taxonomy_cache import embedded_cache
-from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS
 
-BENCH = Path("/work/bench-data/n3000-s7")
+# The page fixtures of the main e2e module (its checks on page errors and CSP reports too).
+from tests.test_web_e2e import browser, page  # noqa: F401
+
+BENCH = bench_16s_3000()
 RECORDS = 20
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not (STATIC_DIR / "index.html").is_file():
-        pytest.fail("the web app is not built: run `make web` (make test does it first)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    yield opened
-    context.close()
-    assert not problems, problems
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ serve`, real BLAST+ and the real taxonomy): autocomplete from /api/taxonomy/sear
 included and one excluded, sent as the job's taxids / negative_taxids; a database without
 taxids disables the field and says why."""
 
+# ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
+
 from __future__ import annotations
 
 import re
@@ -10,35 +12,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from blastdeck.api.web import STATIC_DIR
 from tests.conftest import Server, fasta, wait_for_job
 from tests.support.taxonomy_cache import embedded_cache
-from tests.test_web_e2e import CHROMIUM, CHROMIUM_ARGS
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not (STATIC_DIR / "index.html").is_file():
-        pytest.fail("the web app is not built: run `make web` (make test does it first)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    yield opened
-    context.close()
-    assert not problems, problems
+# The page fixtures of the main e2e module (its checks on page errors and CSP reports too).
+from tests.test_web_e2e import browser, page  # noqa: F401
 
 
 @pytest.fixture(scope="module")
