@@ -46,8 +46,13 @@ from blastdeck.results.columns import (
 from blastdeck.results.export_locks import ExportLocks
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
-from blastdeck.results.hsp_index import HspTable, index_version, write_batch_index
-from blastdeck.results.hsps import read_hsps, with_query_cover
+from blastdeck.results.hsp_index import (
+    HspTable,
+    index_batch_table,
+    index_version,
+    write_batch_index,
+)
+from blastdeck.results.hsps import with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.results.taxon_summary import summary_of
 from blastdeck.results.taxonomy_report import ReportEntry, kept_report
@@ -356,8 +361,7 @@ class JobService:
         results = self._clusters.engine_for(job.cluster).collect(ctx)
         if results.batches and all(b.table.exists() for b in results.batches):
             for b in results.batches:
-                hsps = read_hsps(b.table, b.query_ids, b.query_offset)
-                write_batch_index(ctx.work_dir, b.index, b.query_offset, b.query_ids, hsps)
+                index_batch_table(ctx.work_dir, b.index, b.table, b.query_ids, b.query_offset)
             return
         molecule = shape_of(Program(job.program)).query
         records = parse_query(self._jobs.query_fasta(job.id) or "", molecule, UNLIMITED_QUERY)

@@ -36,8 +36,7 @@ from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index
 from blastdeck.results.hits import hit_table
-from blastdeck.results.hsp_index import batch_index_file, write_batch_index
-from blastdeck.results.hsps import read_hsps
+from blastdeck.results.hsp_index import batch_index_file, index_batch_table
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
 
@@ -420,8 +419,9 @@ class Pipeline:
         for batch in results.batches:
             if not batch.table.exists() or batch_index_file(ctx.work_dir, batch.index).exists():
                 continue
-            hsps = read_hsps(batch.table, batch.query_ids, batch.query_offset)
-            write_batch_index(ctx.work_dir, batch.index, batch.query_offset, batch.query_ids, hsps)
+            index_batch_table(
+                ctx.work_dir, batch.index, batch.table, batch.query_ids, batch.query_offset
+            )
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -77,12 +77,27 @@ def test_a_finished_job_has_its_final_index_and_no_batch_files(
     final = index / "final"
     meta = json.loads((final / "meta.json").read_text())
     assert meta["hsps"] == job["hsps_total"] > 100 and meta["hits"] == job["hits_total"]
-    for kind, direction in itertools.product(("hsp", "hit"), ("asc", "desc")):
-        for sort in sort_names(kind):
-            assert (final / f"order.{kind}.{sort}.{direction}.npy").exists()
+    # A small job's orders are made when first asked for (and stored then), not up front.
+    assert meta["hsps"] < final_index.PRECOMPUTE_MIN_HSPS
+    assert not list(final.glob("order.*"))
+    client.app.state.runtime.service._indexes.forget(job["id"])
+    assert client.get(f"/api/jobs/{job['id']}/hsps", params={"sort": "pident"}).status_code == 200
+    assert (final / "order.hsp.pident.desc.npy").exists()
     table = final_index.load_final(work_dir(client, job["id"]))
     assert isinstance(table.columns["pident"], np.ndarray)
     assert table.orders.get("hsp.pident.desc").base is not None  # mapped, not read into memory
+
+
+def test_a_big_jobs_final_index_holds_every_sort_order(
+    client: TestClient, job: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(final_index, "PRECOMPUTE_MIN_HSPS", 1)  # "big": this job
+    batch_table(client, job["id"], tmp_path)
+    final_index.finalize(tmp_path)
+    final = final_index.final_dir(tmp_path)
+    for kind, direction in itertools.product(("hsp", "hit"), ("asc", "desc")):
+        for sort in sort_names(kind):
+            assert (final / f"order.{kind}.{sort}.{direction}.npy").exists()
 
 
 def test_every_sort_filter_and_page_equals_the_per_batch_index(
@@ -145,7 +160,11 @@ def test_a_job_finished_before_the_final_index_gets_one_on_first_read(
     assert sorted(p.name for p in index_dir(wd).iterdir()) == ["final"]
 
 
-def test_finalize_stopped_leaves_nothing(client: TestClient, job: dict, tmp_path: Path) -> None:
+def test_finalize_stopped_leaves_nothing(
+    client: TestClient, job: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(final_index, "PRECOMPUTE_MIN_HSPS", 1)  # stopped among the sorts
+    monkeypatch.setattr(final_index, "STOP_CHECK_INTERVAL_S", 0)
     batch_table(client, job["id"], tmp_path)
     asked = itertools.count()
     with pytest.raises(final_index.FinalizeStopped):

@@ -31,7 +31,9 @@ from blastdeck.results.hsps import (
     LEGACY_TABLE_COLUMNS,
     TABLE_COLUMNS,
     Hsp,
+    HspColumns,
     query_cover,
+    read_hsp_columns,
     read_hsps,
 )
 from blastdeck.results.tabular import STANDARD_COLUMNS
@@ -339,6 +341,52 @@ def test_columnar_index_round_trips_every_hsp(nucl_job: Job, batching: str, tmp_
     rows = [table.row(i) for i in range(len(table))]
     assert [Hsp(**{k: r[k] for k in ("query_index", *HSP_FIELDS)}) for r in rows] == expected
     assert table.query_ids == dict(enumerate(nucl_job.query_ids))
+
+
+@pytest.mark.parametrize("which", ["nucl", "prot"])
+def test_columnar_reader_equals_the_per_hsp_reader(
+    nucl_job: Job, prot_job: Job, which: str, tmp_path: Path
+) -> None:
+    """What the pipeline indexes (read_hsp_columns) is, value for value, what read_hsps reads:
+    every batching, subjects coded in the same order; a legacy table falls back (None)."""
+    job = nucl_job if which == "nucl" else prot_job
+    for batching, batches in job.batchings.items():
+        for b in batches:
+            columns = read_hsp_columns(b.table, b.query_ids, b.query_offset)
+            expected = HspColumns.of(read_hsps(b.table, b.query_ids, b.query_offset))
+            assert columns is not None and _plain(columns) == _plain(expected), batching
+            legacy = _legacy_table(b.table, tmp_path / f"{batching}-{b.table.name}")
+            from_legacy = read_hsp_columns(legacy, b.query_ids, b.query_offset)
+            # a table without HSPs has no "# Fields:" line: nothing to derive either way
+            hsps_in_batch = bool(columns and columns.query_index)
+            assert from_legacy is None if hsps_in_batch else _plain(from_legacy) == _plain(columns)
+    assert any(len(read_hsps(b.table, b.query_ids, 0)) for b in job.batchings["1"])
+
+
+def _plain(columns: HspColumns | None) -> object:
+    assert columns is not None
+    numbers = {k: (v.dtype.kind, v.tolist()) for k, v in columns.numbers.items()}
+    return replace(columns, numbers=numbers)  # type: ignore[arg-type]
+
+
+def test_columnar_reader_refuses_what_read_hsps_refuses(nucl_job: Job, tmp_path: Path) -> None:
+    (batch,) = nucl_job.batchings["1"]
+    with pytest.raises(BlastDeckError, match="in the batch list"):
+        read_hsp_columns(batch.table, ["wrong", *batch.query_ids[1:]], 0)
+    with pytest.raises(BlastDeckError, match="but the batch lists"):
+        read_hsp_columns(batch.table, [*batch.query_ids, "extra"], 0)
+    broken = tmp_path / "broken.tsv"
+    lines = batch.table.read_text().splitlines(keepends=True)
+    row = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    fields = lines[row].split("\t")
+    fields[TABLE_COLUMNS.index("evalue")] = "not-a-number"
+    broken.write_text("".join([*lines[:row], "\t".join(fields), *lines[row + 1 :]]))
+    with pytest.raises(BlastDeckError, match="unreadable evalue"):
+        read_hsp_columns(broken, batch.query_ids, 0)
+    short = tmp_path / "short.tsv"
+    short.write_text("".join([*lines[:row], "a\tb\n", *lines[row + 1 :]]))
+    with pytest.raises(BlastDeckError, match="unreadable HSP row"):
+        read_hsp_columns(short, batch.query_ids, 0)
 
 
 def test_protein_hits_do_not_depend_on_batching(prot_job: Job) -> None:

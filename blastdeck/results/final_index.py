@@ -1,5 +1,5 @@
 """A finished job's final HSP index: every batch in one set of memory-mapped column files, with
-its hits, per-query counts and every sort order precomputed.
+its hits, per-query counts and its sort orders.
 
 While a job runs its index is one file per finished batch (`hsp_index.py`), loaded and
 concatenated by each reader, with sort orders computed in memory. Once all batches are in, the
@@ -11,8 +11,9 @@ exporting step writes `index/final/` once:
   their query indexes); `queries.<count>.npy`: each query's length, HSP and hit counts;
 - `order.<kind>.<sort>.<asc|desc>.npy`: every sort the hits and HSP lists offer
   (`browse.sort_names`), both directions (a descending order keeps BLAST's ranking for its
-  ties, so it is not the ascending one reversed); an order added later (a new sort column) is
-  computed on first use and stored here too;
+  ties, so it is not the ascending one reversed), computed here for a job of
+  `PRECOMPUTE_MIN_HSPS` or more; a smaller job's orders (and an order added later, a new sort
+  column) are computed on first use and stored here then;
 - `meta.json`, written last.
 
 It is built in a hidden directory and renamed into place, so a reader sees all of it or none.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +51,11 @@ from blastdeck.results.hsp_index import (
 FINAL_DIR = "final"
 FORMAT = 1
 _META = "meta.json"
+# Every sort order of a big table is computed here, once: the first page of a million HSPs in
+# any order is then a read. Below this size an order takes milliseconds when first asked for
+# (and is stored then, the same way), so a small job does not pay ~50 sorts up front.
+PRECOMPUTE_MIN_HSPS = 100_000
+STOP_CHECK_INTERVAL_S = 0.25  # how often the precomputation asks whether to stop
 _HSP_COLUMNS = ("query_index", "subject", *NUMERIC_FIELDS)
 _STRINGS = ("subject_ids", "subject_titles", "query_ids")
 _QUERY_COUNTS = ("qlen", "hsps", "hits")
@@ -92,12 +99,10 @@ def finalize(work_dir: Path, stop: Callable[[], bool] | None = None) -> HspTable
         draft.mkdir(parents=True)
         _write_tables(table, draft)
         table.orders = SortOrders(draft)  # sort_order stores each order it makes there
-        for kind in ("hsp", "hit"):
-            for sort in sort_names(kind):
-                for descending in (False, True):
-                    if stop is not None and stop():
-                        raise FinalizeStopped
-                    sort_order(table, kind, sort, descending)
+        if len(table) >= PRECOMPUTE_MIN_HSPS:
+            _precompute_orders(table, stop)
+        elif stop is not None and stop():
+            raise FinalizeStopped
         meta = {"format": FORMAT, "hsps": len(table), "hits": len(hit_table(table))}
         (draft / _META).write_text(json.dumps(meta))
         try:
@@ -108,6 +113,18 @@ def finalize(work_dir: Path, stop: Callable[[], bool] | None = None) -> HspTable
     finally:
         shutil.rmtree(draft, ignore_errors=True)
     return load_final(work_dir)
+
+
+def _precompute_orders(table: HspTable, stop: Callable[[], bool] | None) -> None:
+    next_check = 0.0
+    for kind in ("hsp", "hit"):
+        for sort in sort_names(kind):
+            for descending in (False, True):
+                if stop is not None and time.monotonic() >= next_check:
+                    if stop():
+                        raise FinalizeStopped
+                    next_check = time.monotonic() + STOP_CHECK_INTERVAL_S
+                sort_order(table, kind, sort, descending)
 
 
 def drop_batch_files(work_dir: Path) -> None:

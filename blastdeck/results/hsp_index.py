@@ -24,7 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from blastdeck.results.hsps import HSP_FIELDS, Hsp
+from blastdeck.results.hsps import (
+    HSP_FIELDS,
+    NUMBER_FIELDS,
+    Hsp,
+    HspColumns,
+    read_hsp_columns,
+    read_hsps,
+)
 
 INDEX_DIR = "index"
 # The numeric HSP fields and how each is stored.
@@ -47,6 +54,7 @@ NUMERIC_FIELDS: dict[str, str] = {
 }
 _STRING_FIELDS = ("query_id", "subject_id", "subject_title")
 assert set(NUMERIC_FIELDS) | set(_STRING_FIELDS) == set(HSP_FIELDS)
+assert tuple(NUMERIC_FIELDS) == NUMBER_FIELDS
 
 
 def index_dir(work_dir: Path) -> Path:
@@ -105,26 +113,39 @@ def write_batch_index(
     hsps: Sequence[Hsp],
 ) -> None:
     """Store one batch's HSPs (replacing an earlier copy) as columns."""
-    subjects: dict[str, int] = {}
-    titles: list[str] = []
-    codes = np.empty(len(hsps), dtype="i4")
-    for i, h in enumerate(hsps):
-        code = subjects.get(h.subject_id)
-        if code is None:
-            code = subjects[h.subject_id] = len(subjects)
-            titles.append(h.subject_title)
-        codes[i] = code
+    write_batch_columns(work_dir, batch_index, query_offset, query_ids, HspColumns.of(hsps))
+
+
+def index_batch_table(
+    work_dir: Path, batch_index: int, table: Path, query_ids: Sequence[str], query_offset: int
+) -> None:
+    """Index one finished batch: its hit table read straight into columns and stored."""
+    columns = read_hsp_columns(table, query_ids, query_offset)
+    if columns is None:  # a legacy table: read_hsps derives what it lacks
+        columns = HspColumns.of(read_hsps(table, query_ids, query_offset))
+    write_batch_columns(work_dir, batch_index, query_offset, query_ids, columns)
+
+
+def write_batch_columns(
+    work_dir: Path,
+    batch_index: int,
+    query_offset: int,
+    query_ids: Sequence[str],
+    hsps: HspColumns,
+) -> None:
+    """Store one batch's HSP columns (replacing an earlier copy) as its index file."""
+    count = len(hsps.query_index)
     arrays: dict[str, Any] = {
         "query_offset": np.array([query_offset], dtype="i8"),
-        "query_index": np.fromiter((h.query_index for h in hsps), "i4", len(hsps)),
-        "subject": codes,
+        "query_index": np.fromiter(hsps.query_index, "i4", count),
+        "subject": np.fromiter(hsps.subject_codes, "i4", count),
     }
     for name, dtype in NUMERIC_FIELDS.items():
-        arrays[name] = np.fromiter((getattr(h, name) for h in hsps), dtype, len(hsps))
+        arrays[name] = np.asarray(hsps.numbers[name]).astype(dtype, copy=False)
     for prefix, texts in (
         ("query_ids", query_ids),
-        ("subject_ids", list(subjects)),
-        ("subject_titles", titles),
+        ("subject_ids", hsps.subject_ids),
+        ("subject_titles", hsps.subject_titles),
     ):
         arrays[f"{prefix}_blob"], arrays[f"{prefix}_offsets"] = pack_strings(texts)
     target = batch_index_file(work_dir, batch_index)
