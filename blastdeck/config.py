@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 2.0
     plugins: str = ""  # comma-separated modules imported at start (extra engines)
 
+    # GET /metrics (Prometheus text format); behind an admin token when auth is on.
+    metrics: bool = False
+
     # Tokens are required when "on"; "auto" turns them on whenever the server listens beyond
     # this machine (the embedded single-user default on 127.0.0.1 needs none).
     auth: Literal["auto", "on", "off"] = "auto"

@@ -32,6 +32,7 @@ from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, St
 from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults, TaxidListArg
 from blastdeck.files import write_atomically
+from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index
@@ -106,8 +107,10 @@ class Pipeline:
         databases: DatabaseCatalog,
         clusters: ClusterRegistry,
         lock: SubmitLock,
+        metrics: JobMetrics | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics or JobMetrics(jobs, None)
         self._jobs = jobs
         self._databases = databases
         self._clusters = clusters
@@ -182,6 +185,7 @@ class Pipeline:
             if engine is not None and ctx is not None:
                 engine.cancel(ctx, self._handle(job_id))
             self._jobs.finish_cancelled(job_id)
+            self._metrics.job_ended(job_id, ctx, None)
         except BlastDeckError as exc:
             if exc.category is ErrorCategory.TRANSIENT:
                 retry = self._retry_later(job_id, exc)
@@ -315,6 +319,8 @@ class Pipeline:
         token = new_lock_token(job.id)
         if not self._lock.acquire(key, token, self._settings.lock_ttl_s):
             return self._wait_for_slot(current, ctx, key)
+        waited = utcnow() - current.wait_started_at if current.wait_started_at else None
+        self._metrics.slot_taken(ctx, waited.total_seconds() if waited else 0.0)
         try:
             self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again
             handle = engine.submit(ctx, self._settings.submit_timeout_s)
@@ -410,6 +416,7 @@ class Pipeline:
         if not self._jobs.finish_completed(job.id, hsps, hits):
             final_index.discard(ctx.work_dir)
             raise _Cancelled
+        self._metrics.job_ended(job.id, ctx, results)
         final_index.drop_batch_files(ctx.work_dir)
 
     def _index_finished(self, ctx: JobContext, results: JobResults) -> None:
@@ -443,3 +450,4 @@ class Pipeline:
         if engine is not None and ctx is not None:
             engine.cancel(ctx, self._handle(job_id))  # no batch keeps running after a failure
         self._jobs.finish_failed(job_id, code, message)
+        self._metrics.job_ended(job_id, ctx, None)

@@ -26,3 +26,9 @@ def maintenance_key(queue: str, task: str) -> str:
     """Taken (SET NX with an expiry) by the one worker of a deployment that runs `task` this
     period; a deployment is identified by its queue."""
     return f"blastdeck:{queue}:maintenance:{task}"
+
+
+def metrics_key(queue: str, metric: str) -> str:
+    """One hash per metric that workers add their observations to (`metrics.py`); a
+    deployment is identified by its queue."""
+    return f"blastdeck:{queue}:metrics:{metric}"

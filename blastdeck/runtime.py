@@ -24,8 +24,10 @@ from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.executors.base import Executor
 from blastdeck.executors.inline import InlineExecutor
+from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
+from blastdeck.metrics import Observations, make_observations
 from blastdeck.pipeline import Pipeline
 from blastdeck.sharing import ShareService
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
@@ -63,7 +65,7 @@ class Runtime:
         load_plugins(settings)
         self.settings = settings
         self.db_engine = make_engine(settings.sqlalchemy_url)
-        sessions = make_session_factory(self.db_engine)
+        sessions = self.sessions = make_session_factory(self.db_engine)
         self.jobs = JobStore(sessions)
         self.taxonomy = taxonomy_for_settings(settings)  # its index opens on first use
         database_store = DatabaseStore(sessions)
@@ -79,7 +81,10 @@ class Runtime:
             self.databases, database_store, settings.databases_dir, self.clusters
         )
         self.lock = lock or _make_lock(settings)
-        self.pipeline = Pipeline(settings, self.jobs, self.databases, self.clusters, self.lock)
+        self.metrics = JobMetrics(self.jobs, _make_observations(settings))
+        self.pipeline = Pipeline(
+            settings, self.jobs, self.databases, self.clusters, self.lock, self.metrics
+        )
         self.executor: Executor = _make_executor(settings, self.pipeline)
         self.service = JobService(
             settings,
@@ -191,6 +196,15 @@ def _make_lock(settings: Settings) -> SubmitLock:
     if settings.lock_redis_url:
         return RedisSubmitLock.from_url(settings.lock_redis_url, settings.redis_socket_timeout_s)
     return InProcessSubmitLock()
+
+
+def _make_observations(settings: Settings) -> Observations | None:
+    """Where jobs' observations for /metrics go: none when metrics are off; Redis when the
+    jobs run in workers (every API process reads them there); else this process's memory."""
+    if not settings.metrics:
+        return None
+    redis_url = settings.lock_redis_url if settings.distributed else None
+    return make_observations(redis_url, settings.redis_socket_timeout_s, settings.queue)
 
 
 def _make_executor(settings: Settings, pipeline: Pipeline) -> Executor:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from blastdeck import __version__
 from blastdeck.api.body_size import BodySizeLimit
 from blastdeck.api.errors import install_error_handlers
+from blastdeck.api.metrics_export import HttpMetrics, JobsCollector, make_registry
 from blastdeck.api.openapi_doc import install_openapi
 from blastdeck.api.routers import (
     clusters,
@@ -18,6 +19,7 @@ from blastdeck.api.routers import (
     job_taxonomy,
     jobs,
     limits,
+    metrics,
     ncbi,
     programs,
     results,
@@ -32,6 +34,7 @@ from blastdeck.api.web import install_docs, install_web_app
 from blastdeck.config import Settings
 from blastdeck.job_watch import JobWatcher
 from blastdeck.runtime import Runtime
+from blastdeck.store.job_stats import JobStats
 
 ROUTERS = (
     jobs,
@@ -47,6 +50,7 @@ ROUTERS = (
     session,
     ncbi,
     taxonomy,
+    metrics,
 )
 
 
@@ -82,6 +86,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
+    if settings.metrics:
+        collector = JobsCollector(
+            JobStats(runtime.sessions).by_phase,
+            runtime.jobs.cluster_load,
+            runtime.metrics.observations,
+        )
+        app.state.metrics_registry, http_histogram = make_registry(collector)
+        app.add_middleware(HttpMetrics, histogram=http_histogram)  # outermost: times it all
     for module in ROUTERS:
         app.include_router(module.router)
     install_openapi(app)

@@ -74,6 +74,7 @@ class BatchResult:
     archive: Path  # its ASN.1 archive (-outfmt 11), once make_archives made it
     query_ids: tuple[str, ...]
     query_offset: int
+    cpu_file: Path | None = None  # the CPU seconds BLAST took for the table, if recorded
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,12 @@ class Batch:
     def stderr_file(self) -> Path:
         return self._beside(".stderr")
 
+    @property
+    def cpu_file(self) -> Path:
+        """The CPU seconds (user + system) BLAST took for the batch's table, where the engine
+        can tell (`blastdeck_blast_cpu_seconds`)."""
+        return self._beside(".cpu")
+
 
 def partial_path(path: Path) -> Path:
     """Where a file is written before it is renamed into place."""

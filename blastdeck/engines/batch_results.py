@@ -28,6 +28,7 @@ def collect_results(plan: list[Batch], database_prefix: Path) -> JobResults:
             archive=b.archive,
             query_ids=b.query_ids,
             query_offset=b.query_offset,
+            cpu_file=b.cpu_file,
         )
         for b in plan
     )

@@ -124,7 +124,7 @@ class BlastProcesses:
                     )
                 run.procs[batch.index] = proc
                 write_atomically(batch.pid_file, str(proc.pid))
-            returncode = proc.wait()
+            returncode, cpu_s = _wait_with_cpu(proc)
             with run.mutex:
                 run.procs.pop(batch.index, None)
                 batch.pid_file.unlink(missing_ok=True)
@@ -137,6 +137,9 @@ class BlastProcesses:
                 partial_path(output).unlink(missing_ok=True)
                 return {"rc": returncode, "stderr": stderr, "storage_full": full}
             os.replace(partial_path(output), output)
+            if output == batch.table:
+                with contextlib.suppress(OSError):  # a metric only: never the batch's failure
+                    batch.cpu_file.write_text(f"{cpu_s:.3f}\n")
             return None
 
     def _limited(self, argv: Sequence[str]) -> list[str]:
@@ -149,6 +152,14 @@ class BlastProcesses:
             return list(argv)
         limit = str(self.memory_limit_mb * 1024 * 1024)
         return [sys.executable, "-S", "-c", _LIMIT_THEN_EXEC, limit, *argv]
+
+
+def _wait_with_cpu(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Wait for the process; its exit code and CPU seconds (user + system, from wait4's
+    rusage: the process and the children it waited for). Only this thread waits for it."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def kill_group(pid: int) -> None:
