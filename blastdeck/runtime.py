@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from blastdeck.accounts import AccountService
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.database_removal import DatabaseRemoval
@@ -30,6 +31,7 @@ from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.metrics import Observations, make_observations
 from blastdeck.pipeline import Pipeline
 from blastdeck.sharing import ShareService
+from blastdeck.store.audit import AuditLog
 from blastdeck.store.catalog import ClusterStore, DatabaseStore
 from blastdeck.store.database import (
     MigrationError,
@@ -77,6 +79,7 @@ class Runtime:
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
+        self.accounts = AccountService(self.users, AuditLog(sessions))
         self.database_removal = DatabaseRemoval(
             self.databases, database_store, settings.databases_dir, self.clusters
         )

@@ -13,6 +13,7 @@ from blastdeck.api.errors import install_error_handlers
 from blastdeck.api.metrics_export import HttpMetrics, JobsCollector, make_registry
 from blastdeck.api.openapi_doc import install_openapi
 from blastdeck.api.routers import (
+    audit,
     clusters,
     databases,
     health,
@@ -27,6 +28,8 @@ from blastdeck.api.routers import (
     shared,
     shares,
     taxonomy,
+    tokens,
+    users,
 )
 from blastdeck.api.security import SecurityHeaders
 from blastdeck.api.stream import render_job
@@ -51,6 +54,9 @@ ROUTERS = (
     ncbi,
     taxonomy,
     metrics,
+    users,
+    tokens,
+    audit,
 )
 
 

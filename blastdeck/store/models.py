@@ -219,6 +219,19 @@ class MaintenanceEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class AuditEvent(Base):
+    """What a person did that changes who may do what (users, tokens): who, what, when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str | None] = mapped_column(String(64))  # None: auth off (whoever it was)
+    action: Mapped[str] = mapped_column(String(64))  # "user.add", "token.revoke", ...
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class JobShare(Base):
     """A read-only link to one job: its token is shown once when created, stored only as a
     SHA-256 hash (found by it: the hash is unique). Deleted with its job."""

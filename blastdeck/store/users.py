@@ -110,6 +110,32 @@ class UserStore:
             user.disabled_at = (user.disabled_at or utcnow()) if disabled else None
         return user
 
+    def update(
+        self, name: str, *, admin: bool | None = None, groups: Sequence[str] | None = None
+    ) -> User:
+        """Change a user's admin flag and/or groups (what is None stays)."""
+        for group in groups or ():
+            check_name(group, what="group", field="groups")
+        with self._sessions.begin() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise _unknown_user(name)
+            if admin is not None:
+                user.is_admin = admin
+            if groups is not None:
+                user.groups = sorted(set(groups))
+        return user
+
+    def token(self, token_id: str) -> TokenInfo | None:
+        """One token by its id (the public part), revoked or not; None if there is none."""
+        query = select(ApiToken, User.name).join(User, User.id == ApiToken.user_id)
+        with self._sessions() as s:
+            row = s.execute(query.where(ApiToken.id == token_id)).first()
+        if row is None:
+            return None
+        t, name = row
+        return TokenInfo(t.id, name, t.created_at, t.last_used_at, t.revoked_at)
+
     def create_token(self, user_name: str) -> str:
         """A new token for the user; the whole token is returned once and never stored."""
         user = self.by_name(user_name)
