@@ -51,7 +51,7 @@ export function csrfToken(cookies: string = typeof document === 'undefined' ? ''
   return null;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** A 401 outside `send` (the upload's XMLHttpRequest) hands off the same way. */
 export function signalUnauthorized(): void {

@@ -2,6 +2,7 @@
 import { apiJson, apiText, qs } from './client';
 import type {
   AlignmentPage,
+  AuditList,
   AlignmentParams,
   ClusterList,
   DatabaseList,
@@ -23,6 +24,12 @@ import type {
   TaxonSearch,
   TaxonomyParams,
   TaxonomyReport,
+  Token,
+  TokenCreated,
+  User,
+  UserCreate,
+  UserRemoved,
+  UserUpdate,
 } from './types';
 
 const job = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
@@ -39,6 +46,20 @@ export const api = {
   removeDatabase: (name: string) =>
     apiJson<DatabaseRemoved>(`/api/databases/${name.split('/').map(encodeURIComponent).join('/')}`, { method: 'DELETE' }),
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
+
+  /** Users (admins), tokens (your own; admins anyone's), the audit log (admins). */
+  users: () => apiJson<{ items: User[] }>('/api/users').then((r) => r.items),
+  addUser: (body: UserCreate) => apiJson<User>('/api/users', { method: 'POST', body }),
+  updateUser: (name: string, body: UserUpdate) =>
+    apiJson<User>(`/api/users/${encodeURIComponent(name)}`, { method: 'PATCH', body }),
+  removeUser: (name: string, force: boolean) =>
+    apiJson<UserRemoved>(`/api/users/${encodeURIComponent(name)}${qs({ force: force ? 'true' : undefined })}`, {
+      method: 'DELETE',
+    }),
+  tokens: () => apiJson<{ items: Token[] }>('/api/tokens').then((r) => r.items),
+  createToken: (user?: string) => apiJson<TokenCreated>('/api/tokens', { method: 'POST', body: user ? { user } : {} }),
+  revokeToken: (id: string) => apiJson<Token>(`/api/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  audit: (limit = 100) => apiJson<AuditList>(`/api/audit${qs({ limit })}`),
   limits: () => apiJson<Limits>('/api/limits'),
   options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),
 

@@ -1,0 +1,281 @@
+// Users and tokens: everyone manages their own tokens; admins manage users, anyone's tokens,
+// and read the audit log. A new token is shown once, right here, and never again.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { ApiError } from '../api/client';
+import { api } from '../api/endpoints';
+import type { Token, TokenCreated, User } from '../api/types';
+import { useSession } from '../auth/session';
+import { ErrorNote } from '../components/ErrorNote';
+import { describeAudit, parseGroups } from '../format/accounts';
+import { formatDateTime } from '../format/text';
+
+export function AdminPage() {
+  const { session } = useSession();
+  const signedIn = session?.auth_enabled ? session.user : null;
+  // With auth off every caller is an admin (there is nobody to sign in).
+  const isAdmin = !session?.auth_enabled || Boolean(signedIn?.admin);
+  const [created, setCreated] = useState<TokenCreated | null>(null);
+  return (
+    <div className="stack">
+      <h1>{isAdmin ? 'Users and tokens' : 'Your tokens'}</h1>
+      {created && <NewTokenNote token={created} onDone={() => setCreated(null)} />}
+      <TokensCard isAdmin={isAdmin} canMakeOwn={Boolean(signedIn)} onCreated={setCreated} />
+      {isAdmin && <UsersCard onCreated={setCreated} self={signedIn?.name ?? null} />}
+      {isAdmin && <AuditCard />}
+    </div>
+  );
+}
+
+function NewTokenNote({ token, onDone }: { token: TokenCreated; onDone: () => void }) {
+  return (
+    <div className="alert alert-info stack" role="status" data-testid="new-token">
+      <p>
+        New token for <strong>{token.user}</strong>. Copy it now: it is shown this once and never stored.
+      </p>
+      <code className="mono" data-testid="new-token-value">
+        {token.token}
+      </code>
+      <div className="row">
+        <button type="button" className="btn btn-small" onClick={() => void navigator.clipboard?.writeText(token.token)}>
+          Copy
+        </button>
+        <button type="button" className="btn btn-small" onClick={onDone} data-testid="new-token-done">
+          Done
+        </button>
+      </div>
+    </div>
+  );
+}
+
+interface TokensProps {
+  isAdmin: boolean;
+  canMakeOwn: boolean;
+  onCreated: (token: TokenCreated) => void;
+}
+
+function TokensCard({ isAdmin, canMakeOwn, onCreated }: TokensProps) {
+  const queryClient = useQueryClient();
+  const tokens = useQuery({ queryKey: ['tokens'], queryFn: api.tokens });
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: ['tokens'] });
+  const create = useMutation({
+    mutationFn: () => api.createToken(),
+    onSuccess: onCreated,
+    onSettled: invalidate,
+  });
+  const revoke = useMutation({ mutationFn: api.revokeToken, onSettled: invalidate });
+  return (
+    <section className="card stack" data-testid="tokens-card">
+      <h2>{isAdmin ? 'Tokens' : 'Tokens you can use'}</h2>
+      {tokens.error && <ErrorNote error={tokens.error} testId="tokens-error" />}
+      {revoke.error && <ErrorNote error={revoke.error} testId="token-revoke-error" />}
+      {create.error && <ErrorNote error={create.error} testId="token-create-error" />}
+      <table className="table" data-testid="tokens-table">
+        <thead>
+          <tr>
+            <th>Id</th>
+            <th>User</th>
+            <th>Created</th>
+            <th title="to the minute">Last used</th>
+            <th>State</th>
+            <th className="actions">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(tokens.data ?? []).map((t: Token) => (
+            <tr key={t.id} data-testid="token-row" data-id={t.id} data-user={t.user}>
+              <td className="mono">{t.id}</td>
+              <td>{t.user}</td>
+              <td>{formatDateTime(t.created_at)}</td>
+              <td>{t.last_used_at ? formatDateTime(t.last_used_at) : 'never'}</td>
+              <td data-testid="token-state">{t.active ? 'active' : `revoked ${formatDateTime(t.revoked_at)}`}</td>
+              <td className="actions">
+                {t.active && (
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger"
+                    data-testid="token-revoke"
+                    disabled={revoke.isPending}
+                    onClick={() => {
+                      if (window.confirm(`Revoke token ${t.id} of ${t.user}? It stops working at once.`)) revoke.mutate(t.id);
+                    }}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {tokens.data && tokens.data.length === 0 && <p className="empty">No tokens.</p>}
+      {canMakeOwn && (
+        <div className="row">
+          <button type="button" className="btn" onClick={() => create.mutate()} disabled={create.isPending} data-testid="token-create">
+            New token for me
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function UsersCard({ onCreated, self }: { onCreated: (token: TokenCreated) => void; self: string | null }) {
+  const queryClient = useQueryClient();
+  const users = useQuery({ queryKey: ['users'], queryFn: api.users });
+  const invalidate = () => {
+    void queryClient.invalidateQueries({ queryKey: ['users'] });
+    void queryClient.invalidateQueries({ queryKey: ['tokens'] });
+    void queryClient.invalidateQueries({ queryKey: ['audit'] });
+  };
+  const update = useMutation({
+    mutationFn: (v: { name: string; admin?: boolean; disabled?: boolean }) =>
+      api.updateUser(v.name, { admin: v.admin, disabled: v.disabled }),
+    onSettled: invalidate,
+  });
+  const remove = useMutation({
+    mutationFn: async (name: string) => {
+      try {
+        return await api.removeUser(name, false);
+      } catch (err) {
+        const owns = err instanceof ApiError && err.code === 'user_owns_data';
+        if (owns && window.confirm(`${err.message}\n\nRemove ${name} anyway?`)) return api.removeUser(name, true);
+        throw err;
+      }
+    },
+    onSettled: invalidate,
+  });
+  const tokenFor = useMutation({ mutationFn: api.createToken, onSuccess: onCreated, onSettled: invalidate });
+  const error = users.error ?? update.error ?? remove.error ?? tokenFor.error;
+  return (
+    <section className="card stack" data-testid="users-card">
+      <h2>Users</h2>
+      {error && <ErrorNote error={error} testId="users-error" />}
+      <table className="table" data-testid="users-table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Admin</th>
+            <th>Groups</th>
+            <th>Created</th>
+            <th>State</th>
+            <th className="actions">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(users.data ?? []).map((u: User) => (
+            <tr key={u.name} data-testid="user-row" data-name={u.name}>
+              <td>{u.name}</td>
+              <td>{u.admin ? 'yes' : 'no'}</td>
+              <td>{u.groups.join(', ')}</td>
+              <td>{formatDateTime(u.created_at)}</td>
+              <td data-testid="user-state">{u.disabled_at ? 'disabled' : 'active'}</td>
+              <td className="actions">
+                <button type="button" className="btn btn-small" data-testid="user-token" onClick={() => tokenFor.mutate(u.name)}>
+                  New token
+                </button>
+                {u.name !== self && (
+                  <>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      data-testid="user-admin"
+                      onClick={() => update.mutate({ name: u.name, admin: !u.admin })}
+                    >
+                      {u.admin ? 'Remove admin' : 'Make admin'}
+                    </button>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      data-testid="user-disable"
+                      onClick={() => update.mutate({ name: u.name, disabled: !u.disabled_at })}
+                    >
+                      {u.disabled_at ? 'Enable' : 'Disable'}
+                    </button>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      data-testid="user-remove"
+                      onClick={() => {
+                        if (window.confirm(`Remove user ${u.name} and their tokens?`)) remove.mutate(u.name);
+                      }}
+                    >
+                      Remove
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <AddUserForm onAdded={invalidate} />
+    </section>
+  );
+}
+
+function AddUserForm({ onAdded }: { onAdded: () => void }) {
+  const [name, setName] = useState('');
+  const [admin, setAdmin] = useState(false);
+  const [groups, setGroups] = useState('');
+  const add = useMutation({
+    mutationFn: () => api.addUser({ name: name.trim(), admin, groups: parseGroups(groups) }),
+    onSuccess: () => {
+      setName('');
+      setAdmin(false);
+      setGroups('');
+    },
+    onSettled: onAdded,
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    add.mutate();
+  };
+  return (
+    <form className="stack" onSubmit={submit} data-testid="user-add-form">
+      <h3>Add a user</h3>
+      <div className="row">
+        <label className="field">
+          <span className="label">Name</span>
+          <input type="text" value={name} onChange={(e) => setName(e.target.value)} data-testid="user-add-name" required />
+        </label>
+        <label className="field">
+          <span className="label">Groups (comma-separated)</span>
+          <input type="text" value={groups} onChange={(e) => setGroups(e.target.value)} data-testid="user-add-groups" />
+        </label>
+        <label className="field">
+          <span className="label">Admin</span>
+          <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} data-testid="user-add-admin" />
+        </label>
+      </div>
+      {add.error && <ErrorNote error={add.error} testId="user-add-error" />}
+      <div className="row">
+        <button type="submit" className="btn btn-primary" disabled={add.isPending || !name.trim()} data-testid="user-add">
+          Add user
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function AuditCard() {
+  const audit = useQuery({ queryKey: ['audit'], queryFn: () => api.audit(100) });
+  return (
+    <section className="card stack" data-testid="audit-card">
+      <h2>Audit log</h2>
+      {audit.error && <ErrorNote error={audit.error} testId="audit-error" />}
+      <ul className="plain-list" data-testid="audit-list">
+        {(audit.data?.items ?? []).map((e) => (
+          <li key={e.id} data-testid="audit-entry">
+            <span className="muted">{formatDateTime(e.at)}</span> {describeAudit(e)}
+          </li>
+        ))}
+      </ul>
+      {audit.data && audit.data.total > audit.data.items.length && (
+        <p className="muted">
+          The newest {audit.data.items.length} of {audit.data.total} (GET /api/audit pages through all).
+        </p>
+      )}
+    </section>
+  );
+}
