@@ -7,6 +7,7 @@ own multi-file output (`blast_formatter -outfmt 14 / 13`) for jobs of one and se
 
 from __future__ import annotations
 
+import ast
 import html
 import io
 import json
@@ -336,3 +337,32 @@ def test_zip_refuses_a_job_without_batches_and_a_bad_name(
         render_per_query_zip(PerQueryZip.XML2, "../x", nucl_job.archives("1"),
                              nucl_job.blastdb_dir, tmp_path / "a.zip")  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the docs' examples, run as written ------------------------------------------------------
+
+
+def test_the_docs_biopython_examples_run(
+    server: Server, query: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ncbi-url-api.md").read_text()
+    section = doc.split("## Biopython", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(examples) == 2
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-16s.fa").write_text(query)
+    printed = []
+    for example in examples:
+        NCBIWWW.qblast.previous = Blast.qblast.previous = 0
+        exec(example.replace("http://127.0.0.1:8000", server.url), {})
+        expected = {(q, s) for q, s, *_ in api_hsps(server, newest_job(server)["id"])}
+        printed.append((capsys.readouterr().out.splitlines(), expected))
+    (old_lines, old_hits), (new_lines, new_hits) = printed
+    # print(record.query, alignment.accession, expect): one line per hit
+    assert {(line.split()[0], line.split()[-2]) for line in old_lines} == old_hits != set()
+    # print(record.query.description, [hit names]): one line per query with hits
+    pairs = set()
+    for line in new_lines:
+        description, names = line.rsplit(" [", 1)
+        pairs |= {(description.split()[0], n) for n in ast.literal_eval(f"[{names}")}
+    assert pairs == new_hits != set() and len(new_lines) == 3

@@ -6528,6 +6528,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                     "application/xml": string;
                     "text/plain": string;
+                    "application/zip": string;
                 };
             };
             /** @description NCBI's error page with the error_code */
@@ -6684,6 +6685,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                     "application/xml": string;
                     "text/plain": string;
+                    "application/zip": string;
                 };
             };
             /** @description NCBI's error page with the error_code */
