@@ -21,11 +21,12 @@ import httpx
 import pytest
 from Bio import Blast
 from Bio.Blast import NCBIWWW, NCBIXML
+from fastapi.testclient import TestClient
 
 from blastdeck.blast_tools import DatabaseDir, run_tool
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.results.per_query import PerQueryZip, member_names, render_per_query_zip
-from tests.conftest import Server, fasta
+from tests.conftest import Server, api_job, fasta, wait_for_job
 from tests.test_ncbi_api import api_hsps, assert_error_page, cgi, newest_job, put, xml_hsps
 from tests.test_results import Job, nucl_job  # noqa: F401  (a fixture: the batched 16S job)
 
@@ -366,3 +367,30 @@ def test_the_docs_biopython_examples_run(
         description, names = line.rsplit(" [", 1)
         pairs |= {(description.split()[0], n) for n in ast.literal_eval(f"[{names}")}
     assert pairs == new_hits != set() and len(new_lines) == 3
+
+
+# -- every backend -----------------------------------------------------------------------------
+
+
+def test_reports_on_every_backend(client: TestClient, query: str) -> None:
+    """Embedded (SQLite, PostgreSQL) and distributed: the same zips and wrapped text."""
+    page = client.post("/blast/Blast.cgi", data={"CMD": "Put", "PROGRAM": "blastn",
+                       "DATABASE": "demo-16s", "QUERY": query, "EXPECT": "1e-20"})  # fmt: skip
+    rid = re.search(r"RID = (\S+)", page.text).group(1)  # type: ignore[union-attr]
+    assert wait_for_job(api_job(client), rid)["phase"] == "completed"
+    items = client.get(f"/api/jobs/{rid}/hsps", params={"limit": 1000}).json()["items"]
+    expected = {(h["query_id"], h["subject_id"], h["qstart"], h["qend"], h["sstart"], h["send"],
+                 h["length"]) for h in items}  # fmt: skip
+
+    def get(format_type: str) -> bytes:
+        response = client.post("/blast/Blast.cgi", data={"CMD": "Get", "RID": rid,
+                               "FORMAT_TYPE": format_type})  # fmt: skip
+        assert response.status_code == 200, response.text
+        return response.content
+
+    reports = [json.loads(r) for r in zip_reports(get("JSON2"), rid, "json", 4)]
+    assert json_hsps(reports) == expected != set()
+    xml_reports = zip_reports(get("XML2"), rid, "xml", 4)[:3]
+    assert record_hsps([Blast.read(io.BytesIO(r)) for r in xml_reports]) == expected
+    assert pairwise_hsps(strip_pre(get("Text"))) == expected
+    assert tabular_hsps(strip_pre(get("Tabular"))) == expected
