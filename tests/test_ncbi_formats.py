@@ -24,7 +24,7 @@ from Bio.Blast import NCBIWWW, NCBIXML
 from fastapi.testclient import TestClient
 
 from blastdeck.blast_tools import DatabaseDir, run_tool
-from blastdeck.domain.errors import BlastDeckError
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.per_query import PerQueryZip, member_names, render_per_query_zip
 from tests.conftest import Server, api_job, fasta, wait_for_job
 from tests.test_ncbi_api import api_hsps, assert_error_page, cgi, newest_job, put, xml_hsps
@@ -338,6 +338,23 @@ def test_zip_refuses_a_job_without_batches_and_a_bad_name(
         render_per_query_zip(PerQueryZip.XML2, "../x", nucl_job.archives("1"),
                              nucl_job.blastdb_dir, tmp_path / "a.zip")  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_zip_of_an_archive_blast_cannot_read_fails_cleanly(
+    nucl_job: Job,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A batch archive that is not BLAST's: export_failed naming it, no zip, no scratch left."""
+    bad = tmp_path / "in" / "batch_002.asn"
+    bad.parent.mkdir()
+    bad.write_text("Blast4-archive ::= { truncated")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(BlastDeckError, match=r"batch_002\.asn") as caught:
+        render_per_query_zip(PerQueryZip.JSON2, "R", [*nucl_job.archives("1"), bad],
+                             nucl_job.blastdb_dir, out_dir / "r.zip")  # fmt: skip
+    assert caught.value.code is ErrorCode.EXPORT_FAILED
+    assert list(out_dir.iterdir()) == []
 
 
 # -- the docs' examples, run as written ------------------------------------------------------
