@@ -54,6 +54,7 @@ from blastdeck.results.hsp_index import (
 )
 from blastdeck.results.hsps import with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
+from blastdeck.results.per_query import PerQueryZip, render_per_query_zip
 from blastdeck.results.taxon_summary import summary_of
 from blastdeck.results.taxonomy_report import ReportEntry, kept_report
 from blastdeck.store.jobs import JobStore, NewJob
@@ -276,9 +277,12 @@ class JobService:
         results = self._clusters.engine_for(job.cluster).collect(self._pipeline.context(job))
         return [b.table for b in results.batches]
 
-    def export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> Path:
-        """The job's results as one document; rendered on first request (once, however many
-        ask at the same time: the others wait for it), then cached."""
+    def export(
+        self, job_id: str, fmt: ExportFormat | PerQueryZip, viewer: Viewer = EVERYONE
+    ) -> Path:
+        """The job's results as one document (or, `PerQueryZip`, a zip of one report per
+        query named after the job id); rendered on first request (once, however many ask at
+        the same time: the others wait for it), then cached."""
         job = self.completed(job_id, viewer)
         try:
             with self._exports.held(job.id, self._settings.jobs_dir / job.id) as exports:
@@ -286,15 +290,13 @@ class JobService:
                 if not out.exists():
                     ctx = self._pipeline.context(job)
                     engine = self._clusters.engine_for(job.cluster)
-                    archives = needs_archives(fmt)
+                    archives = isinstance(fmt, PerQueryZip) or needs_archives(fmt)
                     results = engine.make_archives(ctx) if archives else engine.collect(ctx)
-                    render_export(
-                        fmt,
-                        [b.table for b in results.batches],
-                        [b.archive for b in results.batches],
-                        results.blastdb_dir,
-                        out,
-                    )
+                    paths = [b.archive for b in results.batches], results.blastdb_dir, out
+                    if isinstance(fmt, PerQueryZip):
+                        render_per_query_zip(fmt, job.id, *paths)
+                    else:
+                        render_export(fmt, [b.table for b in results.batches], *paths)
         except BaseException:
             self._deleted_meanwhile(job.id)
             raise
@@ -318,7 +320,9 @@ class JobService:
             taxa = taxonomy_cells(taxonomy, staxids)
         return stream_columns(column_rows(tables, columns, taxa), columns, as_csv)
 
-    def open_export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> BinaryIO:
+    def open_export(
+        self, job_id: str, fmt: ExportFormat | PerQueryZip, viewer: Viewer = EVERYONE
+    ) -> BinaryIO:
         """The export, open: once opened it reads whole even if the job is deleted meanwhile
         (the file goes when the last reader closes it)."""
         path = self.export(job_id, fmt, viewer)

@@ -2,33 +2,64 @@
 
 Existing clients (Biopython's `NCBIWWW.qblast(url_base=...)`, BioPerl's RemoteBlast, scripts)
 speak it: `CMD=Put` submits and answers an RID, `CMD=Get&FORMAT_OBJECT=SearchInfo` answers a
-status, `CMD=Get&FORMAT_TYPE=...` answers the report, `CMD=Delete` cancels. RIDs are BlastDeck
-job ids; the jobs run through the normal pipeline. This module only translates; the router
-does the I/O.
+status, `CMD=Get&FORMAT_TYPE=...` answers the report (wrapped as NCBI wraps it, zipped per query
+for XML2 and JSON2: `FORMAT_TYPES`), `CMD=Delete` cancels. RIDs are BlastDeck job ids;
+the jobs run through the normal pipeline. This module only translates; the router does the I/O.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.job_service import SubmitRequest
 from blastdeck.results.formats import ExportFormat
+from blastdeck.results.per_query import PerQueryZip
 
-# FORMAT_TYPE -> export; "Text" with ALIGNMENT_VIEW=Tabular is the commented hit table.
-FORMAT_TYPES: dict[str, ExportFormat] = {
-    "XML": ExportFormat.XML,
-    "XML2": ExportFormat.XML2,
-    "XML2_S": ExportFormat.XML2,
-    "JSON2": ExportFormat.JSON,
-    "JSON2_S": ExportFormat.JSON,
-    "TEXT": ExportFormat.TEXT,
-    "HTML": ExportFormat.HTML,
-    "CSV": ExportFormat.CSV,
+
+@dataclass(frozen=True)
+class Report:
+    """What `CMD=Get` answers for one FORMAT_TYPE: a job export, wrapped as NCBI wraps it."""
+
+    export: ExportFormat | PerQueryZip
+    head: str = ""  # sent before the export's bytes
+    tail: str = ""  # and after them
+
+    @property
+    def media_type(self) -> str:
+        return self.export.media_type
+
+
+# NCBI's Text and Tabular reports open with a QBlastInfo comment and hold BLAST's text in a
+# <PRE>; its HTML report is a whole page (Biopython's `Bio.Blast.qblast` checks these first
+# bytes). The HTML carries the same READY status, so clients that read `Status=` stop there.
+_READY = "<p><!--\nQBlastInfoBegin\n\tStatus=READY\nQBlastInfoEnd\n--><p>\n"
+_PRE = Report(ExportFormat.TEXT, head=f"{_READY}<PRE>\n", tail="</PRE>\n")
+_HTML_HEAD = (
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n'
+    "<!--QBlastInfoBegin\n\tStatus=READY\nQBlastInfoEnd\n-->\n"
+)
+
+# FORMAT_TYPE (upper-cased) -> its report; "Text" with ALIGNMENT_VIEW=Tabular is Tabular.
+FORMAT_TYPES: dict[str, Report] = {
+    "HTML": Report(ExportFormat.HTML, head=_HTML_HEAD),
+    "TEXT": _PRE,
+    "TABULAR": replace(_PRE, export=ExportFormat.TABULAR),
+    "XML": Report(ExportFormat.XML),
+    "XML2": Report(PerQueryZip.XML2),  # one file per query, zipped
+    "XML2_S": Report(ExportFormat.XML2),  # one file
+    "JSON2": Report(PerQueryZip.JSON2),
+    "JSON2_S": Report(ExportFormat.JSON),
+    "ASN.1": Report(ExportFormat.ASN1),
+    "CSV": Report(ExportFormat.CSV),
 }
-SUPPORTED_FORMAT_TYPES = "XML, XML2, JSON2, Text, HTML, CSV (and Text with ALIGNMENT_VIEW=Tabular)"
+SUPPORTED_FORMAT_TYPES = (
+    "HTML, Text, Tabular (or Text with ALIGNMENT_VIEW=Tabular), XML, XML2, XML2_S, JSON2, "
+    "JSON2_S, ASN.1, CSV"
+)
 _ON = {"on", "yes", "true", "t", "1"}
 _NO_ENTREZ = {"", "(none)"}
 
@@ -107,11 +138,12 @@ def _unsupported(name: str, why: str) -> BlastDeckError:
     )
 
 
-def export_format(params: Mapping[str, str]) -> ExportFormat:
+def report(params: Mapping[str, str]) -> Report:
+    """The report a `CMD=Get` asks for (FORMAT_TYPE, default HTML as at NCBI)."""
     format_type = params.get("FORMAT_TYPE", "").strip() or "HTML"
     view = params.get("ALIGNMENT_VIEW", "").strip().lower()
     if format_type.upper() == "TEXT" and view == "tabular":
-        return ExportFormat.TABULAR
+        format_type = "Tabular"
     try:
         return FORMAT_TYPES[format_type.upper()]
     except KeyError:

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,9 +136,11 @@ def test_curl_put_poll_and_get_every_format(server: Server, demo_16s) -> None:
     assert len(ET.fromstring(xml).findall(".//Iteration")) == 3
     rest_xml = httpx.get(f"{server.url}/api/jobs/{rid}/download", params={"format": "xml"})
     assert xml == rest_xml.content  # the same bytes as the REST download
-    xml2 = ET.fromstring(get(FORMAT_TYPE="XML2").content)
+    xml2 = ET.fromstring(get(FORMAT_TYPE="XML2_S").content)
     assert len(xml2.findall("{http://www.ncbi.nlm.nih.gov}BlastOutput2")) == 3
-    assert len(json.loads(get(FORMAT_TYPE="JSON2").content)["BlastOutput2"]) == 3
+    assert len(json.loads(get(FORMAT_TYPE="JSON2_S").content)["BlastOutput2"]) == 3
+    # XML2 and JSON2 are zips of one file per query (test_ncbi_formats.py)
+    assert len(zipfile.ZipFile(io.BytesIO(get(FORMAT_TYPE="XML2").content)).namelist()) == 4
     assert get(FORMAT_TYPE="Text").text.count("Query= ") == 3
     assert get(FORMAT_TYPE="HTML").text.count("<b>Query=</b>") == 3
     tabular = get(FORMAT_TYPE="Text", ALIGNMENT_VIEW="Tabular").text
@@ -269,7 +272,7 @@ def test_unknown_cmd_and_unsupported_format(server: Server, demo_16s) -> None:
     text = assert_error_page(
         cgi(server, CMD="Get", RID=rid, FORMAT_TYPE="PDF"), 422, "unknown_format"
     )
-    assert "XML, XML2, JSON2, Text, HTML, CSV" in text
+    assert "HTML, Text, Tabular (or Text with ALIGNMENT_VIEW=Tabular), XML, XML2" in text
 
 
 def test_get_works_as_a_plain_url_too(server: Server, demo_16s) -> None:

@@ -87,7 +87,7 @@ _JSON_HEAD = ("{\n", '"BlastOutput2": [\n')
 _JSON_TAIL = ("]\n", "}\n")
 _JSON_REPORT_START = "{\n"
 _JSON_SEPARATOR = ",\n"
-_JSON_QUERY_ID = re.compile(r'^(\s*"query_id": ")Query_(\d+)(",?)$')
+JSON_QUERY_ID = re.compile(r'^(\s*"query_id": ")Query_(\d+)(",?)$')
 
 
 def _write_json(job: ExportSources, sink: TextIO) -> None:
@@ -124,7 +124,7 @@ def _write_json_line(sink: TextIO, line: str, offset: int, written: int) -> int:
         return 1
     if line == _JSON_SEPARATOR:
         return 0  # written before the next report instead
-    if m := _JSON_QUERY_ID.match(line.rstrip("\n")):
+    if m := JSON_QUERY_ID.match(line.rstrip("\n")):
         line = f"{m.group(1)}Query_{offset + int(m.group(2))}{m.group(3)}\n"
     sink.write(line)
     return 0
@@ -248,7 +248,7 @@ def _text_parts(
 
 _XML2_REPORT_OPEN = "<BlastOutput2>"
 _XML2_CLOSE = "</BlastXML2>"
-_XML2_QUERY_ID = re.compile(r"^(\s*<query-id>)Query_(\d+)(</query-id>)")
+XML2_QUERY_ID = re.compile(r"^(\s*<query-id>)Query_(\d+)(</query-id>)")
 
 
 def _write_xml2(job: ExportSources, sink: TextIO) -> None:
@@ -269,7 +269,7 @@ def _write_xml2(job: ExportSources, sink: TextIO) -> None:
                 if part == "head" and index == 0:
                     sink.write(line)
                 elif part == "reports":
-                    m = _XML2_QUERY_ID.match(line)
+                    m = XML2_QUERY_ID.match(line)
                     if m:
                         number = offset + int(m.group(2))
                         line = f"{m.group(1)}Query_{number}{m.group(3)}{line[m.end() :]}"

@@ -8,10 +8,13 @@ with their own status and the same page.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep
@@ -20,19 +23,21 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 from blastdeck.ncbi_api import (
     error_page,
-    export_format,
     put_page,
     put_request,
+    report,
     search_status,
     status_page,
 )
 from blastdeck.results.formats import ExportFormat
+from blastdeck.results.per_query import PerQueryZip
 from blastdeck.results.tabular import blast_csv_lines
 from blastdeck.runtime import Runtime
 from blastdeck.store.models import Job
 
 router = APIRouter(tags=["ncbi"])
 _WAIT_STEP_S = 0.1
+_CHUNK = 1 << 16
 
 
 _DOC = """NCBI URL API: CMD=Put (submit), CMD=Get (status with FORMAT_OBJECT=SearchInfo, else
@@ -50,9 +55,11 @@ _PARAMETERS = (
 )  # fmt: skip
 _STRING = {"type": "string"}
 _PAGE = {"text/html": {"schema": _STRING}}
-# The reports are text, except JSON2: BLAST's JSON report, an object.
+# The reports are text, except JSON2_S (BLAST's JSON report, an object) and XML2 / JSON2 (a zip
+# of one file per query).
 _REPORT = {f.media_type: {"schema": _STRING} for f in ExportFormat} | {
-    ExportFormat.JSON.media_type: {"schema": {"type": "object"}}
+    ExportFormat.JSON.media_type: {"schema": {"type": "object"}},
+    PerQueryZip.XML2.media_type: {"schema": {"type": "string", "format": "binary"}},
 }
 _RESPONSES: dict[int | str, dict] = {
     200: {
@@ -148,15 +155,31 @@ async def _get(params: dict[str, str], runtime: Runtime, viewer: Viewer) -> Resp
     if search_info:
         hits = job.hsps_total > 0 if job and status == "READY" else None
         return HTMLResponse(status_page(status, hits))
-    fmt = export_format(params)  # an unsupported FORMAT_TYPE is refused whatever the status
+    wanted = report(params)  # an unsupported FORMAT_TYPE is refused whatever the status
     if status != "READY":
         message = (job.error or "") if job and status == "FAILED" else ""
         return HTMLResponse(status_page(status, message=message))
-    if fmt is ExportFormat.CSV:
+    if wanted.export is ExportFormat.CSV:
         tables = await run_in_threadpool(runtime.service.hit_tables, job.id, viewer)
         return StreamingResponse(blast_csv_lines(tables), media_type="text/csv")
-    path = await run_in_threadpool(runtime.service.export, job.id, fmt, viewer)
-    return FileResponse(path, media_type=fmt.media_type)
+    handle = await run_in_threadpool(runtime.service.open_export, job.id, wanted.export, viewer)
+    head, tail = wanted.head.encode(), wanted.tail.encode()
+    size = len(head) + os.fstat(handle.fileno()).st_size + len(tail)
+    return StreamingResponse(
+        _wrapped(head, handle, tail),
+        media_type=wanted.media_type,
+        headers={"Content-Length": str(size)},
+    )
+
+
+def _wrapped(head: bytes, handle: BinaryIO, tail: bytes) -> Iterator[bytes]:
+    """The export's bytes between NCBI's wrapping; the file is read whole even if the job is
+    deleted meanwhile."""
+    with handle:
+        yield head
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+        yield tail
 
 
 async def _job_when_done(runtime: Runtime, rid: str, viewer: Viewer, wait: bool) -> Job | None:

@@ -6815,6 +6815,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                     "application/xml": string;
                     "text/plain": string;
+                    "application/zip": string;
                 };
             };
             /** @description NCBI's error page with the error_code */
@@ -6971,6 +6972,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                     "application/xml": string;
                     "text/plain": string;
+                    "application/zip": string;
                 };
             };
             /** @description NCBI's error page with the error_code */
