@@ -65,3 +65,10 @@ export type TaxonSearch = Schemas['SearchResult'];
 export type TaxonMatch = Schemas['SearchItem'];
 export type SessionInfo = Schemas['Session'];
 export type ErrorBody = Schemas['ErrorBody'];
+
+/** Share links: what the owner makes and lists; what a link's holder reads. */
+export type Share = Schemas['Share'];
+export type ShareCreate = Schemas['ShareCreate'];
+export type ShareCreated = Schemas['ShareCreated'];
+export type ShareList = Schemas['ShareList'];
+export type SharedJob = Schemas['SharedJob'];
