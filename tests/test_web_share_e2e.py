@@ -216,19 +216,24 @@ def test_ticked_hits_download_as_blastdbcmd_prints_them(
     expect(page.get_by_test_id("fasta-selected")).to_be_disabled()
     expect(page.get_by_test_id("fasta-query")).to_be_disabled()
 
-    # two hits of the first query: their subjects, whole, then their HSP regions of that query
-    first = table.locator('[data-testid="hit-row"][data-query-index="0"]')
-    picked = [first.nth(0), first.nth(2)]
-    subjects = {row.get_attribute("data-subject") for row in picked}
-    for row in picked:
-        row.get_by_test_id("hit-select").check()
-    expect(page.get_by_test_id("fasta-ticked")).to_have_text("2 hits ticked")
+    # two hits of the first query on subjects other queries hit too: their subjects, whole,
+    # then their HSP regions of that query only (not the other queries' regions on them)
     hsps0 = job_hsps(own, job["id"], query_index=0)
+    others = {h["subject_id"] for h in job_hsps(own, job["id"]) if h["query_index"] != 0}
+    both = [s for s in dict.fromkeys(h["subject_id"] for h in hsps0) if s in others]
+    assert len(both) >= 2, both
+    subjects = {both[0], both[1]}
+    for subject in subjects:
+        table.locator(
+            f'[data-testid="hit-row"][data-query-index="0"][data-subject="{subject}"]'
+        ).get_by_test_id("hit-select").check()
+    expect(page.get_by_test_id("fasta-ticked")).to_have_text("2 hits ticked")
     _, got = download(page, "fasta-selected")
     assert got == expected_full(own.database, hsps0, subjects)
     page.get_by_test_id("fasta-region").select_option("hsp")
     _, got = download(page, "fasta-selected")
     assert got == expected_regions(own.database, hsps0, subjects)
+    assert got != expected_regions(own.database, job_hsps(own, job["id"]), subjects)
 
     # every hit on the page (all the job's: one page), across queries, then none; the ticks
     # survive a change of sort
@@ -278,7 +283,7 @@ def test_forged_revoked_expired_and_misused_links_show_the_invalid_page(
     expect(page.get_by_test_id("signin")).to_be_visible()
     expect(page.get_by_test_id("job-page")).to_have_count(0)
 
-    # revoked on the owner's page: the open link says so at its next read
+    # revoked on the owner's page: the open page says so at its next read
     page.goto(url)
     expect(page.get_by_test_id("job-id")).to_have_text(job["id"])
     owner.once("dialog", lambda dialog: dialog.accept())
@@ -287,6 +292,8 @@ def test_forged_revoked_expired_and_misused_links_show_the_invalid_page(
     expect(row).to_have_attribute("data-state", "revoked")
     expect(row.get_by_test_id("share-revoke")).to_have_count(0)
     expect(owner.get_by_test_id("share-new")).to_have_count(0)
+    page.get_by_test_id("tab-taxonomy").click()  # its first read since the revoke
+    expect(page.get_by_test_id("share-invalid")).to_be_visible()
     page.reload()
     expect(page.get_by_test_id("share-invalid")).to_be_visible()
 

@@ -49,14 +49,20 @@ export interface ResultsApi {
   fastaUrl: (request: FastaRequest) => string;
 }
 
-export function resultsApi(base: string): ResultsApi {
+/** `onError` sees every failed read first (the shared page: a link revoked while open). */
+export function resultsApi(base: string, onError?: (error: unknown) => void): ResultsApi {
+  const read = <T>(path: string): Promise<T> =>
+    apiJson<T>(`${base}${path}`).catch((error: unknown) => {
+      onError?.(error);
+      throw error;
+    });
   return {
     base,
-    hits: (p) => apiJson<HitPage>(`${base}/hits${qs(p)}`),
-    hsps: (p) => apiJson<HspPage>(`${base}/hsps${qs(p)}`),
-    queries: () => apiJson<QueryList>(`${base}/queries`).then((r) => r.items),
-    alignments: (p) => apiJson<AlignmentPage>(`${base}/alignments${qs(p)}`),
-    taxonomy: (p) => apiJson<TaxonomyReport>(`${base}/taxonomy${qs(p)}`),
+    hits: (p) => read<HitPage>(`/hits${qs(p)}`),
+    hsps: (p) => read<HspPage>(`/hsps${qs(p)}`),
+    queries: () => read<QueryList>('/queries').then((r) => r.items),
+    alignments: (p) => read<AlignmentPage>(`/alignments${qs(p)}`),
+    taxonomy: (p) => read<TaxonomyReport>(`/taxonomy${qs(p)}`),
     taxonomyTsvUrl: (p) => `${base}/taxonomy${qs({ ...p, format: 'tsv' })}`,
     downloadUrl: (format) => `${base}/download${qs({ format })}`,
     fastaUrl: (request) => fastaUrl(base, request),

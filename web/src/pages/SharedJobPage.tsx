@@ -1,6 +1,7 @@
 // /shared/<token>: the job a share link opens, read-only and without signing in: the run summary
 // and every result tab over /api/shared/<token>/..., no action that changes anything. A link
 // that opens nothing (unknown, forged, revoked, expired) gets one and the same page.
+import { useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api } from '../api/endpoints';
@@ -22,11 +23,19 @@ function SharedJobView({ token }: { token: string }) {
     () => ({ key: ['shared-job', token], fetch: () => api.sharedJob(token).then((r) => r.job), streamUrl: null }),
     [token],
   );
-  const source = useMemo(() => ({ results: resultsApi(sharedBase(token)), shared: true }), [token]);
+  const queryClient = useQueryClient();
+  // A result read the link no longer opens (revoked or expired while the page is open): read
+  // the job again, which turns the whole page into the invalid-link page.
+  const source = useMemo(() => {
+    const refused = (error: unknown) => {
+      if (linkRefused(error)) void queryClient.invalidateQueries({ queryKey: feed.key, exact: true });
+    };
+    return { results: resultsApi(sharedBase(token), refused), shared: true };
+  }, [token, feed, queryClient]);
   const { job: jobQuery, paused } = useJobLive(feed);
   const job = jobQuery.data;
 
-  // Revoked while open counts too: the next read of the job says so.
+  // Revoked while open counts too: the next read of the job (or of a result) says so.
   if (linkRefused(jobQuery.error)) return <ShareInvalidPage />;
   if (!job) {
     return (
