@@ -16,20 +16,21 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import Server, fasta, wait_for_job
+from tests.conftest import fasta, wait_for_job
 from tests.test_auth import cli
 
 # The page fixtures of the main e2e module (its checks on page errors and CSP reports too).
-from tests.test_web_e2e import browser, page  # noqa: F401
+from tests.test_web_e2e import LockedServer, badge, browser, page  # noqa: F401
 
 
-class AuthServer(Server):
-    """A server with auth on, and the tokens of its two users."""
+class AuthServer(LockedServer):
+    """A server with auth on, the tokens of its two users, and its submit lock in Redis."""
 
     tokens: dict[str, str]
 
@@ -58,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_16s) -> Iterator[dict]
     for name in ("alice", "bob"):
         assert cli(data, "user", "add", name).returncode == 0
         tokens[name] = cli(data, "token", "create", name).stdout.decode().strip()
-    running = AuthServer(data, None)
+    running = AuthServer(data)
     running.tokens = tokens
     running.env["BLASTDECK_AUTH"] = "on"
     running.start()
@@ -75,6 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_16s) -> Iterator[dict]
         assert done["phase"] == "completed" and 3 < done["hits_total"] <= 50, done  # one page
         jobs[user] = done
     yield {"server": running, "jobs": jobs}
+    running.release_submit_slot()
     running.kill()
 
 
@@ -87,6 +89,14 @@ def owner(browser: Browser, server: dict) -> Iterator[Page]:
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    opened.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and "Content-Security-Policy" in msg.text
+            else None
+        ),
+    )
     opened.goto(f"{own.url}/jobs/{server['jobs']['alice']['id']}")
     opened.get_by_test_id("signin-token").fill(own.tokens["alice"])
     opened.get_by_test_id("signin-submit").click()
@@ -171,6 +181,8 @@ def test_a_link_opens_the_job_read_only_without_signing_in(
 
     # a stranger: no session at all, auth on
     assert page.context.cookies() == []
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path))
     page.goto(url)
     expect(page.get_by_test_id("shared-banner")).to_be_visible()
     expect(page.get_by_test_id("job-id")).to_have_text(job["id"])
@@ -202,6 +214,9 @@ def test_a_link_opens_the_job_read_only_without_signing_in(
     assert name.endswith(".fasta")
     assert whole == expected_full(own.database, job_hsps(own, job["id"]))
     assert page.context.cookies() == []  # still no session: the link alone opened all of it
+    token = url.rsplit("/", 1)[1]
+    api = [p for p in asked if p.startswith("/api/")]
+    assert api and all(p.startswith(f"/api/shared/{token}") or p == "/api/session" for p in api)
 
 
 def test_ticked_hits_download_as_blastdbcmd_prints_them(
@@ -305,3 +320,29 @@ def test_forged_revoked_expired_and_misused_links_show_the_invalid_page(
     time.sleep(3.5)
     page.reload()
     expect(page.get_by_test_id("share-invalid")).to_be_visible()
+
+
+def test_a_running_job_is_followed_through_its_link(server: dict, page: Page, demo_16s) -> None:
+    """No stream under a link: the page polls the shared job through the wait for the submit
+    slot and BLAST to its hits."""
+    own = server["server"]
+    own.hold_submit_slot()
+    try:
+        body = {"program": "blastn", "database": "demo-16s", "query": fasta(demo_16s[30:32]),
+                "options": {"evalue": 1e-20}}  # fmt: skip
+        made = httpx.post(f"{own.url}/api/jobs", json=body, headers=own.headers(), timeout=30)
+        assert made.status_code == 202, made.text
+        job_id = made.json()["id"]
+        link = own.share(job_id)
+        page.goto(link["url"])
+        expect(page.get_by_test_id("shared-banner")).to_be_visible()
+        expect(badge(page, "submitting")).to_have_text("waiting", timeout=30_000)
+        expect(page.get_by_test_id("tab-taxonomy")).to_be_disabled()  # until it completes
+    finally:
+        own.release_submit_slot()
+    expect(page.get_by_test_id("job-status")).to_have_text(
+        re.compile("completed", re.I), timeout=60_000
+    )
+    page.wait_for_url(re.compile(r"tab=hits"))  # seen completing: opens its hits, as the owner's
+    expect(page.get_by_test_id("hits-table").get_by_test_id("hit-row").first).to_be_visible()
+    assert page.url.startswith(link["url"])
