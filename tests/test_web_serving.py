@@ -160,7 +160,14 @@ def spa_client(tmp_path: Path) -> TestClient:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/search", "/jobs", "/jobs/abc-123?tab=hits", "/shared/tok_-9?tab=hits", "/shared/tok/abc-123"],
+    [
+        "/",
+        "/search",
+        "/jobs",
+        "/jobs/abc-123?tab=hits",
+        "/shared/tok_-9?tab=hits",  # a share link's page
+        "/shared/tok/abc-123",  # anything after the token: the app's invalid-link page
+    ],
 )
 def test_page_routes_serve_the_app_for_deep_links(spa_client: TestClient, path: str) -> None:
     response = spa_client.get(path)
