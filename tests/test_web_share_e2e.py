@@ -313,11 +313,12 @@ def test_forged_revoked_expired_and_misused_links_show_the_invalid_page(
     expect(page.get_by_test_id("share-invalid")).to_be_visible()
 
     # expired: works until its time, then is the same invalid page
-    soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
-    expiring = own.share(job["id"], expires_at=soon)
+    # (time enough for the first load on a busy machine; then wait for the expiry itself)
+    soon = datetime.now(UTC) + timedelta(seconds=10)
+    expiring = own.share(job["id"], expires_at=soon.isoformat())
     page.goto(expiring["url"])
     expect(page.get_by_test_id("job-id")).to_have_text(job["id"])
-    time.sleep(3.5)
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.5)
     page.reload()
     expect(page.get_by_test_id("share-invalid")).to_be_visible()
 
