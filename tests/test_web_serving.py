@@ -158,7 +158,17 @@ def spa_client(tmp_path: Path) -> TestClient:
     return TestClient(app)
 
 
-@pytest.mark.parametrize("path", ["/", "/search", "/jobs", "/jobs/abc-123?tab=hits"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search",
+        "/jobs",
+        "/jobs/abc-123?tab=hits",
+        "/shared/tok_-9?tab=hits",  # a share link's page
+        "/shared/tok/abc-123",  # anything after the token: the app's invalid-link page
+    ],
+)
 def test_page_routes_serve_the_app_for_deep_links(spa_client: TestClient, path: str) -> None:
     response = spa_client.get(path)
     assert response.status_code == 200 and "<title>app</title>" in response.text

@@ -17,7 +17,18 @@ from swagger_ui_bundle import swagger_ui_path
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 DOCS_DIR = Path(__file__).resolve().parent / "docs"
-SPA_ROUTES = ("/", "/search", "/jobs", "/jobs/{job_id}", "/databases", "/admin")
+SPA_ROUTES = (
+    "/",
+    "/search",
+    "/jobs",
+    "/jobs/{job_id}",
+    "/databases",
+    "/admin",
+    # A share link's page (the app says whether the link opens anything), and anything under
+    # it, which the app answers as an invalid link.
+    "/shared/{token}",
+    "/shared/{token}/{rest:path}",
+)
 
 
 def install_docs(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ import { JobPage } from './pages/JobPage';
 import { JobsPage } from './pages/JobsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { SearchPage } from './pages/SearchPage';
+import { ShareInvalidPage, SharedJobPage } from './pages/SharedJobPage';
 import { SignInPage } from './pages/SignInPage';
 
 export function App() {
@@ -23,8 +24,20 @@ export function App() {
   );
 }
 
-/** The routes, or the sign-in page while auth wants a user. */
+/** A share link's page opens without signing in; every other route needs the session. */
 function Gate() {
+  return (
+    <Routes>
+      <Route path="/shared/:token" element={<SharedJobPage />} />
+      {/* A link's token followed by anything else (another job's address, say) opens nothing. */}
+      <Route path="/shared/*" element={<ShareInvalidPage />} />
+      <Route path="*" element={<SignedIn />} />
+    </Routes>
+  );
+}
+
+/** The routes, or the sign-in page while auth wants a user. */
+function SignedIn() {
   const { loading, needsSignIn } = useSession();
   if (loading) return <p className="muted" data-testid="app-loading">Loading…</p>;
   if (needsSignIn) return <SignInPage />;

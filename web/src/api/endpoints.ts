@@ -1,16 +1,11 @@
 // One function per API route the UI uses; no caching here (that's TanStack Query's job).
 import { apiJson, apiText, qs } from './client';
+import { ownedBase, sharedBase } from './results';
 import type {
-  AlignmentPage,
   AuditList,
-  AlignmentParams,
   ClusterList,
   DatabaseList,
   DatabaseRemoved,
-  HitPage,
-  HitParams,
-  HspPage,
-  HspParams,
   Job,
   JobCreate,
   JobEventList,
@@ -19,11 +14,13 @@ import type {
   Limits,
   ProgramList,
   ProgramOptions,
-  QueryList,
   SessionInfo,
+  Share,
+  ShareCreate,
+  ShareCreated,
+  ShareList,
+  SharedJob,
   TaxonSearch,
-  TaxonomyParams,
-  TaxonomyReport,
   Token,
   TokenCreated,
   User,
@@ -32,7 +29,7 @@ import type {
   UserUpdate,
 } from './types';
 
-const job = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
+const job = ownedBase;
 
 export const api = {
   session: () => apiJson<SessionInfo>('/api/session'),
@@ -75,17 +72,13 @@ export const api = {
   cancel: (id: string) => apiJson<Job>(`${job(id)}/cancel`, { method: 'POST' }),
   remove: (id: string) => apiJson<void>(job(id), { method: 'DELETE' }),
 
-  /** Hits: one row per query and subject. */
-  hits: (id: string, p: HitParams) => apiJson<HitPage>(`${job(id)}/hits${qs(p)}`),
-  /** HSPs: BLAST's tabular rows. */
-  hsps: (id: string, p: HspParams) => apiJson<HspPage>(`${job(id)}/hsps${qs(p)}`),
-  queries: (id: string) => apiJson<QueryList>(`${job(id)}/queries`).then((r) => r.items),
-  alignments: (id: string, p: AlignmentParams) => apiJson<AlignmentPage>(`${job(id)}/alignments${qs(p)}`),
-
-  /** The hits by organism (the taxonomy report); the TSV download of its organism table. */
-  taxonomy: (id: string, p: TaxonomyParams) => apiJson<TaxonomyReport>(`${job(id)}/taxonomy${qs(p)}`),
-  taxonomyTsvUrl: (id: string, p: TaxonomyParams) => `${job(id)}/taxonomy${qs({ ...p, format: 'tsv' })}`,
+  /** The job's share links (its owner): make one, list them (never their tokens), revoke one. */
+  createShare: (id: string, body: ShareCreate) => apiJson<ShareCreated>(`${job(id)}/shares`, { method: 'POST', body }),
+  shares: (id: string) => apiJson<ShareList>(`${job(id)}/shares`).then((r) => r.items),
+  revokeShare: (id: string, shareId: string) =>
+    apiJson<Share>(`${job(id)}/shares/${encodeURIComponent(shareId)}`, { method: 'DELETE' }),
+  /** The job a share link opens, read without signing in. */
+  sharedJob: (token: string) => apiJson<SharedJob>(sharedBase(token)),
 
   streamUrl: (id: string) => `${job(id)}/stream`,
-  downloadUrl: (id: string, format: string) => `${job(id)}/download${qs({ format })}`,
 };

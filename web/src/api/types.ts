@@ -73,3 +73,10 @@ export type Token = Schemas['Token'];
 export type TokenCreated = Schemas['TokenCreated'];
 export type AuditEvent = Schemas['AuditEvent'];
 export type AuditList = Schemas['AuditList'];
+
+/** Share links: what the owner makes and lists; what a link's holder reads. */
+export type Share = Schemas['Share'];
+export type ShareCreate = Schemas['ShareCreate'];
+export type ShareCreated = Schemas['ShareCreated'];
+export type ShareList = Schemas['ShareList'];
+export type SharedJob = Schemas['SharedJob'];

@@ -21,6 +21,19 @@ export function jobKey(id: string) {
   return ['job', id] as const;
 }
 
+/** Where a job is read from: its query key, one fetch, and its event stream if it has one. */
+export interface JobFeed {
+  key: readonly unknown[];
+  fetch: () => Promise<Job>;
+  /** null: no push stream (a share link's holder polls). */
+  streamUrl: string | null;
+}
+
+/** The owner's view: GET /api/jobs/{id} and its stream. */
+export function ownedJobFeed(id: string): JobFeed {
+  return { key: jobKey(id), fetch: () => api.job(id), streamUrl: api.streamUrl(id) };
+}
+
 export interface JobLive {
   job: UseQueryResult<Job>;
   /** The stream delivered a job event and is still open: polling is off. */
@@ -29,13 +42,15 @@ export interface JobLive {
   paused: boolean;
 }
 
-export function useJobLive(id: string): JobLive {
+export function useJobLive(feed: JobFeed): JobLive {
+  const { key, streamUrl } = feed;
+  const keyText = JSON.stringify(key);
   const queryClient = useQueryClient();
   const [streaming, setStreaming] = useState(false);
 
   const job = useQuery({
-    queryKey: jobKey(id),
-    queryFn: () => api.job(id),
+    queryKey: key,
+    queryFn: feed.fetch,
     retry: false, // the interval is the retry, at the job's own cadence
     refetchInterval: (query) => jobPollInterval(query.state, streaming, isTransient),
   });
@@ -45,7 +60,7 @@ export function useJobLive(id: string): JobLive {
   const stopped = isTerminalPhase(phase) || (!!job.error && !isTransient(job.error));
 
   useEffect(() => {
-    if (stopped || typeof EventSource === 'undefined') {
+    if (stopped || streamUrl === null || typeof EventSource === 'undefined') {
       setStreaming(false);
       return undefined;
     }
@@ -62,7 +77,7 @@ export function useJobLive(id: string): JobLive {
       source = null;
       if (closed) return;
       setStreaming(false);
-      void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
+      void queryClient.invalidateQueries({ queryKey: key, exact: true });
       retryTimer = setTimeout(connect, streamRetryDelay(attempt));
       attempt += 1;
     };
@@ -73,7 +88,7 @@ export function useJobLive(id: string): JobLive {
 
     const connect = () => {
       if (closed) return;
-      source = new EventSource(api.streamUrl(id));
+      source = new EventSource(streamUrl);
       heardFrom();
       source.addEventListener('ping', heardFrom);
       source.addEventListener('job', (event) => {
@@ -84,7 +99,7 @@ export function useJobLive(id: string): JobLive {
         } catch {
           return; // a garbled event: the next one (or a poll) brings the job
         }
-        queryClient.setQueryData(jobKey(id), payload);
+        queryClient.setQueryData(key, payload);
         attempt = 0;
         if (isTerminalPhase(payload.phase) || payload.poll_after_ms === null) {
           // The server closes after the terminal event; keep the browser from reconnecting.
@@ -102,7 +117,7 @@ export function useJobLive(id: string): JobLive {
         clearTimeout(silenceTimer);
         source?.close();
         setStreaming(false);
-        void queryClient.invalidateQueries({ queryKey: jobKey(id), exact: true });
+        void queryClient.invalidateQueries({ queryKey: key, exact: true });
       });
       source.onerror = onDead;
     };
@@ -114,7 +129,8 @@ export function useJobLive(id: string): JobLive {
       clearTimeout(silenceTimer);
       source?.close();
     };
-  }, [id, stopped, queryClient]);
+    // `key` is compared by its text: a feed made anew each render is the same feed.
+  }, [keyText, streamUrl, stopped, queryClient]);
 
   const paused = !!job.error && isTransient(job.error);
   return { job, streaming, paused };

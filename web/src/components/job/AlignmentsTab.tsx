@@ -1,13 +1,13 @@
 // Pairwise alignments of one query, BLAST style, a page at a time.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api } from '../../api/endpoints';
 import type { Alignment, Job, ProgramName } from '../../api/types';
 import { formatAlignmentText, formatBits, fraction, strandOrFrame } from '../../format/alignment';
 import { formatEvalue } from '../../format/text';
 import { firstQueryIndex } from '../../results/queries';
 import { ErrorNote } from '../ErrorNote';
 import { Pager } from '../Pager';
+import { useJobResults } from './JobResultsContext';
 import { QuerySelect } from './QuerySelect';
 import { useJobQueries } from './useJobQueries';
 import { lineageText } from '../../results/taxonomy';
@@ -16,6 +16,7 @@ const PAGE_SIZE = 20;
 
 export function AlignmentsTab({ job }: { job: Job }) {
   const queries = useJobQueries(job);
+  const { results } = useJobResults();
   const [chosen, setChosen] = useState<number | null>(null);
   const [page, setPage] = useState<{ queryIndex: number | null; offset: number }>({ queryIndex: null, offset: 0 });
   // Queries by their place: two with the same id are two entries.
@@ -23,8 +24,8 @@ export function AlignmentsTab({ job }: { job: Job }) {
   const offset = page.queryIndex === queryIndex ? page.offset : 0;
 
   const alignments = useQuery({
-    queryKey: ['alignments', job.id, queryIndex, offset],
-    queryFn: () => api.alignments(job.id, { query_index: queryIndex!, limit: PAGE_SIZE, offset }),
+    queryKey: ['alignments', results.base, queryIndex, offset],
+    queryFn: () => results.alignments({ query_index: queryIndex!, limit: PAGE_SIZE, offset }),
     enabled: queryIndex !== null,
     placeholderData: keepPreviousData,
     staleTime: Infinity,

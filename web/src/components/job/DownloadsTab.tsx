@@ -1,6 +1,5 @@
-// The whole result in each export format the server offers.
-import { api } from '../../api/endpoints';
-import type { Job } from '../../api/types';
+// The whole result in each export format the server offers, and the hit sequences as FASTA.
+import { useJobResults } from './JobResultsContext';
 
 export const DOWNLOADS: Array<{ format: string; label: string; extension: string; description: string }> = [
   { format: 'tsv', label: 'TSV', extension: 'tsv', description: "BLAST's 12 standard hit-table columns, tab-separated, with a header row." },
@@ -14,13 +13,14 @@ export const DOWNLOADS: Array<{ format: string; label: string; extension: string
   { format: 'asn1', label: 'BLAST archive (ASN.1)', extension: 'asn', description: 'Text ASN.1 archive (outfmt 11); re-format it later with blast_formatter.' },
 ];
 
-export function DownloadsTab({ job }: { job: Job }) {
+export function DownloadsTab() {
+  const { results } = useJobResults();
   return (
     <section className="card">
       <ul className="downloads">
         {DOWNLOADS.map((d) => (
           <li key={d.format}>
-            <a href={api.downloadUrl(job.id, d.format)} download data-testid={`download-${d.format}`}>
+            <a href={results.downloadUrl(d.format)} download data-testid={`download-${d.format}`}>
               {d.label}
             </a>
             <span className="muted">
@@ -29,6 +29,16 @@ export function DownloadsTab({ job }: { job: Job }) {
             </span>
           </li>
         ))}
+        <li>
+          <a href={results.fastaUrl({ region: 'full' })} download data-testid="download-fasta">
+            Hit sequences (FASTA)
+          </a>
+          <span className="muted"> (.fasta) — every hit subject's whole sequence, as blastdbcmd prints it; </span>
+          <a href={results.fastaUrl({ region: 'hsp' })} download data-testid="download-fasta-hsp">
+            aligned regions only
+          </a>
+          <span className="muted"> (each HSP's region on its strand). Pick hits on the Hits tab for some of them.</span>
+        </li>
       </ul>
     </section>
   );

@@ -1,12 +1,12 @@
 // One query's hits drawn along it: a ruler, then one row per subject, its HSPs coloured by score.
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api } from '../../api/endpoints';
 import type { Job } from '../../api/types';
 import { SCORE_BANDS, rulerTicks, scoreBand, subjectRows } from '../../format/graphic';
 import { formatCount, formatEvalue, plural } from '../../format/text';
 import { firstQueryIndex, lengthUnit, queryName } from '../../results/queries';
 import { ErrorNote } from '../ErrorNote';
+import { useJobResults } from './JobResultsContext';
 import { QuerySelect } from './QuerySelect';
 import { useJobQueries } from './useJobQueries';
 
@@ -22,13 +22,14 @@ const ROW_GAP = 4;
 
 export function GraphicTab({ job }: { job: Job }) {
   const queries = useJobQueries(job);
+  const { results } = useJobResults();
   const [chosen, setChosen] = useState<number | null>(null);
   const queryIndex = chosen ?? firstQueryIndex(queries.data);
   const query = queries.data?.find((q) => q.query_index === queryIndex);
 
   const hsps = useQuery({
-    queryKey: ['graphic', job.id, queryIndex],
-    queryFn: () => api.hsps(job.id, { query_index: queryIndex!, sort: 'bitscore', order: 'desc', limit: MAX_HSPS, offset: 0 }),
+    queryKey: ['graphic', results.base, queryIndex],
+    queryFn: () => results.hsps({ query_index: queryIndex!, sort: 'bitscore', order: 'desc', limit: MAX_HSPS, offset: 0 }),
     enabled: queryIndex !== null,
     staleTime: Infinity,
   });

@@ -1,17 +1,19 @@
 // The hits as NCBI's descriptions table: one row per query and subject, server-paged, sorted and
 // filtered; a row opens to its HSPs. While the job runs it holds the batches finished so far.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Fragment, useEffect, useState } from 'react';
+import { Fragment, useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { api } from '../../api/endpoints';
 import type { Hit, HitParams, HitSort, Job, QuerySummary, SortOrder } from '../../api/types';
 import { formatCount, formatEvalue, formatPercent, plural } from '../../format/text';
 import { gatherHitHsps } from '../../results/hitHsps';
 import { partialNote } from '../../results/partial';
 import { queryName } from '../../results/queries';
+import { EMPTY_SELECTION, isPicked, pageState, toggleHit, togglePage, type Selection } from '../../results/selection';
 import { lineageText, organismName, parseTaxid, withoutTaxon } from '../../results/taxonomy';
 import { ErrorNote } from '../ErrorNote';
 import { Pager } from '../Pager';
+import { FastaDownload } from './FastaDownload';
+import { useJobResults } from './JobResultsContext';
 import { QuerySelect } from './QuerySelect';
 import { resultsVersion, useJobQueries } from './useJobQueries';
 
@@ -75,6 +77,9 @@ export function HitsTab({ job }: { job: Job }) {
   const [cover, setCover] = useState('');
   const [evalue, setEvalue] = useState('');
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  // Ticked hits stay ticked across pages, sorts and filters until cleared.
+  const [selection, setSelection] = useState<Selection>(EMPTY_SELECTION);
+  const { results } = useJobResults();
   const filters = useDebounced({ identity, cover, evalue }, 300);
   const queries = useJobQueries(job);
   const version = resultsVersion(job);
@@ -105,8 +110,8 @@ export function HitsTab({ job }: { job: Job }) {
     params.min_pident !== undefined || params.min_qcovs !== undefined || params.max_evalue !== undefined || queryIndex !== null || taxid !== null;
   const hits = useQuery({
     // A running job's table grows with each finished batch: `version` reads it again then.
-    queryKey: ['hits', job.id, params, version],
-    queryFn: () => api.hits(job.id, params),
+    queryKey: ['hits', results.base, params, version],
+    queryFn: () => results.hits(params),
     placeholderData: keepPreviousData,
     staleTime: Infinity, // a completed job's hits don't change
     refetchInterval: running ? PARTIAL_REFRESH_MS : false,
@@ -130,6 +135,7 @@ export function HitsTab({ job }: { job: Job }) {
   const page = hits.data;
   const byIndex = new Map((queries.data ?? []).map((q) => [q.query_index, q]));
   const note = page ? partialNote(page, job.status) : null;
+  const shownQuery = queryIndex === null ? null : (byIndex.get(queryIndex) ?? null);
   return (
     <div className="stack">
       <div className="card toolbar">
@@ -173,6 +179,8 @@ export function HitsTab({ job }: { job: Job }) {
       )}
       {hits.error && <ErrorNote error={hits.error} testId="hits-error" />}
 
+      <FastaDownload selection={selection} onClear={() => setSelection(EMPTY_SELECTION)} query={shownQuery} />
+
       {page && (
         <p className="muted small" data-testid="hits-summary" data-total={page.total}>
           {plural(page.total, 'hit')}
@@ -185,6 +193,9 @@ export function HitsTab({ job }: { job: Job }) {
         <table className="table hits" data-testid="hits-table" aria-busy={hits.isFetching}>
           <thead>
             <tr>
+              <th className="pick">
+                <PageCheckbox state={page ? pageState(selection, page.items) : 'none'} disabled={!page?.items.length} onChange={() => page && setSelection((old) => togglePage(old, page.items))} />
+              </th>
               <th aria-label="Show HSPs" />
               {COLUMNS.map((c) => (
                 <th
@@ -210,11 +221,18 @@ export function HitsTab({ job }: { job: Job }) {
               const expanded = open.has(hitKey(h));
               return (
                 <Fragment key={hitKey(h)}>
-                  <HitRow hit={h} query={byIndex.get(h.query_index)} expanded={expanded} onToggle={() => toggle(h)} />
+                  <HitRow
+                    hit={h}
+                    query={byIndex.get(h.query_index)}
+                    expanded={expanded}
+                    onToggle={() => toggle(h)}
+                    picked={isPicked(selection, h)}
+                    onPick={() => setSelection((old) => toggleHit(old, h))}
+                  />
                   {expanded && (
                     <tr className="hit-detail" data-testid="hit-hsps-row">
-                      <td colSpan={COLUMNS.length + 1}>
-                        <HitHsps job={job} hit={h} version={version} />
+                      <td colSpan={COLUMNS.length + 2}>
+                        <HitHsps hit={h} version={version} />
                       </td>
                     </tr>
                   )}
@@ -240,9 +258,48 @@ export function HitsTab({ job }: { job: Job }) {
   );
 }
 
-function HitRow({ hit: h, query, expanded, onToggle }: { hit: Hit; query: QuerySummary | undefined; expanded: boolean; onToggle: () => void }) {
+/** The header's "all on this page" box: checked, unchecked, or in between. */
+function PageCheckbox({ state, disabled, onChange }: { state: 'none' | 'some' | 'all'; disabled: boolean; onChange: () => void }) {
+  const box = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (box.current) box.current.indeterminate = state === 'some';
+  }, [state]);
   return (
-    <tr className="clickable" onClick={onToggle} data-testid="hit-row" data-query-index={h.query_index} data-subject={h.subject_id} data-hsps={h.hsps}>
+    <input
+      ref={box}
+      type="checkbox"
+      checked={state === 'all'}
+      disabled={disabled}
+      onChange={onChange}
+      aria-label="Select all hits on this page"
+      title="Select all hits on this page"
+      data-testid="hits-select-page"
+    />
+  );
+}
+
+interface HitRowProps {
+  hit: Hit;
+  query: QuerySummary | undefined;
+  expanded: boolean;
+  onToggle: () => void;
+  picked: boolean;
+  onPick: () => void;
+}
+
+function HitRow({ hit: h, query, expanded, onToggle, picked, onPick }: HitRowProps) {
+  return (
+    <tr
+      className={picked ? 'clickable picked' : 'clickable'}
+      onClick={onToggle}
+      data-testid="hit-row"
+      data-query-index={h.query_index}
+      data-subject={h.subject_id}
+      data-hsps={h.hsps}
+    >
+      <td className="pick" onClick={(e) => e.stopPropagation()}>
+        <input type="checkbox" checked={picked} onChange={onPick} aria-label={`Select the hit on ${h.subject_id}`} data-testid="hit-select" />
+      </td>
       <td className="expand">
         <button
           type="button"
@@ -281,12 +338,13 @@ function HitRow({ hit: h, query, expanded, onToggle }: { hit: Hit; query: QueryS
 }
 
 /** One hit's HSPs: /hsps filtered to its query (by position) and subject, in BLAST's order. */
-function HitHsps({ job, hit, version }: { job: Job; hit: Hit; version: string }) {
+function HitHsps({ hit, version }: { hit: Hit; version: string }) {
+  const { results } = useJobResults();
   const hsps = useQuery({
-    queryKey: ['hit-hsps', job.id, hit.query_index, hit.subject_id, version],
+    queryKey: ['hit-hsps', results.base, hit.query_index, hit.subject_id, version],
     queryFn: () =>
       gatherHitHsps(
-        (offset, limit) => api.hsps(job.id, { query_index: hit.query_index, subject_id: hit.subject_id, limit, offset }),
+        (offset, limit) => results.hsps({ query_index: hit.query_index, subject_id: hit.subject_id, limit, offset }),
         hit.subject_id,
         hit.hsps,
       ),

@@ -109,4 +109,18 @@ describe('RunTab', () => {
     expect(badge('running')).toBe('failed');
     expect(screen.getByTestId('step-running').textContent).toContain('blast_out_of_memory');
   });
+
+  it('through a share link shows the steps but asks for neither the commands nor the event log', () => {
+    const all = { preparing: 'completed', warming_up: 'completed', configuring: 'completed', staging_db: 'completed', submitting: 'completed', running: 'completed', exporting_results: 'completed', completed: 'completed' } as const;
+    const job = makeJob({ status: 'completed', phase: 'completed', poll_after_ms: null }, all);
+    render(<RunTab job={job} shared />);
+    expect(badge('configuring')).toBe('completed');
+    expect(screen.queryByTestId('event-log')).toBeNull();
+    expect(screen.queryByTestId('config-preview')).toBeNull();
+    expect(fetch).not.toHaveBeenCalled(); // the link offers no /events or /config
+    cleanup();
+    render(<RunTab job={job} />); // the owner's: both
+    expect(screen.getByTestId('event-log')).toBeTruthy();
+    expect(screen.getByTestId('config-preview')).toBeTruthy();
+  });
 });

@@ -10,7 +10,8 @@ import { deriveSteps, stepElapsedMs, type StepView } from '../../live/steps';
 import { useNow } from '../../live/useNow';
 import { EventLog } from './EventLog';
 
-export function RunTab({ job }: { job: Job }) {
+/** `shared`: read through a share link, which offers the steps but not the commands or the event log. */
+export function RunTab({ job, shared = false }: { job: Job; shared?: boolean }) {
   const steps = deriveSteps(job);
   const live = isActiveJob(job);
   const now = useNow(live || steps.some((s) => s.ticking));
@@ -50,8 +51,8 @@ export function RunTab({ job }: { job: Job }) {
         {live && <TimingLine timing={timing} />}
       </section>
 
-      {configured(job) && <ConfigPreview jobId={job.id} />}
-      <EventLog job={job} />
+      {!shared && configured(job) && <ConfigPreview jobId={job.id} />}
+      {!shared && <EventLog job={job} />}
     </div>
   );
 }

@@ -4,23 +4,24 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { api } from '../../api/endpoints';
 import type { Job, Rank, TaxonomyNode, TaxonomyOrganism, TaxonomyParams } from '../../api/types';
 import { formatCount, formatEvalue, formatPercent, plural } from '../../format/text';
 import { RANKS, hitsOfTaxon, nodeName } from '../../results/taxonomy';
 import { ErrorNote } from '../ErrorNote';
+import { useJobResults } from './JobResultsContext';
 import { QuerySelect } from './QuerySelect';
 import { useJobQueries } from './useJobQueries';
 
 export function TaxonomyTab({ job }: { job: Job }) {
   const queries = useJobQueries(job);
+  const { results } = useJobResults();
   const [queryIndex, setQueryIndex] = useState<number | null>(null);
   const [rank, setRank] = useState<Rank | null>(null);
   const [, setParams] = useSearchParams();
   const params: TaxonomyParams = { query_index: queryIndex ?? undefined, rank: rank ?? undefined };
   const report = useQuery({
-    queryKey: ['taxonomy', job.id, params],
-    queryFn: () => api.taxonomy(job.id, params),
+    queryKey: ['taxonomy', results.base, params],
+    queryFn: () => results.taxonomy(params),
     placeholderData: keepPreviousData,
     staleTime: Infinity, // a completed job's report does not change
   });
@@ -41,7 +42,7 @@ export function TaxonomyTab({ job }: { job: Job }) {
             ))}
           </select>
         </label>
-        <a className="btn btn-small" href={api.taxonomyTsvUrl(job.id, params)} download data-testid="taxonomy-download">
+        <a className="btn btn-small" href={results.taxonomyTsvUrl(params)} download data-testid="taxonomy-download">
           Organisms (TSV)
         </a>
         {report.isFetching && <span className="muted small">Loading…</span>}

@@ -2,7 +2,7 @@
 // grows with its finished batches, so it is read again as batches finish; once completed it is
 // final.
 import { useQuery } from '@tanstack/react-query';
-import { api } from '../../api/endpoints';
+import { useJobResults } from './JobResultsContext';
 import type { Job } from '../../api/types';
 
 /** What the job's result tables hold: a new value whenever they may have grown. */
@@ -12,9 +12,10 @@ export function resultsVersion(job: Pick<Job, 'status' | 'progress'>): string {
 
 export function useJobQueries(job: Pick<Job, 'id' | 'status' | 'progress'>) {
   const version = resultsVersion(job);
+  const { results } = useJobResults();
   return useQuery({
-    queryKey: ['queries', job.id, version],
-    queryFn: () => api.queries(job.id),
+    queryKey: ['queries', results.base, version],
+    queryFn: () => results.queries(),
     staleTime: Infinity,
     placeholderData: (previous) => previous,
   });
