@@ -14,6 +14,7 @@ from blastdeck.api.openapi_doc import install_openapi
 from blastdeck.api.routers import (
     clusters,
     databases,
+    ebi,
     health,
     job_taxonomy,
     jobs,
@@ -46,6 +47,7 @@ ROUTERS = (
     health,
     session,
     ncbi,
+    ebi,
     taxonomy,
 )
 
