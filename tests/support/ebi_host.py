@@ -33,15 +33,14 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
         "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
         "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"
     )
-    openssl = ["openssl"]
-    _run(openssl + ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+    _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=BlastDeck test CA", "-keyout", str(ca_key), "-out", str(ca_pem),
                     "-addext", "basicConstraints=critical,CA:TRUE",
                     "-addext", "keyUsage=critical,keyCertSign,cRLSign"])  # fmt: skip
-    _run(openssl + ["req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={EBI_HOST}",
+    _run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={EBI_HOST}",
                     "-keyout", str(key), "-out", str(csr)])  # fmt: skip
-    _run(openssl + ["x509", "-req", "-in", str(csr), "-CA", str(ca_pem), "-CAkey", str(ca_key),
-                    "-CAcreateserial", "-days", "2", "-out", str(pem), "-extfile", str(ext)])  # fmt: skip
+    _run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_pem), "-CAkey", str(ca_key),
+          "-CAcreateserial", "-days", "2", "-out", str(pem), "-extfile", str(ext)])  # fmt: skip
     return ca_pem, key, pem
 
 
