@@ -248,6 +248,10 @@ def test_run_unknown_database_and_a_field_twice(server: Server) -> None:
     twice = httpx.post(url, content="&".join(f"{k}={v}" for k, v in GOOD.items()) + "&exp=1&exp=2",
                        headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert "exp is given more than once" in error_description(twice, 400, "invalid_request")
+    upload = httpx.post(url, data=GOOD, files={"sequence": ("q.fa", b">q\nACGT\n")})
+    assert "must be a form field" in error_description(upload, 400, "invalid_request")
+    no_boundary = httpx.post(url, content=b"x", headers={"content-type": "multipart/form-data"})
+    assert "form cannot be read" in error_description(no_boundary, 400, "invalid_request")
 
 
 def test_ebi_client_prints_the_error_of_a_refused_submit(

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from blastdeck.api.deps import RuntimeDep
 from blastdeck.api.file_stream import OpenFileResponse
@@ -47,7 +48,10 @@ _STRING = {"schema": {"type": "string"}}
 _ERROR_BODY = {"description": "EBI's error body with the error_code", "content": {XML: _STRING}}
 _ERRORS: dict[int | str, dict] = {s: _ERROR_BODY for s in (400, 401, 404, 409, 413, 429, 503)}
 _TEXT = {"text/plain": _STRING}
-_RESULT_CONTENT = {t.media_type: _STRING for t in RESULT_TYPES}
+# Every result is text, except json: BLAST's JSON report, an object.
+_RESULT_CONTENT = {t.media_type: _STRING for t in RESULT_TYPES} | {
+    "application/json": {"schema": {"type": "object"}}
+}
 _RUN_FIELDS = ("email", "title", "program", "stype", "sequence", "database", "task", "matrix",
                "alignments", "scores", "exp", "dropoff", "match_scores", "gapopen", "gapext",
                "filter", "seqrange", "gapalign", "wordsize", "taxids", "negative_taxids",
@@ -134,7 +138,11 @@ async def ebi_parameter_details(request: Request, runtime: RuntimeDep, name: str
 async def ebi_run(request: Request, runtime: RuntimeDep) -> Response:
     try:
         viewer = _viewer(request, runtime)
-        form = await request.form()
+        try:
+            form = await request.form()
+        except HTTPException as exc:  # a malformed body (Starlette's own 400)
+            message = f"The form cannot be read: {exc.detail}"
+            raise BlastDeckError(ErrorCode.INVALID_REQUEST, message) from None
         params: dict[str, str] = {}
         for key, value in form.multi_items():
             if not isinstance(value, str):
