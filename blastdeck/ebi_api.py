@@ -292,8 +292,8 @@ RESULT_TYPES: tuple[ResultType, ...] = (
                "text/plain", "txt"),
     ResultType("xml", "XML", "BLAST XML (-outfmt 5).", "application/xml", "xml",
                ExportFormat.XML),
-    ResultType("json", "JSON", "BLAST JSON (-outfmt 15).", "application/json", "json",
-               ExportFormat.JSON),
+    ResultType("json", "JSON", "EBI's search JSON (query, hits, HSPs), from BLAST's JSON "
+               "report.", "application/json", "json"),
     ResultType("tsv", "Tab-separated values", "BLAST's tabular report (-outfmt 6, std "
                "columns).", "text/tab-separated-values", "tsv", ExportFormat.TSV),
 )  # fmt: skip

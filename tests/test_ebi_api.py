@@ -91,7 +91,7 @@ def assert_results_match_downloads(
 
     assert written("out", "txt") == download("text")
     assert written("xml", "xml") == download("xml")
-    assert written("json", "json") == download("json")
+    assert_ebi_json_matches_hsps(server, job_id, Path(f"{prefix}.json.json"), token)
     assert written("tsv", "tsv") == download("tsv")
     assert written("sequence", "txt") == rest(server, f"/api/jobs/{job_id}/query", token).text
     job = rest(server, f"/api/jobs/{job_id}", token).json()
@@ -101,6 +101,46 @@ def assert_results_match_downloads(
     accs = written("accs", "txt").splitlines()
     assert sorted(accs) == sorted({re.sub(r"\.\d+$", "", s.split("|")[-1]) for s in subjects})
     assert len(ids) == len(subjects)
+
+
+def all_hsps(server: Server, job_id: str, token: str | None = None) -> list[dict]:
+    hsps: list[dict] = []
+    while True:
+        page = rest(server, f"/api/jobs/{job_id}/hsps", token, limit=1000, offset=len(hsps)).json()
+        hsps += page["items"]
+        if len(hsps) >= page["total"]:
+            return hsps
+
+
+def assert_ebi_json_matches_hsps(
+    server: Server, job_id: str, path: Path, token: str | None = None
+) -> None:
+    """EBI's JSON holds every HSP BlastDeck shows, one document per query (one: not a list)."""
+    value = json.loads(path.read_text())
+    documents = value if isinstance(value, list) else [value]
+    job = rest(server, f"/api/jobs/{job_id}", token).json()
+    assert len(documents) == job["query_count"]
+    assert (job["query_count"] == 1) == isinstance(value, dict)
+    ebi = {
+        (index, hit["hit_acc"], h["hsp_query_from"], h["hsp_query_to"], h["hsp_hit_from"],
+         h["hsp_hit_to"], h["hsp_align_len"]): h["hsp_identity"]
+        for index, document in enumerate(documents)
+        for hit in document["hits"]
+        for h in hit["hit_hsps"]
+    }  # fmt: skip
+    ours = {
+        (h["query_index"], h["subject_id"], h["qstart"], h["qend"], h["sstart"], h["send"],
+         h["length"]): h["pident"]
+        for h in all_hsps(server, job_id, token)
+    }  # fmt: skip
+    assert ebi.keys() == ours.keys() and ours
+    # Identity: EBI's percentage to one decimal, BLAST's tabular to three.
+    assert all(abs(ebi[k] - ours[k]) <= 0.051 for k in ours)
+    first = documents[0]
+    assert first["program"] == job["program"] and first["dbs"][0]["name"] == job["database"]
+    assert first["query_len"] > 0 and first["db_num"] > 0 and first["command"].startswith(
+        f"{job['program']} -db {job['database']}"
+    )
 
 
 def test_ebi_client_blastn_submits_polls_and_fetches_every_result_type(
@@ -132,7 +172,7 @@ def test_ebi_client_blastn_submits_polls_and_fetches_every_result_type(
     assert_results_match_downloads(server, job["id"], tmp_path / "result")
     xml_doc = ET.parse(tmp_path / "result.xml.xml")
     assert len(xml_doc.findall(".//Iteration")) == 3
-    assert len(json.loads((tmp_path / "result.json.json").read_text())["BlastOutput2"]) == 3
+    assert len(json.loads((tmp_path / "result.json.json").read_text())) == 3  # 3 queries
     assert (tmp_path / "result.out.txt").read_text().count("Query= ") == 3
     # EBI's parameter list was asked of "EBI" (the script does that first), and only that.
     assert ebi_host.requests and all(r.endswith("/parameters") for r in ebi_host.requests)

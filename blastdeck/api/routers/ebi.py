@@ -37,6 +37,8 @@ from blastdeck.ebi_api import (
     result_types_xml,
     run_request,
 )
+from blastdeck.ebi_json import ebi_json_bytes, search_info
+from blastdeck.results.formats import ExportFormat
 from blastdeck.results.hits import hit_table
 from blastdeck.runtime import Runtime
 
@@ -48,9 +50,10 @@ _STRING = {"schema": {"type": "string"}}
 _ERROR_BODY = {"description": "EBI's error body with the error_code", "content": {XML: _STRING}}
 _ERRORS: dict[int | str, dict] = {s: _ERROR_BODY for s in (400, 401, 404, 409, 413, 429, 503)}
 _TEXT = {"text/plain": _STRING}
-# Every result is text, except json: BLAST's JSON report, an object.
+# Every result is text, except json: EBI's document (a list of them for several queries).
+_DOCUMENT = {"type": "object"}
 _RESULT_CONTENT = {t.media_type: _STRING for t in RESULT_TYPES} | {
-    "application/json": {"schema": {"type": "object"}}
+    "application/json": {"schema": {"oneOf": [_DOCUMENT, {"type": "array", "items": _DOCUMENT}]}}
 }
 _RUN_FIELDS = ("email", "title", "program", "stype", "sequence", "database", "task", "matrix",
                "alignments", "scores", "exp", "dropoff", "match_scores", "gapopen", "gapext",
@@ -200,6 +203,12 @@ async def ebi_result(request: Request, runtime: RuntimeDep, job_id: str, type: s
             handle = await run_in_threadpool(open_export, job.id, kind.export, viewer)
             name = f"{job.id}.{kind.identifier}.{kind.file_suffix}"
             return OpenFileResponse(handle, media_type=kind.media_type, filename=name)
+        if kind.identifier == "json":
+            export = await run_in_threadpool(
+                runtime.service.export, job.id, ExportFormat.JSON, viewer
+            )
+            body = await run_in_threadpool(ebi_json_bytes, export, search_info(job))
+            return Response(body, media_type=kind.media_type)
         if kind.identifier == "sequence":
             text = await run_in_threadpool(runtime.service.query_fasta, job.id, viewer)
         else:

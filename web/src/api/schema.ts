@@ -7387,7 +7387,7 @@ export interface operations {
                 content: {
                     "text/plain": string;
                     "application/xml": string;
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, never> | Record<string, never>[];
                     "text/tab-separated-values": string;
                 };
             };
