@@ -25,7 +25,7 @@ import pytest
 from xmltramp2 import xmltramp
 
 from blastdeck.api.server import install_log_redaction
-from tests.conftest import Server, fasta, wait_for_job
+from tests.conftest import Server, api_job, fasta, wait_for_job
 from tests.support.ebi_host import EbiHost
 
 CLIENT = Path(__file__).resolve().parents[2] / "shared" / "clients" / "ebi" / "ncbiblast.py"
@@ -138,8 +138,10 @@ def assert_ebi_json_matches_hsps(
     assert all(abs(ebi[k] - ours[k]) <= 0.051 for k in ours)
     first = documents[0]
     assert first["program"] == job["program"] and first["dbs"][0]["name"] == job["database"]
-    assert first["query_len"] > 0 and first["db_num"] > 0 and first["command"].startswith(
-        f"{job['program']} -db {job['database']}"
+    assert (
+        first["query_len"] > 0
+        and first["db_num"] > 0
+        and first["command"].startswith(f"{job['program']} -db {job['database']}")
     )
 
 
@@ -391,3 +393,33 @@ def test_the_access_log_line_never_holds_the_token(caplog: pytest.LogCaptureFixt
         logging.getLogger("uvicorn.error").info("bad request /ebi/t/bd_secret123/ncbiblast/run/")
     text = caplog.text
     assert "bd_secret123" not in text and "/ebi/t/***/ncbiblast/status/x" in text
+
+
+def test_every_result_type_on_every_backend(client, demo_16s) -> None:  # type: ignore[no-untyped-def]
+    """The same API on SQLite, PostgreSQL and distributed (Celery workers): a submitted job's
+    results equal BlastDeck's own downloads."""
+    base = "/ebi/ncbiblast"
+    form = {**GOOD, "sequence": fasta(demo_16s[10:12]), "exp": "1e-50", "title": "ebi backends"}
+    submitted = client.post(f"{base}/run/", data=form)
+    assert submitted.status_code == 200, submitted.text
+    job_id = submitted.text
+    job = wait_for_job(api_job(client), job_id)
+    assert job["phase"] == "completed" and job["title"] == "ebi backends"
+    assert client.get(f"{base}/status/{job_id}").text == "FINISHED"
+    types = ET.fromstring(client.get(f"{base}/resulttypes/{job_id}").content)
+    listed = [t.findtext("identifier") for t in types.findall("type")]
+    assert listed == ["out", "sequence", "ids", "accs", "xml", "json", "tsv"]
+    for kind, fmt in (("out", "text"), ("xml", "xml"), ("tsv", "tsv")):
+        ours = client.get(f"/api/jobs/{job_id}/download", params={"format": fmt}).content
+        assert client.get(f"{base}/result/{job_id}/{kind}").content == ours
+    assert (
+        client.get(f"{base}/result/{job_id}/sequence").text
+        == client.get(f"/api/jobs/{job_id}/query").text
+    )
+    documents = client.get(f"{base}/result/{job_id}/json").json()
+    hits = client.get(f"/api/jobs/{job_id}/hits", params={"limit": 1000}).json()["items"]
+    assert [len(d["hits"]) for d in documents] == [
+        sum(h["query_index"] == i for h in hits) for i in range(2)
+    ]
+    ids = client.get(f"{base}/result/{job_id}/ids").text.splitlines()
+    assert sorted(ids) == sorted({f"demo-16s:{h['subject_id']}" for h in hits})
