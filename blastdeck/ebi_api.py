@@ -290,8 +290,8 @@ RESULT_TYPES: tuple[ResultType, ...] = (
                "text/plain", "txt"),
     ResultType("accs", "Accessions", "The subjects hit, as accessions, one a line.",
                "text/plain", "txt"),
-    ResultType("xml", "XML", "BLAST XML (-outfmt 5).", "application/xml", "xml",
-               ExportFormat.XML),
+    ResultType("xml", "XML", "EBI's search XML (EBIApplicationResult), from BLAST's JSON "
+               "report.", "application/xml", "xml"),
     ResultType("json", "JSON", "EBI's search JSON (query, hits, HSPs), from BLAST's JSON "
                "report.", "application/json", "json"),
     ResultType("tsv", "Tab-separated values", "BLAST's tabular report (-outfmt 6, std "

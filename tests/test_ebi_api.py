@@ -90,7 +90,7 @@ def assert_results_match_downloads(
         return Path(f"{prefix}.{kind}.{suffix}").read_text()
 
     assert written("out", "txt") == download("text")
-    assert written("xml", "xml") == download("xml")
+    assert_ebi_xml_matches_hsps(server, job_id, Path(f"{prefix}.xml.xml"), token)
     assert_ebi_json_matches_hsps(server, job_id, Path(f"{prefix}.json.json"), token)
     assert written("tsv", "tsv") == download("tsv")
     assert written("sequence", "txt") == rest(server, f"/api/jobs/{job_id}/query", token).text
@@ -112,6 +112,45 @@ def all_hsps(server: Server, job_id: str, token: str | None = None) -> list[dict
             return hsps
 
 
+NS = {"ebi": "http://www.ebi.ac.uk/schema"}
+
+
+def ebi_xml_hsps(content: bytes) -> dict[tuple, float]:
+    """EBI's XML read as a parser of it would: (query index, ac, coordinates, length) ->
+    identity, one SequenceSimilaritySearchResult per query."""
+    root = ET.fromstring(content)
+    assert root.tag == "{http://www.ebi.ac.uk/schema}EBIApplicationResult"
+    found = {}
+    results = root.findall("ebi:SequenceSimilaritySearchResult", NS)
+    for index, result in enumerate(results):
+        for hit in result.findall("ebi:hits/ebi:hit", NS):
+            for a in hit.findall("ebi:alignments/ebi:alignment", NS):
+                query, match = a.find("ebi:querySeq", NS), a.find("ebi:matchSeq", NS)
+                length = len(query.text)  # type: ignore[union-attr, arg-type]
+                key = (index, hit.get("ac"), int(query.get("start")), int(query.get("end")),  # type: ignore[union-attr, arg-type]
+                       int(match.get("start")), int(match.get("end")), length)  # type: ignore[union-attr, arg-type]  # fmt: skip
+                found[key] = float(a.findtext("ebi:identity", namespaces=NS))  # type: ignore[arg-type]
+    sequences = root.findall("ebi:Header/ebi:parameters/ebi:sequences/ebi:sequence", NS)
+    assert len(sequences) == len(results)
+    return found
+
+
+def hsps_by_key(server: Server, job_id: str, token: str | None = None) -> dict[tuple, float]:
+    return {
+        (h["query_index"], h["subject_id"], h["qstart"], h["qend"], h["sstart"], h["send"],
+         h["length"]): h["pident"]
+        for h in all_hsps(server, job_id, token)
+    }  # fmt: skip
+
+
+def assert_ebi_xml_matches_hsps(
+    server: Server, job_id: str, path: Path, token: str | None = None
+) -> None:
+    ebi, ours = ebi_xml_hsps(path.read_bytes()), hsps_by_key(server, job_id, token)
+    assert ebi.keys() == ours.keys() and ours
+    assert all(abs(ebi[k] - ours[k]) <= 0.051 for k in ours)
+
+
 def assert_ebi_json_matches_hsps(
     server: Server, job_id: str, path: Path, token: str | None = None
 ) -> None:
@@ -128,11 +167,7 @@ def assert_ebi_json_matches_hsps(
         for hit in document["hits"]
         for h in hit["hit_hsps"]
     }  # fmt: skip
-    ours = {
-        (h["query_index"], h["subject_id"], h["qstart"], h["qend"], h["sstart"], h["send"],
-         h["length"]): h["pident"]
-        for h in all_hsps(server, job_id, token)
-    }  # fmt: skip
+    ours = hsps_by_key(server, job_id, token)
     assert ebi.keys() == ours.keys() and ours
     # Identity: EBI's percentage to one decimal, BLAST's tabular to three.
     assert all(abs(ebi[k] - ours[k]) <= 0.051 for k in ours)
@@ -173,7 +208,7 @@ def test_ebi_client_blastn_submits_polls_and_fetches_every_result_type(
         assert f"Creating result file: result.{kind}." in done.stdout
     assert_results_match_downloads(server, job["id"], tmp_path / "result")
     xml_doc = ET.parse(tmp_path / "result.xml.xml")
-    assert len(xml_doc.findall(".//Iteration")) == 3
+    assert len(xml_doc.findall("ebi:SequenceSimilaritySearchResult", NS)) == 3
     assert len(json.loads((tmp_path / "result.json.json").read_text())) == 3  # 3 queries
     assert (tmp_path / "result.out.txt").read_text().count("Query= ") == 3
     # EBI's parameter list was asked of "EBI" (the script does that first), and only that.
@@ -349,7 +384,8 @@ def test_token_in_the_path_with_auth_on_and_never_in_a_log(tmp_path: Path, demo_
     server.start()
     try:
         open_base = f"{server.url}/ebi/ncbiblast"
-        error_description(httpx.get(f"{open_base}/parameters"), 401, "unauthorized")
+        refused = error_description(httpx.get(f"{open_base}/parameters"), 401, "unauthorized")
+        assert "/ebi/t/<token>/ncbiblast" in refused
         error_description(httpx.post(f"{open_base}/run/", data=GOOD), 401, "unauthorized")
         bad = f"{server.url}/ebi/t/bd_not-a-token/ncbiblast"
         error_description(httpx.get(f"{bad}/parameters"), 401, "unauthorized")
@@ -409,7 +445,7 @@ def test_every_result_type_on_every_backend(client, demo_16s) -> None:  # type: 
     types = ET.fromstring(client.get(f"{base}/resulttypes/{job_id}").content)
     listed = [t.findtext("identifier") for t in types.findall("type")]
     assert listed == ["out", "sequence", "ids", "accs", "xml", "json", "tsv"]
-    for kind, fmt in (("out", "text"), ("xml", "xml"), ("tsv", "tsv")):
+    for kind, fmt in (("out", "text"), ("tsv", "tsv")):
         ours = client.get(f"/api/jobs/{job_id}/download", params={"format": fmt}).content
         assert client.get(f"{base}/result/{job_id}/{kind}").content == ours
     assert (
@@ -421,5 +457,49 @@ def test_every_result_type_on_every_backend(client, demo_16s) -> None:  # type: 
     assert [len(d["hits"]) for d in documents] == [
         sum(h["query_index"] == i for h in hits) for i in range(2)
     ]
+    xml_hits = ebi_xml_hsps(client.get(f"{base}/result/{job_id}/xml").content)
+    hsps = client.get(f"/api/jobs/{job_id}/hsps", params={"limit": 1000}).json()["items"]
+    assert {k[:2] for k in xml_hits} == {(h["query_index"], h["subject_id"]) for h in hsps}
     ids = client.get(f"{base}/result/{job_id}/ids").text.splitlines()
     assert sorted(ids) == sorted({f"demo-16s:{h['subject_id']}" for h in hits})
+
+
+def test_uvicorns_access_log_writes_the_path_without_the_token(tmp_path: Path) -> None:
+    """A real uvicorn serving the app with its access log on (as an operator may run it), with
+    the redaction `blastdeck serve` installs."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from blastdeck.api.app import create_app
+    from tests.conftest import free_port, make_settings
+
+    port = free_port()
+    app = create_app(make_settings(tmp_path / "data"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", access_log=True)
+    install_log_redaction()  # as serve() does, after uvicorn's own logging set-up
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Keep()
+    logging.getLogger("uvicorn.access").addHandler(handler)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/ebi/t/bd_secret123/ncbiblast"
+        assert httpx.get(f"{url}/parameters").status_code == 200  # auth off: any token
+        assert httpx.get(f"{url}/status/x").text == "NOT_FOUND"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        logging.getLogger("uvicorn.access").removeHandler(handler)
+    assert any("/ebi/t/***/ncbiblast/parameters" in line for line in lines), lines
+    assert len(lines) >= 2 and not any("bd_secret123" in line for line in lines), lines

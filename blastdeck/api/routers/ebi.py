@@ -37,7 +37,7 @@ from blastdeck.ebi_api import (
     result_types_xml,
     run_request,
 )
-from blastdeck.ebi_json import ebi_json_bytes, search_info
+from blastdeck.ebi_reports import ebi_json_bytes, ebi_xml_bytes, search_info
 from blastdeck.results.formats import ExportFormat
 from blastdeck.results.hits import hit_table
 from blastdeck.runtime import Runtime
@@ -102,7 +102,11 @@ def _route(  # type: ignore[no-untyped-def]
 
 def _viewer(request: Request, runtime: Runtime) -> Viewer:
     token = request.path_params.get("token") or bearer_token(request.headers.get("authorization"))
-    return authenticate(runtime.settings.auth_enabled, runtime.users, token)
+    try:
+        return authenticate(runtime.settings.auth_enabled, runtime.users, token)
+    except BlastDeckError as exc:
+        hint = "EBI's clients: put the token in the base URL, /ebi/t/<token>/ncbiblast."
+        raise BlastDeckError(exc.code, f"{exc.message} {hint}") from None
 
 
 def _error(exc: BlastDeckError) -> Response:
@@ -203,11 +207,12 @@ async def ebi_result(request: Request, runtime: RuntimeDep, job_id: str, type: s
             handle = await run_in_threadpool(open_export, job.id, kind.export, viewer)
             name = f"{job.id}.{kind.identifier}.{kind.file_suffix}"
             return OpenFileResponse(handle, media_type=kind.media_type, filename=name)
-        if kind.identifier == "json":
+        if kind.identifier in ("json", "xml"):
             export = await run_in_threadpool(
                 runtime.service.export, job.id, ExportFormat.JSON, viewer
             )
-            body = await run_in_threadpool(ebi_json_bytes, export, search_info(job))
+            render = ebi_json_bytes if kind.identifier == "json" else ebi_xml_bytes
+            body = await run_in_threadpool(render, export, search_info(job))
             return Response(body, media_type=kind.media_type)
         if kind.identifier == "sequence":
             text = await run_in_threadpool(runtime.service.query_fasta, job.id, viewer)

@@ -1,16 +1,24 @@
-"""EBI's sequence similarity search JSON (the `json` result of its NCBI BLAST service), made from
-BLAST's own JSON report (`-outfmt 15`) of a job.
+"""EBI's sequence similarity search reports (the `json` and `xml` results of its NCBI BLAST
+service), made from BLAST's own JSON report (`-outfmt 15`) of a job.
 
 EBI's document describes one query: the search (`program`, `version`, `command`, `query_*`,
 `db_*`, `dbs`, scoring parameters, `start`/`end`) and its `hits`, each with `hit_hsps`. Its
 `hsp_identity`, `hsp_positive` and `hsp_gaps` are percentages of the alignment length. An EBI
 job holds one query; a BlastDeck job of several queries answers a list of such documents, one a
 query, in input order.
+
+EBI's XML (`EBIApplicationResult`, namespace http://www.ebi.ac.uk/schema) says the same: a
+`Header` (program, command line, the query sequences, the database, gap costs, times) and a
+`SequenceSimilaritySearchResult` with `hits` of `hit` (number, database, id, ac, length,
+description), each with `alignments` (score, bits, expectation, identity and positives in
+percent, querySeq/pattern/matchSeq with their coordinates). A job of several queries has one
+`SequenceSimilaritySearchResult` per query, in input order.
 """
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +153,111 @@ def _hsp(hsp: Mapping[str, Any]) -> dict[str, Any]:
 
 def _percent(count: int, length: int) -> float:
     return round(100.0 * count / length, 1)
+
+
+EBI_NAMESPACE = "http://www.ebi.ac.uk/schema"
+BLAST_CITATION = "PMID:20003500"  # BLAST+: architecture and applications
+
+
+def ebi_xml_bytes(blast_json: Path, info: SearchInfo) -> bytes:
+    """EBI's XML of a job from its BLAST JSON download."""
+    with blast_json.open("rb") as handle:
+        documents = ebi_documents(json.load(handle), info)
+    root = ET.Element("EBIApplicationResult", {"xmlns": EBI_NAMESPACE})
+    _xml_header(ET.SubElement(root, "Header"), documents, info)
+    for document in documents:
+        _xml_hits(ET.SubElement(root, "SequenceSimilaritySearchResult"), document)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _xml_header(header: ET.Element, documents: Sequence[dict[str, Any]], info: SearchInfo) -> None:
+    first = documents[0] if documents else {}
+    ET.SubElement(
+        header,
+        "program",
+        {
+            "name": f"NCBI-{first.get('program', '')}",
+            "version": str(first.get("version", "")),
+            "citation": BLAST_CITATION,
+        },
+    )
+    ET.SubElement(header, "commandLine", {"command": info.command})
+    parameters = ET.SubElement(header, "parameters")
+    sequences = ET.SubElement(parameters, "sequences", {"total": str(len(documents))})
+    for number, document in enumerate(documents, 1):
+        ET.SubElement(
+            sequences,
+            "sequence",
+            {
+                "number": str(number),
+                "name": str(document["query_def"]),
+                "type": document["query_stype"][0],
+                "length": str(document["query_len"]),
+            },
+        )
+    databases = ET.SubElement(
+        parameters,
+        "databases",
+        {
+            "total": "1",
+            "sequences": str(first.get("db_num", 0)),
+            "letters": str(first.get("db_len", 0)),
+        },
+    )
+    ET.SubElement(
+        databases,
+        "database",
+        {"number": "1", "name": info.database, "type": info.database_stype[0]},
+    )
+    for key, tag in (
+        ("expect_upper", "expectationUpper"),
+        ("gap_open", "gapOpen"),
+        ("gap_extend", "gapExtension"),
+    ):
+        if first.get(key) is not None:
+            ET.SubElement(parameters, tag).text = str(first[key])
+    ET.SubElement(header, "timeInfo", {"start": info.start, "end": info.end})
+
+
+def _xml_hits(result: ET.Element, document: dict[str, Any]) -> None:
+    hits = ET.SubElement(result, "hits", {"total": str(len(document["hits"]))})
+    for hit in document["hits"]:
+        element = ET.SubElement(
+            hits,
+            "hit",
+            {
+                "number": str(hit["hit_num"]),
+                "database": hit["hit_db"],
+                "id": hit["hit_id"],
+                "ac": hit["hit_acc"],
+                "length": str(hit["hit_len"]),
+                "description": hit["hit_desc"],
+            },
+        )
+        alignments = ET.SubElement(element, "alignments", {"total": str(len(hit["hit_hsps"]))})
+        for hsp in hit["hit_hsps"]:
+            _xml_alignment(
+                ET.SubElement(alignments, "alignment", {"number": str(hsp["hsp_num"])}), hsp
+            )
+
+
+def _xml_alignment(alignment: ET.Element, hsp: dict[str, Any]) -> None:
+    for key, tag in (
+        ("hsp_score", "score"),
+        ("hsp_bit_score", "bits"),
+        ("hsp_expect", "expectation"),
+        ("hsp_identity", "identity"),
+        ("hsp_positive", "positives"),
+        ("hsp_gaps", "gaps"),
+        ("hsp_strand", "strand"),
+        ("hsp_query_frame", "queryFrame"),
+        ("hsp_hit_frame", "matchFrame"),
+    ):
+        if key in hsp:
+            ET.SubElement(alignment, tag).text = str(hsp[key])
+    query = {"start": str(hsp["hsp_query_from"]), "end": str(hsp["hsp_query_to"])}
+    ET.SubElement(alignment, "querySeq", query).text = hsp["hsp_qseq"]
+    ET.SubElement(alignment, "pattern").text = hsp["hsp_mseq"]
+    match = {"start": str(hsp["hsp_hit_from"]), "end": str(hsp["hsp_hit_to"])}
+    ET.SubElement(alignment, "matchSeq", match).text = hsp["hsp_hseq"]
