@@ -248,6 +248,30 @@ def test_ebi_client_async_blastp_status_result_types_and_one_format(
     assert {i.split(":", 1)[1] for i in ids} == {h["subject_id"] for h in hits}
 
 
+def test_ebi_client_multifasta_one_job_per_sequence(
+    server: Server, ebi_host: EbiHost, demo_16s, tmp_path: Path
+) -> None:
+    """--multifasta: the client submits each record as its own job (at most --maxJobs at a
+    time) and names each job's files after its sequence id (--useSeqId)."""
+    query = tmp_path / "three.fa"
+    query.write_text(fasta(demo_16s[20:23]))
+    before = httpx.get(f"{server.url}/api/jobs").json()["total"]
+    run_client(
+        ebi_host, f"{server.url}/ebi/ncbiblast", "--multifasta", "--maxJobs", "2", "--useSeqId",
+        "--email", EMAIL, "--program", "blastn", "--stype", "nucleotide", "--database",
+        "demo-16s", "--sequence", str(query), "--outformat", "tsv,ids", "--pollFreq", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    jobs = httpx.get(f"{server.url}/api/jobs", params={"limit": 3}).json()
+    assert jobs["total"] == before + 3
+    for name, _ in demo_16s[20:23]:
+        seq_id = name.split()[0]
+        tsv = (tmp_path / f"{seq_id}.tsv.tsv").read_text().splitlines()
+        assert all(row.split("\t")[0] == seq_id for row in tsv[1:]) and len(tsv) > 1
+        assert f"demo-16s:{seq_id}" in (tmp_path / f"{seq_id}.ids.txt").read_text().split()
+    assert all(j["query_count"] == 1 and j["phase"] == "completed" for j in jobs["items"])
+
+
 def test_ebi_client_lists_parameters_and_their_details(
     server: Server, ebi_host: EbiHost, tmp_path: Path
 ) -> None:
@@ -387,6 +411,8 @@ def test_token_in_the_path_with_auth_on_and_never_in_a_log(tmp_path: Path, demo_
         refused = error_description(httpx.get(f"{open_base}/parameters"), 401, "unauthorized")
         assert "/ebi/t/<token>/ncbiblast" in refused
         error_description(httpx.post(f"{open_base}/run/", data=GOOD), 401, "unauthorized")
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{open_base}/parameters", headers=bearer).status_code == 200
         bad = f"{server.url}/ebi/t/bd_not-a-token/ncbiblast"
         error_description(httpx.get(f"{bad}/parameters"), 401, "unauthorized")
         base = f"{server.url}/ebi/t/{token}/ncbiblast"
