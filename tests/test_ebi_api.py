@@ -405,6 +405,8 @@ def test_token_in_the_path_with_auth_on_and_never_in_a_log(tmp_path: Path, demo_
     assert token
     server = Server(data, None)
     server.env["BLASTDECK_AUTH"] = "on"
+    server.env["BLASTDECK_SUBMIT_BURST"] = "2"  # the client's submit, then one more
+    server.env["BLASTDECK_SUBMIT_RATE_PER_MINUTE"] = "1"
     server.start()
     try:
         open_base = f"{server.url}/ebi/ncbiblast"
@@ -434,6 +436,11 @@ def test_token_in_the_path_with_auth_on_and_never_in_a_log(tmp_path: Path, demo_
         # Another user (none) cannot see it: the open base without a token is refused, and the
         # same id through the REST API without a token is 401.
         assert httpx.get(f"{server.url}/api/jobs/{job_id}").status_code == 401
+        # Submits through the EBI API count against the user's rate like any other.
+        assert httpx.post(f"{base}/run/", data=GOOD).status_code == 200
+        limited = httpx.post(f"{base}/run/", data=GOOD)
+        assert "Too many submits" in error_description(limited, 429, "rate_limited")
+        assert int(limited.headers["retry-after"]) >= 1
     finally:
         server.kill(15)
     log = server.proc.stderr.read().decode()  # type: ignore[union-attr]

@@ -111,7 +111,9 @@ def _viewer(request: Request, runtime: Runtime) -> Viewer:
 
 def _error(exc: BlastDeckError) -> Response:
     status = 400 if exc.http_status == 422 else exc.http_status
-    return Response(error_xml(exc), status_code=status, media_type=XML)
+    retry = exc.detail.get("retry_after_s")  # rate limits say when to come back
+    headers = {"retry-after": retry} if retry else None
+    return Response(error_xml(exc), status_code=status, media_type=XML, headers=headers)
 
 
 @_route("/parameters", ["GET"], "The names of run/'s parameters (EBI's XML)", {XML: _STRING})
