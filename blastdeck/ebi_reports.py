@@ -26,6 +26,7 @@ from typing import Any
 
 from blastdeck.domain.options import blast_arguments
 from blastdeck.domain.programs import PROGRAM_SHAPES, Molecule, Program
+from blastdeck.ebi_api import xml_text
 from blastdeck.store.models import Job
 
 
@@ -167,6 +168,9 @@ def ebi_xml_bytes(blast_json: Path, info: SearchInfo) -> bytes:
     _xml_header(ET.SubElement(root, "Header"), documents, info)
     for document in documents:
         _xml_hits(ET.SubElement(root, "SequenceSimilaritySearchResult"), document)
+    for element in root.iter():  # deflines are the database's: nothing may break the XML
+        element.text = xml_text(element.text) if element.text else element.text
+        element.attrib = {k: xml_text(v) for k, v in element.attrib.items()}
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
