@@ -324,9 +324,13 @@ def parameter(name: str) -> EbiParameter:
 
 
 def accession(subject_id: str) -> str:
-    """The accession of a subject id: its last `|` field, without a `.version`."""
-    last = subject_id.rstrip("|").rsplit("|", 1)[-1]
-    return re.sub(r"\.\d+$", "", last)
+    """The accession of a subject id, without its `.version`, as BLAST reads FASTA ids:
+    `sp|P01308|INS_HUMAN` -> P01308, `gb|EF574478|` -> EF574478, `gnl|db|id` -> id."""
+    parts = subject_id.split("|")
+    if len(parts) >= 2:
+        field = parts[2] if parts[0].lower() == "gnl" and len(parts) > 2 else parts[1]
+        subject_id = field or parts[-1]
+    return re.sub(r"\.\d+$", "", subject_id)
 
 
 def id_lines(database: str, subject_ids: Iterable[str]) -> str:
