@@ -144,7 +144,9 @@ def run_request(params: Mapping[str, str]) -> SubmitRequest:
     if (scores := get.get("match_scores")) and program is Program.BLASTN:
         parts = scores.split(",")
         if len(parts) != 2:
-            raise _invalid("match_scores", f"must be 'reward,penalty' (e.g. 1,-3), not {scores!r}")
+            raise _invalid(
+                "match_scores", f"must be reward,penalty (e.g. 1,-3), not {scores[:40]!r}"
+            )
         options["reward"], options["penalty"] = (p.strip() for p in parts)
     for name, option in (("gapopen", "gapopen"), ("gapext", "gapextend")):
         if get.get(name) and (value := _int(get, name, -1)) != -1:
