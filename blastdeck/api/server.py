@@ -9,6 +9,8 @@ and close within the graceful timeout, and nothing is left to cancel.
 
 from __future__ import annotations
 
+import logging
+import re
 from types import FrameType
 from typing import Any
 
@@ -39,6 +41,38 @@ class _Server(uvicorn.Server):
 MAX_REQUEST_HEAD_BYTES = 64 << 10
 
 
+# EBI's clients carry the API token in the path (`/ebi/t/<token>/ncbiblast/...`): no log line
+# may hold it.
+_PATH_TOKEN = re.compile(r"(/ebi/t/)[^/?\s\"]*")
+REDACTED = "***"
+
+
+def redact_path_tokens(text: str) -> str:
+    return _PATH_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class PathTokenFilter(logging.Filter):
+    """Rewrites a record's message and arguments (uvicorn's access line passes the path as an
+    argument) with every path token replaced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_path_tokens(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_path_tokens(a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def install_log_redaction() -> None:
+    """On uvicorn's loggers (the access log and its error log, which names failed requests)."""
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PathTokenFilter) for f in logger.filters):
+            logger.addFilter(PathTokenFilter())
+
+
 def serve(app: FastAPI, runtime: Runtime, host: str, port: int, **options: Any) -> None:
     config = uvicorn.Config(
         app,
@@ -49,4 +83,5 @@ def serve(app: FastAPI, runtime: Runtime, host: str, port: int, **options: Any) 
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         **options,
     )
+    install_log_redaction()  # after Config: its logging set-up keeps the loggers' filters
     _Server(config, runtime).run()
