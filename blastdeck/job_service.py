@@ -46,12 +46,7 @@ from blastdeck.results.columns import (
 from blastdeck.results.export_locks import ExportLocks
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
-from blastdeck.results.hsp_index import (
-    HspTable,
-    index_batch_table,
-    index_version,
-    write_batch_index,
-)
+from blastdeck.results.hsp_index import HspTable, index_batch_table, index_version, write_batch_index
 from blastdeck.results.hsps import with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.results.per_query import PerQueryZip, render_per_query_zip
