@@ -18,7 +18,8 @@ from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.fasta import QueryRecord, parse_query, to_fasta
+from blastdeck.domain.fasta import parse_query, to_fasta
+from blastdeck.domain.job_titles import clean_title, default_title
 from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import (
@@ -46,7 +47,12 @@ from blastdeck.results.columns import (
 from blastdeck.results.export_locks import ExportLocks
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
-from blastdeck.results.hsp_index import HspTable, index_batch_table, index_version, write_batch_index
+from blastdeck.results.hsp_index import (
+    HspTable,
+    index_batch_table,
+    index_version,
+    write_batch_index,
+)
 from blastdeck.results.hsps import with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.results.per_query import PerQueryZip, render_per_query_zip
@@ -57,7 +63,6 @@ from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import BlastDatabase, Job, utcnow
 from blastdeck.taxonomy import Taxonomy
 
-MAX_TITLE_CHARS = 200
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
 
 
@@ -117,7 +122,7 @@ class JobService:
         self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
-        title = _clean_title(request.title) or default_title(records)
+        title = clean_title(request.title) or default_title(records)
         job = self._jobs.create(
             NewJob(
                 title=title,
@@ -473,26 +478,3 @@ def _text(value: object, field: str) -> str:
             ErrorCode.INVALID_REQUEST, f"{field} must be a non-empty string.", field=field
         )
     return value.strip()
-
-
-def default_title(records: list[QueryRecord]) -> str:
-    """A job's title when none is given: the query's defline, or how many queries there are
-    and the first one's (`50 queries: EF574478 Uncultured bacterium ...`)."""
-    first = " ".join(records[0].defline.split()) or records[0].id or "query"
-    text = first if len(records) == 1 else f"{len(records):,} queries: {first}"
-    return text if len(text) <= 80 else text[:79] + "…"
-
-
-def _clean_title(title: str | None) -> str:
-    """The title on one line; a longer one than MAX_TITLE_CHARS is refused, not cut, so what
-    the user sees is what they typed."""
-    if not title:
-        return ""
-    if len(title) > MAX_TITLE_CHARS:
-        raise BlastDeckError(
-            ErrorCode.INVALID_REQUEST,
-            f"The title has {len(title):,} characters; at most {MAX_TITLE_CHARS} are allowed.",
-            field="title",
-        )
-    printable = "".join(ch if ch.isprintable() else " " for ch in str(title))
-    return " ".join(printable.split())

@@ -17,8 +17,9 @@ from blastdeck.api.payloads import event_model, job_model
 from blastdeck.api.schemas.jobs import Job, JobCreate, JobEventList, JobPage
 from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.job_titles import MAX_TITLE_CHARS
 from blastdeck.domain.pipeline_model import JobStatus
-from blastdeck.job_service import MAX_TITLE_CHARS, SubmitRequest
+from blastdeck.job_service import SubmitRequest
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
+from blastdeck.domain.job_titles import MAX_TITLE_CHARS
 from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
 from blastdeck.domain.programs import Program
-from blastdeck.job_service import MAX_TITLE_CHARS
 
 
 class JobCreate(BaseModel):
