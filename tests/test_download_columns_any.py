@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from blastdeck.results.columns import EXTENDED_COLUMNS, SPECIFIERS
+from blastdeck.results.columns import EXTENDED_COLUMNS, SPECIFIERS, TaxonCells
+from blastdeck.results.formatted_columns import row_fields
 from blastdeck.results.tabular import STANDARD_COLUMNS
 from blastdeck.taxonomy import Taxonomy
 from tests.conftest import DEMO_DIR, add_split_cluster, api_job, fasta, read_fasta, wait_for_job
@@ -239,3 +240,29 @@ def test_bad_column_lists(client: TestClient, job: dict, columns: str, named) ->
         assert body["error_code"] == "unknown_column" and body["field"] == "columns"
     if named:
         assert repr(named) in body["message"] and body["detail"] == {"column": named}
+
+
+def test_taxon_cells_of_several_taxids(taxonomy: Taxonomy) -> None:
+    """A subject of several organisms (BLAST's `staxids` 9606;10090): names in that order,
+    kingdoms unique and sorted, the singular columns from `staxid`."""
+    taxa = TaxonCells(taxonomy)
+    human, mouse, coli = (taxonomy.get(t) for t in (9606, 10090, 562))
+    assert taxa.cell("sscinames", "9606", "9606;10090;562") == ";".join(
+        t.scientific_name for t in (human, mouse, coli)
+    )
+    assert taxa.cell("sskingdoms", "9606", "9606;10090;562") == "Bacteria;Eukaryota"
+    assert taxa.cell("ssciname", "10090", "9606;10090") == mouse.scientific_name
+    assert taxa.cell("sblastnames", "9606", "9606") == "N/A"
+    assert taxa.cell("staxids", "N/A", "") == "0"
+    assert taxa.cell("sscinames", "99999999", "99999999") == "N/A"  # unknown to the taxonomy
+    assert TaxonCells(None).cell("ssciname", "9606", "9606") == "N/A"  # no taxonomy: as BLAST
+
+
+def test_tabs_inside_titles_go_back_to_their_title() -> None:
+    """makeblastdb turns a title's tabs into spaces, but a database built otherwise may keep
+    them: BLAST's row then has extra fields, which belong to the titles."""
+    asked = ("sseqid", "stitle", "evalue", "salltitles")
+    line = "s1\ta\tb\t1e-5\ta\tb<>c\td"
+    assert row_fields(line, asked) == ["s1", "a\tb", "1e-5", "a\tb<>c\td"]
+    assert row_fields("s1\ta\tb\t1e-5", asked[:3]) == ["s1", "a\tb", "1e-5"]
+    assert row_fields("s1\ta\t1e-5\ta", asked) == ["s1", "a", "1e-5", "a"]

@@ -5,7 +5,7 @@ the whole output at once). BLAST's taxonomy name columns are left to `TaxonCells
 print N/A without NCBI's taxdb): the formatter is asked for `staxid` and `staxids` instead.
 
 A title (`stitle`, `salltitles`) may hold a tab, which would add fields to BLAST's row; the
-extra fields are given back to the title they came from (`_fields`).
+extra fields are given back to the title they came from (`row_fields`).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _formatted(archive: Path, blastdb_dir: Path, asked: tuple[str, ...]) -> Iter
             for raw in proc.stdout:
                 line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
                 if line:
-                    yield _fields(line, asked)
+                    yield row_fields(line, asked)
             if proc.wait() != 0:
                 stderr.seek(0)
                 raise BlastDeckError(
@@ -82,7 +82,7 @@ def _formatted(archive: Path, blastdb_dir: Path, asked: tuple[str, ...]) -> Iter
                 proc.stdout.close()
 
 
-def _fields(line: str, asked: tuple[str, ...]) -> list[str]:
+def row_fields(line: str, asked: tuple[str, ...]) -> list[str]:
     """BLAST's row split into the asked columns. Extra fields are tabs inside titles: with one
     title column they all belong to it; with both, `salltitles` starts with `stitle`'s text
     (the first title), which places the split."""
