@@ -66,5 +66,5 @@ export const api = {
   taxonomyTsvUrl: (id: string, p: TaxonomyParams) => `${job(id)}/taxonomy${qs({ ...p, format: 'tsv' })}`,
 
   streamUrl: (id: string) => `${job(id)}/stream`,
-  downloadUrl: (id: string, format: string) => `${job(id)}/download${qs({ format })}`,
+  downloadUrl: (id: string, format: string, columns?: string) => `${job(id)}/download${qs({ format, columns })}`,
 };
