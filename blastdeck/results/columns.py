@@ -222,7 +222,7 @@ class TaxonCells:
             known, self._known = self._known(), None
             self._look_up(np.unique(np.asarray(known, dtype=np.int64)))
         if taxid not in self._names:
-            if taxid.isdigit():
+            if taxid.isdigit() and len(taxid) <= 10:  # a taxid is below 2**31
                 self._look_up(np.array([int(taxid)], dtype=np.int64))
             self._names.setdefault(taxid, (MISSING, MISSING, MISSING))
         return self._names[taxid]
