@@ -266,3 +266,17 @@ def test_tabs_inside_titles_go_back_to_their_title() -> None:
     assert row_fields(line, asked) == ["s1", "a\tb", "1e-5", "a\tb<>c\td"]
     assert row_fields("s1\ta\tb\t1e-5", asked[:3]) == ["s1", "a\tb", "1e-5"]
     assert row_fields("s1\ta\t1e-5\ta", asked) == ["s1", "a", "1e-5", "a"]
+
+
+def test_a_share_links_holder_gets_the_same_columns(client: TestClient, job: dict) -> None:
+    share = client.post(f"/api/jobs/{job['id']}/shares", json={})
+    assert share.status_code == 201, share.text
+    token = share.json()["url"].rsplit("/", 1)[1]
+    owner = client.get(
+        f"/api/jobs/{job['id']}/download", params={"format": "csv", "columns": "ext,staxids"}
+    )
+    holder = client.get(
+        f"/api/shared/{token}/download", params={"format": "csv", "columns": "ext,staxids"}
+    )
+    assert holder.status_code == 200, holder.text
+    assert holder.content == owner.content and len(owner.content.splitlines()) > 50
