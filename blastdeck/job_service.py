@@ -31,6 +31,7 @@ from blastdeck.domain.programs import (
 )
 from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.domain.submission import SubmitRequest
+from blastdeck.engines.base import JobResults
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
@@ -38,15 +39,17 @@ from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, w
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
 from blastdeck.results.columns import (
-    SPECIFIERS,
     Source,
+    TaxonCells,
+    check_program,
     column_rows,
+    needs,
     stream_columns,
-    taxonomy_cells,
 )
 from blastdeck.results.export_locks import ExportLocks
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, needs_archives
+from blastdeck.results.formatted_columns import formatted_rows
 from blastdeck.results.hsp_index import (
     HspTable,
     index_batch_table,
@@ -273,9 +276,7 @@ class JobService:
 
     def hit_tables(self, job_id: str, viewer: Viewer = EVERYONE) -> list[Path]:
         """The batch hit tables of a completed job, in query order."""
-        job = self.completed(job_id, viewer)
-        results = self._clusters.engine_for(job.cluster).collect(self._pipeline.context(job))
-        return [b.table for b in results.batches]
+        return [b.table for b in self._results(self.completed(job_id, viewer), False).batches]
 
     def export(
         self, job_id: str, fmt: ExportFormat | PerQueryZip, viewer: Viewer = EVERYONE
@@ -288,10 +289,8 @@ class JobService:
             with self._exports.held(job.id, self._settings.jobs_dir / job.id) as exports:
                 out = exports / f"results.{fmt.extension}"
                 if not out.exists():
-                    ctx = self._pipeline.context(job)
-                    engine = self._clusters.engine_for(job.cluster)
                     archives = isinstance(fmt, PerQueryZip) or needs_archives(fmt)
-                    results = engine.make_archives(ctx) if archives else engine.collect(ctx)
+                    results = self._results(job, archives=archives)
                     paths = [b.archive for b in results.batches], results.blastdb_dir, out
                     if isinstance(fmt, PerQueryZip):
                         render_per_query_zip(fmt, job.id, *paths)
@@ -310,15 +309,26 @@ class JobService:
         taxonomy: Taxonomy | None,
         viewer: Viewer = EVERYONE,
     ) -> Iterator[bytes]:
-        """The tsv or csv download with the chosen columns (`results/columns.py`), streamed
-        from the batch tables; the job is checked (completed, the viewer's) before the first
-        byte. `taxonomy` fills BLAST's taxonomy columns (None: they are N/A)."""
-        tables = self.hit_tables(job_id, viewer)
-        taxa: dict[str, list[str]] = {}
-        if any(SPECIFIERS[c].source is Source.TAXONOMY for c in columns):
-            staxids = self.results_index(job_id, viewer).columns["staxid"]
-            taxa = taxonomy_cells(taxonomy, staxids)
-        return stream_columns(column_rows(tables, columns, taxa), columns, as_csv)
+        """The tsv or csv download with the chosen columns (`results/columns.py`), streamed; the
+        job and its program are checked before any byte, archives made if missing."""
+        job = self.completed(job_id, viewer)
+        check_program(columns, job.program)
+        taxa = TaxonCells(taxonomy, lambda: self.results_index(job.id, viewer).columns["staxid"])
+        if not needs(columns, Source.FORMATTER):
+            rows = column_rows(self.hit_tables(job_id, viewer), columns, taxa)
+            return stream_columns(rows, columns, as_csv)
+        try:
+            with self._exports.held(job.id, self._settings.jobs_dir / job.id):
+                done = self._results(job, archives=True)
+        except BaseException:
+            self._deleted_meanwhile(job.id)
+            raise
+        rows = formatted_rows([b.archive for b in done.batches], done.blastdb_dir, columns, taxa)
+        return stream_columns(rows, columns, as_csv)
+
+    def _results(self, job: Job, archives: bool) -> JobResults:
+        ctx, engine = self._pipeline.context(job), self._clusters.engine_for(job.cluster)
+        return engine.make_archives(ctx) if archives else engine.collect(ctx)
 
     def open_export(
         self, job_id: str, fmt: ExportFormat | PerQueryZip, viewer: Viewer = EVERYONE

@@ -69,8 +69,10 @@ def test_taxonomy_report_through_a_server(client: TestClient, job: dict, server)
     _check_report(done.stdout, report)
 
 
-def test_columns(client: TestClient, job: dict, server) -> None:
-    columns = "std,staxid,sscinames,sskingdoms"
+@pytest.mark.parametrize(
+    "columns", ["std,staxid,sscinames,sskingdoms", "ext,btop,staxids,sscinames"]
+)  # from the hit tables; from blast_formatter on the archives
+def test_columns(client: TestClient, job: dict, server, columns: str) -> None:
     expected = client.get(
         f"/api/jobs/{job['id']}/download", params={"format": "csv", "columns": columns}
     ).content
@@ -87,6 +89,7 @@ def test_columns(client: TestClient, job: dict, server) -> None:
     ("args", "code"),
     [
         (["--columns", "qseqid,nope"], "unknown_column"),
+        (["--columns", "ext,,qseq"], "unknown_column"),
         (["--format", "json", "--columns", "std"], "invalid_request"),
         (["--taxonomy", "--rank", "strain"], "invalid_request"),
         (["--taxonomy", "--query-index", "99"], "not_found"),

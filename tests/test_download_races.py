@@ -1,7 +1,7 @@
 """Downloads under races (real BLAST+): the same download asked twice at once makes one file;
 the export lock holds across processes; a job deleted while its download streams ends that
-download whole and leaves nothing behind; a job deleted while its export is made answers
-404 and leaves nothing behind."""
+download whole and leaves nothing behind; a job deleted while its export (or the archives of
+a columns download) is made answers 404 and leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -110,8 +110,9 @@ def test_the_export_lock_holds_across_processes(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.parametrize("params", ["format=json", "format=tsv&columns=ext"])
 def test_a_job_deleted_while_its_export_is_made_answers_404_and_leaves_nothing(
-    client: TestClient, demo_16s
+    client: TestClient, demo_16s, params: str
 ) -> None:
     job = run_job(api_job(client), client.post, demo_16s[20:28])
     runtime = client.app.state.runtime
@@ -125,7 +126,7 @@ def test_a_job_deleted_while_its_export_is_made_answers_404_and_leaves_nothing(
 
     engine.make_archives = deleted_meanwhile
     try:
-        answer = client.get(f"/api/jobs/{job['id']}/download?format=json")
+        answer = client.get(f"/api/jobs/{job['id']}/download?{params}")
     finally:
         del engine.make_archives
     assert answer.status_code == 404, answer.text

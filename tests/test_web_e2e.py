@@ -223,8 +223,13 @@ def test_downloads_tab_serves_the_tsv(server: LockedServer, page: Page, finished
         f"{server.url}/api/jobs/{finished_job['id']}/download?format=tsv", timeout=30
     ).content
     assert downloaded == expected and downloaded.count(b"\n") > 1
-    for fmt in ("csv", "json", "xml", "xml2", "text", "html", "tabular", "asn1"):
+    for fmt in ("csv", "ext", "json", "xml", "xml2", "text", "html", "tabular", "asn1"):
         expect(page.get_by_test_id(f"download-{fmt}")).to_be_visible()
+    with page.expect_download() as download_info:  # Galaxy's 25 columns, made by blast_formatter
+        page.get_by_test_id("download-ext").click()
+    extended = Path(download_info.value.path()).read_bytes()
+    assert extended.split(b"\n", 1)[0].split(b"\t")[-1] == b"salltitles"
+    assert len(extended.splitlines()) == len(downloaded.splitlines())
 
 
 def test_deep_links_survive_a_reload(server: LockedServer, page: Page, finished_job: dict) -> None:

@@ -129,8 +129,8 @@ def results(
     columns: Annotated[
         str | None,
         typer.Option(
-            help="tsv/csv columns: BLAST outfmt 6 names, comma-separated (std, qseqid, stitle, "
-            "qlen, slen, qcovhsp, qcovs, staxid, staxids, sscinames, scomnames, sskingdoms...)"
+            help="tsv/csv columns: any BLAST outfmt 6 names, comma-separated (qaccver, sseqid, "
+            "qseq, btop, staxids, ...); presets std (12 columns) and ext (Galaxy's 25)"
         ),
     ] = None,
     taxonomy: Annotated[

@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     RESULTS_NOT_READY = "results_not_ready"
     UNKNOWN_FORMAT = "unknown_format"
     UNKNOWN_COLUMN = "unknown_column"  # a tabular download's columns= names no known column
+    COLUMN_NOT_FOR_PROGRAM = "column_not_for_program"  # qcovus asked of a protein job
     SUBJECTS_NOT_IN_JOB = "subjects_not_in_job"  # a FASTA download names subjects it never hit
     SHARE_NOT_FOUND = "share_not_found"  # a share link unknown, forged, revoked or expired
     UNKNOWN_COMMAND = "unknown_command"

@@ -42,7 +42,7 @@ from blastdeck.results.browse import (
     hsp_page,
     query_summary,
 )
-from blastdeck.results.columns import MAX_COLUMNS_CHARS, SPECIFIERS, Source, parse_columns
+from blastdeck.results.columns import MAX_COLUMNS_CHARS, Source, needs, parse_columns
 from blastdeck.results.formats import ExportFormat, parse_export_format
 from blastdeck.results.hit_sequences import (
     FASTA_TYPE,
@@ -247,9 +247,8 @@ async def download(
         str | None,
         Query(
             max_length=MAX_COLUMNS_CHARS,
-            description="tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 "
-            "standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the "
-            "taxonomy columns staxids, sscinames, scomnames, sskingdoms)",
+            description="tsv and csv: any of BLAST's outfmt 6 specifiers (qseqid ... qcovus), "
+            "comma-separated; presets std (the 12 standard columns) and ext (Galaxy's 25)",
         ),
     ] = None,
     region: Annotated[
@@ -268,8 +267,10 @@ async def download(
     """The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
     tabular (commented hit table) or asn1. Sent as an attachment with its file name
     (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
-    12 standard columns, or those `columns` names (streamed; a header line names them). The first
-    request of a format makes the file; requests meanwhile wait for that one file. A download
+    12 standard columns, or those `columns` names (streamed; a header line names them; rows as
+    BLAST prints them: columns the hit table lacks come from blast_formatter on the job's archives,
+    made first if missing; 422 `unknown_column`, or `column_not_for_program` for qcovus outside
+    blastn). The first request of a format makes the file; requests meanwhile wait. A download
     that has started ends whole even if the job is deleted meanwhile; one asked for after (or
     while the file was being made) answers 404 `job_not_found`.
 
@@ -295,7 +296,7 @@ async def download(
                 field="columns",
             )
         chosen = parse_columns(columns)
-        taxonomy = get_taxonomy(runtime) if _names_columns(chosen) else None
+        taxonomy = get_taxonomy(runtime) if needs(chosen, Source.TAXONOMY) else None
         body = await run_in_threadpool(
             runtime.service.export_columns,
             job_id,
@@ -340,10 +341,6 @@ async def _hit_fasta(
         media_type=FASTA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _names_columns(columns: tuple[str, ...]) -> bool:
-    return any(SPECIFIERS[c].source is Source.TAXONOMY for c in columns)
 
 
 # HEAD: download managers and `curl -I` ask first. The same answer without its body (one

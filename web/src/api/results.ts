@@ -45,7 +45,7 @@ export interface ResultsApi {
   alignments: (p: AlignmentParams) => Promise<AlignmentPage>;
   taxonomy: (p: TaxonomyParams) => Promise<TaxonomyReport>;
   taxonomyTsvUrl: (p: TaxonomyParams) => string;
-  downloadUrl: (format: string) => string;
+  downloadUrl: (format: string, columns?: string) => string;
   fastaUrl: (request: FastaRequest) => string;
 }
 
@@ -64,7 +64,7 @@ export function resultsApi(base: string, onError?: (error: unknown) => void): Re
     alignments: (p) => read<AlignmentPage>(`/alignments${qs(p)}`),
     taxonomy: (p) => read<TaxonomyReport>(`/taxonomy${qs(p)}`),
     taxonomyTsvUrl: (p) => `${base}/taxonomy${qs({ ...p, format: 'tsv' })}`,
-    downloadUrl: (format) => `${base}/download${qs({ format })}`,
+    downloadUrl: (format, columns) => `${base}/download${qs({ format, columns })}`,
     fastaUrl: (request) => fastaUrl(base, request),
   };
 }

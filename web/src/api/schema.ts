@@ -243,8 +243,10 @@ export interface paths {
          * @description The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
          *     tabular (commented hit table) or asn1. Sent as an attachment with its file name
          *     (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
-         *     12 standard columns, or those `columns` names (streamed; a header line names them). The first
-         *     request of a format makes the file; requests meanwhile wait for that one file. A download
+         *     12 standard columns, or those `columns` names (streamed; a header line names them; rows as
+         *     BLAST prints them: columns the hit table lacks come from blast_formatter on the job's archives,
+         *     made first if missing; 422 `unknown_column`, or `column_not_for_program` for qcovus outside
+         *     blastn). The first request of a format makes the file; requests meanwhile wait. A download
          *     that has started ends whole even if the job is deleted meanwhile; one asked for after (or
          *     while the file was being made) answers 404 `job_not_found`.
          *
@@ -468,8 +470,10 @@ export interface paths {
          *     The whole result as one document: tsv, csv, json, xml, xml2, text (pairwise), html,
          *         tabular (commented hit table) or asn1. Sent as an attachment with its file name
          *         (`Content-Disposition`), so `curl -OJ` saves it under that name. tsv and csv have BLAST's
-         *         12 standard columns, or those `columns` names (streamed; a header line names them). The first
-         *         request of a format makes the file; requests meanwhile wait for that one file. A download
+         *         12 standard columns, or those `columns` names (streamed; a header line names them; rows as
+         *         BLAST prints them: columns the hit table lacks come from blast_formatter on the job's archives,
+         *         made first if missing; 422 `unknown_column`, or `column_not_for_program` for qcovus outside
+         *         blastn). The first request of a format makes the file; requests meanwhile wait. A download
          *         that has started ends whole even if the job is deleted meanwhile; one asked for after (or
          *         while the file was being made) answers 404 `job_not_found`.
          *
@@ -1322,7 +1326,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -3963,7 +3967,7 @@ export interface operations {
         parameters: {
             query?: {
                 format?: string;
-                /** @description tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the taxonomy columns staxids, sscinames, scomnames, sskingdoms) */
+                /** @description tsv and csv: any of BLAST's outfmt 6 specifiers (qseqid ... qcovus), comma-separated; presets std (the 12 standard columns) and ext (Galaxy's 25) */
                 columns?: string | null;
                 /** @description fasta: full (whole subjects) or hsp (each HSP's region) */
                 region?: string;
@@ -5169,7 +5173,7 @@ export interface operations {
         parameters: {
             query?: {
                 format?: string;
-                /** @description tsv and csv: BLAST outfmt 6 specifiers, comma-separated (std = the 12 standard ones; also qseqid, stitle, qlen, slen, qcovhsp, qcovs, staxid, and the taxonomy columns staxids, sscinames, scomnames, sskingdoms) */
+                /** @description tsv and csv: any of BLAST's outfmt 6 specifiers (qseqid ... qcovus), comma-separated; presets std (the 12 standard columns) and ext (Galaxy's 25) */
                 columns?: string | null;
                 /** @description fasta: full (whole subjects) or hsp (each HSP's region) */
                 region?: string;

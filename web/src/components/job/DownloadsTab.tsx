@@ -1,9 +1,26 @@
 // The whole result in each export format the server offers, and the hit sequences as FASTA.
 import { useJobResults } from './JobResultsContext';
 
-export const DOWNLOADS: Array<{ format: string; label: string; extension: string; description: string }> = [
+// `key` names an entry (its test id) when `format` alone does not; `columns`: the tsv/csv columns asked for.
+export const DOWNLOADS: Array<{
+  format: string;
+  key?: string;
+  columns?: string;
+  label: string;
+  extension: string;
+  description: string;
+}> = [
   { format: 'tsv', label: 'TSV', extension: 'tsv', description: "BLAST's 12 standard hit-table columns, tab-separated, with a header row." },
   { format: 'csv', label: 'CSV', extension: 'csv', description: 'The same hit table, comma-separated, with a header row (opens in spreadsheets).' },
+  {
+    format: 'tsv',
+    key: 'ext',
+    columns: 'ext',
+    label: 'Extended TSV (25 columns)',
+    extension: 'tsv',
+    description:
+      "Galaxy's extended BLAST table: the 12 standard columns, then sallseqid score nident positive gaps ppos qframe sframe qseq sseq qlen slen salltitles, as BLAST prints them.",
+  },
   { format: 'json', label: 'BLAST JSON', extension: 'json', description: 'Single-file BLAST JSON (outfmt 15) with full alignments for every query.' },
   { format: 'xml', label: 'BLAST XML', extension: 'xml', description: 'Classic BLAST XML (outfmt 5), read by most tools that import BLAST results.' },
   { format: 'xml2', label: 'BLAST XML2', extension: 'xml2.xml', description: 'Schema-based BLAST XML2 (outfmt 16).' },
@@ -19,8 +36,8 @@ export function DownloadsTab() {
     <section className="card">
       <ul className="downloads">
         {DOWNLOADS.map((d) => (
-          <li key={d.format}>
-            <a href={results.downloadUrl(d.format)} download data-testid={`download-${d.format}`}>
+          <li key={d.key ?? d.format}>
+            <a href={results.downloadUrl(d.format, d.columns)} download data-testid={`download-${d.key ?? d.format}`}>
               {d.label}
             </a>
             <span className="muted">
