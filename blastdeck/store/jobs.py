@@ -52,6 +52,7 @@ class NewJob:
     query_letters: int
     owner_id: str | None = None
     taxon_filter: dict[str, Any] | None = None
+    databases: list[str] | None = None  # several databases: all of them (database: the first)
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:
@@ -487,7 +488,8 @@ def _event(
 
 
 def _created_message(new: NewJob) -> str:
+    searched = " + ".join(new.databases or [new.database])
     return (
         f"{new.program} of {new.query_count} quer{'y' if new.query_count == 1 else 'ies'} "
-        f"against {new.database} on cluster {new.cluster}/{new.namespace}"
+        f"against {searched} on cluster {new.cluster}/{new.namespace}"
     )
