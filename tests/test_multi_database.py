@@ -274,9 +274,7 @@ def test_bad_database_lists_are_refused(
 ) -> None:
     client = env["client"]
     before = client.get("/api/jobs").json()["total"]
-    response = client.post(
-        "/api/jobs", json={"program": "blastn", "query": "ACGT" * 30, **body}
-    )
+    response = client.post("/api/jobs", json={"program": "blastn", "query": "ACGT" * 30, **body})
     assert response.status_code == status, response.text
     error = response.json()
     assert error["error_code"] == code and error["message"]
@@ -352,3 +350,25 @@ def test_cli_submit_takes_several_databases(env: dict[str, Any], tmp_path: Path)
         assert ours.partition("\n")[2] == raw
     bad = cli("submit", str(query), "--db", "16s-a", "--db", "prot-a")
     assert bad.returncode != 0 and "prot-a (protein)" in bad.stdout + bad.stderr
+
+
+def test_ncbi_url_api_database_may_name_several(env: dict[str, Any]) -> None:
+    """Blast.cgi's DATABASE with several names separated by spaces, as NCBI allows."""
+    client, dbs, work = env["client"], env["dbs"], env["work"]
+    params = {
+        "CMD": "Put",
+        "PROGRAM": "blastn",
+        "DATABASE": "16s-a  16s-b",
+        "QUERY": (work / "q.fa").read_text(),
+        "EXPECT": "1e-5",
+        "HITLIST_SIZE": "40",
+    }
+    put = client.post("/blast/Blast.cgi", data=params)
+    assert put.status_code == 200 and "RID = " in put.text, put.text
+    newest = client.get("/api/jobs", params={"limit": 1}).json()["items"][0]
+    assert newest["databases"] == ["16s-a", "16s-b"]
+    wait_for_job(api_job(client), newest["id"])
+    raw = raw_tsv("blastn", work / "q.fa", [dbs["16s-a"], dbs["16s-b"]], work)
+    assert tsv(client, newest["id"]) == raw
+    mixed = client.post("/blast/Blast.cgi", data={**params, "DATABASE": "16s-a prot-a"})
+    assert "[mixed_database_molecules]" in mixed.text
