@@ -8,6 +8,7 @@ file name has a space goes through an alias file. And the bad inputs, each a 4xx
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
+from blastdeck.locks import submit_lock_key
 from tests.conftest import (
     BLASTDECK,
     DEMO_DIR,
@@ -372,3 +374,30 @@ def test_ncbi_url_api_database_may_name_several(env: dict[str, Any]) -> None:
     assert tsv(client, newest["id"]) == raw
     mixed = client.post("/blast/Blast.cgi", data={**params, "DATABASE": "16s-a prot-a"})
     assert "[mixed_database_molecules]" in mixed.text
+
+
+def test_a_multi_database_job_takes_the_one_submit_lock_once(env: dict[str, Any]) -> None:
+    """The submit lock is the cluster's (per namespace), whatever the job searches: a job of
+    two databases waits for it like any job, then submits once and completes."""
+    client, settings = env["client"], env["settings"]
+    lock = client.app.state.runtime.lock
+    key = submit_lock_key("local", "default", settings.lock_prefix)
+    assert lock.acquire(key, "held-by-test:1", 60)
+    try:
+        body = {"program": "blastn", "databases": ["16s-a", "16s-b"], "query": "ACGT" * 40}
+        response = client.post("/api/jobs", json=body)
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + 60
+        while api_job(client)(job_id)["phase"] != "waiting_for_submit_slot":
+            assert time.monotonic() < deadline, api_job(client)(job_id)
+            time.sleep(0.1)
+        waiting = api_job(client)(job_id)["waiting_for"]
+        assert waiting["cluster"] == "local" and waiting["lock_key"] == key
+    finally:
+        lock.release(key, "held-by-test:1")
+    done = wait_for_job(api_job(client), job_id)
+    assert done["phase"] == "completed", done
+    events = client.get(f"/api/jobs/{job_id}/events").json()["items"]
+    submitted = [e for e in events if e["step"] == "submitting" and e["kind"] == "step_completed"]
+    assert len(submitted) == 1, events
