@@ -88,6 +88,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"client": client, "work": work, "dbs": dbs, "settings": settings}
 
 
+def read_fasta_text(text: str) -> list[tuple[str, str]]:
+    blocks = text.split(">")[1:]
+    return [(b.partition("\n")[0], b.partition("\n")[2].replace("\n", "")) for b in blocks]
+
+
 def submit(client: TestClient, **body: Any) -> dict[str, Any]:
     response = client.post("/api/jobs", json=body)
     assert response.status_code == 202, response.text
@@ -226,6 +231,18 @@ def test_a_database_file_name_with_a_space_goes_through_an_alias(env: dict[str, 
     assert 'DBLIST "0/a" "1/16s b"' in alias.read_text()
     xml = client.get(f"/api/jobs/{job['id']}/download", params={"format": "xml"})
     assert xml.status_code == 200 and xml.text.count("<Iteration>") == 5
+    # No ids in these databases: the sequences are found by ordinal over both (the union's).
+    sequences = {
+        h.split()[0]: seq for h, seq in read_fasta(work / "a.fa") + read_fasta(work / "b.fa")
+    }
+    got = client.get(f"/api/jobs/{job['id']}/download", params={"format": "fasta"})
+    assert got.status_code == 200, got.text
+    records = read_fasta_text(got.text)
+    subjects = list(dict.fromkeys(line.split("\t")[1] for line in ours.splitlines()))
+    assert [h.split()[0] for h, _ in records] == subjects
+    assert all(seq == sequences[h.split()[0]] for h, seq in records)
+    in_spaced = {h.split()[0] for h, _ in read_fasta(work / "b.fa")}
+    assert set(subjects) & in_spaced and set(subjects) - in_spaced
 
 
 def test_an_old_style_single_database_job_is_unchanged(env: dict[str, Any]) -> None:
