@@ -418,3 +418,12 @@ def test_a_multi_database_job_takes_the_one_submit_lock_once(env: dict[str, Any]
     events = client.get(f"/api/jobs/{job_id}/events").json()["items"]
     submitted = [e for e in events if e["step"] == "submitting" and e["kind"] == "step_completed"]
     assert len(submitted) == 1, events
+
+
+def test_the_jobs_list_finds_a_job_by_any_of_its_databases(env: dict[str, Any], nucl_job) -> None:
+    client = env["client"]
+    for q in ("16s-b", "16S-A"):
+        found = client.get("/api/jobs", params={"q": q, "limit": 200}).json()["items"]
+        assert nucl_job["id"] in {job["id"] for job in found}, q
+    found = client.get("/api/jobs", params={"q": "prot-b", "limit": 200}).json()["items"]
+    assert nucl_job["id"] not in {job["id"] for job in found}

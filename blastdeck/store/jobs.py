@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from blastdeck.domain.errors import ErrorCode
@@ -107,7 +107,7 @@ class JobStore(MaintenanceLog):
         offset: int = 0,
     ) -> tuple[list[Job], int]:
         """A page of jobs, newest first; only `owner_id`'s when given. `search` matches the
-        title, id, program or database (case-insensitive substring)."""
+        title, id, program or any of its databases (case-insensitive substring)."""
         query = select(Job)
         if owner_id is not None:
             query = query.where(Job.owner_id == owner_id)
@@ -120,7 +120,9 @@ class JobStore(MaintenanceLog):
                     *(
                         func.lower(column).like(pattern, escape="\\")
                         for column in (Job.title, Job.id, Job.program, Job.database)
-                    )
+                    ),
+                    # every database of a job of several (a JSON list, read as its text)
+                    func.lower(cast(Job.databases, Text)).like(pattern, escape="\\"),
                 )
             )
         with self._sessions() as s:
