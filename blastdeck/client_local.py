@@ -17,11 +17,10 @@ from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
 from blastdeck.config import ClusterConfig, Settings
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.programs import Molecule
 from blastdeck.domain.submission import SubmitRequest
+from blastdeck.job_databases import job_hit_fasta
 from blastdeck.results.columns import parse_columns
 from blastdeck.results.formats import ExportFormat
-from blastdeck.results.hit_sequences import HIT_SEQUENCES_DIR, hit_fasta
 from blastdeck.runtime import Runtime
 
 
@@ -89,15 +88,9 @@ class LocalBackend:
         service = self._runtime.service
         table = service.results_index(job_id)
         job = service.get(job_id)
-        database = self._runtime.databases.get(job.database)
-        chunks = hit_fasta(
-            table,
-            Path(database.path),
-            Molecule(database.molecule),
-            self._runtime.settings.jobs_dir / job.id / HIT_SEQUENCES_DIR,
-            region,
-            subjects,
-            query_index,
+        jobs_dir = self._runtime.settings.jobs_dir
+        chunks = job_hit_fasta(
+            self._runtime.databases, jobs_dir, job, table, region, subjects, query_index
         )
         with out.open("wb") as sink:
             for chunk in chunks:

@@ -23,9 +23,7 @@ from blastdeck.domain.job_titles import clean_title, default_title
 from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import (
-    Molecule,
     Program,
-    check_database_molecule,
     parse_program,
     shape_of,
 )
@@ -35,6 +33,7 @@ from blastdeck.engines.base import JobResults
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
+from blastdeck.job_databases import searched_databases
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
@@ -107,8 +106,8 @@ class JobService:
         """Validate everything a job needs, store it (owned by the viewer), and schedule it."""
         self._check_rate(viewer)
         program = parse_program(_text(request.program, "program"))
-        database = self._databases.get(_text(request.database, "database"), viewer)
-        check_database_molecule(program, database.name, Molecule(database.molecule))
+        databases = searched_databases(self._databases, program, request, viewer)
+        database = databases[0]
         records = parse_query(request.query, shape_of(program).query, self._settings.query_limits)
         letters = sum(len(r.sequence) for r in records)
         if letters > self._settings.max_query_letters:
@@ -121,7 +120,7 @@ class JobService:
         blast_options, taxa = split_taxon_options(request.options)
         options = self._cap_hits(validate_options(program, blast_options))
         entrez = request.entrez_query
-        job_taxa = self._job_taxa(taxa, entrez, database) if taxa or entrez else None
+        job_taxa = self._job_taxa(taxa, entrez, databases) if taxa or entrez else None
         self._check_quota(viewer)
         cluster = self._clusters.get(_text(request.cluster or DEFAULT_CLUSTER, "cluster"))
         namespace = self._clusters.resolve_namespace(cluster, request.namespace)
@@ -131,6 +130,7 @@ class JobService:
                 title=title,
                 program=program.value,
                 database=database.name,
+                databases=[d.name for d in databases] if len(databases) > 1 else None,
                 cluster=cluster.name,
                 namespace=namespace,
                 options=options,
@@ -155,15 +155,15 @@ class JobService:
         return job
 
     def _job_taxa(
-        self, taxa: dict[str, object], entrez_query: str | None, database: BlastDatabase
+        self, taxa: dict[str, object], entrez_query: str | None, databases: list[BlastDatabase]
     ) -> JobTaxa | None:
-        """The job's taxon filter resolved and expanded for its database (job_taxa.py)."""
+        """The job's taxon filter resolved and expanded for its databases (job_taxa.py)."""
         if self._taxonomy is None:
             raise BlastDeckError(
                 ErrorCode.TAXONOMY_UNAVAILABLE, "This server has no taxonomy to filter by."
             )
-        taxids = self._databases.taxid_set(database)
-        return resolve_job_taxa(taxa, entrez_query, database, taxids, self._taxonomy)
+        taxids = [self._databases.taxid_set(database) for database in databases]
+        return resolve_job_taxa(taxa, entrez_query, databases, taxids, self._taxonomy)
 
     def _check_rate(self, viewer: Viewer) -> None:
         """Submits per signed-in user (all their tokens together). With auth off there is one

@@ -15,7 +15,7 @@ has (the lines of the file).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,13 @@ def split_taxon_options(options: object) -> tuple[object, dict[str, object]]:
 def resolve_job_taxa(
     taxa: Mapping[str, object],
     entrez_query: str | None,
-    database: BlastDatabase,
-    database_taxids: np.ndarray | None,
+    databases: Sequence[BlastDatabase],
+    databases_taxids: Sequence[np.ndarray | None],
     taxonomy: Taxonomy,
 ) -> JobTaxa | None:
     """The filter the options (or, from Blast.cgi, ENTREZ_QUERY) ask for, checked and
-    expanded for this database; None when they ask for none."""
+    expanded for the job's databases (several: the union of their taxids, since BLAST reads
+    one list for all of them); None when they ask for none."""
     fields: dict[str, str] = {}
     if entrez_query is not None:
         if taxa:
@@ -77,25 +78,15 @@ def resolve_job_taxa(
         spec = taxon_filter_from_options(taxa.get("taxids"), taxa.get("negative_taxids"))
     if spec.is_empty:
         return None
-    if not database.taxid_sequences or database_taxids is None or not len(database_taxids):
-        never_read = database.taxid_sequences is None
-        raise BlastDeckError(
-            ErrorCode.DATABASE_WITHOUT_TAXIDS,
-            f"Database {database.name} "
-            + (
-                "was added before BlastDeck read databases' taxids; add it again to filter "
-                "by organism."
-                if never_read
-                else "has no taxids, so it cannot be searched within organisms; build it "
-                "with a taxid map (db add --taxid-map) or one taxid (--taxid)."
-            ),
-            field=fields.get("include_field")
-            or ("options.taxids" if spec.include else "options.negative_taxids"),
-            detail={"database": database.name},
-        )
+    field = fields.get("include_field") or (
+        "options.taxids" if spec.include else "options.negative_taxids"
+    )
+    for database, taxids in zip(databases, databases_taxids, strict=True):
+        _check_has_taxids(database, taxids, field)
+    database_taxids = np.unique(np.concatenate([t for t in databases_taxids if t is not None]))
     lists = taxonomy.expand_filter(spec, **fields)
     expanded = lists.include if lists.include is not None else lists.exclude
-    restricted = lists.restricted_to(database_taxids, database.name)
+    restricted = lists.restricted_to(database_taxids, " + ".join(d.name for d in databases))
     listed = restricted.include if restricted.include is not None else restricted.exclude
     option = None
     if restricted.include is not None:
@@ -113,6 +104,26 @@ def resolve_job_taxa(
         "blast_option": option,
     }
     return JobTaxa(record, listed)
+
+
+def _check_has_taxids(database: BlastDatabase, taxids: np.ndarray | None, field: str) -> None:
+    """Each database of a filtered search has taxids (BLAST would refuse its list there)."""
+    if database.taxid_sequences and taxids is not None and len(taxids):
+        return
+    never_read = database.taxid_sequences is None
+    raise BlastDeckError(
+        ErrorCode.DATABASE_WITHOUT_TAXIDS,
+        f"Database {database.name} "
+        + (
+            "was added before BlastDeck read databases' taxids; add it again to filter "
+            "by organism."
+            if never_read
+            else "has no taxids, so it cannot be searched within organisms; build it "
+            "with a taxid map (db add --taxid-map) or one taxid (--taxid)."
+        ),
+        field=field,
+        detail={"database": database.name},
+    )
 
 
 def _given(refs: tuple[TaxonRef, ...]) -> list[str]:

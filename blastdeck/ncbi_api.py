@@ -90,9 +90,12 @@ def put_request(params: Mapping[str, str]) -> SubmitRequest:
         options.update(_filter(program, filter_))
     if task := _task(program, params):
         options["task"] = task
+    # NCBI takes several databases in DATABASE, separated by spaces: searched as one.
+    names = params.get("DATABASE", "").split()
     return SubmitRequest(
         program=program,
-        database=params.get("DATABASE", "").strip(),
+        database=names[0] if len(names) == 1 else (None if names else ""),
+        databases=names if len(names) > 1 else None,
         query=params.get("QUERY", ""),
         title=params.get("JOB_TITLE") or None,
         options=options,

@@ -197,9 +197,8 @@ class Pipeline:
         except OperationalError:
             raise
         except OSError as exc:
-            reason = missing_files_reason(ctx.database.prefix) if ctx is not None else None
-            if reason is not None and ctx is not None:  # they went while a step read them
-                gone = database_files_missing(ctx.database.name, ctx.database.prefix, reason)
+            gone = _files_missing(ctx) if ctx is not None else None
+            if gone is not None:  # they went while a step read them
                 self._fail(job_id, gone.code, gone.message, engine, ctx)
                 return FINISHED
             code = ErrorCode.STORAGE_FULL if exc.errno == errno.ENOSPC else ErrorCode.INTERNAL_ERROR
@@ -227,18 +226,22 @@ class Pipeline:
         return RetryAfter(delay)
 
     def context(self, job: Job) -> JobContext:
-        database = self._databases.get(job.database)
+        refs = []
+        for name in job.database_names:
+            row = self._databases.get(name)
+            refs.append(DatabaseRef(row.name, Path(row.path), Molecule(row.molecule)))
         work_dir = self._settings.jobs_dir / job.id
         option = (job.taxon_filter or {}).get("blast_option")
         return JobContext(
             job_id=job.id,
             program=Program(job.program),
-            database=DatabaseRef(database.name, Path(database.path), Molecule(database.molecule)),
+            database=refs[0],
             options=dict(job.options or {}),
             cluster=self._clusters.get(job.cluster),
             namespace=job.namespace,
             work_dir=work_dir,
             taxid_list=TaxidListArg(option, work_dir / TAXID_LIST_FILE) if option else None,
+            databases=tuple(refs) if len(refs) > 1 else (),
         )
 
     # -- the steps -------------------------------------------------------------------------------
@@ -271,8 +274,12 @@ class Pipeline:
         if step is Step.PREPARING:
             self._prepare(job, ctx)
         elif step is Step.WARMING_UP:
-            state = engine.warmup_check(ctx)
-            self._jobs.complete_step(job.id, step, f"{state.detail} on {ctx.cluster.name}")
+            states = [(db, engine.warmup_check(ctx.one(db))) for db in ctx.searched]
+            if len(states) == 1:
+                detail = states[0][1].detail
+            else:
+                detail = "; ".join(f"{db.name}: {state.detail}" for db, state in states)
+            self._jobs.complete_step(job.id, step, f"{detail} on {ctx.cluster.name}")
         elif step is Step.CONFIGURING:
             total = engine.configure(ctx)
             self._jobs.set_progress(job.id, 0, total)
@@ -290,9 +297,9 @@ class Pipeline:
             raise _Cancelled
 
     def _prepare(self, job: Job, ctx: JobContext) -> None:
-        reason = missing_files_reason(ctx.database.prefix)
-        if reason is not None:
-            raise database_files_missing(ctx.database.name, ctx.database.prefix, reason)
+        gone = _files_missing(ctx)
+        if gone is not None:
+            raise gone
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(ctx.query_path, self._jobs.query_fasta(job.id) or "")
         self._jobs.complete_step(
@@ -300,13 +307,25 @@ class Pipeline:
         )
 
     def _stage(self, job: Job, ctx: JobContext, engine: Engine) -> None:
-        state = engine.warmup_check(ctx)
-        if state.warm:
-            reason = f"warm copy of {ctx.database.name} reused at {state.location}"
-            self._jobs.skip_step(job.id, Step.STAGING_DB, reason)
-            return
-        location = engine.stage_db(ctx)
-        self._jobs.complete_step(job.id, Step.STAGING_DB, f"staged to {location}")
+        """Each database staged unless its copy is current; the step is skipped when every
+        one was (several databases: the message says which were staged, which reused)."""
+        done = []
+        staged = False
+        for db in ctx.searched:
+            one = ctx.one(db)
+            state = engine.warmup_check(one)
+            if state.warm:
+                done.append(f"warm copy of {db.name} reused at {state.location}")
+            else:
+                staged = True
+                location = engine.stage_db(one)
+                done.append(f"{db.name} staged to {location}" if ctx.databases else location)
+        if not staged:
+            self._jobs.skip_step(job.id, Step.STAGING_DB, "; ".join(done))
+        elif ctx.databases:
+            self._jobs.complete_step(job.id, Step.STAGING_DB, "; ".join(done))
+        else:
+            self._jobs.complete_step(job.id, Step.STAGING_DB, f"staged to {done[0]}")
 
     def _submit(self, job: Job, ctx: JobContext, engine: Engine) -> Outcome | None:
         current = self._jobs.get(job.id)
@@ -451,3 +470,12 @@ class Pipeline:
             engine.cancel(ctx, self._handle(job_id))  # no batch keeps running after a failure
         self._jobs.finish_failed(job_id, code, message)
         self._metrics.job_ended(job_id, ctx, None)
+
+
+def _files_missing(ctx: JobContext) -> BlastDeckError | None:
+    """`database_files_missing` for the first of the job's databases whose files are gone."""
+    for db in ctx.searched:
+        reason = missing_files_reason(db.prefix)
+        if reason is not None:
+            return database_files_missing(db.name, db.prefix, reason)
+    return None

@@ -78,8 +78,14 @@ def test_any_parameters_are_a_request_or_our_error(params: dict[str, str]) -> No
         assert exc.message and len(exc.message) < 500
         return
     assert isinstance(request, SubmitRequest)
-    for text in (request.program, request.database, request.query):
+    for text in (request.program, request.query):
         assert isinstance(text, str)
+    # DATABASE: one name, or several separated by whitespace (searched as one)
+    names = params.get("DATABASE", "").split()
+    if len(names) > 1:
+        assert request.database is None and request.databases == names
+    else:
+        assert request.database == params.get("DATABASE", "").strip()
     assert request.query == params.get("QUERY", "")
     assert all(isinstance(v, str) for v in (request.options or {}).values())
     if request.program in PROGRAMS:  # what the job service does next

@@ -280,6 +280,45 @@ def test_job_on_slurm_has_the_hits_of_the_local_engine(
     assert_nothing_left(slurm, on_slurm)
 
 
+def test_several_databases_on_slurm_equal_raw_blast(
+    client: TestClient, slurm: PrivateSlurm, shared: Path, demo_16s
+) -> None:
+    """A job of two databases (tests/test_multi_database.py): each staged to node scratch,
+    the tasks search both as one; the TSV is what raw `blastn -db "a b"` prints."""
+    prefixes = []
+    for name, records in (("half-a", demo_16s[:100]), ("half-b", demo_16s[100:])):
+        directory = shared / "dbs" / name
+        directory.mkdir(parents=True)
+        (directory / "in.fa").write_text(fasta(records))
+        subprocess.run(
+            ["makeblastdb", "-in", "in.fa", "-dbtype", "nucl", "-parse_seqids", "-out", name],
+            check=True, capture_output=True, cwd=directory,
+        )  # fmt: skip
+        added = client.post("/api/databases", json={"name": name, "path": str(directory / name)})
+        assert added.status_code in (200, 201), added.text
+        prefixes.append(directory / name)
+    query = fasta([(f"q{i}", demo_16s[i][1][50:650]) for i in (2, 30, 110, 150, 190)])
+    options = {"evalue": 1e-10, "max_target_seqs": 30}
+    job = finish(client, submit(client, "hpc", query, databases=["half-a", "half-b"],
+                                database=None, options=options))  # fmt: skip
+    assert job["phase"] == "completed", job
+    assert job["databases"] == ["half-a", "half-b"]
+    staging = step(job, "staging_db")
+    assert staging["status"] == "completed"
+    assert job["progress"]["batches_total"] > 1
+    (shared / "q.fa").write_text(query)
+    raw = subprocess.run(
+        ["blastn", "-query", str(shared / "q.fa"), "-db", " ".join(map(str, prefixes)),
+         "-outfmt", "6", "-evalue", "1e-10", "-max_target_seqs", "30"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    ours = client.get(f"/api/jobs/{job['id']}/download?format=tsv").text
+    assert ours.partition("\n")[2] == raw and raw
+    script = (shared / "work" / job["id"] / "slurm" / "blast.sbatch").read_text()
+    assert "stage_db_0 && stage_db_1" in script
+    assert_nothing_left(slurm, job["id"])
+
+
 def test_second_job_skips_staging(client: TestClient, demo_16s) -> None:
     job = finish(client, submit(client, "hpc", fasta(demo_16s[10:12])))
     assert job["phase"] == "completed", job

@@ -37,6 +37,7 @@ def job_model(job: models.Job) -> Job:
         title=job.title,
         program=job.program,
         database=job.database,
+        databases=job.database_names,
         cluster=job.cluster,
         namespace=job.namespace,
         options=job.options or {},

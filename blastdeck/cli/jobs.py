@@ -25,7 +25,15 @@ def submit(
     query: Annotated[
         Path, typer.Argument(help="FASTA file with the query sequence(s); - for stdin")
     ],
-    db: Annotated[str, typer.Option("--db", help="database name (blastdeck db list)")],
+    db: Annotated[
+        list[str],
+        typer.Option(
+            "--db",
+            help="database name (blastdeck db list); repeat it, or give a comma-separated "
+            "list, to search several databases of one molecule type as one (their union, "
+            'as BLAST\'s -db "a b")',
+        ),
+    ],
     program: Annotated[
         str, typer.Option(help="blastn, blastp, blastx, tblastn or tblastx")
     ] = "blastn",
@@ -57,15 +65,18 @@ def submit(
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Submit a BLAST search. Without --server the job runs here, so it is always followed.
+    """Submit a BLAST search (--db a --db b: several databases as one). Without --server the
+    job runs here, so it is always followed.
     --taxids / --exclude-taxids search within organisms (the database needs taxids: see
     `db add --taxid-map`)."""
     from blastdeck.domain.submission import SubmitRequest
 
     text = sys.stdin.buffer.read() if str(query) == "-" else read_file(query)
+    names = [name.strip() for value in db for name in value.split(",")]
     request = SubmitRequest(
         program=program,
-        database=db,
+        database=names[0] if len(names) == 1 else None,
+        databases=names if len(names) > 1 else None,
         query=text,
         title=title,
         cluster=cluster,

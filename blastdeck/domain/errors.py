@@ -30,6 +30,12 @@ class ErrorCode(StrEnum):
     UNKNOWN_PROGRAM = "unknown_program"
     UNKNOWN_DATABASE = "unknown_database"
     DATABASE_MOLECULE_MISMATCH = "database_molecule_mismatch"
+    # several databases in one search (domain/database_list.py)
+    EMPTY_DATABASE_LIST = "empty_database_list"  # databases: [] (or only blank names)
+    DUPLICATE_DATABASE = "duplicate_database"  # one database named twice in databases
+    TOO_MANY_DATABASES = "too_many_databases"  # more than MAX_DATABASES_PER_JOB
+    CONFLICTING_DATABASES = "conflicting_databases"  # database and databases name others
+    MIXED_DATABASE_MOLECULES = "mixed_database_molecules"  # nucleotide and protein together
     OPTION_NOT_ALLOWED = "option_not_allowed"
     INVALID_OPTION_VALUE = "invalid_option_value"
     INVALID_NAME = "invalid_name"

@@ -12,7 +12,7 @@ from typing import Any
 @dataclass(frozen=True)
 class SubmitRequest:
     program: str
-    database: str
+    database: str | None  # one database; or None with `databases`
     query: str | bytes
     title: str | None = None
     cluster: str | None = None
@@ -20,3 +20,6 @@ class SubmitRequest:
     options: dict[str, Any] | None = None
     # NCBI's ENTREZ_QUERY organism filter (Blast.cgi), instead of options taxids/negative_taxids
     entrez_query: str | None = None
+    # several databases searched as one (their union, as `blastn -db "a b"`); `database` may
+    # be given too only when it names the same one (domain/database_list.py)
+    databases: list[str] | None = None

@@ -11,13 +11,15 @@ record, which `registry.py` collects.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.programs import Molecule, Program
+from blastdeck.search_databases import SEARCH_DIRS, db_list_arg, search_dir
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,36 @@ class JobContext:
     namespace: str
     work_dir: Path
     taxid_list: TaxidListArg | None = None
+    # A job of several databases: all of them, in search order (`database` is the first);
+    # empty for a job of one (`searched` gives the one either way).
+    databases: tuple[DatabaseRef, ...] = ()
 
     @property
     def query_path(self) -> Path:
         return self.work_dir / "query.fa"
+
+    @property
+    def searched(self) -> tuple[DatabaseRef, ...]:
+        """Every database the job searches, in search order."""
+        return self.databases or (self.database,)
+
+    def one(self, database: DatabaseRef) -> JobContext:
+        """The job as seen for one of its databases (staging and its checks are per database)."""
+        return replace(self, database=database, databases=())
+
+    def db_arg(self) -> str:
+        """The batch argv's `-db` value (`search_databases.py`)."""
+        return db_list_arg([d.prefix for d in self.searched])
+
+    def search_dir(self, place: str, dirs: list[Path]) -> DatabaseDir:
+        """Where `db_arg` resolves when each database's files are in `dirs` (in order), e.g.
+        their staged copies (`place` names the search dir kept for them in the work dir)."""
+        link_dir = self.work_dir / SEARCH_DIRS / place
+        return search_dir([d.prefix for d in self.searched], dirs, link_dir, self.database.molecule)
+
+    def registered_dir(self) -> DatabaseDir:
+        """Where `db_arg` resolves on the registered databases (archives, query runs, formats)."""
+        return self.search_dir("registered", [d.prefix.parent for d in self.searched])
 
 
 @dataclass(frozen=True)

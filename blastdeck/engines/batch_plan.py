@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from blastdeck.blast_tools import database_arg, tool_path
+from blastdeck.blast_tools import tool_path
 from blastdeck.domain.fasta import QueryLimits, QueryRecord, parse_query, to_fasta
 from blastdeck.domain.options import blast_arguments, validate_options
 from blastdeck.domain.programs import shape_of
@@ -83,14 +83,15 @@ def partial_path(path: Path) -> Path:
 
 def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path, threads: int = 1) -> list[str]:
     """The exact BLAST command line; user options come only through the allow-list. The
-    database is named by its bare file name, found where the engine runs BLAST (in a
+    database is named by its bare file name (several: `N/name` each, through the job's search
+    dir, `search_databases.py`), found where the engine runs BLAST (in a
     `blast_tools.DatabaseDir`); the query and output are single absolute paths."""
     return [
         tool_path(ctx.program.value),
         "-query",
         str(fasta),
         "-db",
-        database_arg(ctx.database.prefix),
+        ctx.db_arg(),
         "-outfmt",
         outfmt,
         "-out",

@@ -19,7 +19,7 @@ from blastdeck.engines.batch_plan import Batch
 from blastdeck.engines.blast_process import BlastProcesses, BlastRun, kill_recorded, storage_full
 
 
-def collect_results(plan: list[Batch], database_prefix: Path) -> JobResults:
+def collect_results(plan: list[Batch], blastdb_dir: Path) -> JobResults:
     """The batches' outputs in query order (tables of those finished so far included)."""
     batches = tuple(
         BatchResult(
@@ -32,7 +32,7 @@ def collect_results(plan: list[Batch], database_prefix: Path) -> JobResults:
         )
         for b in plan
     )
-    return JobResults(batches, database_prefix.parent)
+    return JobResults(batches, blastdb_dir)
 
 
 class ArchiveRuns:
@@ -46,7 +46,7 @@ class ArchiveRuns:
         self._mutex = threading.Lock()
         self._stopping = False
 
-    def make(self, plan: list[Batch], work_dir: Path, database_prefix: Path) -> JobResults:
+    def make(self, plan: list[Batch], work_dir: Path, where: DatabaseDir) -> JobResults:
         """Run each batch without an archive again with `-outfmt 11`. Only for a job that has
         ended: the pid files it clears would otherwise be its running search's."""
         run = BlastRun()
@@ -56,13 +56,13 @@ class ArchiveRuns:
             self._runs.add(run)
         try:
             kill_recorded(work_dir)  # an earlier process's archive run, cut off by its death
-            _run_archives(plan, self._processes, run, database_prefix)
+            _run_archives(plan, self._processes, run, where)
         finally:
             with self._mutex:
                 self._runs.discard(run)
         if run.cancelled:
             raise _stopping()
-        return collect_results(plan, database_prefix)
+        return collect_results(plan, where.path)
 
     def stop_all(self) -> None:
         with self._mutex:
@@ -79,10 +79,10 @@ def _stopping() -> BlastDeckError:
 
 
 def _run_archives(
-    plan: list[Batch], processes: BlastProcesses, run: BlastRun, database_prefix: Path
+    plan: list[Batch], processes: BlastProcesses, run: BlastRun, where: DatabaseDir
 ) -> None:
+    """`where`: the registered databases (`JobContext.registered_dir`), always there."""
     pending = [b for b in plan if not b.archive.exists()]
-    where = DatabaseDir(database_prefix.parent)  # the registered copy is always there
     failures: list[tuple[Batch, dict[str, Any]]] = []
 
     def one(batch: Batch) -> None:

@@ -117,7 +117,7 @@ class LocalEngine:
         deadline = time.monotonic() + timeout_s
         run = BlastRun()
         self._runs[ctx.job_id] = run
-        where = DatabaseDir(self._warm_dir(ctx))
+        where = ctx.search_dir("staged", [self._warm_dir(ctx.one(d)) for d in ctx.searched])
         pending = deque(b for b in self._plan(ctx) if not b.table.exists())
         for batch in pending:
             batch.failed_file.unlink(missing_ok=True)
@@ -180,7 +180,7 @@ class LocalEngine:
         return Progress(done, len(plan))
 
     def collect(self, ctx: JobContext) -> JobResults:
-        return collect_results(self._plan(ctx), ctx.database.prefix)
+        return collect_results(self._plan(ctx), ctx.registered_dir().path)
 
     def make_archives(self, ctx: JobContext) -> JobResults:
         """Run the batches again with -outfmt 11 for the downloads that need an archive.
@@ -188,7 +188,7 @@ class LocalEngine:
         Done on request, not in the job: the archive costs BLAST as much again to write and to
         format, and many users only want the table.
         """
-        return self._archives.make(self._plan(ctx), ctx.work_dir, ctx.database.prefix)
+        return self._archives.make(self._plan(ctx), ctx.work_dir, ctx.registered_dir())
 
     def shutdown(self) -> None:
         self._archives.stop_all()

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from blastdeck.blast_tools import BlastToolError, DatabaseDir, run_tool
+from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import QueryRecord, to_fasta
 from blastdeck.engines.base import JobContext
@@ -38,7 +38,7 @@ def search_one_query(ctx: JobContext, record: QueryRecord, scratch: Path) -> dic
             run_tool(
                 ctx.program.value,
                 argv[1:],
-                database_dir=DatabaseDir(ctx.database.prefix.parent),
+                database_dir=ctx.registered_dir(),
                 timeout=TIMEOUT_S,
             )
             with out.open() as handle:

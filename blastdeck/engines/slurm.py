@@ -216,10 +216,16 @@ class SlurmEngine:
             f"{self.cluster.name}: {why}. {log_tail}".strip(),
         )
 
-    def _stage_function(self, ctx: JobContext) -> str:
+    def _stage_function(self, ctx: JobContext, name: str = "stage_db") -> str:
         files = database_files(ctx.database.prefix)
         fingerprint = database_fingerprint(ctx.database.prefix)
-        return stage_function(self._node_db_dir(ctx), files, fingerprint)
+        return stage_function(self._node_db_dir(ctx), files, fingerprint, name)
+
+    def _node_search_dir(self, ctx: JobContext) -> Path:
+        """Where a task runs BLAST: the node's copy of the database; for several, the job's
+        search dir on the shared filesystem, linking each database's copy on the node."""
+        dirs = [self._node_db_dir(ctx.one(d)) for d in ctx.searched]
+        return self._shared_ctx(ctx).search_dir("node", dirs).path
 
     # -- batches ---------------------------------------------------------------------------------
 
@@ -235,12 +241,11 @@ class SlurmEngine:
         for batch in read_batch_plan(job_dir):
             argv = self._node_argv(ctx, list(batch.argv))
             (slurm_dir / f"task_{batch.index}.argv").write_bytes(argv_file_bytes(argv))
+        stage_fns = [
+            self._stage_function(ctx.one(d), f"stage_db_{i}") for i, d in enumerate(ctx.searched)
+        ]
         script = array_script(
-            ctx.job_id,
-            self._tasks(ctx),
-            slurm_dir,
-            self._stage_function(ctx),
-            self._node_db_dir(ctx),
+            ctx.job_id, self._tasks(ctx), slurm_dir, stage_fns, self._node_search_dir(ctx)
         )
         write_atomically(slurm_dir / "blast.sbatch", script)
         return total
@@ -428,13 +433,13 @@ class SlurmEngine:
 
     def collect(self, ctx: JobContext) -> JobResults:
         plan = self._plans.get(ctx.job_id, self._job_dir(ctx), keep=False)
-        return collect_results(plan, ctx.database.prefix)
+        return collect_results(plan, ctx.registered_dir().path)
 
     def make_archives(self, ctx: JobContext) -> JobResults:
         """Archives are made on this host from the registered database (`batch_results.py`):
         a download should not wait in the cluster's queue."""
         plan = self._plans.get(ctx.job_id, self._job_dir(ctx), keep=False)
-        return self._archives.make(plan, self._job_dir(ctx), ctx.database.prefix)
+        return self._archives.make(plan, self._job_dir(ctx), ctx.registered_dir())
 
     def shutdown(self) -> None:
         self._archives.stop_all()

@@ -31,12 +31,13 @@ def argv_file_bytes(argv: list[str]) -> bytes:
     return b"".join(a.encode() + b"\0" for a in argv)
 
 
-def stage_function(dest: Path, files: list[Path], fingerprint: str) -> str:
-    """Bash that makes the node's copy of the database current: under a node-local lock,
-    copied beside the target and swapped in by rename, so no task sees half a database."""
+def stage_function(dest: Path, files: list[Path], fingerprint: str, name: str = "stage_db") -> str:
+    """Bash function `name` that makes the node's copy of the database current: under a
+    node-local lock, copied beside the target and swapped in by rename, so no task sees half a
+    database."""
     q = shlex.quote
     sources = " ".join(q(str(p)) for p in files)
-    return f"""stage_db() {{
+    return f"""{name}() {{
   local dest={q(str(dest))} fp={q(fingerprint)}
   local marker="$dest/{NODE_MARKER}"
   [ "$(cat "$marker" 2>/dev/null)" = "$fp" ] && return 0
@@ -73,11 +74,15 @@ exit "$rc"
 
 
 def array_script(
-    job_id: str, tasks: list[SlurmTask], slurm_dir: Path, stage_fn: str, node_db_dir: Path
+    job_id: str, tasks: list[SlurmTask], slurm_dir: Path, stage_fns: list[str], node_db_dir: Path
 ) -> str:
-    """The job array's script: task N stages the database if its node lacks a current copy,
-    runs batch N's argv, renames its table into place on success and writes its status."""
+    """The job array's script: task N stages each database (`stage_fns`: one bash function
+    each, `stage_function`) its node lacks a current copy of, runs batch N's argv in
+    `node_db_dir` (the copy's dir; several databases: the job's search dir linking them),
+    renames its table into place on success and writes its status."""
     q = shlex.quote
+    calls = " && ".join(fn.split("(", 1)[0] for fn in stage_fns)
+    functions = "".join(stage_fns)
     cases = "\n".join(
         f"  {t.index}) table={q(str(t.table))}; status={q(str(t.status))};"
         f" stderr={q(str(t.stderr))} ;;"
@@ -92,8 +97,8 @@ case "${{SLURM_ARRAY_TASK_ID:?not an array task}}" in
   *) echo "BlastDeck: no batch $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;
 esac
 write_status() {{ printf '%s\\n' "$1" > "$status.part" && mv -f "$status.part" "$status"; }}
-{stage_fn}
-if ! stage_db; then
+{functions}
+if ! {{ {calls}; }}; then
   echo "BlastDeck: could not copy the database to this node's scratch dir" > "$stderr"
   write_status 70; exit 70
 fi

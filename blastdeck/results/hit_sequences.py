@@ -46,6 +46,25 @@ _COMPLEMENT = bytes.maketrans(
 _ID_INDEX_SUFFIXES = {Molecule.NUCLEOTIDE: (".nos", ".nsi"), Molecule.PROTEIN: (".pos", ".psi")}
 
 
+@dataclass(frozen=True)
+class SequenceSource:
+    """The job's database(s) as blastdbcmd reads them: run in `where` with `-db arg` (several
+    databases: their union, as BLAST searched them, `search_databases.py`), so each subject
+    is read from the database it is in; `prefixes` are the registered databases."""
+
+    where: DatabaseDir
+    arg: str
+    prefixes: tuple[Path, ...]
+    molecule: Molecule
+
+    @classmethod
+    def single(cls, prefix: Path, molecule: Molecule) -> SequenceSource:
+        return cls(DatabaseDir(prefix.parent), database_arg(prefix), (prefix,), molecule)
+
+    def base_argv(self) -> list[str]:
+        return [tool_path("blastdbcmd"), "-db", self.arg, "-dbtype", self.molecule.value]
+
+
 class Region(StrEnum):
     FULL = "full"
     HSP = "hsp"
@@ -173,16 +192,15 @@ def has_id_index(prefix: Path, molecule: Molecule) -> bool:
 _VOLUME = re.compile(r"\.\d{2,3}\.[np]in")
 
 
-def stream_fasta(
-    entries: list[Entry], prefix: Path, molecule: Molecule, scratch: Path
-) -> Iterator[bytes]:
-    """The FASTA of `entries`, read from the database at `prefix`, in chunks. `scratch` is a
-    directory (in the data dir) for the batch file."""
+def stream_fasta(entries: list[Entry], source: SequenceSource, scratch: Path) -> Iterator[bytes]:
+    """The FASTA of `entries`, read from the database(s) of `source`, in chunks. `scratch` is
+    a directory (in the data dir) for the batch file. Read by id when every database has ids,
+    else by ordinal over them all (BLAST's ordinals run on across several databases)."""
     if not entries:
         return iter(())
-    if has_id_index(prefix, molecule):
-        return _by_id(entries, prefix, molecule, scratch)
-    return _by_ordinal(entries, prefix, molecule)
+    if all(has_id_index(prefix, source.molecule) for prefix in source.prefixes):
+        return _by_id(entries, source, scratch)
+    return _by_ordinal(entries, source)
 
 
 def batch_line(entry: Entry, molecule: Molecule) -> str:
@@ -194,14 +212,12 @@ def batch_line(entry: Entry, molecule: Molecule) -> str:
     return " ".join(parts) + "\n"
 
 
-def _by_id(
-    entries: list[Entry], prefix: Path, molecule: Molecule, scratch: Path
-) -> Iterator[bytes]:
+def _by_id(entries: list[Entry], source: SequenceSource, scratch: Path) -> Iterator[bytes]:
     # Checked now (a missing blastdbcmd, an unusable database name: an error answer); the
     # batch file is written when the body is first read (a HEAD never writes one).
-    argv = [tool_path("blastdbcmd"), "-db", database_arg(prefix), "-dbtype", molecule.value]
-    lines = [batch_line(e, molecule) for e in entries]
-    return _run_streaming(argv, DatabaseDir(prefix.parent), lines, scratch)
+    argv = source.base_argv()
+    lines = [batch_line(e, source.molecule) for e in entries]
+    return _run_streaming(argv, source.where, lines, scratch)
 
 
 def _run_streaming(
@@ -250,11 +266,11 @@ def _blastdbcmd_output(
             proc.stdout.close()
 
 
-def _by_ordinal(entries: list[Entry], prefix: Path, molecule: Molecule) -> Iterator[bytes]:
+def _by_ordinal(entries: list[Entry], source: SequenceSource) -> Iterator[bytes]:
     """A database without ids: find each subject's ordinal by (title, length), then keep those
     sequences from one pass over the database."""
-    where = DatabaseDir(prefix.parent)
-    base = [tool_path("blastdbcmd"), "-db", database_arg(prefix), "-dbtype", molecule.value]
+    where = source.where
+    base = source.base_argv()
     listing = subprocess.run(
         [*base, "-entry", "all", "-outfmt", "%o\t%l\t%t"],
         capture_output=True, cwd=where.path, env=blast_env(where), check=False,
@@ -326,16 +342,15 @@ def fasta_record(entry: Entry, sequence: bytes) -> bytes:
 
 def hit_fasta(
     table: HspTable,
-    database: Path,
-    molecule: Molecule,
+    source: SequenceSource,
     scratch: Path,
     region: str = Region.FULL,
     subjects: str | None = None,
     query_index: int | None = None,
 ) -> Iterator[bytes]:
-    """The `format=fasta` download of a job whose index is `table`, on its database: the
+    """The `format=fasta` download of a job whose index is `table`, on its database(s): the
     request is checked whole (region, subjects, their being in the job) before the first byte."""
     chosen_region = parse_region(region)
     chosen = parse_subjects(subjects) if subjects is not None else None
     entries = select_entries(table, chosen_region, chosen, query_index)
-    return stream_fasta(entries, database, molecule, scratch)
+    return stream_fasta(entries, source, scratch)

@@ -39,6 +39,16 @@ class DatabaseStore:
         with self._sessions.begin() as s:
             users = select(Job.id).where(Job.database == name, Job.phase.not_in(finished))
             job_ids = list(s.scalars(users.limit(5)))
+            # Jobs of several databases name the others in their list (few: per-user quotas
+            # bound the unfinished jobs), read and checked here rather than queried per dialect.
+            several = select(Job.id, Job.databases).where(
+                Job.databases.is_not(None), Job.phase.not_in(finished)
+            )
+            job_ids += [
+                job_id
+                for job_id, names in s.execute(several)
+                if name in (names or []) and job_id not in job_ids
+            ][: 5 - len(job_ids)]
             if not job_ids:
                 row = s.get(BlastDatabase, name)
                 if row is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from blastdeck.domain.errors import ErrorCode
@@ -52,6 +52,7 @@ class NewJob:
     query_letters: int
     owner_id: str | None = None
     taxon_filter: dict[str, Any] | None = None
+    databases: list[str] | None = None  # several databases: all of them (database: the first)
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:
@@ -106,7 +107,7 @@ class JobStore(MaintenanceLog):
         offset: int = 0,
     ) -> tuple[list[Job], int]:
         """A page of jobs, newest first; only `owner_id`'s when given. `search` matches the
-        title, id, program or database (case-insensitive substring)."""
+        title, id, program or any of its databases (case-insensitive substring)."""
         query = select(Job)
         if owner_id is not None:
             query = query.where(Job.owner_id == owner_id)
@@ -119,7 +120,9 @@ class JobStore(MaintenanceLog):
                     *(
                         func.lower(column).like(pattern, escape="\\")
                         for column in (Job.title, Job.id, Job.program, Job.database)
-                    )
+                    ),
+                    # every database of a job of several (a JSON list, read as its text)
+                    func.lower(cast(Job.databases, Text)).like(pattern, escape="\\"),
                 )
             )
         with self._sessions() as s:
@@ -487,7 +490,8 @@ def _event(
 
 
 def _created_message(new: NewJob) -> str:
+    searched = " + ".join(new.databases or [new.database])
     return (
         f"{new.program} of {new.query_count} quer{'y' if new.query_count == 1 else 'ies'} "
-        f"against {new.database} on cluster {new.cluster}/{new.namespace}"
+        f"against {searched} on cluster {new.cluster}/{new.namespace}"
     )

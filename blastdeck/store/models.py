@@ -42,6 +42,9 @@ class Job(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     program: Mapped[str] = mapped_column(String(16))
     database: Mapped[str] = mapped_column(String(200))  # qualified: nt, alice/x, @lab/x
+    # A job of several databases: all of them (qualified), in search order, `database` being
+    # the first; None for a job of one database (and every job from before 0011).
+    databases: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     cluster: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(63))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -86,6 +89,11 @@ class Job(Base):
     steps: Mapped[list[JobStep]] = relationship(
         back_populates="job", order_by="JobStep.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def database_names(self) -> list[str]:
+        """Every database the job searches, in search order."""
+        return list(self.databases or [self.database])
 
 
 class JobStep(Base):

@@ -140,12 +140,14 @@ async def _read_submit(request: Request) -> SubmitRequest:
         query = await upload.read() if isinstance(upload, UploadFile) else upload
         return SubmitRequest(
             program=_form_text(form.get("program")),
-            database=_form_text(form.get("database")),
+            database=_form_text(form.get("database")) or None,
             query=query or "",
             title=_form_text(form.get("title")) or None,
             cluster=_form_text(form.get("cluster")) or None,
             namespace=_form_text(form.get("namespace")) or None,
             options=_json_options(_form_text(form.get("options"))),
+            # repeated fields, each a name (or a comma-separated list of names)
+            databases=_form_list(form.getlist("databases")),
         )
     try:
         body = JobCreate.model_validate_json(await request.body())
@@ -158,6 +160,12 @@ async def _read_submit(request: Request) -> SubmitRequest:
 
 def _form_text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _form_list(values: list[object]) -> list[str] | None:
+    if not values:
+        return None
+    return [name for value in values for name in _form_text(value).split(",")]
 
 
 def _json_options(text: str) -> dict[str, Any] | None:

@@ -6,7 +6,6 @@ the batches finished so far (`partial`), then all of them.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -31,8 +30,8 @@ from blastdeck.api.schemas.results import (
 from blastdeck.auth import Viewer
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase
-from blastdeck.domain.programs import Molecule
 from blastdeck.domain.taxon_filter import MAX_TAXID
+from blastdeck.job_databases import job_hit_fasta
 from blastdeck.results.browse import (
     HitSort,
     HspSort,
@@ -46,9 +45,7 @@ from blastdeck.results.columns import MAX_COLUMNS_CHARS, Source, needs, parse_co
 from blastdeck.results.formats import ExportFormat, parse_export_format
 from blastdeck.results.hit_sequences import (
     FASTA_TYPE,
-    HIT_SEQUENCES_DIR,
     MAX_SUBJECTS_CHARS,
-    hit_fasta,
 )
 from blastdeck.results.hsp_index import HspTable
 from blastdeck.results.organisms import (
@@ -324,13 +321,12 @@ async def _hit_fasta(
 ) -> Response:
     table = await run_in_threadpool(runtime.service.results_index, job_id, viewer)
     job = runtime.service.get(job_id, viewer)
-    database = runtime.databases.get(job.database)  # the job's: the viewer may see the job
     body = await run_in_threadpool(
-        hit_fasta,
+        job_hit_fasta,
+        runtime.databases,
+        runtime.settings.jobs_dir,
+        job,
         table,
-        Path(database.path),
-        Molecule(database.molecule),
-        runtime.settings.jobs_dir / job.id / HIT_SEQUENCES_DIR,
         region,
         subjects,
         query_index,

@@ -16,7 +16,18 @@ class JobCreate(BaseModel):
     """The JSON body of POST /api/jobs (multipart form data carries the same fields)."""
 
     program: str = Field(examples=["blastn"])
-    database: str = Field(examples=["demo-16s"])
+    database: str | None = Field(
+        default=None,
+        examples=["demo-16s"],
+        description="the database to search; or give databases",
+    )
+    databases: list[str] | None = Field(
+        default=None,
+        examples=[["demo-16s", "alice/16s-extra"]],
+        description="several databases of one molecule type, searched as one (their union: "
+        'E-values as BLAST computes them with -db "a b"); at most 16. With database too, '
+        "both must name the same one database",
+    )
     query: str = Field(description="FASTA text (or one bare sequence)")
     # Documented here, refused by the job service (with its own message and field).
     title: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_TITLE_CHARS})
@@ -87,7 +98,8 @@ class Job(BaseModel):
     id: str
     title: str | None
     program: Program
-    database: str
+    database: str = Field(description="the (first) database searched")
+    databases: list[str] = Field(description="every database searched, in search order")
     cluster: str
     namespace: str
     options: dict[str, OptionValue] = Field(description="the validated BLAST options")

@@ -203,7 +203,7 @@ function JobRow({ job, now, showOwner, onOpen, onCancel, onDelete, onDuplicate }
         {job.title}
       </td>
       <td>{job.program}</td>
-      <td>{job.database}</td>
+      <td>{(job.databases?.length ? job.databases : [job.database]).join(' + ')}</td>
       {showOwner && (
         <td data-testid="job-row-owner">{job.owner ?? <span className="muted">no account</span>}</td>
       )}

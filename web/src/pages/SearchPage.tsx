@@ -13,7 +13,7 @@ import { jobKey } from '../live/useJobLive';
 import { exampleQuery } from '../search/examples';
 import { fieldErrorFrom, type ErrorKey } from '../search/fieldErrors';
 import { taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from '../search/taxa';
-import { PROGRAM_NAMES, PROGRAM_SUMMARY, databaseLabel, databasesFor, moleculeWord, programInfo, unavailableText } from '../search/programs';
+import { PROGRAM_NAMES, PROGRAM_SUMMARY, databaseFields, databaseLabel, databasesFor, moleculeWord, otherDatabases, programInfo, unavailableText } from '../search/programs';
 import { collectOptions, inputsFromOptions, type OptionInput } from '../validation/options';
 import { checkQuery } from '../validation/query';
 
@@ -47,6 +47,7 @@ export function SearchPage() {
 
   const [program, setProgram] = useState<ProgramName>('blastn');
   const [database, setDatabase] = useState('');
+  const [extras, setExtras] = useState<string[]>([]);
   const [query, setQuery] = useState('');
   const [title, setTitle] = useState('');
   const [cluster, setCluster] = useState('');
@@ -63,18 +64,25 @@ export function SearchPage() {
   const clusterInfo = clusters.data?.find((c) => c.name === cluster);
 
   const chosenDatabase = fitting.find((d) => d.name === database);
+  const others = otherDatabases(fitting, database);
 
   // Keep the database a fitting one (the first searchable one by default), and the cluster a known one.
   useEffect(() => {
     if (databases.data && !fitting.some((d) => d.name === database)) setDatabase((fitting.find((d) => d.available) ?? fitting[0])?.name ?? '');
   }, [databases.data, fitting, database]);
+  // Added databases stay those of the program's molecule (a program of the other kind drops them).
+  useEffect(() => {
+    if (databases.data && extras.some((name) => !others.some((d) => d.name === name))) {
+      setExtras(extras.filter((name) => others.some((d) => d.name === name)));
+    }
+  }, [databases.data, others, extras]);
   useEffect(() => {
     if (clusters.data && !clusters.data.some((c) => c.name === cluster)) {
       setCluster(clusters.data.find((c) => c.name === 'local')?.name ?? clusters.data[0]?.name ?? '');
     }
   }, [clusters.data, cluster]);
 
-  usePrefill(from, { setProgram, setDatabase, setQuery, setTitle, setCluster, setNamespace, setInputs, setTaxa, setFormError });
+  usePrefill(from, { setProgram, setDatabase, setExtras, setQuery, setTitle, setCluster, setNamespace, setInputs, setTaxa, setFormError });
 
   const clearError = (key: ErrorKey) => setErrors((old) => (old[key] ? { ...old, [key]: undefined } : old));
   const setOption = (name: string, value: OptionInput) => {
@@ -110,7 +118,7 @@ export function SearchPage() {
     for (const [name, message] of Object.entries(collected.errors)) found[`opt-${name}`] = { code: 'invalid_option_value', message };
     setErrors(found);
     if (Object.keys(found).length) return;
-    const body: JobCreate = { program, database, query };
+    const body: JobCreate = { program, ...databaseFields(database, extras), query };
     if (title.trim()) body.title = title.trim();
     if (cluster) body.cluster = cluster;
     if (namespace.trim()) body.namespace = namespace.trim();
@@ -197,6 +205,31 @@ export function SearchPage() {
             {databases.error && <span className="hint">Could not load databases: {String((databases.error as Error).message)}</span>}
             <FieldError name="database" error={errors.database} />
           </div>
+          {others.length > 0 && (
+            <div className="field">
+              <label className="label" htmlFor="more-databases">
+                Also search ({moleculeWord(info.database_molecule)}; searched as one with the database above)
+              </label>
+              <select
+                id="more-databases"
+                multiple
+                size={Math.min(4, others.length)}
+                value={extras}
+                onChange={(e) => {
+                  setExtras(Array.from(e.target.selectedOptions, (o) => o.value));
+                  clearError('database');
+                }}
+                data-testid="more-databases"
+              >
+                {others.map((d) => (
+                  <option key={d.name} value={d.name}>
+                    {databaseLabel(d)}
+                  </option>
+                ))}
+              </select>
+              <span className="hint">E-values are computed over all the chosen databases together, as BLAST does with several.</span>
+            </div>
+          )}
         </div>
 
         <OrganismField
@@ -335,6 +368,7 @@ export function SearchPage() {
 interface PrefillSetters {
   setProgram: (p: ProgramName) => void;
   setDatabase: (d: string) => void;
+  setExtras: (d: string[]) => void;
   setQuery: (q: string) => void;
   setTitle: (t: string) => void;
   setCluster: (c: string) => void;
@@ -360,6 +394,7 @@ function usePrefill(from: string | null, set: PrefillSetters) {
     const s = setters.current;
     s.setProgram(j.program);
     s.setDatabase(j.database);
+    s.setExtras((j.databases ?? []).slice(1));
     s.setTitle(j.title ?? '');
     s.setCluster(j.cluster);
     s.setNamespace(j.namespace);

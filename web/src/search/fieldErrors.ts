@@ -16,6 +16,7 @@ export interface FieldError {
 /** Map the server's `field` ("query", "options.evalue", "evalue", ...) onto the form. */
 export function errorKeyFor(field: string | null, optionNames: readonly string[]): ErrorKey | null {
   if (!field) return null;
+  if (field === 'databases') return 'database'; // several databases: shown under the database fields
   if ((FORM_FIELDS as readonly string[]).includes(field)) return field as FormField;
   const name = field.startsWith('options.') ? field.slice('options.'.length) : field;
   if (optionNames.includes(name)) return `opt-${name}`;

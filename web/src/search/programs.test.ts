@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../api/types';
-import { databaseLabel, databasesFor, unavailableText } from './programs';
+import { databaseFields, databaseLabel, databasesFor, otherDatabases, unavailableText } from './programs';
 
 function db(p: Partial<Database>): Database {
   return {
@@ -21,5 +21,17 @@ describe('databases in the search form', () => {
   });
   it('fit the program by molecule', () => {
     expect(databasesFor([db({}), db({ name: 'p', molecule: 'prot' })], 'prot').map((d) => d.name)).toEqual(['p']);
+  });
+});
+
+describe('several databases in one search', () => {
+  it('offer the other searchable databases of the molecule', () => {
+    const fitting = [db({ name: 'a' }), db({ name: 'b' }), db({ name: 'gone', available: false })];
+    expect(otherDatabases(fitting, 'a').map((d) => d.name)).toEqual(['b']);
+  });
+  it('send database for one, databases (chosen first, each once) for several', () => {
+    expect(databaseFields('a', [])).toEqual({ database: 'a' });
+    expect(databaseFields('a', ['a'])).toEqual({ database: 'a' });
+    expect(databaseFields('a', ['c', 'b', 'c', 'a'])).toEqual({ databases: ['a', 'c', 'b'] });
   });
 });

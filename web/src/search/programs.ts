@@ -38,3 +38,16 @@ export function databaseLabel(d: Pick<Database, 'name' | 'title' | 'sequences' |
 export function unavailableText(d: Pick<Database, 'name' | 'unavailable_reason'>): string {
   return `Database ${d.name} cannot be searched: ${d.unavailable_reason ?? 'its files are missing'}.`;
 }
+
+/** The databases the form may add to the chosen one: the others of its molecule that can be
+ * searched. */
+export function otherDatabases(fitting: readonly Database[], primary: string): Database[] {
+  return fitting.filter((d) => d.name !== primary && d.available);
+}
+
+/** The submit's database fields: `database` for one, `databases` (the chosen one first, each
+ * once) when more are added; the server searches them as one (their union, as `-db "a b"`). */
+export function databaseFields(primary: string, extras: readonly string[]): { database: string } | { databases: string[] } {
+  const more = [...new Set(extras)].filter((name) => name && name !== primary);
+  return more.length ? { databases: [primary, ...more] } : { database: primary };
+}

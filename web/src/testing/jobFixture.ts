@@ -25,6 +25,7 @@ export function makeJob(overrides: Partial<Job> = {}, steps: Partial<Record<Step
     title: 'test',
     program: 'blastn',
     database: 'demo-16s',
+    databases: ['demo-16s'],
     cluster: 'local',
     namespace: 'default',
     options: {},

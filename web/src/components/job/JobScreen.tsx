@@ -124,8 +124,8 @@ function JobHeader({ job, actions }: { job: Job; actions: ReactNode }) {
               <dd data-testid="job-program">{job.program}</dd>
             </div>
             <div>
-              <dt>Database</dt>
-              <dd data-testid="job-database">{job.database}</dd>
+              <dt>{(job.databases ?? []).length > 1 ? 'Databases' : 'Database'}</dt>
+              <dd data-testid="job-database">{(job.databases?.length ? job.databases : [job.database]).join(' + ')}</dd>
             </div>
             <div>
               <dt>Cluster / namespace</dt>
