@@ -20,7 +20,7 @@ from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import QueryRecord, parse_query, to_fasta
 from blastdeck.domain.options import validate_options
-from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
+from blastdeck.domain.pipeline_model import JobSource, Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import (
     Molecule,
     Program,
@@ -30,9 +30,11 @@ from blastdeck.domain.programs import (
 )
 from blastdeck.domain.rate_limit import RateLimiter
 from blastdeck.domain.submission import SubmitRequest
+from blastdeck.engines.base import JobResults
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
+from blastdeck.job_import import imported_results
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
@@ -267,9 +269,13 @@ class JobService:
 
     def hit_tables(self, job_id: str, viewer: Viewer = EVERYONE) -> list[Path]:
         """The batch hit tables of a completed job, in query order."""
-        job = self.completed(job_id, viewer)
-        results = self._clusters.engine_for(job.cluster).collect(self._pipeline.context(job))
-        return [b.table for b in results.batches]
+        return [b.table for b in self._results_of(self.completed(job_id, viewer), False).batches]
+
+    def _results_of(self, job: Job, archives: bool) -> JobResults:
+        if job.source == JobSource.IMPORTED:  # no engine ran it: its files (job_import.py)
+            return imported_results(self._settings.jobs_dir / job.id, self._databases, job)
+        ctx, engine = self._pipeline.context(job), self._clusters.engine_for(job.cluster)
+        return engine.make_archives(ctx) if archives else engine.collect(ctx)
 
     def export(self, job_id: str, fmt: ExportFormat, viewer: Viewer = EVERYONE) -> Path:
         """The job's results as one document; rendered on first request (once, however many
@@ -279,10 +285,7 @@ class JobService:
             with self._exports.held(job.id, self._settings.jobs_dir / job.id) as exports:
                 out = exports / f"results.{fmt.extension}"
                 if not out.exists():
-                    ctx = self._pipeline.context(job)
-                    engine = self._clusters.engine_for(job.cluster)
-                    archives = needs_archives(fmt)
-                    results = engine.make_archives(ctx) if archives else engine.collect(ctx)
+                    results = self._results_of(job, needs_archives(fmt))
                     render_export(
                         fmt,
                         [b.table for b in results.batches],
@@ -380,6 +383,8 @@ class JobService:
         if alignments.has_query(out_dir, query_index):
             return alignments.read_query_alignments(out_dir, query_index)
         json_export = self._settings.jobs_dir / job.id / "exports" / "results.json"
+        if job.source == JobSource.IMPORTED:  # split from its JSON download (from its archive)
+            json_export = self.export(job.id, ExportFormat.JSON, viewer)
         try:
             if json_export.exists():
                 with self._exports.held(job.id, self._settings.jobs_dir / job.id):

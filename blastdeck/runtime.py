@@ -24,6 +24,7 @@ from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.executors.base import Executor
 from blastdeck.executors.inline import InlineExecutor
+from blastdeck.job_import import ImportService
 from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.pipeline import Pipeline
@@ -92,6 +93,7 @@ class Runtime:
             self.taxonomy,
         )
         self.shares = ShareService(settings, ShareStore(sessions), self.service)
+        self.imports = ImportService(settings, self.jobs, self.databases)
         self._purger: _Every | None = None
 
     def migrate(self) -> None:

@@ -15,6 +15,7 @@ from blastdeck.api.routers import (
     clusters,
     databases,
     health,
+    job_import,
     job_taxonomy,
     jobs,
     limits,
@@ -34,6 +35,7 @@ from blastdeck.job_watch import JobWatcher
 from blastdeck.runtime import Runtime
 
 ROUTERS = (
+    job_import,
     jobs,
     results,
     job_taxonomy,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
-from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
+from blastdeck.domain.pipeline_model import JobSource, JobStatus, Phase, Step, StepStatus
 from blastdeck.domain.programs import Program
 from blastdeck.job_service import MAX_TITLE_CHARS
 
@@ -90,6 +90,11 @@ class Job(BaseModel):
     database: str
     cluster: str
     namespace: str
+    source: JobSource = Field(
+        default=JobSource.SEARCH,
+        description="search: BLAST ran here; imported: a BLAST result made elsewhere "
+        "(POST /api/jobs/import), whose BLAST steps are skipped",
+    )
     options: dict[str, OptionValue] = Field(description="the validated BLAST options")
     status: JobStatus
     phase: Phase
