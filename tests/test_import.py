@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import api_job, fasta, wait_for_job
+from tests.conftest import api_job, fasta, read_fasta, wait_for_job
+from tests.support.bench_data import bench_16s_3000
 
 IMPORTED_STEPS = {
     "preparing": "completed",
@@ -154,6 +155,29 @@ def test_imported_archive_has_the_original_jobs_hits_and_every_download(
         assert _download(client, job["id"], fmt), fmt
     alignments = client.get(f"/api/jobs/{job['id']}/alignments?query_index=0").json()["items"]
     assert alignments and alignments[0]["qseq"]
+
+
+def test_imported_xml_takes_its_organisms_from_the_registered_database(client: TestClient) -> None:
+    """BLAST XML names no taxids: they come from the database registered here (by the name of
+    its files, which is what BLAST wrote), so the hits by organism equal the search's."""
+    bench = bench_16s_3000()
+    registered = client.post(
+        "/api/databases", json={"name": "bench16s", "path": str(bench / "16s-3000")}
+    )
+    assert registered.status_code == 201, registered.text
+    queries = read_fasta(bench / "queries-16s-50.fa")[:4]
+    original = _search(client, "blastn", "bench16s", fasta(queries))
+    response = _import(client, "bench.xml", _download(client, original["id"], "xml"))
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["database"] == "bench16s"
+    _assert_same_hits(client, original["id"], job["id"])
+    hits = _all_hits(client, job["id"])
+    assert sum(1 for h in hits if h["staxid"]) > len(hits) // 2
+    report = client.get(f"/api/jobs/{job['id']}/taxonomy")
+    assert report.status_code == 200
+    theirs = client.get(f"/api/jobs/{original['id']}/taxonomy").json()
+    assert report.json()["organisms"] == theirs["organisms"] and theirs["organisms"]
 
 
 # -- bad inputs: refused with their code, nothing stored --------------------------------------
