@@ -234,8 +234,8 @@ class JobService:
             )
         self._jobs.delete(job.id)
         if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is done
-            engine = self._clusters.engine_for(job.cluster)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # (an imported job has no engine)
+                engine = self._clusters.engine_for(job.cluster)
                 engine.cancel(self._pipeline.context(job), job.engine_handle)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
         self._indexes.forget(job.id)

@@ -5,6 +5,8 @@ refused with its code, and nothing of it is stored."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import api_job, fasta, read_fasta, wait_for_job
+from tests.conftest import BLASTDECK, Server, api_job, fasta, read_fasta, wait_for_job
 from tests.support.bench_data import bench_16s_3000
 
 IMPORTED_STEPS = {
@@ -155,6 +157,12 @@ def test_imported_archive_has_the_original_jobs_hits_and_every_download(
         assert _download(client, job["id"], fmt), fmt
     alignments = client.get(f"/api/jobs/{job['id']}/alignments?query_index=0").json()["items"]
     assert alignments and alignments[0]["qseq"]
+    # Deleted like any job: its row and every file.
+    jobs_dir = client.app.state.runtime.settings.jobs_dir  # type: ignore[attr-defined]
+    assert (jobs_dir / job["id"]).is_dir()
+    assert client.delete(f"/api/jobs/{job['id']}").status_code in (200, 204)
+    assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert not (jobs_dir / job["id"]).exists()
 
 
 def test_imported_xml_takes_its_organisms_from_the_registered_database(client: TestClient) -> None:
@@ -291,23 +299,38 @@ def test_import_without_a_file_is_refused(client: TestClient) -> None:
     assert response.status_code == 422 and response.json()["error_code"] == "invalid_request"
 
 
-def test_import_cli_local_and_http_backends(
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BLASTDECK, *args], capture_output=True, timeout=300)
+
+
+def test_import_cli_on_the_data_dir_and_against_a_server(
     client: TestClient, nucl_search: dict, tmp_path: Path
 ) -> None:
     xml = _download(client, nucl_search["id"], "xml")
-    path = tmp_path / "elsewhere.xml"
-    path.write_bytes(xml)
-    from typer.testing import CliRunner
-
-    from blastdeck.cli import app
-
-    data_dir = tmp_path / "local-data"
-    result = CliRunner().invoke(app, ["import", str(path), "--data-dir", str(data_dir)])
-    assert result.exit_code == 0, result.output
-    job_id = result.output.strip().split()[0]
-    assert (data_dir / "jobs" / job_id / "exports" / "results.xml").read_bytes() == xml
-    bad = tmp_path / "bad.xml"
+    good, bad = tmp_path / "elsewhere.xml", tmp_path / "bad.xml"
+    good.write_bytes(xml)
     bad.write_bytes(xml[:5000])
-    result = CliRunner().invoke(app, ["import", str(bad), "--data-dir", str(data_dir)])
-    assert result.exit_code != 0 and "import_malformed" in result.output
+    data_dir = tmp_path / "local-data"
+    local = ("--data-dir", str(data_dir))
+    run = _cli("import", str(good), "--title", "cli import", *local)
+    assert run.returncode == 0, run.stderr.decode()
+    job_id = run.stdout.decode().split()[0]
+    assert f"{nucl_search['hits_total']} hits" in run.stdout.decode()
+    assert (data_dir / "jobs" / job_id / "exports" / "results.xml").read_bytes() == xml
+    refused = _cli("import", str(bad), *local)
+    assert refused.returncode == 2 and "error import_malformed" in refused.stderr.decode()
+    missing = _cli("import", str(tmp_path / "nope.xml"), *local)
+    assert missing.returncode == 2 and "file_not_found" in missing.stderr.decode()
     assert sorted(p.name for p in (data_dir / "jobs").iterdir()) == [job_id]
+
+    server = Server(tmp_path / "server-data", None)
+    server.start()
+    try:
+        run = _cli("import", str(good), "--server", server.url)
+        assert run.returncode == 0, run.stderr.decode()
+        job = server.job(run.stdout.decode().split()[0])
+        assert job["source"] == "imported" and job["hits_total"] == nucl_search["hits_total"]
+        refused = _cli("import", str(bad), "--server", server.url)
+        assert refused.returncode == 2 and "error import_malformed" in refused.stderr.decode()
+    finally:
+        server.kill(signal.SIGTERM)
