@@ -141,18 +141,22 @@ def test_imported_xml_has_the_original_jobs_hits(
     assert events[0]["kind"] == "created" and events[-1]["kind"] == "completed"
 
 
+@pytest.mark.parametrize("which", ["nucl", "prot"])
 def test_imported_archive_has_the_original_jobs_hits_and_every_download(
-    client: TestClient, nucl_search: dict
+    client: TestClient, nucl_search: dict, prot_search: dict, which: str
 ) -> None:
-    archive = _download(client, nucl_search["id"], "asn1")
+    original = nucl_search if which == "nucl" else prot_search
+    archive = _download(client, original["id"], "asn1")
     response = _import(client, "run.asn", archive)
     assert response.status_code == 201, response.text
     job = response.json()
-    assert job["source"] == "imported" and job["hits_total"] == nucl_search["hits_total"]
+    assert job["source"] == "imported" and job["hits_total"] == original["hits_total"]
+    assert job["program"] == original["program"]
+    assert job["query_letters"] == original["query_letters"]
     assert {s["key"]: s["status"] for s in job["steps"]} == IMPORTED_STEPS
-    _assert_same_hits(client, nucl_search["id"], job["id"])
+    _assert_same_hits(client, original["id"], job["id"])
     # Every format is formatted from the archive, as for the job that made it.
-    assert _download(client, job["id"], "tsv") == _download(client, nucl_search["id"], "tsv")
+    assert _download(client, job["id"], "tsv") == _download(client, original["id"], "tsv")
     for fmt in ("json", "text", "xml"):
         assert _download(client, job["id"], fmt), fmt
     alignments = client.get(f"/api/jobs/{job['id']}/alignments?query_index=0").json()["items"]
