@@ -20,11 +20,13 @@ indexes). Any failure removes the directory, so a refused file leaves no job and
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +58,7 @@ TABLE_FILE = "hits.tsv"
 XML_DOWNLOAD = "results.xml"  # exports/: the uploaded XML is the job's XML download
 SOURCE_FILE = "source.json"  # what was imported (kind, BLAST version, database as named)
 _HEAD_BYTES = 4096
+STALE_AFTER_S = 86_400  # a draft or spooled upload this old was left by a process that died
 MAX_TITLE_CHARS = 200  # as a submitted job's (job_service.py)
 _ARCHIVE_MAGIC = b"Blast4-archive ::="
 _IDENT = re.compile(r'^\s*ident "([^"]*)"')
@@ -98,6 +101,21 @@ class ImportService:
         self._settings = settings
         self._jobs = jobs
         self._databases = databases
+        self._swept = False
+
+    def _sweep_leftovers(self) -> None:
+        """Once per process: remove the drafts and spooled uploads a process that died while
+        importing left behind (a day old: no import takes that long)."""
+        if self._swept:
+            return
+        self._swept = True
+        cutoff = time.time() - STALE_AFTER_S
+        with contextlib.suppress(OSError), os.scandir(self._settings.jobs_dir) as entries:
+            for entry in entries:
+                if entry.name.startswith((".import-", ".upload-")):
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            _remove(Path(entry.path))
 
     def import_file(
         self,
@@ -110,6 +128,7 @@ class ImportService:
     ) -> Job:
         """Import the BLAST result at `path` as a completed job owned by the viewer. With `take`
         the file is moved into the job (an upload spooled in the data dir), else copied."""
+        self._sweep_leftovers()
         kind = detect_kind(path)
         job_id = str(uuid.uuid4())
         jobs_dir = self._settings.jobs_dir
@@ -262,6 +281,13 @@ class ImportService:
         base = Path(named).name
         found = [row for row in self._databases.list(viewer) if Path(row.path).name == base]
         return found[0] if len(found) == 1 else None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def imported_results(work_dir: Path, databases: DatabaseCatalog, job: Job) -> JobResults:

@@ -338,3 +338,29 @@ def test_import_cli_on_the_data_dir_and_against_a_server(
         assert refused.returncode == 2 and "error import_malformed" in refused.stderr.decode()
     finally:
         server.kill(signal.SIGTERM)
+
+
+def test_leftovers_of_a_process_that_died_while_importing_are_swept(client: TestClient) -> None:
+    """A day-old draft or spooled upload (its process died mid-import) is removed by the next
+    import in a new process; a fresh one (another import in progress) is left alone."""
+    import os
+    import time
+
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    jobs_dir = runtime.settings.jobs_dir
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    old_draft, old_upload = jobs_dir / ".import-dead", jobs_dir / ".upload-dead.part"
+    fresh = jobs_dir / ".import-busy"
+    for directory in (old_draft, fresh):
+        directory.mkdir()
+        (directory / "index").mkdir()
+    old_upload.write_bytes(b"<BlastOutput>")
+    day_ago = time.time() - 2 * 86_400
+    for path in (old_draft, old_upload):
+        os.utime(path, (day_ago, day_ago))
+    runtime.imports._swept = False  # as in a new process
+    assert _import(client, "x.txt", b"not blast").status_code == 422
+    assert not old_draft.exists() and not old_upload.exists()
+    assert fresh.is_dir()
+    fresh.joinpath("index").rmdir()
+    fresh.rmdir()
