@@ -54,6 +54,8 @@ def test_import_from_the_jobs_page_opens_the_imported_job(
     job_id = re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1)  # type: ignore[union-attr]
     job = server.job(job_id)
     assert job["source"] == "imported" and job["phase"] == "completed"
+    expect(page.get_by_test_id("job-source")).to_have_text("imported: BLAST ran elsewhere")
+    expect(page.get_by_test_id("duplicate-job")).to_have_count(0)
     page.get_by_test_id("tab-hits").click()
     expect(page.get_by_test_id("hits-table").get_by_test_id("hit-row").first).to_be_visible()
     page.get_by_test_id("tab-run").click()

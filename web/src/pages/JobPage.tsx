@@ -149,12 +149,19 @@ function JobHeader({ job, onCancel, cancelling }: { job: Job; onCancel: () => vo
               <dt>Database</dt>
               <dd data-testid="job-database">{job.database}</dd>
             </div>
-            <div>
-              <dt>Cluster / namespace</dt>
-              <dd data-testid="job-cluster">
-                {job.cluster} / {job.namespace}
-              </dd>
-            </div>
+            {job.source === 'imported' ? (
+              <div>
+                <dt>Source</dt>
+                <dd data-testid="job-source">imported: BLAST ran elsewhere</dd>
+              </div>
+            ) : (
+              <div>
+                <dt>Cluster / namespace</dt>
+                <dd data-testid="job-cluster">
+                  {job.cluster} / {job.namespace}
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Queries</dt>
               <dd data-testid="job-queries">
@@ -180,9 +187,11 @@ function JobHeader({ job, onCancel, cancelling }: { job: Job; onCancel: () => vo
                 {job.phase === 'cancelling' ? 'Cancelling…' : 'Cancel'}
               </button>
             )}
-            <Link className="btn" to={`/search?from=${encodeURIComponent(job.id)}`} data-testid="duplicate-job">
-              Duplicate
-            </Link>
+            {job.source !== 'imported' && ( // an imported job has no query to search again
+              <Link className="btn" to={`/search?from=${encodeURIComponent(job.id)}`} data-testid="duplicate-job">
+                Duplicate
+              </Link>
+            )}
           </div>
         </div>
       </div>
