@@ -129,6 +129,12 @@ class ImportService:
         """Import the BLAST result at `path` as a completed job owned by the viewer. With `take`
         the file is moved into the job (an upload spooled in the data dir), else copied."""
         self._sweep_leftovers()
+        if title and len(title) > MAX_TITLE_CHARS:  # refused, not cut: as a search's title
+            raise BlastDeckError(
+                ErrorCode.INVALID_REQUEST,
+                f"The title has {len(title):,} characters; at most {MAX_TITLE_CHARS} are allowed.",
+                field="title",
+            )
         kind = detect_kind(path)
         job_id = str(uuid.uuid4())
         jobs_dir = self._settings.jobs_dir
@@ -435,12 +441,6 @@ def _write_source(work_dir: Path, kind: str, header: XmlHeader, row: BlastDataba
 
 def _title(title: str | None, filename: str, header: XmlHeader, draft: _Draft) -> str:
     if title and title.strip():
-        if len(title) > MAX_TITLE_CHARS:
-            raise BlastDeckError(
-                ErrorCode.INVALID_REQUEST,
-                f"The title has {len(title):,} characters; at most {MAX_TITLE_CHARS} are allowed.",
-                field="title",
-            )
         return " ".join("".join(c if c.isprintable() else " " for c in title).split())
     shown = Path(filename).name if filename else f"{header.program} result"
     return f"Imported {shown} ({draft.query_count} queries)"[:200]

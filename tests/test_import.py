@@ -192,6 +192,35 @@ def test_imported_xml_takes_its_organisms_from_the_registered_database(client: T
     assert report.json()["organisms"] == theirs["organisms"] and theirs["organisms"]
 
 
+def test_imported_xml_of_a_database_not_registered_here(
+    client: TestClient, nucl_search: dict
+) -> None:
+    """The hits need no database: they import whole, naming the database as the file does;
+    what needs the database's sequences (the FASTA download) says it is unknown."""
+    xml = _download(client, nucl_search["id"], "xml")
+    elsewhere = re.sub(
+        rb"<BlastOutput_db>[^<]*<", b"<BlastOutput_db>/data/elsewhere/nt<", xml, count=1
+    )
+    assert elsewhere != xml
+    response = _import(client, "elsewhere.xml", elsewhere)
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["database"] == "/data/elsewhere/nt"
+    _assert_same_hits(client, nucl_search["id"], job["id"])
+    fasta_download = client.get(f"/api/jobs/{job['id']}/download", params={"format": "fasta"})
+    assert fasta_download.status_code == 404, fasta_download.text
+    assert fasta_download.json()["error_code"] == "unknown_database"
+
+
+def test_a_title_over_the_limit_is_refused(client: TestClient, nucl_search: dict) -> None:
+    xml = _download(client, nucl_search["id"], "xml")
+    before = _stored(client)
+    response = _import(client, "run.xml", xml, title="t" * 201)
+    assert response.status_code == 422 and response.json()["error_code"] == "invalid_request"
+    assert response.json()["field"] == "title"
+    assert _stored(client) == before
+
+
 # -- bad inputs: refused with their code, nothing stored --------------------------------------
 
 
