@@ -393,3 +393,63 @@ def test_leftovers_of_a_process_that_died_while_importing_are_swept(client: Test
     assert fresh.is_dir()
     fresh.joinpath("index").rmdir()
     fresh.rmdir()
+
+
+# -- the XML reader against BLAST's own hit table, every program --------------------------------
+
+_TABLE = "6 qseqid saccver stitle pident length mismatch gapopen qstart qend sstart send evalue"
+_TABLE += " bitscore qlen slen qcovhsp qcovs"
+_CODONS = {
+    "A": "GCT", "R": "CGT", "N": "AAT", "D": "GAT", "C": "TGT", "Q": "CAA", "E": "GAA",
+    "G": "GGT", "H": "CAT", "I": "ATT", "L": "CTG", "K": "AAA", "M": "ATG", "F": "TTT",
+    "P": "CCG", "S": "TCT", "T": "ACC", "W": "TGG", "Y": "TAT", "V": "GTT",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("program", "query_kind", "db_kind", "parse_seqids"),
+    [
+        ("blastx", "nucl", "prot", False),
+        ("blastx", "nucl", "prot", True),
+        ("tblastn", "prot", "nucl", False),
+        ("tblastx", "nucl", "nucl", True),
+    ],
+)
+def test_xml_reader_gives_blasts_hit_table_for_translated_programs(
+    demo_proteins: list[tuple[str, str]],
+    tmp_path: Path,
+    program: str,
+    query_kind: str,
+    db_kind: str,
+    parse_seqids: bool,
+) -> None:
+    """Each HSP read from BLAST XML equals the row BLAST's tabular output prints for it, on both
+    strands (a coding sequence and its reverse complement), with and without -parse_seqids."""
+    from blastdeck.results.blast_xml import BlastXmlReader
+
+    proteins = demo_proteins[:4]
+    coding = "".join(_CODONS.get(a, "NNN") for a in proteins[0][1])
+    reverse = coding[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+    nucleotides = [("fwd forward copy", "ACG" + coding), ("rev reverse copy", "TT" + reverse)]
+    queries = nucleotides if query_kind == "nucl" else proteins
+    subjects = proteins if db_kind == "prot" else nucleotides
+    (tmp_path / "q.fa").write_text(fasta(queries))
+    (tmp_path / "db.fa").write_text(fasta(subjects))
+    build = ["makeblastdb", "-in", "db.fa", "-dbtype", db_kind, "-out", "db"]
+    subprocess.run(build + (["-parse_seqids"] if parse_seqids else []), cwd=tmp_path, check=True)
+    search = [program, "-query", "q.fa", "-db", "db", "-max_target_seqs", "5"]
+    subprocess.run([*search, "-outfmt", "5", "-out", "r.xml"], cwd=tmp_path, check=True)
+    subprocess.run([*search, "-outfmt", _TABLE, "-out", "r.tsv"], cwd=tmp_path, check=True)
+    with (tmp_path / "r.xml").open("rb") as stream:
+        ours = [h for q in BlastXmlReader(stream).queries() for h in q.hsps]
+    rows = [line.split("\t") for line in (tmp_path / "r.tsv").read_text().splitlines()]
+    assert len(rows) >= 2 and len(ours) == len(rows)  # hits on both strands at least
+    fields = ("query_id", "subject_id", "subject_title", "pident", "length", "mismatch")
+    fields += ("gapopen", "qstart", "qend", "sstart", "send", "evalue", "bitscore", "qlen")
+    fields += ("slen", "qcovhsp", "qcovs")
+    for hsp, row in zip(ours, rows, strict=True):
+        theirs = [float(v) if f in ("pident", "evalue", "bitscore") else v
+                  for f, v in zip(fields, row, strict=True)]  # fmt: skip
+        mine = [getattr(hsp, f) if isinstance(t, float) else str(getattr(hsp, f))
+                for f, t in zip(fields, theirs, strict=True)]  # fmt: skip
+        assert mine == theirs

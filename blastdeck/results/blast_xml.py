@@ -58,6 +58,10 @@ _HEADER_FIELDS = {"BlastOutput_program": "program", "BlastOutput_version": "vers
 _HEADER_FIELDS["BlastOutput_db"] = "database"
 _LOCAL_ID = re.compile(r"Query_\d+")
 _GAP_RUN = re.compile(r"-+")
+_ORDINAL_ID = "gnl|BL_ORD_ID|"
+# Programs whose query is translated: BLAST's qcovhsp divides the alignment's length (in
+# residues) by the query's (in bases), as its hit table shows.
+_TRANSLATED_QUERY = frozenset({"blastx", "tblastx"})
 # BLAST's JSON HSP keys (alignments.py) for the XML elements the web page shows.
 _ALIGNMENT_FIELDS = {
     "Hsp_num": "hsp_num",
@@ -259,7 +263,10 @@ class BlastXmlReader:
             bitscore=tabular_bitscore(self._float(h, "Hsp_bit-score")),
             qlen=query.length,
             slen=self._int(hit, "Hit_len"),
-            qcovhsp=query_cover(abs(qend - qstart) + 1, query.length),
+            qcovhsp=query_cover(
+                align_len if self.header.program in _TRANSLATED_QUERY else abs(qend - qstart) + 1,
+                query.length,
+            ),
             qcovs=0,  # with_query_cover, once the query's HSPs are all read
             staxid=0,  # XML has none; job_import.py adds the database's
         )
@@ -363,8 +370,12 @@ class BlastXmlReader:
 
 
 def _subject_id(hit: dict[str, str]) -> str:
-    """The subject's accession with its version, as BLAST's `saccver` names it: the XML gives the
-    accession alone, and the versioned one inside a typed id (`gb|AY770966.1|`)."""
+    """The subject as BLAST's `saccver` names it: the accession with its version (the XML gives
+    the accession alone, and the versioned one inside a typed id, `gb|AY770966.1|`); in a
+    database built without -parse_seqids (ordinal ids), its defline's first word."""
+    hit_id = hit.get("Hit_id", "").strip()
+    if hit_id.startswith(_ORDINAL_ID):  # a database without -parse_seqids: BLAST names the
+        return (hit.get("Hit_def", "").split(maxsplit=1) or [hit_id])[0]  # defline's first word
     accession = hit.get("Hit_accession", "").strip()
     for part in hit.get("Hit_id", "").split("|"):
         if accession and part.startswith(accession + "."):
