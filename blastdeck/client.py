@@ -33,6 +33,7 @@ class Backend(Protocol):
     def submit(self, request: SubmitRequest) -> dict[str, Any]: ...
     def job(self, job_id: str) -> dict[str, Any]: ...
     def cancel(self, job_id: str) -> dict[str, Any]: ...
+    def import_result(self, path: Path, title: str | None) -> dict[str, Any]: ...
     def download(
         self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
     ) -> None: ...
@@ -165,6 +166,12 @@ class HttpBackend:
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         return self._json("POST", f"/api/jobs/{_segment(job_id)}/cancel", *_JOB_KEYS)
+
+    def import_result(self, path: Path, title: str | None) -> dict[str, Any]:
+        with path.open("rb") as fh:  # streamed from the file, never read whole
+            files = {"file": (path.name, fh, "application/octet-stream")}
+            data = {"title": title} if title else {}
+            return self._json("POST", "/api/jobs/import", *_JOB_KEYS, data=data, files=files)
 
     def download(
         self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None

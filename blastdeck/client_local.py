@@ -44,6 +44,12 @@ class LocalBackend:
     def cancel(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.cancel(job_id))
 
+    def import_result(self, path: Path, title: str | None) -> dict[str, Any]:
+        if not path.is_file():
+            raise BlastDeckError(ErrorCode.FILE_NOT_FOUND, f"No such file: {path}", field="file")
+        job = self._runtime.imports.import_file(path, EVERYONE, title=title, filename=path.name)
+        return job_payload(job)
+
     def remove_database(self, name: str) -> dict[str, Any]:
         removed = self._runtime.database_removal.remove(name, EVERYONE)
         return {

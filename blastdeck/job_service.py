@@ -21,7 +21,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import parse_query, to_fasta
 from blastdeck.domain.job_titles import clean_title, default_title
 from blastdeck.domain.options import validate_options
-from blastdeck.domain.pipeline_model import Phase, Step, StepStatus, is_terminal
+from blastdeck.domain.pipeline_model import JobSource, Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import (
     Program,
     parse_program,
@@ -34,6 +34,7 @@ from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
 from blastdeck.job_databases import searched_databases
+from blastdeck.job_import import imported_results
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
@@ -241,8 +242,8 @@ class JobService:
             )
         self._jobs.delete(job.id)
         if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is done
-            engine = self._clusters.engine_for(job.cluster)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # (an imported job has no engine)
+                engine = self._clusters.engine_for(job.cluster)
                 engine.cancel(self._pipeline.context(job), job.engine_handle)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
         self._indexes.forget(job.id)
@@ -327,6 +328,8 @@ class JobService:
         return stream_columns(rows, columns, as_csv)
 
     def _results(self, job: Job, archives: bool) -> JobResults:
+        if job.source == JobSource.IMPORTED:  # no engine ran it: its files (job_import.py)
+            return imported_results(self._settings.jobs_dir / job.id, self._databases, job)
         ctx, engine = self._pipeline.context(job), self._clusters.engine_for(job.cluster)
         return engine.make_archives(ctx) if archives else engine.collect(ctx)
 
@@ -398,6 +401,8 @@ class JobService:
         if alignments.has_query(out_dir, query_index):
             return alignments.read_query_alignments(out_dir, query_index)
         json_export = self._settings.jobs_dir / job.id / "exports" / "results.json"
+        if job.source == JobSource.IMPORTED:  # split from its JSON download (from its archive)
+            json_export = self.export(job.id, ExportFormat.JSON, viewer)
         try:
             if json_export.exists():
                 with self._exports.held(job.id, self._settings.jobs_dir / job.id):

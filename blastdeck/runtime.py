@@ -25,6 +25,7 @@ from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.executors.base import Executor
 from blastdeck.executors.inline import InlineExecutor
+from blastdeck.job_import import ImportService
 from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
@@ -100,6 +101,7 @@ class Runtime:
             self.taxonomy,
         )
         self.shares = ShareService(settings, ShareStore(sessions), self.service)
+        self.imports = ImportService(settings, self.jobs, self.databases)
         self._purger: _Every | None = None
 
     def migrate(self) -> None:

@@ -18,6 +18,7 @@ from blastdeck.api.routers import (
     databases,
     ebi,
     health,
+    job_import,
     job_taxonomy,
     jobs,
     limits,
@@ -41,6 +42,7 @@ from blastdeck.runtime import Runtime
 from blastdeck.store.job_stats import JobStats
 
 ROUTERS = (
+    job_import,
     jobs,
     results,
     job_taxonomy,

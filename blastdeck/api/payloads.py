@@ -19,7 +19,14 @@ from blastdeck.database_files import database_files, missing_files_reason
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
 from blastdeck.domain.errors import ErrorCode, category_of
-from blastdeck.domain.pipeline_model import STEP_LABELS, Phase, Step, poll_after_ms, status_of
+from blastdeck.domain.pipeline_model import (
+    STEP_LABELS,
+    JobSource,
+    Phase,
+    Step,
+    poll_after_ms,
+    status_of,
+)
 from blastdeck.engines.base import EngineHealth
 from blastdeck.store import models
 from blastdeck.submit_slots import ClusterSlots
@@ -40,6 +47,7 @@ def job_model(job: models.Job) -> Job:
         databases=job.database_names,
         cluster=job.cluster,
         namespace=job.namespace,
+        source=JobSource(job.source or JobSource.SEARCH),
         options=job.options or {},
         status=status_of(phase),
         phase=phase,

@@ -24,6 +24,7 @@ for command in (
     server.gc,
 ):
     app.command()(command)
+app.command(name="import")(jobs.import_result)
 app.add_typer(databases.app, name="db")
 app.add_typer(clusters.app, name="cluster")
 app.add_typer(users.user_app, name="user")

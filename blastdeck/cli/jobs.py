@@ -101,6 +101,30 @@ def submit(
         say(f"{hits} {noun}; blastdeck results {job['id']} --format tsv")
 
 
+def import_result(
+    file: Annotated[
+        Path,
+        typer.Argument(help="BLAST XML (-outfmt 5) or a BLAST archive (-outfmt 11) made elsewhere"),
+    ],
+    title: Annotated[str | None, typer.Option(help="a title for the job")] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Import a BLAST result made elsewhere as a completed job (no BLAST run: its hits,
+    alignments and downloads work like a search's). An archive needs its database registered
+    here; an imported XML's only download is the XML itself. Prints the job id and its hits."""
+    from blastdeck.domain.errors import BlastDeckError, ErrorCode
+
+    with reaching(server, data_dir, token) as backend:
+        if not file.is_file():
+            raise BlastDeckError(ErrorCode.FILE_NOT_FOUND, f"No such file: {file}", field="file")
+        job = backend.import_result(file, title)
+    hits = job["hits_total"]
+    say(f"{job['id']} imported: {hits} hit{'' if hits == 1 else 's'} from {job['query_count']} "
+        f"queries against {job['database']}")  # fmt: skip
+
+
 def status(
     job_id: Annotated[str, typer.Argument(help="job id")],
     as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,

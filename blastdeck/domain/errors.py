@@ -82,6 +82,13 @@ class ErrorCode(StrEnum):
     INVALID_TAXID_MAP = "invalid_taxid_map"  # a database's taxid map: bad line, seqid, taxid
     DATABASE_WITHOUT_TAXIDS = "database_without_taxids"  # a taxon filter on a db with no taxids
     DATABASE_IN_USE = "database_in_use"  # deleting a database a queued/running job searches
+    # importing a BLAST result made elsewhere (POST /api/jobs/import, job_import.py)
+    IMPORT_NOT_BLAST = "import_not_blast"  # neither BLAST XML (-outfmt 5) nor an archive (11)
+    IMPORT_MALFORMED = "import_malformed"  # truncated, malformed, entities, nesting too deep
+    IMPORT_BLAST_VERSION = "import_blast_version"  # an archive from another BLAST+ version
+    IMPORT_DATABASE_UNKNOWN = "import_database_unknown"  # an archive's database is not here
+    # an imported job's download that cannot be produced exactly from what was imported
+    FORMAT_UNAVAILABLE = "format_unavailable"
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.
@@ -159,6 +166,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     # A server-side configuration problem (BLASTDECK_TAXONOMY_DIR), not the request's fault.
     ErrorCode.TAXONOMY_UNAVAILABLE: 503,
     ErrorCode.USER_OWNS_DATA: 409,
+    ErrorCode.FORMAT_UNAVAILABLE: 409,
 }
 
 

@@ -71,6 +71,13 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class JobSource(StrEnum):
+    """Where a job's results come from."""
+
+    SEARCH = "search"  # BLAST ran here, through the steps
+    IMPORTED = "imported"  # a BLAST result made elsewhere, imported (no BLAST run here)
+
+
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED})
 
 FAST_POLL_PHASES = frozenset(

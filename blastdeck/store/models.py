@@ -74,6 +74,10 @@ class Job(Base):
     # None: no taxon filter.
     taxon_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    # search: BLAST ran here; imported: a BLAST result made elsewhere (job_import.py), which
+    # never runs (its steps are recorded as the import did them).
+    source: Mapped[str] = mapped_column(String(16), default="search", server_default="search")
+
     # The user who submitted it; None when auth is off (the single-user embedded default).
     owner_id: Mapped[str | None] = mapped_column(String(36), index=True)
 

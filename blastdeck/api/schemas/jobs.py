@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
 from blastdeck.domain.job_titles import MAX_TITLE_CHARS
-from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
+from blastdeck.domain.pipeline_model import JobSource, JobStatus, Phase, Step, StepStatus
 from blastdeck.domain.programs import Program
 
 
@@ -102,6 +102,11 @@ class Job(BaseModel):
     databases: list[str] = Field(description="every database searched, in search order")
     cluster: str
     namespace: str
+    source: JobSource = Field(
+        default=JobSource.SEARCH,
+        description="search: BLAST ran here; imported: a BLAST result made elsewhere "
+        "(POST /api/jobs/import), whose BLAST steps are skipped",
+    )
     options: dict[str, OptionValue] = Field(description="the validated BLAST options")
     status: JobStatus
     phase: Phase

@@ -61,9 +61,11 @@ function JobView({ id }: { id: string }) {
           {job.phase === 'cancelling' ? 'Cancelling…' : 'Cancel'}
         </button>
       )}
-      <Link className="btn" to={`/search?from=${encodeURIComponent(job.id)}`} data-testid="duplicate-job">
-        Duplicate
-      </Link>
+      {job.source !== 'imported' && ( // an imported job has no query to search again
+        <Link className="btn" to={`/search?from=${encodeURIComponent(job.id)}`} data-testid="duplicate-job">
+          Duplicate
+        </Link>
+      )}
       <button type="button" className="btn" aria-expanded={sharing} onClick={() => setSharing(!sharing)} data-testid="share-job">
         Share
       </button>

@@ -7,6 +7,7 @@ import { isTransient } from '../api/client';
 import { api } from '../api/endpoints';
 import type { Job, JobStatus } from '../api/types';
 import { ErrorNote } from '../components/ErrorNote';
+import { ImportResultButton } from '../components/job/ImportResultButton';
 import { LivePausedBanner } from '../components/LivePausedBanner';
 import { Pager } from '../components/Pager';
 import { StatusBadge } from '../components/StatusBadge';
@@ -77,9 +78,12 @@ export function JobsPage() {
     <div className="stack">
       <div className="row space-between">
         <h1>Jobs</h1>
-        <Link to="/search" className="btn btn-primary">
-          New search
-        </Link>
+        <div className="row">
+          <ImportResultButton />
+          <Link to="/search" className="btn btn-primary">
+            New search
+          </Link>
+        </div>
       </div>
       <LivePausedBanner show={paused} what="Job list updates" />
       {actionError && <ErrorNote error={actionError} testId="jobs-action-error" />}

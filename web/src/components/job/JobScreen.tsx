@@ -127,12 +127,19 @@ function JobHeader({ job, actions }: { job: Job; actions: ReactNode }) {
               <dt>{(job.databases ?? []).length > 1 ? 'Databases' : 'Database'}</dt>
               <dd data-testid="job-database">{(job.databases?.length ? job.databases : [job.database]).join(' + ')}</dd>
             </div>
-            <div>
-              <dt>Cluster / namespace</dt>
-              <dd data-testid="job-cluster">
-                {job.cluster} / {job.namespace}
-              </dd>
-            </div>
+            {job.source === 'imported' ? (
+              <div>
+                <dt>Source</dt>
+                <dd data-testid="job-source">imported: BLAST ran elsewhere</dd>
+              </div>
+            ) : (
+              <div>
+                <dt>Cluster / namespace</dt>
+                <dd data-testid="job-cluster">
+                  {job.cluster} / {job.namespace}
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Queries</dt>
               <dd data-testid="job-queries">
