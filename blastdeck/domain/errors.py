@@ -75,6 +75,10 @@ class ErrorCode(StrEnum):
     INVALID_TAXID_MAP = "invalid_taxid_map"  # a database's taxid map: bad line, seqid, taxid
     DATABASE_WITHOUT_TAXIDS = "database_without_taxids"  # a taxon filter on a db with no taxids
     DATABASE_IN_USE = "database_in_use"  # deleting a database a queued/running job searches
+    INVALID_NOTIFICATION = "invalid_notification"  # a notify target malformed (type, url, to)
+    # a webhook to a loopback/private/link-local address (BLASTDECK_WEBHOOK_ALLOW_PRIVATE off)
+    NOTIFICATION_TARGET_FORBIDDEN = "notification_target_forbidden"
+    EMAIL_UNAVAILABLE = "email_unavailable"  # an e-mail target on a server with no SMTP set
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.

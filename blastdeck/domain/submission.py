@@ -20,3 +20,5 @@ class SubmitRequest:
     options: dict[str, Any] | None = None
     # NCBI's ENTREZ_QUERY organism filter (Blast.cgi), instead of options taxids/negative_taxids
     entrez_query: str | None = None
+    # where to tell of the job's end (domain/notifications.py); None: the user's defaults
+    notify: list[Any] | None = None

@@ -52,6 +52,7 @@ class NewJob:
     query_letters: int
     owner_id: str | None = None
     taxon_filter: dict[str, Any] | None = None
+    notify: list[dict[str, Any]] | None = None  # its end's outbox rows: store/notifications.py
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from blastdeck.api.schemas.notifications import NOTIFY_DESCRIPTION
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
 from blastdeck.domain.programs import Program
@@ -29,6 +30,12 @@ class JobCreate(BaseModel):
         "filter: taxids (search only within these taxa and their descendants) or "
         "negative_taxids (everything but them), each a list or a comma-separated string of "
         "taxids or scientific names",
+    )
+    # Any: checked by the job service, so every bad value answers `invalid_notification`.
+    notify: Any = Field(
+        default=None,
+        description=NOTIFY_DESCRIPTION,
+        json_schema_extra={"type": "array", "items": {"type": "object"}},
     )
 
 
