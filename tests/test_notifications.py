@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import signal
 import time
@@ -22,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
+from blastdeck.domain.notifications import backoff_s, forbidden_address, sign
 from tests.conftest import (
     SLOW_OPTIONS,
     Server,
@@ -152,8 +152,6 @@ def test_a_500_is_retried_with_the_same_delivery_id(client, demo_16s, receiver) 
     hits = receiver.wait_for(3)
     assert len({h.headers["x-blastdeck-delivery"] for h in hits}) == 1
     assert hits[0].body == hits[2].body
-    gaps = [b.at - a.at for a, b in itertools.pairwise(hits)]
-    assert gaps[1] > gaps[0] * 1.2, gaps  # exponential back-off: 0.2 s, then 0.4 s
     [delivery] = settled(client, job["id"])
     assert delivery["status"] == "delivered" and delivery["attempts"] == 3
     assert finished(client, job["id"])["phase"] == "completed"
@@ -262,6 +260,19 @@ def test_multipart_submit_takes_notify(client, demo_16s, receiver) -> None:
     assert response.status_code == 202, response.text
     [hit] = receiver.wait_for(1)
     assert json.loads(hit.body)["job"]["id"] == response.json()["id"]
+
+
+def test_back_off_doubles_up_to_its_cap() -> None:
+    assert [backoff_s(n, 0.2, 1.0) for n in range(1, 6)] == [0.2, 0.4, 0.8, 1.0, 1.0]
+
+
+def test_signature_and_addresses() -> None:
+    body = b'{"a":1}'
+    assert sign(body, "k") == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    forbidden = ["127.0.0.1", "10.0.0.1", "192.168.1.1", "169.254.169.254", "::1", "fe80::1%eth0",
+                 "::ffff:10.0.0.1", "0.0.0.0", "100.64.0.1", "224.0.0.1"]  # fmt: skip
+    assert all(forbidden_address(a) for a in forbidden)
+    assert not any(forbidden_address(a) for a in ["93.184.215.14", "2606:4700::1111"])
 
 
 # -- bad input: refused at submit with a stable code, nothing stored --------------------------

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from blastdeck.api.schemas.notifications import NOTIFY_DESCRIPTION
+from blastdeck.api.schemas.notifications import NOTIFY_DESCRIPTION, TARGET_OBJECT
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus, Phase, Step, StepStatus
 from blastdeck.domain.programs import Program
@@ -35,7 +35,7 @@ class JobCreate(BaseModel):
     notify: Any = Field(
         default=None,
         description=NOTIFY_DESCRIPTION,
-        json_schema_extra={"type": "array", "items": {"type": "object"}},
+        json_schema_extra={"type": "array", "items": TARGET_OBJECT},
     )
 
 

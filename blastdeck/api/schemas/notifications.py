@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A target as a client sends it: an object (checked by the server, domain/notifications.py).
+TARGET_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 NOTIFY_DESCRIPTION = (
     "Where to tell of the job's end: a list of targets, each "
     '{"type": "webhook", "url": "https://...", "secret": "...", "format": "json"|"slack"} or '
@@ -50,5 +52,5 @@ class NotifyDefaultsUpdate(BaseModel):
 
     targets: Any = Field(
         description=NOTIFY_DESCRIPTION,
-        json_schema_extra={"type": "array", "items": {"type": "object"}},
+        json_schema_extra={"type": "array", "items": TARGET_OBJECT},
     )

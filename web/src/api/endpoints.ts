@@ -16,6 +16,7 @@ import type {
   JobListParams,
   JobPage,
   Limits,
+  NotificationDeliveryList,
   ProgramList,
   ProgramOptions,
   QueryList,
@@ -53,6 +54,8 @@ export const api = {
   events: (id: string, after: number) => apiJson<JobEventList>(`${job(id)}/events${qs({ after })}`),
   cancel: (id: string) => apiJson<Job>(`${job(id)}/cancel`, { method: 'POST' }),
   remove: (id: string) => apiJson<void>(job(id), { method: 'DELETE' }),
+  /** The job's notifications of its end and how each went. */
+  notifications: (id: string) => apiJson<NotificationDeliveryList>(`${job(id)}/notifications`).then((r) => r.items),
 
   /** Hits: one row per query and subject. */
   hits: (id: string, p: HitParams) => apiJson<HitPage>(`${job(id)}/hits${qs(p)}`),

@@ -1598,7 +1598,9 @@ export interface components {
              * Targets
              * @description Where to tell of the job's end: a list of targets, each {"type": "webhook", "url": "https://...", "secret": "...", "format": "json"|"slack"} or {"type": "email", "to": "name@example.org"}, with an optional "on": a list of completed, failed, cancelled (default: all three). Omitted: the user's defaults (GET /api/me/notify); [] none.
              */
-            targets: Record<string, never>[];
+            targets: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * OptionKind
@@ -2106,7 +2108,9 @@ export interface components {
              * @description Where to tell of the job's end: a list of targets, each {"type": "webhook", "url": "https://...", "secret": "...", "format": "json"|"slack"} or {"type": "email", "to": "name@example.org"}, with an optional "on": a list of completed, failed, cancelled (default: all three). Omitted: the user's defaults (GET /api/me/notify); [] none.
              * @default null
              */
-            notify?: Record<string, never>[];
+            notify?: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * DatabaseRegister

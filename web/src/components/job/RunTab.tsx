@@ -9,6 +9,7 @@ import { isActiveJob } from '../../live/polling';
 import { deriveSteps, stepElapsedMs, type StepView } from '../../live/steps';
 import { useNow } from '../../live/useNow';
 import { EventLog } from './EventLog';
+import { NotificationsCard } from './NotificationsCard';
 
 export function RunTab({ job }: { job: Job }) {
   const steps = deriveSteps(job);
@@ -51,6 +52,7 @@ export function RunTab({ job }: { job: Job }) {
       </section>
 
       {configured(job) && <ConfigPreview jobId={job.id} />}
+      <NotificationsCard job={job} />
       <EventLog job={job} />
     </div>
   );
