@@ -51,6 +51,17 @@ class Sender:
         self._settings = settings
         self._notifications = notifications
         self._jobs = jobs
+        # One client for every webhook (thread-safe): its TLS context is built once. No
+        # connection is kept: one to a pinned address must never serve another host's request.
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(settings.notify_timeout_s),
+            limits=httpx.Limits(max_keepalive_connections=0),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
 
     def send(self, delivery: Delivery) -> None:
         """Send one delivery; raises on failure (PermanentFailure: do not retry)."""
@@ -89,9 +100,7 @@ class Sender:
         pinned = urlunsplit(parts._replace(netloc=f"{netloc}:{url_port(url)}"))
         headers["host"] = parts.netloc.rsplit("@", 1)[-1]
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-        timeout = httpx.Timeout(self._settings.notify_timeout_s)
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(pinned, content=body, headers=headers, extensions=extensions)
+        response = self._http.post(pinned, content=body, headers=headers, extensions=extensions)
         if 200 <= response.status_code < 300:
             return
         message = f"the receiver answered HTTP {response.status_code}"
@@ -153,6 +162,7 @@ class DeliveryLoop:
         self._wake.set()
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._sender.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
