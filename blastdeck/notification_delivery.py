@@ -14,8 +14,10 @@ import os
 import smtplib
 import ssl
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import urlsplit, urlunsplit
@@ -35,11 +37,13 @@ from blastdeck.domain.notifications import (
 )
 from blastdeck.notifications import Notifications, job_summary, url_port
 from blastdeck.store.jobs import JobStore
+from blastdeck.store.models import utcnow
 from blastdeck.store.notifications import Delivery
 
 log = logging.getLogger(__name__)
 
 SENDERS = 4  # deliveries sent at once by one loop
+PURGE_EVERY_S = 3600.0
 
 
 class PermanentFailure(Exception):
@@ -148,6 +152,7 @@ class DeliveryLoop:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._free = threading.Semaphore(SENDERS)
+        self._next_purge = 0.0
         self._pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="blastdeck-notify")
         self._thread = threading.Thread(target=self._loop, daemon=True, name="blastdeck-notify")
 
@@ -173,10 +178,22 @@ class DeliveryLoop:
             except Exception:  # the database away for a moment: look again later
                 log.exception("notification delivery loop failed")
                 started, due_in = 0, None
+            self._purge_old()
             if started:
                 continue
             wait = self._settings.notify_poll_s if due_in is None else due_in
             self._wake.wait(min(self._settings.notify_poll_s, max(0.01, wait)))
+
+    def _purge_old(self) -> None:
+        """Delivered and failed rows go with the retention of jobs (at most once an hour)."""
+        days = self._settings.retention_days
+        if not days or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_S
+        try:
+            self._store.purge_ended_before(utcnow() - timedelta(days=days))
+        except Exception:
+            log.exception("purging old notifications failed")
 
     def run_once(self) -> int:
         """Claim as many due deliveries as there are free senders and start them."""

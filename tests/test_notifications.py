@@ -11,17 +11,23 @@ import hmac
 import json
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from blastdeck.api.app import create_app
 from blastdeck.domain.notifications import backoff_s, forbidden_address, sign
+from blastdeck.store.database import make_engine, make_session_factory, migrate
+from blastdeck.store.models import NotificationDelivery, utcnow
+from blastdeck.store.notifications import NotificationStore
 from tests.conftest import (
     SLOW_OPTIONS,
     Server,
@@ -432,3 +438,51 @@ def test_a_private_address_is_refused_at_delivery_too(serve: Server, demo_16s) -
         assert hook.received == []
     finally:
         hook.stop()
+
+
+# -- the outbox store: claims and the retention -----------------------------------------------
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[NotificationStore]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
+    migrate(engine)
+    yield NotificationStore(make_session_factory(engine))
+    engine.dispose()
+
+
+def _row(outbox: NotificationStore, status: str, age_days: float) -> str:
+    at = utcnow() - timedelta(days=age_days)
+    row = NotificationDelivery(
+        id=uuid.uuid4().hex, job_id=str(uuid.uuid4()), event="completed", kind="webhook",
+        target={"type": "webhook", "url": "https://example.org/"}, status=status, attempts=0,
+        next_attempt_at=at, created_at=at,
+    )  # fmt: skip
+    with outbox._sessions.begin() as s:
+        s.add(row)
+    return row.id
+
+
+def test_a_claimed_delivery_is_held_by_one_loop_until_its_lease_ends(outbox) -> None:
+    delivery = _row(outbox, "pending", 0)
+    [mine] = outbox.claim_due("loop-a", lease_s=0.5)
+    assert mine.id == delivery
+    assert outbox.claim_due("loop-b", lease_s=30) == []  # held: never sent twice at once
+    time.sleep(0.6)  # loop-a died mid-send: its lease ends and another loop takes it over
+    [again] = outbox.claim_due("loop-b", lease_s=30)
+    assert again.id == delivery
+    outbox.delivered(delivery, "loop-a")  # the late first sender records nothing
+    assert outbox.of_job(again.job_id)[0].status == "pending"
+    outbox.delivered(delivery, "loop-b")
+    [done] = outbox.of_job(again.job_id)
+    assert done.status == "delivered" and done.attempts == 1
+    assert outbox.claim_due("loop-c", lease_s=30) == []
+
+
+def test_old_ended_deliveries_are_purged_pending_ones_kept(outbox) -> None:
+    old_done, old_failed = _row(outbox, "delivered", 40), _row(outbox, "failed", 40)
+    old_pending, new_done = _row(outbox, "pending", 40), _row(outbox, "delivered", 1)
+    assert outbox.purge_ended_before(utcnow() - timedelta(days=30)) == 2
+    with outbox._sessions() as s:
+        left = set(s.scalars(select(NotificationDelivery.id)))
+    assert left == {old_pending, new_done} and not left & {old_done, old_failed}
