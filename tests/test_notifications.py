@@ -182,6 +182,14 @@ def test_a_500_every_time_ends_failed(client, demo_16s, receiver) -> None:
     assert finished(client, job["id"])["phase"] == "completed"
 
 
+def test_a_4xx_answer_fails_at_once(client, demo_16s, receiver) -> None:
+    receiver.default = 410
+    job = submit(client, demo_16s, [{"type": "webhook", "url": receiver.url}])
+    [delivery] = settled(client, job["id"])
+    assert delivery["status"] == "failed" and delivery["attempts"] == 1
+    assert "HTTP 410" in delivery["last_error"] and len(receiver.received) == 1
+
+
 def test_email_has_the_summary_and_a_link(client, demo_16s, smtp) -> None:
     before = len(smtp.messages)
     job = submit(client, demo_16s, [{"type": "email", "to": "ana@example.org"}], title="16S x2")
