@@ -41,6 +41,7 @@ from tests.conftest import (
     wait_for_job,
 )
 from tests.support.notify_receivers import HttpReceiver, SmtpReceiver, wait_until
+from tests.test_auth import cli
 
 NOTIFY = {
     "webhook_allow_private": True,
@@ -494,3 +495,50 @@ def test_old_ended_deliveries_are_purged_pending_ones_kept(outbox) -> None:
     with outbox._sessions() as s:
         left = set(s.scalars(select(NotificationDelivery.id)))
     assert left == {old_pending, new_done} and not left & {old_done, old_failed}
+
+
+# -- with auth on: defaults and deliveries are each user's own --------------------------------
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict]]:
+    data = tmp_path_factory.mktemp("notify-auth") / "data"
+    tokens = {}
+    for name in ("alice", "bob"):
+        assert cli(data, "user", "add", name).returncode == 0
+        run = cli(data, "token", "create", name)
+        assert run.returncode == 0, run.stderr
+        tokens[name] = {"Authorization": f"Bearer {run.stdout.decode().strip()}"}
+    settings = make_settings(data, None, auth="on", **NOTIFY)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client, tokens
+
+
+def test_each_user_has_their_own_defaults_and_deliveries(users, demo_16s, receiver) -> None:
+    client, tokens = users
+    assert client.get("/api/me/notify").status_code == 401
+    target = {"type": "webhook", "url": receiver.url}
+    put = client.put("/api/me/notify", json={"targets": [target]}, headers=tokens["alice"])
+    assert put.status_code == 200, put.text
+    assert client.get("/api/me/notify", headers=tokens["bob"]).json() == {"targets": []}
+    body = {"program": "blastn", "database": "demo-16s", "query": fasta(demo_16s[:1])}
+    jobs = {}
+    for name in ("alice", "bob"):
+        response = client.post("/api/jobs", json=body, headers=tokens[name])
+        assert response.status_code == 202, response.text
+        jobs[name] = response.json()["id"]
+    [hit] = receiver.wait_for(1)
+    assert json.loads(hit.body)["job"]["id"] == jobs["alice"]
+    url = f"/api/jobs/{jobs['alice']}/notifications"
+    assert client.get(url, headers=tokens["bob"]).status_code == 404
+    wait_until(
+        lambda: (
+            client.get(url, headers=tokens["alice"]).json()["items"][0]["status"] == "delivered"
+        ),
+        30,
+        lambda: client.get(url, headers=tokens["alice"]).json(),
+    )
+    bob_url = f"/api/jobs/{jobs['bob']}/notifications"
+    wait_for_job(lambda i: client.get(f"/api/jobs/{i}", headers=tokens["bob"]).json(), jobs["bob"])
+    assert client.get(bob_url, headers=tokens["bob"]).json() == {"items": []}
+    assert len(receiver.received) == 1
