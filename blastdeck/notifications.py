@@ -5,6 +5,7 @@ every notification carries. Sending them is `notification_delivery.py`'s work.""
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,14 +20,27 @@ from blastdeck.domain.notifications import (
 from blastdeck.store.models import Job
 from blastdeck.store.notifications import Delivery, NotificationStore
 
+# getaddrinfo has no timeout of its own: it runs here, and a caller waits for it at most
+# RESOLVE_TIMEOUT_S (a slow DNS server must not hold a submit).
+_RESOLVER = ThreadPoolExecutor(4, thread_name_prefix="blastdeck-dns")
+RESOLVE_TIMEOUT_S = 5.0
 
-def resolve_host(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (an IP literal: itself); [] when it does not resolve."""
+
+def _addresses(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return []
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (an IP literal: itself); [] when it does not resolve
+    (or not within RESOLVE_TIMEOUT_S)."""
+    try:
+        return _RESOLVER.submit(_addresses, host, port).result(timeout=RESOLVE_TIMEOUT_S)
+    except TimeoutError:
+        return []
 
 
 def url_port(url: str) -> int:
