@@ -126,7 +126,7 @@ def start(mode: str, work: Path, stack: ExitStack, notify: dict[str, str]) -> _c
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", default="embedded,distributed")
-    parser.add_argument("--bench-data", type=Path, default=DEFAULT_BENCH_DATA)
+    parser.add_argument("--bench-data", "--data", type=Path, default=DEFAULT_BENCH_DATA)
     parser.add_argument("--jobs", type=int, default=5, help="jobs per case")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
