@@ -42,6 +42,7 @@ from tests.conftest import (
 )
 from tests.support.notify_receivers import HttpReceiver, SmtpReceiver, wait_until
 from tests.test_auth import cli
+from tests.test_cli import cli as run_cli
 
 NOTIFY = {
     "webhook_allow_private": True,
@@ -542,3 +543,27 @@ def test_each_user_has_their_own_defaults_and_deliveries(users, demo_16s, receiv
     wait_for_job(lambda i: client.get(f"/api/jobs/{i}", headers=tokens["bob"]).json(), jobs["bob"])
     assert client.get(bob_url, headers=tokens["bob"]).json() == {"items": []}
     assert len(receiver.received) == 1
+
+
+# -- the CLI ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("embedded_on", ["sqlite"])
+def test_cli_submit_with_notify_options(serve: Server, demo_16s, receiver, tmp_path) -> None:
+    serve.start()
+    query = tmp_path / "q.fa"
+    query.write_text(fasta(demo_16s[:1]))
+    base = ["submit", str(query), "--db", "demo-16s", "--server", serve.url]
+    run = run_cli(*base, "--wait", "--notify-webhook", receiver.url, "--notify-secret", "cli")
+    assert run.returncode == 0, run.stderr.decode()
+    [hit] = receiver.wait_for(1)
+    expected = hmac.new(b"cli", hit.body, hashlib.sha256).hexdigest()
+    assert hit.headers["x-blastdeck-signature"] == f"sha256={expected}"
+    for bad, code in (
+        (["--notify-webhook", "ftp://example.org/x"], "invalid_notification"),
+        (["--notify-email", "not an address"], "invalid_notification"),
+        (["--notify-email", "a@example.org"], "email_unavailable"),
+    ):
+        run = run_cli(*base, *bad)
+        assert run.returncode != 0 and code in run.stderr.decode(), run.stderr.decode()
+        assert "Traceback" not in run.stderr.decode()
