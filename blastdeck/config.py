@@ -101,6 +101,25 @@ class Settings(BaseSettings):
     taxonomy_dir: Path | None = None
     taxonomy_cache_dir: Path | None = None
 
+    # Notifications of a job's end (docs/notifications.md). Links in them start with
+    # public_url (default: http://host:port). E-mail goes through this SMTP server; tls:
+    # "starttls", "ssl" or "off". Webhooks may reach loopback/private/link-local addresses only
+    # when webhook_allow_private is on. A delivery is tried notify_max_attempts times, waiting
+    # notify_backoff_s, then twice as long each time (at most notify_backoff_max_s).
+    public_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "blastdeck@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["off", "starttls", "ssl"] = "off"
+    webhook_allow_private: bool = False
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+    notify_max_attempts: int = Field(default=6, ge=1)
+    notify_backoff_s: float = Field(default=5.0, gt=0)
+    notify_backoff_max_s: float = Field(default=600.0, gt=0)
+    notify_poll_s: float = Field(default=0.5, gt=0)  # how often a delivery loop looks for work
+
     demo_databases: bool = True
     clusters: list[ClusterConfig] = Field(default_factory=list)
 
@@ -166,6 +185,11 @@ class Settings(BaseSettings):
             "submit_rate_per_minute": self.submit_rate_per_minute,
             "submit_burst": self.submit_burst,
         }
+
+    @property
+    def link_base(self) -> str:
+        """Where links in notifications point: public_url, else this server's address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def databases_dir(self) -> Path:

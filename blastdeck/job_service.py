@@ -36,6 +36,7 @@ from blastdeck.executors.base import Executor
 from blastdeck.job_databases import searched_databases
 from blastdeck.job_import import imported_results
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
+from blastdeck.notifications import Notifications
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
 from blastdeck.results.columns import (
@@ -88,9 +89,10 @@ class JobService:
         clusters: ClusterRegistry,
         pipeline: Pipeline,
         executor: Executor,
+        notifications: Notifications,
         taxonomy: Taxonomy | None = None,
     ) -> None:
-        self._settings = settings
+        self._settings, self._notifications = settings, notifications
         self._taxonomy = taxonomy
         self._jobs = jobs
         self._legacy_hsps = legacy_hsps
@@ -140,6 +142,7 @@ class JobService:
                 query_letters=letters,
                 owner_id=viewer.user_id,
                 taxon_filter=job_taxa.record if job_taxa else None,
+                notify=self._notifications.targets_for_submit(request.notify, viewer),
             )
         )
         if job_taxa is not None and job_taxa.taxids is not None:

@@ -30,6 +30,8 @@ from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.metrics import Observations, make_observations
+from blastdeck.notification_delivery import DeliveryLoop
+from blastdeck.notifications import Notifications
 from blastdeck.pipeline import Pipeline
 from blastdeck.sharing import ShareService
 from blastdeck.store.audit import AuditLog
@@ -44,6 +46,7 @@ from blastdeck.store.database import (
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import utcnow
+from blastdeck.store.notifications import NotificationStore
 from blastdeck.store.shares import ShareStore
 from blastdeck.store.users import UserStore
 from blastdeck.taxonomy import for_settings as taxonomy_for_settings
@@ -90,6 +93,7 @@ class Runtime:
             settings, self.jobs, self.databases, self.clusters, self.lock, self.metrics
         )
         self.executor: Executor = _make_executor(settings, self.pipeline)
+        self.notifications = Notifications(settings, NotificationStore(sessions))
         self.service = JobService(
             settings,
             self.jobs,
@@ -98,11 +102,13 @@ class Runtime:
             self.clusters,
             self.pipeline,
             self.executor,
+            self.notifications,
             self.taxonomy,
         )
         self.shares = ShareService(settings, ShareStore(sessions), self.service)
         self.imports = ImportService(settings, self.jobs, self.databases)
         self._purger: _Every | None = None
+        self._deliveries: DeliveryLoop | None = None
 
     def migrate(self) -> None:
         self.settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
@@ -129,6 +135,15 @@ class Runtime:
             self.jobs.clear_claims()  # this process alone runs this data dir's jobs
             self.reconcile()
             self._purger = _Every(self.settings.purge_interval_s, self.service.purge_expired)
+            self.start_deliveries()
+
+    def start_deliveries(self) -> None:
+        """Send the notifications outbox from this process (embedded mode: the server), woken
+        by every job change it makes; leases of an earlier process are void."""
+        self.notifications.store.clear_leases()
+        self._deliveries = DeliveryLoop(self.settings, self.notifications, self.jobs)
+        self.jobs.add_change_listener(self._deliveries.wake)
+        self._deliveries.start()
 
     def reconcile(self) -> int:
         """Hand every unfinished job that no live process is running back to the executor.
@@ -173,6 +188,8 @@ class Runtime:
     def stop(self) -> None:
         if self._purger is not None:
             self._purger.stop()
+        if self._deliveries is not None:
+            self._deliveries.stop()
         self.clusters.shutdown()  # no BLAST process of a download outlives this process
         self.executor.shutdown()
         self.db_engine.dispose()

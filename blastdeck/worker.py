@@ -12,6 +12,8 @@ the deployment per period (a Redis key taken with SET NX and an expiry, `redis_k
 job whose worker died (its lease expired) or whose message was lost (Redis restarted, the API
 died mid-submit) is picked up within `lease_s + reconcile_interval_s`. `blastdeck beat` still
 sends the same tasks for those who run it.
+
+The main process of every worker also sends the notifications outbox (`notification_loop`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,14 @@ from celery.signals import worker_ready, worker_shutdown
 
 from blastdeck.config import Settings, load_settings
 from blastdeck.executors.celery import PURGE_TASK, RECONCILE_TASK, RUN_JOB_TASK, celery_conf
+from blastdeck.notification_delivery import DeliveryLoop
+from blastdeck.notifications import Notifications
 from blastdeck.pipeline import RetryAfter
 from blastdeck.redis_keys import maintenance_key
 from blastdeck.runtime import Runtime
+from blastdeck.store.database import make_engine, make_session_factory
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.notifications import NotificationStore
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +105,17 @@ class Maintenance:
             ("purge", settings.purge_interval_s, lambda rt: rt.service.purge_expired()),
         ]
         self._thread = threading.Thread(target=self._loop, daemon=True, name="blastdeck-maint")
+        self._deliveries: DeliveryLoop | None = None
 
     def start(self) -> None:
         self._thread.start()
+        self._deliveries = notification_loop(self._settings)
+        self._deliveries.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self._deliveries is not None:
+            self._deliveries.stop()
 
     def _loop(self) -> None:
         step = min(interval for _, interval, _ in self._tasks) / 2
@@ -138,6 +150,17 @@ class Maintenance:
         finally:
             runtime.stop()
         return True
+
+
+def notification_loop(settings: Settings) -> DeliveryLoop:
+    """The notifications outbox sent from a worker's main process: every worker runs one (each
+    delivery is claimed with a lease, so none is sent twice). Its database connections are not
+    handed to the pool's children forked later (disposed there without closing them)."""
+    engine = make_engine(settings.sqlalchemy_url)
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    sessions = make_session_factory(engine)
+    notifications = Notifications(settings, NotificationStore(sessions))
+    return DeliveryLoop(settings, notifications, JobStore(sessions))
 
 
 @worker_ready.connect

@@ -21,6 +21,16 @@ from blastdeck.cli.options import (
 from blastdeck.cli.output import console, say, table, timeline
 
 
+def notify_targets(
+    webhooks: list[str], secret: str | None, emails: list[str]
+) -> list[dict[str, str]] | None:
+    """The job's `notify` targets from the options; None (the user's defaults) when none."""
+    signed = {"secret": secret} if secret else {}
+    hooks = [{"type": "webhook", "url": url} | signed for url in webhooks]
+    targets = hooks + [{"type": "email", "to": to} for to in emails]
+    return targets or None
+
+
 def submit(
     query: Annotated[
         Path, typer.Argument(help="FASTA file with the query sequence(s); - for stdin")
@@ -60,6 +70,16 @@ def submit(
             help="leave these taxa and their descendants out (taxids or names, comma-separated)",
         ),
     ] = None,
+    notify_webhook: Annotated[
+        list[str] | None,
+        typer.Option(help="POST the job's end to this http(s) URL (repeatable)"),
+    ] = None,
+    notify_secret: Annotated[
+        str | None, typer.Option(help="sign the webhooks' bodies with this secret (HMAC-SHA256)")
+    ] = None,
+    notify_email: Annotated[
+        list[str] | None, typer.Option(help="e-mail the job's end to this address (repeatable)")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="follow the job's steps until it ends")] = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
@@ -68,7 +88,8 @@ def submit(
     """Submit a BLAST search (--db a --db b: several databases as one). Without --server the
     job runs here, so it is always followed.
     --taxids / --exclude-taxids search within organisms (the database needs taxids: see
-    `db add --taxid-map`)."""
+    `db add --taxid-map`). --notify-webhook / --notify-email: tell of the job's end (without
+    them, your defaults; without --server, sent by the next `blastdeck serve` on the data dir)."""
     from blastdeck.domain.submission import SubmitRequest
 
     text = sys.stdin.buffer.read() if str(query) == "-" else read_file(query)
@@ -82,6 +103,7 @@ def submit(
         cluster=cluster,
         namespace=namespace,
         options=with_taxa(blast_options(option or []), taxids, exclude_taxids),
+        notify=notify_targets(notify_webhook or [], notify_secret, notify_email or []),
     )
     with reaching(server, data_dir, token) as backend:
         job = backend.submit(request)

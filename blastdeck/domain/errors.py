@@ -89,6 +89,10 @@ class ErrorCode(StrEnum):
     IMPORT_DATABASE_UNKNOWN = "import_database_unknown"  # an archive's database is not here
     # an imported job's download that cannot be produced exactly from what was imported
     FORMAT_UNAVAILABLE = "format_unavailable"
+    INVALID_NOTIFICATION = "invalid_notification"  # a notify target malformed (type, url, to)
+    # a webhook to a loopback/private/link-local address (BLASTDECK_WEBHOOK_ALLOW_PRIVATE off)
+    NOTIFICATION_TARGET_FORBIDDEN = "notification_target_forbidden"
+    EMAIL_UNAVAILABLE = "email_unavailable"  # an e-mail target on a server with no SMTP set
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.

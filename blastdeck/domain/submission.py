@@ -23,3 +23,5 @@ class SubmitRequest:
     # several databases searched as one (their union, as `blastn -db "a b"`); `database` may
     # be given too only when it names the same one (domain/database_list.py)
     databases: list[str] | None = None
+    # where to tell of the job's end (domain/notifications.py); None: the user's defaults
+    notify: list[Any] | None = None

@@ -23,6 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from blastdeck.store.notifications import install_outbox
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7411000  # the advisory lock migrations/env.py takes too
 _MAX_REASON_CHARS = 300
@@ -80,7 +82,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose transactions that end a job also write its notifications' outbox rows."""
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    install_outbox(sessions)
+    return sessions
 
 
 # -- PostgreSQL-only touches inside a transaction (no-ops on SQLite) -----------------------------

@@ -53,6 +53,7 @@ class NewJob:
     owner_id: str | None = None
     taxon_filter: dict[str, Any] | None = None
     databases: list[str] | None = None  # several databases: all of them (database: the first)
+    notify: list[dict[str, Any]] | None = None  # its end's outbox rows: store/notifications.py
 
 
 def _ms_between(start: datetime | None, end: datetime) -> int | None:

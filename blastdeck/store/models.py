@@ -73,6 +73,8 @@ class Job(Base):
     # The `taxids` / `negative_taxids` options as given, resolved and expanded (job_taxa.py);
     # None: no taxon filter.
     taxon_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where to tell of the job's end (domain/notifications.py targets); None: nowhere.
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     # search: BLAST ran here; imported: a BLAST result made elsewhere (job_import.py), which
     # never runs (its steps are recorded as the import did them).
@@ -257,3 +259,37 @@ class JobShare(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationDelivery(Base):
+    """The outbox: one notification of a job's end to one target, written in the transaction
+    that ends the job (store/notifications.py) and sent, at least once, by a delivery loop.
+    No foreign key: a delivery outlives its job's deletion (its body is read when sent)."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (Index("ix_notification_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # X-BlastDeck-Delivery
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # completed | failed | cancelled
+    kind: Mapped[str] = mapped_column(String(16))  # webhook | email
+    target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationDefaults(Base):
+    """A user's default notification targets, used by every job they submit without its own
+    `notify`. `user_key` is the user id, or "" for the one user of a server with auth off."""
+
+    __tablename__ = "notification_defaults"
+
+    user_key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

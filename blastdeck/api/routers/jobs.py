@@ -34,6 +34,7 @@ _MULTIPART_SCHEMA = {
         "cluster": {"type": "string"},
         "namespace": {"type": "string"},
         "options": {"type": "string", "description": "JSON object of BLAST options"},
+        "notify": {"type": "string", "description": "JSON list of notification targets"},
     },
 }
 # The body is read by hand (JSON or multipart), so it is declared here; api/openapi_doc.py
@@ -148,6 +149,7 @@ async def _read_submit(request: Request) -> SubmitRequest:
             options=_json_options(_form_text(form.get("options"))),
             # repeated fields, each a name (or a comma-separated list of names)
             databases=_form_list(form.getlist("databases")),
+            notify=_json_notify(_form_text(form.get("notify"))),
         )
     try:
         body = JobCreate.model_validate_json(await request.body())
@@ -178,6 +180,17 @@ def _json_options(text: str) -> dict[str, Any] | None:
             ErrorCode.INVALID_OPTION_VALUE, "options must be a JSON object.", field="options"
         ) from None
     return options
+
+
+def _json_notify(text: str) -> Any:
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise BlastDeckError(
+            ErrorCode.INVALID_NOTIFICATION, "notify must be a JSON list.", field="notify"
+        ) from None
 
 
 def _first_error(exc: ValueError) -> str:

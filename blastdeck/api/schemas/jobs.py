@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from blastdeck.api.schemas.notifications import NOTIFY_DESCRIPTION, TARGET_OBJECT
 from blastdeck.domain.errors import ErrorCategory, ErrorCode
 from blastdeck.domain.job_titles import MAX_TITLE_CHARS
 from blastdeck.domain.pipeline_model import JobSource, JobStatus, Phase, Step, StepStatus
@@ -40,6 +41,12 @@ class JobCreate(BaseModel):
         "filter: taxids (search only within these taxa and their descendants) or "
         "negative_taxids (everything but them), each a list or a comma-separated string of "
         "taxids or scientific names",
+    )
+    # Any: checked by the job service, so every bad value answers `invalid_notification`.
+    notify: Any = Field(
+        default=None,
+        description=NOTIFY_DESCRIPTION,
+        json_schema_extra={"type": "array", "items": TARGET_OBJECT},
     )
 
 

@@ -12,6 +12,7 @@ import type {
   JobListParams,
   JobPage,
   Limits,
+  NotificationDeliveryList,
   ProgramList,
   ProgramOptions,
   SessionInfo,
@@ -71,6 +72,8 @@ export const api = {
   events: (id: string, after: number) => apiJson<JobEventList>(`${job(id)}/events${qs({ after })}`),
   cancel: (id: string) => apiJson<Job>(`${job(id)}/cancel`, { method: 'POST' }),
   remove: (id: string) => apiJson<void>(job(id), { method: 'DELETE' }),
+  /** The job's notifications of its end and how each went. */
+  notifications: (id: string) => apiJson<NotificationDeliveryList>(`${job(id)}/notifications`).then((r) => r.items),
 
   /** The job's share links (its owner): make one, list them (never their tokens), revoke one. */
   createShare: (id: string, body: ShareCreate) => apiJson<ShareCreated>(`${job(id)}/shares`, { method: 'POST', body }),

@@ -24,6 +24,10 @@ export type WaitingFor = Schemas['WaitingFor'];
 export type JobEvent = Schemas['JobEvent'];
 export type JobEventList = Schemas['JobEventList'];
 export type JobCreate = Schemas['JobCreate'];
+/** A job's notifications of its end (webhook, e-mail) and how each went. */
+export type NotificationDelivery = Schemas['NotificationDelivery'];
+export type NotificationDeliveryList = Schemas['NotificationDeliveryList'];
+export type NotificationTarget = Schemas['NotificationTarget'];
 export type OptionValue = Job['options'][string];
 export type JobListParams = QueryParams<'/api/jobs'>;
 

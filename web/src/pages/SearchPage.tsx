@@ -6,12 +6,14 @@ import { isNotFound } from '../api/client';
 import { api } from '../api/endpoints';
 import type { JobCreate, OptionSpec, ProgramName } from '../api/types';
 import { FieldError, type ShownError } from '../components/search/FieldError';
+import { NotifyFields } from '../components/search/NotifyFields';
 import { OptionField } from '../components/search/OptionField';
 import { OrganismField } from '../components/search/OrganismField';
 import { QueryField } from '../components/search/QueryField';
 import { jobKey } from '../live/useJobLive';
 import { exampleQuery } from '../search/examples';
 import { fieldErrorFrom, type ErrorKey } from '../search/fieldErrors';
+import { EMPTY_NOTIFY, notifyTargets, type NotifyInput } from '../search/notify';
 import { taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from '../search/taxa';
 import { PROGRAM_NAMES, PROGRAM_SUMMARY, databaseFields, databaseLabel, databasesFor, moleculeWord, otherDatabases, programInfo, unavailableText } from '../search/programs';
 import { collectOptions, inputsFromOptions, type OptionInput } from '../validation/options';
@@ -54,6 +56,7 @@ export function SearchPage() {
   const [namespace, setNamespace] = useState('');
   const [inputs, setInputs] = useState<Record<string, OptionInput>>({});
   const [taxa, setTaxa] = useState<ChosenTaxon[]>([]);
+  const [notify, setNotify] = useState<NotifyInput>(EMPTY_NOTIFY);
   const [errors, setErrors] = useState<Errors>({});
   const [formError, setFormError] = useState<ShownError | null>(null);
 
@@ -126,6 +129,8 @@ export function SearchPage() {
     const organisms = whyNoOrganisms(chosenDatabase) ? {} : taxaOptions(taxa);
     const options = { ...collected.options, ...organisms };
     if (Object.keys(options).length) body.options = options;
+    const targets = notifyTargets(notify);
+    if (targets) body.notify = targets;
     submit.mutate(body);
   };
 
@@ -353,6 +358,7 @@ export function SearchPage() {
             <FieldError name="namespace" error={errors.namespace} />
           </div>
         </div>
+        <NotifyFields value={notify} onChange={setNotify} />
       </section>
 
       <div className="row">

@@ -9,6 +9,7 @@ import { isActiveJob } from '../../live/polling';
 import { deriveSteps, stepElapsedMs, type StepView } from '../../live/steps';
 import { useNow } from '../../live/useNow';
 import { EventLog } from './EventLog';
+import { NotificationsCard } from './NotificationsCard';
 
 /** `shared`: read through a share link, which offers the steps but not the commands or the event log. */
 export function RunTab({ job, shared = false }: { job: Job; shared?: boolean }) {
@@ -52,6 +53,7 @@ export function RunTab({ job, shared = false }: { job: Job; shared?: boolean }) 
       </section>
 
       {!shared && configured(job) && <ConfigPreview jobId={job.id} />}
+      {!shared && <NotificationsCard job={job} />}
       {!shared && <EventLog job={job} />}
     </div>
   );
