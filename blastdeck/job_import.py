@@ -45,8 +45,15 @@ from blastdeck.engines.base import BatchResult, JobResults
 from blastdeck.results import alignments, final_index
 from blastdeck.results.blast_xml import BlastXmlReader, XmlHeader
 from blastdeck.results.hits import hit_table
-from blastdeck.results.hsp_index import index_version, write_batch_index
-from blastdeck.results.hsps import HSP_TABLE_OUTFMT, Hsp, read_hsps, table_rows
+from blastdeck.results.hsp_index import HspTable, index_version, write_batch_index
+from blastdeck.results.hsps import (
+    HSP_FIELDS,
+    HSP_TABLE_OUTFMT,
+    Hsp,
+    read_hsps,
+    table_rows,
+    write_hsp_table,
+)
 from blastdeck.store.job_imports import StepRecord, create_imported
 from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.models import BlastDatabase, Job, utcnow
@@ -148,6 +155,8 @@ class ImportService:
             started = utcnow()
             table = final_index.finalize(draft.work_dir)
             final_index.drop_batch_files(draft.work_dir)
+            if kind == "xml":  # what the table downloads read (tsv, csv, table columns)
+                _write_hit_table(draft.work_dir / IMPORT_DIR / TABLE_FILE, table, draft)
             hsps, hits = len(table), len(hit_table(table))
             _record(draft, Step.EXPORTING_RESULTS, started, f"{hits} hits ({hsps} HSPs) indexed")
             _record(draft, Step.COMPLETED, utcnow(), "imported")
@@ -296,22 +305,39 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def imported_results(work_dir: Path, databases: DatabaseCatalog, job: Job) -> JobResults:
-    """An imported job's batch outputs for its downloads: the archive and the hit table
-    blast_formatter wrote from it. An imported XML has neither: only its XML download exists."""
+def imported_results(
+    jobs_dir: Path, databases: DatabaseCatalog, job: Job, archives: bool
+) -> JobResults:
+    """An imported job's batch outputs for its downloads: its hit table (blast_formatter's
+    from an archive; written from the hits for an XML) and its archive. An imported XML has
+    no archive: the formats made from one are refused."""
+    work_dir = jobs_dir / job.id
     archive = work_dir / IMPORT_DIR / ARCHIVE_FILE
-    if not archive.exists():
+    table = work_dir / IMPORT_DIR / TABLE_FILE
+    if (archives and not archive.exists()) or not table.exists():
         raise BlastDeckError(
             ErrorCode.FORMAT_UNAVAILABLE,
-            f"Job {job.id} was imported from BLAST XML: its XML download is the imported file, "
-            "and other formats cannot be made exactly from XML. Import a BLAST archive "
-            "(-outfmt 11) for every format.",
+            f"Job {job.id} was imported from BLAST XML: its XML download is the imported file "
+            "and tsv/csv are made from its hits, but the other formats cannot be made exactly "
+            "from XML. Import a BLAST archive (-outfmt 11) for every format.",
             field="format",
         )
-    prefix = Path(databases.get(job.database).path)
-    table = work_dir / IMPORT_DIR / TABLE_FILE
+    try:
+        blastdb_dir = Path(databases.get(job.database).path).parent
+    except BlastDeckError:  # an XML's database need not be registered: a table needs none
+        blastdb_dir = work_dir
     batch = BatchResult(0, table, archive, table_query_ids(table), 0)
-    return JobResults((batch,), prefix.parent)
+    return JobResults((batch,), blastdb_dir)
+
+
+def _write_hit_table(path: Path, table: HspTable, draft: _Draft) -> None:
+    query_ids = [table.query_ids.get(i, "") for i in range(draft.query_count)]
+    fields = ("query_index", *HSP_FIELDS)
+    rows = (
+        Hsp(**{k: v for k, v in table.row(i).items() if k in fields}) for i in range(len(table))
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_hsp_table(path, query_ids, rows)
 
 
 def table_query_ids(table: Path) -> tuple[str, ...]:

@@ -332,7 +332,7 @@ class JobService:
 
     def _results(self, job: Job, archives: bool) -> JobResults:
         if job.source == JobSource.IMPORTED:  # no engine ran it: its files (job_import.py)
-            return imported_results(self._settings.jobs_dir / job.id, self._databases, job)
+            return imported_results(self._settings.jobs_dir, self._databases, job, archives)
         ctx, engine = self._pipeline.context(job), self._clusters.engine_for(job.cluster)
         return engine.make_archives(ctx) if archives else engine.collect(ctx)
 

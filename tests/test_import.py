@@ -122,9 +122,18 @@ def test_imported_xml_has_the_original_jobs_hits(
     skipped = [s for s in job["steps"] if s["status"] == "skipped"]
     assert all("imported: BLAST ran elsewhere" in s["skip_reason"] for s in skipped)
     _assert_same_hits(client, original["id"], job["id"])
-    # The XML download is the imported file, byte for byte; others cannot be made from XML.
+    # The XML download is the imported file, byte for byte; the table downloads (tsv, csv,
+    # table columns) are BLAST's own bytes, as the original job's; formats made from an
+    # archive cannot be made from XML.
     assert _download(client, job["id"], "xml") == xml
-    for fmt in ("json", "tsv", "text"):
+    for fmt in ("tsv", "csv"):
+        assert _download(client, job["id"], fmt) == _download(client, original["id"], fmt), fmt
+    table_columns = "qaccver,saccver,stitle,qcovs,qcovhsp,qlen,slen,evalue,bitscore,pident"
+    columns = {"format": "tsv", "columns": table_columns}
+    ours = client.get(f"/api/jobs/{job['id']}/download", params=columns)
+    theirs = client.get(f"/api/jobs/{original['id']}/download", params=columns)
+    assert ours.status_code == 200 and ours.content == theirs.content
+    for fmt in ("json", "text"):
         refused = client.get(f"/api/jobs/{job['id']}/download", params={"format": fmt})
         assert refused.status_code == 409, refused.text
         assert refused.json()["error_code"] == "format_unavailable"

@@ -23,7 +23,13 @@ from typing import Any, BinaryIO
 from xml.parsers import expat
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.results.hsps import Hsp, query_cover, with_query_cover
+from blastdeck.results.hsps import (
+    Hsp,
+    bitscore_text,
+    evalue_text,
+    query_cover,
+    with_query_cover,
+)
 
 CHUNK_BYTES = 1 << 20
 MAX_DEPTH = 16  # BLAST's XML is 8 elements deep at most
@@ -99,26 +105,12 @@ class XmlHeader:
 
 def tabular_evalue(evalue: float) -> float:
     """The e-value as BLAST prints it in tabular output (and so as a hit table holds it)."""
-    if evalue < 1.0e-180:
-        return 0.0
-    if evalue < 0.0009:
-        return float(f"{evalue:.2e}")
-    if evalue < 0.1:
-        return float(f"{evalue:.3f}")
-    if evalue < 1.0:
-        return float(f"{evalue:.2f}")
-    if evalue < 10.0:
-        return float(f"{evalue:.1f}")
-    return float(f"{evalue:.0f}")
+    return float(evalue_text(evalue))
 
 
 def tabular_bitscore(bitscore: float) -> float:
     """The bit score as BLAST prints it in tabular output: over 99.9 cut to a whole number."""
-    if bitscore > 99999:
-        return float(f"{bitscore:.3e}")
-    if bitscore > 99.9:
-        return float(int(bitscore))
-    return float(f"{bitscore:.1f}")
+    return float(bitscore_text(bitscore))
 
 
 class BlastXmlReader:

@@ -273,6 +273,62 @@ def _parse_numbers(texts: Sequence[str], convert: Callable[[str], object]) -> np
     return parsed
 
 
+def evalue_text(evalue: float) -> str:
+    """An e-value as BLAST+ prints it in tabular output."""
+    if evalue < 1.0e-180:
+        return "0.0"
+    if evalue < 0.0009:
+        return f"{evalue:.2e}"
+    if evalue < 0.1:
+        return f"{evalue:.3f}"
+    if evalue < 1.0:
+        return f"{evalue:.2f}"
+    if evalue < 10.0:
+        return f"{evalue:.1f}"
+    return f"{evalue:.0f}"
+
+
+def bitscore_text(bitscore: float) -> str:
+    """A bit score as BLAST+ prints it in tabular output: over 99.9 cut to a whole number."""
+    if bitscore > 99999:
+        return f"{bitscore:.3e}"
+    if bitscore > 99.9:
+        return str(int(bitscore))
+    return f"{bitscore:.1f}"
+
+
+def write_hsp_table(path: Path, query_ids: Sequence[str], rows: Iterator[Hsp]) -> None:
+    """A hit table in the layout BLAST writes for a batch (`HSP_TABLE_OUTFMT`), from HSPs
+    BLAST did not write here (an imported BLAST XML): a `# Query:` line per query, in order,
+    then its rows, with BLAST's tabular number formats, so the table downloads (`tsv`, `csv`,
+    `columns=`) read it as they read a search's. `rows` come in query order."""
+    fields = "# Fields: " + ", ".join(TABLE_COLUMNS)
+    pending = next(rows, None)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for index, query_id in enumerate(query_ids):
+            out.write(f"{_QUERY_LINE}{query_id}\n")
+            if pending is not None and pending.query_index == index:
+                out.write(fields + "\n")
+            while pending is not None and pending.query_index == index:
+                out.write("\t".join(_table_cells(pending)) + "\n")
+                pending = next(rows, None)
+        if pending is not None:
+            raise ValueError(f"an HSP of query {pending.query_index} beyond the queries listed")
+
+
+def _table_cells(h: Hsp) -> list[str]:
+    values = {
+        "qseqid": h.query_id, "saccver": h.subject_id, "stitle": h.subject_title,
+        "pident": f"{h.pident:.3f}", "evalue": evalue_text(h.evalue),
+        "bitscore": bitscore_text(h.bitscore), "qaccver": h.query_id,
+    }  # fmt: skip
+    ints = ("length", "mismatch", "gapopen", "qstart", "qend", "sstart", "send", "qlen", "slen",
+            "qcovhsp", "qcovs", "staxid")  # fmt: skip
+    for name in ints:
+        values[name] = str(int(getattr(h, name)))
+    return [values[column] for column in TABLE_COLUMNS]
+
+
 def with_query_cover(hsps: list[Hsp]) -> list[Hsp]:
     """`qcovs` derived for a legacy table as BLAST derives it: the share of the query covered
     by the union of the query ranges of all HSPs with one subject (`query_cover`)."""
