@@ -88,9 +88,17 @@ class DatabaseDir:
     BLAST+'s whitespace-split `-db` or its ':'-split BLASTDB (see the module's notes)."""
 
     path: Path
+    # BLASTDB relative to `path`: "." for one database; a search dir of several adds its links
+    # (".:0:1"), so `-db "a b"` names each database by its own name (search_databases.py).
+    blastdb: str = "."
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return blast_env(self, extra)
+
+
+def as_database_dir(where: DatabaseDir | Path) -> DatabaseDir:
+    """A `DatabaseDir` as is; a directory as the one where a single database resolves."""
+    return where if isinstance(where, DatabaseDir) else DatabaseDir(where)
 
 
 def blast_env(where: DatabaseDir | None = None, extra: Mapping[str, str] | None = None) -> dict:
@@ -98,7 +106,7 @@ def blast_env(where: DatabaseDir | None = None, extra: Mapping[str, str] | None 
     (the tool must also run with it as its working directory)."""
     env = dict(os.environ)
     if where is not None:
-        env["BLASTDB"] = "."
+        env["BLASTDB"] = where.blastdb
     if extra:
         env.update(extra)
     return env

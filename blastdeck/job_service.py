@@ -295,7 +295,7 @@ class JobService:
                 if not out.exists():
                     archives = isinstance(fmt, PerQueryZip) or needs_archives(fmt)
                     results = self._results(job, archives=archives)
-                    paths = [b.archive for b in results.batches], results.blastdb_dir, out
+                    paths = [b.archive for b in results.batches], results.database_dir, out
                     if isinstance(fmt, PerQueryZip):
                         render_per_query_zip(fmt, job.id, *paths)
                     else:
@@ -327,7 +327,7 @@ class JobService:
         except BaseException:
             self._deleted_meanwhile(job.id)
             raise
-        rows = formatted_rows([b.archive for b in done.batches], done.blastdb_dir, columns, taxa)
+        rows = formatted_rows([b.archive for b in done.batches], done.database_dir, columns, taxa)
         return stream_columns(rows, columns, as_csv)
 
     def _results(self, job: Job, archives: bool) -> JobResults:

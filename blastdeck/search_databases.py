@@ -8,8 +8,11 @@ space-separated (`-db "a b"`), computing E-values over their union. Their direct
 and BLAST splits `-db` on whitespace, so no directory goes into that list either: a *search
 dir* in the job's work dir holds one symbolic link per database, `0`, `1`, ... to the directory
 where that database's files are (its staged copy for a search, its registered copy for a
-download's archive run, a node's copy on SLURM), and the tools run there with
-`-db "0/a 1/b"`. The same `-db` value then works in every such place: only the links differ.
+download's archive run, a node's copy on SLURM), and the tools run there with `BLASTDB=.:0:1`
+and `-db "a b"`: each database by its own name, as a BLAST run of those databases names them
+(the XML, JSON and text reports print `-db` as given). Two databases of the same file name
+(`alice/x`, `bob/x`) are named by their links instead (`-db "0/x 1/x"`). The same `-db` value
+then works in every such place: only the links differ.
 When a database's file name has whitespace, `-db` names an alias file in the search dir instead
 (`search.nal` / `search.pal`, whose `DBLIST` quotes each `N/name`), which BLAST reads as the
 same union.
@@ -38,7 +41,21 @@ def db_list_arg(prefixes: Sequence[Path]) -> str:
     names = [database_arg(p) for p in prefixes]  # refuses a name with a double quote
     if any(n.startswith('"') for n in names):
         return ALIAS_NAME
+    if _by_own_names(prefixes):
+        return " ".join(names)
     return " ".join(f"{i}/{n}" for i, n in enumerate(names))
+
+
+def blastdb_path(prefixes: Sequence[Path]) -> str:
+    """BLASTDB for `db_list_arg`, relative to the search dir: its links too when `-db` names
+    the databases by their own names."""
+    if len(prefixes) > 1 and _by_own_names(prefixes):
+        return ":".join([".", *(str(i) for i in range(len(prefixes)))])
+    return "."
+
+
+def _by_own_names(prefixes: Sequence[Path]) -> bool:
+    return len({p.name for p in prefixes}) == len(prefixes)
 
 
 def search_dir(
@@ -58,7 +75,7 @@ def search_dir(
         text = f"TITLE {' '.join(p.name for p in prefixes)}\nDBLIST {listed}\n"
         if not alias.exists() or alias.read_text() != text:
             write_atomically(alias, text)
-    return DatabaseDir(link_dir)
+    return DatabaseDir(link_dir, blastdb_path(prefixes))
 
 
 def _point(link: Path, target: Path) -> None:

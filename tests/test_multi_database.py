@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
 from blastdeck.locks import submit_lock_key
+from blastdeck.search_databases import blastdb_path, db_list_arg
 from tests.conftest import (
     BLASTDECK,
     DEMO_DIR,
@@ -173,7 +174,21 @@ def test_each_database_is_staged_then_reused(env: dict[str, Any], nucl_job) -> N
     warm = step(again, "warming_up")
     assert warm["status"] == "completed"
     config = client.get(f"/api/jobs/{again['id']}/config").text
-    assert "-db '0/b 1/a'" in config  # one -db argument naming both (no shell: shown quoted)
+    assert "-db 'b a'" in config  # one -db argument naming both (no shell: shown quoted)
+
+
+def test_downloads_name_every_database_by_its_own_name(env: dict[str, Any], nucl_job) -> None:
+    got = env["client"].get(f"/api/jobs/{nucl_job['id']}/download", params={"format": "xml"})
+    assert got.status_code == 200, got.text
+    assert "<BlastOutput_db>a b</BlastOutput_db>" in got.text  # as raw `blastn -db "a b"`
+
+
+def test_databases_of_the_same_file_name_are_named_by_their_links(tmp_path: Path) -> None:
+    distinct = [tmp_path / "one" / "a", tmp_path / "two" / "b"]
+    assert (db_list_arg(distinct), blastdb_path(distinct)) == ("a b", ".:0:1")
+    same = [tmp_path / "alice" / "x", tmp_path / "bob" / "x"]
+    assert (db_list_arg(same), blastdb_path(same)) == ("0/x 1/x", ".")
+    assert (db_list_arg(distinct[:1]), blastdb_path(distinct[:1])) == ("a", ".")
 
 
 def test_hit_sequences_come_from_the_database_each_subject_is_in(

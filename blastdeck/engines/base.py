@@ -109,6 +109,11 @@ class BatchResult:
 class JobResults:
     batches: tuple[BatchResult, ...]
     blastdb_dir: Path  # where the database's basename resolves when formatting
+    blastdb: str = "."  # BLASTDB there (a search dir of several databases: its links too)
+
+    @property
+    def database_dir(self) -> DatabaseDir:
+        return DatabaseDir(self.blastdb_dir, self.blastdb)
 
 
 class Engine(Protocol):

@@ -19,7 +19,7 @@ from blastdeck.engines.batch_plan import Batch
 from blastdeck.engines.blast_process import BlastProcesses, BlastRun, kill_recorded, storage_full
 
 
-def collect_results(plan: list[Batch], blastdb_dir: Path) -> JobResults:
+def collect_results(plan: list[Batch], where: DatabaseDir) -> JobResults:
     """The batches' outputs in query order (tables of those finished so far included)."""
     batches = tuple(
         BatchResult(
@@ -32,7 +32,7 @@ def collect_results(plan: list[Batch], blastdb_dir: Path) -> JobResults:
         )
         for b in plan
     )
-    return JobResults(batches, blastdb_dir)
+    return JobResults(batches, where.path, where.blastdb)
 
 
 class ArchiveRuns:
@@ -62,7 +62,7 @@ class ArchiveRuns:
                 self._runs.discard(run)
         if run.cancelled:
             raise _stopping()
-        return collect_results(plan, where.path)
+        return collect_results(plan, where)
 
     def stop_all(self) -> None:
         with self._mutex:

@@ -180,7 +180,7 @@ class LocalEngine:
         return Progress(done, len(plan))
 
     def collect(self, ctx: JobContext) -> JobResults:
-        return collect_results(self._plan(ctx), ctx.registered_dir().path)
+        return collect_results(self._plan(ctx), ctx.registered_dir())
 
     def make_archives(self, ctx: JobContext) -> JobResults:
         """Run the batches again with -outfmt 11 for the downloads that need an archive.

@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from blastdeck.blast_tools import DatabaseDir
 from blastdeck.database_files import database_files
 from blastdeck.databases import storage_name
 from blastdeck.domain.clusters import Cluster
@@ -221,11 +222,11 @@ class SlurmEngine:
         fingerprint = database_fingerprint(ctx.database.prefix)
         return stage_function(self._node_db_dir(ctx), files, fingerprint, name)
 
-    def _node_search_dir(self, ctx: JobContext) -> Path:
+    def _node_search_dir(self, ctx: JobContext) -> DatabaseDir:
         """Where a task runs BLAST: the node's copy of the database; for several, the job's
         search dir on the shared filesystem, linking each database's copy on the node."""
         dirs = [self._node_db_dir(ctx.one(d)) for d in ctx.searched]
-        return self._shared_ctx(ctx).search_dir("node", dirs).path
+        return self._shared_ctx(ctx).search_dir("node", dirs)
 
     # -- batches ---------------------------------------------------------------------------------
 
@@ -433,7 +434,7 @@ class SlurmEngine:
 
     def collect(self, ctx: JobContext) -> JobResults:
         plan = self._plans.get(ctx.job_id, self._job_dir(ctx), keep=False)
-        return collect_results(plan, ctx.registered_dir().path)
+        return collect_results(plan, ctx.registered_dir())
 
     def make_archives(self, ctx: JobContext) -> JobResults:
         """Archives are made on this host from the registered database (`batch_results.py`):

@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from blastdeck.blast_tools import DatabaseDir
+
 NODE_MARKER = ".blastdeck-fingerprint"  # in a node's copy: the fingerprint it was copied at
 
 
@@ -74,7 +76,11 @@ exit "$rc"
 
 
 def array_script(
-    job_id: str, tasks: list[SlurmTask], slurm_dir: Path, stage_fns: list[str], node_db_dir: Path
+    job_id: str,
+    tasks: list[SlurmTask],
+    slurm_dir: Path,
+    stage_fns: list[str],
+    node_db_dir: DatabaseDir,
 ) -> str:
     """The job array's script: task N stages each database (`stage_fns`: one bash function
     each, `stage_function`) its node lacks a current copy of, runs batch N's argv in
@@ -102,12 +108,12 @@ if ! {{ {calls}; }}; then
   echo "BlastDeck: could not copy the database to this node's scratch dir" > "$stderr"
   write_status 70; exit 70
 fi
-# The database by bare name from its own directory (blastdeck.blast_tools.DatabaseDir).
-if ! cd -- {q(str(node_db_dir))}; then
+# The databases by bare name from their directory (blastdeck.blast_tools.DatabaseDir).
+if ! cd -- {q(str(node_db_dir.path))}; then
   echo "BlastDeck: no copy of the database on this node" > "$stderr"
   write_status 70; exit 70
 fi
-export BLASTDB=.
+export BLASTDB={q(node_db_dir.blastdb)}
 mapfile -d '' -t argv < {q(str(slurm_dir))}/task_"$SLURM_ARRAY_TASK_ID".argv
 rm -f -- "$table.part" "$status"
 "${{argv[@]}}" 2> "$stderr"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from blastdeck.blast_tools import BlastToolError, DatabaseDir, run_tool
+from blastdeck.blast_tools import BlastToolError, DatabaseDir, as_database_dir, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 # BLAST writes plain ASCII; surrogateescape round-trips any other byte unchanged.
@@ -21,7 +21,7 @@ class ExportSources:
 
     tables: tuple[Path, ...]
     archives: tuple[Path, ...]
-    blastdb_dir: Path
+    blastdb_dir: Path | DatabaseDir
     scratch: Path
 
     def formatted(self, outfmt: str, *extra: str) -> Iterator[Path]:
@@ -35,12 +35,14 @@ class ExportSources:
             yield dest
 
 
-def _format_batch(archive: Path, blastdb_dir: Path, outfmt: list[str], dest: Path) -> None:
+def _format_batch(
+    archive: Path, blastdb_dir: Path | DatabaseDir, outfmt: list[str], dest: Path
+) -> None:
     try:
         run_tool(
             "blast_formatter",
             ["-archive", str(archive), "-outfmt", *outfmt],
-            database_dir=DatabaseDir(blastdb_dir),
+            database_dir=as_database_dir(blastdb_dir),
             stdout_path=dest,
         )
     except BlastToolError as exc:

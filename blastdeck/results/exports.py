@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.asn1_archive import write_asn1
 from blastdeck.results.export_sources import ENCODING, ExportSources, export_error, open_text
@@ -40,7 +41,7 @@ def render_export(
     fmt: ExportFormat | str,
     tables: Sequence[Path],
     archives: Sequence[Path],
-    blastdb_dir: Path,
+    blastdb_dir: Path | DatabaseDir,
     out: Path,
 ) -> Path:
     """Write the whole job's results in `fmt` to `out` (atomically) and return `out`.

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from blastdeck.blast_tools import DatabaseDir, blast_env, tail, tool_path
+from blastdeck.blast_tools import DatabaseDir, as_database_dir, blast_env, tail, tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.columns import SPECIFIERS, Source, TaxonCells
 
@@ -33,7 +33,10 @@ def formatter_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def formatted_rows(
-    archives: Iterable[Path], blastdb_dir: Path, columns: tuple[str, ...], taxa: TaxonCells
+    archives: Iterable[Path],
+    blastdb_dir: Path | DatabaseDir,
+    columns: tuple[str, ...],
+    taxa: TaxonCells,
 ) -> Iterator[list[str]]:
     """Each HSP's chosen columns as BLAST prints them, batch archive by batch archive."""
     asked = formatter_columns(columns)
@@ -51,8 +54,10 @@ def formatted_rows(
             ]
 
 
-def _formatted(archive: Path, blastdb_dir: Path, asked: tuple[str, ...]) -> Iterator[list[str]]:
-    where = DatabaseDir(blastdb_dir)
+def _formatted(
+    archive: Path, blastdb_dir: Path | DatabaseDir, asked: tuple[str, ...]
+) -> Iterator[list[str]]:
+    where = as_database_dir(blastdb_dir)
     outfmt = "6 " + " ".join(asked)
     argv = [tool_path("blast_formatter"), "-archive", str(archive), "-outfmt", outfmt]
     # stderr to an unnamed file: a pipe nobody reads until the end could fill (BLAST warns per

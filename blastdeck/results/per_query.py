@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
-from blastdeck.blast_tools import BlastToolError, DatabaseDir, run_tool
+from blastdeck.blast_tools import BlastToolError, DatabaseDir, as_database_dir, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.export_sources import ENCODING, export_error, open_text
 from blastdeck.results.exports import JSON_QUERY_ID, XML2_QUERY_ID
@@ -75,7 +75,11 @@ def member_names(kind: PerQueryZip, base: str, queries: int) -> list[str]:
 
 
 def render_per_query_zip(
-    kind: PerQueryZip, base: str, archives: Sequence[Path], blastdb_dir: Path, out: Path
+    kind: PerQueryZip,
+    base: str,
+    archives: Sequence[Path],
+    blastdb_dir: Path | DatabaseDir,
+    out: Path,
 ) -> Path:
     """Write the zip of `archives` (the job's batches, in query order) to `out`, atomically;
     `base` names its files (NCBI: the RID). Failures raise `BlastDeckError` (EXPORT_FAILED,
@@ -110,7 +114,7 @@ def _write_zip(
     kind: _Kind,
     base: str,
     archives: Sequence[Path],
-    blastdb_dir: Path,
+    blastdb_dir: Path | DatabaseDir,
     scratch: Path,
     zf: zipfile.ZipFile,
 ) -> None:
@@ -136,7 +140,9 @@ def _write_zip(
         shutil.rmtree(batch_dir)
 
 
-def _format_batch(kind: _Kind, archive: Path, blastdb_dir: Path, batch_dir: Path) -> list[str]:
+def _format_batch(
+    kind: _Kind, archive: Path, blastdb_dir: Path | DatabaseDir, batch_dir: Path
+) -> list[str]:
     """Run blast_formatter's multi-file output for one archive; the report files it listed."""
     try:
         run_tool(
@@ -149,7 +155,7 @@ def _format_batch(kind: _Kind, archive: Path, blastdb_dir: Path, batch_dir: Path
                 "-out",
                 str(batch_dir / _BATCH_BASE),
             ],
-            database_dir=DatabaseDir(blastdb_dir),
+            database_dir=as_database_dir(blastdb_dir),
         )
     except BlastToolError as exc:
         raise export_error(f"blast_formatter could not format {archive.name}: {exc}") from exc
