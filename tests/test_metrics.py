@@ -127,7 +127,11 @@ def test_queue_depth_and_a_real_wait_for_the_submit_slot(
     first = run_job(embedded, demo_16s, cluster="gate")
     second = run_job(embedded, demo_16s, cluster="gate")
     get = api_job(embedded)
-    wait_for_job(get, second["id"], lambda j: j["phase"] == "waiting_for_submit_slot")
+    # Whichever reached the submit slot first holds it at the barrier; the other waits.
+    deadline = time.monotonic() + 120
+    while not any(get(j["id"])["phase"] == "waiting_for_submit_slot" for j in (first, second)):
+        assert time.monotonic() < deadline, "neither job waits for the submit slot"
+        time.sleep(0.05)
     samples = scrape(embedded)
     depth = value(samples, "blastdeck_queue_depth", cluster="gate", namespace=first["namespace"])
     clusters = embedded.get("/api/clusters").json()["items"]
