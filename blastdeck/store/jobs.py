@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.pipeline_model import (
     STEPS,
+    SUBMIT_WAIT_PHASES,
     TERMINAL_PHASES,
     JobStatus,
     Phase,
@@ -282,30 +283,35 @@ class JobStore(MaintenanceLog):
             s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
             _event(s, job_id, "step_skipped", None, step, reason)
 
-    def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
-        """Enter (or stay in) waiting_for_submit_slot; False when a cancel was requested."""
+    def set_waiting(
+        self,
+        job_id: str,
+        waiting_for: dict[str, Any],
+        message: str,
+        phase: Phase = Phase.WAITING_FOR_SUBMIT_SLOT,
+    ) -> bool:
+        """Enter (or stay in) `waiting_for_submit_slot`, or `paused` (its cluster is paused);
+        False when a cancel was requested. A slot wait after a pause starts its clock anew."""
         now = utcnow()
+        code = ErrorCode.BLAST_SUBMIT_LOCK_BUSY if phase is Phase.WAITING_FOR_SUBMIT_SLOT else None
         with self._changing(job_id) as s:
             job = s.get(Job, job_id)
             if job.cancel_requested or job.phase in _TERMINAL:
                 return False
-            previous_holder = (job.waiting_for or {}).get("holder_job_id")
-            first_wait = job.phase != Phase.WAITING_FOR_SUBMIT_SLOT.value
-            job.phase = Phase.WAITING_FOR_SUBMIT_SLOT.value
+            previous = job.waiting_for or {}
+            first_wait = job.phase != phase.value
+            if first_wait and job.phase == Phase.PAUSED.value:
+                job.wait_started_at = None
+            job.phase = phase.value
             job.waiting_for, job.updated_at = waiting_for, now
-            job.error_code = ErrorCode.BLAST_SUBMIT_LOCK_BUSY.value
+            job.error_code = code.value if code else None
             job.wait_started_at = job.wait_started_at or now
-            # One event per wait (and per change of holder), not one per back-off retry.
-            if first_wait or waiting_for.get("holder_job_id") != previous_holder:
-                _event(
-                    s,
-                    job_id,
-                    "waiting",
-                    Phase.WAITING_FOR_SUBMIT_SLOT,
-                    Step.SUBMITTING,
-                    message,
-                    ErrorCode.BLAST_SUBMIT_LOCK_BUSY,
-                )
+            changed = any(
+                waiting_for.get(k) != previous.get(k)
+                for k in ("holder_job_id", "paused_by", "paused_since", "scope")
+            )
+            if first_wait or changed:
+                _event(s, job_id, "waiting", phase, Step.SUBMITTING, message, code)
         return True
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
@@ -415,7 +421,7 @@ class JobStore(MaintenanceLog):
                 return None
             job.cancel_requested, job.updated_at = True, now
             _event(s, job_id, "cancel_requested", None, None, "cancel requested")
-            if job.phase in (Phase.QUEUED.value, Phase.WAITING_FOR_SUBMIT_SLOT.value):
+            if job.phase == Phase.QUEUED.value or Phase(job.phase) in SUBMIT_WAIT_PHASES:
                 _mark_cancelled(s, job, now)
                 return Phase.CANCELLED
             job.phase = Phase.CANCELLING.value
