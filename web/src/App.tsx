@@ -2,6 +2,7 @@ import { Navigate, Route, Routes } from 'react-router-dom';
 import { SessionProvider, useSession } from './auth/session';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { Header } from './components/Header';
+import { ClustersPage } from './pages/ClustersPage';
 import { DatabasesPage } from './pages/DatabasesPage';
 import { JobPage } from './pages/JobPage';
 import { JobsPage } from './pages/JobsPage';
@@ -34,6 +35,7 @@ function Gate() {
       <Route path="/jobs" element={<JobsPage />} />
       <Route path="/jobs/:id" element={<JobPage />} />
       <Route path="/databases" element={<DatabasesPage />} />
+      <Route path="/clusters" element={<ClustersPage />} />
       <Route path="*" element={<NotFoundPage />} />
     </Routes>
   );

@@ -19,11 +19,14 @@ from blastdeck.api.schemas.clusters import (
     ClusterCreate,
     ClusterList,
     ClusterRemoved,
+    EngineInfo,
+    EngineList,
     PauseRequest,
     PauseState,
 )
 from blastdeck.api.stream import KEEPALIVE_S, RECONNECT_MS, sse_event
 from blastdeck.domain.errors import BlastDeckError
+from blastdeck.engines.registry import engine_kind, engine_names
 from blastdeck.runtime import Runtime
 from blastdeck.store.cluster_jobs import slot_jobs
 from blastdeck.submit_slots import submit_slots
@@ -55,6 +58,17 @@ def list_clusters(runtime: RuntimeDep, viewer: ViewerDep) -> ClusterList:
     order, with how long each has waited) and past it, its pauses, its unfinished jobs, and its
     health (BLAST found and scratch writable; for SLURM, the controller answering)."""
     return cluster_list(runtime)
+
+
+@router.get("/engines")
+def list_engines(viewer: ViewerDep) -> EngineList:
+    """The engine kinds a cluster can use (built in and from plugins) and their settings."""
+    return EngineList(
+        items=[
+            EngineInfo(name=name, settings=sorted(engine_kind(name).settings))
+            for name in engine_names()
+        ]
+    )
 
 
 @router.get(

@@ -97,3 +97,14 @@ class ClusterRemoved(BaseModel):
 
 class ClusterList(BaseModel):
     items: list[Cluster]
+
+
+class EngineInfo(BaseModel):
+    """An engine kind a cluster can use, with the settings it understands (the add form)."""
+
+    name: str
+    settings: list[str]
+
+
+class EngineList(BaseModel):
+    items: list[EngineInfo]

@@ -3,7 +3,12 @@ import { apiJson, apiText, qs } from './client';
 import type {
   AlignmentPage,
   AlignmentParams,
+  Cluster,
+  ClusterCreate,
   ClusterList,
+  ClusterRemoved,
+  EngineInfo,
+  PauseState,
   DatabaseList,
   DatabaseRemoved,
   HitPage,
@@ -39,6 +44,17 @@ export const api = {
   removeDatabase: (name: string) =>
     apiJson<DatabaseRemoved>(`/api/databases/${name.split('/').map(encodeURIComponent).join('/')}`, { method: 'DELETE' }),
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
+  clustersStreamUrl: () => '/api/clusters/stream',
+  engines: () => apiJson<{ items: EngineInfo[] }>('/api/clusters/engines').then((r) => r.items),
+  /** Admins: add a cluster (validated like `cluster add`; errors name the field). */
+  addCluster: (body: ClusterCreate) => apiJson<Cluster>('/api/clusters', { method: 'POST', body }),
+  removeCluster: (name: string) => apiJson<ClusterRemoved>(`/api/clusters/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+  /** Admins: pause (or resume) a whole cluster (`namespace` null) or one namespace. */
+  pauseCluster: (name: string, namespace: string | null, resume = false) =>
+    apiJson<PauseState>(`/api/clusters/${encodeURIComponent(name)}/${resume ? 'resume' : 'pause'}`, {
+      method: 'POST',
+      body: { namespace },
+    }),
   limits: () => apiJson<Limits>('/api/limits'),
   options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),
 

@@ -21,6 +21,9 @@ export function Header() {
           <NavLink to="/databases" data-testid="nav-databases">
             Databases
           </NavLink>
+          <NavLink to="/clusters" data-testid="nav-clusters">
+            Clusters
+          </NavLink>
           <a href="/docs" data-testid="nav-docs">
             API docs
           </a>
