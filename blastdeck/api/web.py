@@ -17,7 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 DOCS_DIR = Path(__file__).resolve().parent / "docs"
-SPA_ROUTES = ("/", "/search", "/jobs", "/jobs/{job_id}", "/databases")
+SPA_ROUTES = ("/", "/search", "/jobs", "/jobs/{job_id}", "/databases", "/clusters")
 
 
 def install_docs(app: FastAPI) -> None:

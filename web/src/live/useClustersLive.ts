@@ -61,6 +61,8 @@ export function useClustersLive(): ClustersLive {
         } catch {
           return; // a garbled event: the next one (or a poll) brings the list
         }
+        // A fetch still in flight started before this event: its answer would be older.
+        void queryClient.cancelQueries({ queryKey: CLUSTERS_KEY, exact: true });
         queryClient.setQueryData(CLUSTERS_KEY, payload.items);
         attempt = 0;
         setStreaming(true);

@@ -27,7 +27,9 @@ export function ClustersPage() {
   const isAdmin = !session?.auth_enabled || !!session.user?.admin;
   const live = useClustersLive();
   const now = useNow(true, 500);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: CLUSTERS_KEY });
+  // While the stream is open it brings every change within a quarter second; a fetch of our
+  // own could answer after a newer event and show the older state.
+  const refresh = () => (live.streaming ? undefined : queryClient.invalidateQueries({ queryKey: CLUSTERS_KEY }));
   const pause = useMutation({
     mutationFn: (a: PauseArgs) => api.pauseCluster(a.cluster, a.namespace, a.resume),
     onSettled: refresh,
