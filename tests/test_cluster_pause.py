@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from fastapi.testclient import TestClient
 
 import tests.support.barrier_engine  # noqa: F401  (registers the "barrier" engine here)
 from blastdeck.api.app import create_app
+from blastdeck.engines import local, registry
+from blastdeck.engines.registry import register
 from tests.conftest import (
     TEST_PLUGINS,
     Server,
@@ -359,6 +362,26 @@ def test_holder_waiting_and_running_jobs_per_namespace(
     slot = slot_of(cluster_of(c, "bar", **root), "default")
     assert slot["holder_job_id"] is None
     assert slot["waiting_jobs"] == [] and slot["running_jobs"] == []
+
+
+def test_secret_settings_are_never_shown(auth_client: TestClient) -> None:
+    """A plugin engine's secret setting (its name says so) is stored but never listed."""
+    register(replace(local.KIND, name="secretive", settings=local.KIND.settings | {"api_token"}))
+    try:
+        _secret_not_shown(auth_client)
+    finally:
+        registry._KINDS.pop("secretive", None)  # other tests list the engine kinds
+
+
+def _secret_not_shown(c: TestClient) -> None:
+    body = {"name": "sec", "engine": "secretive", "settings": {"api_token": "s3cr3t-value"}}
+    response = c.post("/api/clusters", json=body, **as_(c, "root"))
+    assert response.status_code == 201, response.text
+    assert response.json()["settings"] == {"api_token": "(hidden)"}
+    listing = c.get("/api/clusters", **as_(c, "alice"))
+    assert "s3cr3t-value" not in listing.text
+    assert cluster_of(c, "sec", **as_(c, "alice"))["settings"] == {"api_token": "(hidden)"}
+    assert c.delete("/api/clusters/sec", **as_(c, "root")).status_code == 200
 
 
 # -- the live stream ---------------------------------------------------------------------------

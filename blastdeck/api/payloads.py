@@ -7,6 +7,7 @@ dicts of the same models.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,15 @@ def database_payload(db: models.BlastDatabase) -> dict[str, Any]:
     return database_model(db).model_dump(mode="json")
 
 
+# A setting whose name says it is a secret (a plugin engine's API token, say) is never shown.
+_SECRET_SETTING = re.compile(r"token|password|passwd|secret|credential|private_key", re.I)
+HIDDEN = "(hidden)"
+
+
+def shown_settings(settings: dict[str, str]) -> dict[str, str]:
+    return {k: HIDDEN if _SECRET_SETTING.search(k) else v for k, v in settings.items()}
+
+
 def pause_model(pause: Pause | None) -> ClusterPause | None:
     if pause is None:
         return None
@@ -187,7 +197,7 @@ def cluster_model(
         namespace=cluster.namespace,
         namespaces=list(cluster.namespaces),
         slots=cluster.slots,
-        settings=cluster.settings,
+        settings=shown_settings(cluster.settings),
         submit_slots=[_slot_model(slot, now) for slot in slots.slots] if slots else [],
         queue_depth=slots.queue_depth if slots else 0,
         health=ClusterHealth(ok=health.ok, detail=health.detail) if health else None,
