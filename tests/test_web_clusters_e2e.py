@@ -117,6 +117,16 @@ def test_lock_holder_waiting_jobs_and_a_paused_namespace_live(
     expect(waiting.nth(1)).to_have_attribute("data-phase", "paused", timeout=30_000)
     assert server.job(second)["phase"] == "paused"
 
+    # The paused job's page says why it waits, at its Submit step.
+    row.get_by_test_id("slot-waiting").get_by_role("link", name=third[:8]).click()
+    expect(page).to_have_url(f"{server.url}/jobs/{third}")
+    expect(page.get_by_test_id("step-submitting")).to_have_attribute("data-state", "waiting")
+    expect(page.get_by_test_id("step-detail-submitting")).to_contain_text(
+        "cluster held / namespace default is paused by admin since"
+    )
+    expect(page.get_by_test_id("step-detail-submitting")).to_contain_text("waiting to be resumed")
+    page.go_back()
+
     row.get_by_test_id("slot-resume").click()
     expect(row.get_by_test_id("slot-paused")).to_have_text("no")
     for job_id in (second, third):
