@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,6 +25,7 @@ from blastdeck.api.app import create_app
 from blastdeck.engines import local, registry
 from blastdeck.engines.registry import register
 from tests.conftest import (
+    BLASTDECK,
     TEST_PLUGINS,
     Server,
     api_job,
@@ -435,5 +437,57 @@ def test_the_stream_sends_each_change(tmp_path: Path, demo_16s) -> None:
             (barrier / f"{job_id}.release").write_text("")
             while slot["holder_job_id"] is not None:
                 slot = live_slot()
+    finally:
+        server.kill()
+
+
+# -- the CLI: on the data dir and over --server ------------------------------------------------
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"BLASTDECK_DATA_DIR": str(data_dir), "PATH": os.environ["PATH"]}
+    return subprocess.run([BLASTDECK, *args], capture_output=True, text=True, env=env)
+
+
+def test_the_cli_pauses_resumes_and_removes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = cli(
+        data, "cluster", "add", "pc", "--engine", "local", "--set", f"namespaces={NAMESPACES}"
+    )
+    assert added.returncode == 0, added.stderr
+    paused = cli(data, "cluster", "pause", "pc", "--namespace", "team-a")
+    assert paused.returncode == 0, paused.stderr
+    assert "cluster pc / namespace team-a is paused by cli since" in paused.stdout
+    for args, code in [
+        (("pause", "pc", "--namespace", "team-z"), "invalid_namespace"),
+        (("pause", "pc", "--namespace", "Not OK"), "invalid_namespace"),
+        (("pause", "nowhere"), "unknown_cluster"),
+        (("resume", "nowhere"), "unknown_cluster"),
+        (("remove", "local"), "cluster_not_removable"),
+    ]:
+        run = cli(data, "cluster", *args)
+        assert run.returncode == 2, (args, run.stdout, run.stderr)
+        assert f"error {code}" in run.stderr, (args, run.stderr)
+    resumed = cli(data, "cluster", "resume", "pc", "--namespace", "team-a")
+    assert resumed.returncode == 0 and "pc / team-a resumed" in resumed.stdout, resumed.stderr
+    removed = cli(data, "cluster", "remove", "pc")
+    assert removed.returncode == 0 and "removed pc" in removed.stdout, removed.stderr
+
+    # Over --server: the same answers through the HTTP client.
+    server = Server(data, None)
+    server.start()
+    try:
+        url = ["--server", server.url]
+        run = cli(data, "cluster", "pause", "local", *url)
+        assert run.returncode == 0, run.stderr
+        assert "cluster local is paused by admin since" in run.stdout
+        run = cli(data, "cluster", "resume", "local", "--namespace", "default", *url)
+        assert run.returncode == 0 and "still held: cluster local is paused" in run.stdout
+        run = cli(data, "cluster", "resume", "local", *url)
+        assert run.returncode == 0 and "local resumed" in run.stdout, run.stderr
+        run = cli(data, "cluster", "pause", "nowhere", *url)
+        assert run.returncode == 2 and "error unknown_cluster" in run.stderr, run.stderr
+        run = cli(data, "cluster", "remove", "local", *url)
+        assert run.returncode == 2 and "error cluster_not_removable" in run.stderr, run.stderr
     finally:
         server.kill()
