@@ -1,6 +1,6 @@
 // Every cluster, kept live: the server-sent `clusters` events of /api/clusters/stream (sent
 // within a quarter second of a change: a lock taken or released, a pause, a job waiting) and,
-// whenever the stream is not getting through, a poll of GET /api/clusters every 2 s.
+// whenever the stream is not getting through, a poll of GET /api/clusters every second.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from '../api/endpoints';
@@ -8,7 +8,7 @@ import type { Cluster, ClusterList } from '../api/types';
 import { STREAM_SILENCE_MS, streamRetryDelay } from './useJobLive';
 
 export const CLUSTERS_KEY = ['clusters'] as const;
-export const CLUSTERS_POLL_MS = 2000;
+export const CLUSTERS_POLL_MS = 1000;
 
 export interface ClustersLive {
   clusters: Cluster[] | undefined;

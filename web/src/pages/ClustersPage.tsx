@@ -41,7 +41,7 @@ export function ClustersPage() {
     <div className="stack">
       <h1>Clusters</h1>
       <p className="muted" data-testid="clusters-live">
-        {live.streaming ? 'Live' : 'Refreshing every 2 s'}
+        {live.streaming ? 'Live' : 'Refreshing every second'}
       </p>
       {live.error ? <ErrorNote error={live.error} testId="clusters-error" /> : null}
       {pause.error && <ErrorNote error={pause.error} testId="cluster-pause-error" />}
