@@ -27,16 +27,8 @@ from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.database_files import missing_files_reason
 from blastdeck.databases import DatabaseCatalog, database_files_missing
-from blastdeck.domain.clusters import Pause
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
-from blastdeck.domain.pipeline_model import (
-    DONE_STEP_STATUSES,
-    STEPS,
-    SUBMIT_WAIT_PHASES,
-    Phase,
-    Step,
-    StepStatus,
-)
+from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults, TaxidListArg
 from blastdeck.files import write_atomically
@@ -323,12 +315,15 @@ class Pipeline:
         if current.engine_handle:  # submitted before a restart: never submit twice
             self._jobs.complete_step(job.id, Step.SUBMITTING, "already submitted")
             return None
-        if Phase(current.phase) not in SUBMIT_WAIT_PHASES:
+        if current.phase not in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED):
             self._start(job.id, Step.SUBMITTING)
-        pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
-        if pause is not None:  # before the lock: a paused cluster's slot stays free
-            return self._wait_while_paused(job.id, ctx, pause)
         key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
+        pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
+        if pause is not None:  # waits before the lock, with no deadline: a pause is deliberate
+            note = f"{pause.message()}; waiting to be resumed"
+            if not self._jobs.set_waiting(job.id, pause.waiting_for(ctx.namespace, key), note):
+                raise _Cancelled
+            return RetryAfter(PAUSE_RECHECK_S * random.uniform(0.5, 1.0))
         token = new_lock_token(job.id)
         if not self._lock.acquire(key, token, self._settings.lock_ttl_s):
             return self._wait_for_slot(current, ctx, key)
@@ -345,27 +340,6 @@ class Pipeline:
             job.id, Step.SUBMITTING, f"submitted to {ctx.cluster.name}/{ctx.namespace} ({handle})"
         )
         return None
-
-    def _wait_while_paused(self, job_id: str, ctx: JobContext, pause: Pause) -> Outcome:
-        """Wait, in phase `paused`, for an admin to resume the cluster or namespace: no
-        deadline (a pause is deliberate), and a short re-check so a resume is seen at once."""
-        waiting_for = {
-            "what": "paused",
-            "cluster": ctx.cluster.name,
-            "namespace": ctx.namespace,
-            "lock_key": submit_lock_key(
-                ctx.cluster.name, ctx.namespace, self._settings.lock_prefix
-            ),
-            "holder_job_id": None,
-            "scope": "namespace" if pause.namespace else "cluster",
-            "paused_by": pause.paused_by,
-            "paused_since": pause.paused_at.isoformat(),
-            "message": pause.message(),
-        }
-        message = f"{pause.message()}; waiting to be resumed"
-        if not self._jobs.set_waiting(job_id, waiting_for, message, Phase.PAUSED):
-            raise _Cancelled
-        return RetryAfter(PAUSE_RECHECK_S * random.uniform(0.5, 1.0))
 
     def _wait_for_slot(self, job: Job, ctx: JobContext, key: str) -> Outcome:
         holder = self._lock.holder(key)

@@ -42,3 +42,17 @@ class Pause:
     def message(self) -> str:
         since = self.paused_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"{self.where()} is paused by {self.paused_by} since {since}"
+
+    def waiting_for(self, namespace: str, lock_key: str) -> dict[str, str | None]:
+        """What a job held by this pause waits for (its `waiting_for`, phase `paused`)."""
+        return {
+            "what": "paused",
+            "cluster": self.cluster,
+            "namespace": namespace,
+            "lock_key": lock_key,
+            "holder_job_id": None,
+            "scope": "namespace" if self.namespace else "cluster",
+            "paused_by": self.paused_by,
+            "paused_since": self.paused_at.isoformat(),
+            "message": self.message(),
+        }

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.pipeline_model import (
     STEPS,
-    SUBMIT_WAIT_PHASES,
     TERMINAL_PHASES,
     JobStatus,
     Phase,
@@ -32,6 +31,7 @@ from blastdeck.store.database import compress_fast, notify
 from blastdeck.store.maintenance import MaintenanceLog
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
 
+_NOTHING_IN_FLIGHT = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
 # PostgreSQL NOTIFY channel carrying the id of every job that changed (sent at commit, by
 # whichever process made the change): what the API's job watcher LISTENs to.
@@ -283,34 +283,25 @@ class JobStore(MaintenanceLog):
             s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
             _event(s, job_id, "step_skipped", None, step, reason)
 
-    def set_waiting(
-        self,
-        job_id: str,
-        waiting_for: dict[str, Any],
-        message: str,
-        phase: Phase = Phase.WAITING_FOR_SUBMIT_SLOT,
-    ) -> bool:
-        """Enter (or stay in) `waiting_for_submit_slot`, or `paused` (its cluster is paused);
+    def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
+        """Enter (or stay in) waiting_for_submit_slot, or `paused` when `waiting_for` says so;
         False when a cancel was requested. A slot wait after a pause starts its clock anew."""
         now = utcnow()
-        code = ErrorCode.BLAST_SUBMIT_LOCK_BUSY if phase is Phase.WAITING_FOR_SUBMIT_SLOT else None
+        paused = waiting_for.get("what") == "paused"
+        phase = Phase.PAUSED if paused else Phase.WAITING_FOR_SUBMIT_SLOT
+        code = None if paused else ErrorCode.BLAST_SUBMIT_LOCK_BUSY
         with self._changing(job_id) as s:
             job = s.get(Job, job_id)
             if job.cancel_requested or job.phase in _TERMINAL:
                 return False
-            previous = job.waiting_for or {}
-            first_wait = job.phase != phase.value
-            if first_wait and job.phase == Phase.PAUSED.value:
-                job.wait_started_at = None
-            job.phase = phase.value
-            job.waiting_for, job.updated_at = waiting_for, now
+            previous, first_wait = job.waiting_for or {}, job.phase != phase.value
+            restart = first_wait and job.phase == Phase.PAUSED.value
+            job.phase, job.waiting_for, job.updated_at = phase.value, waiting_for, now
             job.error_code = code.value if code else None
-            job.wait_started_at = job.wait_started_at or now
-            changed = any(
-                waiting_for.get(k) != previous.get(k)
-                for k in ("holder_job_id", "paused_by", "paused_since", "scope")
-            )
-            if first_wait or changed:
+            job.wait_started_at = (None if restart else job.wait_started_at) or now
+            # One event per wait (and per change of holder or pause), not one per retry.
+            keys = ("holder_job_id", "paused_by", "paused_since", "scope")
+            if first_wait or any(waiting_for.get(k) != previous.get(k) for k in keys):
                 _event(s, job_id, "waiting", phase, Step.SUBMITTING, message, code)
         return True
 
@@ -421,7 +412,7 @@ class JobStore(MaintenanceLog):
                 return None
             job.cancel_requested, job.updated_at = True, now
             _event(s, job_id, "cancel_requested", None, None, "cancel requested")
-            if job.phase == Phase.QUEUED.value or Phase(job.phase) in SUBMIT_WAIT_PHASES:
+            if job.phase in _NOTHING_IN_FLIGHT:
                 _mark_cancelled(s, job, now)
                 return Phase.CANCELLED
             job.phase = Phase.CANCELLING.value
