@@ -59,6 +59,8 @@ class Backend(Protocol):
     def remove_database(self, name: str) -> dict[str, Any]: ...
     def clusters(self) -> list[dict[str, Any]]: ...
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
+    def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]: ...
+    def remove_cluster(self, name: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -258,6 +260,14 @@ class HttpBackend:
 
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
         return self._json("POST", "/api/clusters", *_CLUSTER_KEYS, json=config.model_dump())
+
+    def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]:
+        action = "resume" if resume else "pause"
+        url = f"/api/clusters/{_segment(name)}/{action}"
+        return self._json("POST", url, "cluster", "paused", json={"namespace": namespace})
+
+    def remove_cluster(self, name: str) -> dict[str, Any]:
+        return self._json("DELETE", f"/api/clusters/{_segment(name)}", "name", "engine")
 
     def close(self) -> None:
         self._http.close()

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from blastdeck.api.payloads import cluster_payload, database_payload, job_payload
+from blastdeck.api.payloads import cluster_payload, database_payload, job_payload, pause_model
 from blastdeck.auth import EVERYONE
 from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
 from blastdeck.config import ClusterConfig, Settings
@@ -22,6 +22,9 @@ from blastdeck.job_databases import job_hit_fasta
 from blastdeck.results.columns import parse_columns
 from blastdeck.results.formats import ExportFormat
 from blastdeck.runtime import Runtime
+
+# Who pauses a cluster from the CLI on the data dir (no signed-in user there).
+LOCAL_ADMIN = "cli"
 
 
 class LocalBackend:
@@ -148,6 +151,22 @@ class LocalBackend:
 
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
         return cluster_payload(self._runtime.clusters.add(config))
+
+    def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]:
+        registry = self._runtime.clusters
+        if resume:
+            cluster, ns = registry.resume(name, namespace)
+            left = registry.pause_of(cluster.name, ns) if ns else None
+        else:
+            left = registry.pause(name, namespace, LOCAL_ADMIN)
+            cluster, ns = registry.get(left.cluster), left.namespace
+        shown = pause_model(left)
+        paused = shown.model_dump(mode="json") if shown else None
+        return {"cluster": cluster.name, "namespace": ns, "paused": paused}
+
+    def remove_cluster(self, name: str) -> dict[str, Any]:
+        cluster = self._runtime.clusters.remove(name)
+        return {"name": cluster.name, "engine": cluster.engine}
 
     def close(self) -> None:
         self._runtime.stop()

@@ -11,13 +11,13 @@ import threading
 import time
 
 from blastdeck.config import ClusterConfig, Settings
-from blastdeck.domain.clusters import Cluster
+from blastdeck.domain.clusters import Cluster, Pause
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE, check_name, check_namespace
 from blastdeck.engines.base import Engine, EngineHealth
 from blastdeck.engines.registry import engine_kind
 from blastdeck.store.catalog import ClusterStore
-from blastdeck.store.models import ClusterRow
+from blastdeck.store.models import ClusterPause, ClusterRow
 
 DEFAULT_CLUSTER = "local"
 HEALTH_TTL_S = 30.0
@@ -103,6 +103,70 @@ class ClusterRegistry:
         )
         return cluster
 
+    def remove(self, name: str) -> Cluster:
+        """Delete a cluster added at run time; refused while an unfinished job runs on it, and
+        for the built-in `local` and the config file's clusters (edit the file for those)."""
+        cluster = self.get(name)
+        if cluster.name == DEFAULT_CLUSTER or any(
+            c.name == cluster.name for c in self._settings.clusters
+        ):
+            raise BlastDeckError(
+                ErrorCode.CLUSTER_NOT_REMOVABLE,
+                f"Cluster {cluster.name} is built in or defined in the configuration file; "
+                "only clusters added at run time can be deleted here.",
+                field="cluster",
+            )
+        users = self._store.delete_unless_used(cluster.name)
+        if users:
+            raise BlastDeckError(
+                ErrorCode.CLUSTER_IN_USE,
+                f"Cluster {cluster.name} is in use by unfinished job(s) {', '.join(users)}; "
+                "delete it once they have ended (or cancel them).",
+                field="cluster",
+                detail={"job_ids": ",".join(users)},
+            )
+        with self._mutex:
+            engine = self._engines.pop(cluster.name, None)
+            self._health.pop(cluster.name, None)
+        if engine is not None:
+            engine.shutdown()
+        return cluster
+
+    # -- pauses ---------------------------------------------------------------------------------
+
+    def pause_scope(self, name: str, namespace: str | None) -> tuple[Cluster, str | None]:
+        """The cluster and namespace (None: the whole cluster) a pause or resume names."""
+        cluster = self.get(name)
+        if namespace is None:
+            return cluster, None
+        ns = check_namespace(namespace)
+        if cluster.namespaces and ns not in {cluster.namespace, *cluster.namespaces}:
+            raise BlastDeckError(
+                ErrorCode.INVALID_NAMESPACE,
+                f"Cluster {cluster.name} has no namespace {ns!r}; it has "
+                f"{', '.join(sorted({cluster.namespace, *cluster.namespaces}))}.",
+                field="namespace",
+            )
+        return cluster, ns
+
+    def pause(self, name: str, namespace: str | None, by: str) -> Pause:
+        cluster, ns = self.pause_scope(name, namespace)
+        return _pause(self._store.pause(cluster.name, ns or "", by))
+
+    def resume(self, name: str, namespace: str | None) -> tuple[Cluster, str | None]:
+        cluster, ns = self.pause_scope(name, namespace)
+        self._store.resume(cluster.name, ns or "")
+        return cluster, ns
+
+    def pauses(self) -> list[Pause]:
+        return [_pause(row) for row in self._store.pauses()]
+
+    def pause_of(self, cluster: str, namespace: str) -> Pause | None:
+        """The pause that stops new submits to (cluster, namespace), if any (read each time:
+        every process sees an admin's pause and resume at once)."""
+        row = self._store.pause_of(cluster, namespace)
+        return _pause(row) if row is not None else None
+
     def health(self, cluster: Cluster) -> EngineHealth:
         """Whether the cluster's engine can run jobs now (BLAST found, scratch writable, the
         SLURM controller answering...); asked at most every HEALTH_TTL_S per cluster, since a
@@ -145,3 +209,7 @@ class ClusterRegistry:
                 engine = engine_kind(cluster.engine).factory(cluster, self._settings.scratch_dir)
                 self._engines[name] = engine
             return engine
+
+
+def _pause(row: ClusterPause) -> Pause:
+    return Pause(row.cluster, row.namespace or None, row.paused_by, row.paused_at)

@@ -49,6 +49,8 @@ CANCEL_CHECK_INTERVAL_S = 0.25
 DB_RETRY_FIRST_S = 0.5
 DB_RETRY_MAX_S = 5.0
 DB_OUTAGE_GRACE_S = 300.0
+# How often a job waiting on a paused cluster looks again (so a resume is seen within ~1 s).
+PAUSE_RECHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -332,13 +334,20 @@ class Pipeline:
         if current.engine_handle:  # submitted before a restart: never submit twice
             self._jobs.complete_step(job.id, Step.SUBMITTING, "already submitted")
             return None
-        if current.phase != Phase.WAITING_FOR_SUBMIT_SLOT:
+        if current.phase not in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED):
             self._start(job.id, Step.SUBMITTING)
         key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
+        pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
+        if pause is not None:  # waits before the lock, with no deadline: a pause is deliberate
+            note = f"{pause.message()}; waiting to be resumed"
+            if not self._jobs.set_waiting(job.id, pause.waiting_for(ctx.namespace, key), note):
+                raise _Cancelled
+            return RetryAfter(PAUSE_RECHECK_S * random.uniform(0.5, 1.0))
         token = new_lock_token(job.id)
         if not self._lock.acquire(key, token, self._settings.lock_ttl_s):
             return self._wait_for_slot(current, ctx, key)
-        waited = utcnow() - current.wait_started_at if current.wait_started_at else None
+        slot_wait = current.phase == Phase.WAITING_FOR_SUBMIT_SLOT and current.wait_started_at
+        waited = utcnow() - current.wait_started_at if slot_wait else None
         self._metrics.slot_taken(ctx, waited.total_seconds() if waited else 0.0)
         try:
             self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again

@@ -53,7 +53,7 @@ from blastdeck.taxonomy import for_settings as taxonomy_for_settings
 
 log = logging.getLogger(__name__)
 
-_WAITING_PHASES = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT)
+_WAITING_PHASES = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
 
 
 class StartupError(RuntimeError):

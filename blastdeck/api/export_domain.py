@@ -20,6 +20,7 @@ from blastdeck.domain.pipeline_model import (
     STEADY_POLL_PHASES,
     STEP_LABELS,
     STEPS,
+    SUBMIT_WAIT_PHASES,
     TERMINAL_PHASES,
     JobStatus,
     Phase,
@@ -103,6 +104,12 @@ def render() -> str:
             "TERMINAL_PHASES",
             phases,
             _phases(TERMINAL_PHASES),
+        ),
+        _const(
+            "Waiting before the submit slot is taken (for the slot, or for a paused cluster).",
+            "SUBMIT_WAIT_PHASES",
+            phases,
+            _phases(SUBMIT_WAIT_PHASES),
         ),
         _const("", "FAST_POLL_INTERVAL_MS", "number", str(FAST_POLL_INTERVAL_MS))
         + _const("", "STEADY_POLL_INTERVAL_MS", "number", str(STEADY_POLL_INTERVAL_MS)),

@@ -7,17 +7,21 @@ dicts of the same models.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, SubmitSlot
+from blastdeck import submit_slots as slots_
+from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, ClusterPause, SubmitSlot
+from blastdeck.api.schemas.clusters import SlotJob as SlotJobModel
 from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
 from blastdeck.database_files import database_files, missing_files_reason
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
+from blastdeck.domain.clusters import Pause
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import (
     STEP_LABELS,
@@ -29,6 +33,8 @@ from blastdeck.domain.pipeline_model import (
 )
 from blastdeck.engines.base import EngineHealth
 from blastdeck.store import models
+from blastdeck.store.cluster_jobs import SlotJob
+from blastdeck.store.models import utcnow
 from blastdeck.submit_slots import ClusterSlots
 
 
@@ -150,21 +156,61 @@ def database_payload(db: models.BlastDatabase) -> dict[str, Any]:
     return database_model(db).model_dump(mode="json")
 
 
+# A setting whose name says it is a secret (a plugin engine's API token, say) is never shown.
+_SECRET_SETTING = re.compile(r"token|password|passwd|secret|credential|private_key", re.I)
+HIDDEN = "(hidden)"
+
+
+def shown_settings(settings: dict[str, str]) -> dict[str, str]:
+    return {k: HIDDEN if _SECRET_SETTING.search(k) else v for k, v in settings.items()}
+
+
+def pause_model(pause: Pause | None) -> ClusterPause | None:
+    if pause is None:
+        return None
+    return ClusterPause(
+        namespace=pause.namespace,
+        paused_by=pause.paused_by,
+        paused_at=pause.paused_at,
+        message=pause.message(),
+    )
+
+
+def _slot_job(job: SlotJob, now: datetime) -> SlotJobModel:
+    waited = int((now - job.since).total_seconds() * 1000) if job.waiting else None
+    return SlotJobModel(job_id=job.id, phase=job.phase.value, since=job.since, waited_ms=waited)
+
+
+def _slot_model(slot: slots_.SubmitSlot, now: datetime) -> SubmitSlot:
+    return SubmitSlot(
+        namespace=slot.namespace,
+        lock_key=slot.lock_key,
+        holder_job_id=slot.holder_job_id,
+        ttl_ms=slot.ttl_ms,
+        queue_depth=slot.queue_depth,
+        paused=pause_model(slot.paused),
+        waiting_jobs=[_slot_job(j, now) for j in slot.waiting],
+        running_jobs=[_slot_job(j, now) for j in slot.running],
+    )
+
+
 def cluster_model(
     cluster: clusters.Cluster,
     slots: ClusterSlots | None = None,
     health: EngineHealth | None = None,
 ) -> Cluster:
+    now = utcnow()
     return Cluster(
         name=cluster.name,
         engine=cluster.engine,
         namespace=cluster.namespace,
         namespaces=list(cluster.namespaces),
         slots=cluster.slots,
-        settings=cluster.settings,
-        submit_slots=[SubmitSlot(**vars(slot)) for slot in slots.slots] if slots else [],
+        settings=shown_settings(cluster.settings),
+        submit_slots=[_slot_model(slot, now) for slot in slots.slots] if slots else [],
         queue_depth=slots.queue_depth if slots else 0,
         health=ClusterHealth(ok=health.ok, detail=health.detail) if health else None,
+        paused=pause_model(slots.paused) if slots else None,
     )
 
 

@@ -23,6 +23,7 @@ SPA_ROUTES = (
     "/jobs",
     "/jobs/{job_id}",
     "/databases",
+    "/clusters",
     "/admin",
     # A share link's page (the app says whether the link opens anything), and anything under
     # it, which the app answers as an invalid link.

@@ -1,4 +1,4 @@
-"""`blastdeck cluster`: add a named compute target, and list them."""
+"""`blastdeck cluster`: add a named compute target, list them, pause, resume and remove."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
     from blastdeck.config import ClusterConfig
 
-app = typer.Typer(help="Compute clusters: add and list.", no_args_is_help=True)
+app = typer.Typer(help="Compute clusters: add, list, pause, resume, remove.", no_args_is_help=True)
+NamespaceOpt = Annotated[
+    str | None, typer.Option(help="one namespace of the cluster (default: the whole cluster)")
+]
 
 
 @app.command("add")
@@ -70,6 +73,51 @@ def cluster_list(
             health = c.get("health") or {}
             if health and not health.get("ok"):
                 say(f"{c['name']} cannot run jobs: {health.get('detail', '')}")
+
+
+@app.command("pause")
+def cluster_pause(
+    name: Annotated[str, typer.Argument(help="the cluster")],
+    namespace: NamespaceOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Pause a cluster or one namespace (admins): new submits there wait in phase `paused`
+    before taking the submit slot; running jobs go on."""
+    with reaching(server, data_dir, token) as backend:
+        state = backend.pause_cluster(name, namespace, resume=False)
+        say(state["paused"]["message"])
+
+
+@app.command("resume")
+def cluster_resume(
+    name: Annotated[str, typer.Argument(help="the cluster")],
+    namespace: NamespaceOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Resume a paused cluster or namespace (admins): its waiting jobs take the slot."""
+    with reaching(server, data_dir, token) as backend:
+        state = backend.pause_cluster(name, namespace, resume=True)
+        where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
+        still = state.get("paused")
+        say(f"{where} resumed" + (f"; still held: {still['message']}" if still else ""))
+
+
+@app.command("remove")
+def cluster_remove(
+    name: Annotated[str, typer.Argument(help="the cluster")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Remove a cluster added at run time (admins); refused (cluster_in_use) while an
+    unfinished job uses it."""
+    with reaching(server, data_dir, token) as backend:
+        removed = backend.remove_cluster(name)
+        say(f"removed {removed['name']}")
 
 
 def _health(cluster: dict[str, Any]) -> str:

@@ -64,6 +64,8 @@ def timeline(job: dict[str, Any]) -> Table:
         if status == "running" and job["phase"] == "waiting_for_submit_slot":
             w = job.get("waiting_for") or {}
             detail = f"waiting for the submit slot of {w.get('cluster')}/{w.get('namespace')}"
+        elif status == "running" and job["phase"] == "paused":
+            detail = (job.get("waiting_for") or {}).get("message") or "paused"
         elif status == "running" and step["key"] == "running" and progress["batches_total"]:
             detail = f"{progress['batches_done']}/{progress['batches_total']} batches"
         else:

@@ -9,6 +9,7 @@ added at run time is persisted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 # BLAST batches a cluster runs at once: far more than any host or SLURM array needs, and far
 # below what the store's integer column holds (a larger number crashed it).
@@ -23,3 +24,35 @@ class Cluster:
     slots: int  # BLAST processes it runs at once
     settings: dict[str, str] = field(default_factory=dict)
     namespaces: tuple[str, ...] = ()  # empty: any valid namespace
+
+
+@dataclass(frozen=True)
+class Pause:
+    """An admin's pause of a cluster (`namespace` None: all of it) or of one namespace."""
+
+    cluster: str
+    namespace: str | None
+    paused_by: str
+    paused_at: datetime
+
+    def where(self) -> str:
+        scope = f" / namespace {self.namespace}" if self.namespace else ""
+        return f"cluster {self.cluster}{scope}"
+
+    def message(self) -> str:
+        since = self.paused_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"{self.where()} is paused by {self.paused_by} since {since}"
+
+    def waiting_for(self, namespace: str, lock_key: str) -> dict[str, str | None]:
+        """What a job held by this pause waits for (its `waiting_for`, phase `paused`)."""
+        return {
+            "what": "paused",
+            "cluster": self.cluster,
+            "namespace": namespace,
+            "lock_key": lock_key,
+            "holder_job_id": None,
+            "scope": "namespace" if self.namespace else "cluster",
+            "paused_by": self.paused_by,
+            "paused_since": self.paused_at.isoformat(),
+            "message": self.message(),
+        }

@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     INVALID_NAMESPACE = "invalid_namespace"
     CLUSTER_EXISTS = "cluster_exists"
     INVALID_CLUSTER_SETTING = "invalid_cluster_setting"
+    CLUSTER_IN_USE = "cluster_in_use"  # deleting a cluster an unfinished job runs on
+    CLUSTER_NOT_REMOVABLE = "cluster_not_removable"  # built-in `local` or from the config file
     JOB_NOT_FOUND = "job_not_found"
     JOB_ALREADY_FINISHED = "job_already_finished"
     JOB_STILL_ACTIVE = "job_still_active"
@@ -153,6 +155,8 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.AMBIGUOUS_DATABASE: 409,
     ErrorCode.DATABASE_IN_USE: 409,
     ErrorCode.CLUSTER_EXISTS: 409,
+    ErrorCode.CLUSTER_IN_USE: 409,
+    ErrorCode.CLUSTER_NOT_REMOVABLE: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.STORAGE_FULL: 507,
@@ -185,7 +189,9 @@ def http_status_of(code: ErrorCode) -> int:
 class BlastDeckError(Exception):
     """A failure with a stable code and a message a person can act on.
 
-    `field` names the request field the error concerns, when there is one.
+    `field` names the request field the error concerns, when there is one; `status` overrides
+    the code's HTTP status where the same code means another thing (an unknown cluster named
+    in a URL path is a 404; named in a request body, a 422).
     """
 
     def __init__(
@@ -195,8 +201,10 @@ class BlastDeckError(Exception):
         *,
         field: str | None = None,
         detail: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
+        self._status = status
         self.code = code
         self.message = message
         self.field = field
@@ -208,4 +216,4 @@ class BlastDeckError(Exception):
 
     @property
     def http_status(self) -> int:
-        return http_status_of(self.code)
+        return self._status or http_status_of(self.code)

@@ -53,6 +53,8 @@ class Phase(StrEnum):
     STAGING_DB = "staging_db"
     SUBMITTING = "submitting"
     WAITING_FOR_SUBMIT_SLOT = "waiting_for_submit_slot"
+    # its cluster (or namespace) is paused by an admin: it waits before taking the submit slot
+    PAUSED = "paused"
     RUNNING = "running"
     EXPORTING_RESULTS = "exporting_results"
     CANCELLING = "cancelling"
@@ -79,6 +81,8 @@ class JobSource(StrEnum):
 
 
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED})
+# A job in one of these waits before taking its cluster's submit slot: nothing is in flight.
+SUBMIT_WAIT_PHASES = frozenset({Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED})
 
 FAST_POLL_PHASES = frozenset(
     {
@@ -89,6 +93,7 @@ FAST_POLL_PHASES = frozenset(
         Phase.STAGING_DB,
         Phase.SUBMITTING,
         Phase.WAITING_FOR_SUBMIT_SLOT,
+        Phase.PAUSED,
     }
 )
 STEADY_POLL_PHASES = frozenset({Phase.RUNNING, Phase.EXPORTING_RESULTS, Phase.CANCELLING})
@@ -123,8 +128,9 @@ def phases_with_status(status: JobStatus) -> frozenset[Phase]:
 
 
 def step_of_phase(phase: Phase) -> Step | None:
-    """The step a phase belongs to; the wait for a submit slot is part of submitting."""
-    if phase is Phase.WAITING_FOR_SUBMIT_SLOT:
+    """The step a phase belongs to; the wait for a submit slot (or for a paused cluster to be
+    resumed) is part of submitting."""
+    if phase in SUBMIT_WAIT_PHASES:
         return Step.SUBMITTING
     try:
         return Step(phase.value)

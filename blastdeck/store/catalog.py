@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import TERMINAL_PHASES
-from blastdeck.store.models import BlastDatabase, ClusterRow, Job
+from blastdeck.store.models import BlastDatabase, ClusterPause, ClusterRow, Job, utcnow
 
 
 class DatabaseStore:
@@ -71,6 +71,62 @@ class ClusterStore:
         except IntegrityError:
             raise _exists("cluster", row.name, ErrorCode.CLUSTER_EXISTS) from None
         return row
+
+    def delete_unless_used(self, name: str) -> list[str]:
+        """Delete the cluster's row (and its pauses) unless an unfinished job runs on it; the
+        ids of those jobs (nothing deleted) or []. One transaction, as for databases."""
+        finished = [phase.value for phase in TERMINAL_PHASES]
+        with self._sessions.begin() as s:
+            users = select(Job.id).where(Job.cluster == name, Job.phase.not_in(finished))
+            job_ids = list(s.scalars(users.order_by(Job.created_at).limit(5)))
+            if not job_ids:
+                s.execute(delete(ClusterPause).where(ClusterPause.cluster == name))
+                row = s.get(ClusterRow, name)
+                if row is not None:
+                    s.delete(row)
+        return job_ids
+
+    # -- pauses: "" as the namespace pauses the whole cluster --------------------------------
+
+    def pause(self, cluster: str, namespace: str, by: str) -> ClusterPause:
+        """Pause (a pause already in place is kept as it was: who and since when)."""
+        try:
+            with self._sessions.begin() as s:
+                row = s.get(ClusterPause, (cluster, namespace))
+                if row is None:
+                    row = ClusterPause(
+                        cluster=cluster, namespace=namespace, paused_by=by, paused_at=utcnow()
+                    )
+                    s.add(row)
+            return row
+        except IntegrityError:  # another admin paused it at the same moment: theirs stands
+            with self._sessions() as s:
+                return s.get_one(ClusterPause, (cluster, namespace))
+
+    def resume(self, cluster: str, namespace: str) -> bool:
+        """Lift a pause; False when there was none."""
+        with self._sessions.begin() as s:
+            gone = s.execute(
+                delete(ClusterPause).where(
+                    ClusterPause.cluster == cluster, ClusterPause.namespace == namespace
+                )
+            ).rowcount
+        return bool(gone)
+
+    def pauses(self) -> list[ClusterPause]:
+        with self._sessions() as s:
+            query = select(ClusterPause).order_by(ClusterPause.cluster, ClusterPause.namespace)
+            return list(s.scalars(query))
+
+    def pause_of(self, cluster: str, namespace: str) -> ClusterPause | None:
+        """What stops a submit to (cluster, namespace): the whole cluster's pause first."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(ClusterPause)
+                .where(ClusterPause.cluster == cluster, ClusterPause.namespace.in_(["", namespace]))
+                .order_by(ClusterPause.namespace)
+            )
+            return next(iter(rows), None)
 
 
 def _exists(what: str, name: str, code: ErrorCode) -> BlastDeckError:

@@ -31,6 +31,7 @@ from blastdeck.store.database import compress_fast, notify
 from blastdeck.store.maintenance import MaintenanceLog
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
 
+_NOTHING_IN_FLIGHT = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
 # PostgreSQL NOTIFY channel carrying the id of every job that changed (sent at commit, by
 # whichever process made the change): what the API's job watcher LISTENs to.
@@ -287,29 +288,25 @@ class JobStore(MaintenanceLog):
             _event(s, job_id, "step_skipped", None, step, reason)
 
     def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
-        """Enter (or stay in) waiting_for_submit_slot; False when a cancel was requested."""
+        """Enter (or stay in) waiting_for_submit_slot, or `paused` when `waiting_for` says so;
+        False when a cancel was requested. A slot wait after a pause starts its clock anew."""
         now = utcnow()
+        paused = waiting_for.get("what") == "paused"
+        phase = Phase.PAUSED if paused else Phase.WAITING_FOR_SUBMIT_SLOT
+        code = None if paused else ErrorCode.BLAST_SUBMIT_LOCK_BUSY
         with self._changing(job_id) as s:
             job = s.get(Job, job_id)
             if job.cancel_requested or job.phase in _TERMINAL:
                 return False
-            previous_holder = (job.waiting_for or {}).get("holder_job_id")
-            first_wait = job.phase != Phase.WAITING_FOR_SUBMIT_SLOT.value
-            job.phase = Phase.WAITING_FOR_SUBMIT_SLOT.value
-            job.waiting_for, job.updated_at = waiting_for, now
-            job.error_code = ErrorCode.BLAST_SUBMIT_LOCK_BUSY.value
-            job.wait_started_at = job.wait_started_at or now
-            # One event per wait (and per change of holder), not one per back-off retry.
-            if first_wait or waiting_for.get("holder_job_id") != previous_holder:
-                _event(
-                    s,
-                    job_id,
-                    "waiting",
-                    Phase.WAITING_FOR_SUBMIT_SLOT,
-                    Step.SUBMITTING,
-                    message,
-                    ErrorCode.BLAST_SUBMIT_LOCK_BUSY,
-                )
+            previous, first_wait = job.waiting_for or {}, job.phase != phase.value
+            restart = first_wait and job.phase == Phase.PAUSED.value
+            job.phase, job.waiting_for, job.updated_at = phase.value, waiting_for, now
+            job.error_code = code.value if code else None
+            job.wait_started_at = (None if restart else job.wait_started_at) or now
+            # One event per wait (and per change of holder or pause), not one per retry.
+            keys = ("holder_job_id", "paused_by", "paused_since", "scope")
+            if first_wait or any(waiting_for.get(k) != previous.get(k) for k in keys):
+                _event(s, job_id, "waiting", phase, Step.SUBMITTING, message, code)
         return True
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
@@ -419,7 +416,7 @@ class JobStore(MaintenanceLog):
                 return None
             job.cancel_requested, job.updated_at = True, now
             _event(s, job_id, "cancel_requested", None, None, "cancel requested")
-            if job.phase in (Phase.QUEUED.value, Phase.WAITING_FOR_SUBMIT_SLOT.value):
+            if job.phase in _NOTHING_IN_FLIGHT:
                 _mark_cancelled(s, job, now)
                 return Phase.CANCELLED
             job.phase = Phase.CANCELLING.value

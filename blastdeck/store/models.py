@@ -195,6 +195,18 @@ class ClusterRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ClusterPause(Base):
+    """An admin paused a cluster (namespace "": all of it) or one of its namespaces: its new
+    submits wait before taking the submit slot until it is resumed (the row deleted)."""
+
+    __tablename__ = "cluster_pauses"
+
+    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(63), primary_key=True)  # "": the whole cluster
+    paused_by: Mapped[str] = mapped_column(String(64))
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
 

@@ -3,6 +3,7 @@ import { SessionProvider, useSession } from './auth/session';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { Header } from './components/Header';
 import { AdminPage } from './pages/AdminPage';
+import { ClustersPage } from './pages/ClustersPage';
 import { DatabasesPage } from './pages/DatabasesPage';
 import { JobPage } from './pages/JobPage';
 import { JobsPage } from './pages/JobsPage';
@@ -49,6 +50,7 @@ function SignedIn() {
       <Route path="/jobs/:id" element={<JobPage />} />
       <Route path="/databases" element={<DatabasesPage />} />
       <Route path="/admin" element={<AdminPage />} />
+      <Route path="/clusters" element={<ClustersPage />} />
       <Route path="*" element={<NotFoundPage />} />
     </Routes>
   );

@@ -62,7 +62,8 @@ class JobStep(BaseModel):
 
 
 class WaitingFor(BaseModel):
-    """What a job in `waiting_for_submit_slot` waits for."""
+    """What a job in `waiting_for_submit_slot` (`what`: submit_slot) or `paused` (`what`:
+    paused) waits for."""
 
     model_config = ConfigDict(extra="allow")  # stored JSON: keep whatever the pipeline wrote
 
@@ -71,6 +72,12 @@ class WaitingFor(BaseModel):
     namespace: str
     lock_key: str
     holder_job_id: str | None
+    scope: str | None = Field(default=None, description="paused: `cluster` or `namespace`")
+    paused_by: str | None = Field(default=None, description="paused: the admin who paused it")
+    paused_since: str | None = Field(default=None, description="paused: when (ISO 8601)")
+    message: str | None = Field(
+        default=None, description="paused: cluster X / namespace Y is paused by <admin> since …"
+    )
 
 
 class JobProgress(BaseModel):

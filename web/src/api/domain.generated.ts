@@ -21,7 +21,7 @@ export const STEP_LABELS: Readonly<Record<Schemas['Step'], string>> = {
 
 export const STEP_STATUSES: readonly Schemas['StepStatus'][] = ["pending", "running", "completed", "skipped", "failed", "cancelled"];
 
-export const PHASES: readonly Schemas['Phase'][] = ["queued", "preparing", "warming_up", "configuring", "staging_db", "submitting", "waiting_for_submit_slot", "running", "exporting_results", "cancelling", "completed", "failed", "cancelled"];
+export const PHASES: readonly Schemas['Phase'][] = ["queued", "preparing", "warming_up", "configuring", "staging_db", "submitting", "waiting_for_submit_slot", "paused", "running", "exporting_results", "cancelling", "completed", "failed", "cancelled"];
 
 export const JOB_STATUSES: readonly Schemas['JobStatus'][] = ["queued", "running", "completed", "failed", "cancelled"];
 
@@ -34,6 +34,7 @@ export const STATUS_OF_PHASE: Readonly<Record<Schemas['Phase'], Schemas['JobStat
   staging_db: "running",
   submitting: "running",
   waiting_for_submit_slot: "running",
+  paused: "running",
   running: "running",
   exporting_results: "running",
   cancelling: "running",
@@ -43,13 +44,16 @@ export const STATUS_OF_PHASE: Readonly<Record<Schemas['Phase'], Schemas['JobStat
 };
 
 /** Phases that usually last a second or two: poll fast so each step is seen. */
-export const FAST_POLL_PHASES: readonly Schemas['Phase'][] = ["queued", "preparing", "warming_up", "configuring", "staging_db", "submitting", "waiting_for_submit_slot"];
+export const FAST_POLL_PHASES: readonly Schemas['Phase'][] = ["queued", "preparing", "warming_up", "configuring", "staging_db", "submitting", "waiting_for_submit_slot", "paused"];
 
 /** Phases that can last minutes: poll steadily. */
 export const STEADY_POLL_PHASES: readonly Schemas['Phase'][] = ["running", "exporting_results", "cancelling"];
 
 /** Nothing changes after these: stop polling. */
 export const TERMINAL_PHASES: readonly Schemas['Phase'][] = ["completed", "failed", "cancelled"];
+
+/** Waiting before the submit slot is taken (for the slot, or for a paused cluster). */
+export const SUBMIT_WAIT_PHASES: readonly Schemas['Phase'][] = ["waiting_for_submit_slot", "paused"];
 
 export const FAST_POLL_INTERVAL_MS: number = 1000;
 export const STEADY_POLL_INTERVAL_MS: number = 3000;

@@ -3,7 +3,12 @@ import { apiJson, apiText, qs } from './client';
 import { ownedBase, sharedBase } from './results';
 import type {
   AuditList,
+  Cluster,
+  ClusterCreate,
   ClusterList,
+  ClusterRemoved,
+  EngineInfo,
+  PauseState,
   DatabaseList,
   DatabaseRemoved,
   Job,
@@ -58,6 +63,17 @@ export const api = {
   createToken: (user?: string) => apiJson<TokenCreated>('/api/tokens', { method: 'POST', body: user ? { user } : {} }),
   revokeToken: (id: string) => apiJson<Token>(`/api/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   audit: (limit = 100) => apiJson<AuditList>(`/api/audit${qs({ limit })}`),
+  clustersStreamUrl: () => '/api/clusters/stream',
+  engines: () => apiJson<{ items: EngineInfo[] }>('/api/clusters/engines').then((r) => r.items),
+  /** Admins: add a cluster (validated like `cluster add`; errors name the field). */
+  addCluster: (body: ClusterCreate) => apiJson<Cluster>('/api/clusters', { method: 'POST', body }),
+  removeCluster: (name: string) => apiJson<ClusterRemoved>(`/api/clusters/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+  /** Admins: pause (or resume) a whole cluster (`namespace` null) or one namespace. */
+  pauseCluster: (name: string, namespace: string | null, resume = false) =>
+    apiJson<PauseState>(`/api/clusters/${encodeURIComponent(name)}/${resume ? 'resume' : 'pause'}`, {
+      method: 'POST',
+      body: { namespace },
+    }),
   limits: () => apiJson<Limits>('/api/limits'),
   options: (program: string) => apiJson<ProgramOptions>(`/api/options${qs({ program })}`).then((r) => r.options),
 

@@ -649,13 +649,120 @@ export interface paths {
         };
         /**
          * List Clusters
-         * @description Each cluster with who holds its submit slot per namespace, its unfinished jobs, and its
+         * @description Each cluster with who holds its submit slot per namespace, the jobs waiting for it (in
+         *     order, with how long each has waited) and past it, its pauses, its unfinished jobs, and its
          *     health (BLAST found and scratch writable; for SLURM, the controller answering).
          */
         get: operations["list_clusters_api_clusters_get"];
         put?: never;
         /** Add Cluster */
         post: operations["add_cluster_api_clusters_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clusters/engines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Engines
+         * @description The engine kinds a cluster can use (built in and from plugins) and their settings.
+         */
+        get: operations["list_engines_api_clusters_engines_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clusters/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Clusters Stream
+         * @description Server-sent events: `event: clusters` with the same JSON as `GET /api/clusters`, sent on
+         *     connect and whenever it changes (looked at every quarter second; `waited_ms` and `ttl_ms`
+         *     alone changing do not count); `event: ping` on a quiet stream every 15 s.
+         */
+        get: operations["clusters_stream_api_clusters_stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clusters/{cluster}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Cluster
+         * @description Delete a cluster added at run time (admins): refused with `cluster_in_use` while an
+         *     unfinished job runs on it, `cluster_not_removable` for `local` and the config file's.
+         */
+        delete: operations["delete_cluster_api_clusters__cluster__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clusters/{cluster}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause Cluster
+         * @description Pause the whole cluster (no body, or `namespace` null) or one namespace (admins): new
+         *     submits wait in phase `paused` before taking the submit slot; running jobs go on. Pausing
+         *     what is paused already keeps the first pause (who, since when).
+         */
+        post: operations["pause_cluster_api_clusters__cluster__pause_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clusters/{cluster}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Cluster
+         * @description Lift the pause of the cluster (no body) or of one namespace (admins); the jobs it held
+         *     take the submit slot within a second or so. Resuming what is not paused is no error.
+         */
+        post: operations["resume_cluster_api_clusters__cluster__resume_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1232,6 +1339,8 @@ export interface components {
             queue_depth: number;
             /** @description in the cluster list */
             health?: components["schemas"]["ClusterHealth"] | null;
+            /** @description the whole cluster's pause */
+            paused?: components["schemas"]["ClusterPause"] | null;
         };
         /**
          * ClusterCreate
@@ -1277,6 +1386,36 @@ export interface components {
         ClusterList: {
             /** Items */
             items: components["schemas"]["Cluster"][];
+        };
+        /**
+         * ClusterPause
+         * @description An admin's pause: new submits wait (phase `paused`) before taking the submit slot.
+         */
+        ClusterPause: {
+            /**
+             * Namespace
+             * @description the paused namespace; null: the whole cluster
+             */
+            namespace: string | null;
+            /** Paused By */
+            paused_by: string;
+            /**
+             * Paused At
+             * Format: date-time
+             */
+            paused_at: string;
+            /**
+             * Message
+             * @description cluster X / namespace Y is paused by <admin> since <time>
+             */
+            message: string;
+        };
+        /** ClusterRemoved */
+        ClusterRemoved: {
+            /** Name */
+            name: string;
+            /** Engine */
+            engine: string;
         };
         /** Database */
         Database: {
@@ -1372,6 +1511,21 @@ export interface components {
             top_organisms: components["schemas"]["Organism"][];
         };
         /**
+         * EngineInfo
+         * @description An engine kind a cluster can use, with the settings it understands (the add form).
+         */
+        EngineInfo: {
+            /** Name */
+            name: string;
+            /** Settings */
+            settings: string[];
+        };
+        /** EngineList */
+        EngineList: {
+            /** Items */
+            items: components["schemas"]["EngineInfo"][];
+        };
+        /**
          * ErrorBody
          * @description Every 4xx/5xx answer of the JSON API.
          */
@@ -1395,7 +1549,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1961,10 +2115,33 @@ export interface components {
             sequences: number;
         };
         /**
+         * PauseRequest
+         * @description The body of POST /api/clusters/{cluster}/pause and /resume (or none: the whole cluster).
+         */
+        PauseRequest: {
+            /**
+             * Namespace
+             * @description one namespace; null or absent: the cluster
+             */
+            namespace?: string | null;
+        };
+        /**
+         * PauseState
+         * @description What POST /pause and /resume answer: the scope asked about and its pause now.
+         */
+        PauseState: {
+            /** Cluster */
+            cluster: string;
+            /** Namespace */
+            namespace: string | null;
+            /** @description null: not paused (any more) */
+            paused: components["schemas"]["ClusterPause"] | null;
+        };
+        /**
          * Phase
          * @enum {string}
          */
-        Phase: "queued" | "preparing" | "warming_up" | "configuring" | "staging_db" | "submitting" | "waiting_for_submit_slot" | "running" | "exporting_results" | "cancelling" | "completed" | "failed" | "cancelled";
+        Phase: "queued" | "preparing" | "warming_up" | "configuring" | "staging_db" | "submitting" | "waiting_for_submit_slot" | "paused" | "running" | "exporting_results" | "cancelling" | "completed" | "failed" | "cancelled";
         /**
          * Program
          * @enum {string}
@@ -2161,6 +2338,24 @@ export interface components {
              */
             token: string;
         };
+        /** SlotJob */
+        SlotJob: {
+            /** Job Id */
+            job_id: string;
+            /** Phase */
+            phase: string;
+            /**
+             * Since
+             * Format: date-time
+             * @description waiting: when its wait began; else when created
+             */
+            since: string;
+            /**
+             * Waited Ms
+             * @description how long it has waited so far (waiting jobs)
+             */
+            waited_ms: number | null;
+        };
         /**
          * StandardLineage
          * @description The taxon's ancestor (or itself) at each standard rank; null where it has none.
@@ -2202,6 +2397,18 @@ export interface components {
              * @description unfinished jobs of this namespace
              */
             queue_depth: number;
+            /** @description what stops new submits here (the whole cluster's pause first) */
+            paused?: components["schemas"]["ClusterPause"] | null;
+            /**
+             * Waiting Jobs
+             * @description jobs waiting for the slot (or paused), in order
+             */
+            waiting_jobs?: components["schemas"]["SlotJob"][];
+            /**
+             * Running Jobs
+             * @description jobs past the slot: submitting, running, exporting
+             */
+            running_jobs?: components["schemas"]["SlotJob"][];
         };
         /** TaxonModel */
         TaxonModel: {
@@ -2496,7 +2703,8 @@ export interface components {
         };
         /**
          * WaitingFor
-         * @description What a job in `waiting_for_submit_slot` waits for.
+         * @description What a job in `waiting_for_submit_slot` (`what`: submit_slot) or `paused` (`what`:
+         *     paused) waits for.
          */
         WaitingFor: {
             /** What */
@@ -2509,6 +2717,26 @@ export interface components {
             lock_key: string;
             /** Holder Job Id */
             holder_job_id: string | null;
+            /**
+             * Scope
+             * @description paused: `cluster` or `namespace`
+             */
+            scope?: string | null;
+            /**
+             * Paused By
+             * @description paused: the admin who paused it
+             */
+            paused_by?: string | null;
+            /**
+             * Paused Since
+             * @description paused: when (ISO 8601)
+             */
+            paused_since?: string | null;
+            /**
+             * Message
+             * @description paused: cluster X / namespace Y is paused by <admin> since …
+             */
+            message?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -6677,6 +6905,570 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Cluster"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_engines_api_clusters_engines_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineList"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    clusters_stream_api_clusters_stream_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_cluster_api_clusters__cluster__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterRemoved"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pause_cluster_api_clusters__cluster__pause_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PauseRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseState"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resume_cluster_api_clusters__cluster__resume_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PauseRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseState"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

@@ -21,6 +21,9 @@ export function Header() {
           <NavLink to="/databases" data-testid="nav-databases">
             Databases
           </NavLink>
+          <NavLink to="/clusters" data-testid="nav-clusters">
+            Clusters
+          </NavLink>
           <NavLink to="/admin" data-testid="nav-admin">
             {!user || user.admin ? 'Admin' : 'Tokens'}
           </NavLink>

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobPhase } from '../api/types';
 import { FAST_MS, STEADY_MS, intervalForPhase, jobPollInterval, listRefetchInterval, refetchIntervalFor } from './polling';
 
-const FAST: JobPhase[] = ['queued', 'preparing', 'warming_up', 'configuring', 'staging_db', 'submitting', 'waiting_for_submit_slot'];
+const FAST: JobPhase[] = ['queued', 'preparing', 'warming_up', 'configuring', 'staging_db', 'submitting', 'waiting_for_submit_slot', 'paused'];
 const STEADY: JobPhase[] = ['running', 'exporting_results', 'cancelling'];
 const TERMINAL: JobPhase[] = ['completed', 'failed', 'cancelled'];
 

@@ -57,6 +57,28 @@ describe('deriveSteps', () => {
     expect(byKey(job).submitting!.detail).toBe('waiting for the submit slot of cluster c1 / namespace n1');
   });
 
+  it('(b) a paused job waits at Submit and says who paused its cluster and since when', () => {
+    const message = 'cluster k8s / namespace blast is paused by root since 2026-11-30 23:00:00 UTC';
+    const job = makeJob(
+      {
+        status: 'running',
+        phase: 'paused',
+        cluster: 'k8s',
+        namespace: 'blast',
+        waiting_for: {
+          what: 'paused', cluster: 'k8s', namespace: 'blast', lock_key: 'elb:k8s:blast', holder_job_id: null,
+          scope: 'namespace', paused_by: 'root', paused_since: '2026-11-30T23:00:00+00:00', message,
+        },
+      },
+      { preparing: 'completed', warming_up: 'completed', configuring: 'completed', staging_db: 'completed', submitting: 'running' },
+    );
+    const steps = deriveSteps(job);
+    const submit = steps.find((s) => s.key === 'submitting')!;
+    expect(submit).toMatchObject({ state: 'waiting', badge: 'waiting', ticking: true, spinner: false });
+    expect(submit.detail).toBe(`${message}; waiting to be resumed`);
+    expect(steps.filter((s) => s.state === 'active' || s.state === 'waiting').map((s) => s.key)).toEqual(['submitting']);
+  });
+
   it('(c) a failed job never shows a spinner, and a step left running shows the job error', () => {
     const job = makeJob(
       { status: 'failed', phase: 'failed', error: 'BLAST exited with 3', error_code: 'blast_search_failed', poll_after_ms: null },

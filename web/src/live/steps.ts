@@ -1,5 +1,5 @@
 // What each pipeline step looks like on the Run tab, derived from the job payload. Pure.
-import { STEP_LABELS, STEPS } from '../api/domain.generated';
+import { STEP_LABELS, STEPS, SUBMIT_WAIT_PHASES } from '../api/domain.generated';
 import type { Job, JobStep, StepKey } from '../api/types';
 
 export type StepState = 'completed' | 'active' | 'waiting' | 'skipped' | 'failed' | 'cancelled' | 'pending';
@@ -43,6 +43,10 @@ export function waitingText(job: Pick<Job, 'waiting_for' | 'cluster' | 'namespac
   const w = job.waiting_for;
   const cluster = w?.cluster ?? job.cluster;
   const namespace = w?.namespace ?? job.namespace;
+  if (w?.what === 'paused') {
+    // phase `paused`: an admin paused the cluster or namespace; it waits to be resumed.
+    return `${w.message ?? `cluster ${cluster} / namespace ${namespace} is paused`}; waiting to be resumed`;
+  }
   const holder = w?.holder_job_id ? ` (held by job ${w.holder_job_id})` : '';
   return `waiting for the submit slot of cluster ${cluster} / namespace ${namespace}${holder}`;
 }
@@ -51,7 +55,8 @@ export function waitingText(job: Pick<Job, 'waiting_for' | 'cluster' | 'namespac
 export function deriveSteps(job: JobForSteps): StepView[] {
   const byKey = new Map(job.steps.map((s) => [s.key, s]));
   const terminal = job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
-  const waitingForSlot = job.phase === 'waiting_for_submit_slot';
+  // Waiting before the submit slot: for the slot itself, or for a paused cluster's resume.
+  const waitingForSlot = (SUBMIT_WAIT_PHASES as readonly string[]).includes(job.phase);
   // If the payload has no running step yet but the phase names one, that step is the active one.
   const anyRunning = job.steps.some((s) => s.status === 'running');
   const phaseStep: StepKey | null = waitingForSlot
