@@ -72,7 +72,7 @@ def test_the_form_searches_several_databases_and_the_job_names_them(
     assert job["databases"] == ["half-a", "half-b"]
     page.get_by_test_id("tab-run").click()
     page.get_by_test_id("config-preview").locator("summary").click()
-    expect(page.get_by_test_id("config-text")).to_contain_text("-db '0/half-a 1/half-b'")
+    expect(page.get_by_test_id("config-text")).to_contain_text("-db 'half-a half-b'")
 
     page.goto(f"{server.url}/search?from={job_id}")  # duplicate: the same databases again
     expect(page.get_by_test_id("database")).to_have_value("half-a")
