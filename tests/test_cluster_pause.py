@@ -34,6 +34,14 @@ from tests.conftest import (
     wait_for_job,
 )
 
+
+@pytest.fixture(scope="module", params=["sqlite", "distributed"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """SQLite embedded, and distributed (PostgreSQL, Redis, Celery workers): PostgreSQL
+    embedded adds nothing these tests could tell apart, and CI's 30 minutes are shared."""
+    return request.param
+
+
 NAMESPACES = "team-a,team-b"
 
 

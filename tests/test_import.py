@@ -17,6 +17,14 @@ from fastapi.testclient import TestClient
 from tests.conftest import BLASTDECK, Server, api_job, fasta, read_fasta, wait_for_job
 from tests.support.bench_data import bench_16s_3000
 
+
+@pytest.fixture(scope="module", params=["sqlite", "distributed"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """SQLite embedded, and distributed (PostgreSQL, Redis, Celery workers): PostgreSQL
+    embedded adds nothing these tests could tell apart, and CI's 30 minutes are shared."""
+    return request.param
+
+
 IMPORTED_STEPS = {
     "preparing": "completed",
     "warming_up": "skipped",

@@ -44,6 +44,14 @@ from tests.support.notify_receivers import HttpReceiver, SmtpReceiver, wait_unti
 from tests.test_auth import cli
 from tests.test_cli import cli as run_cli
 
+
+@pytest.fixture(scope="module", params=["sqlite", "distributed"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """SQLite embedded, and distributed (PostgreSQL, Redis, Celery workers): PostgreSQL
+    embedded adds nothing these tests could tell apart, and CI's 30 minutes are shared."""
+    return request.param
+
+
 NOTIFY = {
     "webhook_allow_private": True,
     "notify_timeout_s": 1.0,
