@@ -70,14 +70,19 @@ def render_export(
     except BaseException as exc:
         draft.unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            # A full disk is the operator's to fix, not a crash: say so with its stable code.
-            raise BlastDeckError(
-                ErrorCode.STORAGE_FULL,
-                f"No space left on the disk holding {out.parent} to write the {fmt.value} "
-                "export; free some space and ask again.",
-            ) from exc
+            raise storage_full(out, fmt.value) from exc
         raise
     return out
+
+
+def storage_full(out: Path, what: str) -> BlastDeckError:
+    """A full disk while writing an export: the operator's to fix, not a crash, so it is said
+    with its stable code."""
+    return BlastDeckError(
+        ErrorCode.STORAGE_FULL,
+        f"No space left on the disk holding {out.parent} to write the {what} "
+        "export; free some space and ask again.",
+    )
 
 
 # -- json --------------------------------------------------------------------------------------

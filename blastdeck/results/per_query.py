@@ -32,7 +32,7 @@ from typing import IO
 from blastdeck.blast_tools import BlastToolError, DatabaseDir, as_database_dir, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.export_sources import ENCODING, export_error, open_text
-from blastdeck.results.exports import JSON_QUERY_ID, XML2_QUERY_ID
+from blastdeck.results.exports import JSON_QUERY_ID, XML2_QUERY_ID, storage_full
 
 _BATCH_BASE = "batch"
 
@@ -101,11 +101,7 @@ def render_per_query_zip(
     except BaseException as exc:
         draft.unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            raise BlastDeckError(
-                ErrorCode.STORAGE_FULL,
-                f"No space left on the disk holding {out.parent} to write the {kind.value} "
-                "export; free some space and ask again.",
-            ) from exc
+            raise storage_full(out, kind.value) from exc
         raise
     return out
 
