@@ -416,7 +416,7 @@ class Pipeline:
                 if self._cancel_requested(job.id):
                     raise _Cancelled
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_INTERVAL_S
-            time.sleep(engine.poll_interval_s)
+            engine.wait(ctx, handle, max(0.0, next_cancel_check - time.monotonic()))
         self._jobs.complete_step(job.id, Step.RUNNING, f"{last_done} batch(es) finished")
 
     def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:

@@ -109,6 +109,8 @@ def test_disable_groups_and_admin_flag(setup) -> None:
         ("POST", "/api/users", {"name": "root"}, 409, "user_exists"),
         ("POST", "/api/users", {"name": "x", "groups": ["no good"]}, 422, "invalid_name"),
         ("POST", "/api/users", {"name": "x", "surprise": 1}, 422, "invalid_request"),
+        ("POST", "/api/users", {"name": "x", "admin": 1}, 422, "invalid_request"),  # not a bool
+        ("PATCH", "/api/users/root", {"disabled": "yes"}, 422, "invalid_request"),
         ("PATCH", "/api/users/nobody", {"admin": True}, 404, "unknown_user"),
         ("DELETE", "/api/users/nobody", None, 404, "unknown_user"),
         ("POST", "/api/tokens", {"user": "nobody"}, 404, "unknown_user"),

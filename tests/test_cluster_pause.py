@@ -312,6 +312,7 @@ def test_the_cluster_form_names_each_invalid_field(auth_client: TestClient) -> N
         ({"name": "e1", "engine": "nosuch"}, "unknown_engine", "engine"),
         ({"name": "e2", "engine": "local", "namespace": "NOPE!"}, "invalid_namespace", "namespace"),
         ({"name": "e3", "engine": "local", "slots": 0}, "invalid_request", "slots"),
+        ({"name": "e6", "engine": "local", "slots": True}, "invalid_request", "slots"),
         (
             {"name": "e4", "engine": "local", "settings": {"partition": "x"}},
             "invalid_cluster_setting",

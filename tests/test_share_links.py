@@ -187,6 +187,8 @@ def test_bad_create_bodies(setup: dict) -> None:
         ({"expires_at": "tomorrow"}, "expires_at"),
         ({"expires_in_days": 0}, "expires_in_days"),
         ({"expires_in_days": 3651}, "expires_in_days"),
+        ({"expires_in_days": True}, "expires_in_days"),  # a JSON boolean is not a day count
+        ({"expires_in_days": "7"}, "expires_in_days"),
         ({"expires_in_days": 1, "expires_at": far}, "expires_at"),
         ({"token": "mine"}, "token"),
     ):

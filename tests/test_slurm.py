@@ -22,7 +22,11 @@ from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
 from blastdeck.config import ClusterConfig
+from blastdeck.domain.errors import ErrorCode
 from blastdeck.engines import slurm_cluster as sc
+from blastdeck.engines import slurm_failures as failures
+from blastdeck.engines.slurm_scripts import SlurmTask
+from blastdeck.engines.slurm_settings import parse_settings
 from tests.conftest import (
     SLOW_OPTIONS,
     Server,
@@ -229,6 +233,30 @@ def test_squeue_json_and_jobcomp_parsing() -> None:
     assert sc.sbatch_job_id("42;cluster\n") == 42
     assert sc.looks_unavailable("sbatch: error: Unable to contact slurm controller")
     assert sc.killed_for_memory("slurmstepd: error: Exceeded job memory limit")
+
+
+def test_a_signal_slurm_sent_is_named_by_slurm_whatever_the_status_file_says(
+    tmp_path: Path,
+) -> None:
+    """A time limit's SIGTERM can kill BLAST before the script is killed too: the script then
+    writes status 143. SLURM's verdict (TIMEOUT) names the cause, not "killed by signal 15";
+    until SLURM has said, the verdict waits (with the missing-status grace)."""
+    task = SlurmTask(0, tmp_path / "t.tsv", tmp_path / "t.status", tmp_path / "e", tmp_path / "l")
+    task.status.write_text("143\n")
+    conf = parse_settings("hpc", {"time_limit": "00:01:00"})
+
+    def verdict(record: sc.TaskRecord | None, waits: dict | None = None):
+        waits = {} if waits is None else waits
+        return failures.task_error("hpc", conf, task, "batch 0", record, True, waits, ("j", 0))
+
+    assert verdict(sc.TaskRecord("TIMEOUT", 0, 15)).code is ErrorCode.BLAST_TIMEOUT
+    assert verdict(sc.TaskRecord("OUT_OF_MEMORY", 0, 9)).code is ErrorCode.BLAST_OUT_OF_MEMORY
+    assert verdict(sc.TaskRecord("FAILED", 143, None)).code is ErrorCode.BLAST_SEARCH_FAILED
+    assert verdict(sc.TaskRecord("RUNNING")) is None  # SLURM has not said yet: wait
+    long_ago = {("j", 0): time.monotonic() - failures.MISSING_STATUS_GRACE_S - 1}
+    assert verdict(sc.TaskRecord("RUNNING"), long_ago).code is ErrorCode.BLAST_SEARCH_FAILED
+    task.status.write_text("2\n")  # BLAST's own error: no waiting for SLURM
+    assert verdict(sc.TaskRecord("RUNNING")).code is ErrorCode.BLAST_SEARCH_FAILED
 
 
 def test_bad_settings_are_refused_when_the_cluster_is_added(

@@ -117,7 +117,9 @@ class JobResults:
 
 
 class Engine(Protocol):
-    poll_interval_s: float
+    def wait(self, ctx: JobContext, handle: str, timeout_s: float) -> None:
+        """Return when the run may have moved on (a batch ended, one failed), or after at most
+        `timeout_s`. The caller polls next: an engine that cannot tell sleeps its poll period."""
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
         """Is a current copy of the database already staged on the cluster?"""

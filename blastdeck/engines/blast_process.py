@@ -61,6 +61,8 @@ class BlastRun:
     # Failed batches, also kept here: on a full disk the .failed file may not be writable.
     failures: dict[int, dict[str, Any]] = field(default_factory=dict)
     runners: list[threading.Thread] = field(default_factory=list)
+    # Set when a batch's process has ended (its output or failure recorded): the engine's wait
+    changed: threading.Event = field(default_factory=threading.Event)
 
     def cancel(self) -> None:
         with self.mutex:
@@ -103,6 +105,7 @@ class BlastProcesses:
                 write_atomically(batch.failed_file, json.dumps(failure))
             except OSError:  # a full disk: poll() has it from run.failures
                 partial_path(batch.failed_file).unlink(missing_ok=True)
+        run.changed.set()  # after the output (or failure) is in place: poll() will see it
 
     def _run(
         self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, output: Path

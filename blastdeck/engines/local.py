@@ -53,8 +53,6 @@ from blastdeck.engines.staging import (
 
 
 class LocalEngine:
-    poll_interval_s = 0.05
-
     def __init__(self, cluster: Cluster, scratch_root: Path) -> None:
         self.cluster = cluster
         self.scratch = _scratch_dir(cluster, scratch_root)
@@ -158,6 +156,16 @@ class LocalEngine:
             return handle
         kill_recorded(ctx.work_dir)
         return self.submit(ctx, timeout_s=float("inf"))
+
+    def wait(self, ctx: JobContext, handle: str, timeout_s: float) -> None:
+        """Woken by the runner thread the moment a batch's BLAST process ends: the job moves on
+        when BLAST does, not at the next tick of a poll."""
+        run = self._runs.get(ctx.job_id)
+        if run is None:
+            return  # nothing runs here: poll() says why at once
+        # Cleared after the wait: a batch ending now still finds its file when poll() reads.
+        run.changed.wait(timeout_s)
+        run.changed.clear()
 
     def poll(self, ctx: JobContext, handle: str) -> Progress:
         plan = self._plan(ctx)

@@ -66,13 +66,12 @@ from blastdeck.files import write_atomically
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_GRACE_S = 60.0  # a controller that stays silent this long fails the poll (retried)
-MISSING_STATUS_GRACE_S = 15.0  # a task SLURM calls ended whose status file has not appeared
 CANCEL_WAIT_S = 30.0
 STAGE_QUEUE_WAIT_S = 120.0  # a staging job queued longer is dropped: tasks copy it themselves
 
 
 class SlurmEngine:
-    poll_interval_s = 0.25
+    poll_interval_s = 0.25  # SLURM tells nothing when a task ends: its state files are polled
 
     def __init__(self, cluster: Cluster, scratch_root: Path) -> None:
         self.cluster = cluster
@@ -203,7 +202,7 @@ class SlurmEngine:
                     return f"{self._node_db_dir(ctx)} (copied by the first task on each node)"
             elif found is None or not found.active:
                 first_unknown = first_unknown or time.monotonic()
-                if time.monotonic() - first_unknown > MISSING_STATUS_GRACE_S:
+                if time.monotonic() - first_unknown > failures.MISSING_STATUS_GRACE_S:
                     # its status file may lag behind SLURM on a shared filesystem; not this long
                     state = found.state if found else "nothing (not in squeue or jobcomp)"
                     raise self._staging_failed(ctx, f"SLURM says {state}")
@@ -369,6 +368,9 @@ class SlurmEngine:
             records.update(found)
         return records
 
+    def wait(self, ctx: JobContext, handle: str, timeout_s: float) -> None:
+        time.sleep(min(self.poll_interval_s, timeout_s))
+
     def poll(self, ctx: JobContext, handle: str) -> Progress:
         ids = _array_ids(handle)
         tasks = self._tasks(ctx)
@@ -405,29 +407,10 @@ class SlurmEngine:
         ids: list[int],
     ) -> BlastDeckError | None:
         where = f"batch {task.index} (SLURM job {ids[-1]}_{task.index})"
-        if task.status.exists():
-            rc_text = task.status.read_text().strip()
-            rc = int(rc_text) if rc_text.lstrip("-").isdigit() else -1
-            if rc == 0:
-                return None  # its table is being renamed into place
-            return failures.blast_error(self.cluster.name, self.conf, task, where, rc)
-        if record is not None and record.active:
-            self._no_status_since.pop((ctx.job_id, task.index), None)
-            return None
-        if record is None and not have_view:
-            return None  # the controller is silent: nothing to conclude yet
         key = (ctx.job_id, task.index)
-        first = self._no_status_since.setdefault(key, time.monotonic())
-        if record is not None and record.state != "COMPLETED":
-            self._no_status_since.pop(key, None)
-            return failures.slurm_error(self.cluster.name, self.conf, task, where, record)
-        if time.monotonic() - first < MISSING_STATUS_GRACE_S:
-            return None  # its files may not have reached this host yet
-        self._no_status_since.pop(key, None)
-        said = "ended" if record is not None else "is unknown to SLURM (not in squeue or jobcomp)"
-        return BlastDeckError(
-            ErrorCode.WORKER_LOST,
-            f"{where} {said} without leaving a result. {failures.read_tail(task.log)}".strip(),
+        waits = self._no_status_since
+        return failures.task_error(
+            self.cluster.name, self.conf, task, where, record, have_view, waits, key
         )
 
     # -- results ---------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = _NAME
-    admin: bool = False
+    # strict: 1, "true" or "yes" are not JSON booleans (lax validation would accept them)
+    admin: bool = Field(default=False, strict=True)
     groups: list[str] = Field(
         default_factory=list,
         max_length=100,
@@ -24,11 +25,13 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    admin: bool | None = None
+    admin: bool | None = Field(default=None, strict=True)
     groups: list[str] | None = Field(
         default=None, max_length=100, description="replaces the user's groups"
     )
-    disabled: bool | None = Field(default=None, description="a disabled user's tokens get 401")
+    disabled: bool | None = Field(
+        default=None, strict=True, description="a disabled user's tokens get 401"
+    )
 
 
 class User(BaseModel):

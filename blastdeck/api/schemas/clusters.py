@@ -17,7 +17,11 @@ class ClusterCreate(ClusterConfig):
     engine: str = Field(default="local", max_length=32)
     namespace: str = Field(default="default", max_length=63)
     slots: int | None = Field(
-        default=None, ge=1, le=MAX_SLOTS, description="parallel BLAST batches; all cores"
+        default=None,
+        ge=1,
+        le=MAX_SLOTS,
+        strict=True,
+        description="parallel BLAST batches; all cores",
     )
 
 

@@ -16,8 +16,9 @@ class ShareCreate(BaseModel):
     expires_at: datetime | None = Field(
         default=None, description="when the link stops working (with a time zone); default never"
     )
+    # strict: JSON `true` is not a number of days (lax validation would read it as 1)
     expires_in_days: int | None = Field(
-        default=None, ge=1, le=MAX_DAYS, description="or: this many days from now"
+        default=None, ge=1, le=MAX_DAYS, strict=True, description="or: this many days from now"
     )
 
 

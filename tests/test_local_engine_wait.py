@@ -1,0 +1,77 @@
+"""The local engine's wait returns when a batch's BLAST process ends, not at a poll tick: the
+pipeline's running step moves on as soon as BLAST does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from blastdeck.blast_tools import run_tool
+from blastdeck.domain.clusters import Cluster
+from blastdeck.domain.programs import Molecule, Program
+from blastdeck.engines.base import DatabaseRef, JobContext
+from blastdeck.engines.local import LocalEngine
+from tests.conftest import fasta
+
+LONG_S = 60.0  # a wait that returns before this was woken: no poll period is anywhere near it
+
+
+def _context(tmp_path: Path, demo_16s) -> JobContext:
+    work = tmp_path / "job"
+    work.mkdir()
+    (work / "query.fa").write_text(fasta(demo_16s[:4]))
+    db_dir = tmp_path / "db"
+    db_dir.mkdir()
+    (db_dir / "demo.fa").write_text(fasta(demo_16s[:40]))
+    run_tool("makeblastdb", ["-in", "demo.fa", "-dbtype", "nucl", "-out", "demo"], cwd=db_dir)
+    # batch_letters: two batches, so the first to end wakes the wait while the other may run
+    cluster = Cluster(
+        name="box", engine="local", namespace="default", slots=1,
+        settings={"batch_letters": "3000"},
+    )  # fmt: skip
+    database = DatabaseRef("demo", db_dir / "demo", Molecule.NUCLEOTIDE)
+    return JobContext("job-1", Program.BLASTN, database, {}, cluster, "default", work)
+
+
+def test_wait_returns_when_a_batch_ends_and_at_once_when_nothing_runs(
+    tmp_path: Path, demo_16s
+) -> None:
+    ctx = _context(tmp_path, demo_16s)
+    engine = LocalEngine(ctx.cluster, tmp_path / "scratch")
+    assert engine.configure(ctx) >= 2
+    engine.stage_db(ctx)
+    handle = engine.submit(ctx, timeout_s=30)
+    done_seen = []
+    deadline = time.monotonic() + LONG_S
+    while not engine.poll(ctx, handle).finished:
+        started = time.monotonic()
+        engine.wait(ctx, handle, LONG_S)
+        assert time.monotonic() - started < LONG_S / 2, "the wait was not woken by BLAST"
+        done_seen.append(engine.poll(ctx, handle).done)
+        assert time.monotonic() < deadline
+    progress = engine.poll(ctx, handle)
+    assert progress.error is None and progress.done == progress.total >= 2
+    assert done_seen and done_seen[-1] == progress.total
+    # Once the run is over (or was never started here) the wait does not block.
+    started = time.monotonic()
+    engine.wait(ctx, handle, LONG_S)
+    assert time.monotonic() - started < LONG_S / 2
+
+
+def test_a_failed_batch_wakes_the_wait_too(tmp_path: Path, demo_16s) -> None:
+    ctx = _context(tmp_path, demo_16s)
+    engine = LocalEngine(ctx.cluster, tmp_path / "scratch")
+    engine.configure(ctx)
+    # No staged database: every BLAST process fails at once (BLAST cannot find it).
+    handle = engine.submit(ctx, timeout_s=30)
+    woke = threading.Event()
+
+    def waiter() -> None:
+        engine.wait(ctx, handle, LONG_S)
+        woke.set()
+
+    thread = threading.Thread(target=waiter, daemon=True)
+    thread.start()
+    assert woke.wait(LONG_S / 2), "a failed batch did not wake the wait"
+    assert engine.poll(ctx, handle).error is not None
