@@ -52,10 +52,13 @@ run: system-deps $(STAMP) web
 	$(BIN)/blastdeck serve
 
 # Python lint, the page's unit tests (Vitest), then pytest (API, engines, and the page itself
-# end to end in Chromium against the freshly built app).
+# end to end in Chromium against the freshly built app), in two pytest-xdist workers: most
+# tests wait on servers, workers and BLAST, so two overlap well on two cores. A module stays on
+# one worker (--dist loadfile): its deployments are built once; the slowest modules go first
+# (tests/conftest.py), so the run does not end with one of them alone.
 test: system-deps test-services $(STAMP) web web-test
 	$(BIN)/ruff check blastdeck tests bench
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check blastdeck tests bench
