@@ -334,7 +334,8 @@ class Pipeline:
         if current.engine_handle:  # submitted before a restart: never submit twice
             self._jobs.complete_step(job.id, Step.SUBMITTING, "already submitted")
             return None
-        if current.phase not in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED):
+        was_waiting = current.phase in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
+        if not was_waiting:
             self._start(job.id, Step.SUBMITTING)
         key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
         pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
@@ -350,7 +351,8 @@ class Pipeline:
         waited = utcnow() - current.wait_started_at if slot_wait else None
         self._metrics.slot_taken(ctx, waited.total_seconds() if waited else 0.0)
         try:
-            self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again
+            if was_waiting:
+                self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again
             handle = engine.submit(ctx, self._settings.submit_timeout_s)
             self._jobs.set_engine_handle(job.id, handle)
         finally:
