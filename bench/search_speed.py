@@ -255,9 +255,9 @@ def raw_run(case: Case, data: DataSet, work: Path) -> dict[str, Any]:
     ]
     cpu_before = children_cpu_s()
     started = time.perf_counter()
-    # A session of its own, as BlastDeck starts each BLAST: with the kernel's autogroup
-    # scheduling every session is a group with its own share of the CPU, so under load a BLAST
-    # left in this script's session would get less than the job's, and lose for that alone.
+    # A session of its own, as the BlastDeck server (with its BLAST) is: with the kernel's
+    # autogroup scheduling every session is a group with its own share of the CPU, so under
+    # load a BLAST left in this script's session would share it with the script and the client.
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, start_new_session=True)
     wall = time.perf_counter() - started
     cpu = children_cpu_s() - cpu_before

@@ -4,6 +4,7 @@ priority."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -21,13 +22,15 @@ from tests.conftest import fasta
 LONG_S = 60.0  # a wait that returns before this was woken: no poll period is anywhere near it
 
 
-def _context(tmp_path: Path, demo_16s) -> JobContext:
+def _context(
+    tmp_path: Path, demo_16s, options: dict | None = None, subjects: int = 40
+) -> JobContext:
     work = tmp_path / "job"
     work.mkdir()
     (work / "query.fa").write_text(fasta(demo_16s[:4]))
     db_dir = tmp_path / "db"
     db_dir.mkdir()
-    (db_dir / "demo.fa").write_text(fasta(demo_16s[:40]))
+    (db_dir / "demo.fa").write_text(fasta(demo_16s[:subjects]))
     run_tool("makeblastdb", ["-in", "demo.fa", "-dbtype", "nucl", "-out", "demo"], cwd=db_dir)
     # batch_letters: two batches, so the first to end wakes the wait while the other may run
     cluster = Cluster(
@@ -35,7 +38,7 @@ def _context(tmp_path: Path, demo_16s) -> JobContext:
         settings={"batch_letters": "3000"},
     )  # fmt: skip
     database = DatabaseRef("demo", db_dir / "demo", Molecule.NUCLEOTIDE)
-    return JobContext("job-1", Program.BLASTN, database, {}, cluster, "default", work)
+    return JobContext("job-1", Program.BLASTN, database, options or {}, cluster, "default", work)
 
 
 def test_wait_returns_when_a_batch_ends_and_at_once_when_nothing_runs(
@@ -81,17 +84,32 @@ def test_a_failed_batch_wakes_the_wait_too(tmp_path: Path, demo_16s) -> None:
     assert engine.poll(ctx, handle).error is not None
 
 
-def test_blast_processes_run_below_the_servers_priority() -> None:
-    """A busy host answers the API before BLAST: each BLAST process (a session of its own) gets
-    BLAST_NICE, as a process and as the autogroup Linux schedules its session by."""
-    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+def test_blast_processes_run_below_the_servers_priority(tmp_path: Path, demo_16s) -> None:
+    """A busy host answers the API before BLAST: each BLAST process gets BLAST_NICE, in a
+    process group of its own (for killing) but in the server's session, so that Linux's
+    autogroup weighs the server and its BLAST as one session beside others."""
+    proc = subprocess.Popen(["sleep", "30"], process_group=0)
     try:
         lower_priority(proc.pid)
         assert os.getpriority(os.PRIO_PROCESS, proc.pid) == BLAST_NICE > 0
-        autogroup = Path(f"/proc/{proc.pid}/autogroup")
-        if autogroup.exists():  # kernels built without autogroup have no such file
-            assert autogroup.read_text().split()[-1] == str(BLAST_NICE)
         assert os.getpriority(os.PRIO_PROCESS, 0) < BLAST_NICE  # this process is untouched
     finally:
         proc.kill()
         proc.wait()
+    # The engine's own processes, looked at while they run (a search slow enough: ~0.5 s each).
+    ctx = _context(tmp_path, demo_16s, {"task": "blastn", "word_size": 7}, subjects=200)
+    engine = LocalEngine(ctx.cluster, tmp_path / "scratch")
+    engine.configure(ctx)
+    engine.stage_db(ctx)
+    handle = engine.submit(ctx, timeout_s=30)
+    seen = []
+    while not engine.poll(ctx, handle).finished:
+        for pid_file in (ctx.work_dir / "batches").glob("*.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(pid_file.read_text())
+                seen.append((os.getpriority(os.PRIO_PROCESS, pid), os.getpgid(pid), os.getsid(pid)))
+        time.sleep(0.005)
+    assert engine.poll(ctx, handle).error is None
+    assert seen, "no BLAST process was seen running"
+    for nice, group, session in seen:
+        assert nice == BLAST_NICE and group not in (os.getpgid(0),) and session == os.getsid(0)

@@ -43,8 +43,9 @@ _LIMITED_OOM_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS}
 _DISK_FULL_MARGIN_BYTES = 1 << 20
 # BLAST runs below the server's CPU priority: on a busy host the API, the job streams and the
 # pipeline's own steps answer first and BLAST, hours of CPU, loses milliseconds; on an idle
-# host it changes nothing. Each BLAST is a session of its own, which Linux's autogroup
-# scheduler weighs as one unit beside the server's: that group's nice is the one that counts.
+# host it changes nothing. It stays in the server's session (a process group of its own, for
+# killing): Linux's autogroup scheduler gives each session one share of the CPU, so the server
+# and its BLAST get one share together beside other sessions, and the nice orders them within.
 BLAST_NICE = 10
 MEMORY_LIMIT_SETTING = "memory_limit_mb"
 MAX_MEMORY_LIMIT_MB = 2**40  # in bytes, 2**60: within setrlimit's signed 64 bits
@@ -128,7 +129,7 @@ class BlastProcesses:
                         stderr=err,
                         env=where.env(),
                         cwd=where.path,
-                        start_new_session=True,
+                        process_group=0,
                     )
                 run.procs[batch.index] = proc
                 lower_priority(proc.pid)
@@ -172,12 +173,9 @@ def _wait_with_cpu(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
 
 
 def lower_priority(pid: int) -> None:
-    """Give a just-started BLAST process (and the threads it starts later) `BLAST_NICE`, and
-    its session's autogroup too; where the kernel has no autogroup the file is not there."""
+    """Give a just-started BLAST process `BLAST_NICE` (the threads it starts later inherit it)."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, pid, BLAST_NICE)
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/autogroup").write_text(f"{BLAST_NICE}\n")
 
 
 def kill_group(pid: int) -> None:
