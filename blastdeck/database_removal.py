@@ -9,19 +9,17 @@ database's files belong to whoever put them there and are never touched.
 
 from __future__ import annotations
 
-import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from blastdeck.auth import Viewer
 from blastdeck.clusters import ClusterRegistry
+from blastdeck.database_staging import drop_staged
 from blastdeck.database_taxa import taxid_set_path
 from blastdeck.databases import DatabaseCatalog, storage_name
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.store.catalog import DatabaseStore
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,26 +60,14 @@ class DatabaseRemoval:
                 detail={"jobs": ",".join(job_ids)},
             )
         own_dir = self._dir / storage_name(row.name)
-        files_removed = row.source != "registered" and _inside(Path(row.path), own_dir)
+        files_removed = row.source != "registered" and built_here(Path(row.path), own_dir)
         if files_removed:
             shutil.rmtree(own_dir, ignore_errors=True)
         taxid_set_path(self._dir, storage_name(row.name)).unlink(missing_ok=True)
-        return RemovedDatabase(row.name, files_removed, self._drop_staged(row.name))
-
-    def _drop_staged(self, name: str) -> list[str]:
-        removed: list[str] = []
-        for cluster in self._clusters.list():
-            try:
-                engine = self._clusters.engine_for(cluster.name)
-                drop = getattr(engine, "drop_staged", None)  # plugin engines may not stage
-                if drop is not None:
-                    removed.extend(drop(name))
-            except (OSError, BlastDeckError) as exc:  # the row is gone: report, don't fail
-                log.warning("staged copies of %s on %s: %s", name, cluster.name, exc)
-        return removed
+        return RemovedDatabase(row.name, files_removed, drop_staged(self._clusters, row.name))
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def built_here(path: Path, folder: Path) -> bool:
     """Is the database's prefix in the folder BlastDeck built it in (so its files are ours)?"""
     try:
         return path.resolve().parent == folder.resolve()

@@ -88,6 +88,24 @@ class WarmState:
 
 
 @dataclass(frozen=True)
+class StagedCopy:
+    """A database's copy on a cluster's scratch, as an engine knows it (an engine that stages
+    answers `staged_copy(database, prefix)`; the catalog asks through `database_staging.py`)."""
+
+    location: str
+    current: bool  # made from the database's files as they are now (False: out of date)
+
+
+def warm_state(copy: StagedCopy | None, where: str, ctx: JobContext) -> WarmState:
+    """An engine's `warmup_check` answer from its staged copy (`where` it would be if none)."""
+    if copy is None:
+        return WarmState(False, where, f"no staged copy of {ctx.database.name} yet")
+    if not copy.current:
+        return WarmState(False, copy.location, "staged copy is out of date")
+    return WarmState(True, copy.location, "current staged copy found")
+
+
+@dataclass(frozen=True)
 class Progress:
     done: int
     total: int

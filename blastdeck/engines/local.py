@@ -30,7 +30,9 @@ from blastdeck.engines.base import (
     JobContext,
     JobResults,
     Progress,
+    StagedCopy,
     WarmState,
+    warm_state,
 )
 from blastdeck.engines.batch_plan import Batch, PlanCache, plan_preview, write_batch_plan
 from blastdeck.engines.batch_results import ArchiveRuns, collect_results
@@ -72,13 +74,16 @@ class LocalEngine:
         return self.scratch / "dbs" / storage_name(ctx.database.name)
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
-        warm_dir = self._warm_dir(ctx)
+        copy = self.staged_copy(ctx.database.name, ctx.database.prefix)
+        return warm_state(copy, str(self._warm_dir(ctx)), ctx)
+
+    def staged_copy(self, database: str, prefix: Path) -> StagedCopy | None:
+        """This host's copy of the database (None: none staged), current or out of date."""
+        warm_dir = self.scratch / "dbs" / storage_name(database)
         staged = staged_fingerprint(warm_dir / STAGE_MARKER)
         if staged is None:
-            return WarmState(False, str(warm_dir), f"no staged copy of {ctx.database.name} yet")
-        if staged != database_fingerprint(ctx.database.prefix):
-            return WarmState(False, str(warm_dir), "staged copy is out of date")
-        return WarmState(True, str(warm_dir), "current staged copy found")
+            return None
+        return StagedCopy(str(warm_dir), staged == database_fingerprint(prefix))
 
     def drop_staged(self, database: str) -> list[str]:
         """Remove the staged copy of a deleted database; where it was (none: [])."""

@@ -39,7 +39,9 @@ from blastdeck.engines.base import (
     JobContext,
     JobResults,
     Progress,
+    StagedCopy,
     WarmState,
+    warm_state,
 )
 from blastdeck.engines.batch_plan import (
     PlanCache,
@@ -139,13 +141,17 @@ class SlurmEngine:
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
         where = f"{self._node_db_dir(ctx)} (node scratch)"
+        return warm_state(self.staged_copy(ctx.database.name, ctx.database.prefix), where, ctx)
+
+    def staged_copy(self, database: str, prefix: Path) -> StagedCopy | None:
+        """The node-scratch copy the staging records tell of (None: never staged)."""
+        node_dir = self.conf.scratch_dir / "dbs" / storage_name(database)
         try:
-            staged = json.loads(self._staged_record(ctx).read_text())
-        except (OSError, ValueError):
-            return WarmState(False, where, f"no staged copy of {ctx.database.name} yet")
-        if staged.get("fingerprint") != database_fingerprint(ctx.database.prefix):
-            return WarmState(False, where, "staged copy is out of date")
-        return WarmState(True, where, "current staged copy found")
+            record = self.state_dir / "staged" / f"{storage_name(database)}.json"
+            fingerprint = json.loads(record.read_text())["fingerprint"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return StagedCopy(f"{node_dir} (node scratch)", fingerprint == database_fingerprint(prefix))
 
     def drop_staged(self, database: str) -> list[str]:
         """Forget a deleted database's staged copy: its record, and the copy itself where node

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import get_args
 
 from fastapi import APIRouter, Request
@@ -17,11 +18,15 @@ from blastdeck.api.schemas.databases import (
     DatabaseList,
     DatabaseRegister,
     DatabaseRemoved,
+    DatabaseUpdate,
     Visibility,
 )
+from blastdeck.database_staging import staged_copies
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
+from blastdeck.runtime import Runtime
+from blastdeck.store.models import BlastDatabase
 
 MAX_NAME_PARAM = 200  # the longest stored name (store/models.py)
 router = APIRouter(prefix="/api/databases", tags=["databases"], responses=ERROR_RESPONSES)
@@ -77,8 +82,9 @@ _DATABASE_BODY = {
 
 @router.get("")
 def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> DatabaseList:
-    """The databases the viewer may search: public ones, their own, their groups'."""
-    return DatabaseList(items=[database_model(d) for d in runtime.databases.list(viewer)])
+    """The databases the viewer may search: public ones, their own, their groups'; each with
+    the clusters holding a staged copy of it."""
+    return DatabaseList(items=[_with_staged(runtime, d) for d in runtime.databases.list(viewer)])
 
 
 @router.post("", status_code=201, openapi_extra=_DATABASE_BODY)
@@ -135,7 +141,24 @@ def get_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Database:
         raise BlastDeckError(
             ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
         )
-    return database_model(runtime.databases.get(name, viewer))
+    return _with_staged(runtime, runtime.databases.get(name, viewer))
+
+
+@router.patch("/{name:path}")
+def update_database(
+    name: str, body: DatabaseUpdate, runtime: RuntimeDep, viewer: ViewerDep
+) -> Database:
+    """Change who may search a database (its owner or an admin): `visibility` public, private
+    or group (with `group`, one of the viewer's groups unless an admin). Its name follows its
+    scope (`x`, `<owner>/x`, `@<group>/x`), so the answer names it anew; refused with
+    `database_in_use` while a queued or running job searches it, and `database_exists` when
+    the new name is taken. Recorded in the audit log."""
+    if len(name) > MAX_NAME_PARAM:
+        raise BlastDeckError(
+            ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
+        )
+    row = runtime.database_visibility.change(name, viewer, body.visibility, body.group)
+    return _with_staged(runtime, row)
 
 
 @router.delete("/{name:path}")
@@ -153,6 +176,10 @@ def delete_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Databa
         files_removed=removed.files_removed,
         staged_removed=removed.staged_removed,
     )
+
+
+def _with_staged(runtime: Runtime, row: BlastDatabase) -> Database:
+    return database_model(row, staged_copies(runtime.clusters, row.name, Path(row.path)))
 
 
 async def _form_file(value: object, field: str) -> bytes | None:
