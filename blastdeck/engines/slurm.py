@@ -36,6 +36,7 @@ from blastdeck.engines import slurm_cluster as sc
 from blastdeck.engines import slurm_failures as failures
 from blastdeck.engines.base import (
     EngineKind,
+    Fingerprint,
     JobContext,
     JobResults,
     Progress,
@@ -140,18 +141,17 @@ class SlurmEngine:
     # -- warm database copies ----------------------------------------------------------------
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
-        where = f"{self._node_db_dir(ctx)} (node scratch)"
-        return warm_state(self.staged_copy(ctx.database.name, ctx.database.prefix), where, ctx)
+        return warm_state(self.staged_copy, f"{self._node_db_dir(ctx)} (node scratch)", ctx)
 
-    def staged_copy(self, database: str, prefix: Path) -> StagedCopy | None:
+    def staged_copy(self, database: str, fingerprint: Fingerprint) -> StagedCopy | None:
         """The node-scratch copy the staging records tell of (None: never staged)."""
         node_dir = self.conf.scratch_dir / "dbs" / storage_name(database)
         try:
             record = self.state_dir / "staged" / f"{storage_name(database)}.json"
-            fingerprint = json.loads(record.read_text())["fingerprint"]
+            staged = json.loads(record.read_text())["fingerprint"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        return StagedCopy(f"{node_dir} (node scratch)", fingerprint == database_fingerprint(prefix))
+        return StagedCopy(f"{node_dir} (node scratch)", staged == fingerprint())
 
     def drop_staged(self, database: str) -> list[str]:
         """Forget a deleted database's staged copy: its record, and the copy itself where node
