@@ -20,6 +20,7 @@ from blastdeck.database_taxa import taxid_set_path
 from blastdeck.databases import DatabaseCatalog, storage_name
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.store.catalog import DatabaseStore
+from blastdeck.store.models import BlastDatabase
 
 
 @dataclass(frozen=True)
@@ -43,22 +44,10 @@ class DatabaseRemoval:
         self._clusters = clusters
 
     def remove(self, name: str, viewer: Viewer) -> RemovedDatabase:
-        row = self._catalog.get(name, viewer)  # 404 for a database the viewer cannot use
-        if not viewer.can_see(row.owner_id):
-            raise BlastDeckError(
-                ErrorCode.FORBIDDEN,
-                f"Only the owner of {row.name} or an admin may delete it.",
-                field="name",
-            )
+        row = owned_database(self._catalog, name, viewer, "delete it")
         job_ids = self._store.delete_unless_used(row.name)
         if job_ids:
-            raise BlastDeckError(
-                ErrorCode.DATABASE_IN_USE,
-                f"Database {row.name} is searched by unfinished job(s) "
-                f"{', '.join(job_ids)}; cancel them or wait until they end.",
-                field="name",
-                detail={"jobs": ",".join(job_ids)},
-            )
+            raise database_in_use(row.name, job_ids, "cancel them or wait until they end")
         own_dir = self._dir / storage_name(row.name)
         files_removed = row.source != "registered" and built_here(Path(row.path), own_dir)
         if files_removed:
@@ -73,3 +62,27 @@ def built_here(path: Path, folder: Path) -> bool:
         return path.resolve().parent == folder.resolve()
     except OSError:
         return False
+
+
+def owned_database(
+    catalog: DatabaseCatalog, name: str, viewer: Viewer, doing: str
+) -> BlastDatabase:
+    """The database by `name` when the viewer owns it or is an admin: else the 'unknown' of a
+    lookup when they may not search it either, or 403 when they may (`doing`: "delete it")."""
+    row = catalog.get(name, viewer)
+    if not viewer.can_see(row.owner_id):
+        raise BlastDeckError(
+            ErrorCode.FORBIDDEN,
+            f"Only the owner of {row.name} or an admin may {doing}.",
+            field="name",
+        )
+    return row
+
+
+def database_in_use(name: str, job_ids: list[str], advice: str) -> BlastDeckError:
+    return BlastDeckError(
+        ErrorCode.DATABASE_IN_USE,
+        f"Database {name} is searched by unfinished job(s) {', '.join(job_ids)}; {advice}.",
+        field="name",
+        detail={"jobs": ",".join(job_ids)},
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from blastdeck.auth import Viewer
 from blastdeck.clusters import ClusterRegistry
-from blastdeck.database_removal import built_here
+from blastdeck.database_removal import built_here, database_in_use, owned_database
 from blastdeck.database_staging import drop_staged
 from blastdeck.database_taxa import taxid_set_path
 from blastdeck.databases import (
@@ -57,13 +57,7 @@ class DatabaseVisibility:
     def change(
         self, name: str, viewer: Viewer, visibility: str, group: str | None
     ) -> BlastDatabase:
-        row = self._catalog.get(name, viewer)  # 404 for a database the viewer cannot use
-        if not viewer.can_see(row.owner_id):
-            raise BlastDeckError(
-                ErrorCode.FORBIDDEN,
-                f"Only the owner of {row.name} or an admin may change who can search it.",
-                field="name",
-            )
+        row = owned_database(self._catalog, name, viewer, "change who can search it")
         checked = sharing_for(viewer, visibility, group)  # the viewer's right to the group
         owner_name = self._users.name_of(row.owner_id) if row.owner_id else None
         if checked.visibility is Visibility.PRIVATE and not owner_name:
@@ -94,13 +88,7 @@ class DatabaseVisibility:
             moves.append((taxids, taxid_set_path(self._dir, storage_name(new_name))))
         job_ids = self._store.rename_unless_used(row.name, values, _mover(moves))
         if job_ids:
-            raise BlastDeckError(
-                ErrorCode.DATABASE_IN_USE,
-                f"Database {row.name} is searched by unfinished job(s) {', '.join(job_ids)}; "
-                "change its visibility once they end.",
-                field="name",
-                detail={"jobs": ",".join(job_ids)},
-            )
+            raise database_in_use(row.name, job_ids, "change its visibility once they end")
         dropped = drop_staged(self._clusters, row.name)
         self._audit.record(
             viewer.name,

@@ -37,33 +37,26 @@ def leftovers(server: Server) -> list[str]:
     )
 
 
+def upload(server: Server, name: str, fasta: list[str]) -> httpx.Response:
+    files = {"file": (f"{name}.fa", "".join(fasta).encode(), "text/plain")}
+    return httpx.post(f"{server.url}/api/databases", data={"name": name}, files=files, timeout=120)
+
+
 def test_a_fasta_of_several_parts_builds_whole(server: Server) -> None:
     fasta = records(2500, 3000)  # ~7.5 MB: two parts and a bit
     assert len("".join(fasta)) > PART_BYTES
-    response = httpx.post(
-        f"{server.url}/api/databases",
-        data={"name": "parts"},
-        files={"file": ("parts.fa", "".join(fasta).encode(), "text/plain")},
-        timeout=120,
-    )
+    response = upload(server, "parts", fasta)
     assert response.status_code == 201, response.text
     assert response.json()["sequences"] == 2500 and response.json()["letters"] == 2500 * 3000
 
     fasta[2100] = ">s2100 broken\nACGT1234ACGT\n"  # well past the first part
-    response = httpx.post(
-        f"{server.url}/api/databases",
-        data={"name": "broken"},
-        files={"file": ("broken.fa", "".join(fasta).encode(), "text/plain")},
-        timeout=120,
-    )
+    response = upload(server, "broken", fasta)
     assert response.status_code == 422, response.text
     message = response.json()["message"]
     found = re.search(r"from sequence ([\d,]+) on .*Sequence (\d+) \('s2100'\)", message)
     assert found, message  # the 2101st record, named in its part from that part's start
-    assert (
-        int(found[1].replace(",", "")) > 1
-        and int(found[1].replace(",", "")) + int(found[2]) - 1 == 2101
-    )
+    part_start = int(found[1].replace(",", ""))
+    assert part_start > 1 and part_start + int(found[2]) - 1 == 2101
     assert httpx.get(f"{server.url}/api/databases/broken").status_code == 404
     assert leftovers(server) == []
 
