@@ -1,10 +1,11 @@
 """A database's FASTA from a file, a part at a time: an upload of gigabytes is unpacked,
 checked and written out for makeblastdb with the server's memory flat.
 
-The file (gzipped: first inflated, bounded, beside it) is read in parts of about `PART_BYTES`
-that end where a record ends, and each part is checked by `database_build.database_records`,
-the rules of a pasted query, with messages counting sequences from the file's start. Memory is
-one part (or the longest record, when longer), plus the sequence ids when a taxid map needs them.
+The file (gzipped: first inflated, bounded, into the build's work dir) is read in parts of
+about `PART_BYTES` that end where a record ends, and each part is checked by
+`database_build.database_records`, the rules of a pasted query, with messages counting sequences
+from the file's start. Memory is one part (or the longest record, when longer), plus the
+sequence ids when a taxid map needs them.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ class CheckedFasta:
     seqids: list[str] | None  # kept when asked for (a taxid map is checked against them)
 
 
-def gunzipped(source: Path, max_bytes: int) -> Path:
-    """The plain FASTA of an upload: `source` itself, or, when gzipped, a file inflated beside
-    it (`<source>.fa`, the caller removes it), refused past `max_bytes`."""
+def gunzipped(source: Path, folder: Path, max_bytes: int) -> Path:
+    """The plain FASTA of an upload: `source` itself, or, when gzipped, a file inflated into
+    `folder` (the build's work dir: never beside a user's file), refused past `max_bytes`."""
     with source.open("rb") as fh:
         if fh.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
             return source
-    target = source.with_name(source.name + ".fa")
+    target = folder / "inflated.part"  # never a database's `<name>.fa`
     with source.open("rb") as fh, target.open("wb") as out:
         for block in gunzip_blocks(iter(lambda: fh.read(PART_BYTES), b""), max_bytes):
             out.write(block)

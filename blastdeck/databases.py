@@ -354,11 +354,12 @@ class DatabaseCatalog:
         final_dir = self._dir / folder
         base = plain_name(stored)
         work = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=self._dir))
-        plain = fasta
         try:
-            plain = gunzipped(fasta, self._max_fasta_bytes)
+            plain = gunzipped(fasta, work, self._max_fasta_bytes)
             keep_ids = taxid_map is not None or taxid is not None
             checked = check_fasta_file(plain, work / f"{base}.fa", chosen, keep_ids)
+            if plain != fasta:
+                plain.unlink()  # the inflated copy, before the work dir becomes the database's
             seqids = checked.seqids or []
             taxids: dict[str, int] = {}
             if taxid_map is not None:
@@ -378,9 +379,7 @@ class DatabaseCatalog:
                 shutil.rmtree(final_dir)
             work.rename(final_dir)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
-            if plain != fasta:
-                plain.unlink(missing_ok=True)
+            shutil.rmtree(work, ignore_errors=True)  # an inflated copy of a gzipped upload too
         prefix = final_dir / base
         try:
             info = inspect_database(prefix)
