@@ -4,7 +4,8 @@ Only its owner or an admin may; others get the same 'unknown' as a lookup, or 40
 search it (a public or group database someone else added). Refused with `database_in_use`
 while a queued or running job searches it. The files BlastDeck built for it (under the data
 dir's databases dir) go, and so do its staged copies on every cluster's scratch; a registered
-database's files belong to whoever put them there and are never touched.
+database's files belong to whoever put them there and are never touched. Recorded in the audit
+log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from blastdeck.database_staging import drop_staged
 from blastdeck.database_taxa import taxid_set_path
 from blastdeck.databases import DatabaseCatalog, storage_name
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.store.audit import AuditLog
 from blastdeck.store.catalog import DatabaseStore
 from blastdeck.store.models import BlastDatabase
 
@@ -37,7 +39,9 @@ class DatabaseRemoval:
         store: DatabaseStore,
         databases_dir: Path,
         clusters: ClusterRegistry,
+        audit: AuditLog,
     ) -> None:
+        self._audit = audit
         self._catalog = catalog
         self._store = store
         self._dir = databases_dir
@@ -53,7 +57,10 @@ class DatabaseRemoval:
         if files_removed:
             shutil.rmtree(own_dir, ignore_errors=True)
         taxid_set_path(self._dir, storage_name(row.name)).unlink(missing_ok=True)
-        return RemovedDatabase(row.name, files_removed, drop_staged(self._clusters, row.name))
+        removed = RemovedDatabase(row.name, files_removed, drop_staged(self._clusters, row.name))
+        details = {"files_removed": files_removed, "staged_removed": len(removed.staged_removed)}
+        self._audit.record(viewer.name, "database.remove", row.name, details)
+        return removed
 
 
 def built_here(path: Path, folder: Path) -> bool:

@@ -84,10 +84,10 @@ class Runtime:
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
-        audit = AuditLog(sessions)
+        audit = self.audit = AuditLog(sessions)
         self.accounts = AccountService(self.users, audit)
         self.database_removal = DatabaseRemoval(
-            self.databases, database_store, settings.databases_dir, self.clusters
+            self.databases, database_store, settings.databases_dir, self.clusters, audit
         )
         self.database_visibility = DatabaseVisibility(
             self.databases,

@@ -1,6 +1,7 @@
 """PATCH /api/databases/{name}: the owner or an admin changes who may search a database; its
 name follows its new scope, its built files and taxid set move with it, its staged copies
-under the old name go, and the change is in the audit log. GET shows where it is staged."""
+under the old name go, and the change is in the audit log (as are a path registered and a
+database deleted). GET shows where it is staged."""
 
 from __future__ import annotations
 
@@ -87,9 +88,30 @@ def test_staged_then_shared_with_the_group_then_public(client: TestClient) -> No
     # Back to private: the owner stays alice, though an admin made the change.
     response = patch(client, "root", "moving", visibility="private")
     assert response.status_code == 200 and response.json()["name"] == "alice/moving"
+    assert client.delete("/api/databases/alice/moving", headers=as_(client, "alice")).is_success
     events = client.get("/api/audit", headers=as_(client, "root")).json()["items"]
-    changes = [(e["actor"], e["target"]) for e in events if e["action"] == "database.visibility"]
-    assert changes[:3] == [("root", "alice/moving"), ("root", "moving"), ("alice", "@lab/moving")]
+    changes = [(e["action"], e["actor"], e["target"]) for e in events]
+    assert changes[:4] == [
+        ("database.remove", "alice", "alice/moving"),
+        ("database.visibility", "root", "alice/moving"),
+        ("database.visibility", "root", "moving"),
+        ("database.visibility", "alice", "@lab/moving"),
+    ]
+    assert events[1]["details"]["from"] == "moving"
+
+
+def test_registering_a_path_is_in_the_audit_log(client: TestClient) -> None:
+    demo = client.get("/api/databases/demo-16s", headers=as_(client, "root")).json()
+    body = {"name": "reg-audit", "path": demo["path"]}
+    response = client.post("/api/databases", json=body, headers=as_(client, "root"))
+    assert response.status_code == 201, response.text
+    events = client.get("/api/audit", headers=as_(client, "root")).json()["items"]
+    assert (events[0]["action"], events[0]["actor"], events[0]["target"]) == (
+        "database.register",
+        "root",
+        "reg-audit",
+    )
+    assert events[0]["details"] == {"path": demo["path"]}
 
 
 def test_bad_changes_are_refused_and_nothing_moves(client: TestClient) -> None:

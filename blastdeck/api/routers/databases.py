@@ -108,7 +108,8 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
     row = await run_in_threadpool(
         runtime.databases.register, body.name, body.path, sharing, body.molecule
     )
-    return database_model(row)
+    runtime.audit.record(viewer.name, "database.register", row.name, {"path": row.path})
+    return _with_staged(runtime, row)
 
 
 @router.get("/{name:path}")

@@ -1197,7 +1197,8 @@ export interface paths {
         };
         /**
          * Audit Log
-         * @description The audit log, newest first.
+         * @description The audit log, newest first: users and tokens added, changed and removed; databases
+         *     registered by path, their visibility changed, deleted.
          */
         get: operations["audit_log_api_audit_get"];
         put?: never;
