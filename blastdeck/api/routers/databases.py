@@ -108,8 +108,10 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
     row = await run_in_threadpool(
         runtime.databases.register, body.name, body.path, sharing, body.molecule
     )
-    runtime.audit.record(viewer.name, "database.register", row.name, {"path": row.path})
-    return _with_staged(runtime, row)
+    await run_in_threadpool(
+        runtime.audit.record, viewer.name, "database.register", row.name, {"path": row.path}
+    )
+    return await run_in_threadpool(_with_staged, runtime, row)  # reads files: off the loop
 
 
 @router.get("/{name:path}")
@@ -191,7 +193,7 @@ async def _build_from_upload(request: Request, runtime: Runtime, viewer: Viewer)
     finally:
         for path in files.values():
             path.unlink(missing_ok=True)
-    return _with_staged(runtime, row)
+    return await run_in_threadpool(_with_staged, runtime, row)
 
 
 def _name_from_filename(filename: str) -> str:
