@@ -71,7 +71,8 @@ class DatabaseVisibility:
         new_name = qualified_name(
             plain_name(row.name), sharing.visibility, owner_name, sharing.group
         )
-        if new_name == row.name:
+        unchanged = (sharing.visibility.value, sharing.group) == (row.visibility, row.share_group)
+        if new_name == row.name and unchanged:
             return row
         old_dir, new_dir = self._dir / storage_name(row.name), self._dir / storage_name(new_name)
         ours = row.source != "registered" and built_here(Path(row.path), old_dir)
@@ -82,14 +83,16 @@ class DatabaseVisibility:
             "share_group": sharing.group,
             "path": path,
         }
-        moves = [(old_dir, new_dir)] if ours else []
-        taxids = taxid_set_path(self._dir, storage_name(row.name))
-        if taxids.exists():
-            moves.append((taxids, taxid_set_path(self._dir, storage_name(new_name))))
+        moves: list[tuple[Path, Path]] = []
+        if new_name != row.name:  # an unowned private database made public keeps its name
+            moves = [(old_dir, new_dir)] if ours else []
+            taxids = taxid_set_path(self._dir, storage_name(row.name))
+            if taxids.exists():
+                moves.append((taxids, taxid_set_path(self._dir, storage_name(new_name))))
         job_ids = self._store.rename_unless_used(row.name, values, _mover(moves))
         if job_ids:
             raise database_in_use(row.name, job_ids, "change its visibility once they end")
-        dropped = drop_staged(self._clusters, row.name)
+        dropped = drop_staged(self._clusters, row.name) if new_name != row.name else []
         self._audit.record(
             viewer.name,
             "database.visibility",

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from blastdeck.api.app import create_app
 from blastdeck.databases import storage_name
 from blastdeck.store.jobs import NewJob
+from blastdeck.store.models import BlastDatabase
 from tests.conftest import fasta, make_settings, wait_for_job
 
 GENE1 = ("gene1 test gene", "ACGTTGCAAGGCTTAACCGGTTAACGTAGCTAGCTAGGCTAACGTTAGC" * 4)
@@ -140,3 +142,23 @@ def test_bad_changes_are_refused_and_nothing_moves(client: TestClient) -> None:
     assert queued.id in busy.json()["message"]
     assert folder.is_dir()
     assert client.get(f"/api/databases/{db['name']}", headers=as_(client, "alice")).is_success
+
+
+def test_an_unowned_private_database_made_public_keeps_its_name_and_files(
+    client: TestClient,
+) -> None:
+    # A private database with no owner (added before scoped names) keeps its plain name.
+    db = upload(client, "root", "legacy", visibility="public")
+    runtime = client.app.state.runtime
+    with runtime.sessions.begin() as s:
+        s.execute(
+            update(BlastDatabase)
+            .where(BlastDatabase.name == "legacy")
+            .values(visibility="private", owner_id=None)
+        )
+    response = patch(client, "root", "legacy", visibility="public")
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "legacy" and response.json()["visibility"] == "public"
+    assert response.json()["available"] and Path(db["path"]).parent.is_dir()
+    refused = patch(client, "root", "legacy", visibility="private")
+    assert refused.status_code == 422 and "no owner" in refused.json()["message"]
