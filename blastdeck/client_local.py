@@ -130,9 +130,9 @@ class LocalBackend:
         # On the data dir there is no signed-in user: the database has no owner.
         sharing = sharing_for(EVERYONE, visibility, group)
         if is_fasta_file(source):
-            row = self._runtime.databases.build(
+            row = self._runtime.databases.build_file(
                 name,
-                source.read_bytes(),
+                source,  # read a part at a time: a FASTA of gigabytes never sits in memory
                 title=title,
                 sharing=sharing,
                 molecule=molecule,

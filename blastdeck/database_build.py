@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from blastdeck.blast_tools import BlastToolError, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -24,34 +26,48 @@ _CHUNK = 1 << 20
 def gunzip_bounded(data: bytes, max_bytes: int) -> bytes:
     """Decompress a gzipped upload a chunk at a time, refusing it as soon as it would be larger
     than `max_bytes` (a small file can decompress to gigabytes)."""
-    out = bytearray()
-    rest = data
+    return b"".join(gunzip_blocks([data], max_bytes))
+
+
+def gunzip_blocks(blocks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """The decompressed bytes of gzip data given in blocks (every member of a multi-member
+    file), never more than `_CHUNK` at a time, refused past `max_bytes` in all."""
+    total = 0
+    inflater: Any = None  # the member being read
     try:
-        while rest:
-            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            chunk = inflater.decompress(rest, _CHUNK)
-            while True:
-                out += chunk
-                if len(out) > max_bytes:
+        for block in blocks:
+            data = block
+            while data:
+                if inflater is None:
+                    data = data.lstrip(b"\0")  # padding between members
+                    if not data:
+                        break
+                    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+                out = inflater.decompress(data, _CHUNK)
+                data = inflater.unconsumed_tail
+                total += len(out)
+                if total > max_bytes:
                     raise BlastDeckError(
                         ErrorCode.PAYLOAD_TOO_LARGE,
                         f"The gzipped FASTA decompresses to more than {max_bytes:,} bytes, the "
                         "upload limit (BLASTDECK_MAX_UPLOAD_BYTES).",
                         field="file",
                     )
-                if not inflater.unconsumed_tail:
-                    break
-                chunk = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+                if out:
+                    yield out
+                if inflater.eof:
+                    data, inflater = inflater.unused_data, None  # the next member, if any
+        if inflater is not None:
+            while out := inflater.decompress(b"", _CHUNK):  # output zlib still holds
+                yield out
             if not inflater.eof:
                 raise zlib.error("truncated")
-            rest = inflater.unused_data.lstrip(b"\0")  # the next member, if any
     except zlib.error:
         raise BlastDeckError(
             ErrorCode.INVALID_FASTA,
             "The file starts like gzip but is not a complete gzip file; upload it again.",
             field="file",
         ) from None
-    return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -60,14 +76,27 @@ class Records:
     molecule: Molecule
 
 
-def database_records(fasta: str | bytes, chosen: Molecule | None) -> Records:
+def database_records(
+    fasta: str | bytes,
+    chosen: Molecule | None,
+    detected: Molecule | None = None,
+    before: int = 0,
+) -> Records:
     """The FASTA's records, checked like a query's (but about the upload), with ASCII headers:
     makeblastdb cannot store anything else (it fails on a non-ASCII id, and garbles a
-    non-ASCII title while printing the same complaint over and over)."""
-    molecule = chosen or fasta_molecule(fasta)
+    non-ASCII title while printing the same complaint over and over). A part of a larger file
+    (`database_fasta.py`) comes with the whole file's `detected` molecule and the number of
+    sequences `before` it, so that messages count from the file's start."""
+    molecule = chosen or detected or fasta_molecule(fasta)
     try:
         records = parse_query(fasta, molecule, _DATABASE_FASTA_LIMITS)
     except BlastDeckError as exc:  # same FASTA rules as a query, but about the upload
+        if before:
+            exc = BlastDeckError(
+                exc.code,
+                f"in the part from sequence {before + 1:,} on (numbered within it): {exc.message}",
+                field="file",
+            )
         if exc.code is ErrorCode.QUERY_MOLECULE_MISMATCH and chosen is not None:
             raise BlastDeckError(
                 ErrorCode.DATABASE_MOLECULE_MISMATCH,
@@ -77,7 +106,7 @@ def database_records(fasta: str | bytes, chosen: Molecule | None) -> Records:
                 field="file",
             ) from None
         raise BlastDeckError(exc.code, f"Database FASTA: {exc.message}", field="file") from None
-    bad = [(n, r) for n, r in enumerate(records, 1) if not r.defline.isascii()]
+    bad = [(n, r) for n, r in enumerate(records, before + 1) if not r.defline.isascii()]
     if bad:
         number, record = bad[0]
         chars = sorted({c for c in record.defline if not c.isascii()})

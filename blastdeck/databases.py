@@ -10,12 +10,14 @@ the public one (`DatabaseCatalog.get`).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,12 +29,8 @@ from blastdeck.blast_tools import (
     database_arg,
     run_tool,
 )
-from blastdeck.database_build import (
-    database_records,
-    gunzip_bounded,
-    makeblastdb,
-    molecule_word,
-)
+from blastdeck.database_build import gunzip_bounded, makeblastdb, molecule_word
+from blastdeck.database_fasta import check_fasta_file, gunzipped
 from blastdeck.database_files import (
     GZIP_MAGIC,
     missing_files_reason,
@@ -307,10 +305,21 @@ class DatabaseCatalog:
         coverage = self._coverage(stored, read_sequence_taxids(prefix, info.molecule))
         return self._store.add(_row(stored, prefix, info, "registered", sharing, coverage))
 
-    def build(
+    def build(self, name: str, fasta: str | bytes, **options: Any) -> BlastDatabase:
+        """Build a database from FASTA text (plain or gzipped): `build_file`'s, from memory."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        handle, spool = tempfile.mkstemp(prefix=".fasta-", suffix=".part", dir=self._dir)
+        try:
+            with os.fdopen(handle, "wb") as fh:
+                fh.write(fasta.encode() if isinstance(fasta, str) else fasta)
+            return self.build_file(name, Path(spool), **options)
+        finally:
+            Path(spool).unlink(missing_ok=True)
+
+    def build_file(
         self,
         name: str,
-        fasta: str | bytes,
+        fasta: Path,
         *,
         title: str | None = None,
         source: str = "built",
@@ -319,10 +328,11 @@ class DatabaseCatalog:
         taxid_map: str | bytes | None = None,
         taxid: int | str | None = None,
     ) -> BlastDatabase:
-        """Build a database from FASTA text (plain or gzipped) with makeblastdb under the data
-        dir; `molecule` (nucl or prot) is detected from the residues when not given. Its
-        sequences' taxids come from `taxid_map` (`seqid<TAB>taxid` lines, checked first) or
-        `taxid` (one for all), through makeblastdb -taxid_map."""
+        """Build a database from a FASTA file (plain or gzipped; an upload spooled to disk, read
+        a part at a time: `database_fasta.py`) with makeblastdb under the data dir; `molecule`
+        (nucl or prot) is detected from the residues when not given. Its sequences' taxids
+        come from `taxid_map` (`seqid<TAB>taxid` lines, checked first) or `taxid` (one for
+        all), through makeblastdb -taxid_map. The file is left for the caller to remove."""
         stored = self._new_name(name, sharing)
         chosen = _parse_molecule(molecule)
         if taxid_map is not None and taxid is not None:
@@ -331,8 +341,6 @@ class DatabaseCatalog:
                 "Give either a taxid map or one taxid for every sequence, not both.",
                 field="taxid",
             )
-        if isinstance(fasta, bytes) and fasta.startswith(GZIP_MAGIC):
-            fasta = gunzip_bounded(fasta, self._max_fasta_bytes)
         if isinstance(taxid_map, bytes) and taxid_map.startswith(GZIP_MAGIC):
             taxid_map = gunzip_bounded(taxid_map, self._max_fasta_bytes)
         if title is not None and not title.isascii():
@@ -341,36 +349,37 @@ class DatabaseCatalog:
                 "The title must be ASCII text: BLAST+ databases cannot store other characters.",
                 field="title",
             )
-        records = database_records(fasta, chosen)
-        seqids = [r.id for r in records.records]
-        taxids: dict[str, int] = {}
-        if taxid_map is not None:
-            taxids = parse_taxid_map(taxid_map, seqids, self._taxonomy_or_fail())
-        elif taxid is not None:
-            one = single_taxid(taxid, self._taxonomy_or_fail())
-            taxids = dict.fromkeys(seqids, one)
         folder = storage_name(stored)
         self._dir.mkdir(parents=True, exist_ok=True)
         final_dir = self._dir / folder
-        if final_dir.exists():  # left by a build that crashed before it was recorded
-            shutil.rmtree(final_dir)
         base = plain_name(stored)
         work = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=self._dir))
         try:
-            with (work / f"{base}.fa").open("w") as fh:
-                for r in records.records:
-                    fh.write(f">{r.defline}\n{r.sequence}\n")
+            plain = gunzipped(fasta, work, self._max_fasta_bytes)
+            keep_ids = taxid_map is not None or taxid is not None
+            checked = check_fasta_file(plain, work / f"{base}.fa", chosen, keep_ids)
+            if plain != fasta:
+                plain.unlink()  # the inflated copy, before the work dir becomes the database's
+            seqids = checked.seqids or []
+            taxids: dict[str, int] = {}
+            if taxid_map is not None:
+                taxids = parse_taxid_map(taxid_map, seqids, self._taxonomy_or_fail())
+            elif taxid is not None:
+                one = single_taxid(taxid, self._taxonomy_or_fail())
+                taxids = dict.fromkeys(seqids, one)
             map_name = None
             if taxids:
                 map_name = f"{base}.taxid_map"
                 (work / map_name).write_text(map_text(taxids))
-            makeblastdb(work, base, records.molecule, title or plain_name(stored), map_name)
+            makeblastdb(work, base, checked.molecule, title or plain_name(stored), map_name)
             (work / f"{base}.fa").unlink()
             if map_name:
                 (work / map_name).unlink()
+            if final_dir.exists():  # left by a build that crashed before it was recorded
+                shutil.rmtree(final_dir)
             work.rename(final_dir)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)  # an inflated copy of a gzipped upload too
         prefix = final_dir / base
         try:
             info = inspect_database(prefix)
@@ -381,7 +390,7 @@ class DatabaseCatalog:
                 "makeblastdb finished, but the database it wrote cannot be read.",
                 field="file",
             ) from None
-        per_sequence = np.zeros(len(seqids), dtype=np.int64)
+        per_sequence = np.zeros(checked.sequences, dtype=np.int64)
         if taxids:  # what makeblastdb stored, read back: the map's lines matched silently
             per_sequence = read_sequence_taxids(prefix, info.molecule)
             try:

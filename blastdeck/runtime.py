@@ -20,6 +20,7 @@ from blastdeck.accounts import AccountService
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.database_removal import DatabaseRemoval
+from blastdeck.database_visibility import DatabaseVisibility
 from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.pipeline_model import Phase
@@ -83,9 +84,18 @@ class Runtime:
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
-        self.accounts = AccountService(self.users, AuditLog(sessions))
+        audit = self.audit = AuditLog(sessions)
+        self.accounts = AccountService(self.users, audit)
         self.database_removal = DatabaseRemoval(
-            self.databases, database_store, settings.databases_dir, self.clusters
+            self.databases, database_store, settings.databases_dir, self.clusters, audit
+        )
+        self.database_visibility = DatabaseVisibility(
+            self.databases,
+            database_store,
+            settings.databases_dir,
+            self.clusters,
+            self.users,
+            audit,
         )
         self.lock = lock or _make_lock(settings)
         self.metrics = JobMetrics(self.jobs, _make_observations(settings))

@@ -352,6 +352,9 @@ def test_second_job_skips_staging(client: TestClient, demo_16s) -> None:
     assert job["phase"] == "completed", job
     staging = step(job, "staging_db")
     assert staging["status"] == "skipped" and "warm copy of demo-16s" in staging["skip_reason"]
+    # The database's listing names the cluster, from the staging record (database_staging.py).
+    staged = client.get("/api/databases/demo-16s").json()["staged"]
+    assert ("hpc", True) in [(copy["cluster"], copy["current"]) for copy in staged], staged
 
 
 def test_corrupt_database_fails_the_batch(client: TestClient, slurm: PrivateSlurm, demo_16s):

@@ -1,7 +1,8 @@
 """The Databases page end to end (Chromium via Playwright, a real `blastdeck serve`, real
 makeblastdb and the real taxonomy): upload 20 bench 16S records with their taxid map and see the
 database's coverage in the list; a map with a bad line shows the server's error naming the line;
-delete the database with the page's button."""
+delete the database with the page's button; register a path (the form admins see) and share it
+with a group from its row."""
 
 # ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
 
@@ -125,6 +126,33 @@ def test_a_bad_map_line_shows_the_servers_error(
     expect(error).to_contain_text("Taxid map line 4")
     expect(page.locator("[data-testid=database-row][data-name=badmap]")).to_have_count(0)
     assert httpx.get(f"{server.url}/api/databases/badmap").status_code == 404
+
+
+def test_register_a_path_then_share_it_with_a_group(server: Server, page: Page) -> None:
+    demo = httpx.get(f"{server.url}/api/databases/demo-16s").json()
+    page.goto(f"{server.url}/databases")
+    form = page.get_by_test_id("db-register-form")  # auth is off: the one user is an admin
+    form.get_by_test_id("db-register-name").fill("reg16s")
+    form.get_by_test_id("db-register-path").fill(demo["path"])
+    form.get_by_test_id("db-register").click()
+    expect(page.get_by_test_id("db-added")).to_contain_text("Added reg16s")
+    row = page.locator("[data-testid=database-row][data-name=reg16s]")
+    expect(row.get_by_test_id("db-staged")).to_have_text("not staged")
+
+    row.get_by_test_id("db-sharing-open").click()
+    row.get_by_test_id("db-sharing-visibility").select_option("group")
+    row.get_by_test_id("db-sharing-group").fill("lab")
+    row.get_by_test_id("db-sharing-save").click()
+    expect(page.get_by_test_id("db-changed")).to_contain_text("reg16s is now @lab/reg16s")
+    shared = page.locator("[data-testid=database-row][data-name='@lab/reg16s']")
+    expect(shared).to_contain_text("group @lab")
+    assert httpx.get(f"{server.url}/api/databases/reg16s").status_code == 404
+
+    form.get_by_test_id("db-register-name").fill("reg16s-bad")
+    form.get_by_test_id("db-register-path").fill("/nowhere/at/all")
+    form.get_by_test_id("db-register").click()
+    expect(page.get_by_test_id("db-register-error")).to_contain_text("No BLAST database found")
+    assert httpx.delete(f"{server.url}/api/databases/@lab/reg16s").status_code == 200
 
 
 def test_cli_db_remove_through_the_server(server: Server, upload_files: dict) -> None:

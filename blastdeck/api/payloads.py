@@ -8,6 +8,8 @@ dicts of the same models.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,11 @@ from typing import Any
 from blastdeck import submit_slots as slots_
 from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, ClusterPause, SubmitSlot
 from blastdeck.api.schemas.clusters import SlotJob as SlotJobModel
-from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism
+from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism, StagedCopy
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
 from blastdeck.database_files import database_files, missing_files_reason
+from blastdeck.database_staging import ClusterCopy
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
 from blastdeck.domain.clusters import Pause
@@ -110,7 +113,7 @@ def alignment_model(row: dict[str, Any]) -> Alignment:
     return Alignment.model_validate(row)
 
 
-def database_model(db: models.BlastDatabase) -> Database:
+def database_model(db: models.BlastDatabase, staged: Sequence[ClusterCopy] = ()) -> Database:
     # `name` is the qualified name (scoped: `nt`, `alice/x`, `@lab/x`); `available` is false,
     # with `unavailable_reason`, when its files are gone (jobs on it fail in Prepare).
     reason = missing_files_reason(Path(db.path))
@@ -131,6 +134,7 @@ def database_model(db: models.BlastDatabase) -> Database:
         created_at=_iso(db.created_at),
         taxonomy=_database_taxonomy(db),
         size_bytes=None if reason else _size_on_disk(Path(db.path)),
+        staged=[StagedCopy(**asdict(copy)) for copy in staged],
     )
 
 

@@ -19,6 +19,7 @@ from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.domain.programs import Molecule, Program
+from blastdeck.engines.staging import database_fingerprint
 from blastdeck.search_databases import SEARCH_DIRS, db_list_arg, search_dir
 
 
@@ -85,6 +86,31 @@ class WarmState:
     warm: bool
     location: str
     detail: str
+
+
+@dataclass(frozen=True)
+class StagedCopy:
+    """A database's copy on a cluster's scratch, as an engine knows it: an engine that stages
+    answers `staged_copy(database, fingerprint)` (`database_staging.py` asks every cluster)."""
+
+    location: str
+    current: bool  # made from the database's files as they are now (False: out of date)
+
+
+# The fingerprint of a database's files (engines/staging.py), asked only when there is a copy.
+Fingerprint = Callable[[], str]
+
+
+def warm_state(
+    staged_copy: Callable[[str, Fingerprint], StagedCopy | None], where: str, ctx: JobContext
+) -> WarmState:
+    """An engine's `warmup_check` answer from its `staged_copy` (`where` it would be if none)."""
+    copy = staged_copy(ctx.database.name, lambda: database_fingerprint(ctx.database.prefix))
+    if copy is None:
+        return WarmState(False, where, f"no staged copy of {ctx.database.name} yet")
+    if not copy.current:
+        return WarmState(False, copy.location, "staged copy is out of date")
+    return WarmState(True, copy.location, "current staged copy found")
 
 
 @dataclass(frozen=True)

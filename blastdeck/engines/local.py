@@ -27,10 +27,13 @@ from blastdeck.domain.search_split import BATCH_LETTERS_SETTING, parse_batch_let
 from blastdeck.engines.base import (
     EngineHealth,
     EngineKind,
+    Fingerprint,
     JobContext,
     JobResults,
     Progress,
+    StagedCopy,
     WarmState,
+    warm_state,
 )
 from blastdeck.engines.batch_plan import Batch, PlanCache, plan_preview, write_batch_plan
 from blastdeck.engines.batch_results import ArchiveRuns, collect_results
@@ -45,7 +48,6 @@ from blastdeck.engines.blast_process import (
 from blastdeck.engines.slots import HostSlots
 from blastdeck.engines.staging import (
     STAGE_MARKER,
-    database_fingerprint,
     remove_staged,
     stage_on_host,
     staged_fingerprint,
@@ -70,13 +72,16 @@ class LocalEngine:
         return self.scratch / "dbs" / storage_name(ctx.database.name)
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
-        warm_dir = self._warm_dir(ctx)
+        return warm_state(self.staged_copy, str(self._warm_dir(ctx)), ctx)
+
+    def staged_copy(self, database: str, fingerprint: Fingerprint) -> StagedCopy | None:
+        """This host's copy of the database (None: none staged), current when it was made at
+        the database's `fingerprint` (asked only when there is a copy)."""
+        warm_dir = self.scratch / "dbs" / storage_name(database)
         staged = staged_fingerprint(warm_dir / STAGE_MARKER)
         if staged is None:
-            return WarmState(False, str(warm_dir), f"no staged copy of {ctx.database.name} yet")
-        if staged != database_fingerprint(ctx.database.prefix):
-            return WarmState(False, str(warm_dir), "staged copy is out of date")
-        return WarmState(True, str(warm_dir), "current staged copy found")
+            return None
+        return StagedCopy(str(warm_dir), staged == fingerprint())
 
     def drop_staged(self, database: str) -> list[str]:
         """Remove the staged copy of a deleted database; where it was (none: [])."""

@@ -36,10 +36,13 @@ from blastdeck.engines import slurm_cluster as sc
 from blastdeck.engines import slurm_failures as failures
 from blastdeck.engines.base import (
     EngineKind,
+    Fingerprint,
     JobContext,
     JobResults,
     Progress,
+    StagedCopy,
     WarmState,
+    warm_state,
 )
 from blastdeck.engines.batch_plan import (
     PlanCache,
@@ -137,14 +140,17 @@ class SlurmEngine:
     # -- warm database copies ----------------------------------------------------------------
 
     def warmup_check(self, ctx: JobContext) -> WarmState:
-        where = f"{self._node_db_dir(ctx)} (node scratch)"
+        return warm_state(self.staged_copy, f"{self._node_db_dir(ctx)} (node scratch)", ctx)
+
+    def staged_copy(self, database: str, fingerprint: Fingerprint) -> StagedCopy | None:
+        """The node-scratch copy the staging records tell of (None: never staged)."""
+        node_dir = self.conf.scratch_dir / "dbs" / storage_name(database)
         try:
-            staged = json.loads(self._staged_record(ctx).read_text())
-        except (OSError, ValueError):
-            return WarmState(False, where, f"no staged copy of {ctx.database.name} yet")
-        if staged.get("fingerprint") != database_fingerprint(ctx.database.prefix):
-            return WarmState(False, where, "staged copy is out of date")
-        return WarmState(True, where, "current staged copy found")
+            record = self.state_dir / "staged" / f"{storage_name(database)}.json"
+            staged = json.loads(record.read_text())["fingerprint"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return StagedCopy(f"{node_dir} (node scratch)", staged == fingerprint())
 
     def drop_staged(self, database: str) -> list[str]:
         """Forget a deleted database's staged copy: its record, and the copy itself where node

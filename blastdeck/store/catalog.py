@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,25 +38,56 @@ class DatabaseStore:
         """Delete the database's row unless an unfinished job searches it; the ids of those
         jobs (nothing deleted) or []. One transaction, so a job created meanwhile either
         counts or finds the database gone."""
-        finished = [phase.value for phase in TERMINAL_PHASES]
         with self._sessions.begin() as s:
-            users = select(Job.id).where(Job.database == name, Job.phase.not_in(finished))
-            job_ids = list(s.scalars(users.limit(5)))
-            # Jobs of several databases name the others in their list (few: per-user quotas
-            # bound the unfinished jobs), read and checked here rather than queried per dialect.
-            several = select(Job.id, Job.databases).where(
-                Job.databases.is_not(None), Job.phase.not_in(finished)
-            )
-            job_ids += [
-                job_id
-                for job_id, names in s.execute(several)
-                if name in (names or []) and job_id not in job_ids
-            ][: 5 - len(job_ids)]
+            job_ids = _unfinished_jobs_of(s, name)
             if not job_ids:
                 row = s.get(BlastDatabase, name)
                 if row is not None:
                     s.delete(row)
         return job_ids
+
+    def rename_unless_used(
+        self, name: str, values: dict[str, Any], move: Callable[[], Callable[[], None]]
+    ) -> list[str]:
+        """Give the database's row new `values` (its name, sharing, path) unless an unfinished
+        job searches it: the ids of those jobs (nothing changed) or []. `move` moves its files
+        inside the transaction and returns how to move them back should the commit fail."""
+        undo: Callable[[], None] | None = None
+        try:
+            with self._sessions.begin() as s:
+                job_ids = _unfinished_jobs_of(s, name)
+                if job_ids:
+                    return job_ids
+                s.execute(update(BlastDatabase).where(BlastDatabase.name == name).values(values))
+                s.flush()  # a taken name fails here, before any file moves
+                undo = move()
+        except IntegrityError:
+            if undo is not None:
+                undo()
+            raise _exists("database", values["name"], ErrorCode.DATABASE_EXISTS) from None
+        except BaseException:
+            if undo is not None:
+                undo()
+            raise
+        return []
+
+
+def _unfinished_jobs_of(s: Session, name: str) -> list[str]:
+    """Up to 5 queued or running jobs that search the database."""
+    finished = [phase.value for phase in TERMINAL_PHASES]
+    users = select(Job.id).where(Job.database == name, Job.phase.not_in(finished))
+    job_ids = list(s.scalars(users.limit(5)))
+    # Jobs of several databases name the others in their list (few: per-user quotas bound the
+    # unfinished jobs), read and checked here rather than queried per dialect.
+    several = select(Job.id, Job.databases).where(
+        Job.databases.is_not(None), Job.phase.not_in(finished)
+    )
+    job_ids += [
+        job_id
+        for job_id, names in s.execute(several)
+        if name in (names or []) and job_id not in job_ids
+    ][: 5 - len(job_ids)]
+    return job_ids
 
 
 class ClusterStore:

@@ -80,6 +80,11 @@ class UserStore:
         with self._sessions() as s:
             return list(s.scalars(select(User).order_by(User.name)))
 
+    def name_of(self, user_id: str) -> str | None:
+        """The user's name by id (None: removed since)."""
+        with self._sessions() as s:
+            return s.scalar(select(User.name).where(User.id == user_id))
+
     def remove(self, name: str, *, force: bool = False) -> Removal:
         """Delete a user and their tokens. A user who owns jobs or databases is refused unless
         `force`; then those are kept as they are (owned by no account: admins see them)."""

@@ -1,4 +1,4 @@
-"""/api/audit: who did what to users and tokens, and when (admins)."""
+"""/api/audit: who did what to users, tokens and databases, and when (admins)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def audit_log(
     limit: Annotated[int, page_size(500)] = 100,
     offset: Offset = 0,
 ) -> AuditList:
-    """The audit log, newest first."""
+    """The audit log, newest first: users and tokens added, changed and removed; databases
+    registered by path, their visibility changed, deleted."""
     events, total = runtime.accounts.audit(viewer, limit, offset)
     items = [
         AuditEvent(

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
+from pathlib import Path
 from typing import get_args
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep, get_admin
 from blastdeck.api.errors import ERROR_RESPONSES
+from blastdeck.api.multipart_spool import spool_multipart
 from blastdeck.api.payloads import database_model
 from blastdeck.api.schemas.databases import (
     Database,
     DatabaseList,
     DatabaseRegister,
     DatabaseRemoved,
+    DatabaseUpdate,
     Visibility,
 )
+from blastdeck.auth import Viewer
+from blastdeck.database_staging import staged_copies
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
+from blastdeck.runtime import Runtime
+from blastdeck.store.models import BlastDatabase
 
 MAX_NAME_PARAM = 200  # the longest stored name (store/models.py)
 router = APIRouter(prefix="/api/databases", tags=["databases"], responses=ERROR_RESPONSES)
@@ -77,8 +84,9 @@ _DATABASE_BODY = {
 
 @router.get("")
 def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> DatabaseList:
-    """The databases the viewer may search: public ones, their own, their groups'."""
-    return DatabaseList(items=[database_model(d) for d in runtime.databases.list(viewer)])
+    """The databases the viewer may search: public ones, their own, their groups'; each with
+    the clusters holding a staged copy of it."""
+    return DatabaseList(items=[_with_staged(runtime, d) for d in runtime.databases.list(viewer)])
 
 
 @router.post("", status_code=201, openapi_extra=_DATABASE_BODY)
@@ -87,31 +95,7 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
     upload. `visibility` is public, private (default for a signed-in user) or group (with
     `group`, one of the user's groups); the database records who added it."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise BlastDeckError(
-                ErrorCode.INVALID_REQUEST, "Upload the FASTA as the 'file' field.", field="file"
-            )
-        name = form.get("name") or _name_from_filename(upload.filename or "")
-        title = form.get("title")
-        visibility = _form_visibility(form.get("visibility"))
-        sharing = sharing_for(viewer, visibility, _form_str(form.get("group")))
-        fasta = await upload.read()
-        taxid_map = await _form_file(form.get("taxid_map"), "taxid_map")
-        row = await run_in_threadpool(
-            partial(
-                runtime.databases.build,
-                str(name),
-                fasta,
-                title=str(title) if title else None,
-                sharing=sharing,
-                molecule=_form_str(form.get("molecule")),
-                taxid_map=taxid_map,
-                taxid=_form_str(form.get("taxid")),
-            )
-        )
-        return database_model(row)
+        return await _build_from_upload(request, runtime, viewer)
     get_admin(viewer)  # a path on the server: only an admin may point BlastDeck at one
     try:
         body = DatabaseRegister.model_validate_json(await request.body())
@@ -124,7 +108,10 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
     row = await run_in_threadpool(
         runtime.databases.register, body.name, body.path, sharing, body.molecule
     )
-    return database_model(row)
+    await run_in_threadpool(
+        runtime.audit.record, viewer.name, "database.register", row.name, {"path": row.path}
+    )
+    return await run_in_threadpool(_with_staged, runtime, row)  # reads files: off the loop
 
 
 @router.get("/{name:path}")
@@ -135,7 +122,24 @@ def get_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Database:
         raise BlastDeckError(
             ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
         )
-    return database_model(runtime.databases.get(name, viewer))
+    return _with_staged(runtime, runtime.databases.get(name, viewer))
+
+
+@router.patch("/{name:path}")
+def update_database(
+    name: str, body: DatabaseUpdate, runtime: RuntimeDep, viewer: ViewerDep
+) -> Database:
+    """Change who may search a database (its owner or an admin): `visibility` public, private
+    or group (with `group`, one of the viewer's groups unless an admin). Its name follows its
+    scope (`x`, `<owner>/x`, `@<group>/x`), so the answer names it anew; refused with
+    `database_in_use` while a queued or running job searches it, and `database_exists` when
+    the new name is taken. Recorded in the audit log."""
+    if len(name) > MAX_NAME_PARAM:
+        raise BlastDeckError(
+            ErrorCode.UNKNOWN_DATABASE, f"Unknown database {name[:80]!r}.", field="name"
+        )
+    row = runtime.database_visibility.change(name, viewer, body.visibility, body.group)
+    return _with_staged(runtime, row)
 
 
 @router.delete("/{name:path}")
@@ -155,15 +159,41 @@ def delete_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Databa
     )
 
 
-async def _form_file(value: object, field: str) -> bytes | None:
-    """An optional uploaded file field (a plain text field is taken as the file's text)."""
-    if value is None:
-        return None
-    if isinstance(value, UploadFile):
-        return await value.read()
-    if isinstance(value, str):
-        return value.encode()
-    raise BlastDeckError(ErrorCode.INVALID_REQUEST, f"{field} must be a file.", field=field)
+def _with_staged(runtime: Runtime, row: BlastDatabase) -> Database:
+    return database_model(row, staged_copies(runtime.clusters, row.name, Path(row.path)))
+
+
+async def _build_from_upload(request: Request, runtime: Runtime, viewer: Viewer) -> Database:
+    """The FASTA (and taxid map) streamed to files in the data dir as they arrive, then built
+    from there: a multi-GB upload never sits in memory, and one cut off half-way leaves no
+    file and no database."""
+    folder = runtime.settings.databases_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    spool = folder / f".upload-{uuid.uuid4().hex}"
+    files = {"file": spool.with_suffix(".part"), "taxid_map": spool.with_suffix(".map")}
+    try:
+        form, filenames = await spool_multipart(request, files, "the FASTA")
+        name = form.get("name") or _name_from_filename(filenames["file"])
+        sharing = sharing_for(
+            viewer, _form_visibility(form.get("visibility")), _form_str(form.get("group"))
+        )
+        taxid_map = files["taxid_map"].read_bytes() if "taxid_map" in filenames else None
+        row = await run_in_threadpool(
+            partial(
+                runtime.databases.build_file,
+                name,
+                files["file"],
+                title=form.get("title") or None,
+                sharing=sharing,
+                molecule=_form_str(form.get("molecule")),
+                taxid_map=taxid_map,
+                taxid=_form_str(form.get("taxid")),
+            )
+        )
+    finally:
+        for path in files.values():
+            path.unlink(missing_ok=True)
+    return await run_in_threadpool(_with_staged, runtime, row)
 
 
 def _name_from_filename(filename: str) -> str:

@@ -23,6 +23,24 @@ class DatabaseRegister(BaseModel):
     )
 
 
+class DatabaseUpdate(BaseModel):
+    """Who may search a database (its owner or an admin): the same rules as at upload."""
+
+    visibility: Visibility
+    group: str | None = Field(default=None, description="for visibility 'group'")
+
+
+class StagedCopy(BaseModel):
+    """A copy of the database on a cluster's scratch (where a job finds it warm)."""
+
+    cluster: str
+    location: str
+    current: bool = Field(
+        description="made from the database's files as they are now; false: they changed "
+        "since, and the next job there stages it again"
+    )
+
+
 class Organism(BaseModel):
     taxid: int
     name: str | None = Field(description="scientific name; null for a taxid the taxonomy lacks")
@@ -59,6 +77,9 @@ class Database(BaseModel):
     )
     size_bytes: int | None = Field(
         default=None, description="the size of its files on disk; null when they are missing"
+    )
+    staged: list[StagedCopy] = Field(
+        default_factory=list, description="the clusters holding a staged copy of it"
     )
 
 

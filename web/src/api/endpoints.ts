@@ -9,8 +9,11 @@ import type {
   ClusterRemoved,
   EngineInfo,
   PauseState,
+  Database,
   DatabaseList,
+  DatabaseRegister,
   DatabaseRemoved,
+  DatabaseUpdate,
   Job,
   JobCreate,
   JobEventList,
@@ -46,8 +49,12 @@ export const api = {
   programs: () => apiJson<ProgramList>('/api/programs').then((r) => r.items),
   databases: () => apiJson<DatabaseList>('/api/databases').then((r) => r.items),
   /** Delete a database (its owner or an admin); refused with database_in_use while a job uses it. */
-  removeDatabase: (name: string) =>
-    apiJson<DatabaseRemoved>(`/api/databases/${name.split('/').map(encodeURIComponent).join('/')}`, { method: 'DELETE' }),
+  removeDatabase: (name: string) => apiJson<DatabaseRemoved>(databasePath(name), { method: 'DELETE' }),
+  /** Register an existing BLAST+ database by its path prefix on the server (admins). */
+  registerDatabase: (body: DatabaseRegister) => apiJson<Database>('/api/databases', { method: 'POST', body }),
+  /** Change who may search a database (its owner or an admin); the answer names it anew. */
+  updateDatabase: (name: string, body: DatabaseUpdate) =>
+    apiJson<Database>(databasePath(name), { method: 'PATCH', body }),
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
 
   /** Users (admins), tokens (your own; admins anyone's), the audit log (admins). */
@@ -101,3 +108,8 @@ export const api = {
 
   streamUrl: (id: string) => `${job(id)}/stream`,
 };
+
+/** A database's route: its qualified name (`alice/x`, `@lab/x`) keeps its slash. */
+function databasePath(name: string): string {
+  return `/api/databases/${name.split('/').map(encodeURIComponent).join('/')}`;
+}

@@ -596,7 +596,8 @@ export interface paths {
         };
         /**
          * List Databases
-         * @description The databases the viewer may search: public ones, their own, their groups'.
+         * @description The databases the viewer may search: public ones, their own, their groups'; each with
+         *     the clusters holding a staged copy of it.
          */
         get: operations["list_databases_api_databases_get"];
         put?: never;
@@ -637,7 +638,15 @@ export interface paths {
         delete: operations["delete_database_api_databases__name__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Database
+         * @description Change who may search a database (its owner or an admin): `visibility` public, private
+         *     or group (with `group`, one of the viewer's groups unless an admin). Its name follows its
+         *     scope (`x`, `<owner>/x`, `@<group>/x`), so the answer names it anew; refused with
+         *     `database_in_use` while a queued or running job searches it, and `database_exists` when
+         *     the new name is taken. Recorded in the audit log.
+         */
+        patch: operations["update_database_api_databases__name__patch"];
         trace?: never;
     };
     "/api/clusters": {
@@ -1188,7 +1197,8 @@ export interface paths {
         };
         /**
          * Audit Log
-         * @description The audit log, newest first.
+         * @description The audit log, newest first: users and tokens added, changed and removed; databases
+         *     registered by path, their visibility changed, deleted.
          */
         get: operations["audit_log_api_audit_get"];
         put?: never;
@@ -1468,6 +1478,11 @@ export interface components {
              * @description the size of its files on disk; null when they are missing
              */
             size_bytes?: number | null;
+            /**
+             * Staged
+             * @description the clusters holding a staged copy of it
+             */
+            staged?: components["schemas"]["StagedCopy"][];
         };
         /** DatabaseList */
         DatabaseList: {
@@ -1509,6 +1524,22 @@ export interface components {
              * @description the organisms with most sequences
              */
             top_organisms: components["schemas"]["Organism"][];
+        };
+        /**
+         * DatabaseUpdate
+         * @description Who may search a database (its owner or an admin): the same rules as at upload.
+         */
+        DatabaseUpdate: {
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "public" | "private" | "group";
+            /**
+             * Group
+             * @description for visibility 'group'
+             */
+            group?: string | null;
         };
         /**
          * EngineInfo
@@ -2355,6 +2386,21 @@ export interface components {
              * @description how long it has waited so far (waiting jobs)
              */
             waited_ms: number | null;
+        };
+        /**
+         * StagedCopy
+         * @description A copy of the database on a cluster's scratch (where a job finds it warm).
+         */
+        StagedCopy: {
+            /** Cluster */
+            cluster: string;
+            /** Location */
+            location: string;
+            /**
+             * Current
+             * @description made from the database's files as they are now; false: they changed since, and the next job there stages it again
+             */
+            current: boolean;
         };
         /**
          * StandardLineage
@@ -6681,6 +6727,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatabaseRemoved"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_database_api_databases__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatabaseUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Database"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

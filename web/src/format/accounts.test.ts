@@ -19,6 +19,10 @@ describe('describeAudit', () => {
       '(auth off) revoked a token of alice (token_id: abc)',
     );
     expect(describeAudit({ ...base, actor: 'root', action: 'something.new' })).toBe('root something.new alice');
+    const moved = { from: 'alice/x', visibility: 'group', group: 'lab', staged_removed: 1 };
+    expect(describeAudit({ ...base, actor: 'alice', action: 'database.visibility', target: '@lab/x', details: moved })).toBe(
+      'alice changed who may search database @lab/x (from: alice/x; visibility: group; group: lab; staged_removed: 1)',
+    );
     expect(describeAudit({ ...base, actor: 'root', action: 'user.update', details: { groups: [] } })).toBe(
       'root changed user alice (groups: none)',
     );

@@ -16,6 +16,9 @@ const ACTIONS: Record<string, string> = {
   'user.remove': 'removed user',
   'token.create': 'created a token for',
   'token.revoke': 'revoked a token of',
+  'database.register': 'registered database',
+  'database.visibility': 'changed who may search database',
+  'database.remove': 'deleted database',
 };
 
 /** "root added user alice (admin: false, groups: lab)". */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coverageText, formatBytes, percentOf, topOrganismsText, visibilityText } from './databases';
+import { coverageText, formatBytes, percentOf, stagedText, topOrganismsText, visibilityText } from './databases';
 
 describe('database formatters', () => {
   it('formats sizes on disk', () => {
@@ -30,5 +30,13 @@ describe('database formatters', () => {
     expect(percentOf(50, 200)).toBe(25);
     expect(percentOf(5, 0)).toBe(0);
     expect(percentOf(300, 200)).toBe(100);
+  });
+  it('names the clusters where it is staged', () => {
+    expect(stagedText({ staged: [] })).toBe('not staged');
+    const staged = [
+      { cluster: 'local', location: '/s/dbs/x', current: true },
+      { cluster: 'hpc', location: '/n/dbs/x (node scratch)', current: false },
+    ];
+    expect(stagedText({ staged })).toBe('local, hpc (out of date)');
   });
 });

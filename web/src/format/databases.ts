@@ -36,6 +36,13 @@ export function visibilityText(db: Pick<Database, 'visibility' | 'group'>): stri
   return db.visibility === 'group' && db.group ? `group @${db.group}` : db.visibility;
 }
 
+/** Where it is warm: "local, hpc (out of date)", or "not staged". */
+export function stagedText(db: Pick<Database, 'staged'>): string {
+  const copies = db.staged ?? [];
+  if (copies.length === 0) return 'not staged';
+  return copies.map((c) => (c.current ? c.cluster : `${c.cluster} (out of date)`)).join(', ');
+}
+
 /** Upload progress as a whole percentage, 0..100. */
 export function percentOf(loaded: number, total: number): number {
   if (!(total > 0)) return 0;

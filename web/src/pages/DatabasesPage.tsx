@@ -1,19 +1,23 @@
-// The databases the viewer may search: size, who owns it, taxonomy coverage; add one from a
-// FASTA upload; delete one (its owner or an admin).
+// The databases the viewer may search: size, who owns it, taxonomy coverage, where it is
+// staged; add one from a FASTA upload, or register a path (admins); change its sharing or
+// delete it (its owner or an admin).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../api/endpoints';
 import type { Database } from '../api/types';
 import { useSession } from '../auth/session';
+import { DatabaseRegisterForm } from '../components/databases/DatabaseRegisterForm';
+import { DatabaseSharing } from '../components/databases/DatabaseSharing';
 import { DatabaseUploadForm } from '../components/databases/DatabaseUploadForm';
 import { ErrorNote } from '../components/ErrorNote';
-import { coverageText, formatBytes, topOrganismsText, visibilityText } from '../format/databases';
+import { coverageText, formatBytes, stagedText, topOrganismsText, visibilityText } from '../format/databases';
 import { formatCount } from '../format/text';
 
 export function DatabasesPage() {
   const queryClient = useQueryClient();
   const { session } = useSession();
   const [added, setAdded] = useState<string | null>(null);
+  const [changed, setChanged] = useState<string | null>(null);
   const list = useQuery({ queryKey: ['databases'], queryFn: api.databases });
   const invalidate = () => queryClient.invalidateQueries({ queryKey: ['databases'] });
   const remove = useMutation({ mutationFn: api.removeDatabase, onSettled: invalidate });
@@ -34,6 +38,11 @@ export function DatabasesPage() {
           Added {added}.
         </div>
       )}
+      {changed && (
+        <div className="alert alert-info" role="status" data-testid="db-changed">
+          {changed}
+        </div>
+      )}
       <div className="card table-card">
         <table className="table" data-testid="databases-table" aria-busy={list.isFetching}>
           <thead>
@@ -46,6 +55,7 @@ export function DatabasesPage() {
               <th title="public, the owner's name, or @group">Owner</th>
               <th>Visibility</th>
               <th>Files</th>
+              <th title="The clusters holding a copy of it (a job there skips staging)">Staged on</th>
               <th title="Sequences with a taxid, distinct taxa; top organisms on hover or expand">Taxonomy</th>
               <th className="actions">Actions</th>
             </tr>
@@ -57,6 +67,10 @@ export function DatabasesPage() {
                 db={db}
                 canDelete={mayDelete(db)}
                 deleting={remove.isPending && remove.variables === db.name}
+                onShared={(updated) => {
+                  setChanged(`${db.name} is now ${updated.name} (${visibilityText(updated)}).`);
+                  void invalidate();
+                }}
                 onDelete={() => {
                   const question = `Delete database ${db.name}? Its built files and staged copies are removed.`;
                   if (window.confirm(question)) remove.mutate(db.name);
@@ -74,6 +88,14 @@ export function DatabasesPage() {
           void invalidate();
         }}
       />
+      {(!user || user.admin) && (
+        <DatabaseRegisterForm
+          onAdded={(db) => {
+            setAdded(db.name);
+            void invalidate();
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -83,9 +105,10 @@ interface RowProps {
   canDelete: boolean;
   deleting: boolean;
   onDelete: () => void;
+  onShared: (updated: Database) => void;
 }
 
-function DatabaseRow({ db, canDelete, deleting, onDelete }: RowProps) {
+function DatabaseRow({ db, canDelete, deleting, onDelete, onShared }: RowProps) {
   const organisms = topOrganismsText(db);
   return (
     <tr data-testid="database-row" data-name={db.name}>
@@ -103,6 +126,9 @@ function DatabaseRow({ db, canDelete, deleting, onDelete }: RowProps) {
       <td data-testid="db-available" title={db.unavailable_reason ?? undefined}>
         {db.available ? 'ok' : 'missing'}
       </td>
+      <td data-testid="db-staged" title={(db.staged ?? []).map((c) => `${c.cluster}: ${c.location}`).join('\n') || undefined}>
+        {stagedText(db)}
+      </td>
       <td data-testid="db-coverage">
         {organisms ? (
           <details title={organisms}>
@@ -118,6 +144,7 @@ function DatabaseRow({ db, canDelete, deleting, onDelete }: RowProps) {
         )}
       </td>
       <td className="actions">
+        {canDelete && <DatabaseSharing db={db} onChanged={onShared} />}
         {canDelete && (
           <button
             type="button"

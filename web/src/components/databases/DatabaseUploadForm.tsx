@@ -5,6 +5,8 @@ import { useState, type DragEvent, type FormEvent } from 'react';
 import type { Database } from '../../api/types';
 import { uploadDatabase, type UploadStage } from '../../api/upload';
 import { formatBytes, percentOf } from '../../format/databases';
+import { formatDuration } from '../../format/text';
+import { useNow } from '../../live/useNow';
 import { ErrorNote } from '../ErrorNote';
 
 type Molecule = '' | 'nucl' | 'prot';
@@ -138,13 +140,7 @@ export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => voi
 }
 
 function UploadProgress({ stage }: { stage: UploadStage }) {
-  if (stage.stage === 'building') {
-    return (
-      <p className="muted" role="status" data-testid="db-building">
-        Uploaded; building the database (checking the FASTA and taxids, running makeblastdb)…
-      </p>
-    );
-  }
+  if (stage.stage === 'building') return <Building />;
   const percent = percentOf(stage.loaded, stage.total);
   return (
     <div className="field" data-testid="db-upload-progress">
@@ -153,5 +149,17 @@ function UploadProgress({ stage }: { stage: UploadStage }) {
         Uploading: {formatBytes(stage.loaded)} of {formatBytes(stage.total)} ({percent}%)
       </span>
     </div>
+  );
+}
+
+/** The server reports no progress of its checks and makeblastdb: how long it has taken so far. */
+function Building() {
+  const [since] = useState(() => Date.now());
+  const elapsed = Math.floor((useNow(true, 1000) - since) / 1000) * 1000;
+  return (
+    <p className="muted" role="status" data-testid="db-building">
+      Uploaded; building the database (checking the FASTA and taxids, running makeblastdb)…{' '}
+      <span data-testid="db-building-elapsed">{elapsed >= 1000 ? formatDuration(elapsed) : ''}</span>
+    </p>
   );
 }
