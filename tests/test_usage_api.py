@@ -136,6 +136,7 @@ def test_a_period_without_jobs_is_empty_not_an_error(setup) -> None:
         ({"from": "2026-13-01"}, "invalid_date"),
         ({"to": "yesterday"}, "invalid_date"),
         ({"from": "20261101"}, "invalid_date"),
+        ({"to": "9999-12-31"}, "invalid_date"),  # its next day is past date.max
         ({"from": "2026-11-02", "to": "2026-11-01"}, "period_reversed"),
         ({"from": "2020-01-01", "to": "2021-12-31"}, "period_too_long"),
     ],

@@ -12,6 +12,10 @@ DEFAULT_PERIOD_DAYS = 30
 # A year and a bit: enough for a yearly report, and it bounds the rows a report sorts (the
 # percentiles) and the days it sends.
 MAX_PERIOD_DAYS = 400
+# The dates a period may name: far enough from date.min and date.max that a default `from`
+# and the day after `to` are dates too.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(9999, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,13 @@ def _parse(name: str, value: str) -> date:
     try:
         if len(value) != 10:  # fromisoformat also takes 20261201 and week dates
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        if not EARLIEST <= day <= LATEST:
+            raise ValueError(value)
+        return day
     except ValueError:
         raise BlastDeckError(
             ErrorCode.INVALID_DATE,
-            f"'{name}' must be a date as YYYY-MM-DD, not {value[:40]!r}.",
+            f"'{name}' must be a date as YYYY-MM-DD from {EARLIEST} to {LATEST}, "
+            f"not {value[:40]!r}.",
         ) from None

@@ -59,12 +59,14 @@ def timed_quantiles(
     for (cluster, namespace), per_figure in counts.items():
         for figure in USAGE_TIMED:
             n = per_figure.get(figure, 0)
-            if n:
-                values = [
-                    _sqlite_quantile(session, figure, cluster, namespace, n, q, bounds)
-                    for q in QUANTILES
-                ]
-                out.setdefault((cluster, namespace), {})[figure] = (n, *values)
+            if not n:
+                continue
+            p50, p95 = (
+                _sqlite_quantile(session, figure, cluster, namespace, n, q, bounds)
+                for q in QUANTILES
+            )
+            if p50 is not None and p95 is not None:
+                out.setdefault((cluster, namespace), {})[figure] = (n, p50, p95)
     return out
 
 
@@ -96,7 +98,7 @@ def _sqlite_quantile(
     n: int,
     q: float,
     bounds: dict[str, Any],
-) -> float:
+) -> float | None:
     rank = 1 + q * (n - 1)  # percentile_cont's position among the n ordered values
     low = math.floor(rank)
     owner = " AND owner_id = :owner" if bounds.get("owner") is not None else ""
@@ -109,6 +111,8 @@ def _sqlite_quantile(
     ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
     params = {"cluster": cluster, "namespace": namespace, "skip": low - 1, **bounds}
     values = [float(v) for v in session.scalars(query, params)]
+    if not values:  # jobs deleted since they were counted (each SELECT reads anew on SQLite)
+        return None
     if len(values) < 2 or rank == low:
         return values[0]
     return values[0] + (rank - low) * (values[1] - values[0])
