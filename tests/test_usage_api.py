@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.usage_period import MAX_PERIOD_DAYS, usage_period
+from blastdeck.store.models import Job
 from tests.conftest import DEMO_DIR, fasta, make_settings, read_fasta, wait_for_job
 from tests.test_accounts_api import bearer, cli
 
@@ -162,3 +164,41 @@ def test_period_rules() -> None:
     assert usage_period("2026-11-05", "2026-11-05", today).end.isoformat() == (
         "2026-11-06T00:00:00+00:00"
     )
+
+
+def test_days_statuses_and_percentiles_over_rows_of_other_days(setup) -> None:
+    """Jobs as the database holds them, on three past days in every status: each day's counts,
+    and percentiles interpolated between ranks exactly as percentile_cont does."""
+    runtime = setup["client"].app.state.runtime
+    # p95: rank 1 + 0.95 * 6 = 6.7, between 6000 and 10000: 6000 + 0.7 * 4000 = 8800
+    run_ms = [1000, 2000, 3000, 4000, 5000, 6000, 10_000]
+    phases = ["completed"] * 7 + ["failed", "cancelled", "queued", "running"]
+    with runtime.sessions.begin() as s:
+        for i, phase in enumerate(phases):
+            s.add(
+                Job(
+                    id=str(uuid.uuid4()), program="blastn", database="other-db",
+                    cluster="hpc", namespace="team", options={}, query_fasta="",
+                    query_count=1, query_letters=10, phase=phase,
+                    created_at=datetime(2025, 3, 1 + i % 3, 12, tzinfo=UTC),
+                    run_ms=run_ms[i] if i < len(run_ms) else None,
+                    cpu_seconds=3600.0 if i < len(run_ms) else None,
+                )
+            )  # fmt: skip
+    params = {"from": "2025-02-28", "to": "2025-03-03"}
+    usage = setup["client"].get("/api/usage", params=params, headers=setup["heads"]["root"])
+    body = usage.json()
+    by_day = {d["day"]: {k: v for k, v in d.items() if v and k != "day"} for d in body["days"]}
+    expected: dict[str, dict[str, int]] = {}
+    for i, phase in enumerate(phases):
+        day = expected.setdefault(f"2025-03-0{1 + i % 3}", {"total": 0})
+        day["total"] += 1
+        day[phase] = day.get(phase, 0) + 1
+    assert by_day == {"2025-02-28": {}, **expected}
+    assert body["cpu_hours"] == pytest.approx(7.0)
+    assert [(u["name"], u["jobs"]) for u in body["by_user"]] == [(None, 11)]
+    [timing] = body["timings"]
+    assert timing["run"] == {"count": 7, "median_s": 4.0, "p95_s": 8.8}
+    assert timing["queue_wait"] is None and timing["submit_wait"] is None
+    own = setup["client"].get("/api/usage", params=params, headers=setup["heads"]["alice"])
+    assert own.json()["jobs"] == 0 and own.json()["timings"] == []
