@@ -62,9 +62,11 @@ class UsageStore:
         self._set(job_id, queue_wait_ms=queue_wait_ms, run_ms=run_ms, cpu_seconds=cpu_seconds)
 
     def _set(self, job_id: str, **values: Any) -> None:
-        # Bookkeeping no job reader sees: no change announced, updated_at left alone.
+        # Bookkeeping no job reader sees: no change announced, and updated_at set to itself,
+        # or its onupdate would move it and a job's stream and GET would disagree.
         with self._sessions.begin() as s:
-            s.execute(update(Job).where(Job.id == job_id).values(**values))
+            query = update(Job).where(Job.id == job_id)
+            s.execute(query.values(**values, updated_at=Job.updated_at))
 
     # -- the report ----------------------------------------------------------------------------
 
