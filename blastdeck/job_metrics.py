@@ -73,11 +73,14 @@ def _run_ms(job: Job) -> int | None:
     return run.duration_ms if completed else None
 
 
-def _cpu_seconds(results: JobResults) -> float:
-    total = 0.0
+def _cpu_seconds(results: JobResults) -> float | None:
+    """BLAST's CPU seconds over the batches that recorded them; None when none did (SLURM's
+    batches do not yet), so a usage report counts it as unknown rather than as no CPU."""
+    total, known = 0.0, False
     for batch in results.batches:
         if batch.cpu_file is None:
             continue
         with contextlib.suppress(OSError, ValueError):
             total += float(batch.cpu_file.read_text())
-    return total
+            known = True
+    return total if known else None
