@@ -1,7 +1,8 @@
 """Usage over a period (`GET /api/usage`), computed by the database: jobs per day by status,
 jobs and BLAST CPU per user, cluster and database, and the median and 95th percentile of the
-queue wait, submit-slot wait and run time per cluster and namespace. Also where a job's usage
-figures are written on its row (`models.Job`: read through one index, `ix_jobs_usage`)."""
+queue wait, submit-slot wait and run time per cluster and namespace (docs/usage.md). Also
+where a job's usage figures are written on its row (`models.Job`, read through its usage
+indexes)."""
 
 from __future__ import annotations
 
