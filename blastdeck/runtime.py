@@ -49,6 +49,7 @@ from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import utcnow
 from blastdeck.store.notifications import NotificationStore
 from blastdeck.store.shares import ShareStore
+from blastdeck.store.usage import UsageStore
 from blastdeck.store.users import UserStore
 from blastdeck.taxonomy import for_settings as taxonomy_for_settings
 
@@ -98,7 +99,8 @@ class Runtime:
             audit,
         )
         self.lock = lock or _make_lock(settings)
-        self.metrics = JobMetrics(self.jobs, _make_observations(settings))
+        self.usage = UsageStore(sessions)
+        self.metrics = JobMetrics(self.jobs, _make_observations(settings), self.usage)
         self.pipeline = Pipeline(
             settings, self.jobs, self.databases, self.clusters, self.lock, self.metrics
         )

@@ -733,3 +733,22 @@ def test_taxonomy_tab_opens_the_hits_of_an_organism(
     expect(page.get_by_test_id("alignment-organism").first).to_contain_text(
         aligned["items"][0]["scientific_name"], timeout=10_000
     )
+
+
+def test_usage_page_draws_the_period_and_an_empty_one(
+    server: LockedServer, page: Page, finished_job: dict
+) -> None:
+    usage = httpx.get(f"{server.url}/api/usage").json()
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("nav-usage").click()
+    expect(page.get_by_test_id("usage-jobs")).to_have_text(str(usage["jobs"]))
+    expect(page.get_by_test_id("usage-days-chart").locator("canvas")).to_be_visible()
+    row = page.locator('[data-testid="usage-databases-row"][data-name="demo-16s"]')
+    expect(row).to_be_visible()
+    timing = page.locator('[data-testid="usage-timings-row"][data-cluster="local"]').first
+    expect(timing).to_contain_text(" / ")
+    page.get_by_test_id("usage-from").fill("2020-01-01")
+    page.get_by_test_id("usage-to").fill("2020-01-31")
+    page.get_by_test_id("usage-apply").click()
+    expect(page.get_by_test_id("usage-empty")).to_be_visible()
+    expect(page.get_by_test_id("usage-jobs")).to_have_text("0")

@@ -32,6 +32,7 @@ from blastdeck.api.routers import (
     shares,
     taxonomy,
     tokens,
+    usage,
     users,
 )
 from blastdeck.api.security import SecurityHeaders
@@ -63,6 +64,7 @@ ROUTERS = (
     users,
     tokens,
     audit,
+    usage,
 )
 
 

@@ -25,6 +25,7 @@ SPA_ROUTES = (
     "/databases",
     "/clusters",
     "/admin",
+    "/usage",
     # A share link's page (the app says whether the link opens anything), and anything under
     # it, which the app answers as an invalid link.
     "/shared/{token}",

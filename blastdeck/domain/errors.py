@@ -95,6 +95,10 @@ class ErrorCode(StrEnum):
     # a webhook to a loopback/private/link-local address (BLASTDECK_WEBHOOK_ALLOW_PRIVATE off)
     NOTIFICATION_TARGET_FORBIDDEN = "notification_target_forbidden"
     EMAIL_UNAVAILABLE = "email_unavailable"  # an e-mail target on a server with no SMTP set
+    # GET /api/usage's period (domain/usage_period.py)
+    INVALID_DATE = "invalid_date"  # `from` or `to` is not an ISO date (YYYY-MM-DD)
+    PERIOD_REVERSED = "period_reversed"  # `from` after `to`
+    PERIOD_TOO_LONG = "period_too_long"  # more days than MAX_PERIOD_DAYS
     # job execution
     DATABASE_FILES_MISSING = "database_files_missing"
     # The old name of database_files_missing: rows stored before it may hold it.

@@ -76,6 +76,16 @@ class Job(Base):
     # Where to tell of the job's end (domain/notifications.py targets); None: nowhere.
     notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
+    # Usage figures (store/usage.py), written by the process that runs the job: the submit-slot
+    # wait when the slot is taken, the rest when the job ends (queue wait and run time as its
+    # steps recorded them). On the row, beside ix_jobs_usage, so a report over 100,000 jobs
+    # reads one index and joins no step rows. None: not known (never waited for the slot,
+    # never started or ran, still open, or imported).
+    queue_wait_ms: Mapped[int | None] = mapped_column(Integer)  # created -> first step started
+    submit_wait_ms: Mapped[int | None] = mapped_column(Integer)  # waited for the submit slot
+    run_ms: Mapped[int | None] = mapped_column(Integer)  # its completed `running` step
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)  # BLAST CPU, all batches
+
     # search: BLAST ran here; imported: a BLAST result made elsewhere (job_import.py), which
     # never runs (its steps are recorded as the import did them).
     source: Mapped[str] = mapped_column(String(16), default="search", server_default="search")
@@ -100,6 +110,37 @@ class Job(Base):
     def database_names(self) -> list[str]:
         """Every database the job searches, in search order."""
         return list(self.databases or [self.database])
+
+
+# What GET /api/usage reads (store/usage.py), so that a report is index-only: per owner,
+# cluster, namespace and database in that order (its GROUP BY walks the index, no sort), and
+# per day and phase (a range of created_at).
+USAGE_INDEX_COLUMNS = (
+    "owner_id",
+    "cluster",
+    "namespace",
+    "database",
+    "created_at",
+    "cpu_seconds",
+    "queue_wait_ms",
+    "submit_wait_ms",
+    "run_ms",
+)
+Index("ix_jobs_usage", *(getattr(Job, c) for c in USAGE_INDEX_COLUMNS))
+Index("ix_jobs_usage_days", Job.created_at, Job.phase)
+# Per timed figure: its values in order within a cluster and namespace, so SQLite finds the
+# k-th value of a period (a median, a 95th percentile) by walking an index, not by sorting
+# (store/usage_sql.py; PostgreSQL's percentile_cont needs none of them).
+USAGE_TIMED = ("queue_wait_ms", "submit_wait_ms", "run_ms")
+for _timed in USAGE_TIMED:
+    Index(
+        f"ix_jobs_{_timed}",
+        Job.cluster,
+        Job.namespace,
+        getattr(Job, _timed),
+        Job.created_at,
+        Job.owner_id,
+    )
 
 
 class JobStep(Base):

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes } from 'react-router-dom';
 import { SessionProvider, useSession } from './auth/session';
 import { ErrorBoundary } from './components/ErrorBoundary';
@@ -11,6 +12,9 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { SearchPage } from './pages/SearchPage';
 import { ShareInvalidPage, SharedJobPage } from './pages/SharedJobPage';
 import { SignInPage } from './pages/SignInPage';
+
+// The Usage page brings Chart.js: loaded when first opened, not with every page.
+const UsagePage = lazy(() => import('./pages/UsagePage').then((m) => ({ default: m.UsagePage })));
 
 export function App() {
   return (
@@ -51,6 +55,14 @@ function SignedIn() {
       <Route path="/databases" element={<DatabasesPage />} />
       <Route path="/admin" element={<AdminPage />} />
       <Route path="/clusters" element={<ClustersPage />} />
+      <Route
+        path="/usage"
+        element={
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <UsagePage />
+          </Suspense>
+        }
+      />
       <Route path="*" element={<NotFoundPage />} />
     </Routes>
   );

@@ -32,6 +32,7 @@ import type {
   TaxonSearch,
   Token,
   TokenCreated,
+  UsageReport,
   User,
   UserCreate,
   UserRemoved,
@@ -70,6 +71,9 @@ export const api = {
   createToken: (user?: string) => apiJson<TokenCreated>('/api/tokens', { method: 'POST', body: user ? { user } : {} }),
   revokeToken: (id: string) => apiJson<Token>(`/api/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   audit: (limit = 100) => apiJson<AuditList>(`/api/audit${qs({ limit })}`),
+
+  /** Jobs, CPU-hours and waits over a period (whole UTC days; the server's default: 30 days). */
+  usage: (from?: string, to?: string) => apiJson<UsageReport>(`/api/usage${qs({ from, to })}`),
   clustersStreamUrl: () => '/api/clusters/stream',
   engines: () => apiJson<{ items: EngineInfo[] }>('/api/clusters/engines').then((r) => r.items),
   /** Admins: add a cluster (validated like `cluster add`; errors name the field). */

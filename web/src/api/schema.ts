@@ -1209,6 +1209,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage
+         * @description Jobs created in the period (whole UTC days, at most 400): per
+         *     day by status; jobs and BLAST CPU-hours per user, cluster and database; the median and 95th
+         *     percentile of the queue wait, submit-slot wait and run time per cluster and namespace. An
+         *     admin (or anyone, with auth off) sees every job (`scope` all), another user only their own
+         *     (`scope` own). Bad dates are `invalid_date`, `from` after `to` is `period_reversed`, a longer
+         *     period `period_too_long`.
+         */
+        get: operations["get_usage_api_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1580,7 +1605,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -2200,6 +2225,18 @@ export interface components {
             /** Options */
             options: components["schemas"]["OptionSpec"][];
         };
+        /** Quantiles */
+        Quantiles: {
+            /**
+             * Count
+             * @description how many jobs have this figure
+             */
+            count: number;
+            /** Median S */
+            median_s: number;
+            /** P95 S */
+            p95_s: number;
+        };
         /** QueryList */
         QueryList: {
             /** Items */
@@ -2668,6 +2705,103 @@ export interface components {
         TokenList: {
             /** Items */
             items: components["schemas"]["Token"][];
+        };
+        /** UsageDay */
+        UsageDay: {
+            /**
+             * Day
+             * @description UTC date, YYYY-MM-DD; every day of the period, in order
+             */
+            day: string;
+            /** Total */
+            total: number;
+            /** Queued */
+            queued: number;
+            /** Running */
+            running: number;
+            /** Completed */
+            completed: number;
+            /** Failed */
+            failed: number;
+            /** Cancelled */
+            cancelled: number;
+        };
+        /** UsageReport */
+        UsageReport: {
+            /**
+             * Start
+             * @description first day of the period (UTC, YYYY-MM-DD)
+             */
+            start: string;
+            /**
+             * End
+             * @description last day of the period, included
+             */
+            end: string;
+            /** Days Count */
+            days_count: number;
+            /**
+             * Scope
+             * @description all: every user's jobs (an admin, or auth off); own: the viewer's only
+             * @enum {string}
+             */
+            scope: "all" | "own";
+            /** Jobs */
+            jobs: number;
+            /** Cpu Hours */
+            cpu_hours: number;
+            /** Days */
+            days: components["schemas"]["UsageDay"][];
+            /** By User */
+            by_user: components["schemas"]["UsageShare"][];
+            /** By Cluster */
+            by_cluster: components["schemas"]["UsageShare"][];
+            /** By Database */
+            by_database: components["schemas"]["UsageShare"][];
+            /** Timings */
+            timings: components["schemas"]["UsageTimings"][];
+        };
+        /**
+         * UsageShare
+         * @description Jobs created in the period and the BLAST CPU they took, for one user, cluster or
+         *     database (a job of several databases counts under its first).
+         */
+        UsageShare: {
+            /**
+             * Name
+             * @description user name, cluster or database; null: no owner
+             */
+            name: string | null;
+            /**
+             * User Id
+             * @description for a user: the account's id
+             */
+            user_id?: string | null;
+            /** Jobs */
+            jobs: number;
+            /**
+             * Cpu Hours
+             * @description BLAST CPU time of the jobs that finished
+             */
+            cpu_hours: number;
+        };
+        /**
+         * UsageTimings
+         * @description Per cluster and namespace; a figure is null when no job of the period has it.
+         */
+        UsageTimings: {
+            /** Cluster */
+            cluster: string;
+            /** Namespace */
+            namespace: string;
+            /** Jobs */
+            jobs: number;
+            /** @description created until its first step started */
+            queue_wait: components["schemas"]["Quantiles"] | null;
+            /** @description waited for the submit slot */
+            submit_wait: components["schemas"]["Quantiles"] | null;
+            /** @description the running step of jobs whose BLAST finished */
+            run: components["schemas"]["Quantiles"] | null;
         };
         /** User */
         User: {
@@ -10630,6 +10764,121 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_usage_api_usage_get: {
+        parameters: {
+            query?: {
+                /** @description first day, YYYY-MM-DD (default: 30 days to `to`) */
+                from?: string | null;
+                /** @description last day, included (default: today) */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

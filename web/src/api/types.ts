@@ -88,6 +88,13 @@ export type TokenCreated = Schemas['TokenCreated'];
 export type AuditEvent = Schemas['AuditEvent'];
 export type AuditList = Schemas['AuditList'];
 
+/** Usage over a period (GET /api/usage). */
+export type UsageReport = Schemas['UsageReport'];
+export type UsageDay = Schemas['UsageDay'];
+export type UsageShare = Schemas['UsageShare'];
+export type UsageTimings = Schemas['UsageTimings'];
+export type Quantiles = Schemas['Quantiles'];
+
 /** Share links: what the owner makes and lists; what a link's holder reads. */
 export type Share = Schemas['Share'];
 export type ShareCreate = Schemas['ShareCreate'];

@@ -24,6 +24,9 @@ export function Header() {
           <NavLink to="/clusters" data-testid="nav-clusters">
             Clusters
           </NavLink>
+          <NavLink to="/usage" data-testid="nav-usage">
+            Usage
+          </NavLink>
           <NavLink to="/admin" data-testid="nav-admin">
             {!user || user.admin ? 'Admin' : 'Tokens'}
           </NavLink>
