@@ -11,10 +11,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from blastdeck.api.payloads import cluster_payload, database_payload, job_payload, pause_model
+from blastdeck.api.payloads import (
+    changes_record,
+    cluster_payload,
+    database_payload,
+    job_payload,
+    pause_model,
+)
 from blastdeck.auth import EVERYONE
 from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
-from blastdeck.config import ClusterConfig, Settings
+from blastdeck.config import ClusterChanges, ClusterConfig, Settings
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.submission import SubmitRequest
@@ -151,6 +157,11 @@ class LocalBackend:
 
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
         return cluster_payload(self._runtime.clusters.add(config))
+
+    def update_cluster(self, name: str, changes: ClusterChanges) -> dict[str, Any]:
+        cluster = self._runtime.clusters.update(name, changes)
+        self._runtime.audit.record(LOCAL_ADMIN, "cluster.update", name, changes_record(changes))
+        return cluster_payload(cluster)
 
     def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]:
         registry = self._runtime.clusters

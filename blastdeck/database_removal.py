@@ -72,7 +72,7 @@ class DatabaseRemoval:
         removed: list[str] = []
         for cluster in self._clusters.list():
             try:
-                engine = self._clusters.engine_for(cluster.name)
+                engine = self._clusters.engine_for(cluster)
                 drop = getattr(engine, "drop_staged", None)  # plugin engines may not stage
                 if drop is not None:
                     removed.extend(drop(name))

@@ -83,7 +83,8 @@ class Runtime:
         )
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
-        self.accounts = AccountService(self.users, AuditLog(sessions))
+        self.audit = AuditLog(sessions)
+        self.accounts = AccountService(self.users, self.audit)
         self.database_removal = DatabaseRemoval(
             self.databases, database_store, settings.databases_dir, self.clusters
         )

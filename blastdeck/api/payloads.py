@@ -18,10 +18,11 @@ from blastdeck.api.schemas.clusters import SlotJob as SlotJobModel
 from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
+from blastdeck.config import ClusterChanges
 from blastdeck.database_files import database_files, missing_files_reason
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
-from blastdeck.domain.clusters import Pause
+from blastdeck.domain.clusters import HIDDEN_SETTING, Pause
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import (
     STEP_LABELS,
@@ -158,11 +159,19 @@ def database_payload(db: models.BlastDatabase) -> dict[str, Any]:
 
 # A setting whose name says it is a secret (a plugin engine's API token, say) is never shown.
 _SECRET_SETTING = re.compile(r"token|password|passwd|secret|credential|private_key", re.I)
-HIDDEN = "(hidden)"
+HIDDEN = HIDDEN_SETTING
 
 
 def shown_settings(settings: dict[str, str]) -> dict[str, str]:
     return {k: HIDDEN if _SECRET_SETTING.search(k) else v for k, v in settings.items()}
+
+
+def changes_record(changes: ClusterChanges) -> dict[str, Any]:
+    """An edit of a cluster as the audit log keeps it: the fields given, secrets hidden."""
+    record = changes.model_dump(exclude_unset=True)
+    if record.get("settings"):
+        record["settings"] = shown_settings(record["settings"])
+    return record
 
 
 def pause_model(pause: Pause | None) -> ClusterPause | None:

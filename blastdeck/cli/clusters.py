@@ -1,9 +1,9 @@
-"""`blastdeck cluster`: add a named compute target, list them, pause, resume and remove."""
+"""`blastdeck cluster`: add a named compute target, list them, edit, pause, resume, remove."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -13,11 +13,13 @@ from blastdeck.cli.output import console, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from pydantic_core import ErrorDetails
 
-    from blastdeck.config import ClusterConfig
-
-app = typer.Typer(help="Compute clusters: add, list, pause, resume, remove.", no_args_is_help=True)
+app = typer.Typer(
+    help="Compute clusters: add, list, edit, pause, resume, remove.", no_args_is_help=True
+)
+M = TypeVar("M", bound="BaseModel")
 NamespaceOpt = Annotated[
     str | None, typer.Option(help="one namespace of the cluster (default: the whole cluster)")
 ]
@@ -41,8 +43,15 @@ def cluster_add(
     """Add a named cluster (compute target)."""
     with reaching(server, data_dir, token) as backend:
         settings = pairs(set_ or [], "--set")
-        config = _config(
-            name=name, engine=engine, namespace=namespace, slots=slots, settings=settings
+        from blastdeck.config import ClusterConfig
+
+        config = _checked(
+            ClusterConfig,
+            name=name,
+            engine=engine,
+            namespace=namespace,
+            slots=slots,
+            settings=settings,
         )
         cluster = backend.add_cluster(config)
         say(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
@@ -75,6 +84,50 @@ def cluster_list(
                 say(f"{c['name']} cannot run jobs: {health.get('detail', '')}")
 
 
+@app.command("edit")
+def cluster_edit(
+    name: Annotated[str, typer.Argument(help="the cluster")],
+    namespace: Annotated[str | None, typer.Option(help="default namespace")] = None,
+    slots: Annotated[int | None, typer.Option(help="parallel batches, 1 to 10000")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="engine setting KEY=VALUE (changed)")
+    ] = None,
+    unset: Annotated[list[str] | None, typer.Option(help="engine setting KEY (removed)")] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Edit a cluster added at run time (admins): only the options given change, checked and
+    probed as `add` does; the name and engine are fixed. Jobs that have started keep the
+    settings they started with."""
+    from blastdeck.config import ClusterChanges
+
+    changed: dict[str, str | None] = dict(pairs(set_ or [], "--set"))
+    changed.update(dict.fromkeys(unset or []))
+    given = {"namespace": namespace, "slots": slots, "settings": changed or None}
+    changes = _checked(ClusterChanges, **{k: v for k, v in given.items() if v is not None})
+    with reaching(server, data_dir, token) as backend:
+        cluster = backend.update_cluster(name, changes)
+        say(
+            f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}, "
+            f"{cluster['slots']} slots, settings {json.dumps(cluster['settings'])}"
+        )
+
+
+def _pause_or_resume(
+    name: str, namespace: str | None, resume: bool, server: Any, token: Any, data_dir: Any
+) -> None:
+    """The one shape of `pause` and `resume`: ask, then say what the scope's pause is now."""
+    with reaching(server, data_dir, token) as backend:
+        state = backend.pause_cluster(name, namespace, resume=resume)
+    still = state.get("paused")
+    if not resume:
+        say(still["message"])
+        return
+    where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
+    say(f"{where} resumed" + (f"; still held: {still['message']}" if still else ""))
+
+
 @app.command("pause")
 def cluster_pause(
     name: Annotated[str, typer.Argument(help="the cluster")],
@@ -85,9 +138,7 @@ def cluster_pause(
 ) -> None:
     """Pause a cluster or one namespace (admins): new submits there wait in phase `paused`
     before taking the submit slot; running jobs go on."""
-    with reaching(server, data_dir, token) as backend:
-        state = backend.pause_cluster(name, namespace, resume=False)
-        say(state["paused"]["message"])
+    _pause_or_resume(name, namespace, False, server, token, data_dir)
 
 
 @app.command("resume")
@@ -99,11 +150,7 @@ def cluster_resume(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Resume a paused cluster or namespace (admins): its waiting jobs take the slot."""
-    with reaching(server, data_dir, token) as backend:
-        state = backend.pause_cluster(name, namespace, resume=True)
-        where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
-        still = state.get("paused")
-        say(f"{where} resumed" + (f"; still held: {still['message']}" if still else ""))
+    _pause_or_resume(name, namespace, True, server, token, data_dir)
 
 
 @app.command("remove")
@@ -127,15 +174,13 @@ def _health(cluster: dict[str, Any]) -> str:
     return "ok" if health.get("ok") else "down"
 
 
-def _config(**values: Any) -> ClusterConfig:
-    """The cluster definition, checked by the model the server checks it with; a value it
-    refuses is an `invalid_cluster_setting` naming the field, here and with --server."""
+def _checked(model: type[M], **values: Any) -> M:
+    """A cluster definition or edit, checked by the model the server checks it with; a value
+    it refuses is an `invalid_cluster_setting` naming the field, here and with --server."""
     from pydantic import ValidationError
 
-    from blastdeck.config import ClusterConfig
-
     try:
-        return ClusterConfig(**values)
+        return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BlastDeckError(

@@ -75,6 +75,9 @@ class Job(Base):
     taxon_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Where to tell of the job's end (domain/notifications.py targets); None: nowhere.
     notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The cluster's definition (domain.clusters.Cluster.record) as the job started: it keeps
+    # it when an admin edits the cluster meanwhile. None: not started yet.
+    cluster_config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     # search: BLAST ran here; imported: a BLAST result made elsewhere (job_import.py), which
     # never runs (its steps are recorded as the import did them).

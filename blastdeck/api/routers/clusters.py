@@ -1,5 +1,5 @@
 """/api/clusters: where searches run, who holds each submit slot, the jobs waiting on it;
-adding, deleting, pausing and resuming a cluster (admins)."""
+adding, editing, deleting, pausing and resuming a cluster (admins)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import cluster_model, pause_model
+from blastdeck.api.payloads import changes_record, cluster_model, pause_model
 from blastdeck.api.schemas.clusters import (
     Cluster,
     ClusterCreate,
     ClusterList,
     ClusterRemoved,
+    ClusterUpdate,
     EngineInfo,
     EngineList,
     PauseRequest,
@@ -132,6 +133,19 @@ def _path_cluster(runtime: Runtime, name: str) -> str:
 @router.post("", status_code=201)
 def add_cluster(body: ClusterCreate, runtime: RuntimeDep, viewer: AdminDep) -> Cluster:
     return cluster_model(runtime.clusters.add(body))
+
+
+@router.patch("/{cluster}")
+def update_cluster(
+    cluster: str, body: ClusterUpdate, runtime: RuntimeDep, viewer: AdminDep
+) -> Cluster:
+    """Edit a cluster added at run time (admins): only the fields given change; `settings` is
+    merged (null removes a setting, "(hidden)" keeps a secret). Checked and probed as POST is;
+    the name and engine are fixed. Jobs that have started keep the settings they started with;
+    jobs that start later use the new ones. Recorded in the audit log (`cluster.update`)."""
+    updated = runtime.clusters.update(_path_cluster(runtime, cluster), body)
+    runtime.audit.record(viewer.name, "cluster.update", updated.name, changes_record(body))
+    return cluster_model(updated)
 
 
 @router.delete("/{cluster}")
