@@ -16,14 +16,21 @@ const ACTIONS: Record<string, string> = {
   'user.remove': 'removed user',
   'token.create': 'created a token for',
   'token.revoke': 'revoked a token of',
+  'cluster.update': 'edited cluster',
 };
+
+function detailText(v: unknown): string {
+  if (Array.isArray(v)) return v.join(', ') || 'none';
+  if (v !== null && typeof v === 'object') return JSON.stringify(v); // a cluster edit's settings
+  return String(v);
+}
 
 /** "root added user alice (admin: false, groups: lab)". */
 export function describeAudit(event: AuditEvent): string {
   const who = event.actor ?? '(auth off)';
   const what = ACTIONS[event.action] ?? event.action;
   const details = Object.entries(event.details)
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') || 'none' : String(v)}`)
+    .map(([k, v]) => `${k}: ${detailText(v)}`)
     .join('; ');
   return `${who} ${what} ${event.target}${details ? ` (${details})` : ''}`;
 }
