@@ -155,8 +155,12 @@ class LocalBackend:
         registry = self._runtime.clusters
         return [cluster_payload(c, health=registry.health(c)) for c in registry.list()]
 
+    # Cluster changes from the CLI on the data dir are in the audit log as the server's are.
+
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
-        return cluster_payload(self._runtime.clusters.add(config))
+        cluster = self._runtime.clusters.add(config)
+        self._runtime.audit.record(LOCAL_ADMIN, "cluster.add", cluster.name, changes_record(config))
+        return cluster_payload(cluster)
 
     def update_cluster(self, name: str, changes: ClusterChanges) -> dict[str, Any]:
         cluster = self._runtime.clusters.update(name, changes)
@@ -171,12 +175,15 @@ class LocalBackend:
         else:
             left = registry.pause(name, namespace, LOCAL_ADMIN)
             cluster, ns = registry.get(left.cluster), left.namespace
+        action = "cluster.resume" if resume else "cluster.pause"
+        self._runtime.audit.record(LOCAL_ADMIN, action, cluster.name, {"namespace": ns})
         shown = pause_model(left)
         paused = shown.model_dump(mode="json") if shown else None
         return {"cluster": cluster.name, "namespace": ns, "paused": paused}
 
     def remove_cluster(self, name: str) -> dict[str, Any]:
         cluster = self._runtime.clusters.remove(name)
+        self._runtime.audit.record(LOCAL_ADMIN, "cluster.remove", cluster.name)
         return {"name": cluster.name, "engine": cluster.engine}
 
     def close(self) -> None:

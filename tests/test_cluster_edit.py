@@ -18,7 +18,7 @@ from blastdeck.api.app import create_app
 from blastdeck.engines import local, registry
 from blastdeck.engines.registry import register
 from tests.conftest import BLASTDECK, fasta, make_settings, wait_for_job
-from tests.test_cluster_pause import add_cluster, as_, assert_error, cluster_of, submit
+from tests.test_cluster_pause import NAMESPACES, add_cluster, as_, assert_error, cluster_of, submit
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,16 @@ def test_an_edit_changes_only_what_it_names_and_is_audited(auth_client: TestClie
     assert response.json()["settings"] == {} and response.json()["slots"] == 3
 
     events = c.get("/api/audit", **as_(c, "root")).json()["items"]
-    edits = [e for e in events if e["action"] == "cluster.update" and e["target"] == "ed"]
-    assert [e["actor"] for e in edits] == ["root", "root"]
-    assert edits[-1]["details"] == {"slots": 3, "settings": {"namespaces": "team-a,team-c"}}
+    ours = [(e["actor"], e["action"], e["details"]) for e in events if e["target"] == "ed"]
+    assert ours[::-1] == [  # newest first
+        (
+            "root",
+            "cluster.add",
+            {"engine": "local", "slots": 1, "settings": {"namespaces": NAMESPACES}},
+        ),
+        ("root", "cluster.update", {"slots": 3, "settings": {"namespaces": "team-a,team-c"}}),
+        ("root", "cluster.update", {"engine": "local", "settings": {"namespaces": None}}),
+    ]
 
 
 def test_bad_edits_are_refused_and_change_nothing(auth_client: TestClient) -> None:

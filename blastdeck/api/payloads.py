@@ -18,7 +18,7 @@ from blastdeck.api.schemas.clusters import SlotJob as SlotJobModel
 from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
-from blastdeck.config import ClusterChanges
+from blastdeck.config import ClusterChanges, ClusterConfig
 from blastdeck.database_files import database_files, missing_files_reason
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
@@ -166,9 +166,10 @@ def shown_settings(settings: dict[str, str]) -> dict[str, str]:
     return {k: HIDDEN if _SECRET_SETTING.search(k) else v for k, v in settings.items()}
 
 
-def changes_record(changes: ClusterChanges) -> dict[str, Any]:
-    """An edit of a cluster as the audit log keeps it: the fields given, secrets hidden."""
-    record = changes.model_dump(exclude_unset=True)
+def changes_record(changes: ClusterChanges | ClusterConfig) -> dict[str, Any]:
+    """A cluster added or edited as the audit log keeps it: the fields given but the name
+    (the entry's target), secrets hidden."""
+    record = changes.model_dump(exclude_unset=True, exclude={"name"})
     if record.get("settings"):
         record["settings"] = shown_settings(record["settings"])
     return record

@@ -132,7 +132,10 @@ def _path_cluster(runtime: Runtime, name: str) -> str:
 
 @router.post("", status_code=201)
 def add_cluster(body: ClusterCreate, runtime: RuntimeDep, viewer: AdminDep) -> Cluster:
-    return cluster_model(runtime.clusters.add(body))
+    """Add a cluster (admins), checked against its engine and probed; in the audit log."""
+    added = runtime.clusters.add(body)
+    runtime.audit.record(viewer.name, "cluster.add", added.name, changes_record(body))
+    return cluster_model(added)
 
 
 @router.patch("/{cluster}")
@@ -153,6 +156,7 @@ def delete_cluster(cluster: str, runtime: RuntimeDep, viewer: AdminDep) -> Clust
     """Delete a cluster added at run time (admins): refused with `cluster_in_use` while an
     unfinished job runs on it, `cluster_not_removable` for `local` and the config file's."""
     removed = runtime.clusters.remove(_path_cluster(runtime, cluster))
+    runtime.audit.record(viewer.name, "cluster.remove", removed.name)
     return ClusterRemoved(name=removed.name, engine=removed.engine)
 
 
@@ -167,6 +171,7 @@ def pause_cluster(
     pause = runtime.clusters.pause(
         _path_cluster(runtime, cluster), namespace, viewer.name or "admin"
     )
+    runtime.audit.record(viewer.name, "cluster.pause", pause.cluster, {"namespace": namespace})
     return PauseState(cluster=pause.cluster, namespace=pause.namespace, paused=pause_model(pause))
 
 
@@ -178,6 +183,7 @@ def resume_cluster(
     take the submit slot within a second or so. Resuming what is not paused is no error."""
     namespace = body.namespace if body else None
     found, ns = runtime.clusters.resume(_path_cluster(runtime, cluster), namespace)
+    runtime.audit.record(viewer.name, "cluster.resume", found.name, {"namespace": ns})
     # A namespace resumed while its whole cluster stays paused is still paused: say so.
     left = runtime.clusters.pause_of(found.name, ns) if ns else None
     return PauseState(cluster=found.name, namespace=ns, paused=pause_model(left))

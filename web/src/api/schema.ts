@@ -655,7 +655,10 @@ export interface paths {
          */
         get: operations["list_clusters_api_clusters_get"];
         put?: never;
-        /** Add Cluster */
+        /**
+         * Add Cluster
+         * @description Add a cluster (admins), checked against its engine and probed; in the audit log.
+         */
         post: operations["add_cluster_api_clusters_post"];
         delete?: never;
         options?: never;

@@ -16,7 +16,11 @@ const ACTIONS: Record<string, string> = {
   'user.remove': 'removed user',
   'token.create': 'created a token for',
   'token.revoke': 'revoked a token of',
+  'cluster.add': 'added cluster',
   'cluster.update': 'edited cluster',
+  'cluster.remove': 'deleted cluster',
+  'cluster.pause': 'paused cluster',
+  'cluster.resume': 'resumed cluster',
 };
 
 function detailText(v: unknown): string {
