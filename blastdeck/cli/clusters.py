@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -41,10 +42,10 @@ def cluster_add(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a named cluster (compute target)."""
+    from blastdeck.config import ClusterConfig
+
     with reaching(server, data_dir, token) as backend:
         settings = pairs(set_ or [], "--set")
-        from blastdeck.config import ClusterConfig
-
         config = _checked(
             ClusterConfig,
             name=name,
@@ -114,43 +115,41 @@ def cluster_edit(
         )
 
 
-def _pause_or_resume(
-    name: str, namespace: str | None, resume: bool, server: Any, token: Any, data_dir: Any
-) -> None:
-    """The one shape of `pause` and `resume`: ask, then say what the scope's pause is now."""
-    with reaching(server, data_dir, token) as backend:
-        state = backend.pause_cluster(name, namespace, resume=resume)
-    still = state.get("paused")
-    if not resume:
-        say(still["message"])
-        return
-    where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
-    say(f"{where} resumed" + (f"; still held: {still['message']}" if still else ""))
+def _pause_command(resume: bool, doc: str) -> Callable[..., None]:
+    """`pause` and `resume`: one command shape; ask, then say what the scope's pause is now."""
+
+    def command(
+        name: Annotated[str, typer.Argument(help="the cluster")],
+        namespace: NamespaceOpt = None,
+        server: ServerOpt = None,
+        token: TokenOpt = None,
+        data_dir: DataDirOpt = None,
+    ) -> None:
+        with reaching(server, data_dir, token) as backend:
+            state = backend.pause_cluster(name, namespace, resume=resume)
+        still = state.get("paused")
+        if not resume:
+            say(still["message"])
+            return
+        where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
+        say(f"{where} resumed" + (f"; still held: {still['message']}" if still else ""))
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command("pause")
-def cluster_pause(
-    name: Annotated[str, typer.Argument(help="the cluster")],
-    namespace: NamespaceOpt = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
-    """Pause a cluster or one namespace (admins): new submits there wait in phase `paused`
-    before taking the submit slot; running jobs go on."""
-    _pause_or_resume(name, namespace, False, server, token, data_dir)
-
-
-@app.command("resume")
-def cluster_resume(
-    name: Annotated[str, typer.Argument(help="the cluster")],
-    namespace: NamespaceOpt = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
-    """Resume a paused cluster or namespace (admins): its waiting jobs take the slot."""
-    _pause_or_resume(name, namespace, True, server, token, data_dir)
+cluster_pause = app.command("pause")(
+    _pause_command(
+        False,
+        """Pause a cluster or one namespace (admins): new submits there wait in phase `paused`
+    before taking the submit slot; running jobs go on.""",
+    )
+)
+cluster_resume = app.command("resume")(
+    _pause_command(
+        True, "Resume a paused cluster or namespace (admins): its waiting jobs take the slot."
+    )
+)
 
 
 @app.command("remove")
