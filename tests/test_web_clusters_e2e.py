@@ -1,8 +1,8 @@
 """The Clusters page end to end (Chromium via Playwright, a real `blastdeck serve`, real BLAST+):
 the submit-lock holder and the jobs waiting behind it appear live and go when the lock is
 released; an admin pauses a namespace (a new job waits, paused) and resumes it; the add-cluster
-form shows each server error next to its field, and the same form edits a cluster, prefilled. The barrier engine (tests/support) holds a job
-inside its submit step: the only test double."""
+form shows each server error next to its field, and the same form edits a cluster, prefilled.
+The barrier engine (tests/support) holds a job inside its submit step: the only test double."""
 
 # ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
 
