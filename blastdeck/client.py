@@ -24,7 +24,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase, is_terminal
 
 if TYPE_CHECKING:
-    from blastdeck.config import ClusterConfig
+    from blastdeck.config import ClusterChanges, ClusterConfig
     from blastdeck.domain.submission import SubmitRequest
     from blastdeck.results.formats import ExportFormat
 
@@ -59,6 +59,7 @@ class Backend(Protocol):
     def remove_database(self, name: str) -> dict[str, Any]: ...
     def clusters(self) -> list[dict[str, Any]]: ...
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]: ...
+    def update_cluster(self, name: str, changes: ClusterChanges) -> dict[str, Any]: ...
     def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]: ...
     def remove_cluster(self, name: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -260,6 +261,11 @@ class HttpBackend:
 
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
         return self._json("POST", "/api/clusters", *_CLUSTER_KEYS, json=config.model_dump())
+
+    def update_cluster(self, name: str, changes: ClusterChanges) -> dict[str, Any]:
+        body = changes.model_dump(exclude_unset=True)
+        url = f"/api/clusters/{_segment(name)}"
+        return self._json("PATCH", url, *_CLUSTER_KEYS, json=body)
 
     def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]:
         action = "resume" if resume else "pause"

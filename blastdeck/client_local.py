@@ -11,10 +11,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from blastdeck.api.payloads import cluster_payload, database_payload, job_payload, pause_model
+from blastdeck.api.payloads import (
+    changes_record,
+    cluster_payload,
+    database_payload,
+    job_payload,
+    pause_model,
+)
 from blastdeck.auth import EVERYONE
 from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
-from blastdeck.config import ClusterConfig, Settings
+from blastdeck.config import ClusterChanges, ClusterConfig, Settings
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.submission import SubmitRequest
@@ -149,8 +155,17 @@ class LocalBackend:
         registry = self._runtime.clusters
         return [cluster_payload(c, health=registry.health(c)) for c in registry.list()]
 
+    # Cluster changes from the CLI on the data dir are in the audit log as the server's are.
+
     def add_cluster(self, config: ClusterConfig) -> dict[str, Any]:
-        return cluster_payload(self._runtime.clusters.add(config))
+        cluster = self._runtime.clusters.add(config)
+        self._runtime.audit.record(LOCAL_ADMIN, "cluster.add", cluster.name, changes_record(config))
+        return cluster_payload(cluster)
+
+    def update_cluster(self, name: str, changes: ClusterChanges) -> dict[str, Any]:
+        cluster = self._runtime.clusters.update(name, changes)
+        self._runtime.audit.record(LOCAL_ADMIN, "cluster.update", name, changes_record(changes))
+        return cluster_payload(cluster)
 
     def pause_cluster(self, name: str, namespace: str | None, resume: bool) -> dict[str, Any]:
         registry = self._runtime.clusters
@@ -160,12 +175,15 @@ class LocalBackend:
         else:
             left = registry.pause(name, namespace, LOCAL_ADMIN)
             cluster, ns = registry.get(left.cluster), left.namespace
+        action = "cluster.resume" if resume else "cluster.pause"
+        self._runtime.audit.record(LOCAL_ADMIN, action, cluster.name, {"namespace": ns})
         shown = pause_model(left)
         paused = shown.model_dump(mode="json") if shown else None
         return {"cluster": cluster.name, "namespace": ns, "paused": paused}
 
     def remove_cluster(self, name: str) -> dict[str, Any]:
         cluster = self._runtime.clusters.remove(name)
+        self._runtime.audit.record(LOCAL_ADMIN, "cluster.remove", cluster.name)
         return {"name": cluster.name, "engine": cluster.engine}
 
     def close(self) -> None:

@@ -10,14 +10,14 @@ import os
 import threading
 import time
 
-from blastdeck.config import ClusterConfig, Settings
-from blastdeck.domain.clusters import Cluster, Pause
+from blastdeck.config import ClusterChanges, ClusterConfig, Settings
+from blastdeck.domain.clusters import HIDDEN_SETTING, Cluster, Pause
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE, check_name, check_namespace
 from blastdeck.engines.base import Engine, EngineHealth
 from blastdeck.engines.registry import engine_kind
 from blastdeck.store.catalog import ClusterStore
-from blastdeck.store.models import ClusterPause, ClusterRow
+from blastdeck.store.models import ClusterPause, ClusterRow, Job
 
 DEFAULT_CLUSTER = "local"
 HEALTH_TTL_S = 30.0
@@ -58,7 +58,9 @@ class ClusterRegistry:
     def __init__(self, settings: Settings, store: ClusterStore) -> None:
         self._settings = settings
         self._store = store
-        self._engines: dict[str, Engine] = {}
+        # One engine per cluster definition: an edited cluster gets a new one for new jobs,
+        # while the jobs that started before the edit keep the engine of theirs.
+        self._engines: dict[str, tuple[Cluster, Engine]] = {}
         self._health: dict[str, tuple[float, Cluster, EngineHealth]] = {}
         self._mutex = threading.Lock()
 
@@ -106,16 +108,7 @@ class ClusterRegistry:
     def remove(self, name: str) -> Cluster:
         """Delete a cluster added at run time; refused while an unfinished job runs on it, and
         for the built-in `local` and the config file's clusters (edit the file for those)."""
-        cluster = self.get(name)
-        if cluster.name == DEFAULT_CLUSTER or any(
-            c.name == cluster.name for c in self._settings.clusters
-        ):
-            raise BlastDeckError(
-                ErrorCode.CLUSTER_NOT_REMOVABLE,
-                f"Cluster {cluster.name} is built in or defined in the configuration file; "
-                "only clusters added at run time can be deleted here.",
-                field="cluster",
-            )
+        cluster = self._added_at_run_time(name, ErrorCode.CLUSTER_NOT_REMOVABLE, "deleted")
         users = self._store.delete_unless_used(cluster.name)
         if users:
             raise BlastDeckError(
@@ -126,11 +119,71 @@ class ClusterRegistry:
                 detail={"job_ids": ",".join(users)},
             )
         with self._mutex:
-            engine = self._engines.pop(cluster.name, None)
+            engines = [e for c, e in self._engines.values() if c.name == cluster.name]
+            self._engines = {k: v for k, v in self._engines.items() if v[0].name != cluster.name}
             self._health.pop(cluster.name, None)
-        if engine is not None:
+        for engine in engines:
             engine.shutdown()
         return cluster
+
+    def update(self, name: str, changes: ClusterChanges) -> Cluster:
+        """Edit a cluster added at run time: checked and probed as `add` does. Jobs that have
+        started keep the definition they started with (`for_job`); new ones get this one."""
+        current = self._added_at_run_time(name, ErrorCode.CLUSTER_NOT_EDITABLE, "edited")
+        for fixed in ("name", "engine"):
+            given = getattr(changes, fixed)
+            if given is not None and given != getattr(current, fixed):
+                raise BlastDeckError(
+                    ErrorCode.INVALID_CLUSTER_SETTING,
+                    f"The {fixed} of cluster {current.name} cannot change ({given!r} asked, "
+                    f"{getattr(current, fixed)!r} now); delete the cluster and add a new one.",
+                    field=fixed,
+                )
+        row = self._store.get(current.name)
+        if row is None:  # deleted meanwhile
+            return self.get(current.name)
+        settings = dict(row.settings)
+        for key, value in (changes.settings or {}).items():
+            if value is None:
+                settings.pop(key, None)
+            elif value != HIDDEN_SETTING or key not in settings:
+                settings[key] = value
+        config = ClusterConfig(
+            name=current.name,
+            engine=current.engine,
+            namespace=changes.namespace if changes.namespace is not None else row.namespace,
+            slots=changes.slots if "slots" in changes.model_fields_set else row.slots,
+            settings=settings,
+        )
+        cluster = check_cluster_config(config)
+        engine_kind(cluster.engine).probe(cluster, self._settings.scratch_dir)
+        row.namespace, row.slots, row.settings = cluster.namespace, config.slots, settings
+        self._store.update(row)
+        with self._mutex:
+            self._health.pop(cluster.name, None)
+        return cluster
+
+    def _added_at_run_time(self, name: str, code: ErrorCode, what: str) -> Cluster:
+        """The cluster, refused for the built-in `local` and the config file's clusters."""
+        cluster = self.get(name)
+        if cluster.name == DEFAULT_CLUSTER or any(
+            c.name == cluster.name for c in self._settings.clusters
+        ):
+            raise BlastDeckError(
+                code,
+                f"Cluster {cluster.name} is built in or defined in the configuration file; "
+                f"only clusters added at run time can be {what} here.",
+                field="cluster",
+            )
+        return cluster
+
+    def for_job(self, job: Job) -> Cluster:
+        """The definition a job runs with: the one it started with, pinned on its first read,
+        so an admin's edit reaches only jobs that start after it."""
+        if job.cluster_config:
+            return Cluster.from_record(job.cluster_config)
+        record = self._store.pin_job(job.id, self.get(job.cluster).record())
+        return Cluster.from_record(record) if record else self.get(job.cluster)
 
     # -- pauses ---------------------------------------------------------------------------------
 
@@ -196,19 +249,22 @@ class ClusterRegistry:
     def shutdown(self) -> None:
         """Every engine this process made ends its own work (see Engine.shutdown)."""
         with self._mutex:
-            engines = list(self._engines.values())
+            engines = [engine for _, engine in self._engines.values()]
         for engine in engines:
             engine.shutdown()
 
-    def engine_for(self, name: str) -> Engine:
-        """One engine per cluster per process, so its slots are shared by all its jobs."""
+    def engine_for(self, cluster: str | Cluster) -> Engine:
+        """One engine per cluster definition per process, so its slots are shared by all its
+        jobs; a name means the cluster as defined now (a job's context has its own)."""
+        if isinstance(cluster, str):
+            cluster = self.get(cluster)
+        key = repr(cluster)
         with self._mutex:
-            engine = self._engines.get(name)
-            if engine is None:
-                cluster = self.get(name)
+            found = self._engines.get(key)
+            if found is None:
                 engine = engine_kind(cluster.engine).factory(cluster, self._settings.scratch_dir)
-                self._engines[name] = engine
-            return engine
+                found = self._engines[key] = (cluster, engine)
+            return found[1]
 
 
 def _pause(row: ClusterPause) -> Pause:

@@ -31,6 +31,21 @@ class ClusterConfig(BaseModel):
     settings: dict[str, str] = Field(default_factory=dict)
 
 
+class ClusterChanges(BaseModel):
+    """An edit of a cluster added at run time (`PATCH /api/clusters/{cluster}`, `cluster
+    edit`): only the fields given change. `settings` is merged key by key: a value sets that
+    setting, null removes it, "(hidden)" keeps a secret as it is. The name and engine of a
+    cluster are fixed (given, they must be the current ones)."""
+
+    name: str | None = None
+    engine: str | None = None
+    namespace: str | None = None
+    slots: int | None = Field(
+        default=None, ge=1, le=MAX_SLOTS, description="parallel BLAST batches; null: all cores"
+    )
+    settings: dict[str, str | None] | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BLASTDECK_", extra="ignore")
 

@@ -246,8 +246,8 @@ class JobService:
         self._jobs.delete(job.id)
         if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is done
             with contextlib.suppress(Exception):  # (an imported job has no engine)
-                engine = self._clusters.engine_for(job.cluster)
-                engine.cancel(self._pipeline.context(job), job.engine_handle)
+                ctx = self._pipeline.context(job)
+                self._clusters.engine_for(ctx.cluster).cancel(ctx, job.engine_handle)
         shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
         self._indexes.forget(job.id)
         self._exports.forget(job.id)
@@ -275,8 +275,8 @@ class JobService:
                 ErrorCode.RESULTS_NOT_READY,
                 f"Job {job.id} is {job.phase}; its configuration exists once Configure is done.",
             )
-        engine = self._clusters.engine_for(job.cluster)
-        return engine.config_preview(self._pipeline.context(job))
+        ctx = self._pipeline.context(job)
+        return self._clusters.engine_for(ctx.cluster).config_preview(ctx)
 
     def hit_tables(self, job_id: str, viewer: Viewer = EVERYONE) -> list[Path]:
         """The batch hit tables of a completed job, in query order."""
@@ -333,7 +333,8 @@ class JobService:
     def _results(self, job: Job, archives: bool) -> JobResults:
         if job.source == JobSource.IMPORTED:  # no engine ran it: its files (job_import.py)
             return imported_results(self._settings.jobs_dir, self._databases, job, archives)
-        ctx, engine = self._pipeline.context(job), self._clusters.engine_for(job.cluster)
+        ctx = self._pipeline.context(job)
+        engine = self._clusters.engine_for(ctx.cluster)
         return engine.make_archives(ctx) if archives else engine.collect(ctx)
 
     def open_export(
@@ -378,7 +379,7 @@ class JobService:
     def _index_batches(self, job: Job) -> None:
         """The batch index files of a job completed before HSPs were indexed in columns."""
         ctx = self._pipeline.context(job)
-        results = self._clusters.engine_for(job.cluster).collect(ctx)
+        results = self._clusters.engine_for(ctx.cluster).collect(ctx)
         if results.batches and all(b.table.exists() for b in results.batches):
             for b in results.batches:
                 index_batch_table(ctx.work_dir, b.index, b.table, b.query_ids, b.query_offset)

@@ -1,5 +1,6 @@
 """What the processes that run jobs observe for `GET /metrics`: step durations, submit-lock
-waits and BLAST CPU seconds, labelled by cluster and namespace.
+waits and BLAST CPU seconds, labelled by cluster and namespace; and what the processes that
+send notifications observe: deliveries by type and outcome.
 
 One contract, two implementations, as for the submit lock (`locks.py`): embedded, the server
 runs every job itself and keeps its observations in memory; distributed, the Celery workers
@@ -61,7 +62,18 @@ BLAST_CPU = Counter(
     "CPU seconds (user + system) of the BLAST processes of finished batches.",
     ("cluster", "namespace", "program"),
 )
-METRICS: tuple[Histogram | Counter, ...] = (STEP_DURATION, SUBMIT_LOCK_WAIT, BLAST_CPU)
+NOTIFICATION_DELIVERIES = Counter(
+    "blastdeck_notification_deliveries",
+    "Tries to send a notification: delivered, retried (failed, tried again later) or failed "
+    "(for good).",
+    ("type", "outcome"),
+)
+METRICS: tuple[Histogram | Counter, ...] = (
+    STEP_DURATION,
+    SUBMIT_LOCK_WAIT,
+    BLAST_CPU,
+    NOTIFICATION_DELIVERIES,
+)
 
 LabelValues = tuple[str, ...]
 

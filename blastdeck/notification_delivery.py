@@ -4,7 +4,9 @@ due deliveries, sends them on a few threads and records each outcome with its ba
 Embedded mode runs one `DeliveryLoop` in the server (woken by every job change of this
 process); distributed mode runs one in every worker's main process (worker.py). Each delivery
 is claimed with a lease in one conditional UPDATE, so however many loops run, a delivery is
-sent once unless a send failed or its sender died (then again: at least once).
+sent once unless a send failed or its sender died (then again: at least once). Each try's
+outcome is counted for `GET /metrics` (`metrics.NOTIFICATION_DELIVERIES`) where the job
+metrics go: this process's memory, or Redis in distributed mode.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from blastdeck.domain.notifications import (
     summary_text,
     webhook_body,
 )
+from blastdeck.metrics import NOTIFICATION_DELIVERIES, Observations
 from blastdeck.notifications import Notifications, job_summary, url_port
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import utcnow
@@ -142,8 +145,15 @@ class Sender:
 class DeliveryLoop:
     """Claims due deliveries and sends them, until stopped. `wake()` makes it look now."""
 
-    def __init__(self, settings: Settings, notifications: Notifications, jobs: JobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        notifications: Notifications,
+        jobs: JobStore,
+        observations: Observations | None = None,
+    ) -> None:
         self._settings = settings
+        self._observations = observations  # None: metrics are off
         self._store = notifications.store
         self._sender = Sender(settings, notifications, jobs)
         self._owner = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -220,6 +230,7 @@ class DeliveryLoop:
             self._sender.send(delivery)
         except PermanentFailure as exc:
             self._store.attempt_failed(delivery.id, self._owner, str(exc), None)
+            self._count(delivery, "failed")
             log.warning("notification %s failed for good: %s", delivery.id, exc)
             return
         except Exception as exc:  # every other failure is worth a retry
@@ -231,9 +242,16 @@ class DeliveryLoop:
             )
             reason = _reason(exc)
             self._store.attempt_failed(delivery.id, self._owner, reason, retry)
+            self._count(delivery, "failed" if retry is None else "retried")
             log.warning("notification %s try %d failed: %s", delivery.id, tries, reason)
             return
         self._store.delivered(delivery.id, self._owner)
+        self._count(delivery, "delivered")
+
+    def _count(self, delivery: Delivery, outcome: str) -> None:
+        if self._observations is not None:
+            labels = {"type": delivery.kind, "outcome": outcome}
+            self._observations.add(NOTIFICATION_DELIVERIES, labels, 1)
 
 
 def _reason(exc: BaseException) -> str:

@@ -179,7 +179,7 @@ class Pipeline:
             if job.cancel_requested:
                 raise _Cancelled
             ctx = self.context(job)
-            engine = self._clusters.engine_for(job.cluster)
+            engine = self._clusters.engine_for(ctx.cluster)
             return self._walk(job, ctx, engine, heartbeat)
         except _LeaseLost:
             log.warning("job %s was taken over by another process", job_id)
@@ -239,7 +239,7 @@ class Pipeline:
             program=Program(job.program),
             database=refs[0],
             options=dict(job.options or {}),
-            cluster=self._clusters.get(job.cluster),
+            cluster=self._clusters.for_job(job),
             namespace=job.namespace,
             work_dir=work_dir,
             taxid_list=TaxidListArg(option, work_dir / TAXID_LIST_FILE) if option else None,

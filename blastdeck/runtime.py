@@ -100,7 +100,7 @@ class Runtime:
         )
         self.lock = lock or _make_lock(settings)
         self.usage = UsageStore(sessions)
-        self.metrics = JobMetrics(self.jobs, _make_observations(settings), self.usage)
+        self.metrics = JobMetrics(self.jobs, metrics_observations(settings), self.usage)
         self.pipeline = Pipeline(
             settings, self.jobs, self.databases, self.clusters, self.lock, self.metrics
         )
@@ -153,7 +153,9 @@ class Runtime:
         """Send the notifications outbox from this process (embedded mode: the server), woken
         by every job change it makes; leases of an earlier process are void."""
         self.notifications.store.clear_leases()
-        self._deliveries = DeliveryLoop(self.settings, self.notifications, self.jobs)
+        self._deliveries = DeliveryLoop(
+            self.settings, self.notifications, self.jobs, self.metrics.observations
+        )
         self.jobs.add_change_listener(self._deliveries.wake)
         self._deliveries.start()
 
@@ -232,9 +234,10 @@ def _make_lock(settings: Settings) -> SubmitLock:
     return InProcessSubmitLock()
 
 
-def _make_observations(settings: Settings) -> Observations | None:
-    """Where jobs' observations for /metrics go: none when metrics are off; Redis when the
-    jobs run in workers (every API process reads them there); else this process's memory."""
+def metrics_observations(settings: Settings) -> Observations | None:
+    """Where jobs' and notifications' observations for /metrics go: none when metrics are off;
+    Redis when workers run jobs and send notifications (every API process reads them there);
+    else this process's memory."""
     if not settings.metrics:
         return None
     redis_url = settings.lock_redis_url if settings.distributed else None

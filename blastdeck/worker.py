@@ -35,7 +35,7 @@ from blastdeck.notification_delivery import DeliveryLoop
 from blastdeck.notifications import Notifications
 from blastdeck.pipeline import RetryAfter
 from blastdeck.redis_keys import maintenance_key
-from blastdeck.runtime import Runtime
+from blastdeck.runtime import Runtime, metrics_observations
 from blastdeck.store.database import make_engine, make_session_factory
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.notifications import NotificationStore
@@ -160,7 +160,8 @@ def notification_loop(settings: Settings) -> DeliveryLoop:
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     sessions = make_session_factory(engine)
     notifications = Notifications(settings, NotificationStore(sessions))
-    return DeliveryLoop(settings, notifications, JobStore(sessions))
+    observations = metrics_observations(settings)  # Redis: the server's /metrics reads them
+    return DeliveryLoop(settings, notifications, JobStore(sessions), observations)
 
 
 @worker_ready.connect

@@ -1,5 +1,6 @@
 """GET /metrics: Prometheus' text format, read back with prometheus_client's own parser, after
-real BLAST jobs (embedded, and distributed with the jobs run by a real Celery worker)."""
+real BLAST jobs (embedded, and distributed with the jobs run by a real Celery worker) and their
+notifications, sent to a real local HTTP receiver."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ from tests.conftest import (
     api_job,
     distributed_settings,
     fasta,
+    free_port,
     make_settings,
     pg_database,
     wait_for_job,
 )
+from tests.support.notify_receivers import HttpReceiver, wait_until
+from tests.test_notifications import NOTIFY
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -60,9 +64,43 @@ def run_job(client: TestClient, demo_16s, **extra) -> dict:
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     data = tmp_path_factory.mktemp("metrics")
-    settings = make_settings(data, metrics=True, plugins=TEST_PLUGINS)
+    # SMTP at a port nobody listens on: every e-mail is retried, then fails.
+    smtp = {"smtp_host": "127.0.0.1", "smtp_port": free_port()}
+    settings = make_settings(data, metrics=True, plugins=TEST_PLUGINS, **NOTIFY, **smtp)
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+def deliveries_counted(client: TestClient, **labels: str) -> float:
+    return value(scrape(client), "blastdeck_notification_deliveries_total", **labels)
+
+
+def test_notification_deliveries_are_counted_by_type_and_outcome(
+    embedded: TestClient, demo_16s
+) -> None:
+    """A webhook answered 500 once then 200 (retried, delivered) and an e-mail to an SMTP
+    server that is down (retried twice, then failed: three attempts)."""
+    hook = HttpReceiver().start()
+    try:
+        hook.script = [500]
+        notify = [{"type": "webhook", "url": hook.url}, {"type": "email", "to": "a@example.org"}]
+        run_job(embedded, demo_16s, notify=notify)
+        want = {
+            ("webhook", "retried"): 1.0,
+            ("webhook", "delivered"): 1.0,
+            ("email", "retried"): 2.0,
+            ("email", "failed"): 1.0,
+            ("webhook", "failed"): 0.0,
+        }
+        wait_until(
+            lambda: all(
+                deliveries_counted(embedded, type=t, outcome=o) == n for (t, o), n in want.items()
+            ),
+            30,
+            lambda: scrape(embedded),
+        )
+    finally:
+        hook.stop()
 
 
 def test_metrics_are_off_unless_the_operator_turns_them_on(tmp_path: Path) -> None:
@@ -177,18 +215,27 @@ def test_a_workers_observations_reach_the_apis_metrics(
     data = tmp_path_factory.mktemp("metrics-distributed")
     with ExitStack() as stack:
         url = stack.enter_context(pg_database())
-        settings = distributed_settings(data, url, metrics=True)
+        settings = distributed_settings(data, url, metrics=True, **NOTIFY)
         client = stack.enter_context(TestClient(create_app(settings)))
         workers = Workers(settings)
         stack.callback(workers.stop_all)
         workers.start(concurrency=1)
-        job = wait_for_job(api_job(client), run_job(client, demo_16s)["id"])
+        hook = HttpReceiver().start()
+        stack.callback(hook.stop)
+        notify = [{"type": "webhook", "url": hook.url}]
+        job = wait_for_job(api_job(client), run_job(client, demo_16s, notify=notify)["id"])
         assert job["phase"] == "completed"
         samples = scrape(client)
         where = {"cluster": job["cluster"], "namespace": job["namespace"]}
         assert value(samples, "blastdeck_step_duration_seconds_count", step="running", **where) == 1
         assert value(samples, "blastdeck_blast_cpu_seconds_total", program="blastn", **where) > 0
         assert value(samples, "blastdeck_jobs", phase="completed") == 1
+        # The worker's main process sent the webhook; the API process counts it from Redis.
+        wait_until(
+            lambda: deliveries_counted(client, type="webhook", outcome="delivered") == 1,
+            30,
+            lambda: scrape(client),
+        )
         # The runtime's own Redis client: the keys go with the deployment's queue.
         import redis
 

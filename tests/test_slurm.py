@@ -83,8 +83,8 @@ def hanging_sbatch_bin(directory: Path) -> Path:
     script = directory / "sbatch"
     log = directory / "sbatch.calls"
     script.write_text(
-        f"#!/bin/bash\necho \"$*\" >> {log}\nout=$({shutil.which('sbatch')} \"$@\")\nrc=$?\n"
-        f"sleep {SUBMIT_TIMEOUT_S * 4}\necho \"$out\"\nexit $rc\n"
+        f'#!/bin/bash\necho "$*" >> {log}\nout=$({shutil.which("sbatch")} "$@")\nrc=$?\n'
+        f'sleep {SUBMIT_TIMEOUT_S * 4}\necho "$out"\nexit $rc\n'
     )
     script.chmod(0o755)
     return directory
@@ -305,6 +305,9 @@ def test_job_on_slurm_has_the_hits_of_the_local_engine(
     assert "#!/bin/bash" in script and "mapfile -d ''" in script
     preview = client.get(f"/api/jobs/{on_slurm}/config").text  # the job's config preview
     assert script in preview and preview.count("-db demo-16s") == job["progress"]["batches_total"]
+    # Each task left BLAST's CPU seconds where the local engine does (blastdeck_blast_cpu_seconds).
+    cpu = [float(p.read_text()) for p in (shared / "work" / on_slurm).rglob("*.cpu")]
+    assert len(cpu) == job["progress"]["batches_total"] and sum(cpu) > 0, cpu
     assert_nothing_left(slurm, on_slurm)
 
 

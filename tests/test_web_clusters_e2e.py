@@ -1,8 +1,8 @@
 """The Clusters page end to end (Chromium via Playwright, a real `blastdeck serve`, real BLAST+):
 the submit-lock holder and the jobs waiting behind it appear live and go when the lock is
 released; an admin pauses a namespace (a new job waits, paused) and resumes it; the add-cluster
-form shows each server error next to its field. The barrier engine (tests/support) holds a job
-inside its submit step: the only test double."""
+form shows each server error next to its field, and the same form edits a cluster, prefilled.
+The barrier engine (tests/support) holds a job inside its submit step: the only test double."""
 
 # ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
 
@@ -72,6 +72,22 @@ def test_the_form_names_each_bad_field_then_adds_a_cluster(
     card = page.locator('[data-testid=cluster-card][data-name="tiny"]')
     expect(card).to_contain_text("barrier")
     expect(card.get_by_test_id("cluster-slots-count")).to_have_text("2")
+
+    # Edit: the same form, prefilled, its errors by the field; saved, the card shows it.
+    card.get_by_test_id("cluster-edit").click()
+    form = card.get_by_test_id("cluster-edit-form")
+    expect(form.get_by_test_id("cluster-slots")).to_have_value("2")
+    expect(form.get_by_test_id("cluster-setting-barrier_dir")).to_have_value(
+        str(tmp_path / "barrier")
+    )
+    expect(form.get_by_test_id("cluster-engine")).to_be_disabled()
+    form.get_by_test_id("cluster-slots").fill("10001")
+    form.get_by_test_id("cluster-save").click()
+    expect(form.get_by_test_id("cluster-error-slots")).to_contain_text("invalid_request")
+    form.get_by_test_id("cluster-slots").fill("3")
+    form.get_by_test_id("cluster-save").click()
+    expect(form).to_have_count(0)
+    expect(card.get_by_test_id("cluster-slots-count")).to_have_text("3")
     assert httpx.delete(f"{server.url}/api/clusters/tiny").status_code == 200
     expect(card).to_have_count(0)
 

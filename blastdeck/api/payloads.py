@@ -20,11 +20,12 @@ from blastdeck.api.schemas.clusters import SlotJob as SlotJobModel
 from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism, StagedCopy
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
 from blastdeck.api.schemas.results import Alignment
+from blastdeck.config import ClusterChanges, ClusterConfig
 from blastdeck.database_files import database_files, missing_files_reason
 from blastdeck.database_staging import ClusterCopy
 from blastdeck.databases import scope_of
 from blastdeck.domain import clusters
-from blastdeck.domain.clusters import Pause
+from blastdeck.domain.clusters import HIDDEN_SETTING, Pause
 from blastdeck.domain.errors import ErrorCode, category_of
 from blastdeck.domain.pipeline_model import (
     STEP_LABELS,
@@ -162,11 +163,20 @@ def database_payload(db: models.BlastDatabase) -> dict[str, Any]:
 
 # A setting whose name says it is a secret (a plugin engine's API token, say) is never shown.
 _SECRET_SETTING = re.compile(r"token|password|passwd|secret|credential|private_key", re.I)
-HIDDEN = "(hidden)"
+HIDDEN = HIDDEN_SETTING
 
 
 def shown_settings(settings: dict[str, str]) -> dict[str, str]:
     return {k: HIDDEN if _SECRET_SETTING.search(k) else v for k, v in settings.items()}
+
+
+def changes_record(changes: ClusterChanges | ClusterConfig) -> dict[str, Any]:
+    """A cluster added or edited as the audit log keeps it: the fields given but the name
+    (the entry's target), secrets hidden."""
+    record = changes.model_dump(exclude_unset=True, exclude={"name"})
+    if record.get("settings"):
+        record["settings"] = shown_settings(record["settings"])
+    return record
 
 
 def pause_model(pause: Pause | None) -> ClusterPause | None:

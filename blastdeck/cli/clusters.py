@@ -1,9 +1,10 @@
-"""`blastdeck cluster`: add a named compute target, list them, pause, resume and remove."""
+"""`blastdeck cluster`: add a named compute target, list them, edit, pause, resume, remove."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -13,11 +14,13 @@ from blastdeck.cli.output import console, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from pydantic_core import ErrorDetails
 
-    from blastdeck.config import ClusterConfig
-
-app = typer.Typer(help="Compute clusters: add, list, pause, resume, remove.", no_args_is_help=True)
+app = typer.Typer(
+    help="Compute clusters: add, list, edit, pause, resume, remove.", no_args_is_help=True
+)
+M = TypeVar("M", bound="BaseModel")
 NamespaceOpt = Annotated[
     str | None, typer.Option(help="one namespace of the cluster (default: the whole cluster)")
 ]
@@ -39,10 +42,17 @@ def cluster_add(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a named cluster (compute target)."""
+    from blastdeck.config import ClusterConfig
+
     with reaching(server, data_dir, token) as backend:
         settings = pairs(set_ or [], "--set")
-        config = _config(
-            name=name, engine=engine, namespace=namespace, slots=slots, settings=settings
+        config = _checked(
+            ClusterConfig,
+            name=name,
+            engine=engine,
+            namespace=namespace,
+            slots=slots,
+            settings=settings,
         )
         cluster = backend.add_cluster(config)
         say(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
@@ -75,35 +85,71 @@ def cluster_list(
                 say(f"{c['name']} cannot run jobs: {health.get('detail', '')}")
 
 
-@app.command("pause")
-def cluster_pause(
+@app.command("edit")
+def cluster_edit(
     name: Annotated[str, typer.Argument(help="the cluster")],
-    namespace: NamespaceOpt = None,
+    namespace: Annotated[str | None, typer.Option(help="default namespace")] = None,
+    slots: Annotated[int | None, typer.Option(help="parallel batches, 1 to 10000")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="engine setting KEY=VALUE (changed)")
+    ] = None,
+    unset: Annotated[list[str] | None, typer.Option(help="engine setting KEY (removed)")] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Pause a cluster or one namespace (admins): new submits there wait in phase `paused`
-    before taking the submit slot; running jobs go on."""
+    """Edit a cluster added at run time (admins): only the options given change, checked and
+    probed as `add` does; the name and engine are fixed. Jobs that have started keep the
+    settings they started with."""
+    from blastdeck.config import ClusterChanges
+
+    changed: dict[str, str | None] = dict(pairs(set_ or [], "--set"))
+    changed.update(dict.fromkeys(unset or []))
+    given = {"namespace": namespace, "slots": slots, "settings": changed or None}
+    changes = _checked(ClusterChanges, **{k: v for k, v in given.items() if v is not None})
     with reaching(server, data_dir, token) as backend:
-        state = backend.pause_cluster(name, namespace, resume=False)
-        say(state["paused"]["message"])
+        cluster = backend.update_cluster(name, changes)
+        say(
+            f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}, "
+            f"{cluster['slots']} slots, settings {json.dumps(cluster['settings'])}"
+        )
 
 
-@app.command("resume")
-def cluster_resume(
-    name: Annotated[str, typer.Argument(help="the cluster")],
-    namespace: NamespaceOpt = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
-    """Resume a paused cluster or namespace (admins): its waiting jobs take the slot."""
-    with reaching(server, data_dir, token) as backend:
-        state = backend.pause_cluster(name, namespace, resume=True)
-        where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
+def _pause_command(resume: bool, doc: str) -> Callable[..., None]:
+    """`pause` and `resume`: one command shape; ask, then say what the scope's pause is now."""
+
+    def command(
+        name: Annotated[str, typer.Argument(help="the cluster")],
+        namespace: NamespaceOpt = None,
+        server: ServerOpt = None,
+        token: TokenOpt = None,
+        data_dir: DataDirOpt = None,
+    ) -> None:
+        with reaching(server, data_dir, token) as backend:
+            state = backend.pause_cluster(name, namespace, resume=resume)
         still = state.get("paused")
+        if not resume:
+            say(still["message"])
+            return
+        where = state["cluster"] + (f" / {state['namespace']}" if state["namespace"] else "")
         say(f"{where} resumed" + (f"; still held: {still['message']}" if still else ""))
+
+    command.__doc__ = doc
+    return command
+
+
+cluster_pause = app.command("pause")(
+    _pause_command(
+        False,
+        """Pause a cluster or one namespace (admins): new submits there wait in phase `paused`
+    before taking the submit slot; running jobs go on.""",
+    )
+)
+cluster_resume = app.command("resume")(
+    _pause_command(
+        True, "Resume a paused cluster or namespace (admins): its waiting jobs take the slot."
+    )
+)
 
 
 @app.command("remove")
@@ -127,15 +173,13 @@ def _health(cluster: dict[str, Any]) -> str:
     return "ok" if health.get("ok") else "down"
 
 
-def _config(**values: Any) -> ClusterConfig:
-    """The cluster definition, checked by the model the server checks it with; a value it
-    refuses is an `invalid_cluster_setting` naming the field, here and with --server."""
+def _checked(model: type[M], **values: Any) -> M:
+    """A cluster definition or edit, checked by the model the server checks it with; a value
+    it refuses is an `invalid_cluster_setting` naming the field, here and with --server."""
     from pydantic import ValidationError
 
-    from blastdeck.config import ClusterConfig
-
     try:
-        return ClusterConfig(**values)
+        return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BlastDeckError(

@@ -8,12 +8,16 @@ added at run time is persisted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 # BLAST batches a cluster runs at once: far more than any host or SLURM array needs, and far
 # below what the store's integer column holds (a larger number crashed it).
 MAX_SLOTS = 10_000
+
+# What a secret setting shows instead of its value; sent back in an edit, it keeps the value.
+HIDDEN_SETTING = "(hidden)"
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,14 @@ class Cluster:
     slots: int  # BLAST processes it runs at once
     settings: dict[str, str] = field(default_factory=dict)
     namespaces: tuple[str, ...] = ()  # empty: any valid namespace
+
+    def record(self) -> dict[str, Any]:
+        """As JSON: a job keeps the definition it started with (`jobs.cluster_config`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Cluster:
+        return cls(**{**record, "namespaces": tuple(record.get("namespaces") or ())})
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     INVALID_CLUSTER_SETTING = "invalid_cluster_setting"
     CLUSTER_IN_USE = "cluster_in_use"  # deleting a cluster an unfinished job runs on
     CLUSTER_NOT_REMOVABLE = "cluster_not_removable"  # built-in `local` or from the config file
+    CLUSTER_NOT_EDITABLE = "cluster_not_editable"  # the same two: edit the config file instead
     JOB_NOT_FOUND = "job_not_found"
     JOB_ALREADY_FINISHED = "job_already_finished"
     JOB_STILL_ACTIVE = "job_still_active"
@@ -161,6 +162,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CLUSTER_EXISTS: 409,
     ErrorCode.CLUSTER_IN_USE: 409,
     ErrorCode.CLUSTER_NOT_REMOVABLE: 409,
+    ErrorCode.CLUSTER_NOT_EDITABLE: 409,
     ErrorCode.BROKER_UNAVAILABLE: 503,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.STORAGE_FULL: 507,

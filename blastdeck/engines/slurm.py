@@ -118,6 +118,7 @@ class SlurmEngine:
                 status=batch.fasta.with_suffix(".status"),
                 stderr=batch.fasta.with_suffix(".task.stderr"),
                 log=logs / f"task_{batch.index}.log",
+                cpu=batch.cpu_file,
             )
             for batch in self._plans.get(ctx.job_id, self._job_dir(ctx), keep=False)
         ]

@@ -26,6 +26,7 @@ class SlurmTask:
     status: Path  # the exit status of BLAST, written by the task script
     stderr: Path  # BLAST's stderr
     log: Path  # SLURM's output file for the task (slurmstepd writes its kill notices here)
+    cpu: Path  # the CPU seconds (user + system) BLAST took, for blastdeck_blast_cpu_seconds
 
 
 def argv_file_bytes(argv: list[str]) -> bytes:
@@ -91,7 +92,7 @@ def array_script(
     functions = "".join(stage_fns)
     cases = "\n".join(
         f"  {t.index}) table={q(str(t.table))}; status={q(str(t.status))};"
-        f" stderr={q(str(t.stderr))} ;;"
+        f" stderr={q(str(t.stderr))}; cpu={q(str(t.cpu))} ;;"
         for t in tasks
     )
     return f"""#!/bin/bash
@@ -115,9 +116,14 @@ if ! cd -- {q(str(node_db_dir.path))}; then
 fi
 export BLASTDB={q(node_db_dir.blastdb)}
 mapfile -d '' -t argv < {q(str(slurm_dir))}/task_"$SLURM_ARRAY_TASK_ID".argv
-rm -f -- "$table.part" "$status"
-"${{argv[@]}}" 2> "$stderr"
+rm -f -- "$table.part" "$status" "$cpu"
+# bash's `time` reports BLAST's own user and system CPU (its rusage), as the local engine's
+# wait4 does; summed into the batch's .cpu file, which the server reads when the job ends.
+TIMEFORMAT='%3U %3S'
+{{ time "${{argv[@]}}" 2> "$stderr"; }} 2> "$cpu.part"
 rc=$?
+awk '{{ printf "%.3f\\n", $1 + $2 }}' "$cpu.part" > "$cpu" 2> /dev/null
+rm -f -- "$cpu.part"
 if [ "$rc" -eq 0 ]; then mv -f -- "$table.part" "$table" || rc=74; fi
 write_status "$rc"
 exit "$rc"

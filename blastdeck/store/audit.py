@@ -1,4 +1,5 @@
-"""The audit log: one row per action that changes who may do what (`accounts.py`)."""
+"""The audit log: one row per admin action (users and tokens: `accounts.py`; clusters: the
+clusters router and the CLI's local backend)."""
 
 from __future__ import annotations
 

@@ -106,6 +106,22 @@ class ClusterStore:
             raise _exists("cluster", row.name, ErrorCode.CLUSTER_EXISTS) from None
         return row
 
+    def get(self, name: str) -> ClusterRow | None:
+        with self._sessions() as s:
+            return s.get(ClusterRow, name)
+
+    def update(self, row: ClusterRow) -> None:
+        with self._sessions.begin() as s:
+            s.merge(row)
+
+    def pin_job(self, job_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The cluster definition the job runs with: `record` unless it has one already (a job
+        keeps the settings it started with when an admin edits its cluster meanwhile)."""
+        with self._sessions.begin() as s:
+            pinned = Job.id == job_id, Job.cluster_config.is_(None)
+            s.execute(update(Job).where(*pinned).values(cluster_config=record))
+            return s.scalar(select(Job.cluster_config).where(Job.id == job_id))
+
     def delete_unless_used(self, name: str) -> list[str]:
         """Delete the cluster's row (and its pauses) unless an unfinished job runs on it; the
         ids of those jobs (nothing deleted) or []. One transaction, as for databases."""

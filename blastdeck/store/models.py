@@ -75,6 +75,9 @@ class Job(Base):
     taxon_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Where to tell of the job's end (domain/notifications.py targets); None: nowhere.
     notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The cluster's definition (domain.clusters.Cluster.record) as the job started: it keeps
+    # it when an admin edits the cluster meanwhile. None: not started yet.
+    cluster_config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     # Usage figures (store/usage.py), written by the process that runs the job: the submit-slot
     # wait when the slot is taken, the rest when the job ends (queue wait and run time as its

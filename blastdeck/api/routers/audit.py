@@ -1,4 +1,4 @@
-"""/api/audit: who did what to users, tokens and databases, and when (admins)."""
+"""/api/audit: who did what to users, tokens, databases and clusters, and when (admins)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """/api/clusters: where searches run, who holds each submit slot, the jobs waiting on it;
-adding, deleting, pausing and resuming a cluster (admins)."""
+adding, editing, deleting, pausing and resuming a cluster (admins)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import cluster_model, pause_model
+from blastdeck.api.payloads import changes_record, cluster_model, pause_model
 from blastdeck.api.schemas.clusters import (
     Cluster,
     ClusterCreate,
     ClusterList,
     ClusterRemoved,
+    ClusterUpdate,
     EngineInfo,
     EngineList,
     PauseRequest,
@@ -131,7 +132,23 @@ def _path_cluster(runtime: Runtime, name: str) -> str:
 
 @router.post("", status_code=201)
 def add_cluster(body: ClusterCreate, runtime: RuntimeDep, viewer: AdminDep) -> Cluster:
-    return cluster_model(runtime.clusters.add(body))
+    """Add a cluster (admins), checked against its engine and probed; in the audit log."""
+    added = runtime.clusters.add(body)
+    runtime.audit.record(viewer.name, "cluster.add", added.name, changes_record(body))
+    return cluster_model(added)
+
+
+@router.patch("/{cluster}")
+def update_cluster(
+    cluster: str, body: ClusterUpdate, runtime: RuntimeDep, viewer: AdminDep
+) -> Cluster:
+    """Edit a cluster added at run time (admins): only the fields given change; `settings` is
+    merged (null removes a setting, "(hidden)" keeps a secret). Checked and probed as POST is;
+    the name and engine are fixed. Jobs that have started keep the settings they started with;
+    jobs that start later use the new ones. Recorded in the audit log (`cluster.update`)."""
+    updated = runtime.clusters.update(_path_cluster(runtime, cluster), body)
+    runtime.audit.record(viewer.name, "cluster.update", updated.name, changes_record(body))
+    return cluster_model(updated)
 
 
 @router.delete("/{cluster}")
@@ -139,6 +156,7 @@ def delete_cluster(cluster: str, runtime: RuntimeDep, viewer: AdminDep) -> Clust
     """Delete a cluster added at run time (admins): refused with `cluster_in_use` while an
     unfinished job runs on it, `cluster_not_removable` for `local` and the config file's."""
     removed = runtime.clusters.remove(_path_cluster(runtime, cluster))
+    runtime.audit.record(viewer.name, "cluster.remove", removed.name)
     return ClusterRemoved(name=removed.name, engine=removed.engine)
 
 
@@ -153,6 +171,7 @@ def pause_cluster(
     pause = runtime.clusters.pause(
         _path_cluster(runtime, cluster), namespace, viewer.name or "admin"
     )
+    runtime.audit.record(viewer.name, "cluster.pause", pause.cluster, {"namespace": namespace})
     return PauseState(cluster=pause.cluster, namespace=pause.namespace, paused=pause_model(pause))
 
 
@@ -164,6 +183,7 @@ def resume_cluster(
     take the submit slot within a second or so. Resuming what is not paused is no error."""
     namespace = body.namespace if body else None
     found, ns = runtime.clusters.resume(_path_cluster(runtime, cluster), namespace)
+    runtime.audit.record(viewer.name, "cluster.resume", found.name, {"namespace": ns})
     # A namespace resumed while its whole cluster stays paused is still paused: say so.
     left = runtime.clusters.pause_of(found.name, ns) if ns else None
     return PauseState(cluster=found.name, namespace=ns, paused=pause_model(left))

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from blastdeck.config import ClusterConfig
+from blastdeck.config import ClusterChanges, ClusterConfig
 from blastdeck.domain.clusters import MAX_SLOTS
 
 
@@ -23,6 +23,14 @@ class ClusterCreate(ClusterConfig):
         strict=True,
         description="parallel BLAST batches; all cores",
     )
+
+
+class ClusterUpdate(ClusterChanges):
+    """The body of PATCH /api/clusters/{cluster}: the fields to change, with bounds."""
+
+    name: str | None = Field(default=None, max_length=64, description="fixed: the current one")
+    engine: str | None = Field(default=None, max_length=32, description="fixed: the current one")
+    namespace: str | None = Field(default=None, max_length=63)
 
 
 class PauseRequest(BaseModel):

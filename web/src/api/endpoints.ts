@@ -5,6 +5,7 @@ import type {
   AuditList,
   Cluster,
   ClusterCreate,
+  ClusterUpdate,
   ClusterList,
   ClusterRemoved,
   EngineInfo,
@@ -78,6 +79,9 @@ export const api = {
   engines: () => apiJson<{ items: EngineInfo[] }>('/api/clusters/engines').then((r) => r.items),
   /** Admins: add a cluster (validated like `cluster add`; errors name the field). */
   addCluster: (body: ClusterCreate) => apiJson<Cluster>('/api/clusters', { method: 'POST', body }),
+  /** Admins: edit a cluster added at run time (only the fields given change). */
+  updateCluster: (name: string, body: ClusterUpdate) =>
+    apiJson<Cluster>(`/api/clusters/${encodeURIComponent(name)}`, { method: 'PATCH', body }),
   removeCluster: (name: string) => apiJson<ClusterRemoved>(`/api/clusters/${encodeURIComponent(name)}`, { method: 'DELETE' }),
   /** Admins: pause (or resume) a whole cluster (`namespace` null) or one namespace. */
   pauseCluster: (name: string, namespace: string | null, resume = false) =>

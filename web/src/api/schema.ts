@@ -664,7 +664,10 @@ export interface paths {
          */
         get: operations["list_clusters_api_clusters_get"];
         put?: never;
-        /** Add Cluster */
+        /**
+         * Add Cluster
+         * @description Add a cluster (admins), checked against its engine and probed; in the audit log.
+         */
         post: operations["add_cluster_api_clusters_post"];
         delete?: never;
         options?: never;
@@ -732,7 +735,14 @@ export interface paths {
         delete: operations["delete_cluster_api_clusters__cluster__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Cluster
+         * @description Edit a cluster added at run time (admins): only the fields given change; `settings` is
+         *     merged (null removes a setting, "(hidden)" keeps a secret). Checked and probed as POST is;
+         *     the name and engine are fixed. Jobs that have started keep the settings they started with;
+         *     jobs that start later use the new ones. Recorded in the audit log (`cluster.update`).
+         */
+        patch: operations["update_cluster_api_clusters__cluster__patch"];
         trace?: never;
     };
     "/api/clusters/{cluster}/pause": {
@@ -1452,6 +1462,33 @@ export interface components {
             /** Engine */
             engine: string;
         };
+        /**
+         * ClusterUpdate
+         * @description The body of PATCH /api/clusters/{cluster}: the fields to change, with bounds.
+         */
+        ClusterUpdate: {
+            /**
+             * Name
+             * @description fixed: the current one
+             */
+            name?: string | null;
+            /**
+             * Engine
+             * @description fixed: the current one
+             */
+            engine?: string | null;
+            /** Namespace */
+            namespace?: string | null;
+            /**
+             * Slots
+             * @description parallel BLAST batches; null: all cores
+             */
+            slots?: number | null;
+            /** Settings */
+            settings?: {
+                [key: string]: string | null;
+            } | null;
+        };
         /** Database */
         Database: {
             /**
@@ -1605,7 +1642,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "cluster_not_editable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -7533,6 +7570,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClusterRemoved"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_cluster_api_clusters__cluster__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClusterUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cluster"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

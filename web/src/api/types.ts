@@ -63,6 +63,7 @@ export type StagedCopy = Schemas['StagedCopy'];
 export type Cluster = Schemas['Cluster'];
 export type ClusterList = Schemas['ClusterList'];
 export type ClusterCreate = Schemas['ClusterCreate'];
+export type ClusterUpdate = Schemas['ClusterUpdate'];
 export type SubmitSlot = Schemas['SubmitSlot'];
 export type SlotJob = Schemas['SlotJob'];
 export type ClusterPause = Schemas['ClusterPause'];

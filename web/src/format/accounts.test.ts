@@ -26,5 +26,9 @@ describe('describeAudit', () => {
     expect(describeAudit({ ...base, actor: 'root', action: 'user.update', details: { groups: [] } })).toBe(
       'root changed user alice (groups: none)',
     );
+    const edit = { slots: 2, settings: { namespaces: 'a,b' } };
+    expect(describeAudit({ ...base, target: 'hpc', actor: 'root', action: 'cluster.update', details: edit })).toBe(
+      'root edited cluster hpc (slots: 2; settings: {"namespaces":"a,b"})',
+    );
   });
 });

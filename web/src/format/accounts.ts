@@ -19,14 +19,25 @@ const ACTIONS: Record<string, string> = {
   'database.register': 'registered database',
   'database.visibility': 'changed who may search database',
   'database.remove': 'deleted database',
+  'cluster.add': 'added cluster',
+  'cluster.update': 'edited cluster',
+  'cluster.remove': 'deleted cluster',
+  'cluster.pause': 'paused cluster',
+  'cluster.resume': 'resumed cluster',
 };
+
+function detailText(v: unknown): string {
+  if (Array.isArray(v)) return v.join(', ') || 'none';
+  if (v !== null && typeof v === 'object') return JSON.stringify(v); // a cluster edit's settings
+  return String(v);
+}
 
 /** "root added user alice (admin: false, groups: lab)". */
 export function describeAudit(event: AuditEvent): string {
   const who = event.actor ?? '(auth off)';
   const what = ACTIONS[event.action] ?? event.action;
   const details = Object.entries(event.details)
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') || 'none' : String(v)}`)
+    .map(([k, v]) => `${k}: ${detailText(v)}`)
     .join('; ');
   return `${who} ${what} ${event.target}${details ? ` (${details})` : ''}`;
 }

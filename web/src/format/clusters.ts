@@ -26,3 +26,28 @@ export function waitedMs(waited: number | null, receivedAt: number, now: number)
 export function pauseText(slot: Pick<SubmitSlot, 'paused'>): string | null {
   return slot.paused ? slot.paused.message : null;
 }
+
+/** What a secret setting shows instead of its value (the server's `HIDDEN_SETTING`). */
+export const HIDDEN_SETTING = '(hidden)';
+
+/** An edit's `settings`: each known setting whose field changed. A cleared field removes the
+ * setting (null), except a secret's, which starts empty and, left empty, keeps its value. */
+export function editedSettings(
+  stored: Record<string, string>,
+  fields: Record<string, string>,
+  known: string[],
+): Record<string, string | null> {
+  const changed: Record<string, string | null> = {};
+  for (const key of known) {
+    const value = (fields[key] ?? '').trim();
+    const was = stored[key];
+    if (was === HIDDEN_SETTING) {
+      if (value) changed[key] = value;
+    } else if (value === '' && was !== undefined) {
+      changed[key] = null;
+    } else if (value !== '' && value !== was) {
+      changed[key] = value;
+    }
+  }
+  return changed;
+}

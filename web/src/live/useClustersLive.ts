@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from '../api/endpoints';
 import type { Cluster, ClusterList } from '../api/types';
-import { STREAM_SILENCE_MS, streamRetryDelay } from './useJobLive';
+import { openLiveStream } from './liveStream';
 
 export const CLUSTERS_KEY = ['clusters'] as const;
 export const CLUSTERS_POLL_MS = 1000;
@@ -28,54 +28,17 @@ export function useClustersLive(): ClustersLive {
   });
 
   useEffect(() => {
-    if (typeof EventSource === 'undefined') return undefined;
-    let source: EventSource | null = null;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let silenceTimer: ReturnType<typeof setTimeout> | undefined;
-    let attempt = 0;
-    let closed = false;
-
-    const onDead = () => {
-      clearTimeout(silenceTimer);
-      source?.close();
-      source = null;
-      if (closed) return;
-      setStreaming(false); // polling takes over until the stream is back
-      retryTimer = setTimeout(connect, streamRetryDelay(attempt));
-      attempt += 1;
-    };
-    const heardFrom = () => {
-      clearTimeout(silenceTimer);
-      silenceTimer = setTimeout(onDead, STREAM_SILENCE_MS);
-    };
-    const connect = () => {
-      if (closed) return;
-      source = new EventSource(api.clustersStreamUrl());
-      heardFrom();
-      source.addEventListener('ping', heardFrom);
-      source.addEventListener('clusters', (event) => {
-        heardFrom();
-        let payload: ClusterList;
-        try {
-          payload = JSON.parse((event as MessageEvent<string>).data) as ClusterList;
-        } catch {
-          return; // a garbled event: the next one (or a poll) brings the list
-        }
+    return openLiveStream<ClusterList>({
+      url: api.clustersStreamUrl(),
+      event: 'clusters',
+      onData: (payload) => {
         // A fetch still in flight started before this event: its answer would be older.
         void queryClient.cancelQueries({ queryKey: CLUSTERS_KEY, exact: true });
         queryClient.setQueryData(CLUSTERS_KEY, payload.items);
-        attempt = 0;
-        setStreaming(true);
-      });
-      source.onerror = onDead;
-    };
-    connect();
-    return () => {
-      closed = true;
-      clearTimeout(retryTimer);
-      clearTimeout(silenceTimer);
-      source?.close();
-    };
+        return 'open';
+      },
+      onStreaming: setStreaming, // false: polling takes over until the stream is back
+    });
   }, [queryClient]);
 
   return { clusters: query.data, error: query.error, receivedAt: query.dataUpdatedAt, streaming };

@@ -4,18 +4,10 @@ import { useEffect, useState } from 'react';
 import { isTransient } from '../api/client';
 import { api } from '../api/endpoints';
 import type { Job } from '../api/types';
+import { openLiveStream } from './liveStream';
 import { isTerminalPhase, jobPollInterval } from './polling';
 
-/** Back-off between stream reconnects: 1 s, 2 s, then every 5 s. */
-export const STREAM_RETRY_MS = [1000, 2000, 5000] as const;
-
-/** The server pings a quiet stream every 15 s; this long without any event means it died
- * without closing (a proxy or a suspended laptop), so fall back to polling and reconnect. */
-export const STREAM_SILENCE_MS = 35_000;
-
-export function streamRetryDelay(attempt: number): number {
-  return STREAM_RETRY_MS[Math.min(attempt, STREAM_RETRY_MS.length - 1)]!;
-}
+export { STREAM_RETRY_MS, STREAM_SILENCE_MS, streamRetryDelay } from './liveStream';
 
 export function jobKey(id: string) {
   return ['job', id] as const;
@@ -60,75 +52,29 @@ export function useJobLive(feed: JobFeed): JobLive {
   const stopped = isTerminalPhase(phase) || (!!job.error && !isTransient(job.error));
 
   useEffect(() => {
-    if (stopped || streamUrl === null || typeof EventSource === 'undefined') {
+    if (stopped || streamUrl === null) {
       setStreaming(false);
       return undefined;
     }
-    let source: EventSource | null = null;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let silenceTimer: ReturnType<typeof setTimeout> | undefined;
-    let attempt = 0;
-    let closed = false;
-
-    const onDead = () => {
-      // Take over reconnecting ourselves so polling can run in between.
-      clearTimeout(silenceTimer);
-      source?.close();
-      source = null;
-      if (closed) return;
-      setStreaming(false);
-      void queryClient.invalidateQueries({ queryKey: key, exact: true });
-      retryTimer = setTimeout(connect, streamRetryDelay(attempt));
-      attempt += 1;
-    };
-    const heardFrom = () => {
-      clearTimeout(silenceTimer);
-      silenceTimer = setTimeout(onDead, STREAM_SILENCE_MS);
-    };
-
-    const connect = () => {
-      if (closed) return;
-      source = new EventSource(streamUrl);
-      heardFrom();
-      source.addEventListener('ping', heardFrom);
-      source.addEventListener('job', (event) => {
-        heardFrom();
-        let payload: Job;
-        try {
-          payload = JSON.parse((event as MessageEvent<string>).data) as Job;
-        } catch {
-          return; // a garbled event: the next one (or a poll) brings the job
-        }
+    const refetch = () => void queryClient.invalidateQueries({ queryKey: key, exact: true });
+    return openLiveStream<Job>({
+      url: streamUrl,
+      event: 'job',
+      onData: (payload) => {
         queryClient.setQueryData(key, payload);
-        attempt = 0;
-        if (isTerminalPhase(payload.phase) || payload.poll_after_ms === null) {
-          // The server closes after the terminal event; keep the browser from reconnecting.
-          closed = true;
-          clearTimeout(silenceTimer);
-          source?.close();
+        return isTerminalPhase(payload.phase) || payload.poll_after_ms === null ? 'end' : 'open';
+      },
+      onStreaming: setStreaming,
+      onDead: refetch,
+      on: {
+        // The job was deleted while watched: stop, and let a fetch find out (404 → not found).
+        gone: (end) => {
+          end();
           setStreaming(false);
-        } else {
-          setStreaming(true);
-        }
-      });
-      // The job was deleted while watched: stop, and let a fetch find out (404 → not found).
-      source.addEventListener('gone', () => {
-        closed = true;
-        clearTimeout(silenceTimer);
-        source?.close();
-        setStreaming(false);
-        void queryClient.invalidateQueries({ queryKey: key, exact: true });
-      });
-      source.onerror = onDead;
-    };
-
-    connect();
-    return () => {
-      closed = true;
-      clearTimeout(retryTimer);
-      clearTimeout(silenceTimer);
-      source?.close();
-    };
+          refetch();
+        },
+      },
+    });
     // `key` is compared by its text: a feed made anew each render is the same feed.
   }, [keyText, streamUrl, stopped, queryClient]);
 

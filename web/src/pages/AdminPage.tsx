@@ -1,7 +1,7 @@
 // Users and tokens: everyone manages their own tokens; admins manage users, anyone's tokens,
 // and read the audit log. A new token is shown once, right here, and never again.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { ApiError } from '../api/client';
 import { api } from '../api/endpoints';
 import type { Token, TokenCreated, User } from '../api/types';
@@ -91,17 +91,15 @@ function TokensCard({ isAdmin, canMakeOwn, onCreated }: TokensProps) {
               <td data-testid="token-state">{t.active ? 'active' : `revoked ${formatDateTime(t.revoked_at)}`}</td>
               <td className="actions">
                 {t.active && (
-                  <button
-                    type="button"
-                    className="btn btn-small btn-danger"
-                    data-testid="token-revoke"
+                  <RowButton
+                    testId="token-revoke"
+                    danger
                     disabled={revoke.isPending}
-                    onClick={() => {
-                      if (window.confirm(`Revoke token ${t.id} of ${t.user}? It stops working at once.`)) revoke.mutate(t.id);
-                    }}
+                    confirm={`Revoke token ${t.id} of ${t.user}? It stops working at once.`}
+                    onClick={() => revoke.mutate(t.id)}
                   >
                     Revoke
-                  </button>
+                  </RowButton>
                 )}
               </td>
             </tr>
@@ -171,37 +169,25 @@ function UsersCard({ onCreated, self }: { onCreated: (token: TokenCreated) => vo
               <td>{formatDateTime(u.created_at)}</td>
               <td data-testid="user-state">{u.disabled_at ? 'disabled' : 'active'}</td>
               <td className="actions">
-                <button type="button" className="btn btn-small" data-testid="user-token" onClick={() => tokenFor.mutate(u.name)}>
+                <RowButton testId="user-token" onClick={() => tokenFor.mutate(u.name)}>
                   New token
-                </button>
+                </RowButton>
                 {u.name !== self && (
                   <>
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      data-testid="user-admin"
-                      onClick={() => update.mutate({ name: u.name, admin: !u.admin })}
-                    >
+                    <RowButton testId="user-admin" onClick={() => update.mutate({ name: u.name, admin: !u.admin })}>
                       {u.admin ? 'Remove admin' : 'Make admin'}
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      data-testid="user-disable"
-                      onClick={() => update.mutate({ name: u.name, disabled: !u.disabled_at })}
-                    >
+                    </RowButton>
+                    <RowButton testId="user-disable" onClick={() => update.mutate({ name: u.name, disabled: !u.disabled_at })}>
                       {u.disabled_at ? 'Enable' : 'Disable'}
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger"
-                      data-testid="user-remove"
-                      onClick={() => {
-                        if (window.confirm(`Remove user ${u.name} and their tokens?`)) remove.mutate(u.name);
-                      }}
+                    </RowButton>
+                    <RowButton
+                      testId="user-remove"
+                      danger
+                      confirm={`Remove user ${u.name} and their tokens?`}
+                      onClick={() => remove.mutate(u.name)}
                     >
                       Remove
-                    </button>
+                    </RowButton>
                   </>
                 )}
               </td>
@@ -211,6 +197,33 @@ function UsersCard({ onCreated, self }: { onCreated: (token: TokenCreated) => vo
       </table>
       <AddUserForm onAdded={invalidate} />
     </section>
+  );
+}
+
+interface RowButtonProps {
+  testId: string;
+  onClick: () => void;
+  children: ReactNode;
+  danger?: boolean;
+  disabled?: boolean;
+  /** Asked first (window.confirm); the action runs only when the admin agrees. */
+  confirm?: string;
+}
+
+/** One action of a table row: a small button, red and confirmed first when it destroys. */
+function RowButton({ testId, onClick, children, danger = false, disabled = false, confirm }: RowButtonProps) {
+  return (
+    <button
+      type="button"
+      className={danger ? 'btn btn-small btn-danger' : 'btn btn-small'}
+      data-testid={testId}
+      disabled={disabled}
+      onClick={() => {
+        if (confirm === undefined || window.confirm(confirm)) onClick();
+      }}
+    >
+      {children}
+    </button>
   );
 }
 

@@ -1,7 +1,7 @@
 // Every cluster: engine, slots, settings, health, and per namespace the submit-lock holder (TTL
 // left), the jobs waiting for the slot in order with how long each has waited, the running
 // jobs, the queue depth and any pause. Live over server-sent events (polling when they fail).
-// Admins pause and resume a cluster or one namespace, delete a cluster, and add one.
+// Admins pause and resume a cluster or one namespace, edit, delete and add a cluster.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
@@ -36,6 +36,7 @@ export function ClustersPage() {
   });
   const remove = useMutation({ mutationFn: api.removeCluster, onSettled: refresh });
   const [added, setAdded] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
 
   return (
     <div className="stack">
@@ -58,6 +59,12 @@ export function ClustersPage() {
           isAdmin={isAdmin}
           now={now}
           receivedAt={live.receivedAt}
+          editing={editing === cluster.name}
+          onEdit={(open) => setEditing(open ? cluster.name : null)}
+          onSaved={() => {
+            setEditing(null);
+            void refresh();
+          }}
           onPause={(namespace, resume) => pause.mutate({ cluster: cluster.name, namespace, resume })}
           onDelete={() => {
             if (window.confirm(`Delete cluster ${cluster.name}?`)) remove.mutate(cluster.name);
@@ -67,7 +74,7 @@ export function ClustersPage() {
       {!live.clusters && !live.error && <p className="muted">Loading…</p>}
       {isAdmin && (
         <ClusterForm
-          onAdded={(cluster) => {
+          onDone={(cluster) => {
             setAdded(cluster.name);
             void refresh();
           }}
@@ -82,11 +89,14 @@ interface CardProps {
   isAdmin: boolean;
   now: number;
   receivedAt: number;
+  editing: boolean;
+  onEdit: (open: boolean) => void;
+  onSaved: () => void;
   onPause: (namespace: string | null, resume: boolean) => void;
   onDelete: () => void;
 }
 
-function ClusterCard({ cluster, isAdmin, now, receivedAt, onPause, onDelete }: CardProps) {
+function ClusterCard({ cluster, isAdmin, now, receivedAt, editing, onEdit, onSaved, onPause, onDelete }: CardProps) {
   const settings = Object.entries(cluster.settings);
   return (
     <section className="card stack" data-testid="cluster-card" data-name={cluster.name}>
@@ -119,11 +129,15 @@ function ClusterCard({ cluster, isAdmin, now, receivedAt, onPause, onDelete }: C
           >
             {cluster.paused ? 'Resume cluster' : 'Pause cluster'}
           </button>
+          <button type="button" className="btn btn-small" data-testid="cluster-edit" onClick={() => onEdit(!editing)}>
+            Edit
+          </button>
           <button type="button" className="btn btn-small btn-danger" data-testid="cluster-delete" onClick={onDelete}>
             Delete
           </button>
         </div>
       )}
+      {isAdmin && editing && <ClusterForm editing={cluster} onDone={onSaved} onCancel={() => onEdit(false)} />}
       <table className="table" data-testid="slots-table">
         <thead>
           <tr>
