@@ -132,7 +132,7 @@ export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => voi
           />
         </label>
       </div>
-      {stage && <UploadProgress stage={stage} />}
+      {stage && <UploadProgress stage={stage} size={file?.size ?? 0} />}
       {upload.error && <ErrorNote error={upload.error} testId="db-upload-error" />}
       <div className="row">
         <button type="submit" className="btn btn-primary" disabled={busy || !file} data-testid="db-upload">
@@ -143,8 +143,19 @@ export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => voi
   );
 }
 
-function UploadProgress({ stage }: { stage: UploadStage }) {
-  if (stage.stage === 'building') return <Building uploadId={stage.uploadId} />;
+/** The upload's bar, full once every byte is sent; the server's work on the file below it. */
+function UploadProgress({ stage, size }: { stage: UploadStage; size: number }) {
+  if (stage.stage === 'building') {
+    return (
+      <>
+        <div className="field" data-testid="db-upload-progress">
+          <progress max={100} value={100} aria-label="Upload progress" />
+          <span className="hint">Uploaded: {formatBytes(size)}</span>
+        </div>
+        <Building uploadId={stage.uploadId} />
+      </>
+    );
+  }
   const percent = percentOf(stage.loaded, stage.total);
   return (
     <div className="field" data-testid="db-upload-progress">
