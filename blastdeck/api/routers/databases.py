@@ -24,7 +24,7 @@ from blastdeck.api.schemas.databases import (
     Visibility,
 )
 from blastdeck.auth import Viewer
-from blastdeck.build_progress import BuildProgress, parse_upload_id
+from blastdeck.build_progress import EXPIRE_AFTER_S, BuildProgress, parse_upload_id
 from blastdeck.database_staging import staged_copies
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -137,8 +137,8 @@ def get_upload_progress(upload_id: str, runtime: RuntimeDep, viewer: ViewerDep) 
     if entry is None or not viewer.can_see(entry.owner_id):
         raise BlastDeckError(
             ErrorCode.UNKNOWN_UPLOAD,
-            "No upload with this id is being built here (unknown, or ended over 10 minutes "
-            "ago, or handled by another API process).",
+            "No upload with this id is being built here (unknown, ended over "
+            f"{EXPIRE_AFTER_S / 60:.0f} minutes ago, or handled by another API process).",
             field="upload_id",
         )
     return UploadProgress.model_validate(entry, from_attributes=True)
