@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from blastdeck.build_progress import BuildProgress
 from blastdeck.database_build import database_records, fasta_molecule, gunzip_blocks
 from blastdeck.database_files import GZIP_MAGIC
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -45,10 +46,15 @@ def gunzipped(source: Path, folder: Path, max_bytes: int) -> Path:
 
 
 def check_fasta_file(
-    source: Path, target: Path, chosen: Molecule | None, keep_ids: bool
+    source: Path,
+    target: Path,
+    chosen: Molecule | None,
+    keep_ids: bool,
+    progress: BuildProgress | None = None,
 ) -> CheckedFasta:
     """Check the plain FASTA at `source` and write its records to `target` as makeblastdb
-    reads them best (one line per header and per sequence)."""
+    reads them best (one line per header and per sequence); each part checked is counted in
+    `progress` (its letters and headers make makeblastdb's estimate)."""
     with source.open("rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
     molecule = chosen or fasta_molecule(sample)
@@ -68,6 +74,10 @@ def check_fasta_file(
                 out.write(f">{record.defline}\n{record.sequence}\n")
             if seqids is not None:
                 seqids.extend(record.id for record in records)
+            if progress is not None:
+                letters = sum(len(record.sequence) for record in records)
+                headers = sum(len(record.defline) for record in records)
+                progress.checked(len(part), len(records), letters, headers)
     if count == 0:  # an empty file: the rules' own message, as for a pasted FASTA
         database_records(b"", chosen, molecule)
     return CheckedFasta(molecule, count, seqids)

@@ -29,6 +29,7 @@ from blastdeck.blast_tools import (
     database_arg,
     run_tool,
 )
+from blastdeck.build_progress import BuildProgress
 from blastdeck.database_build import gunzip_bounded, makeblastdb, molecule_word
 from blastdeck.database_fasta import check_fasta_file, gunzipped
 from blastdeck.database_files import (
@@ -327,12 +328,15 @@ class DatabaseCatalog:
         molecule: str | Molecule | None = None,
         taxid_map: str | bytes | None = None,
         taxid: int | str | None = None,
+        progress: BuildProgress | None = None,
     ) -> BlastDatabase:
         """Build a database from a FASTA file (plain or gzipped; an upload spooled to disk, read
         a part at a time: `database_fasta.py`) with makeblastdb under the data dir; `molecule`
         (nucl or prot) is detected from the residues when not given. Its sequences' taxids
         come from `taxid_map` (`seqid<TAB>taxid` lines, checked first) or `taxid` (one for
-        all), through makeblastdb -taxid_map. The file is left for the caller to remove."""
+        all), through makeblastdb -taxid_map. `progress` follows the check and makeblastdb. The
+        file is left for the caller to remove."""
+        progress = progress or BuildProgress("", None)  # nobody asks: counted for nothing
         stored = self._new_name(name, sharing)
         chosen = _parse_molecule(molecule)
         if taxid_map is not None and taxid is not None:
@@ -355,9 +359,11 @@ class DatabaseCatalog:
         base = plain_name(stored)
         work = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=self._dir))
         try:
+            progress.checking(None)  # no total while a gzipped upload is inflated
             plain = gunzipped(fasta, work, self._max_fasta_bytes)
+            progress.checking(plain.stat().st_size)
             keep_ids = taxid_map is not None or taxid is not None
-            checked = check_fasta_file(plain, work / f"{base}.fa", chosen, keep_ids)
+            checked = check_fasta_file(plain, work / f"{base}.fa", chosen, keep_ids, progress)
             if plain != fasta:
                 plain.unlink()  # the inflated copy, before the work dir becomes the database's
             seqids = checked.seqids or []
@@ -371,7 +377,9 @@ class DatabaseCatalog:
             if taxids:
                 map_name = f"{base}.taxid_map"
                 (work / map_name).write_text(map_text(taxids))
-            makeblastdb(work, base, checked.molecule, title or plain_name(stored), map_name)
+            inputs = {f"{base}.fa", f"{base}.taxid_map"}
+            with progress.building(checked.molecule, work, base, inputs):
+                makeblastdb(work, base, checked.molecule, title or plain_name(stored), map_name)
             (work / f"{base}.fa").unlink()
             if map_name:
                 (work / map_name).unlink()

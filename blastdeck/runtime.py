@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from blastdeck.accounts import AccountService
+from blastdeck.build_progress import BuildProgressRegistry
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.config import Settings
 from blastdeck.database_removal import DatabaseRemoval
@@ -83,6 +84,7 @@ class Runtime:
             settings.max_upload_bytes,
             self.taxonomy,
         )
+        self.build_progress = BuildProgressRegistry()  # this process's uploads being built
         self.clusters = ClusterRegistry(settings, ClusterStore(sessions))
         self.users = UserStore(sessions)
         audit = self.audit = AuditLog(sessions)

@@ -1,13 +1,15 @@
 """The Databases page end to end (Chromium via Playwright, a real `blastdeck serve`, real
 makeblastdb and the real taxonomy): upload 20 bench 16S records with their taxid map and see the
 database's coverage in the list; a map with a bad line shows the server's error naming the line;
-delete the database with the page's button; register a path (the form admins see) and share it
-with a group from its row."""
+delete the database with the page's button; a bigger upload shows the second bar (checking the
+FASTA, then makeblastdb); register a path (the form admins see) and share it with a group from
+its row."""
 
 # ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
 
 from __future__ import annotations
 
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,6 +128,38 @@ def test_a_bad_map_line_shows_the_servers_error(
     expect(error).to_contain_text("Taxid map line 4")
     expect(page.locator("[data-testid=database-row][data-name=badmap]")).to_have_count(0)
     assert httpx.get(f"{server.url}/api/databases/badmap").status_code == 404
+
+
+def test_a_bigger_upload_shows_checking_then_building(server: Server, page: Page, tmp_path) -> None:
+    """~16 MB: long enough for the page's polls (every 500 ms) to see the server at work."""
+    rng = random.Random(5)
+    letters = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
+    big = tmp_path / "big.fa"
+    with big.open("wb") as out:
+        for i in range(4000):
+            out.write(b">big%d\n%s\n" % (i, rng.randbytes(4000).translate(letters)))
+    page.goto(f"{server.url}/databases")
+    page.evaluate(
+        """() => {
+        window.seenPhases = new Set();
+        new MutationObserver(() => {
+          const bar = document.querySelector('[data-testid=db-build-progress]');
+          const label = document.querySelector('[data-testid=db-build-label]');
+          if (bar) window.seenPhases.add(bar.dataset.phase + ': ' + label.textContent);
+        }).observe(document.body, { childList: true, subtree: true, attributes: true });
+    }"""
+    )
+    page.get_by_test_id("db-name").fill("bigone")
+    page.get_by_test_id("db-file").set_input_files(str(big))
+    page.get_by_test_id("db-upload").click()
+    expect(page.get_by_test_id("db-added")).to_contain_text("Added bigone", timeout=60_000)
+    seen = page.evaluate("() => [...window.seenPhases]")
+    assert any(
+        s.startswith("checking: Checking FASTA")
+        or s.startswith("building: Building (makeblastdb) ~")
+        for s in seen
+    ), seen
+    assert httpx.delete(f"{server.url}/api/databases/bigone").status_code == 200
 
 
 def test_register_a_path_then_share_it_with_a_group(server: Server, page: Page) -> None:

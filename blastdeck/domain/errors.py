@@ -62,6 +62,10 @@ class ErrorCode(StrEnum):
     COLUMN_NOT_FOR_PROGRAM = "column_not_for_program"  # qcovus asked of a protein job
     SUBJECTS_NOT_IN_JOB = "subjects_not_in_job"  # a FASTA download names subjects it never hit
     SHARE_NOT_FOUND = "share_not_found"  # a share link unknown, forged, revoked or expired
+    # a database upload's build progress (build_progress.py)
+    INVALID_UPLOAD_ID = "invalid_upload_id"  # X-Upload-Id / the URL's id is not a UUID
+    UPLOAD_ID_IN_USE = "upload_id_in_use"  # another upload in this process has that id
+    UNKNOWN_UPLOAD = "unknown_upload"  # unknown, expired, another's, or another API process's
     UNKNOWN_COMMAND = "unknown_command"
     QUERY_TOO_LARGE = "query_too_large"
     QUOTA_EXCEEDED = "quota_exceeded"
@@ -176,6 +180,8 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_USER: 404,
     ErrorCode.UNKNOWN_TOKEN: 404,
     ErrorCode.SHARE_NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_UPLOAD: 404,
+    ErrorCode.UPLOAD_ID_IN_USE: 409,
     ErrorCode.UNKNOWN_TAXON: 404,
     # A server-side configuration problem (BLASTDECK_TAXONOMY_DIR), not the request's fault.
     ErrorCode.TAXONOMY_UNAVAILABLE: 503,

@@ -20,9 +20,11 @@ from blastdeck.api.schemas.databases import (
     DatabaseRegister,
     DatabaseRemoved,
     DatabaseUpdate,
+    UploadProgress,
     Visibility,
 )
 from blastdeck.auth import Viewer
+from blastdeck.build_progress import EXPIRE_AFTER_S, BuildProgress, parse_upload_id
 from blastdeck.database_staging import staged_copies
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -35,6 +37,16 @@ router = APIRouter(prefix="/api/databases", tags=["databases"], responses=ERROR_
 
 # The body is read by hand (JSON or multipart); api/openapi_doc.py adds DatabaseRegister.
 _DATABASE_BODY = {
+    "parameters": [
+        {
+            "name": "X-Upload-Id",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "format": "uuid"},
+            "description": "a UUID the client made for a FASTA upload: the build's progress "
+            "is then at /api/databases/uploads/{upload_id} (422 invalid_upload_id if malformed)",
+        }
+    ],
     "requestBody": {
         "required": True,
         "content": {
@@ -78,7 +90,7 @@ _DATABASE_BODY = {
                 }
             },
         },
-    }
+    },
 }
 
 
@@ -112,6 +124,24 @@ async def add_database(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
         runtime.audit.record, viewer.name, "database.register", row.name, {"path": row.path}
     )
     return await run_in_threadpool(_with_staged, runtime, row)  # reads files: off the loop
+
+
+@router.get("/uploads/{upload_id}")
+def get_upload_progress(upload_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> UploadProgress:
+    """How far the build of an upload sent with the header `X-Upload-Id` has got: checking the
+    FASTA (bytes), then makeblastdb (bytes written against an estimate). Known only to the API
+    process building it, until 10 minutes after it ended, and to its uploader or an admin:
+    anything else is 404 `unknown_upload` (with several API processes the page then shows a
+    bar without a percent)."""
+    entry = runtime.build_progress.get(parse_upload_id(upload_id))
+    if entry is None or not viewer.can_see(entry.owner_id):
+        raise BlastDeckError(
+            ErrorCode.UNKNOWN_UPLOAD,
+            "No upload with this id is being built here (unknown, ended over "
+            f"{EXPIRE_AFTER_S / 60:.0f} minutes ago, or handled by another API process).",
+            field="upload_id",
+        )
+    return UploadProgress.model_validate(entry, from_attributes=True)
 
 
 @router.get("/{name:path}")
@@ -166,11 +196,27 @@ def _with_staged(runtime: Runtime, row: BlastDatabase) -> Database:
 async def _build_from_upload(request: Request, runtime: Runtime, viewer: Viewer) -> Database:
     """The FASTA (and taxid map) streamed to files in the data dir as they arrive, then built
     from there: a multi-GB upload never sits in memory, and one cut off half-way leaves no
-    file and no database."""
+    file and no database. With the header `X-Upload-Id` (a UUID the client made), its
+    progress can be read meanwhile at /api/databases/uploads/{id}."""
+    upload_id = request.headers.get("x-upload-id")
+    upload_id = parse_upload_id(upload_id) if upload_id is not None else None
     folder = runtime.settings.databases_dir
     folder.mkdir(parents=True, exist_ok=True)
     spool = folder / f".upload-{uuid.uuid4().hex}"
     files = {"file": spool.with_suffix(".part"), "taxid_map": spool.with_suffix(".map")}
+    with runtime.build_progress.tracking(upload_id, viewer.user_id) as progress:
+        row = await _spool_and_build(request, runtime, viewer, files, progress)
+    runtime.build_progress.done(progress, row.name)
+    return await run_in_threadpool(_with_staged, runtime, row)
+
+
+async def _spool_and_build(
+    request: Request,
+    runtime: Runtime,
+    viewer: Viewer,
+    files: dict[str, Path],
+    progress: BuildProgress,
+) -> BlastDatabase:
     try:
         form, filenames = await spool_multipart(request, files, "the FASTA")
         name = form.get("name") or _name_from_filename(filenames["file"])
@@ -188,12 +234,13 @@ async def _build_from_upload(request: Request, runtime: Runtime, viewer: Viewer)
                 molecule=_form_str(form.get("molecule")),
                 taxid_map=taxid_map,
                 taxid=_form_str(form.get("taxid")),
+                progress=progress,
             )
         )
     finally:
         for path in files.values():
             path.unlink(missing_ok=True)
-    return await run_in_threadpool(_with_staged, runtime, row)
+    return row
 
 
 def _name_from_filename(filename: str) -> str:

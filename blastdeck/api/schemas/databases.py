@@ -96,3 +96,30 @@ class DatabaseRemoved(BaseModel):
         "are left where they are)"
     )
     staged_removed: list[str] = Field(description="staged copies deleted on the clusters")
+
+
+class UploadProgress(BaseModel):
+    """How far the build of an uploaded FASTA has got (build_progress.py), for this API
+    process's own uploads only."""
+
+    upload_id: str
+    phase: Literal["receiving", "checking", "building", "done", "failed"] = Field(
+        description="receiving the bytes, checking the FASTA, building (makeblastdb), done or "
+        "failed"
+    )
+    percent: int | None = Field(
+        description="of the current phase; null when not known (receiving; inflating a "
+        "gzipped upload). While building it is an estimate and stops at 99 until done"
+    )
+    total_bytes: int | None = Field(description="the plain FASTA's size, once known")
+    checked_bytes: int = Field(description="bytes of the plain FASTA checked so far")
+    sequences: int = Field(description="sequences checked so far")
+    letters: int = Field(description="letters checked so far")
+    output_bytes: int = Field(description="bytes makeblastdb has written so far")
+    output_estimate: int | None = Field(
+        description="an estimate of the bytes makeblastdb will write, from the letters, "
+        "sequences and headers checked"
+    )
+    database: str | None = Field(description="the database's name, once done")
+    error_code: str | None = Field(description="why it failed (the upload's own answer)")
+    message: str | None

@@ -15,6 +15,7 @@ import type {
   DatabaseRegister,
   DatabaseRemoved,
   DatabaseUpdate,
+  UploadProgress,
   Job,
   JobCreate,
   JobEventList,
@@ -57,6 +58,10 @@ export const api = {
   /** Change who may search a database (its owner or an admin); the answer names it anew. */
   updateDatabase: (name: string, body: DatabaseUpdate) =>
     apiJson<Database>(databasePath(name), { method: 'PATCH', body }),
+  /** How far this API process has got building an upload sent with X-Upload-Id (404 once
+   * unknown, expired, or built by another API process). */
+  uploadProgress: (uploadId: string) =>
+    apiJson<UploadProgress>(`/api/databases/uploads/${encodeURIComponent(uploadId)}`),
   clusters: () => apiJson<ClusterList>('/api/clusters').then((r) => r.items),
 
   /** Users (admins), tokens (your own; admins anyone's), the audit log (admins). */

@@ -614,6 +614,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/databases/uploads/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Upload Progress
+         * @description How far the build of an upload sent with the header `X-Upload-Id` has got: checking the
+         *     FASTA (bytes), then makeblastdb (bytes written against an estimate). Known only to the API
+         *     process building it, until 10 minutes after it ended, and to its uploader or an admin:
+         *     anything else is 404 `unknown_upload` (with several API processes the page then shows a
+         *     bar without a percent).
+         */
+        get: operations["get_upload_progress_api_databases_uploads__upload_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/databases/{name}": {
         parameters: {
             query?: never;
@@ -1642,7 +1666,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "cluster_not_editable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "cluster_not_editable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "invalid_upload_id" | "upload_id_in_use" | "unknown_upload" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -2742,6 +2766,68 @@ export interface components {
         TokenList: {
             /** Items */
             items: components["schemas"]["Token"][];
+        };
+        /**
+         * UploadProgress
+         * @description How far the build of an uploaded FASTA has got (build_progress.py), for this API
+         *     process's own uploads only.
+         */
+        UploadProgress: {
+            /** Upload Id */
+            upload_id: string;
+            /**
+             * Phase
+             * @description receiving the bytes, checking the FASTA, building (makeblastdb), done or failed
+             * @enum {string}
+             */
+            phase: "receiving" | "checking" | "building" | "done" | "failed";
+            /**
+             * Percent
+             * @description of the current phase; null when not known (receiving; inflating a gzipped upload). While building it is an estimate and stops at 99 until done
+             */
+            percent: number | null;
+            /**
+             * Total Bytes
+             * @description the plain FASTA's size, once known
+             */
+            total_bytes: number | null;
+            /**
+             * Checked Bytes
+             * @description bytes of the plain FASTA checked so far
+             */
+            checked_bytes: number;
+            /**
+             * Sequences
+             * @description sequences checked so far
+             */
+            sequences: number;
+            /**
+             * Letters
+             * @description letters checked so far
+             */
+            letters: number;
+            /**
+             * Output Bytes
+             * @description bytes makeblastdb has written so far
+             */
+            output_bytes: number;
+            /**
+             * Output Estimate
+             * @description an estimate of the bytes makeblastdb will write, from the letters, sequences and headers checked
+             */
+            output_estimate: number | null;
+            /**
+             * Database
+             * @description the database's name, once done
+             */
+            database: string | null;
+            /**
+             * Error Code
+             * @description why it failed (the upload's own answer)
+             */
+            error_code: string | null;
+            /** Message */
+            message: string | null;
         };
         /** UsageDay */
         UsageDay: {
@@ -6628,7 +6714,10 @@ export interface operations {
     add_database_api_databases_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description a UUID the client made for a FASTA upload: the build's progress is then at /api/databases/uploads/{upload_id} (422 invalid_upload_id if malformed) */
+                "X-Upload-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6674,6 +6763,118 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Database"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or not the expected shape) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid token (auth is on) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (admins only, or a missing CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job, database or route (other users' jobs are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not in this state (e.g. cancelling a finished job) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the upload limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a quota or the submit rate (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service the request needs is down (the broker, the job database) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The data dir is full */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_upload_progress_api_databases_uploads__upload_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadProgress"];
                 };
             };
             /** @description The body could not be read (not JSON, or not the expected shape) */

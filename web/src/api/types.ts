@@ -55,6 +55,7 @@ export type TaxonomyParams = QueryParams<'/api/jobs/{job_id}/taxonomy'>;
 export type Rank = NonNullable<TaxonomyParams['rank']>;
 
 export type Database = Schemas['Database'];
+export type UploadProgress = Schemas['UploadProgress'];
 export type DatabaseList = Schemas['DatabaseList'];
 export type DatabaseRemoved = Schemas['DatabaseRemoved'];
 export type DatabaseRegister = Schemas['DatabaseRegister'];

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { coverageText, formatBytes, percentOf, stagedText, topOrganismsText, visibilityText } from './databases';
+import {
+  buildProgressText,
+  coverageText,
+  formatBytes,
+  percentOf,
+  stagedText,
+  topOrganismsText,
+  visibilityText,
+} from './databases';
 
 describe('database formatters', () => {
   it('formats sizes on disk', () => {
@@ -38,5 +46,18 @@ describe('database formatters', () => {
       { cluster: 'hpc', location: '/n/dbs/x (node scratch)', current: false },
     ];
     expect(stagedText({ staged })).toBe('local, hpc (out of date)');
+  });
+  it('words the build bar of an upload by phase', () => {
+    expect(buildProgressText(null)).toEqual({
+      label: 'Building the database (checking the FASTA, then makeblastdb)…',
+      percent: null,
+    });
+    expect(buildProgressText({ phase: 'checking', percent: null }).percent).toBeNull(); // inflating
+    expect(buildProgressText({ phase: 'checking', percent: 42 })).toEqual({ label: 'Checking FASTA 42 %', percent: 42 });
+    expect(buildProgressText({ phase: 'building', percent: 63 })).toEqual({
+      label: 'Building (makeblastdb) ~63 %',
+      percent: 63,
+    });
+    expect(buildProgressText({ phase: 'done', percent: 100 }).percent).toBe(100);
   });
 });

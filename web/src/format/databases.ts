@@ -1,5 +1,5 @@
 // Display text for the Databases page.
-import type { Database } from '../api/types';
+import type { Database, UploadProgress } from '../api/types';
 
 /** "1.5 KB", "12.3 MB", "2.00 GB" (powers of 1024, as `du -h`). */
 export function formatBytes(bytes: number | null | undefined): string {
@@ -47,4 +47,32 @@ export function stagedText(db: Pick<Database, 'staged'>): string {
 export function percentOf(loaded: number, total: number): number {
   if (!(total > 0)) return 0;
   return Math.max(0, Math.min(100, Math.floor((loaded / total) * 100)));
+}
+
+/** The second bar of an upload, while the server checks the FASTA and runs makeblastdb: its words
+ * and value ("Checking FASTA 42 %", "Building (makeblastdb) ~63 %"); a null percent is a bar
+ * without a value. `progress` null: this server process does not know the upload (several API
+ * processes: another one is building it), so only that it is being built can be said. */
+export function buildProgressText(progress: Pick<UploadProgress, 'phase' | 'percent'> | null): {
+  label: string;
+  percent: number | null;
+} {
+  const percent = progress?.percent ?? null;
+  switch (progress?.phase) {
+    case undefined:
+      return { label: 'Building the database (checking the FASTA, then makeblastdb)…', percent: null };
+    case 'receiving':
+      return { label: 'Receiving the upload…', percent: null };
+    case 'checking':
+      return percent == null
+        ? { label: 'Unpacking the gzipped FASTA…', percent: null }
+        : { label: `Checking FASTA ${percent} %`, percent };
+    case 'building':
+      // An estimate from the letters checked: "~", and never 100 before makeblastdb is done.
+      return { label: `Building (makeblastdb) ~${percent ?? 0} %`, percent: percent ?? 0 };
+    case 'done':
+      return { label: 'Built; adding it to the list…', percent: 100 };
+    case 'failed':
+      return { label: 'The build failed.', percent: null };
+  }
 }

@@ -1,15 +1,19 @@
 // Build a database from a FASTA upload: name, file (drop or pick), taxids (a map file or one
-// taxid), molecule; a progress bar while the bytes go, then "building" until makeblastdb answers.
-import { useMutation } from '@tanstack/react-query';
+// taxid), molecule; a progress bar while the bytes go, then a second one while the server checks
+// the FASTA and runs makeblastdb (polled from GET /api/databases/uploads/{id}).
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type DragEvent, type FormEvent } from 'react';
+import { api } from '../../api/endpoints';
 import type { Database } from '../../api/types';
 import { uploadDatabase, type UploadStage } from '../../api/upload';
-import { formatBytes, percentOf } from '../../format/databases';
+import { buildProgressText, formatBytes, percentOf } from '../../format/databases';
 import { formatDuration } from '../../format/text';
 import { useNow } from '../../live/useNow';
 import { ErrorNote } from '../ErrorNote';
 
 type Molecule = '' | 'nucl' | 'prot';
+
+const BUILD_POLL_MS = 500;
 
 export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => void }) {
   const [name, setName] = useState('');
@@ -128,7 +132,7 @@ export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => voi
           />
         </label>
       </div>
-      {stage && <UploadProgress stage={stage} />}
+      {stage && <UploadProgress stage={stage} size={file?.size ?? 0} />}
       {upload.error && <ErrorNote error={upload.error} testId="db-upload-error" />}
       <div className="row">
         <button type="submit" className="btn btn-primary" disabled={busy || !file} data-testid="db-upload">
@@ -139,8 +143,19 @@ export function DatabaseUploadForm({ onAdded }: { onAdded: (db: Database) => voi
   );
 }
 
-function UploadProgress({ stage }: { stage: UploadStage }) {
-  if (stage.stage === 'building') return <Building />;
+/** The upload's bar, full once every byte is sent; the server's work on the file below it. */
+function UploadProgress({ stage, size }: { stage: UploadStage; size: number }) {
+  if (stage.stage === 'building') {
+    return (
+      <>
+        <div className="field" data-testid="db-upload-progress">
+          <progress max={100} value={100} aria-label="Upload progress" />
+          <span className="hint">Uploaded: {formatBytes(size)}</span>
+        </div>
+        <Building uploadId={stage.uploadId} />
+      </>
+    );
+  }
   const percent = percentOf(stage.loaded, stage.total);
   return (
     <div className="field" data-testid="db-upload-progress">
@@ -152,14 +167,34 @@ function UploadProgress({ stage }: { stage: UploadStage }) {
   );
 }
 
-/** The server reports no progress of its checks and makeblastdb: how long it has taken so far. */
-function Building() {
+/** The server's work on the uploaded file: checking the FASTA, then makeblastdb, polled every
+ * BUILD_POLL_MS; the time taken so far beside it. Not known to this API process (404: another
+ * one builds it), the bar has no value. */
+function Building({ uploadId }: { uploadId?: string }) {
   const [since] = useState(() => Date.now());
   const elapsed = Math.floor((useNow(true, 1000) - since) / 1000) * 1000;
+  const progress = useQuery({
+    queryKey: ['upload-progress', uploadId],
+    queryFn: () => api.uploadProgress(uploadId ?? ''),
+    enabled: !!uploadId,
+    refetchInterval: BUILD_POLL_MS,
+    retry: false,
+    gcTime: 0,
+  });
+  const { label, percent } = buildProgressText(progress.data ?? null);
   return (
-    <p className="muted" role="status" data-testid="db-building">
-      Uploaded; building the database (checking the FASTA and taxids, running makeblastdb)…{' '}
-      <span data-testid="db-building-elapsed">{elapsed >= 1000 ? formatDuration(elapsed) : ''}</span>
-    </p>
+    <div className="field" role="status" data-testid="db-building">
+      <progress
+        max={100}
+        value={percent ?? undefined}
+        aria-label="Build progress"
+        data-testid="db-build-progress"
+        data-phase={progress.data?.phase ?? 'unknown'}
+      />
+      <span className="hint">
+        <span data-testid="db-build-label">{label}</span>{' '}
+        <span data-testid="db-building-elapsed">{elapsed >= 1000 ? formatDuration(elapsed) : ''}</span>
+      </span>
+    </div>
   );
 }
