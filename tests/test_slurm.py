@@ -241,7 +241,8 @@ def test_a_signal_slurm_sent_is_named_by_slurm_whatever_the_status_file_says(
     """A time limit's SIGTERM can kill BLAST before the script is killed too: the script then
     writes status 143. SLURM's verdict (TIMEOUT) names the cause, not "killed by signal 15";
     until SLURM has said, the verdict waits (with the missing-status grace)."""
-    task = SlurmTask(0, tmp_path / "t.tsv", tmp_path / "t.status", tmp_path / "e", tmp_path / "l")
+    files = [tmp_path / name for name in ("t.tsv", "t.status", "e", "l", "t.cpu")]
+    task = SlurmTask(0, *files)
     task.status.write_text("143\n")
     conf = parse_settings("hpc", {"time_limit": "00:01:00"})
 
