@@ -14,8 +14,10 @@ worker --concurrency 1` on PostgreSQL + Redis):
 2. change  - BLAST is resumed (SIGCONT): each batch that ends is a change made by the process
              running the job (embedded: a pipeline thread of the server; distributed: the
              worker, announced by PostgreSQL NOTIFY). For every change, the time from the job's
-             `updated_at` (stamped by the writer) to its arrival on each of the N streams.
-             Target: every change reaches all N within 0.5 s. Every stream must end with the job.
+             `updated_at` (stamped by the writer) to its arrival on each of the N streams
+             (that state, or a later one that superseded it before the stream wrote it: a
+             stream sends the latest state). Target: every change reaches all N within 0.5 s.
+             Every stream must end with the job.
 3. load    - a 50-query search of the 16S bench data (n3000-s7) runs while 20 pollers each GET
              /api/jobs/{id} and /api/jobs once a second (the page's fastest cadence), first
              with no stream open (the reference: what the search alone costs the API), then
@@ -210,22 +212,34 @@ class StreamClients:
 
 
 def reach_table(streams: list[tuple[list, bool]]) -> list[dict[str, Any]]:
-    """Per change after the first frame: when it reached the first, median and last stream."""
-    arrivals: dict[str, list[float]] = {}
-    phases: dict[str, str] = {}
+    """Per change after the first frame: when it reached the first, median and last stream.
+    A stream has a change once it shows that state or a later one: a stream sends the latest
+    state, so one superseded within milliseconds (a batch's progress, then the next step) is
+    skipped by the streams still writing the one before, which show the next one instead.
+    `streams_with_this_state` counts those that showed this very state."""
+    phases: dict[float, tuple[str, str]] = {}
+    timed = []
     for frames, _ in streams:
-        for updated_at, phase, arrived in frames[1:]:
-            arrivals.setdefault(updated_at, []).append(arrived)
-            phases[updated_at] = phase
+        seen = [(datetime.fromisoformat(u).timestamp(), arrived) for u, _, arrived in frames[1:]]
+        timed.append(seen)
+        for updated_at, phase, _ in frames[1:]:
+            phases[datetime.fromisoformat(updated_at).timestamp()] = (updated_at, phase)
     rows = []
-    for updated_at, times in sorted(arrivals.items()):
-        changed = datetime.fromisoformat(updated_at).timestamp()
-        delays = [t - changed for t in times]
+    for changed in sorted(phases):
+        delays, exact = [], 0
+        for seen in timed:
+            later = [(arrived, version) for version, arrived in seen if version >= changed]
+            if later:
+                arrived, version = min(later)
+                delays.append(arrived - changed)
+                exact += version == changed
+        updated_at, phase = phases[changed]
         rows.append(
             {
                 "updated_at": updated_at,
-                "phase": phases[updated_at],
-                "streams_reached": len(times),
+                "phase": phase,
+                "streams_reached": len(delays),
+                "streams_with_this_state": exact,
                 "first_s": round(min(delays), 3),
                 "median_s": round(median(delays), 3),
                 "last_s": round(max(delays), 3),
