@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from blastdeck.clusters import ClusterRegistry
 from blastdeck.database_files import database_files
+from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError
 from blastdeck.engines.staging import database_fingerprint
 
@@ -28,13 +29,17 @@ class ClusterCopy:
     current: bool  # False: staged from files that have changed since (staged again on use)
 
 
-def staged_copies(clusters: ClusterRegistry, name: str, prefix: Path) -> list[ClusterCopy]:
-    """The clusters holding a copy of the database (qualified `name`, files at `prefix`)."""
+def staged_copies(
+    clusters: ClusterRegistry, name: str, prefix: Path, among: Sequence[Cluster] | None = None
+) -> list[ClusterCopy]:
+    """The clusters holding a copy of the database (qualified `name`, files at `prefix`);
+    `among`: the clusters as already read (a listing reads them once for all its databases)."""
     fingerprint = _listing_fingerprint(prefix)
     found: list[ClusterCopy] = []
-    for cluster in clusters.list():
+    for cluster in clusters.list() if among is None else among:
         try:
-            ask = getattr(clusters.engine_for(cluster.name), "staged_copy", None)
+            # By definition, not by name: a name is looked up in the cluster list again
+            ask = getattr(clusters.engine_for(cluster), "staged_copy", None)
             copy = ask(name, fingerprint) if ask is not None else None
         except (OSError, BlastDeckError) as exc:  # one unreadable cluster hides no other
             log.warning("staged copy of %s on %s: %s", name, cluster.name, exc)
@@ -72,7 +77,7 @@ def drop_staged(clusters: ClusterRegistry, name: str) -> list[str]:
     removed: list[str] = []
     for cluster in clusters.list():
         try:
-            drop = getattr(clusters.engine_for(cluster.name), "drop_staged", None)
+            drop = getattr(clusters.engine_for(cluster), "drop_staged", None)
             if drop is not None:
                 removed.extend(drop(name))
         except (OSError, BlastDeckError) as exc:  # the caller's change stands: report, go on

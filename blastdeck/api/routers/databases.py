@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import get_args
@@ -27,6 +28,7 @@ from blastdeck.auth import Viewer
 from blastdeck.build_progress import EXPIRE_AFTER_S, BuildProgress, parse_upload_id
 from blastdeck.database_staging import staged_copies
 from blastdeck.databases import sharing_for
+from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import check_name
 from blastdeck.runtime import Runtime
@@ -98,7 +100,9 @@ _DATABASE_BODY = {
 def list_databases(runtime: RuntimeDep, viewer: ViewerDep) -> DatabaseList:
     """The databases the viewer may search: public ones, their own, their groups'; each with
     the clusters holding a staged copy of it."""
-    return DatabaseList(items=[_with_staged(runtime, d) for d in runtime.databases.list(viewer)])
+    among = runtime.clusters.list()  # read once for every database listed
+    rows = runtime.databases.list(viewer)
+    return DatabaseList(items=[_with_staged(runtime, d, among) for d in rows])
 
 
 @router.post("", status_code=201, openapi_extra=_DATABASE_BODY)
@@ -189,8 +193,10 @@ def delete_database(name: str, runtime: RuntimeDep, viewer: ViewerDep) -> Databa
     )
 
 
-def _with_staged(runtime: Runtime, row: BlastDatabase) -> Database:
-    return database_model(row, staged_copies(runtime.clusters, row.name, Path(row.path)))
+def _with_staged(
+    runtime: Runtime, row: BlastDatabase, among: Sequence[Cluster] | None = None
+) -> Database:
+    return database_model(row, staged_copies(runtime.clusters, row.name, Path(row.path), among))
 
 
 async def _build_from_upload(request: Request, runtime: Runtime, viewer: Viewer) -> Database:
