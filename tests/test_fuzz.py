@@ -194,7 +194,9 @@ class Mode:
     name: str
     url: str
     headers: dict[str, str]
-    owner: dict[str, str]  # the headers of the seeded jobs' owner, to look at them afterwards
+    # An admin's headers (none with auth off), to see and settle every job afterwards. Not the
+    # fuzzer's own token: the fuzzer may revoke that one (DELETE /api/tokens/{id} of its own).
+    admin: dict[str, str]
     kept_job: str  # a finished job, for the operations that read one
     doomed_job: str  # a finished job for DELETE to delete
     rid_job: str  # a finished job for Blast.cgi, whose Delete may delete it
@@ -719,8 +721,8 @@ def settle(mode: Mode, report: Report, timeout: float = 120) -> None:
     """The jobs the fuzzer got accepted run on in the background: each must end, and an accepted
     job must not fail (what BLAST would refuse, the submit must refuse up front)."""
     deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=mode.url, headers=mode.owner, timeout=60) as client:
-        resume_paused(client, mode)
+    with httpx.Client(base_url=mode.url, headers=mode.admin, timeout=60) as client:
+        resume_paused(client)
         while True:
             jobs = client.get("/api/jobs", params={"limit": 500}).raise_for_status().json()
             running = [job for job in jobs["items"] if job["phase"] not in TERMINAL]
@@ -740,18 +742,18 @@ def settle(mode: Mode, report: Report, timeout: float = 120) -> None:
             report.add(FailureExample(mode.name, "job", title, message, None, error, ""))
 
 
-def resume_paused(client: httpx.Client, mode: Mode) -> None:
+def resume_paused(client: httpx.Client) -> None:
     """An admin's pause (the fuzzer may pause a cluster: with auth off it is an admin) holds
     new jobs on purpose; lift every pause so the accepted jobs can end."""
     for cluster in client.get("/api/clusters").raise_for_status().json()["items"]:
         name = cluster["name"]
         if cluster["paused"]:
-            client.post(f"/api/clusters/{name}/resume", headers=mode.headers).raise_for_status()
+            client.post(f"/api/clusters/{name}/resume").raise_for_status()
         for slot in cluster["submit_slots"]:
             if slot["paused"] and slot["paused"]["namespace"]:
                 body = {"namespace": slot["namespace"]}
                 url = f"/api/clusters/{name}/resume"
-                client.post(url, json=body, headers=mode.headers).raise_for_status()
+                client.post(url, json=body).raise_for_status()
 
 
 def start_auth_off(root: Any) -> LoggedServer:
@@ -764,7 +766,9 @@ def start_auth_on(root: Any) -> Site:
     # The per-user submit rate limit is off on this server only: with it, every submit after
     # the first 20 answers 429 before any validation, and the fuzzer would never reach the
     # validators again (tests/test_hostile_input.py covers the limit itself).
-    return start_site(root, {"fuzzer": False}, BLASTDECK_SUBMIT_RATE_PER_MINUTE="0")
+    # "operator" is the admin that settles the jobs afterwards; the fuzzer never holds its token.
+    users = {"fuzzer": False, "operator": True}
+    return start_site(root, users, BLASTDECK_SUBMIT_RATE_PER_MINUTE="0")
 
 
 @pytest.fixture(scope="module")
@@ -790,13 +794,13 @@ def mode_auth_off(server: LoggedServer, demo_16s) -> Mode:
 
 
 def mode_auth_on_without_a_token(site: Site, demo_16s) -> Mode:
-    owner = site.auth("fuzzer")
-    return Mode("on-no-token", site.url, {}, owner, **seed_jobs(site.url, owner, demo_16s))
+    owner, admin = site.auth("fuzzer"), site.auth("operator")
+    return Mode("on-no-token", site.url, {}, admin, **seed_jobs(site.url, owner, demo_16s))
 
 
 def mode_auth_on_with_a_token(site: Site, demo_16s) -> Mode:
-    headers = site.auth("fuzzer")
-    return Mode("on-token", site.url, headers, headers, **seed_jobs(site.url, headers, demo_16s))
+    headers, admin = site.auth("fuzzer"), site.auth("operator")
+    return Mode("on-token", site.url, headers, admin, **seed_jobs(site.url, headers, demo_16s))
 
 
 def test_fuzz_with_auth_off(auth_off: LoggedServer, report: Report, demo_16s) -> None:
