@@ -38,6 +38,7 @@ from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index
 from blastdeck.results.hits import hit_table
 from blastdeck.results.hsp_index import batch_index_file, index_batch_table
+from blastdeck.store.job_steps import StepEnd
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
 
@@ -185,7 +186,7 @@ class Pipeline:
             log.warning("job %s was taken over by another process", job_id)
         except _Cancelled:
             if engine is not None and ctx is not None:
-                engine.cancel(ctx, self._handle(job_id))
+                engine.cancel(ctx, self._jobs.engine_handle(job_id))
             self._jobs.finish_cancelled(job_id)
             self._metrics.job_ended(job_id, ctx, None)
         except BlastDeckError as exc:
@@ -249,17 +250,21 @@ class Pipeline:
     # -- the steps -------------------------------------------------------------------------------
 
     def _walk(self, job: Job, ctx: JobContext, engine: Engine, heartbeat: _Heartbeat) -> Outcome:
+        """Each step not done yet, in order. A step's end is written with the next step's start
+        (one transaction per transition); until then it is `ended`, with its time."""
         status = {row.key: StepStatus(row.status) for row in job.steps}
+        ended: StepEnd | None = None
         for step in STEPS[:-1]:
             if status[step.value] in DONE_STEP_STATUSES:
                 continue
             if heartbeat.lost:
                 raise _LeaseLost
             resuming = status[step.value] is StepStatus.RUNNING
-            outcome = self._step(step, job, ctx, engine, resuming, heartbeat)
-            if outcome is not None:
-                return outcome
-        return FINISHED
+            result = self._step(step, job, ctx, engine, resuming, heartbeat, ended)
+            if not isinstance(result, StepEnd):
+                return result or FINISHED  # completed (its end written with it), or waiting
+            ended = result
+        return FINISHED  # not reached: the export step ends with the job's completion
 
     def _step(
         self,
@@ -269,46 +274,46 @@ class Pipeline:
         engine: Engine,
         resuming: bool,
         heartbeat: _Heartbeat,
-    ) -> Outcome | None:
+        ended: StepEnd | None,
+    ) -> StepEnd | Outcome | None:
+        """Run one step: how it ended (written by whatever comes next), an outcome that stops
+        the walk, or None when the job has completed."""
         if step is Step.SUBMITTING:
-            return self._submit(job, ctx, engine)
-        self._start(job.id, step)
+            return self._submit(job, ctx, engine, ended)
+        self._start(job.id, step, ended)
         if step is Step.PREPARING:
-            self._prepare(job, ctx)
-        elif step is Step.WARMING_UP:
+            return self._prepare(job, ctx)
+        if step is Step.WARMING_UP:
             states = [(db, engine.warmup_check(ctx.one(db))) for db in ctx.searched]
             if len(states) == 1:
                 detail = states[0][1].detail
             else:
                 detail = "; ".join(f"{db.name}: {state.detail}" for db, state in states)
-            self._jobs.complete_step(job.id, step, f"{detail} on {ctx.cluster.name}")
-        elif step is Step.CONFIGURING:
+            return StepEnd(step, f"{detail} on {ctx.cluster.name}")
+        if step is Step.CONFIGURING:
             total = engine.configure(ctx)
             self._jobs.set_progress(job.id, 0, total)
-            self._jobs.complete_step(job.id, step, f"{total} batch(es) written")
-        elif step is Step.STAGING_DB:
-            self._stage(job, ctx, engine)
-        elif step is Step.RUNNING:
-            self._run(job, ctx, engine, resuming, heartbeat)
-        elif step is Step.EXPORTING_RESULTS:
-            self._export(job, ctx, engine)
+            return StepEnd(step, f"{total} batch(es) written")
+        if step is Step.STAGING_DB:
+            return self._stage(ctx, engine)
+        if step is Step.RUNNING:
+            return self._run(job, ctx, engine, resuming, heartbeat)
+        self._export(job, ctx, engine)
         return None
 
-    def _start(self, job_id: str, step: Step) -> None:
-        if not self._jobs.start_step(job_id, step):
+    def _start(self, job_id: str, step: Step, ended: StepEnd | None = None) -> None:
+        if not self._jobs.start_step(job_id, step, ended=ended):
             raise _Cancelled
 
-    def _prepare(self, job: Job, ctx: JobContext) -> None:
+    def _prepare(self, job: Job, ctx: JobContext) -> StepEnd:
         gone = _files_missing(ctx)
         if gone is not None:
             raise gone
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(ctx.query_path, self._jobs.query_fasta(job.id) or "")
-        self._jobs.complete_step(
-            job.id, Step.PREPARING, f"{job.query_count} queries, {job.query_letters} letters"
-        )
+        return StepEnd(Step.PREPARING, f"{job.query_count} queries, {job.query_letters} letters")
 
-    def _stage(self, job: Job, ctx: JobContext, engine: Engine) -> None:
+    def _stage(self, ctx: JobContext, engine: Engine) -> StepEnd:
         """Each database staged unless its copy is current; the step is skipped when every
         one was (several databases: the message says which were staged, which reused)."""
         done = []
@@ -323,20 +328,22 @@ class Pipeline:
                 location = engine.stage_db(one)
                 done.append(f"{db.name} staged to {location}" if ctx.databases else location)
         if not staged:
-            self._jobs.skip_step(job.id, Step.STAGING_DB, "; ".join(done))
-        elif ctx.databases:
-            self._jobs.complete_step(job.id, Step.STAGING_DB, "; ".join(done))
-        else:
-            self._jobs.complete_step(job.id, Step.STAGING_DB, f"staged to {done[0]}")
+            return StepEnd(Step.STAGING_DB, "; ".join(done), skipped=True)
+        if ctx.databases:
+            return StepEnd(Step.STAGING_DB, "; ".join(done))
+        return StepEnd(Step.STAGING_DB, f"staged to {done[0]}")
 
-    def _submit(self, job: Job, ctx: JobContext, engine: Engine) -> Outcome | None:
-        current = self._jobs.get(job.id)
-        if current.engine_handle:  # submitted before a restart: never submit twice
-            self._jobs.complete_step(job.id, Step.SUBMITTING, "already submitted")
-            return None
-        was_waiting = current.phase in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
+    def _submit(
+        self, job: Job, ctx: JobContext, engine: Engine, ended: StepEnd | None
+    ) -> StepEnd | Outcome:
+        # `job` was read when this run claimed it; only the lease holder changes what is read here
+        if job.engine_handle:  # submitted before a restart: never submit twice
+            if ended is not None:
+                self._jobs.end_step(job.id, ended)
+            return StepEnd(Step.SUBMITTING, "already submitted")
+        was_waiting = job.phase in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
         if not was_waiting:
-            self._start(job.id, Step.SUBMITTING)
+            self._start(job.id, Step.SUBMITTING, ended)
         key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
         pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
         if pause is not None:  # waits before the lock, with no deadline: a pause is deliberate
@@ -346,9 +353,9 @@ class Pipeline:
             return RetryAfter(PAUSE_RECHECK_S * random.uniform(0.5, 1.0))
         token = new_lock_token(job.id)
         if not self._lock.acquire(key, token, self._settings.lock_ttl_s):
-            return self._wait_for_slot(current, ctx, key)
-        slot_wait = current.phase == Phase.WAITING_FOR_SUBMIT_SLOT and current.wait_started_at
-        waited = utcnow() - current.wait_started_at if slot_wait else None
+            return self._wait_for_slot(job, ctx, key)
+        slot_wait = job.phase == Phase.WAITING_FOR_SUBMIT_SLOT and job.wait_started_at
+        waited = utcnow() - job.wait_started_at if slot_wait else None
         self._metrics.slot_taken(ctx, waited.total_seconds() if waited else 0.0)
         try:
             if was_waiting:
@@ -357,10 +364,9 @@ class Pipeline:
             self._jobs.set_engine_handle(job.id, handle)
         finally:
             self._lock.release(key, token)
-        self._jobs.complete_step(
-            job.id, Step.SUBMITTING, f"submitted to {ctx.cluster.name}/{ctx.namespace} ({handle})"
+        return StepEnd(
+            Step.SUBMITTING, f"submitted to {ctx.cluster.name}/{ctx.namespace} ({handle})"
         )
-        return None
 
     def _wait_for_slot(self, job: Job, ctx: JobContext, key: str) -> Outcome:
         holder = self._lock.holder(key)
@@ -390,8 +396,8 @@ class Pipeline:
 
     def _run(
         self, job: Job, ctx: JobContext, engine: Engine, resuming: bool, heartbeat: _Heartbeat
-    ) -> None:
-        handle = self._handle(job.id)
+    ) -> StepEnd:
+        handle = self._jobs.engine_handle(job.id)
         if resuming and handle:
             handle = engine.resume(ctx, handle)
             self._jobs.set_engine_handle(job.id, handle)
@@ -419,7 +425,7 @@ class Pipeline:
                     raise _Cancelled
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_INTERVAL_S
             engine.wait(ctx, handle, max(0.0, next_cancel_check - time.monotonic()))
-        self._jobs.complete_step(job.id, Step.RUNNING, f"{last_done} batch(es) finished")
+        return StepEnd(Step.RUNNING, f"{last_done} batch(es) finished")
 
     def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:
         results = engine.collect(ctx)
@@ -440,10 +446,8 @@ class Pipeline:
         if self._cancel_requested(job.id):
             final_index.discard(ctx.work_dir)
             raise _Cancelled
-        self._jobs.complete_step(
-            job.id, Step.EXPORTING_RESULTS, f"{hits} hits ({hsps} HSPs) indexed"
-        )
-        if not self._jobs.finish_completed(job.id, hsps, hits):
+        ended = StepEnd(Step.EXPORTING_RESULTS, f"{hits} hits ({hsps} HSPs) indexed")
+        if not self._jobs.finish_completed(job.id, hsps, hits, ended):
             final_index.discard(ctx.work_dir)
             raise _Cancelled
         self._metrics.job_ended(job.id, ctx, results)
@@ -462,10 +466,6 @@ class Pipeline:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _handle(self, job_id: str) -> str | None:
-        job = self._jobs.get(job_id)
-        return job.engine_handle if job else None
-
     def _cancel_requested(self, job_id: str) -> bool:
         return self._jobs.cancel_requested(job_id)
 
@@ -478,7 +478,8 @@ class Pipeline:
         ctx: JobContext | None,
     ) -> None:
         if engine is not None and ctx is not None:
-            engine.cancel(ctx, self._handle(job_id))  # no batch keeps running after a failure
+            # no batch keeps running after a failure
+            engine.cancel(ctx, self._jobs.engine_handle(job_id))
         self._jobs.finish_failed(job_id, code, message)
         self._metrics.job_ended(job_id, ctx, None)
 

@@ -28,6 +28,7 @@ from blastdeck.domain.pipeline_model import (
     phases_with_status,
 )
 from blastdeck.store.database import compress_fast, notify
+from blastdeck.store.job_steps import StepEnd, add_event, ms_between, record_step_end
 from blastdeck.store.maintenance import MaintenanceLog
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
 
@@ -55,10 +56,6 @@ class NewJob:
     taxon_filter: dict[str, Any] | None = None
     databases: list[str] | None = None  # several databases: all of them (database: the first)
     notify: list[dict[str, Any]] | None = None  # its end's outbox rows: store/notifications.py
-
-
-def _ms_between(start: datetime | None, end: datetime) -> int | None:
-    return None if start is None else max(0, int((end - start).total_seconds() * 1000))
 
 
 class JobStore(MaintenanceLog):
@@ -171,7 +168,7 @@ class JobStore(MaintenanceLog):
             compress_fast(s)
             s.add(job)
             s.flush()
-            _event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
+            add_event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
         return self.get(job.id)  # type: ignore[return-value]
 
     def delete(self, job_id: str) -> None:
@@ -246,11 +243,16 @@ class JobStore(MaintenanceLog):
 
     # -- transitions ------------------------------------------------------------------------
 
-    def start_step(self, job_id: str, step: Step, phase: Phase | None = None) -> bool:
-        """Mark a step running; False (and nothing written) when a cancel was requested."""
+    def start_step(
+        self, job_id: str, step: Step, phase: Phase | None = None, ended: StepEnd | None = None
+    ) -> bool:
+        """Mark a step running, after recording how the one before it `ended` (in the same
+        transaction); False (and the start not written) when a cancel was requested."""
         phase = phase or Phase(step.value)
         now = utcnow()
         with self._changing(job_id) as s:
+            if ended is not None:
+                record_step_end(s, job_id, ended)
             moved = s.execute(
                 update(Job)
                 .where(
@@ -264,28 +266,13 @@ class JobStore(MaintenanceLog):
             if row.status != StepStatus.RUNNING.value:
                 row.status, row.started_at = StepStatus.RUNNING.value, now
                 row.completed_at = row.duration_ms = None
-                _event(s, job_id, "step_started", phase, step, f"{step.value} started")
+                add_event(s, job_id, "step_started", phase, step, f"{step.value} started")
         return True
 
-    def complete_step(self, job_id: str, step: Step, message: str = "") -> None:
-        now = utcnow()
+    def end_step(self, job_id: str, ended: StepEnd) -> None:
+        """Record a step's end on its own (when no step starts after it)."""
         with self._changing(job_id) as s:
-            row = s.get(JobStep, (job_id, step.value))
-            row.status, row.completed_at = StepStatus.COMPLETED.value, now
-            row.duration_ms = _ms_between(row.started_at, now)
-            s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
-            _event(s, job_id, "step_completed", None, step, message or f"{step.value} completed")
-
-    def skip_step(self, job_id: str, step: Step, reason: str) -> None:
-        """Record a skip before the next step starts, so every reader sees it."""
-        now = utcnow()
-        with self._changing(job_id) as s:
-            row = s.get(JobStep, (job_id, step.value))
-            row.status, row.skip_reason = StepStatus.SKIPPED.value, reason
-            row.started_at = row.started_at or now
-            row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
-            s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
-            _event(s, job_id, "step_skipped", None, step, reason)
+            record_step_end(s, job_id, ended)
 
     def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
         """Enter (or stay in) waiting_for_submit_slot, or `paused` when `waiting_for` says so;
@@ -306,7 +293,7 @@ class JobStore(MaintenanceLog):
             # One event per wait (and per change of holder or pause), not one per retry.
             keys = ("holder_job_id", "paused_by", "paused_since", "scope")
             if first_wait or any(waiting_for.get(k) != previous.get(k) for k in keys):
-                _event(s, job_id, "waiting", phase, Step.SUBMITTING, message, code)
+                add_event(s, job_id, "waiting", phase, Step.SUBMITTING, message, code)
         return True
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
@@ -343,14 +330,21 @@ class JobStore(MaintenanceLog):
         code: ErrorCode | None = None,
     ) -> None:
         with self._sessions.begin() as s:
-            _event(s, job_id, kind, None, step, message, code)
+            add_event(s, job_id, kind, None, step, message, code)
 
-    def finish_completed(self, job_id: str, hsps_total: int, hits_total: int) -> bool:
-        """Mark the job completed; False (and nothing changed) when a cancel came first."""
+    def finish_completed(
+        self, job_id: str, hsps_total: int, hits_total: int, ended: StepEnd | None = None
+    ) -> bool:
+        """Mark the job completed, after recording how its last step `ended`; False (and only
+        that end recorded) when a cancel came first."""
         now = utcnow()
         with self._changing(job_id) as s:
             job = s.get(Job, job_id, with_for_update=True)
-            if job is None or job.cancel_requested:
+            if job is None:
+                return False
+            if ended is not None:
+                record_step_end(s, job_id, ended)
+            if job.cancel_requested:
                 return False
             row = s.get(JobStep, (job_id, Step.COMPLETED.value))
             row.status, row.started_at, row.completed_at, row.duration_ms = (
@@ -373,7 +367,7 @@ class JobStore(MaintenanceLog):
                     updated_at=now,
                 )
             )
-            _event(
+            add_event(
                 s,
                 job_id,
                 "completed",
@@ -399,10 +393,10 @@ class JobStore(MaintenanceLog):
                 ):
                     row.status, row.error = StepStatus.FAILED.value, message
                     row.started_at = row.started_at or now
-                    row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
+                    row.completed_at, row.duration_ms = now, ms_between(row.started_at, now)
             job.phase, job.error_code, job.error = Phase.FAILED.value, code.value, message
             job.waiting_for, job.finished_at, job.updated_at = None, now, now
-            _event(s, job_id, "failed", Phase.FAILED, step, message, code)
+            add_event(s, job_id, "failed", Phase.FAILED, step, message, code)
 
     def request_cancel(self, job_id: str) -> Phase | None:
         """Ask a job to stop. Jobs with no work in flight end at once; others go `cancelling`.
@@ -415,7 +409,7 @@ class JobStore(MaintenanceLog):
             if job is None or job.phase in _TERMINAL:
                 return None
             job.cancel_requested, job.updated_at = True, now
-            _event(s, job_id, "cancel_requested", None, None, "cancel requested")
+            add_event(s, job_id, "cancel_requested", None, None, "cancel requested")
             if job.phase in _NOTHING_IN_FLIGHT:
                 _mark_cancelled(s, job, now)
                 return Phase.CANCELLED
@@ -440,6 +434,11 @@ class JobStore(MaintenanceLog):
             requested = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))
         return requested is None or bool(requested)
 
+    def engine_handle(self, job_id: str) -> str | None:
+        """The job's engine handle (None before its submit, or once the job is gone)."""
+        with self._sessions() as s:
+            return s.scalar(select(Job.engine_handle).where(Job.id == job_id))
+
     def changed_at_many(self, job_ids: list[str]) -> dict[str, datetime]:
         """When each job last changed (its `updated_at`), in one query; the ones gone are
         absent."""
@@ -460,31 +459,14 @@ def _mark_cancelled(s: Session, job: Job, now: datetime) -> None:
     for row in job.steps:
         if row.status == StepStatus.RUNNING.value:  # stopped by request: it did not fail
             row.status, row.error = StepStatus.CANCELLED.value, None
-            row.completed_at, row.duration_ms = now, _ms_between(row.started_at, now)
+            row.completed_at, row.duration_ms = now, ms_between(row.started_at, now)
     job.phase, job.error_code, job.error = (
         Phase.CANCELLED.value,
         ErrorCode.CANCELLED.value,
         "cancelled by request",
     )
     job.waiting_for, job.finished_at, job.updated_at = None, now, now
-    _event(s, job.id, "cancelled", Phase.CANCELLED, None, "job cancelled", ErrorCode.CANCELLED)
-
-
-def _event(
-    s: Session,
-    job_id: str,
-    kind: str,
-    phase: Phase | None,
-    step: Step | None = None,
-    message: str = "",
-    code: ErrorCode | None = None,
-) -> None:
-    phase_, step_, code_ = (x.value if x else None for x in (phase, step, code))
-    s.add(
-        JobEvent(
-            job_id=job_id, kind=kind, phase=phase_, step=step_, error_code=code_, message=message
-        )
-    )
+    add_event(s, job.id, "cancelled", Phase.CANCELLED, None, "job cancelled", ErrorCode.CANCELLED)
 
 
 def _created_message(new: NewJob) -> str:

@@ -1,0 +1,100 @@
+"""A step's end is written with the next step's start, in one transaction, with the time the
+step ended (`store/job_steps.py`); a cancel refuses the start but keeps the end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from blastdeck.domain.pipeline_model import Phase, Step
+from blastdeck.store.database import make_engine, make_session_factory, migrate
+from blastdeck.store.job_steps import StepEnd
+from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.models import utcnow
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'blastdeck.sqlite3'}")
+    migrate(engine)
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    try:
+        yield JobStore(make_session_factory(engine)), commits
+    finally:
+        engine.dispose()
+
+
+def new_job(store: JobStore) -> str:
+    new = NewJob("t", "blastn", "db", "local", "default", {}, ">q\nACGT\n", 1, 4)
+    return store.create(new).id
+
+
+def steps_of(store: JobStore, job_id: str) -> dict[str, object]:
+    return {row.key: row for row in store.get(job_id).steps}
+
+
+def test_an_end_and_the_next_start_are_one_commit_with_the_ends_own_time(store) -> None:
+    store, commits = store
+    job_id = new_job(store)
+    assert store.start_step(job_id, Step.PREPARING)
+    ended_at = utcnow() + timedelta(milliseconds=5)
+    before = len(commits)
+    assert store.start_step(
+        job_id, Step.WARMING_UP, ended=StepEnd(Step.PREPARING, "1 query", at=ended_at)
+    )
+    assert len(commits) - before == 1
+    steps = steps_of(store, job_id)
+    prepared, warming = steps["preparing"], steps["warming_up"]
+    assert (prepared.status, prepared.completed_at) == ("completed", ended_at)
+    assert prepared.duration_ms == int((ended_at - prepared.started_at).total_seconds() * 1000)
+    assert warming.status == "running" and warming.started_at >= prepared.started_at
+    assert store.get(job_id).phase == Phase.WARMING_UP.value
+    kinds = [(e.kind, e.step, e.message) for e in store.events(job_id)][-3:]
+    assert kinds == [
+        ("step_started", "preparing", "preparing started"),
+        ("step_completed", "preparing", "1 query"),
+        ("step_started", "warming_up", "warming_up started"),
+    ]
+    completed = next(e for e in store.events(job_id) if e.kind == "step_completed")
+    assert completed.at == ended_at
+
+
+def test_a_skip_is_recorded_with_its_reason(store) -> None:
+    store, _commits = store
+    job_id = new_job(store)
+    assert store.start_step(job_id, Step.STAGING_DB)
+    skipped = StepEnd(Step.STAGING_DB, "warm copy reused", skipped=True)
+    assert store.start_step(job_id, Step.SUBMITTING, ended=skipped)
+    staging = steps_of(store, job_id)["staging_db"]
+    assert (staging.status, staging.skip_reason) == ("skipped", "warm copy reused")
+    assert [e.kind for e in store.events(job_id)][-2:] == ["step_skipped", "step_started"]
+
+
+def test_a_cancel_refuses_the_start_and_keeps_the_end(store) -> None:
+    store, _commits = store
+    job_id = new_job(store)
+    assert store.start_step(job_id, Step.PREPARING)
+    assert store.request_cancel(job_id) is Phase.CANCELLING
+    assert not store.start_step(job_id, Step.WARMING_UP, ended=StepEnd(Step.PREPARING, "done"))
+    steps = steps_of(store, job_id)
+    assert steps["preparing"].status == "completed"
+    assert steps["warming_up"].status == "pending"
+    assert store.get(job_id).phase == Phase.CANCELLING.value
+
+
+def test_the_last_steps_end_is_written_with_the_jobs_completion(store) -> None:
+    store, commits = store
+    job_id = new_job(store)
+    assert store.start_step(job_id, Step.EXPORTING_RESULTS)
+    before = len(commits)
+    ended = StepEnd(Step.EXPORTING_RESULTS, "3 hits (4 HSPs) indexed")
+    assert store.finish_completed(job_id, 4, 3, ended)
+    assert len(commits) - before == 1
+    steps = steps_of(store, job_id)
+    assert steps["exporting_results"].status == "completed"
+    assert steps["exporting_results"].completed_at == ended.at
+    assert store.get(job_id).phase == Phase.COMPLETED.value
