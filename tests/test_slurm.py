@@ -9,6 +9,7 @@ blastn: the engine is the same, only the node's BLAST install differs.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -70,6 +71,19 @@ def wrapper_bin(directory: Path, delay_s: float, then: str = "exec") -> Path:
     return directory
 
 
+def env_dumping_bin(directory: Path, dumps: Path) -> Path:
+    """A node BLAST install whose blastn writes the environment it was given, then runs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    dumps.mkdir(parents=True, exist_ok=True)
+    script = directory / "blastn"
+    script.write_text(
+        f'#!/bin/bash\nenv -0 > {dumps}/task_$SLURM_ARRAY_TASK_ID.env\n'
+        f'exec {shutil.which("blastn")} "$@"\n'
+    )
+    script.chmod(0o755)
+    return directory
+
+
 SUBMIT_TIMEOUT_S = 8
 
 
@@ -115,9 +129,11 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
     slow = str(wrapper_bin(shared / "slow-bin", 30))
     hung_sbatch = str(hanging_sbatch_bin(shared / "hung-sbatch-bin"))
     sleeper = str(wrapper_bin(shared / "sleep-bin", 600, then="exit"))
+    env_dumper = str(env_dumping_bin(shared / "env-bin", shared / "task-env"))
     clusters = [
         cluster("hpc"),
         cluster("hpc-slow", blast_bin_dir=slow),
+        cluster("hpc-env", blast_bin_dir=env_dumper),
         cluster("hpc-oom", mem_per_task="10M"),
         cluster("hpc-timeout", time_limit="1", blast_bin_dir=sleeper),
         cluster("hpc-badpart", partition="no-such-partition"),
@@ -349,6 +365,24 @@ def test_several_databases_on_slurm_equal_raw_blast(
     script = (shared / "work" / job["id"] / "slurm" / "blast.sbatch").read_text()
     assert "stage_db_0 && stage_db_1" in script
     assert_nothing_left(slurm, job["id"])
+
+
+def test_a_task_gets_path_and_nothing_of_blastdecks_own_environment(
+    client: TestClient, shared: Path, demo_16s, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sbatch runs with a clean environment and exports all of it (--export=ALL): a list of
+    # names instead made slurmd build each task's environment (the second task ~1 s later).
+    monkeypatch.setenv("BLASTDECK_CANARY_SECRET", "never-on-a-node")
+    job = finish(client, submit(client, "hpc-env", fasta(demo_16s[:2])))
+    assert job["phase"] == "completed", job
+    dumps = sorted((shared / "task-env").glob("task_*.env"))
+    assert len(dumps) == 2, dumps
+    for dump in dumps:
+        env = dict(v.split("=", 1) for v in dump.read_text().split("\0") if "=" in v)
+        assert "BLASTDECK_CANARY_SECRET" not in env
+        assert not [name for name in env if name.startswith("BLASTDECK_")], sorted(env)
+        assert env["PATH"] == os.environ["PATH"]
+        assert env["SLURM_ARRAY_JOB_ID"]
 
 
 def test_second_job_skips_staging(client: TestClient, demo_16s) -> None:

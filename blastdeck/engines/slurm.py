@@ -125,8 +125,9 @@ class SlurmEngine:
 
     def _common_options(self, ctx: JobContext) -> list[str]:
         """Where and as whom the job runs: partition (the namespace's, unless configured),
-        account, QOS; only PATH from this environment (never BlastDeck's own settings)."""
-        options = ["--export=PATH", f"--chdir={self._job_dir(ctx)}"]
+        account, QOS. The job's environment is sbatch's, which holds only PATH (and where
+        SLURM's configuration is), never BlastDeck's own settings (`SlurmClient.submit_env`)."""
+        options = ["--export=ALL", f"--chdir={self._job_dir(ctx)}"]
         partition = self.conf.partition
         if partition is None and ctx.namespace != DEFAULT_NAMESPACE:
             partition = ctx.namespace
