@@ -1,0 +1,140 @@
+"""BlastDeck's own time per job: this checkout against an earlier revision, side by side.
+
+    .venv/bin/python bench/job_overhead.py --base REV [--rounds 20] [--sets n10000-s7,n3000-s19]
+
+A short job is mostly BlastDeck's own time (the submit request, the steps' records, the index),
+so this measures it where it shows: the 50 make-bench-data 16S queries, filtered to
+Enterobacterales (sub-second searches), on each set. Two `blastdeck serve`, one running this
+checkout and one a `git worktree` of `--base` (the same venv, the base tree first on
+PYTHONPATH), get the same jobs in alternating order; each job's wall time is from just before
+its POST to its `finished_at`. Reports the median wall time of each and their difference, and
+the running step's median (BLAST, the same work in both). Writes bench/results/job_overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import _common
+from _common import BENCH_DIR, REPO, BenchError, environment, fasta_records
+
+RESULTS = BENCH_DIR / "results" / "job_overhead.json"
+DATA_ROOT = Path("/work/bench-data")
+TAXA = {"taxids": "Enterobacterales"}
+
+
+class Server(_common.Server):
+    def run_job(self, database: str, fasta: str) -> tuple[float, float]:
+        """(wall time from POST to finished_at, the running step's duration), in seconds."""
+        body = {"program": "blastn", "database": database, "query": fasta, "options": TAXA}
+        posted = time.time()
+        job = self.request("POST", "/api/jobs", json=body).json()
+        while job["phase"] not in _common.TERMINAL:
+            time.sleep(0.1)
+            job = self.request("GET", f"/api/jobs/{job['id']}").json()
+        if job["phase"] != "completed":
+            raise BenchError(f"job {job['id']} {job['phase']}: {job['error']}")
+        run = next(s for s in job["steps"] if s["key"] == "running")
+        blast = _common.parse_time(run["completed_at"]) - _common.parse_time(run["started_at"])
+        wall = _common.parse_time(job["finished_at"]).timestamp() - posted
+        return wall, blast.total_seconds()
+
+
+def start(work: Path, name: str, tree: Path) -> Server:
+    """A server running the code in `tree` (its package first on PYTHONPATH)."""
+    previous = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(tree)
+    try:
+        server = Server(work, name=name)
+        server.start()
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = previous
+    return server
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", required=True, help="the earlier revision (git rev)")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--sets", default="n10000-s7,n3000-s19")
+    parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    args = parser.parse_args()
+    base_rev = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", args.base], capture_output=True, text=True
+    ).stdout.strip()
+    if not base_rev:
+        print(f"unknown revision {args.base}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="bench-job-overhead-"))
+    base_tree = work / "base"
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(base_tree), base_rev],
+        check=True,
+    )
+    servers: dict[str, Server] = {}
+    rows: list[dict[str, Any]] = []
+    try:
+        servers["base"] = start(work, "base", base_tree)
+        servers["this"] = start(work, "this", REPO)
+        for name in args.sets.split(","):
+            directory = args.data_root / name
+            prefix = next(directory.glob("16s-*.nin")).with_suffix("")
+            query = "".join(fasta_records(directory / "queries-16s-50.fa", 50))
+            for server in servers.values():
+                server.register(name, prefix)
+                server.run_job(name, query)  # warm-up: the page cache, the taxonomy
+            runs: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
+            for i in range(args.rounds):
+                for arm in ("base", "this") if i % 2 == 0 else ("this", "base"):
+                    runs[arm].append(servers[arm].run_job(name, query))
+            row: dict[str, Any] = {"set": name, "rounds": args.rounds}
+            for arm, pairs in runs.items():
+                row[f"{arm}_wall_s"] = round(statistics.median(w for w, _ in pairs), 3)
+                row[f"{arm}_running_s"] = round(statistics.median(b for _, b in pairs), 3)
+                row[f"{arm}_walls_s"] = [round(w, 3) for w, _ in pairs]
+            row["saved_ms"] = round(1000 * (row["base_wall_s"] - row["this_wall_s"]), 1)
+            rows.append(row)
+            print(
+                f"{name}: base {row['base_wall_s']} s, this {row['this_wall_s']} s "
+                f"(saved {row['saved_ms']} ms); running step {row['base_running_s']} / "
+                f"{row['this_running_s']} s",
+                flush=True,
+            )
+        health = servers["this"].health()
+    except BenchError as exc:
+        print(f"benchmark could not run: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for server in servers.values():
+            server.stop()
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base_tree)])
+        shutil.rmtree(work, ignore_errors=True)
+    _common.write_json(
+        RESULTS,
+        {
+            "benchmark": "job_overhead",
+            "what": "median job wall time (POST to finished_at), this checkout and --base, "
+            "in alternating order, 50 16S queries filtered to Enterobacterales",
+            "base": base_rev,
+            "environment": environment(health),
+            "rows": rows,
+        },
+    )
+    print(f"wrote {RESULTS.relative_to(BENCH_DIR.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
