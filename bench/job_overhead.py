@@ -20,33 +20,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import _common
 from _common import BENCH_DIR, REPO, BenchError, environment, fasta_records
+from taxonomy_search import Server  # its run_job: POST, poll to the end, wall to finished_at
 
 RESULTS = BENCH_DIR / "results" / "job_overhead.json"
 DATA_ROOT = Path("/work/bench-data")
 TAXA = {"taxids": "Enterobacterales"}
 
 
-class Server(_common.Server):
-    def run_job(self, database: str, fasta: str) -> tuple[float, float]:
-        """(wall time from POST to finished_at, the running step's duration), in seconds."""
-        body = {"program": "blastn", "database": database, "query": fasta, "options": TAXA}
-        posted = time.time()
-        job = self.request("POST", "/api/jobs", json=body).json()
-        while job["phase"] not in _common.TERMINAL:
-            time.sleep(0.1)
-            job = self.request("GET", f"/api/jobs/{job['id']}").json()
-        if job["phase"] != "completed":
-            raise BenchError(f"job {job['id']} {job['phase']}: {job['error']}")
-        run = next(s for s in job["steps"] if s["key"] == "running")
-        blast = _common.parse_time(run["completed_at"]) - _common.parse_time(run["started_at"])
-        wall = _common.parse_time(job["finished_at"]).timestamp() - posted
-        return wall, blast.total_seconds()
+def run_job(server: Server, database: str, fasta: str) -> tuple[float, float]:
+    """(wall time from POST to finished_at, the running step's duration), in seconds."""
+    job, wall, _client = server.run_job(database, fasta, TAXA)
+    run = next(s for s in job["steps"] if s["key"] == "running")
+    blast = _common.parse_time(run["completed_at"]) - _common.parse_time(run["started_at"])
+    return wall, blast.total_seconds()
 
 
 def start(work: Path, name: str, tree: Path) -> Server:
@@ -94,11 +85,11 @@ def main() -> int:
             query = "".join(fasta_records(directory / "queries-16s-50.fa", 50))
             for server in servers.values():
                 server.register(name, prefix)
-                server.run_job(name, query)  # warm-up: the page cache, the taxonomy
+                run_job(server, name, query)  # warm-up: the page cache, the taxonomy
             runs: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
             for i in range(args.rounds):
                 for arm in ("base", "this") if i % 2 == 0 else ("this", "base"):
-                    runs[arm].append(servers[arm].run_job(name, query))
+                    runs[arm].append(run_job(servers[arm], name, query))
             row: dict[str, Any] = {"set": name, "rounds": args.rounds}
             for arm, pairs in runs.items():
                 row[f"{arm}_wall_s"] = round(statistics.median(w for w, _ in pairs), 3)
