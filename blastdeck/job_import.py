@@ -153,7 +153,8 @@ class ImportService:
             read = self._read_xml if kind == "xml" else self._read_archive
             header, database = read(path, draft, viewer, take)
             started = utcnow()
-            table = final_index.finalize(draft.work_dir)
+            final_index.finalize(draft.work_dir)
+            table = final_index.load_final(draft.work_dir)
             final_index.drop_batch_files(draft.work_dir)
             if kind == "xml":  # what the table downloads read (tsv, csv, table columns)
                 _write_hit_table(draft.work_dir / IMPORT_DIR / TABLE_FILE, table, draft)

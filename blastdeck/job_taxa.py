@@ -28,6 +28,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import TaxonRef, taxon_filter_from_options
 from blastdeck.store.models import BlastDatabase
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
+from blastdeck.taxonomy.model import unique_sorted
 
 TAXON_OPTIONS = ("taxids", "negative_taxids")
 TAXID_LIST_FILE = "taxids.txt"
@@ -83,7 +84,7 @@ def resolve_job_taxa(
     )
     for database, taxids in zip(databases, databases_taxids, strict=True):
         _check_has_taxids(database, taxids, field)
-    database_taxids = np.unique(np.concatenate([t for t in databases_taxids if t is not None]))
+    database_taxids = unique_sorted(np.concatenate([t for t in databases_taxids if t is not None]))
     lists = taxonomy.expand_filter(spec, **fields)
     expanded = lists.include if lists.include is not None else lists.exclude
     restricted = lists.restricted_to(database_taxids, " + ".join(d.name for d in databases))

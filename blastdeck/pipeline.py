@@ -35,9 +35,7 @@ from blastdeck.files import write_atomically
 from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
-from blastdeck.results import final_index
-from blastdeck.results.hits import hit_table
-from blastdeck.results.hsp_index import batch_index_file, index_batch_table
+from blastdeck.results import final_index, hsp_index
 from blastdeck.store.job_steps import StepEnd
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
@@ -292,8 +290,7 @@ class Pipeline:
             return StepEnd(step, f"{detail} on {ctx.cluster.name}")
         if step is Step.CONFIGURING:
             total = engine.configure(ctx)
-            self._jobs.set_progress(job.id, 0, total)
-            return StepEnd(step, f"{total} batch(es) written")
+            return StepEnd(step, f"{total} batch(es) written", progress=(0, total))
         if step is Step.STAGING_DB:
             return self._stage(ctx, engine)
         if step is Step.RUNNING:
@@ -412,20 +409,22 @@ class Pipeline:
             if progress.done != last_done:
                 # Indexed first: a reader told of a finished batch finds its hits at once.
                 self._index_finished(ctx, engine.collect(ctx))
-                self._jobs.set_progress(job.id, progress.done, progress.total)
                 last_done = progress.done
+                if progress.error is not None or not progress.finished:
+                    self._jobs.set_progress(job.id, progress.done, progress.total)
             if progress.error is not None:
                 raise progress.error
-            if progress.finished:
+            if progress.finished:  # the last count is written with the step's end
                 break
             if time.monotonic() >= next_cancel_check:
                 if heartbeat.lost:
                     raise _LeaseLost
-                if self._cancel_requested(job.id):
+                if self._jobs.cancel_requested(job.id):
                     raise _Cancelled
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_INTERVAL_S
             engine.wait(ctx, handle, max(0.0, next_cancel_check - time.monotonic()))
-        return StepEnd(Step.RUNNING, f"{last_done} batch(es) finished")
+        done = (progress.done, progress.total)
+        return StepEnd(Step.RUNNING, f"{last_done} batch(es) finished", progress=done)
 
     def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:
         results = engine.collect(ctx)
@@ -435,39 +434,41 @@ class Pipeline:
                 ErrorCode.EXPORT_FAILED, f"{len(missing)} batch(es) finished without results"
             )
         self._index_finished(ctx, results)
-        # The final index (every sort precomputed) is whole before the job says completed; a
-        # cancel while it is written leaves none of it (nor after: the batches stay, as for
-        # any cancelled job).
-        try:
-            table = final_index.finalize(ctx.work_dir, stop=lambda: self._cancel_requested(job.id))
-        except final_index.FinalizeStopped:
-            raise _Cancelled from None
-        hsps, hits = len(table), len(hit_table(table))
-        if self._cancel_requested(job.id):
-            final_index.discard(ctx.work_dir)
-            raise _Cancelled
-        ended = StepEnd(Step.EXPORTING_RESULTS, f"{hits} hits ({hsps} HSPs) indexed")
-        if not self._jobs.finish_completed(job.id, hsps, hits, ended):
+        counts = hsp_index.batch_counts(ctx.work_dir)
+        if counts is None or counts.hsps >= final_index.PRECOMPUTE_MIN_HSPS:
+            counts = self._finalize(job, ctx)
+        # A smaller job's final index is written at the first read of its results, as for a
+        # job older than final indexes (`JobService.results_index`): its completion need not
+        # wait ~15 ms for some forty files, and its batch files read in milliseconds.
+        ended = StepEnd(Step.EXPORTING_RESULTS, f"{counts.hits} hits ({counts.hsps} HSPs) indexed")
+        if not self._jobs.finish_completed(job.id, counts.hsps, counts.hits, ended):
             final_index.discard(ctx.work_dir)
             raise _Cancelled
         self._metrics.job_ended(job.id, ctx, results)
         final_index.drop_batch_files(ctx.work_dir)
+
+    def _finalize(self, job: Job, ctx: JobContext) -> hsp_index.IndexCounts:
+        """A big job's final index, every sort precomputed, whole before the job says completed;
+        a cancel meanwhile leaves none of it (the batches stay, as for any cancelled job)."""
+        stop = lambda: self._jobs.cancel_requested(job.id)  # noqa: E731
+        try:
+            return final_index.finalize(ctx.work_dir, stop=stop)
+        except final_index.FinalizeStopped:
+            raise _Cancelled from None
 
     def _index_finished(self, ctx: JobContext, results: JobResults) -> None:
         """Index each finished batch's HSPs once, while later batches still run: its columnar
         file in the job's index (written whole, then renamed) is the record that it is done,
         so neither the export step nor a resumed run indexes a batch twice."""
         for batch in results.batches:
-            if not batch.table.exists() or batch_index_file(ctx.work_dir, batch.index).exists():
+            indexed = hsp_index.batch_index_file(ctx.work_dir, batch.index)
+            if not batch.table.exists() or indexed.exists():
                 continue
-            index_batch_table(
+            hsp_index.index_batch_table(
                 ctx.work_dir, batch.index, batch.table, batch.query_ids, batch.query_offset
             )
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    def _cancel_requested(self, job_id: str) -> bool:
-        return self._jobs.cancel_requested(job_id)
 
     def _fail(
         self,

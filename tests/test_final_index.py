@@ -17,7 +17,13 @@ from fastapi.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.results import final_index
 from blastdeck.results.browse import ResultFilter, hit_page, hsp_page, query_summary, sort_names
-from blastdeck.results.hsp_index import index_dir, load_hsp_table, write_batch_index
+from blastdeck.results.hsp_index import (
+    IndexCounts,
+    batch_counts,
+    index_dir,
+    load_hsp_table,
+    write_batch_index,
+)
 from blastdeck.results.hsps import read_hsps
 from tests.conftest import add_split_cluster, api_job, fasta, make_settings, wait_for_job
 
@@ -68,18 +74,27 @@ def batch_table(client: TestClient, job_id: str, scratch: Path):
     return load_hsp_table(scratch)
 
 
-def test_a_finished_job_has_its_final_index_and_no_batch_files(
+def test_a_small_job_completes_on_its_batch_files_and_its_first_read_makes_the_final_index(
     client: TestClient, job: dict
 ) -> None:
+    """Below PRECOMPUTE_MIN_HSPS the job's counts come from its batch files (each keeps its
+    own), and the final index is written when its results are first read."""
     index = index_dir(work_dir(client, job["id"]))
+    names = sorted(p.name for p in index.iterdir())
+    assert len(names) == job["progress"]["batches_total"], names
+    assert all(name.startswith("batch_") for name in names), names
+    counts = batch_counts(work_dir(client, job["id"]))
+    assert counts == IndexCounts(job["hsps_total"], job["hits_total"])
+    assert client.get(f"/api/jobs/{job['id']}/hits").status_code == 200
     names = sorted(p.name for p in index.iterdir())
     assert names == ["final"], names  # the batch files it replaces are gone, no draft left
     final = index / "final"
     meta = json.loads((final / "meta.json").read_text())
     assert meta["hsps"] == job["hsps_total"] > 100 and meta["hits"] == job["hits_total"]
-    # A small job's orders are made when first asked for (and stored then), not up front.
+    # A small job's orders are made when first asked for (and stored then), not up front:
+    # only the hits' default order, the one read so far.
     assert meta["hsps"] < final_index.PRECOMPUTE_MIN_HSPS
-    assert not list(final.glob("order.*"))
+    assert [p.name for p in final.glob("order.*")] == ["order.hit.evalue.asc.npy"]
     client.app.state.runtime.service._indexes.forget(job["id"])
     assert client.get(f"/api/jobs/{job['id']}/hsps", params={"sort": "pident"}).status_code == 200
     assert (final / "order.hsp.pident.desc.npy").exists()
@@ -171,14 +186,16 @@ def test_finalize_stopped_leaves_nothing(
         final_index.finalize(tmp_path, stop=lambda: next(asked) >= 5)
     assert sorted(p.name for p in index_dir(tmp_path).iterdir() if not p.is_file()) == []
     assert final_index.final_version(tmp_path) == ()
-    table = final_index.finalize(tmp_path)  # whole when not stopped
-    assert len(table) == job["hsps_total"]
+    counts = final_index.finalize(tmp_path)  # whole when not stopped
+    assert counts.hsps == job["hsps_total"] == len(final_index.load_final(tmp_path))
 
 
 def test_a_cancel_while_the_final_index_is_written_ends_the_job_cancelled(
     client: TestClient, demo_16s, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The race forced: the cancel arrives once the exporting step has begun its final index."""
+    """The race forced: the cancel arrives once the exporting step has begun its final index
+    (a big job's: one written before the job says completed)."""
+    monkeypatch.setattr(final_index, "PRECOMPUTE_MIN_HSPS", 1)
     real = final_index.finalize
     service = client.app.state.runtime.service
 
@@ -200,7 +217,8 @@ def test_a_cancel_while_the_final_index_is_written_ends_the_job_cancelled(
 
 def test_a_job_without_any_hsp_has_an_empty_final_index(tmp_path: Path) -> None:
     write_batch_index(tmp_path, 0, 0, ["lonely", "alone"], [])
-    table = final_index.finalize(tmp_path)
+    assert final_index.finalize(tmp_path) == IndexCounts(hsps=0, hits=0)
+    table = final_index.load_final(tmp_path)
     assert len(table) == 0
     for kind, page in (("hsp", hsp_page), ("hit", hit_page)):
         for sort in sort_names(kind):

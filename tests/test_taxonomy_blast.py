@@ -11,6 +11,7 @@ import pytest
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
+from blastdeck.taxonomy.model import sorted_intersection
 from tests.conftest import DEMO_DIR, read_fasta
 from tests.support.taxonomy_cache import embedded_cache
 
@@ -175,3 +176,13 @@ def test_lists_cut_to_the_database_give_the_same_hits(
     with pytest.raises(BlastDeckError) as exc:
         taxonomy.expand(["Homo sapiens"]).restricted_to(present, "demo")
     assert exc.value.code == ErrorCode.TAXON_FILTER_EMPTY and "demo" in exc.value.message
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sorted_intersection_is_numpys_on_sorted_unique_taxids(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for size_a, size_b in ((0, 5), (5, 0), (1, 1), (300, 40), (40, 300), (5000, 5000)):
+        a = np.unique(rng.integers(1, 3 * max(size_a, 1), size_a, dtype=np.int64))
+        b = np.unique(rng.integers(1, 3 * max(size_b, 1), size_b, dtype=np.int64))
+        got = sorted_intersection(a, b)
+        assert got.dtype == np.int64 and got.tolist() == np.intersect1d(a, b).tolist()

@@ -140,6 +140,7 @@ def write_batch_columns(
         "query_index": np.fromiter(hsps.query_index, "i4", count),
         "subject": np.fromiter(hsps.subject_codes, "i4", count),
     }
+    arrays["hit_count"] = np.array([_pair_count(arrays["query_index"], arrays["subject"])], "i8")
     for name, dtype in NUMERIC_FIELDS.items():
         arrays[name] = np.asarray(hsps.numbers[name]).astype(dtype, copy=False)
     for prefix, texts in (
@@ -247,6 +248,33 @@ class HspTable:
             value = c[name][i]
             out[name] = float(value) if dtype == "f8" else int(value)
         return out
+
+
+def _pair_count(query_index: np.ndarray, subject: np.ndarray) -> int:
+    """Distinct (query, subject) pairs: the batch's hits (no other batch has its queries)."""
+    if not len(query_index):
+        return 0
+    pairs = np.sort(query_index.astype("i8") << 32 | subject.astype("i8"))
+    return int(np.count_nonzero(pairs[1:] != pairs[:-1])) + 1
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    hsps: int
+    hits: int  # (query, subject) pairs
+
+
+def batch_counts(work_dir: Path) -> IndexCounts | None:
+    """The HSPs and hits of the batches indexed so far, from each file's own counts, without
+    loading the table; None when a file was written before batch files kept their hit count."""
+    hsps = hits = 0
+    for name, _, _ in index_version(work_dir):
+        with np.load(index_dir(work_dir) / name) as data:
+            if "hit_count" not in data.files:
+                return None
+            hsps += len(data["query_index"])
+            hits += int(data["hit_count"][0])
+    return IndexCounts(hsps, hits)
 
 
 def load_hsp_table(work_dir: Path) -> HspTable:

@@ -5,6 +5,10 @@ The pipeline hands it to the next step's start (`JobStore.start_step(..., ended=
 job's completion, which write both in one transaction: each transition costs one commit, not
 two, and a reader never sees a job between two steps. Its time is when the step ended, not
 when it was written.
+
+The step writes are Core statements on the tables, not the ORM: its bulk UPDATE (which
+synchronizes the session) and loading each step's row cost ~3 ms a transition, the statements
+alone ~1 ms, some ten times per job.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from blastdeck.domain.errors import ErrorCode
@@ -22,12 +26,17 @@ from blastdeck.store.models import Job, JobEvent, JobStep, utcnow
 
 @dataclass(frozen=True)
 class StepEnd:
-    """How a step ended: completed with a message, or skipped for a reason."""
+    """How a step ended: completed with a message, or skipped for a reason; `progress`, the
+    job's batch count (done, total) when the step's end is what set it last."""
 
     step: Step
     message: str = ""
     skipped: bool = False
     at: datetime = field(default_factory=utcnow)
+    progress: tuple[int, int] | None = None
+
+
+JOB_TABLE, STEP_TABLE, EVENT_TABLE = Job.__table__, JobStep.__table__, JobEvent.__table__
 
 
 def ms_between(start: datetime | None, end: datetime) -> int | None:
@@ -35,19 +44,49 @@ def ms_between(start: datetime | None, end: datetime) -> int | None:
 
 
 def record_step_end(s: Session, job_id: str, ended: StepEnd) -> None:
-    """The step's row and its event, and the job's change time."""
-    row = s.get(JobStep, (job_id, ended.step.value))
+    """The step's row and its event, and the job's change time (and progress)."""
+    row = (STEP_TABLE.c.job_id == job_id) & (STEP_TABLE.c.key == ended.step.value)
+    started = s.execute(select(STEP_TABLE.c.started_at).where(row)).scalar()
+    values: dict[str, object] = {"completed_at": ended.at}
     if ended.skipped:
-        row.status, row.skip_reason = StepStatus.SKIPPED.value, ended.message
-        row.started_at = row.started_at or ended.at
-        kind = "step_skipped"
+        started = started or ended.at
+        values.update(status=StepStatus.SKIPPED.value, skip_reason=ended.message)
+        values["started_at"], kind = started, "step_skipped"
     else:
-        row.status = StepStatus.COMPLETED.value
-        kind = "step_completed"
-    row.completed_at, row.duration_ms = ended.at, ms_between(row.started_at, ended.at)
-    s.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow()))
+        values["status"], kind = StepStatus.COMPLETED.value, "step_completed"
+    values["duration_ms"] = ms_between(started, ended.at)
+    s.execute(update(STEP_TABLE).where(row).values(values))
+    job: dict[str, object] = {"updated_at": utcnow()}
+    if ended.progress is not None:
+        job["batches_done"], job["batches_total"] = ended.progress
+    s.execute(update(JOB_TABLE).where(JOB_TABLE.c.id == job_id).values(job))
     message = ended.message or f"{ended.step.value} completed"
-    add_event(s, job_id, kind, None, ended.step, message, at=ended.at)
+    step_event(s, job_id, kind, None, ended.step, message, at=ended.at)
+
+
+def step_event(
+    s: Session,
+    job_id: str,
+    kind: str,
+    phase: Phase | None,
+    step: Step,
+    message: str,
+    at: datetime | None = None,
+) -> None:
+    """A step's event, inserted at once. Not for a job's end (completed, failed, cancelled):
+    those go through `add_event`, whose row the notification outbox (`store/notifications`)
+    sees at flush; they are the last event of their transaction, so the order is kept."""
+    s.execute(
+        insert(EVENT_TABLE).values(
+            job_id=job_id,
+            at=at or utcnow(),
+            kind=kind,
+            phase=phase.value if phase else None,
+            step=step.value,
+            error_code=None,
+            message=message,
+        )
+    )
 
 
 def add_event(

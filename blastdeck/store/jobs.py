@@ -28,7 +28,15 @@ from blastdeck.domain.pipeline_model import (
     phases_with_status,
 )
 from blastdeck.store.database import compress_fast, notify
-from blastdeck.store.job_steps import StepEnd, add_event, ms_between, record_step_end
+from blastdeck.store.job_steps import (
+    JOB_TABLE,
+    STEP_TABLE,
+    StepEnd,
+    add_event,
+    ms_between,
+    record_step_end,
+    step_event,
+)
 from blastdeck.store.maintenance import MaintenanceLog
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
 
@@ -196,20 +204,20 @@ class JobStore(MaintenanceLog):
         now = utcnow()
         with self._sessions.begin() as s:
             claimed = s.execute(
-                update(Job)
+                update(JOB_TABLE)
                 .where(
-                    Job.id == job_id,
-                    Job.phase.not_in(_TERMINAL),
+                    JOB_TABLE.c.id == job_id,
+                    JOB_TABLE.c.phase.not_in(_TERMINAL),
                     or_(
-                        Job.lease_owner.is_(None),
-                        Job.lease_owner == owner,
-                        Job.lease_expires_at < now,
+                        JOB_TABLE.c.lease_owner.is_(None),
+                        JOB_TABLE.c.lease_owner == owner,
+                        JOB_TABLE.c.lease_expires_at < now,
                     ),
                 )
                 .values(
                     lease_owner=owner,
                     lease_expires_at=now + timedelta(seconds=lease_s),
-                    updated_at=Job.updated_at,  # a lease renewal is no change to watch
+                    updated_at=JOB_TABLE.c.updated_at,  # a lease renewal is no change to watch
                 )
             ).rowcount
         return bool(claimed)
@@ -217,9 +225,9 @@ class JobStore(MaintenanceLog):
     def release_claim(self, job_id: str, owner: str) -> None:
         with self._sessions.begin() as s:
             s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_at=None, updated_at=Job.updated_at)
+                update(JOB_TABLE)
+                .where(JOB_TABLE.c.id == job_id, JOB_TABLE.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None, updated_at=JOB_TABLE.c.updated_at)
             )
 
     def clear_claims(self) -> None:
@@ -254,19 +262,32 @@ class JobStore(MaintenanceLog):
             if ended is not None:
                 record_step_end(s, job_id, ended)
             moved = s.execute(
-                update(Job)
+                update(JOB_TABLE)
                 .where(
-                    Job.id == job_id, Job.cancel_requested.is_(False), Job.phase.not_in(_TERMINAL)
+                    JOB_TABLE.c.id == job_id,
+                    JOB_TABLE.c.cancel_requested.is_(False),
+                    JOB_TABLE.c.phase.not_in(_TERMINAL),
                 )
                 .values(phase=phase.value, waiting_for=None, error_code=None, updated_at=now)
             ).rowcount
             if not moved:
                 return False
-            row = s.get(JobStep, (job_id, step.value))
-            if row.status != StepStatus.RUNNING.value:
-                row.status, row.started_at = StepStatus.RUNNING.value, now
-                row.completed_at = row.duration_ms = None
-                add_event(s, job_id, "step_started", phase, step, f"{step.value} started")
+            started = s.execute(  # a step resumed while running keeps its start
+                update(STEP_TABLE)
+                .where(
+                    STEP_TABLE.c.job_id == job_id,
+                    STEP_TABLE.c.key == step.value,
+                    STEP_TABLE.c.status != StepStatus.RUNNING.value,
+                )
+                .values(
+                    status=StepStatus.RUNNING.value,
+                    started_at=now,
+                    completed_at=None,
+                    duration_ms=None,
+                )
+            ).rowcount
+            if started:
+                step_event(s, job_id, "step_started", phase, step, f"{step.value} started", now)
         return True
 
     def end_step(self, job_id: str, ended: StepEnd) -> None:
@@ -299,17 +320,17 @@ class JobStore(MaintenanceLog):
     def set_progress(self, job_id: str, done: int, total: int) -> None:
         with self._changing(job_id) as s:
             s.execute(
-                update(Job)
-                .where(Job.id == job_id)
+                update(JOB_TABLE)
+                .where(JOB_TABLE.c.id == job_id)
                 .values(batches_done=done, batches_total=total, updated_at=utcnow())
             )
 
     def set_engine_handle(self, job_id: str, handle: str | None) -> None:
         with self._sessions.begin() as s:
             s.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(engine_handle=handle, updated_at=Job.updated_at)
+                update(JOB_TABLE)
+                .where(JOB_TABLE.c.id == job_id)
+                .values(engine_handle=handle, updated_at=JOB_TABLE.c.updated_at)
             )
 
     def count_attempt(self, job_id: str) -> int:
@@ -339,23 +360,26 @@ class JobStore(MaintenanceLog):
         that end recorded) when a cancel came first."""
         now = utcnow()
         with self._changing(job_id) as s:
-            job = s.get(Job, job_id, with_for_update=True)
-            if job is None:
+            requested = s.scalar(
+                select(JOB_TABLE.c.cancel_requested)
+                .where(JOB_TABLE.c.id == job_id)
+                .with_for_update()
+            )
+            if requested is None:
                 return False
             if ended is not None:
                 record_step_end(s, job_id, ended)
-            if job.cancel_requested:
+            if requested:
                 return False
-            row = s.get(JobStep, (job_id, Step.COMPLETED.value))
-            row.status, row.started_at, row.completed_at, row.duration_ms = (
-                StepStatus.COMPLETED.value,
-                now,
-                now,
-                0,
+            s.execute(
+                update(STEP_TABLE)
+                .where(STEP_TABLE.c.job_id == job_id, STEP_TABLE.c.key == Step.COMPLETED.value)
+                .values(status=StepStatus.COMPLETED.value, started_at=now, completed_at=now)
+                .values(duration_ms=0)
             )
             s.execute(
-                update(Job)
-                .where(Job.id == job_id)
+                update(JOB_TABLE)
+                .where(JOB_TABLE.c.id == job_id)
                 .values(
                     phase=Phase.COMPLETED.value,
                     error_code=None,
@@ -431,13 +455,15 @@ class JobStore(MaintenanceLog):
     def cancel_requested(self, job_id: str) -> bool:
         """Whether a cancel was asked for (True once the job is gone): one column, no steps."""
         with self._sessions() as s:
-            requested = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+            requested = s.scalar(
+                select(JOB_TABLE.c.cancel_requested).where(JOB_TABLE.c.id == job_id)
+            )
         return requested is None or bool(requested)
 
     def engine_handle(self, job_id: str) -> str | None:
         """The job's engine handle (None before its submit, or once the job is gone)."""
         with self._sessions() as s:
-            return s.scalar(select(Job.engine_handle).where(Job.id == job_id))
+            return s.scalar(select(JOB_TABLE.c.engine_handle).where(JOB_TABLE.c.id == job_id))
 
     def changed_at_many(self, job_ids: list[str]) -> dict[str, datetime]:
         """When each job last changed (its `updated_at`), in one query; the ones gone are
