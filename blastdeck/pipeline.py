@@ -36,6 +36,7 @@ from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index, hsp_index
+from blastdeck.step_records import StepRecords
 from blastdeck.store.job_steps import StepEnd
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
@@ -252,16 +253,21 @@ class Pipeline:
         (one transaction per transition); until then it is `ended`, with its time."""
         status = {row.key: StepStatus(row.status) for row in job.steps}
         ended: StepEnd | None = None
-        for step in STEPS[:-1]:
-            if status[step.value] in DONE_STEP_STATUSES:
-                continue
-            if heartbeat.lost:
-                raise _LeaseLost
-            resuming = status[step.value] is StepStatus.RUNNING
-            result = self._step(step, job, ctx, engine, resuming, heartbeat, ended)
-            if not isinstance(result, StepEnd):
-                return result or FINISHED  # completed (its end written with it), or waiting
-            ended = result
+        records = StepRecords(self._jobs, job.id)
+        try:
+            for step in STEPS[:-1]:
+                if status[step.value] in DONE_STEP_STATUSES:
+                    continue
+                if heartbeat.lost:
+                    raise _LeaseLost
+                running = status[step.value] is StepStatus.RUNNING
+                result = self._step(step, job, ctx, engine, running, heartbeat, ended, records)
+                if not isinstance(result, StepEnd):
+                    return result or FINISHED  # completed (its end written with it), or waiting
+                ended = result
+        finally:  # what waits is written before a failure, a cancel or a wait is
+            with contextlib.suppress(OperationalError):
+                records.write()
         return FINISHED  # not reached: the export step ends with the job's completion
 
     def _step(
@@ -273,12 +279,13 @@ class Pipeline:
         resuming: bool,
         heartbeat: _Heartbeat,
         ended: StepEnd | None,
+        records: StepRecords,
     ) -> StepEnd | Outcome | None:
         """Run one step: how it ended (written by whatever comes next), an outcome that stops
         the walk, or None when the job has completed."""
         if step is Step.SUBMITTING:
-            return self._submit(job, ctx, engine, ended)
-        self._start(job.id, step, ended)
+            return self._submit(job, ctx, engine, ended, records)
+        self._start(records, step, ended)
         if step is Step.PREPARING:
             return self._prepare(job, ctx)
         if step is Step.WARMING_UP:
@@ -298,8 +305,8 @@ class Pipeline:
         self._export(job, ctx, engine)
         return None
 
-    def _start(self, job_id: str, step: Step, ended: StepEnd | None = None) -> None:
-        if not self._jobs.start_step(job_id, step, ended=ended):
+    def _start(self, records: StepRecords, step: Step, ended: StepEnd | None = None) -> None:
+        if not records.start(step, ended):
             raise _Cancelled
 
     def _prepare(self, job: Job, ctx: JobContext) -> StepEnd:
@@ -331,16 +338,16 @@ class Pipeline:
         return StepEnd(Step.STAGING_DB, f"staged to {done[0]}")
 
     def _submit(
-        self, job: Job, ctx: JobContext, engine: Engine, ended: StepEnd | None
+        self, job: Job, ctx: JobContext, engine: Engine, ended: StepEnd | None, records: StepRecords
     ) -> StepEnd | Outcome:
         # `job` was read when this run claimed it; only the lease holder changes what is read here
         if job.engine_handle:  # submitted before a restart: never submit twice
             if ended is not None:
-                self._jobs.end_step(job.id, ended)
+                records.end(ended)
             return StepEnd(Step.SUBMITTING, "already submitted")
         was_waiting = job.phase in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
         if not was_waiting:
-            self._start(job.id, Step.SUBMITTING, ended)
+            self._start(records, Step.SUBMITTING, ended)
         key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
         pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
         if pause is not None:  # waits before the lock, with no deadline: a pause is deliberate
@@ -356,7 +363,7 @@ class Pipeline:
         self._metrics.slot_taken(ctx, waited.total_seconds() if waited else 0.0)
         try:
             if was_waiting:
-                self._start(job.id, Step.SUBMITTING)  # back from waiting: phase submitting again
+                self._start(records, Step.SUBMITTING)  # back from waiting: phase submitting again
             handle = engine.submit(ctx, self._settings.submit_timeout_s)
             self._jobs.set_engine_handle(job.id, handle)
         finally:
@@ -467,8 +474,6 @@ class Pipeline:
             hsp_index.index_batch_table(
                 ctx.work_dir, batch.index, batch.table, batch.query_ids, batch.query_offset
             )
-
-    # -- helpers ---------------------------------------------------------------------------------
 
     def _fail(
         self,

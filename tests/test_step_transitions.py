@@ -3,13 +3,17 @@ step ended (`store/job_steps.py`); a cancel refuses the start but keeps the end.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
+from blastdeck import step_records
 from blastdeck.domain.pipeline_model import Phase, Step
+from blastdeck.step_records import StepRecords
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.job_steps import StepEnd
 from blastdeck.store.jobs import JobStore, NewJob
@@ -98,3 +102,92 @@ def test_the_last_steps_end_is_written_with_the_jobs_completion(store) -> None:
     assert steps["exporting_results"].status == "completed"
     assert steps["exporting_results"].completed_at == ended.at
     assert store.get(job_id).phase == Phase.COMPLETED.value
+
+
+# -- StepRecords: the quick steps' transitions written together --------------------------------
+
+
+def test_quick_steps_are_written_with_the_submits_start_each_with_its_own_time(
+    store, monkeypatch
+) -> None:
+    monkeypatch.setattr(step_records, "WRITE_AFTER_S", 60)  # no timer in this test
+    store, commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    before = len(commits)
+    assert records.start(Step.PREPARING, None)
+    prepared_at = utcnow()
+    assert records.start(Step.WARMING_UP, StepEnd(Step.PREPARING, "1 query", at=prepared_at))
+    assert records.start(Step.CONFIGURING, StepEnd(Step.WARMING_UP, "warm"))
+    assert records.start(Step.STAGING_DB, StepEnd(Step.CONFIGURING, "1 batch", progress=(0, 1)))
+    assert len(commits) == before  # nothing written yet
+    skipped = StepEnd(Step.STAGING_DB, "warm copy reused", skipped=True)
+    assert records.start(Step.SUBMITTING, skipped)
+    assert len(commits) - before == 1
+    steps = steps_of(store, job_id)
+    assert [steps[k].status for k in ("preparing", "warming_up", "configuring")] == [
+        "completed"
+    ] * 3
+    assert steps["staging_db"].status == "skipped" and steps["submitting"].status == "running"
+    assert steps["preparing"].completed_at == prepared_at
+    assert steps["preparing"].started_at <= prepared_at <= steps["warming_up"].started_at
+    assert store.get(job_id).batches_total == 1
+    kinds = [(e.kind, e.step) for e in store.events(job_id)][1:]
+    assert kinds == [
+        ("step_started", "preparing"),
+        ("step_completed", "preparing"),
+        ("step_started", "warming_up"),
+        ("step_completed", "warming_up"),
+        ("step_started", "configuring"),
+        ("step_completed", "configuring"),
+        ("step_started", "staging_db"),
+        ("step_skipped", "staging_db"),
+        ("step_started", "submitting"),
+    ]
+
+
+def test_a_slow_quick_step_shows_as_running_within_the_timer(store) -> None:
+    store, _commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    assert records.start(Step.STAGING_DB, None)  # a big database copying, say
+    deadline = time.monotonic() + 5
+    while steps_of(store, job_id)["staging_db"].status != "running":
+        assert time.monotonic() < deadline, "the timer never wrote the start"
+        time.sleep(0.01)
+    assert store.get(job_id).phase == Phase.STAGING_DB.value
+
+
+def test_a_cancel_is_seen_when_the_waiting_starts_are_written(store) -> None:
+    store, _commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    assert records.start(Step.PREPARING, None)
+    assert store.request_cancel(job_id) is Phase.CANCELLED  # nothing in flight: at once
+    assert not records.start(Step.SUBMITTING, StepEnd(Step.PREPARING, "done"))
+    assert not records.start(Step.RUNNING, None)  # refused for good
+    assert store.get(job_id).phase == Phase.CANCELLED.value
+    assert steps_of(store, job_id)["submitting"].status == "pending"
+
+
+def test_a_failed_write_keeps_what_waits_for_the_next(store, monkeypatch) -> None:
+    monkeypatch.setattr(step_records, "WRITE_AFTER_S", 60)  # no timer in this test
+    store, _commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    assert records.start(Step.PREPARING, None)
+    real = store.record_transitions
+    calls = iter([OperationalError("x", None, Exception("database is down")), None])
+
+    def down_once(*args):
+        failure = next(calls)
+        if failure is not None:
+            raise failure
+        return real(*args)
+
+    monkeypatch.setattr(store, "record_transitions", down_once)
+    with pytest.raises(OperationalError):
+        records.start(Step.SUBMITTING, StepEnd(Step.PREPARING, "done"))
+    assert records.write()
+    steps = steps_of(store, job_id)
+    assert (steps["preparing"].status, steps["submitting"].status) == ("completed", "running")

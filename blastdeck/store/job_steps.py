@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from blastdeck.domain.errors import ErrorCode
-from blastdeck.domain.pipeline_model import Phase, Step, StepStatus
+from blastdeck.domain.pipeline_model import TERMINAL_PHASES, Phase, Step, StepStatus
 from blastdeck.store.models import Job, JobEvent, JobStep, utcnow
 
 
@@ -34,6 +34,16 @@ class StepEnd:
     skipped: bool = False
     at: datetime = field(default_factory=utcnow)
     progress: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class StepStart:
+    """A step's start (None: only `ended` to write), with how the step before it `ended`."""
+
+    step: Step | None
+    ended: StepEnd | None = None
+    phase: Phase | None = None  # the job's phase while it runs (the step's own by default)
+    at: datetime = field(default_factory=utcnow)
 
 
 JOB_TABLE, STEP_TABLE, EVENT_TABLE = Job.__table__, JobStep.__table__, JobEvent.__table__
@@ -62,6 +72,37 @@ def record_step_end(s: Session, job_id: str, ended: StepEnd) -> None:
     s.execute(update(JOB_TABLE).where(JOB_TABLE.c.id == job_id).values(job))
     message = ended.message or f"{ended.step.value} completed"
     step_event(s, job_id, kind, None, ended.step, message, at=ended.at)
+
+
+def record_step_start(s: Session, job_id: str, start: StepStart) -> bool:
+    """The job in the step's phase and the step running (a step resumed while running keeps
+    its start); False, and nothing written, when a cancel was requested or the job ended."""
+    assert start.step is not None
+    step, phase = start.step, start.phase or Phase(start.step.value)
+    moved = s.execute(
+        update(JOB_TABLE)
+        .where(
+            JOB_TABLE.c.id == job_id,
+            JOB_TABLE.c.cancel_requested.is_(False),
+            JOB_TABLE.c.phase.not_in([p.value for p in TERMINAL_PHASES]),
+        )
+        .values(phase=phase.value, waiting_for=None, error_code=None, updated_at=utcnow())
+    ).rowcount
+    if not moved:
+        return False
+    running = StepStatus.RUNNING.value
+    started = s.execute(
+        update(STEP_TABLE)
+        .where(
+            STEP_TABLE.c.job_id == job_id,
+            STEP_TABLE.c.key == step.value,
+            STEP_TABLE.c.status != running,
+        )
+        .values(status=running, started_at=start.at, completed_at=None, duration_ms=None)
+    ).rowcount
+    if started:
+        step_event(s, job_id, "step_started", phase, step, f"{step.value} started", start.at)
+    return True
 
 
 def step_event(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,10 +32,11 @@ from blastdeck.store.job_steps import (
     JOB_TABLE,
     STEP_TABLE,
     StepEnd,
+    StepStart,
     add_event,
     ms_between,
     record_step_end,
-    step_event,
+    record_step_start,
 )
 from blastdeck.store.maintenance import MaintenanceLog
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
@@ -256,38 +257,17 @@ class JobStore(MaintenanceLog):
     ) -> bool:
         """Mark a step running, after recording how the one before it `ended` (in the same
         transaction); False (and the start not written) when a cancel was requested."""
-        phase = phase or Phase(step.value)
-        now = utcnow()
+        return self.record_transitions(job_id, [StepStart(step, ended, phase)])
+
+    def record_transitions(self, job_id: str, starts: Sequence[StepStart]) -> bool:
+        """Several transitions, in order, in one transaction (`step_records.StepRecords`);
+        False when a cancel was requested: the ends are written, the starts from there not."""
         with self._changing(job_id) as s:
-            if ended is not None:
-                record_step_end(s, job_id, ended)
-            moved = s.execute(
-                update(JOB_TABLE)
-                .where(
-                    JOB_TABLE.c.id == job_id,
-                    JOB_TABLE.c.cancel_requested.is_(False),
-                    JOB_TABLE.c.phase.not_in(_TERMINAL),
-                )
-                .values(phase=phase.value, waiting_for=None, error_code=None, updated_at=now)
-            ).rowcount
-            if not moved:
-                return False
-            started = s.execute(  # a step resumed while running keeps its start
-                update(STEP_TABLE)
-                .where(
-                    STEP_TABLE.c.job_id == job_id,
-                    STEP_TABLE.c.key == step.value,
-                    STEP_TABLE.c.status != StepStatus.RUNNING.value,
-                )
-                .values(
-                    status=StepStatus.RUNNING.value,
-                    started_at=now,
-                    completed_at=None,
-                    duration_ms=None,
-                )
-            ).rowcount
-            if started:
-                step_event(s, job_id, "step_started", phase, step, f"{step.value} started", now)
+            for start in starts:
+                if start.ended is not None:
+                    record_step_end(s, job_id, start.ended)
+                if start.step is not None and not record_step_start(s, job_id, start):
+                    return False
         return True
 
     def end_step(self, job_id: str, ended: StepEnd) -> None:

@@ -1,0 +1,69 @@
+"""A job's step transitions as the pipeline makes them, written together when they come fast.
+
+The steps before the submit (preparing, warming up, configuring, staging) usually take a few
+milliseconds each, and a transaction per transition cost about as much again (~10 ms a job).
+So their transitions wait here: they are written with the next one that cannot wait (the
+submit's start, whose work leaves the process, and every step after it), by a timer once a
+step has run for `WRITE_AFTER_S` (a database being staged or a huge query set being split
+shows as running within that time), and whenever the walk stops (a failure, a wait, a
+cancel). Each transition keeps its own time. A reader only misses steps too short to watch;
+a process that dies meanwhile leaves them as they were, and a resumed walk runs them again
+(they are idempotent, as for any step whose end was not written).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from blastdeck.domain.pipeline_model import Step
+from blastdeck.store.job_steps import StepEnd, StepStart
+from blastdeck.store.jobs import JobStore
+
+WRITE_AFTER_S = 0.05
+# Steps whose start may wait: nothing they do is seen outside this process.
+DEFERRABLE = frozenset({Step.PREPARING, Step.WARMING_UP, Step.CONFIGURING, Step.STAGING_DB})
+
+
+class StepRecords:
+    def __init__(self, jobs: JobStore, job_id: str) -> None:
+        self._jobs, self._job_id = jobs, job_id
+        self._pending: list[StepStart] = []
+        self._mutex = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.refused = False  # a start was refused: a cancel was requested
+
+    def start(self, step: Step, ended: StepEnd | None) -> bool:
+        """Record a step's start after the previous step's end; False when a cancel was
+        requested (seen now, or when a waiting start was written)."""
+        with self._mutex:
+            if self.refused:
+                return False
+            self._pending.append(StepStart(step, ended))
+            if step in DEFERRABLE:
+                if self._timer is None:
+                    self._timer = threading.Timer(WRITE_AFTER_S, self.write)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return True
+        return self.write()
+
+    def end(self, ended: StepEnd) -> None:
+        """A step's end with no start after it."""
+        with self._mutex:
+            self._pending.append(StepStart(None, ended))
+        self.write()
+
+    def write(self) -> bool:
+        """Write what waits, in one transaction; False once a start was refused."""
+        with self._mutex:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            pending, self._pending = self._pending, []
+            try:
+                if pending and not self._jobs.record_transitions(self._job_id, pending):
+                    self.refused = True
+            except Exception:  # kept for the next write (a database outage, say)
+                self._pending[:0] = pending
+                raise
+            return not self.refused
