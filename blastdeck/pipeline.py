@@ -14,7 +14,6 @@ import logging
 import os
 import random
 import socket
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults, 
 from blastdeck.files import write_atomically
 from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_taxa import TAXID_LIST_FILE
+from blastdeck.lease_heartbeat import LeaseHeartbeat
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index, hsp_index
 from blastdeck.step_records import StepRecords
@@ -75,32 +75,6 @@ class _LeaseLost(Exception):
     """Another process took the job over (this one stalled past its lease)."""
 
 
-class _Heartbeat:
-    """Renews a job's lease while it runs; notes when the lease was lost."""
-
-    def __init__(self, jobs: JobStore, job_id: str, owner: str, lease_s: int) -> None:
-        self._jobs, self._job_id, self._owner, self._lease_s = jobs, job_id, owner, lease_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name="lease-heartbeat")
-        self.lost = False
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._lease_s / 3):
-            try:
-                if not self._jobs.claim(self._job_id, self._owner, self._lease_s):
-                    self.lost = True
-                    return
-            except OperationalError:
-                log.warning("could not renew the lease of job %s", self._job_id)
-
-
 class Pipeline:
     def __init__(
         self,
@@ -132,7 +106,7 @@ class Pipeline:
         except OperationalError:
             log.warning("database unreachable; job %s will be tried again", job_id)
             return RetryAfter(self._settings.retry_backoff_s)
-        heartbeat = _Heartbeat(self._jobs, job_id, owner, lease_s)
+        heartbeat = LeaseHeartbeat(self._jobs, job_id, owner, lease_s)
         heartbeat.start()
         try:
             return self._run_through_outages(job_id, owner, heartbeat)
@@ -145,7 +119,7 @@ class Pipeline:
             with contextlib.suppress(OperationalError):
                 self._jobs.release_claim(job_id, owner)
 
-    def _run_through_outages(self, job_id: str, owner: str, heartbeat: _Heartbeat) -> Outcome:
+    def _run_through_outages(self, job_id: str, owner: str, heartbeat: LeaseHeartbeat) -> Outcome:
         """Run the claimed job; when the database drops out mid-job, wait for it and carry on
         from the stored job with the same lease, rather than give the job up: nothing else
         would pick it up again before its lease expired (in embedded mode, before a restart)."""
@@ -169,7 +143,7 @@ class Pipeline:
                     if time.monotonic() + delay > deadline:
                         raise
 
-    def _run_claimed(self, job_id: str, heartbeat: _Heartbeat) -> Outcome:
+    def _run_claimed(self, job_id: str, heartbeat: LeaseHeartbeat) -> Outcome:
         job = self._jobs.get(job_id)
         if job is None or job.phase in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED):
             return FINISHED
@@ -248,9 +222,11 @@ class Pipeline:
 
     # -- the steps -------------------------------------------------------------------------------
 
-    def _walk(self, job: Job, ctx: JobContext, engine: Engine, heartbeat: _Heartbeat) -> Outcome:
+    def _walk(
+        self, job: Job, ctx: JobContext, engine: Engine, heartbeat: LeaseHeartbeat
+    ) -> Outcome:
         """Each step not done yet, in order. A step's end is written with the next step's start
-        (one transaction per transition); until then it is `ended`, with its time."""
+        (the quick steps' transitions together: `step_records.py`); until then it is `ended`."""
         status = {row.key: StepStatus(row.status) for row in job.steps}
         ended: StepEnd | None = None
         records = StepRecords(self._jobs, job.id)
@@ -277,7 +253,7 @@ class Pipeline:
         ctx: JobContext,
         engine: Engine,
         resuming: bool,
-        heartbeat: _Heartbeat,
+        heartbeat: LeaseHeartbeat,
         ended: StepEnd | None,
         records: StepRecords,
     ) -> StepEnd | Outcome | None:
@@ -301,8 +277,8 @@ class Pipeline:
         if step is Step.STAGING_DB:
             return self._stage(ctx, engine)
         if step is Step.RUNNING:
-            return self._run(job, ctx, engine, resuming, heartbeat)
-        self._export(job, ctx, engine)
+            return self._run(job, ctx, engine, resuming, heartbeat, ended)
+        self._export(job, ctx, engine, records)
         return None
 
     def _start(self, records: StepRecords, step: Step, ended: StepEnd | None = None) -> None:
@@ -365,12 +341,10 @@ class Pipeline:
             if was_waiting:
                 self._start(records, Step.SUBMITTING)  # back from waiting: phase submitting again
             handle = engine.submit(ctx, self._settings.submit_timeout_s)
-            self._jobs.set_engine_handle(job.id, handle)
         finally:
             self._lock.release(key, token)
-        return StepEnd(
-            Step.SUBMITTING, f"submitted to {ctx.cluster.name}/{ctx.namespace} ({handle})"
-        )
+        where = f"{ctx.cluster.name}/{ctx.namespace}"  # the handle is written with this end
+        return StepEnd(Step.SUBMITTING, f"submitted to {where} ({handle})", engine_handle=handle)
 
     def _wait_for_slot(self, job: Job, ctx: JobContext, key: str) -> Outcome:
         holder = self._lock.holder(key)
@@ -399,9 +373,16 @@ class Pipeline:
         return RetryAfter(base * random.uniform(0.5, 1.0))
 
     def _run(
-        self, job: Job, ctx: JobContext, engine: Engine, resuming: bool, heartbeat: _Heartbeat
+        self,
+        job: Job,
+        ctx: JobContext,
+        engine: Engine,
+        resuming: bool,
+        heartbeat: LeaseHeartbeat,
+        submitted: StepEnd | None,
     ) -> StepEnd:
-        handle = self._jobs.engine_handle(job.id)
+        handle = submitted.engine_handle if submitted is not None else None
+        handle = handle or self._jobs.engine_handle(job.id)
         if resuming and handle:
             handle = engine.resume(ctx, handle)
             self._jobs.set_engine_handle(job.id, handle)
@@ -433,7 +414,7 @@ class Pipeline:
         done = (progress.done, progress.total)
         return StepEnd(Step.RUNNING, f"{last_done} batch(es) finished", progress=done)
 
-    def _export(self, job: Job, ctx: JobContext, engine: Engine) -> None:
+    def _export(self, job: Job, ctx: JobContext, engine: Engine, records: StepRecords) -> None:
         results = engine.collect(ctx)
         missing = [b for b in results.batches if not b.table.exists()]
         if missing:
@@ -443,12 +424,14 @@ class Pipeline:
         self._index_finished(ctx, results)
         counts = hsp_index.batch_counts(ctx.work_dir)
         if counts is None or counts.hsps >= final_index.PRECOMPUTE_MIN_HSPS:
+            if not records.write():  # a long export shows at once
+                raise _Cancelled
             counts = self._finalize(job, ctx)
         # A smaller job's final index is written at the first read of its results, as for a
         # job older than final indexes (`JobService.results_index`): its completion need not
         # wait ~15 ms for some forty files, and its batch files read in milliseconds.
         ended = StepEnd(Step.EXPORTING_RESULTS, f"{counts.hits} hits ({counts.hsps} HSPs) indexed")
-        if not self._jobs.finish_completed(job.id, counts.hsps, counts.hits, ended):
+        if not self._jobs.finish_completed(job.id, counts.hsps, counts.hits, ended, records.take()):
             final_index.discard(ctx.work_dir)
             raise _Cancelled
         self._metrics.job_ended(job.id, ctx, results)

@@ -3,12 +3,14 @@
 The steps before the submit (preparing, warming up, configuring, staging) usually take a few
 milliseconds each, and a transaction per transition cost about as much again (~10 ms a job).
 So their transitions wait here: they are written with the next one that cannot wait (the
-submit's start, whose work leaves the process, and every step after it), by a timer once a
+submit's start, whose work leaves the process, and the running step's), by a timer once a
 step has run for `WRITE_AFTER_S` (a database being staged or a huge query set being split
 shows as running within that time), and whenever the walk stops (a failure, a wait, a
-cancel). Each transition keeps its own time. A reader only misses steps too short to watch;
-a process that dies meanwhile leaves them as they were, and a resumed walk runs them again
-(they are idempotent, as for any step whose end was not written).
+cancel). The export's start and the running step's end wait too: a small job's export takes a
+few milliseconds and ends with its completion, which writes them in its own transaction.
+Each transition keeps its own time. A reader only misses steps too short to watch; a process
+that dies meanwhile leaves them as they were, and a resumed walk runs them again (they are
+idempotent, as for any step whose end was not written).
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from blastdeck.store.job_steps import StepEnd, StepStart
 from blastdeck.store.jobs import JobStore
 
 WRITE_AFTER_S = 0.05
-# Steps whose start may wait: nothing they do is seen outside this process.
-DEFERRABLE = frozenset({Step.PREPARING, Step.WARMING_UP, Step.CONFIGURING, Step.STAGING_DB})
+# Steps whose start may wait: nothing they do is seen outside this process (the export's end
+# is the job's completion, which takes what waits: `take`).
+DEFERRABLE = frozenset(
+    {Step.PREPARING, Step.WARMING_UP, Step.CONFIGURING, Step.STAGING_DB, Step.EXPORTING_RESULTS}
+)
 
 
 class StepRecords:
@@ -53,12 +58,22 @@ class StepRecords:
             self._pending.append(StepStart(None, ended))
         self.write()
 
+    def take(self) -> list[StepStart]:
+        """What waits, for the caller to write in its own transaction (the job's completion)."""
+        with self._mutex:
+            self._stop_timer()
+            pending, self._pending = self._pending, []
+            return pending
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def write(self) -> bool:
         """Write what waits, in one transaction; False once a start was refused."""
         with self._mutex:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._stop_timer()
             pending, self._pending = self._pending, []
             try:
                 if pending and not self._jobs.record_transitions(self._job_id, pending):

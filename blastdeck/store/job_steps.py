@@ -27,13 +27,15 @@ from blastdeck.store.models import Job, JobEvent, JobStep, utcnow
 @dataclass(frozen=True)
 class StepEnd:
     """How a step ended: completed with a message, or skipped for a reason; `progress`, the
-    job's batch count (done, total) when the step's end is what set it last."""
+    job's batch count (done, total) when the step's end is what set it last; `engine_handle`,
+    the job's handle on its cluster when the step (the submit) made it."""
 
     step: Step
     message: str = ""
     skipped: bool = False
     at: datetime = field(default_factory=utcnow)
     progress: tuple[int, int] | None = None
+    engine_handle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def record_step_end(s: Session, job_id: str, ended: StepEnd) -> None:
     job: dict[str, object] = {"updated_at": utcnow()}
     if ended.progress is not None:
         job["batches_done"], job["batches_total"] = ended.progress
+    if ended.engine_handle is not None:
+        job["engine_handle"] = ended.engine_handle
     s.execute(update(JOB_TABLE).where(JOB_TABLE.c.id == job_id).values(job))
     message = ended.message or f"{ended.step.value} completed"
     step_event(s, job_id, kind, None, ended.step, message, at=ended.at)

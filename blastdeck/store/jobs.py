@@ -263,12 +263,7 @@ class JobStore(MaintenanceLog):
         """Several transitions, in order, in one transaction (`step_records.StepRecords`);
         False when a cancel was requested: the ends are written, the starts from there not."""
         with self._changing(job_id) as s:
-            for start in starts:
-                if start.ended is not None:
-                    record_step_end(s, job_id, start.ended)
-                if start.step is not None and not record_step_start(s, job_id, start):
-                    return False
-        return True
+            return _record_transitions(s, job_id, starts)
 
     def end_step(self, job_id: str, ended: StepEnd) -> None:
         """Record a step's end on its own (when no step starts after it)."""
@@ -334,12 +329,20 @@ class JobStore(MaintenanceLog):
             add_event(s, job_id, kind, None, step, message, code)
 
     def finish_completed(
-        self, job_id: str, hsps_total: int, hits_total: int, ended: StepEnd | None = None
+        self,
+        job_id: str,
+        hsps_total: int,
+        hits_total: int,
+        ended: StepEnd | None = None,
+        transitions: Sequence[StepStart] = (),
     ) -> bool:
-        """Mark the job completed, after recording how its last step `ended`; False (and only
-        that end recorded) when a cancel came first."""
+        """Mark the job completed, after the `transitions` that waited and how its last step
+        `ended`; False (and only the ends before a refused start recorded) when a cancel came
+        first."""
         now = utcnow()
         with self._changing(job_id) as s:
+            if not _record_transitions(s, job_id, transitions):
+                return False
             requested = s.scalar(
                 select(JOB_TABLE.c.cancel_requested)
                 .where(JOB_TABLE.c.id == job_id)
@@ -455,6 +458,15 @@ class JobStore(MaintenanceLog):
                 query = select(Job.id, Job.updated_at).where(Job.id.in_(chunk))
                 found.update((row.id, row.updated_at) for row in s.execute(query))
         return found
+
+
+def _record_transitions(s: Session, job_id: str, starts: Sequence[StepStart]) -> bool:
+    for start in starts:
+        if start.ended is not None:
+            record_step_end(s, job_id, start.ended)
+        if start.step is not None and not record_step_start(s, job_id, start):
+            return False
+    return True
 
 
 def _escape_like(text: str) -> str:
