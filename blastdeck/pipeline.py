@@ -149,40 +149,42 @@ class Pipeline:
             return FINISHED
         ctx: JobContext | None = None
         engine: Engine | None = None
+        records = StepRecords(self._jobs, job_id)  # what waits is written with how it ends
         try:
             if job.cancel_requested:
                 raise _Cancelled
             ctx = self.context(job)
             engine = self._clusters.engine_for(ctx.cluster)
-            return self._walk(job, ctx, engine, heartbeat)
+            return self._walk(job, ctx, engine, heartbeat, records)
         except _LeaseLost:
             log.warning("job %s was taken over by another process", job_id)
         except _Cancelled:
             if engine is not None and ctx is not None:
                 engine.cancel(ctx, self._jobs.engine_handle(job_id))
-            self._jobs.finish_cancelled(job_id)
+            self._jobs.finish_cancelled(job_id, records.take())
             self._metrics.job_ended(job_id, ctx, None)
         except BlastDeckError as exc:
             if exc.category is ErrorCategory.TRANSIENT:
+                records.write()
                 retry = self._retry_later(job_id, exc)
                 if retry is not None:
                     return retry
-            self._fail(job_id, exc.code, exc.message, engine, ctx)
+            self._fail(records, exc.code, exc.message, engine, ctx)
         except BlastToolError as exc:
-            self._fail(job_id, ErrorCode.BLAST_SEARCH_FAILED, str(exc), engine, ctx)
+            self._fail(records, ErrorCode.BLAST_SEARCH_FAILED, str(exc), engine, ctx)
         except OperationalError:
             raise
         except OSError as exc:
             gone = _files_missing(ctx) if ctx is not None else None
             if gone is not None:  # they went while a step read them
-                self._fail(job_id, gone.code, gone.message, engine, ctx)
+                self._fail(records, gone.code, gone.message, engine, ctx)
                 return FINISHED
             code = ErrorCode.STORAGE_FULL if exc.errno == errno.ENOSPC else ErrorCode.INTERNAL_ERROR
-            self._fail(job_id, code, f"{type(exc).__name__}: {exc}", engine, ctx)
+            self._fail(records, code, f"{type(exc).__name__}: {exc}", engine, ctx)
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job_id)
             self._fail(
-                job_id, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", engine, ctx
+                records, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", engine, ctx
             )
         return FINISHED
 
@@ -223,27 +225,27 @@ class Pipeline:
     # -- the steps -------------------------------------------------------------------------------
 
     def _walk(
-        self, job: Job, ctx: JobContext, engine: Engine, heartbeat: LeaseHeartbeat
+        self,
+        job: Job,
+        ctx: JobContext,
+        engine: Engine,
+        heartbeat: LeaseHeartbeat,
+        records: StepRecords,
     ) -> Outcome:
         """Each step not done yet, in order. A step's end is written with the next step's start
         (the quick steps' transitions together: `step_records.py`); until then it is `ended`."""
         status = {row.key: StepStatus(row.status) for row in job.steps}
         ended: StepEnd | None = None
-        records = StepRecords(self._jobs, job.id)
-        try:
-            for step in STEPS[:-1]:
-                if status[step.value] in DONE_STEP_STATUSES:
-                    continue
-                if heartbeat.lost:
-                    raise _LeaseLost
-                running = status[step.value] is StepStatus.RUNNING
-                result = self._step(step, job, ctx, engine, running, heartbeat, ended, records)
-                if not isinstance(result, StepEnd):
-                    return result or FINISHED  # completed (its end written with it), or waiting
-                ended = result
-        finally:  # what waits is written before a failure, a cancel or a wait is
-            with contextlib.suppress(OperationalError):
-                records.write()
+        for step in STEPS[:-1]:
+            if status[step.value] in DONE_STEP_STATUSES:
+                continue
+            if heartbeat.lost:
+                raise _LeaseLost
+            running = status[step.value] is StepStatus.RUNNING
+            result = self._step(step, job, ctx, engine, running, heartbeat, ended, records)
+            if not isinstance(result, StepEnd):
+                return result or FINISHED  # completed (its end written with it), or waiting
+            ended = result
         return FINISHED  # not reached: the export step ends with the job's completion
 
     def _step(
@@ -460,17 +462,19 @@ class Pipeline:
 
     def _fail(
         self,
-        job_id: str,
+        records: StepRecords,
         code: ErrorCode,
         message: str,
         engine: Engine | None,
         ctx: JobContext | None,
     ) -> None:
+        """Fail the job, after what waited (in the failure's transaction: on a full disk it
+        is the one that finds room, once the engine's cancel has cleared the batches)."""
         if engine is not None and ctx is not None:
             # no batch keeps running after a failure
-            engine.cancel(ctx, self._jobs.engine_handle(job_id))
-        self._jobs.finish_failed(job_id, code, message)
-        self._metrics.job_ended(job_id, ctx, None)
+            engine.cancel(ctx, self._jobs.engine_handle(records.job_id))
+        self._jobs.finish_failed(records.job_id, code, message, transitions=records.take())
+        self._metrics.job_ended(records.job_id, ctx, None)
 
 
 def _files_missing(ctx: JobContext) -> BlastDeckError | None:

@@ -5,9 +5,10 @@ milliseconds each, and a transaction per transition cost about as much again (~1
 So their transitions wait here: they are written with the next one that cannot wait (the
 submit's start, whose work leaves the process, and the running step's), by a timer once a
 step has run for `WRITE_AFTER_S` (a database being staged or a huge query set being split
-shows as running within that time), and whenever the walk stops (a failure, a wait, a
-cancel). The export's start and the running step's end wait too: a small job's export takes a
-few milliseconds and ends with its completion, which writes them in its own transaction.
+shows as running within that time), or with how the run stops (a failure or a cancel, in
+its own transaction: on a full disk, the one that finds room). The export's start and the
+running step's end wait too: a small job's export takes a few milliseconds and ends with its
+completion, which writes them in its own transaction.
 Each transition keeps its own time. A reader only misses steps too short to watch; a process
 that dies meanwhile leaves them as they were, and a resumed walk runs them again (they are
 idempotent, as for any step whose end was not written).
@@ -31,7 +32,7 @@ DEFERRABLE = frozenset(
 
 class StepRecords:
     def __init__(self, jobs: JobStore, job_id: str) -> None:
-        self._jobs, self._job_id = jobs, job_id
+        self._jobs, self.job_id = jobs, job_id
         self._pending: list[StepStart] = []
         self._mutex = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -76,7 +77,7 @@ class StepRecords:
             self._stop_timer()
             pending, self._pending = self._pending, []
             try:
-                if pending and not self._jobs.record_transitions(self._job_id, pending):
+                if pending and not self._jobs.record_transitions(self.job_id, pending):
                     self.refused = True
             except Exception:  # kept for the next write (a database outage, say)
                 self._pending[:0] = pending

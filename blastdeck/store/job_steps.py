@@ -1,9 +1,9 @@
 """Writing a job's step rows and events inside a `JobStore` transaction.
 
 A step's end (completed, or skipped) is a value, `StepEnd`, taken when the step's work is done.
-The pipeline hands it to the next step's start (`JobStore.start_step(..., ended=)`) or to the
-job's completion, which write both in one transaction: each transition costs one commit, not
-two, and a reader never sees a job between two steps. Its time is when the step ended, not
+The pipeline hands it to the next step's start (`JobStore.start_step(..., ended=)`, or several
+transitions at once: `record_transitions`) or to the job's completion, which write both in one
+transaction: a reader never sees a job between two steps. Its time is when the step ended, not
 when it was written.
 
 The step writes are Core statements on the tables, not the ORM: its bulk UPDATE (which
@@ -13,6 +13,7 @@ alone ~1 ms, some ten times per job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -151,3 +152,20 @@ def add_event(
     if at is not None:
         event.at = at
     s.add(event)
+
+
+def record_transitions(
+    s: Session, job_id: str, starts: Sequence[StepStart], stop_at_refusal: bool = True
+) -> bool:
+    """Write `starts` in order, each one's end and then its start (`step_records.py`). False
+    at the first start refused (a cancel was requested); with `stop_at_refusal` off (the job
+    is ending anyway), the ends after it are written still."""
+    refused = False
+    for start in starts:
+        if start.ended is not None:
+            record_step_end(s, job_id, start.ended)
+        if start.step is not None and not record_step_start(s, job_id, start):
+            refused = True
+            if stop_at_refusal:
+                return False
+    return not refused

@@ -36,7 +36,7 @@ from blastdeck.store.job_steps import (
     add_event,
     ms_between,
     record_step_end,
-    record_step_start,
+    record_transitions,
 )
 from blastdeck.store.maintenance import MaintenanceLog
 from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
@@ -178,7 +178,8 @@ class JobStore(MaintenanceLog):
             s.add(job)
             s.flush()
             add_event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
-        return self.get(job.id)  # type: ignore[return-value]
+            _ = job.owner  # loaded while the session is open: the job is read after it ends
+        return job  # as stored (not read again: the submit waits for this before enqueueing)
 
     def delete(self, job_id: str) -> None:
         with self._changing(job_id) as s:
@@ -263,7 +264,7 @@ class JobStore(MaintenanceLog):
         """Several transitions, in order, in one transaction (`step_records.StepRecords`);
         False when a cancel was requested: the ends are written, the starts from there not."""
         with self._changing(job_id) as s:
-            return _record_transitions(s, job_id, starts)
+            return record_transitions(s, job_id, starts)
 
     def end_step(self, job_id: str, ended: StepEnd) -> None:
         """Record a step's end on its own (when no step starts after it)."""
@@ -341,7 +342,7 @@ class JobStore(MaintenanceLog):
         first."""
         now = utcnow()
         with self._changing(job_id) as s:
-            if not _record_transitions(s, job_id, transitions):
+            if not record_transitions(s, job_id, transitions):
                 return False
             requested = s.scalar(
                 select(JOB_TABLE.c.cancel_requested)
@@ -385,11 +386,18 @@ class JobStore(MaintenanceLog):
         return True
 
     def finish_failed(
-        self, job_id: str, code: ErrorCode, message: str, step: Step | None = None
+        self,
+        job_id: str,
+        code: ErrorCode,
+        message: str,
+        step: Step | None = None,
+        transitions: Sequence[StepStart] = (),
     ) -> None:
-        """Fail the job: the failing step, and any step still running, is marked failed."""
+        """Fail the job, after the `transitions` that waited: the failing step, and any step
+        still running, is marked failed."""
         now = utcnow()
         with self._changing(job_id) as s:
+            record_transitions(s, job_id, transitions, stop_at_refusal=False)
             job = s.get(Job, job_id, options=[selectinload(Job.steps)])
             if job.phase in _TERMINAL:
                 return
@@ -423,9 +431,10 @@ class JobStore(MaintenanceLog):
             job.phase = Phase.CANCELLING.value
             return Phase.CANCELLING
 
-    def finish_cancelled(self, job_id: str) -> None:
+    def finish_cancelled(self, job_id: str, transitions: Sequence[StepStart] = ()) -> None:
         now = utcnow()
         with self._changing(job_id) as s:
+            record_transitions(s, job_id, transitions, stop_at_refusal=False)
             job = s.get(Job, job_id, options=[selectinload(Job.steps)])
             if job.phase not in _TERMINAL:
                 _mark_cancelled(s, job, now)
@@ -458,15 +467,6 @@ class JobStore(MaintenanceLog):
                 query = select(Job.id, Job.updated_at).where(Job.id.in_(chunk))
                 found.update((row.id, row.updated_at) for row in s.execute(query))
         return found
-
-
-def _record_transitions(s: Session, job_id: str, starts: Sequence[StepStart]) -> bool:
-    for start in starts:
-        if start.ended is not None:
-            record_step_end(s, job_id, start.ended)
-        if start.step is not None and not record_step_start(s, job_id, start):
-            return False
-    return True
 
 
 def _escape_like(text: str) -> str:
