@@ -369,6 +369,16 @@ def _plain(columns: HspColumns | None) -> object:
     return replace(columns, numbers=numbers)  # type: ignore[arg-type]
 
 
+def test_columnar_reader_takes_any_line_end(nucl_job: Job, tmp_path: Path) -> None:
+    """\\r\\n and \\r end lines as \\n does (a file iterated with newline="" splits there)."""
+    (batch,) = nucl_job.batchings["1"]
+    plain = read_hsp_columns(batch.table, batch.query_ids, 3)
+    for end in ("\r\n", "\r"):
+        copy = tmp_path / f"table-{len(end)}.tsv"
+        copy.write_bytes(batch.table.read_bytes().replace(b"\n", end.encode()))
+        assert _plain(read_hsp_columns(copy, batch.query_ids, 3)) == _plain(plain)
+
+
 def test_columnar_reader_refuses_what_read_hsps_refuses(nucl_job: Job, tmp_path: Path) -> None:
     (batch,) = nucl_job.batchings["1"]
     with pytest.raises(BlastDeckError, match="in the batch list"):
