@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from blastdeck.domain.errors import ErrorCode
@@ -56,83 +56,95 @@ def ms_between(start: datetime | None, end: datetime) -> int | None:
     return None if start is None else max(0, int((end - start).total_seconds() * 1000))
 
 
-def record_step_end(s: Session, job_id: str, ended: StepEnd) -> None:
-    """The step's row and its event, and the job's change time (and progress)."""
-    row = (STEP_TABLE.c.job_id == job_id) & (STEP_TABLE.c.key == ended.step.value)
-    started = s.execute(select(STEP_TABLE.c.started_at).where(row)).scalar()
-    values: dict[str, object] = {"completed_at": ended.at}
-    if ended.skipped:
-        started = started or ended.at
-        values.update(status=StepStatus.SKIPPED.value, skip_reason=ended.message)
-        values["started_at"], kind = started, "step_skipped"
-    else:
-        values["status"], kind = StepStatus.COMPLETED.value, "step_completed"
-    values["duration_ms"] = ms_between(started, ended.at)
-    s.execute(update(STEP_TABLE).where(row).values(values))
+def record_transitions(
+    s: Session, job_id: str, transitions: Sequence[StepStart], stop_at_refusal: bool = True
+) -> bool:
+    """Write `transitions` in order, each one's end and then its start, in a few statements
+    whatever their number (`step_records.py` hands several at once): one conditional UPDATE of
+    the job (its phase: the last start's), one read and one UPDATE of the step rows touched,
+    one INSERT of their events. A step resumed while running keeps its start.
+
+    False when the starts are refused (a cancel was requested, or the job ended): then only
+    the ends up to the first start are written, or with `stop_at_refusal` off (the job is
+    ending anyway) every end."""
+    starts = [t for t in transitions if t.step is not None]
     job: dict[str, object] = {"updated_at": utcnow()}
-    if ended.progress is not None:
-        job["batches_done"], job["batches_total"] = ended.progress
-    if ended.engine_handle is not None:
-        job["engine_handle"] = ended.engine_handle
-    s.execute(update(JOB_TABLE).where(JOB_TABLE.c.id == job_id).values(job))
-    message = ended.message or f"{ended.step.value} completed"
-    step_event(s, job_id, kind, None, ended.step, message, at=ended.at)
-
-
-def record_step_start(s: Session, job_id: str, start: StepStart) -> bool:
-    """The job in the step's phase and the step running (a step resumed while running keeps
-    its start); False, and nothing written, when a cancel was requested or the job ended."""
-    assert start.step is not None
-    step, phase = start.step, start.phase or Phase(start.step.value)
-    moved = s.execute(
-        update(JOB_TABLE)
-        .where(
-            JOB_TABLE.c.id == job_id,
+    for t in transitions:
+        if t.ended is not None and t.ended.progress is not None:
+            job["batches_done"], job["batches_total"] = t.ended.progress
+        if t.ended is not None and t.ended.engine_handle is not None:
+            job["engine_handle"] = t.ended.engine_handle
+    where = [JOB_TABLE.c.id == job_id]
+    if starts:
+        last = starts[-1]
+        phase = last.phase or Phase(last.step.value)  # type: ignore[union-attr]
+        where += [
             JOB_TABLE.c.cancel_requested.is_(False),
             JOB_TABLE.c.phase.not_in([p.value for p in TERMINAL_PHASES]),
-        )
-        .values(phase=phase.value, waiting_for=None, error_code=None, updated_at=utcnow())
-    ).rowcount
-    if not moved:
-        return False
-    running = StepStatus.RUNNING.value
-    started = s.execute(
-        update(STEP_TABLE)
-        .where(
-            STEP_TABLE.c.job_id == job_id,
-            STEP_TABLE.c.key == step.value,
-            STEP_TABLE.c.status != running,
-        )
-        .values(status=running, started_at=start.at, completed_at=None, duration_ms=None)
-    ).rowcount
-    if started:
-        step_event(s, job_id, "step_started", phase, step, f"{step.value} started", start.at)
+        ]
+        moved = s.execute(
+            update(JOB_TABLE)
+            .where(*where)
+            .values(phase=phase.value, waiting_for=None, error_code=None, **job)
+        ).rowcount
+        if not moved:  # no start; the ends as asked
+            first = transitions.index(starts[0])
+            kept = transitions if not stop_at_refusal else transitions[: first + 1]
+            transitions = [StepStart(None, t.ended) for t in kept]
+            record_transitions(s, job_id, transitions)
+            return False
+    else:
+        s.execute(update(JOB_TABLE).where(*where).values(**job))
+    _write_steps(s, job_id, transitions)
     return True
 
 
-def step_event(
-    s: Session,
-    job_id: str,
-    kind: str,
-    phase: Phase | None,
-    step: Step,
-    message: str,
-    at: datetime | None = None,
-) -> None:
-    """A step's event, inserted at once. Not for a job's end (completed, failed, cancelled):
-    those go through `add_event`, whose row the notification outbox (`store/notifications`)
-    sees at flush; they are the last event of their transaction, so the order is kept."""
-    s.execute(
-        insert(EVENT_TABLE).values(
-            job_id=job_id,
-            at=at or utcnow(),
-            kind=kind,
-            phase=phase.value if phase else None,
-            step=step.value,
-            error_code=None,
-            message=message,
-        )
+def _write_steps(s: Session, job_id: str, transitions: Sequence[StepStart]) -> None:
+    """The step rows and events of `transitions`, replayed on the rows as stored."""
+    keys = {t.ended.step.value for t in transitions if t.ended is not None}
+    keys |= {t.step.value for t in transitions if t.step is not None}
+    if not keys:
+        return
+    columns = ("status", "started_at", "completed_at", "duration_ms", "skip_reason")
+    query = select(STEP_TABLE.c.key, *(STEP_TABLE.c[c] for c in columns)).where(
+        STEP_TABLE.c.job_id == job_id, STEP_TABLE.c.key.in_(keys)
     )
+    rows = {r.key: dict(zip(columns, r[1:], strict=True)) for r in s.execute(query)}
+    events: list[dict[str, object]] = []
+
+    def event(kind: str, phase: Phase | None, step: Step, message: str, at: datetime) -> None:
+        events.append(
+            {"job_id": job_id, "at": at, "kind": kind, "phase": phase.value if phase else None}
+            | {"step": step.value, "error_code": None, "message": message}
+        )
+
+    for t in transitions:
+        if t.ended is not None:
+            row, ended = rows[t.ended.step.value], t.ended
+            if ended.skipped:
+                row.update(status=StepStatus.SKIPPED.value, skip_reason=ended.message)
+                row["started_at"], kind = row["started_at"] or ended.at, "step_skipped"
+            else:
+                row["status"], kind = StepStatus.COMPLETED.value, "step_completed"
+            row["completed_at"] = ended.at
+            row["duration_ms"] = ms_between(row["started_at"], ended.at)  # type: ignore[arg-type]
+            message = ended.message or f"{ended.step.value} completed"
+            event(kind, None, ended.step, message, ended.at)
+        if t.step is not None and rows[t.step.value]["status"] != StepStatus.RUNNING.value:
+            rows[t.step.value].update(
+                status=StepStatus.RUNNING.value, started_at=t.at, completed_at=None
+            )
+            rows[t.step.value]["duration_ms"] = None
+            phase = t.phase or Phase(t.step.value)
+            event("step_started", phase, t.step, f"{t.step.value} started", t.at)
+    s.execute(
+        update(STEP_TABLE)
+        .where(STEP_TABLE.c.job_id == job_id, STEP_TABLE.c.key == bindparam("step_key"))
+        .values({c: bindparam(f"new_{c}") for c in columns}),
+        [{"step_key": k} | {f"new_{c}": v for c, v in row.items()} for k, row in rows.items()],
+    )
+    if events:
+        s.execute(insert(EVENT_TABLE), events)
 
 
 def add_event(
@@ -152,20 +164,3 @@ def add_event(
     if at is not None:
         event.at = at
     s.add(event)
-
-
-def record_transitions(
-    s: Session, job_id: str, starts: Sequence[StepStart], stop_at_refusal: bool = True
-) -> bool:
-    """Write `starts` in order, each one's end and then its start (`step_records.py`). False
-    at the first start refused (a cancel was requested); with `stop_at_refusal` off (the job
-    is ending anyway), the ends after it are written still."""
-    refused = False
-    for start in starts:
-        if start.ended is not None:
-            record_step_end(s, job_id, start.ended)
-        if start.step is not None and not record_step_start(s, job_id, start):
-            refused = True
-            if stop_at_refusal:
-                return False
-    return not refused

@@ -35,7 +35,6 @@ from blastdeck.store.job_steps import (
     StepStart,
     add_event,
     ms_between,
-    record_step_end,
     record_transitions,
 )
 from blastdeck.store.maintenance import MaintenanceLog
@@ -269,7 +268,7 @@ class JobStore(MaintenanceLog):
     def end_step(self, job_id: str, ended: StepEnd) -> None:
         """Record a step's end on its own (when no step starts after it)."""
         with self._changing(job_id) as s:
-            record_step_end(s, job_id, ended)
+            record_transitions(s, job_id, [StepStart(None, ended)])
 
     def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
         """Enter (or stay in) waiting_for_submit_slot, or `paused` when `waiting_for` says so;
@@ -341,9 +340,8 @@ class JobStore(MaintenanceLog):
         `ended`; False (and only the ends before a refused start recorded) when a cancel came
         first."""
         now = utcnow()
+        last = [StepStart(None, ended)] if ended is not None else []
         with self._changing(job_id) as s:
-            if not record_transitions(s, job_id, transitions):
-                return False
             requested = s.scalar(
                 select(JOB_TABLE.c.cancel_requested)
                 .where(JOB_TABLE.c.id == job_id)
@@ -351,9 +349,7 @@ class JobStore(MaintenanceLog):
             )
             if requested is None:
                 return False
-            if ended is not None:
-                record_step_end(s, job_id, ended)
-            if requested:
+            if not record_transitions(s, job_id, [*transitions, *last]) or requested:
                 return False
             s.execute(
                 update(STEP_TABLE)
