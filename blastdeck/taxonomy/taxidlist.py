@@ -7,14 +7,13 @@ into place: a BLAST process (or a resumed job re-reading its plan) never sees ha
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from blastdeck.domain.taxon_filter import MAX_TAXID
+from blastdeck.files import write_atomically
 from blastdeck.taxonomy.model import unique_sorted
 
 
@@ -26,17 +25,9 @@ def write_taxid_list(path: Path, taxids: np.ndarray | Iterable[int]) -> int:
     if len(values) and (values[0] < 1 or values[-1] > MAX_TAXID):
         raise ValueError(f"taxids must be from 1 to {MAX_TAXID}")
     text = "\n".join(map(str, values.tolist()))
-    path = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n" if text else "")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # Not synced to disk: a job's list is written as its row is (SQLite's WAL is not synced at
+    # commit either), and BLAST refuses a missing list rather than search without it.
+    write_atomically(Path(path), text + "\n" if text else "")
     return len(values)
 
 
