@@ -20,8 +20,8 @@ wall time runs from just before `POST /api/jobs` to the job's `finished_at` (the
 clock, this host's), so the client's poll period (250 ms) adds nothing; the time the client saw
 it finish is kept too (`job_client_s`). Hits are checked equal (the job's TSV against raw
 `-outfmt 6`) in the first round. Target: median ratio <= 1.05 in every cell. Figures go to
-bench/results/taxonomy_search.json; the table is printed. Exit status: 0 every cell passes, 1
-a cell fails, 2 the benchmark could not run.
+bench/results/taxonomy_search.json (`--out` names another file); the table is printed. Exit
+status: 0 every cell passes, 1 a cell fails, 2 the benchmark could not run.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--filters", default=",".join(FILTERS), help="names, comma-separated")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the JSON figures' file")
     args = parser.parse_args()
     datasets = args.datasets.split(",")
     if args.data is not None and all((args.data / name).is_dir() for name in datasets):
@@ -132,7 +133,7 @@ def main() -> int:
     rows = report(cells)
     passed = all(r["pass"] for r in rows)
     _common.write_json(
-        RESULTS,
+        args.out,
         {
             "benchmark": "taxonomy_search",
             "what": "filtered job wall time / raw blastn with the same taxid list and threads",
@@ -146,7 +147,7 @@ def main() -> int:
         },
     )
     shutil.rmtree(work, ignore_errors=True)
-    print(f"\nwrote {RESULTS.relative_to(BENCH_DIR.parent)}: {'PASS' if passed else 'FAIL'}")
+    print(f"\nwrote {_common.shown_path(args.out)}: {'PASS' if passed else 'FAIL'}")
     return 0 if passed else 1
 
 
