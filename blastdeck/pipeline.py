@@ -186,6 +186,8 @@ class Pipeline:
             self._fail(
                 records, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", engine, ctx
             )
+        finally:  # nothing of this run is written later (a lost lease, a database outage)
+            records.take()
         return FINISHED
 
     def _retry_later(self, job_id: str, exc: BlastDeckError) -> RetryAfter | None:

@@ -191,3 +191,18 @@ def test_a_failed_write_keeps_what_waits_for_the_next(store, monkeypatch) -> Non
     assert records.write()
     steps = steps_of(store, job_id)
     assert (steps["preparing"].status, steps["submitting"].status) == ("completed", "running")
+
+
+def test_what_a_run_drops_is_never_written_by_the_timer(store, monkeypatch) -> None:
+    """A run that ends without writing what waits (its lease lost to another process, say)
+    takes it away: the timer then writes nothing."""
+    monkeypatch.setattr(step_records, "WRITE_AFTER_S", 0.3)  # not before take(), surely
+    store, commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    assert records.start(Step.PREPARING, None)
+    before = len(commits)
+    assert [t.step for t in records.take()] == [Step.PREPARING]
+    time.sleep(step_records.WRITE_AFTER_S * 3)
+    assert len(commits) == before
+    assert steps_of(store, job_id)["preparing"].status == "pending"
