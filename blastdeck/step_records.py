@@ -10,7 +10,8 @@ its own transaction: on a full disk, the one that finds room). The export's star
 running step's end wait too: a small job's export takes a few milliseconds and ends with its
 completion, which writes them in its own transaction.
 Each transition keeps its own time. A reader only misses steps too short to watch; a process
-that dies meanwhile leaves them as they were, and a resumed walk runs them again (they are
+that dies meanwhile, or a run that ends otherwise (its lease lost, the database gone: it
+`take`s them away), leaves them as they were, and a resumed walk runs them again (they are
 idempotent, as for any step whose end was not written).
 """
 
