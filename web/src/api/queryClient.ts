@@ -1,5 +1,5 @@
 // TanStack Query defaults: quiet retries for transient failures only, and never throw a page away.
-import { QueryClient } from '@tanstack/react-query';
+import { QueryClient, type QueryKey } from '@tanstack/react-query';
 import { isTransient } from './client';
 
 export function createQueryClient(): QueryClient {
@@ -16,4 +16,15 @@ export function createQueryClient(): QueryClient {
       mutations: { retry: false },
     },
   });
+}
+
+/**
+ * Read a query again after a change the page made on the server (a link created or revoked):
+ * a fetch still in flight is cancelled first. TanStack's invalidate does not start a new fetch
+ * while a query's first one (no data yet) is in flight: it joins it, and that one may have been
+ * answered before the change, so the change would not show until the next read.
+ */
+export async function refetchAfterChange(client: QueryClient, queryKey: QueryKey): Promise<void> {
+  await client.cancelQueries({ queryKey });
+  await client.invalidateQueries({ queryKey });
 }

@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
 import { api } from '../../api/endpoints';
+import { refetchAfterChange } from '../../api/queryClient';
 import type { Share, ShareCreated } from '../../api/types';
 import { formatDateTime } from '../../format/text';
 import { orderShares, shareBody, shareState } from '../../results/shares';
@@ -16,7 +17,8 @@ export function SharePanel({ jobId }: { jobId: string }) {
   const [made, setMade] = useState<ShareCreated | null>(null);
   const [inputError, setInputError] = useState<string | null>(null);
   const shares = useQuery({ queryKey: sharesKey(jobId), queryFn: () => api.shares(jobId) });
-  const refresh = () => queryClient.invalidateQueries({ queryKey: sharesKey(jobId) });
+  // The list is often still on its first read when a link is made (the panel just opened).
+  const refresh = () => refetchAfterChange(queryClient, sharesKey(jobId));
 
   const create = useMutation({
     mutationFn: (body: Parameters<typeof api.createShare>[1]) => api.createShare(jobId, body),
