@@ -243,8 +243,8 @@ class Pipeline:
                 continue
             if heartbeat.lost:
                 raise _LeaseLost
-            running = status[step.value] is StepStatus.RUNNING
-            result = self._step(step, job, ctx, engine, running, heartbeat, ended, records)
+            resuming = status[step.value] is StepStatus.RUNNING
+            result = self._step(step, job, ctx, engine, resuming, heartbeat, ended, records)
             if not isinstance(result, StepEnd):
                 return result or FINISHED  # completed (its end written with it), or waiting
             ended = result

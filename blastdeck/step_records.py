@@ -37,13 +37,13 @@ class StepRecords:
         self._pending: list[StepStart] = []
         self._mutex = threading.Lock()
         self._timer: threading.Timer | None = None
-        self.refused = False  # a start was refused: a cancel was requested
+        self._refused = False  # a start was refused: a cancel was requested
 
     def start(self, step: Step, ended: StepEnd | None) -> bool:
         """Record a step's start after the previous step's end; False when a cancel was
         requested (seen now, or when a waiting start was written)."""
         with self._mutex:
-            if self.refused:
+            if self._refused:
                 return False
             self._pending.append(StepStart(step, ended))
             if step in DEFERRABLE:
@@ -79,8 +79,8 @@ class StepRecords:
             pending, self._pending = self._pending, []
             try:
                 if pending and not self._jobs.record_transitions(self.job_id, pending):
-                    self.refused = True
+                    self._refused = True
             except Exception:  # kept for the next write (a database outage, say)
                 self._pending[:0] = pending
                 raise
-            return not self.refused
+            return not self._refused

@@ -23,7 +23,7 @@ from blastdeck.api import stream
 from blastdeck.domain.pipeline_model import Step
 from blastdeck.job_watch import JobWatcher
 from blastdeck.store.database import make_engine, make_session_factory, migrate
-from blastdeck.store.job_steps import StepEnd
+from blastdeck.store.job_steps import StepEnd, StepStart
 from blastdeck.store.jobs import JobStore, NewJob
 from tests.conftest import PG_ADMIN_URL, SLOW_OPTIONS, Server, fasta, pg_database
 
@@ -216,7 +216,8 @@ def test_postgresql_notify_reaches_the_stream_and_survives_a_killed_listen(
         worker.start_step(job_id, Step.PREPARING)  # announced by NOTIFY only
         took = await wait_frames(frames, 2, 5)
         kill_backend(first_pid)
-        worker.end_step(job_id, StepEnd(Step.PREPARING))  # may be lost: nobody LISTENs now
+        # a step's end on its own: may be lost, nobody LISTENs now
+        worker.record_transitions(job_id, [StepStart(None, StepEnd(Step.PREPARING))])
         await wait_frames(frames, 3, 10)  # caught up when the listener reconnects
         await asyncio.to_thread(wait_listening, watcher, first_pid)
         worker.start_step(job_id, Step.WARMING_UP)  # the new connection hears it

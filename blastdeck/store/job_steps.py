@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.pipeline_model import TERMINAL_PHASES, Phase, Step, StepStatus
-from blastdeck.store.models import Job, JobEvent, JobStep, utcnow
+from blastdeck.store.models import EVENT_TABLE, JOB_TABLE, STEP_TABLE, JobEvent, utcnow
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,6 @@ class StepStart:
     phase: Phase | None = None  # the job's phase while it runs (the step's own by default)
     at: datetime = field(default_factory=utcnow)
 
-
-JOB_TABLE, STEP_TABLE, EVENT_TABLE = Job.__table__, JobStep.__table__, JobEvent.__table__
 
 
 def ms_between(start: datetime | None, end: datetime) -> int | None:

@@ -29,8 +29,6 @@ from blastdeck.domain.pipeline_model import (
 )
 from blastdeck.store.database import compress_fast, notify
 from blastdeck.store.job_steps import (
-    JOB_TABLE,
-    STEP_TABLE,
     StepEnd,
     StepStart,
     add_event,
@@ -38,7 +36,15 @@ from blastdeck.store.job_steps import (
     record_transitions,
 )
 from blastdeck.store.maintenance import MaintenanceLog
-from blastdeck.store.models import Job, JobEvent, JobStep, LegacyHsp, utcnow
+from blastdeck.store.models import (
+    JOB_TABLE,
+    STEP_TABLE,
+    Job,
+    JobEvent,
+    JobStep,
+    LegacyHsp,
+    utcnow,
+)
 
 _NOTHING_IN_FLIGHT = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
@@ -264,11 +270,6 @@ class JobStore(MaintenanceLog):
         False when a cancel was requested: the ends are written, the starts from there not."""
         with self._changing(job_id) as s:
             return record_transitions(s, job_id, starts)
-
-    def end_step(self, job_id: str, ended: StepEnd) -> None:
-        """Record a step's end on its own (when no step starts after it)."""
-        with self._changing(job_id) as s:
-            record_transitions(s, job_id, [StepStart(None, ended)])
 
     def set_waiting(self, job_id: str, waiting_for: dict[str, Any], message: str) -> bool:
         """Enter (or stay in) waiting_for_submit_slot, or `paused` when `waiting_for` says so;

@@ -349,3 +349,8 @@ class NotificationDefaults(Base):
     user_key: Mapped[str] = mapped_column(String(36), primary_key=True)
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The tables of the job rows written on a job's hot path as Core statements (`job_steps.py`):
+# the ORM's bulk UPDATE, which synchronizes the session, costs ~0.5 ms more a statement.
+JOB_TABLE, STEP_TABLE, EVENT_TABLE = Job.__table__, JobStep.__table__, JobEvent.__table__
