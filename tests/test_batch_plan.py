@@ -1,9 +1,11 @@
 """The batch plan every engine shares: the split `domain.search_split` plans, written as batch
-FASTA files with their exact argv (one long query or a small job on a 2-core cluster runs as
-one BLAST of 2 threads, not as batches that each scan the database)."""
+FASTA files with their exact argv (one long query on a 2-core cluster runs as one BLAST of 2
+threads, not as batches that each scan the database; a process holds the slots the plan says,
+which may be fewer than its threads)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -11,7 +13,12 @@ from pathlib import Path
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, JobContext
-from blastdeck.engines.batch_plan import plan_preview, read_batch_plan, write_batch_plan
+from blastdeck.engines.batch_plan import (
+    PLAN_FILE,
+    plan_preview,
+    read_batch_plan,
+    write_batch_plan,
+)
 from blastdeck.engines.slots import HostSlots
 from tests.conftest import fasta
 
@@ -33,17 +40,19 @@ def test_one_long_query_gets_every_slot_as_threads(tmp_path: Path, demo_16s) -> 
     ctx = _ctx(tmp_path, fasta(demo_16s[:1]), slots=2)
     assert write_batch_plan(ctx, 2) == 1
     (batch,) = read_batch_plan(ctx.work_dir)
-    assert batch.threads == 2
+    assert batch.threads == batch.slots == 2
     assert batch.argv[batch.argv.index("-num_threads") + 1] == "2"
     assert batch.archive_argv[batch.archive_argv.index("-num_threads") + 1] == "2"
 
 
 def test_a_small_job_is_one_blast_per_slot(tmp_path: Path, demo_16s) -> None:
-    """50 16S queries are one blastn query batch: one 1-thread process per slot."""
+    """50 16S queries are one blastn query batch: one process per slot, each holding its slot
+    and running two threads."""
     ctx = _ctx(tmp_path, fasta(demo_16s[:50]), slots=2)
     assert write_batch_plan(ctx, 2) == 2
     batches = read_batch_plan(ctx.work_dir)
-    assert [b.threads for b in batches] == [1, 1]
+    assert [b.threads for b in batches] == [2, 2] and [b.slots for b in batches] == [1, 1]
+    assert all(b.argv[b.argv.index("-num_threads") + 1] == "2" for b in batches)
     assert sum(len(b.query_ids) for b in batches) == len(demo_16s[:50])
     assert all("-mt_mode" not in b.argv for b in batches)  # BLAST's default mode
     assert "fit one blastn query batch" in plan_preview(ctx.work_dir)
@@ -60,7 +69,19 @@ def test_batch_letters_split_a_job_in_query_order(tmp_path: Path, demo_16s) -> N
         0,
         *[sum(len(b.query_ids) for b in plan[:i]) for i in range(1, len(plan))],
     ]
-    assert all(b.threads >= 1 for b in plan) and sum(b.threads for b in plan[-1:]) >= 1
+    assert all(b.slots == 1 and b.threads == 2 for b in plan)
+
+
+def test_a_plan_written_before_slots_were_planned_holds_its_threads(
+    tmp_path: Path, demo_16s
+) -> None:
+    ctx = _ctx(tmp_path, fasta(demo_16s[:50]), slots=2)
+    write_batch_plan(ctx, 2)
+    document = json.loads((ctx.work_dir / PLAN_FILE).read_text())
+    for batch in document["batches"]:
+        del batch["slots"]
+    (ctx.work_dir / PLAN_FILE).write_text(json.dumps(document))
+    assert [(b.threads, b.slots) for b in read_batch_plan(ctx.work_dir)] == [(2, 2), (2, 2)]
 
 
 def test_a_two_thread_process_holds_two_slots(tmp_path: Path) -> None:

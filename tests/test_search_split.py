@@ -25,6 +25,10 @@ def _shape(plan) -> list[tuple[int, int, int]]:
     return [(b.start, b.end, b.threads) for b in plan.batches]
 
 
+def _held(plan) -> list[int]:
+    return [b.slots for b in plan.batches]
+
+
 def test_blast_batches_take_queries_until_they_hold_the_batch_size() -> None:
     assert blast_query_batches([400, 400, 400, 400, 400], 1000) == [(0, 3), (3, 5)]
     assert blast_query_batches([1000, 1, 999, 1], 1000) == [(0, 1), (1, 3), (3, 4)]
@@ -43,10 +47,12 @@ def test_blasts_own_batch_sizes_per_program() -> None:
 
 
 def test_fifty_16s_queries_are_one_process_per_slot() -> None:
-    """Within one query batch, several queries: one 1-thread process per slot, equal in
-    letters (measured faster than one process of 2 threads: docs/performance.md)."""
+    """Within one query batch, several queries: one process per slot, equal in letters, each
+    holding its slot and running two threads (measured faster than one process of 2 threads,
+    and than 1-thread processes: docs/performance.md)."""
     plan = plan_split(Program.BLASTN, [1500] * 50, slots=2)
-    assert _shape(plan) == [(0, 25, 1), (25, 50, 1)]
+    assert _shape(plan) == [(0, 25, 2), (25, 50, 2)]
+    assert _held(plan) == [1, 1]
     assert plan.blast_batches == 1 and plan.scans == 2
     assert plan.mt_mode == 0
     assert "one per slot" in plan.reason
@@ -56,6 +62,7 @@ def test_one_slot_or_one_query_is_one_process_with_every_slot() -> None:
     assert _shape(plan_split(Program.BLASTN, [1500] * 50, slots=1)) == [(0, 50, 1)]
     plan = plan_split(Program.BLASTN, [1500], slots=2)
     assert _shape(plan) == [(0, 1, 2)] and "one BLAST process" in plan.reason
+    assert _held(plan) == [2]
 
 
 @pytest.mark.parametrize("slots", [1, 2, 8])
@@ -66,7 +73,7 @@ def test_one_long_query_gets_every_slot(slots: int) -> None:
 def test_a_thousand_16s_queries_are_one_megablast_batch() -> None:
     """1.5 M letters: one batch of megablast (5 M letters), BLAST's default task."""
     plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2)
-    assert _shape(plan) == [(0, 500, 1), (500, 1000, 1)]
+    assert _shape(plan) == [(0, 500, 2), (500, 1000, 2)]
     assert plan.blast_batches == 1
 
 
@@ -74,7 +81,7 @@ def test_a_thousand_16s_queries_for_task_blastn_split_at_no_extra_scan() -> None
     """With -task blastn they are two query batches (1 M + 0.5 M letters): two equal processes
     of one batch each, one per slot, pay the same two scans and balance the slots."""
     plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2, task="blastn")
-    assert _shape(plan) == [(0, 500, 1), (500, 1000, 1)]
+    assert _shape(plan) == [(0, 500, 2), (500, 1000, 2)]
     assert plan.blast_batches == plan.scans == 2
     assert "blastn -task blastn query batches" in plan.reason
 
@@ -96,24 +103,31 @@ def test_blastn_batch_size_follows_the_task(task: str | None, letters: int) -> N
 
 def test_fifty_proteins_for_blastp_are_two_processes() -> None:
     plan = plan_split(Program.BLASTP, [350] * 50, slots=2)
-    assert _shape(plan) == [(0, 25, 1), (25, 50, 1)]
+    assert _shape(plan) == [(0, 25, 2), (25, 50, 2)]
     assert plan.scans == plan.blast_batches == 2
 
 
-def test_the_last_incomplete_round_shares_the_slots_as_threads() -> None:
+def test_each_process_holds_a_slot_and_runs_two_threads_per_slot_it_holds() -> None:
+    """A slot's runner takes the next batch when its process ends; the threads let the last
+    processes use the cores the first ones freed (at most twice the slots held, at most every
+    slot)."""
     plan = plan_split(Program.BLASTP, [300] * 100, slots=2)  # 30,000 letters: 3 BLAST batches
     assert plan.blast_batches == 3
-    assert [b.threads for b in plan.batches] == [1, 1, 2]
+    assert [b.threads for b in plan.batches] == [2, 2, 2] and _held(plan) == [1, 1, 1]
+    assert "more threads than the slots each holds" in plan.reason
     plan = plan_split(Program.BLASTP, [300] * 204, slots=4)  # 61,200 letters: 6 batches
     assert plan.blast_batches == 6
-    assert [b.threads for b in plan.batches] == [1, 1, 1, 1, 2, 2]
+    assert [b.threads for b in plan.batches] == [2] * 6 and _held(plan) == [1] * 6
+    plan = plan_split(Program.BLASTN, [1500] * 12, slots=1, batch_letters=4000)
+    assert [b.threads for b in plan.batches] == [1] * 4 and _held(plan) == [1] * 4
+    assert "more threads" not in plan.reason
 
 
-def test_fewer_processes_than_slots_get_the_slots_as_threads() -> None:
+def test_fewer_processes_than_slots_hold_their_share_of_the_slots() -> None:
     plan = plan_split(Program.BLASTX, [1050] * 15, slots=8)  # 15,750 nt: 2 blastx batches
-    assert [b.threads for b in plan.batches] == [4, 4]
+    assert _held(plan) == [4, 4] and [b.threads for b in plan.batches] == [8, 8]
     plan = plan_split(Program.BLASTX, [1050] * 25, slots=8)  # 26,250 nt: 3 batches
-    assert [b.threads for b in plan.batches] == [3, 3, 2]
+    assert _held(plan) == [3, 3, 2] and [b.threads for b in plan.batches] == [6, 6, 4]
 
 
 def test_an_equal_split_that_would_cost_a_scan_keeps_blasts_own_batches() -> None:
@@ -132,7 +146,7 @@ def test_query_loc_counts_only_the_searched_stretch() -> None:
     assert query_letters([1500, 80], None) == [1500, 80]
     # 1,000 queries of 1,500 letters, searched over 400 of them: one blastn batch
     letters = query_letters([1500] * 1000, "1-400")
-    assert _shape(plan_split(Program.BLASTN, letters, slots=2)) == [(0, 500, 1), (500, 1000, 1)]
+    assert _shape(plan_split(Program.BLASTN, letters, slots=2)) == [(0, 500, 2), (500, 1000, 2)]
 
 
 def test_no_queries_no_batches_and_slots_must_be_positive() -> None:
@@ -159,12 +173,12 @@ def test_random_jobs_cover_every_query_once_at_no_extra_scan(seed: int) -> None:
     assert [b.letters for b in plan.batches] == [sum(letters[a:b]) for a, b in ranges]
     own = blast_query_batches(letters, size)
     assert plan.scans == plan.blast_batches == len(own)  # never a scan raw BLAST does not pay
-    threads = [b.threads for b in plan.batches]
-    assert all(1 <= t <= slots for t in threads)
-    # the last round uses every slot: as processes, or as threads of its processes
-    last_round = len(threads) if len(threads) < slots else len(threads) % slots or slots
-    assert sum(threads[-last_round:]) == slots
-    assert all(t == 1 for t in threads[:-last_round])
+    held = _held(plan)
+    assert all(b.slots <= b.threads <= min(slots, 2 * b.slots) for b in plan.batches)
+    if len(held) >= slots:  # one slot each: the runners keep every slot busy
+        assert held == [1] * len(held)
+    else:  # fewer processes than slots: they hold every slot between them
+        assert sum(held) == slots and max(held) - min(held) <= 1
 
 
 def test_a_clusters_batch_letters_give_finer_batches_at_a_scan_each() -> None:

@@ -16,23 +16,32 @@ the job. Any split into processes that pays no more than `n` scans costs nothing
 more than that pays a scan. Hence the plan:
 
 - `n == 1` (the job fits one BLAST query batch: 50 16S queries for blastn, a few dozen
-  proteins for blastp): **one process per slot**, equal in letters, one thread each, when the
-  job has at least two queries and the cluster two slots. Threads would share the scan, but
-  measured on 16S data (bench/foundation.py) BLAST's threads leave a core idle in their serial
-  phases, which costs more than a second scan of the database: two 1-thread processes ended in
-  6.9-7.0 s where one 2-thread process took 7.5-7.9 s, for the same CPU. A single query (or a
-  single slot) is **one process with every slot as a thread**.
+  proteins for blastp): **one process per slot**, equal in letters, when the job has at least
+  two queries and the cluster two slots. A single query (or a single slot) is **one process
+  with every slot as a thread**.
 - `n > 1`: **`n` processes**, equal in letters, each within one BLAST query batch (checked: the
   plan pays exactly `n` scans, as raw BLAST does, else it falls back to BLAST's own batches).
-  Processes run one per slot; the processes of the last, incomplete round share the slots as
-  threads (so no slot idles at the end); with fewer processes than slots each gets its share of
-  the slots as threads. These batches cost no scan raw BLAST does not pay, and give progress
-  and resumability (a finished batch is not run again).
+  These batches cost no scan raw BLAST does not pay, and give progress and resumability (a
+  finished batch is not run again).
+
+Threads: a process of a split job holds one slot (its share of the slots, when the job has
+fewer processes than the cluster has slots) but runs BLAST with **two threads per slot it
+holds** (at most every slot: `THREADS_PER_HELD_SLOT`). Equal
+letters are not equal work: on 16S data a query's cost does not follow its letters (measured
+per query on the bench sets, correlation -0.19 to -0.04: it follows what the query hits), so
+halves equal in letters ended 1-1.5 s apart in a 7-9 s job, one core idle meanwhile. With a
+thread per slot, while the processes run side by side the OS shares the cores between their
+threads (one process's serial phases are filled by the other's threads), and when one process
+ends the others' threads take the cores it freed (on 2 cores, all of them; on more, twice
+what each holds). Measured against raw `blastn -num_threads
+2` (bench/search_speed.py, docs/performance.md): 0.83-0.98 where one thread per process gave
+0.91-1.05. A slot's runner takes the next batch as soon as its process ends, so no slot idles
+while batches are left.
 
 `-mt_mode 1` (threads split by queries, each thread scanning the database for its own queries)
 is what the processes of the second rule already do, with progress and resumability; within a
 process the plan always uses mode 0, so a process is exactly the BLAST command a user would
-run.
+run, with its threads.
 """
 
 from __future__ import annotations
@@ -61,6 +70,11 @@ BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
 MEGABLAST_QUERY_BATCH_LETTERS = 5_000_000
 MEGABLAST_TASKS = frozenset({"megablast", "dc-megablast"})
 MT_MODE_SPLIT_BY_DATABASE = 0
+# A process of a split job runs this many BLAST threads per slot it holds (at most every slot):
+# the module's docstring says why. Measured on 2 cores (2 threads a process); 2 keeps the
+# threads at twice the cores, so a bigger host's processes do not each carry a thread (and its
+# working memory) per core.
+THREADS_PER_HELD_SLOT = 2
 # A cluster setting: split jobs into BLAST processes of at most this many query letters, for
 # finer progress than BLAST's own batches give (each process more pays a database scan).
 BATCH_LETTERS_SETTING = "batch_letters"
@@ -69,12 +83,14 @@ MAX_BATCH_LETTERS = 10**12
 
 @dataclass(frozen=True)
 class PlannedBatch:
-    """One BLAST process: queries [start, end) of the job, `threads` of the cluster's slots."""
+    """One BLAST process: queries [start, end) of the job, run with `threads` threads
+    (-num_threads) while it holds `slots` of the cluster's slots."""
 
     start: int
     end: int
     letters: int
     threads: int
+    slots: int
 
 
 @dataclass(frozen=True)
@@ -138,7 +154,7 @@ def plan_split(
     raw_scans = len(blast_query_batches(letters, blast_size))
     what = f"{program.value} -task {task}" if task else program.value
     if n <= 1 and (len(letters) < 2 or slots < 2):
-        whole = (PlannedBatch(0, len(letters), sum(letters), slots),) if letters else ()
+        whole = (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
         return SplitPlan(
             whole,
             raw_scans,
@@ -149,30 +165,29 @@ def plan_split(
         )
     if n <= 1:
         # Measured (bench/foundation.py, 50 16S queries vs 10,000 16S genes, 2 cores): one
-        # process with 2 threads took 7.5-7.9 s wall for 13-14 CPU-s, two 1-thread processes
-        # on the halves 6.9-7.0 s for the same CPU: BLAST's threads leave a core idle in
-        # their serial phases, and for such a job a second scan of the database costs less
-        # than that. So a job of several queries within one query batch runs as one
-        # process per slot, equal in letters.
+        # process with 2 threads took 7.5-7.9 s wall for 13-14 CPU-s, two processes on the
+        # halves 6.9-7.0 s for the same CPU: BLAST's threads leave a core idle in their
+        # serial phases, and for such a job a second scan of the database costs less than
+        # that. So a job of several queries within one query batch runs as one process per
+        # slot, equal in letters, each with a thread per slot (the module's docstring).
         parts = min(slots, len(letters))
         ranges = _equal_letters(letters, parts)
-        batches = tuple(PlannedBatch(a, b, sum(letters[a:b]), 1) for a, b in ranges)
+        batches = _batches(letters, ranges, slots)
         return SplitPlan(
             batches,
             raw_scans,
             _scans(letters, ranges, blast_size),
             MT_MODE_SPLIT_BY_DATABASE,
             f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
-            f"{parts} BLAST processes, one per slot, equal in letters (BLAST's threads "
-            "leave cores idle in their serial phases; a scan of the database each)",
+            f"{parts} BLAST processes, one per slot, equal in letters, {_threads_text(batches)} "
+            "(BLAST's threads leave cores idle in their serial phases, and equal letters are "
+            "not equal work: the processes share the cores, and the last ones take the cores "
+            "the first free; a scan of the database each)",
         )
     ranges = _equal_letters(letters, n)
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
         ranges = own
-    threads = _threads(len(ranges), slots)
-    batches = tuple(
-        PlannedBatch(a, b, sum(letters[a:b]), t) for (a, b), t in zip(ranges, threads, strict=True)
-    )
+    batches = _batches(letters, ranges, slots)
     whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
     return SplitPlan(
         batches,
@@ -180,7 +195,8 @@ def plan_split(
         _scans(letters, ranges, blast_size),
         MT_MODE_SPLIT_BY_DATABASE,
         f"{sum(letters):,} letters are {n} batches of {size:,} letters ({whose}; a database "
-        f"scan each): {len(batches)} BLAST processes on {slots} slot(s)",
+        f"scan each): {len(batches)} BLAST processes on {slots} slot(s), "
+        f"{_threads_text(batches)}",
     )
 
 
@@ -220,12 +236,27 @@ def _scans(letters: Sequence[int], ranges: Sequence[tuple[int, int]], size: int)
     return sum(len(blast_query_batches(letters[a:b], size)) for a, b in ranges)
 
 
-def _threads(processes: int, slots: int) -> list[int]:
-    """Threads per process: one each for the full rounds of `slots` processes; the processes
-    of the last round (or all of them, when there are fewer than slots) share the slots."""
-    full = processes - processes % slots if processes >= slots else 0
-    tail = processes - full
-    if tail == 0:
-        return [1] * processes
-    share, extra = divmod(slots, tail)
-    return [1] * full + [share + (1 if i < extra else 0) for i in range(tail)]
+def _batches(
+    letters: Sequence[int], ranges: Sequence[tuple[int, int]], slots: int
+) -> tuple[PlannedBatch, ...]:
+    """The processes of a split job: each holds one slot (with fewer processes than slots, its
+    share of them, so the job's processes hold them all) and runs `THREADS_PER_HELD_SLOT`
+    threads per slot it holds, at most every slot."""
+    held = [1] * len(ranges)
+    if len(ranges) < slots:
+        share, extra = divmod(slots, len(ranges))
+        held = [share + (1 if i < extra else 0) for i in range(len(ranges))]
+    return tuple(
+        PlannedBatch(a, b, sum(letters[a:b]), min(slots, THREADS_PER_HELD_SLOT * h), h)
+        for (a, b), h in zip(ranges, held, strict=True)
+    )
+
+
+def _threads_text(batches: Sequence[PlannedBatch]) -> str:
+    counts = "/".join(str(n) for n in sorted({b.threads for b in batches}))
+    if all(b.threads == b.slots for b in batches):
+        return f"{counts} thread(s) each"
+    return (
+        f"{counts} thread(s) each (more threads than the slots each holds: the processes "
+        "share the cores, and the last ones take the cores the first free)"
+    )

@@ -52,7 +52,8 @@ class Batch:
     query_offset: int  # job-wide index of the batch's first query
     argv: tuple[str, ...]
     archive_argv: tuple[str, ...]
-    threads: int = 1  # BLAST's -num_threads: the host slots its process holds
+    threads: int = 1  # BLAST's -num_threads
+    slots: int = 1  # the host slots its process holds while it runs (at most `threads`)
 
     def _beside(self, suffix: str) -> Path:
         return self.fasta.with_suffix(suffix)
@@ -159,6 +160,7 @@ def write_batch_plan(ctx: JobContext, slots: int) -> int:
                 "argv": blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table), threads),
                 "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive), threads),
                 "threads": threads,
+                "slots": planned.slots,
             }
         )
     document = {"batches": plan, "split": split.reason, "blast_query_batches": split.blast_batches}
@@ -178,6 +180,8 @@ def read_batch_plan(work_dir: Path) -> list[Batch]:
             argv=tuple(b["argv"]),
             archive_argv=tuple(b["archive_argv"]),
             threads=b.get("threads", 1),  # plans written before threads were planned
+            # plans written before processes ran more threads than slots held
+            slots=b.get("slots", b.get("threads", 1)),
         )
         for b in json.loads((work_dir / PLAN_FILE).read_text())["batches"]
     ]

@@ -116,7 +116,7 @@ class BlastProcesses:
     def _run(
         self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, output: Path
     ) -> dict[str, Any] | None:
-        with self._slots.hold(give_up=lambda: run.cancelled, count=batch.threads) as held:
+        with self._slots.hold(give_up=lambda: run.cancelled, count=batch.slots) as held:
             if not held:
                 return None
             with run.mutex:
