@@ -17,13 +17,14 @@ from blastdeck.domain.programs import Molecule, Program
 from blastdeck.engines.base import DatabaseRef, JobContext
 from blastdeck.engines.blast_process import BLAST_NICE, lower_priority
 from blastdeck.engines.local import LocalEngine
+from blastdeck.engines.slots import HostSlots
 from tests.conftest import fasta
 
 LONG_S = 60.0  # a wait that returns before this was woken: no poll period is anywhere near it
 
 
 def _context(
-    tmp_path: Path, demo_16s, options: dict | None = None, subjects: int = 40
+    tmp_path: Path, demo_16s, options: dict | None = None, subjects: int = 40, slots: int = 1
 ) -> JobContext:
     work = tmp_path / "job"
     work.mkdir()
@@ -34,7 +35,7 @@ def _context(
     run_tool("makeblastdb", ["-in", "demo.fa", "-dbtype", "nucl", "-out", "demo"], cwd=db_dir)
     # batch_letters: two batches, so the first to end wakes the wait while the other may run
     cluster = Cluster(
-        name="box", engine="local", namespace="default", slots=1,
+        name="box", engine="local", namespace="default", slots=slots,
         settings={"batch_letters": "3000"},
     )  # fmt: skip
     database = DatabaseRef("demo", db_dir / "demo", Molecule.NUCLEOTIDE)
@@ -113,3 +114,28 @@ def test_blast_processes_run_below_the_servers_priority(tmp_path: Path, demo_16s
     assert seen, "no BLAST process was seen running"
     for nice, group, session in seen:
         assert nice == BLAST_NICE and group not in (os.getpgid(0),) and session == os.getsid(0)
+
+
+def test_a_split_process_holds_one_slot_while_it_runs_two_threads(
+    tmp_path: Path, demo_16s
+) -> None:
+    """On 2 slots, each batch of a split job runs BLAST with two threads but holds one slot:
+    with the other slot taken (by another job), the batches still run, one after the other,
+    in the slot that is free (holding two slots, they would wait for the other job)."""
+    ctx = _context(tmp_path, demo_16s, slots=2)
+    engine = LocalEngine(ctx.cluster, tmp_path / "scratch")
+    assert engine.configure(ctx) >= 2
+    batches = engine._plan(ctx)
+    assert all(b.threads == 2 and b.slots == 1 for b in batches)
+    assert all(b.argv[b.argv.index("-num_threads") + 1] == "2" for b in batches)
+    engine.stage_db(ctx)
+    other_job = HostSlots(tmp_path / "scratch" / "box" / "slots", 2)
+    with other_job.hold(give_up=lambda: False) as held:
+        assert held
+        handle = engine.submit(ctx, timeout_s=30)
+        deadline = time.monotonic() + LONG_S
+        while not engine.poll(ctx, handle).finished:
+            assert time.monotonic() < deadline, "the batches waited for a second slot"
+            engine.wait(ctx, handle, 1.0)
+        progress = engine.poll(ctx, handle)
+    assert progress.error is None and progress.done == progress.total == len(batches)

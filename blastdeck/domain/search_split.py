@@ -26,17 +26,17 @@ more than that pays a scan. Hence the plan:
 
 Threads: a process of a split job holds one slot (its share of the slots, when the job has
 fewer processes than the cluster has slots) but runs BLAST with **two threads per slot it
-holds** (at most every slot: `THREADS_PER_HELD_SLOT`). Equal
-letters are not equal work: on 16S data a query's cost does not follow its letters (measured
-per query on the bench sets, correlation -0.19 to -0.04: it follows what the query hits), so
-halves equal in letters ended 1-1.5 s apart in a 7-9 s job, one core idle meanwhile. With a
-thread per slot, while the processes run side by side the OS shares the cores between their
-threads (one process's serial phases are filled by the other's threads), and when one process
-ends the others' threads take the cores it freed (on 2 cores, all of them; on more, twice
-what each holds). Measured against raw `blastn -num_threads
-2` (bench/search_speed.py, docs/performance.md): 0.83-0.98 where one thread per process gave
-0.91-1.05. A slot's runner takes the next batch as soon as its process ends, so no slot idles
-while batches are left.
+holds**, at most every slot (`THREADS_PER_HELD_SLOT`). Equal letters are not equal work: on
+16S data a query's cost does not follow its letters (each bench query timed alone:
+correlation -0.19 to -0.04; it follows what the query hits), so halves equal in letters ended
+1-1.5 s apart in a 7-9 s job, one core idle meanwhile. With more threads than slots, while
+the processes run side by side the OS shares the cores between their threads (one process's
+serial phases are filled by the other's threads), and when one process ends the others'
+threads take the cores it freed (on 2 cores, all of them; on more, twice what each holds).
+Measured against raw `blastn -num_threads 2` on 50 16S queries, four bench sets and two
+option sets (docs/performance.md): 0.83-0.98, where 1-thread processes gave 0.91-1.05. A
+slot's runner takes the next batch as soon as its process ends, so no slot idles while
+batches are left.
 
 `-mt_mode 1` (threads split by queries, each thread scanning the database for its own queries)
 is what the processes of the second rule already do, with progress and resumability; within a
@@ -179,10 +179,9 @@ def plan_split(
             _scans(letters, ranges, blast_size),
             MT_MODE_SPLIT_BY_DATABASE,
             f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
-            f"{parts} BLAST processes, one per slot, equal in letters, {_threads_text(batches)} "
-            "(BLAST's threads leave cores idle in their serial phases, and equal letters are "
-            "not equal work: the processes share the cores, and the last ones take the cores "
-            "the first free; a scan of the database each)",
+            f"{parts} BLAST processes, one per slot, equal in letters (BLAST's threads leave "
+            "cores idle in their serial phases; a scan of the database each), "
+            f"{_threads_text(batches)}",
         )
     ranges = _equal_letters(letters, n)
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
