@@ -24,7 +24,8 @@ Cases (the targets are on the median of the per-pair ratios ours / raw):
   queries are those proteins back-translated with seeded random codons): <= 1.02
 - `slurm-16s-50`: the 50-query job on a one-node private SLURM cluster (cluster `hpc`,
   `slots = 2`, `cpus_per_task = 1`: the host's 2 cores, as `local` has them; the job is two
-  one-thread batches there too) against the same job on `local`, interleaved: <= 1.10
+  batches there too, of one thread each, where `local` runs them with two threads each)
+  against the same job on `local`, interleaved: <= 1.10
 
 Every pair checks that the job has as many HSPs as raw BLAST printed. Results are written to
 bench/results/search_speed.json after every case (a run cut short keeps what it measured).
