@@ -169,7 +169,8 @@ def plan_split(
         # halves 6.9-7.0 s for the same CPU: BLAST's threads leave a core idle in their
         # serial phases, and for such a job a second scan of the database costs less than
         # that. So a job of several queries within one query batch runs as one process per
-        # slot, equal in letters, each with a thread per slot (the module's docstring).
+        # slot, equal in letters, each with two threads per slot it holds (the module's
+        # docstring says why).
         parts = min(slots, len(letters))
         ranges = _equal_letters(letters, parts)
         batches = _batches(letters, ranges, slots)
