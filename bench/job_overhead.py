@@ -1,6 +1,7 @@
 """BlastDeck's own time per job: this checkout against an earlier revision, side by side.
 
-    .venv/bin/python bench/job_overhead.py --base REV [--rounds 20] [--sets n10000-s7,n3000-s19]
+    .venv/bin/python bench/job_overhead.py [--base REV] [--rounds 20] [--sets n10000-s7,n3000-s19]
+        [--options '{"taxids": "Enterobacterales"}'] [--out bench/results/job_overhead.json]
 
 A short job is mostly BlastDeck's own time (the submit request, the steps' records, the index),
 so this measures it where it shows: the 50 make-bench-data 16S queries, filtered to
@@ -8,12 +9,17 @@ Enterobacterales (sub-second searches), on each set. Two `blastdeck serve`, one 
 checkout and one a `git worktree` of `--base` (the same venv, the base tree first on
 PYTHONPATH), get the same jobs in alternating order; each job's wall time is from just before
 its POST to its `finished_at`. Reports the median wall time of each and their difference, and
-the running step's median (BLAST, the same work in both). Writes bench/results/job_overhead.json.
+the running step's median (BLAST, the same work in both). `--base` defaults to HEAD: the
+uncommitted changes against the last commit, and on a clean tree two servers running the same
+code (the noise floor, as `make bench` runs it). `--options` gives the jobs other
+options (JSON, the job's `options`), to compare two revisions' plans for them side by side.
+Writes bench/results/job_overhead.json (or `--out`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -32,9 +38,11 @@ DATA_ROOT = Path("/work/bench-data")
 TAXA = {"taxids": "Enterobacterales"}
 
 
-def run_job(server: Server, database: str, fasta: str) -> tuple[float, float]:
+def run_job(
+    server: Server, database: str, fasta: str, options: dict[str, Any]
+) -> tuple[float, float]:
     """(wall time from POST to finished_at, the running step's duration), in seconds."""
-    job, wall, _client = server.run_job(database, fasta, TAXA)
+    job, wall, _client = server.run_job(database, fasta, options)
     run = next(s for s in job["steps"] if s["key"] == "running")
     blast = _common.parse_time(run["completed_at"]) - _common.parse_time(run["started_at"])
     return wall, blast.total_seconds()
@@ -57,10 +65,12 @@ def start(work: Path, name: str, tree: Path) -> Server:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", required=True, help="the earlier revision (git rev)")
+    parser.add_argument("--base", default="HEAD", help="the earlier revision (git rev; HEAD)")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--sets", default="n10000-s7,n3000-s19")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    parser.add_argument("--options", type=json.loads, default=TAXA, help="the jobs' options")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     base_rev = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", args.base], capture_output=True, text=True
@@ -85,11 +95,11 @@ def main() -> int:
             query = "".join(fasta_records(directory / "queries-16s-50.fa", 50))
             for server in servers.values():
                 server.register(name, prefix)
-                run_job(server, name, query)  # warm-up: the page cache, the taxonomy
+                run_job(server, name, query, args.options)  # warm-up: the page cache, the taxonomy
             runs: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
             for i in range(args.rounds):
                 for arm in ("base", "this") if i % 2 == 0 else ("this", "base"):
-                    runs[arm].append(run_job(servers[arm], name, query))
+                    runs[arm].append(run_job(servers[arm], name, query, args.options))
             row: dict[str, Any] = {"set": name, "rounds": args.rounds}
             for arm, pairs in runs.items():
                 row[f"{arm}_wall_s"] = round(statistics.median(w for w, _ in pairs), 3)
@@ -113,17 +123,18 @@ def main() -> int:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base_tree)])
         shutil.rmtree(work, ignore_errors=True)
     _common.write_json(
-        RESULTS,
+        args.out,
         {
             "benchmark": "job_overhead",
             "what": "median job wall time (POST to finished_at), this checkout and --base, "
-            "in alternating order, 50 16S queries filtered to Enterobacterales",
+            "in alternating order, 50 make-bench-data 16S queries with `options`",
+            "options": args.options,
             "base": base_rev,
             "environment": environment(health),
             "rows": rows,
         },
     )
-    print(f"wrote {RESULTS.relative_to(BENCH_DIR.parent)}")
+    print(f"wrote {args.out}")
     return 0
 
 

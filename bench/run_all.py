@@ -4,13 +4,15 @@
 
 A benchmark script is any `bench/*.py` except this file and names starting with `_`; each runs
 with this interpreter, one at a time (they time things, so never in parallel), with `--data DIR`
-passed on when given. The exit status is the worst of the scripts' (0 all targets pass, 1 some
-target fails, 2 a script could not run).
+passed on when given to the scripts that take it (their `--help` lists `--data`; the others
+read their data from their own defaults). The exit status is the worst of the scripts' (0 all
+targets pass, 1 some target fails, 2 a script could not run).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +28,14 @@ def bench_scripts() -> list[Path]:
     )
 
 
+def takes_data(script: Path) -> bool:
+    """Whether the script has a `--data` option (an unknown option would stop it at once)."""
+    shown = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, check=False
+    )
+    return re.search(r"(^|[\s,\[])--data\b(?![-\w])", shown.stdout) is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="bench data dir passed to every script")
@@ -35,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     if not scripts:
         print("no benchmark scripts selected", file=sys.stderr)
         return 2
-    extra = ["--data", str(args.data)] if args.data else []
     outcomes: list[tuple[str, int, float]] = []
     for script in scripts:
         print(f"=== {script.name} ===", flush=True)
+        extra = ["--data", str(args.data)] if args.data and takes_data(script) else []
         started = time.monotonic()
         code = subprocess.run([sys.executable, str(script), *extra], check=False).returncode
         outcomes.append((script.name, code, time.monotonic() - started))
