@@ -57,10 +57,13 @@ JOB_DEADLINE_S = 1800
 
 class Server(_common.Server):
     def run_job(
-        self, database: str, fasta: str, options: dict[str, Any]
+        self, database: str, fasta: str, options: dict[str, Any], cluster: str | None = None
     ) -> tuple[dict, float, float]:
-        """Run a job to its end: the job, its wall time (POST to finished_at), the client's."""
+        """Run a job to its end (on `cluster`, else the default one): the job, its wall time
+        (POST to finished_at), the client's."""
         body = {"program": "blastn", "database": database, "query": fasta, "options": options}
+        if cluster is not None:
+            body["cluster"] = cluster
         started, posted = time.perf_counter(), time.time()
         job = self.request("POST", "/api/jobs", json=body).json()
         deadline = time.monotonic() + JOB_DEADLINE_S

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blastdeck.blast_tools import tool_path
+from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import QueryLimits, QueryRecord, parse_query, to_fasta
 from blastdeck.domain.options import blast_arguments, validate_options
 from blastdeck.domain.programs import shape_of
@@ -37,6 +38,11 @@ from blastdeck.files import write_atomically
 from blastdeck.results.hsps import HSP_TABLE_OUTFMT
 
 PLAN_FILE = "plan.json"
+# A local cluster setting: its jobs write BLAST's archive as they search (the hit table is
+# formatted from it), so the XML, JSON, text and ASN.1 downloads never search again; the price
+# is blast_formatter's time for the table (docs/performance.md, "Exports without searching
+# again").
+ARCHIVE_WITH_SEARCH_SETTING = "archive_with_search"
 BATCHES_DIR = "batches"
 # The query was validated on submit; re-reading it must not re-apply per-user limits.
 UNLIMITED_QUERY = QueryLimits(10**12, 10**12, 10**9, 10**9)
@@ -47,13 +53,23 @@ class Batch:
     index: int
     fasta: Path
     table: Path  # the hit table BLAST writes in the run (results.hsps.HSP_TABLE_OUTFMT)
-    archive: Path  # the ASN.1 archive, made only when a download needs it
+    archive: Path  # the ASN.1 archive: by the search (archive_with_search), else on a download
     query_ids: tuple[str, ...]
     query_offset: int  # job-wide index of the batch's first query
     argv: tuple[str, ...]
     archive_argv: tuple[str, ...]
     threads: int = 1  # BLAST's -num_threads
     slots: int = 1  # the host slots its process holds while it runs (at most `threads`)
+    # On a cluster that keeps archives (`archive_with_search`): `argv` writes the archive and
+    # this blast_formatter command makes the hit table from it. Empty: `argv` writes the table.
+    format_argv: tuple[str, ...] = ()
+
+    def steps(self) -> tuple[tuple[tuple[str, ...], Path], ...]:
+        """The batch's commands in order, each with the file it makes (written to its
+        `partial_path` first)."""
+        if self.format_argv:
+            return ((self.argv, self.archive), (self.format_argv, self.table))
+        return ((self.argv, self.table),)
 
     def _beside(self, suffix: str) -> Path:
         return self.fasta.with_suffix(suffix)
@@ -104,6 +120,28 @@ def blast_argv(ctx: JobContext, fasta: Path, outfmt: str, out: Path, threads: in
     ]
 
 
+def format_argv(archive: Path, out: Path) -> list[str]:
+    """blast_formatter writing the batch's hit table from its archive: the same rows the search
+    itself writes (checked in tests/test_archive_with_search.py)."""
+    return [tool_path("blast_formatter"), "-archive", str(archive), "-outfmt", HSP_TABLE_OUTFMT,
+            "-out", str(out)]  # fmt: skip
+
+
+def parse_archive_with_search(cluster: str, settings: dict[str, str]) -> bool:
+    """The cluster's `archive_with_search` setting, checked (unset: false)."""
+    value = str(settings.get(ARCHIVE_WITH_SEARCH_SETTING, "")).strip().lower()
+    if value in ("", "false", "no", "off", "0"):
+        return False
+    if value in ("true", "yes", "on", "1"):
+        return True
+    raise BlastDeckError(
+        ErrorCode.INVALID_CLUSTER_SETTING,
+        f"Cluster {cluster}: {ARCHIVE_WITH_SEARCH_SETTING} must be true or false, not "
+        f"{value[:40]!r}.",
+        field=f"settings.{ARCHIVE_WITH_SEARCH_SETTING}",
+    )
+
+
 def taxid_list_arguments(ctx: JobContext) -> list[str]:
     """`-taxidlist FILE` (or `-negative_taxidlist FILE`) for a job with a taxon filter: the
     list written at submit, as a copy in the work dir the engine runs from (a SLURM job's dir
@@ -133,9 +171,11 @@ def job_split(
     return records, plan_split(ctx.program, letters, slots, batch_letters, task and str(task))
 
 
-def write_batch_plan(ctx: JobContext, slots: int) -> int:
+def write_batch_plan(ctx: JobContext, slots: int, archive_with_search: bool = False) -> int:
     """Split the job's queries into batch FASTA files (as `job_split` plans, with the cluster's
-    `batch_letters` setting) and write plan.json. Returns the number of batches."""
+    `batch_letters` setting) and write plan.json. Returns the number of batches.
+    `archive_with_search`: each batch's search writes BLAST's archive and its hit table is
+    formatted from it, so no download ever searches again."""
     batch_letters = parse_batch_letters(ctx.cluster.name, ctx.cluster.settings)
     records, split = job_split(ctx, slots, batch_letters)
     batches_dir = ctx.work_dir / BATCHES_DIR
@@ -163,6 +203,9 @@ def write_batch_plan(ctx: JobContext, slots: int) -> int:
                 "slots": planned.slots,
             }
         )
+        if archive_with_search:
+            plan[-1]["argv"] = plan[-1]["archive_argv"]
+            plan[-1]["format_argv"] = format_argv(archive, partial_path(table))
     document = {"batches": plan, "split": split.reason, "blast_query_batches": split.blast_batches}
     write_atomically(ctx.work_dir / PLAN_FILE, json.dumps(document, indent=1))
     return len(plan)
@@ -182,6 +225,7 @@ def read_batch_plan(work_dir: Path) -> list[Batch]:
             threads=b.get("threads", 1),  # plans written before threads were planned
             # plans written before processes ran more threads than slots held
             slots=b.get("slots", b.get("threads", 1)),
+            format_argv=tuple(b.get("format_argv", ())),
         )
         for b in json.loads((work_dir / PLAN_FILE).read_text())["batches"]
     ]
@@ -222,4 +266,6 @@ def plan_preview(
         ids = batch["query_ids"]
         lines.append(f"\n# batch {batch['index']}: {len(ids)} queries ({ids[0]} ... {ids[-1]})")
         lines.append(shlex.join(argv_for(batch["argv"])))
+        if batch.get("format_argv"):
+            lines.append(shlex.join(batch["format_argv"]))
     return "\n".join(lines) + "\n"

@@ -3,7 +3,8 @@ ASN.1 archives made on request.
 
 The archives (for the XML, JSON, text and ASN.1 downloads) are made on this host from the
 registered database, whatever engine ran the search: a download should not wait in a cluster's
-queue, and the table-only run keeps the job itself as fast as BLAST.
+queue, and the table-only run keeps the job itself as fast as BLAST. A local cluster with
+`archive_with_search` wrote them in the search itself: there is nothing left to run.
 """
 
 from __future__ import annotations

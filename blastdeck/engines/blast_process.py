@@ -57,6 +57,10 @@ _LIMIT_THEN_EXEC = (
 )
 
 
+# A batch's commands in order, each with the file it makes (`Batch.steps`).
+Steps = tuple[tuple[tuple[str, ...], Path], ...]
+
+
 @dataclass(eq=False)  # a run is itself, not its contents: runs are kept in sets
 class BlastRun:
     """The BLAST processes of one job in this process: started by submit, stopped by cancel."""
@@ -91,19 +95,13 @@ class BlastProcesses:
         finds it by bare name); its output appears at `output` only if BLAST succeeded.
         Returns the failure (exit status, stderr tail, full disk?), else None (also when the
         run was cancelled)."""
-        try:
-            return self._run(run, batch, argv, where, output)
-        except OSError as exc:  # no slot dir, no disk space...: a failure, never a hang
-            return {
-                "rc": None,
-                "stderr": f"could not run BLAST: {type(exc).__name__}: {exc}",
-                "storage_full": exc.errno == errno.ENOSPC,
-            }
+        return self._guarded(run, batch, ((tuple(argv), output),), where)
 
     def run_batch(self, run: BlastRun, batch: Batch, where: DatabaseDir) -> None:
-        """Run the batch's search (its hit table); a failure is recorded beside the batch
+        """Run the batch's search (its hit table: written by BLAST, or formatted from the
+        archive its search wrote, `Batch.steps`); a failure is recorded beside the batch
         (`.failed`) and in `run.failures`, where the engine's poll finds it."""
-        failure = self.run(run, batch, batch.argv, where, batch.table)
+        failure = self._guarded(run, batch, batch.steps(), where)
         if failure is not None:
             run.failures[batch.index] = failure
             try:
@@ -113,44 +111,73 @@ class BlastProcesses:
                 partial_path(batch.failed_file).unlink(missing_ok=True)
         run.changed.set()  # after the output (or failure) is in place: poll() will see it
 
-    def _run(
-        self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, output: Path
+    def _guarded(
+        self, run: BlastRun, batch: Batch, steps: Steps, where: DatabaseDir
     ) -> dict[str, Any] | None:
+        try:
+            return self._run(run, batch, steps, where)
+        except OSError as exc:  # no slot dir, no disk space...: a failure, never a hang
+            return {
+                "rc": None,
+                "stderr": f"could not run BLAST: {type(exc).__name__}: {exc}",
+                "storage_full": exc.errno == errno.ENOSPC,
+            }
+
+    def _run(
+        self, run: BlastRun, batch: Batch, steps: Steps, where: DatabaseDir
+    ) -> dict[str, Any] | None:
+        """The steps one after the other within one hold of the batch's slots (a step's file
+        is in place before the next reads it); the CPU of all of them is the table's."""
+        cpu_total = 0.0
         with self._slots.hold(give_up=lambda: run.cancelled, count=batch.slots) as held:
             if not held:
                 return None
-            with run.mutex:
-                if run.cancelled:
-                    return None
-                with batch.stderr_file.open("wb") as err:
-                    proc = subprocess.Popen(
-                        self._limited(argv),
-                        stdout=subprocess.DEVNULL,
-                        stderr=err,
-                        env=where.env(),
-                        cwd=where.path,
-                        process_group=0,
-                    )
-                run.procs[batch.index] = proc
-                lower_priority(proc.pid)
-                write_atomically(batch.pid_file, str(proc.pid))
-            returncode, cpu_s = _wait_with_cpu(proc)
-            with run.mutex:
-                run.procs.pop(batch.index, None)
-                batch.pid_file.unlink(missing_ok=True)
-                if run.cancelled:
-                    return None
-            if returncode != 0:
-                stderr = tail(batch.stderr_file.read_bytes())
-                full = "no space left" in stderr.lower() or _disk_full(output.parent)
-                # What BLAST wrote is incomplete; removing it also gives back the space it took.
-                partial_path(output).unlink(missing_ok=True)
-                return {"rc": returncode, "stderr": stderr, "storage_full": full}
-            os.replace(partial_path(output), output)
-            if output == batch.table:
+            for i, (argv, output) in enumerate(steps):
+                ended = self._one(run, batch, argv, where, "ab" if i else "wb")
+                if ended is None:
+                    return None  # cancelled
+                returncode, cpu_s = ended
+                if returncode != 0:
+                    stderr = tail(batch.stderr_file.read_bytes())
+                    full = "no space left" in stderr.lower() or _disk_full(output.parent)
+                    # What BLAST wrote is incomplete; removing it also gives back its space.
+                    partial_path(output).unlink(missing_ok=True)
+                    return {"rc": returncode, "stderr": stderr, "storage_full": full}
+                os.replace(partial_path(output), output)
+                cpu_total += cpu_s
+            if steps[-1][1] == batch.table:
                 with contextlib.suppress(OSError):  # a metric only: never the batch's failure
-                    batch.cpu_file.write_text(f"{cpu_s:.3f}\n")
+                    batch.cpu_file.write_text(f"{cpu_total:.3f}\n")
             return None
+
+    def _one(
+        self, run: BlastRun, batch: Batch, argv: Sequence[str], where: DatabaseDir, mode: str
+    ) -> tuple[int, float] | None:
+        """Start one process of the batch and wait for it: (exit status, CPU seconds), or None
+        when the run was cancelled before or while it ran. Its stderr goes to the batch's
+        (`mode` "ab": after the earlier steps')."""
+        with run.mutex:
+            if run.cancelled:
+                return None
+            with batch.stderr_file.open(mode) as err:
+                proc = subprocess.Popen(
+                    self._limited(argv),
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=where.env(),
+                    cwd=where.path,
+                    process_group=0,
+                )
+            run.procs[batch.index] = proc
+            lower_priority(proc.pid)
+            write_atomically(batch.pid_file, str(proc.pid))
+        ended = _wait_with_cpu(proc)
+        with run.mutex:
+            run.procs.pop(batch.index, None)
+            batch.pid_file.unlink(missing_ok=True)
+            if run.cancelled:
+                return None
+        return ended
 
     def _limited(self, argv: Sequence[str]) -> list[str]:
         """The command line that runs `argv` under the cluster's memory limit, if it has one.

@@ -35,7 +35,14 @@ from blastdeck.engines.base import (
     WarmState,
     warm_state,
 )
-from blastdeck.engines.batch_plan import Batch, PlanCache, plan_preview, write_batch_plan
+from blastdeck.engines.batch_plan import (
+    ARCHIVE_WITH_SEARCH_SETTING,
+    Batch,
+    PlanCache,
+    parse_archive_with_search,
+    plan_preview,
+    write_batch_plan,
+)
 from blastdeck.engines.batch_results import ArchiveRuns, collect_results
 from blastdeck.engines.blast_process import (
     MEMORY_LIMIT_SETTING,
@@ -103,7 +110,8 @@ class LocalEngine:
     # -- batches ---------------------------------------------------------------------------------
 
     def configure(self, ctx: JobContext) -> int:
-        return write_batch_plan(ctx, self.cluster.slots)
+        keep = parse_archive_with_search(self.cluster.name, self.cluster.settings)
+        return write_batch_plan(ctx, self.cluster.slots, archive_with_search=keep)
 
     def config_preview(self, ctx: JobContext) -> str:
         return plan_preview(ctx.work_dir)
@@ -196,10 +204,12 @@ class LocalEngine:
         return collect_results(self._plan(ctx), ctx.registered_dir())
 
     def make_archives(self, ctx: JobContext) -> JobResults:
-        """Run the batches again with -outfmt 11 for the downloads that need an archive.
+        """Run the batches again with -outfmt 11 for the downloads that need an archive (none
+        when the cluster's `archive_with_search` made them with the search).
 
-        Done on request, not in the job: the archive costs BLAST as much again to write and to
-        format, and many users only want the table.
+        Done on request, not in the job, unless the cluster says so: formatting the table from
+        the archive costs blast_formatter's time in every job, and many users only want the
+        table.
         """
         return self._archives.make(self._plan(ctx), ctx.work_dir, ctx.registered_dir())
 
@@ -218,6 +228,7 @@ def check_settings(cluster: str, settings: dict[str, str]) -> None:
     """Refuse bad values when the cluster is added, not when its first job runs."""
     memory_limit_mb(cluster, settings)
     parse_batch_letters(cluster, settings)
+    parse_archive_with_search(cluster, settings)
     scratch = settings.get("scratch_dir", "").strip()
     if scratch and not Path(scratch).is_absolute():
         # A relative dir would resolve against whatever directory the server was started in.
@@ -266,7 +277,15 @@ def check_health(cluster: Cluster, scratch_root: Path) -> EngineHealth:
 KIND = EngineKind(
     name="local",
     factory=LocalEngine,
-    settings=frozenset({"scratch_dir", "namespaces", MEMORY_LIMIT_SETTING, BATCH_LETTERS_SETTING}),
+    settings=frozenset(
+        {
+            "scratch_dir",
+            "namespaces",
+            MEMORY_LIMIT_SETTING,
+            BATCH_LETTERS_SETTING,
+            ARCHIVE_WITH_SEARCH_SETTING,
+        }
+    ),
     check_settings=check_settings,
     probe=probe,
     health=check_health,

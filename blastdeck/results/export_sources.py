@@ -3,7 +3,9 @@ dir, and how BLAST's output files are opened."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -11,6 +13,10 @@ from typing import TextIO
 from blastdeck.blast_tools import BlastToolError, DatabaseDir, as_database_dir, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
+# Batches formatted at once by a download: blast_formatter is single-threaded, and a download
+# of a job of several batches waits for it, not for the copy. Two: a 2-core host's worth,
+# without a download taking every core of a bigger one from the searches.
+FORMAT_AHEAD = 2
 # BLAST writes plain ASCII; surrogateescape round-trips any other byte unchanged.
 ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
 
@@ -25,14 +31,38 @@ class ExportSources:
     scratch: Path
 
     def formatted(self, outfmt: str, *extra: str) -> Iterator[Path]:
-        """Each batch formatted as `outfmt`, one at a time, into the same scratch file.
+        """Each batch formatted as `outfmt`, in order, each into its own scratch file.
 
-        The consumer must be done with a file before asking for the next one.
+        Up to `FORMAT_AHEAD` batches are formatted at once, ahead of the one the consumer
+        reads: on a job of several batches the formatter, not the copy, is what a download
+        waits for. A file is deleted when the consumer asks for the next one, so it must be
+        done with it by then. A consumer that stops early leaves at
+        most the formatters already started to end (their files go with the scratch dir).
         """
-        dest = self.scratch / "batch.out"
-        for archive in self.archives:
-            _format_batch(archive, self.blastdb_dir, [outfmt, *extra], dest)
-            yield dest
+        argv = [outfmt, *extra]
+        batches = iter(enumerate(self.archives))
+        ahead: deque[tuple[Path, Future[None]]] = deque()
+        pool = ThreadPoolExecutor(FORMAT_AHEAD, thread_name_prefix="export-format")
+
+        def start_next() -> None:
+            for i, archive in batches:
+                dest = self.scratch / f"batch-{i}.out"
+                ahead.append(
+                    (dest, pool.submit(_format_batch, archive, self.blastdb_dir, argv, dest))
+                )
+                return
+
+        try:
+            for _ in range(FORMAT_AHEAD):
+                start_next()
+            while ahead:
+                dest, done = ahead.popleft()
+                done.result()  # a formatter's failure is the export's
+                start_next()
+                yield dest
+                dest.unlink(missing_ok=True)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _format_batch(
