@@ -391,12 +391,14 @@ class JobStore(MaintenanceLog):
         transitions: Sequence[StepStart] = (),
     ) -> None:
         """Fail the job, after the `transitions` that waited: the failing step, and any step
-        still running, is marked failed."""
+        still running, is marked failed. A job deleted meanwhile has nothing left to fail."""
         now = utcnow()
         with self._changing(job_id) as s:
+            if not _exists(s, job_id):
+                return
             record_transitions(s, job_id, transitions, stop_at_refusal=False)
             job = s.get(Job, job_id, options=[selectinload(Job.steps)])
-            if job.phase in _TERMINAL:
+            if job is None or job.phase in _TERMINAL:
                 return
             for row in job.steps:
                 if (
@@ -431,9 +433,11 @@ class JobStore(MaintenanceLog):
     def finish_cancelled(self, job_id: str, transitions: Sequence[StepStart] = ()) -> None:
         now = utcnow()
         with self._changing(job_id) as s:
+            if not _exists(s, job_id):
+                return
             record_transitions(s, job_id, transitions, stop_at_refusal=False)
             job = s.get(Job, job_id, options=[selectinload(Job.steps)])
-            if job.phase not in _TERMINAL:
+            if job is not None and job.phase not in _TERMINAL:
                 _mark_cancelled(s, job, now)
 
     def query_fasta(self, job_id: str) -> str | None:
@@ -490,3 +494,7 @@ def _created_message(new: NewJob) -> str:
         f"{new.program} of {new.query_count} quer{'y' if new.query_count == 1 else 'ies'} "
         f"against {searched} on cluster {new.cluster}/{new.namespace}"
     )
+
+
+def _exists(s: Session, job_id: str) -> bool:  # not loaded: the UPDATEs after would stale it
+    return s.scalar(select(JOB_TABLE.c.id).where(JOB_TABLE.c.id == job_id)) is not None
