@@ -153,11 +153,18 @@ def _parse_bool(spec: OptionSpec, program: Program, raw: object) -> bool | None:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
-        word = raw.strip().casefold()
-        if word in _TRUE_WORDS:
-            return True
-        if word in _FALSE_WORDS:
-            return False
+        return bool_word(raw)
+    return None
+
+
+def bool_word(text: str) -> bool | None:
+    """A yes/no word as options and settings take it (true/yes/on/1, false/no/off/0, any case
+    and spacing); None for any other text."""
+    word = text.strip().casefold()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
     return None
 
 

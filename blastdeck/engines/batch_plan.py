@@ -25,7 +25,7 @@ from pathlib import Path
 from blastdeck.blast_tools import tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import QueryLimits, QueryRecord, parse_query, to_fasta
-from blastdeck.domain.options import blast_arguments, validate_options
+from blastdeck.domain.options import blast_arguments, bool_word, validate_options
 from blastdeck.domain.programs import shape_of
 from blastdeck.domain.search_split import (
     SplitPlan,
@@ -48,6 +48,10 @@ BATCHES_DIR = "batches"
 UNLIMITED_QUERY = QueryLimits(10**12, 10**12, 10**9, 10**9)
 
 
+# A batch's commands in order, each with the file it makes (`Batch.steps`).
+Steps = tuple[tuple[tuple[str, ...], Path], ...]
+
+
 @dataclass(frozen=True)
 class Batch:
     index: int
@@ -64,7 +68,7 @@ class Batch:
     # this blast_formatter command makes the hit table from it. Empty: `argv` writes the table.
     format_argv: tuple[str, ...] = ()
 
-    def steps(self) -> tuple[tuple[tuple[str, ...], Path], ...]:
+    def steps(self) -> Steps:
         """The batch's commands in order, each with the file it makes (written to its
         `partial_path` first)."""
         if self.format_argv:
@@ -129,11 +133,10 @@ def format_argv(archive: Path, out: Path) -> list[str]:
 
 def parse_archive_with_search(cluster: str, settings: dict[str, str]) -> bool:
     """The cluster's `archive_with_search` setting, checked (unset: false)."""
-    value = str(settings.get(ARCHIVE_WITH_SEARCH_SETTING, "")).strip().lower()
-    if value in ("", "false", "no", "off", "0"):
-        return False
-    if value in ("true", "yes", "on", "1"):
-        return True
+    value = str(settings.get(ARCHIVE_WITH_SEARCH_SETTING, "")).strip()
+    keep = bool_word(value) if value else False
+    if keep is not None:
+        return keep
     raise BlastDeckError(
         ErrorCode.INVALID_CLUSTER_SETTING,
         f"Cluster {cluster}: {ARCHIVE_WITH_SEARCH_SETTING} must be true or false, not "
@@ -189,6 +192,11 @@ def write_batch_plan(ctx: JobContext, slots: int, archive_with_search: bool = Fa
         fasta = batches_dir / f"batch_{i:03d}.fa"
         fasta.write_text(to_fasta(batch))
         table, archive = fasta.with_suffix(".hits.tsv"), fasta.with_suffix(".asn")
+        archive_argv = blast_argv(ctx, fasta, "11", partial_path(archive), threads)
+        if archive_with_search:  # the search writes the archive, the formatter the table
+            argv = archive_argv
+        else:
+            argv = blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table), threads)
         plan.append(
             {
                 "index": i,
@@ -197,14 +205,13 @@ def write_batch_plan(ctx: JobContext, slots: int, archive_with_search: bool = Fa
                 "archive": str(archive),
                 "query_ids": [r.id for r in batch],
                 "query_offset": planned.start,
-                "argv": blast_argv(ctx, fasta, HSP_TABLE_OUTFMT, partial_path(table), threads),
-                "archive_argv": blast_argv(ctx, fasta, "11", partial_path(archive), threads),
+                "argv": argv,
+                "archive_argv": archive_argv,
                 "threads": threads,
                 "slots": planned.slots,
             }
         )
         if archive_with_search:
-            plan[-1]["argv"] = plan[-1]["archive_argv"]
             plan[-1]["format_argv"] = format_argv(archive, partial_path(table))
     document = {"batches": plan, "split": split.reason, "blast_query_batches": split.blast_batches}
     write_atomically(ctx.work_dir / PLAN_FILE, json.dumps(document, indent=1))

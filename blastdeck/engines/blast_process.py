@@ -24,7 +24,7 @@ from typing import Any
 
 from blastdeck.blast_tools import DatabaseDir, tail
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.engines.batch_plan import BATCHES_DIR, Batch, partial_path
+from blastdeck.engines.batch_plan import BATCHES_DIR, Batch, Steps, partial_path
 from blastdeck.engines.slots import HostSlots
 from blastdeck.files import write_atomically
 
@@ -55,10 +55,6 @@ _LIMIT_THEN_EXEC = (
     "import os, resource, sys; n = int(sys.argv[1]); "
     "resource.setrlimit(resource.RLIMIT_DATA, (n, n)); os.execv(sys.argv[2], sys.argv[2:])"
 )
-
-
-# A batch's commands in order, each with the file it makes (`Batch.steps`).
-Steps = tuple[tuple[tuple[str, ...], Path], ...]
 
 
 @dataclass(eq=False)  # a run is itself, not its contents: runs are kept in sets

@@ -36,8 +36,8 @@ class ExportSources:
         Up to `FORMAT_AHEAD` batches are formatted at once, ahead of the one the consumer
         reads: on a job of several batches the formatter, not the copy, is what a download
         waits for. A file is deleted when the consumer asks for the next one, so it must be
-        done with it by then. A consumer that stops early leaves at
-        most the formatters already started to end (their files go with the scratch dir).
+        done with it by then. A consumer that stops early leaves at most the formatters
+        already started to end (their files go with the scratch dir).
         """
         argv = [outfmt, *extra]
         batches = iter(enumerate(self.archives))
@@ -45,12 +45,10 @@ class ExportSources:
         pool = ThreadPoolExecutor(FORMAT_AHEAD, thread_name_prefix="export-format")
 
         def start_next() -> None:
-            for i, archive in batches:
-                dest = self.scratch / f"batch-{i}.out"
-                ahead.append(
-                    (dest, pool.submit(_format_batch, archive, self.blastdb_dir, argv, dest))
-                )
-                return
+            if (item := next(batches, None)) is not None:
+                dest = self.scratch / f"batch-{item[0]}.out"
+                formatting = pool.submit(_format_batch, item[1], self.blastdb_dir, argv, dest)
+                ahead.append((dest, formatting))
 
         try:
             for _ in range(FORMAT_AHEAD):
