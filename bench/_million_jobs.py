@@ -34,6 +34,30 @@ class JobSpec:
     options: dict[str, Any]
 
 
+def specs(data: Path) -> list[JobSpec]:
+    """The big jobs: ~0.93M HSPs, and ~0.2M on another data set, size and option set."""
+    return [
+        JobSpec(
+            "million-s7",
+            data / "n3000-s7",
+            "16s-3000",
+            data / "n10000-s19" / "16s-10000.fa",
+            1000,
+            7,
+            {"evalue": 10, "max_target_seqs": 1000},
+        ),
+        JobSpec(
+            "big-s19",
+            data / "n3000-s19",
+            "16s-3000",
+            data / "n10000-s7" / "16s-10000.fa",
+            300,
+            19,
+            {"evalue": 0.001, "max_target_seqs": 500, "word_size": 20},
+        ),
+    ]
+
+
 def read_fasta(path: Path) -> list[tuple[str, str]]:
     records: list[tuple[str, list[str]]] = []
     with path.open() as fh:

@@ -52,7 +52,7 @@ from _common import (
     nearest_rank,
     write_json,
 )
-from _million_jobs import JobSpec, build_job, cached_job
+from _million_jobs import JobSpec, build_job, cached_job, specs
 from playwright.sync_api import sync_playwright
 
 import web
@@ -67,29 +67,6 @@ RSS_INTERVAL_S = 0.02
 
 HIT_SORTS = ("evalue", "max_score", "total_score", "qcovs", "pident", "slen", "query", "subject_id")
 HSP_SORTS = ("evalue", "bitscore", "pident", "qcovhsp", "length", "query", "subject_id")
-
-
-def specs(data: Path) -> list[JobSpec]:
-    return [
-        JobSpec(
-            "million-s7",
-            data / "n3000-s7",
-            "16s-3000",
-            data / "n10000-s19" / "16s-10000.fa",
-            1000,
-            7,
-            {"evalue": 10, "max_target_seqs": 1000},
-        ),
-        JobSpec(
-            "big-s19",
-            data / "n3000-s19",
-            "16s-3000",
-            data / "n10000-s7" / "16s-10000.fa",
-            300,
-            19,
-            {"evalue": 0.001, "max_target_seqs": 500, "word_size": 20},
-        ),
-    ]
 
 
 # -- the final index -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from blastdeck.auth import EVERYONE, Viewer
 from blastdeck.clusters import DEFAULT_CLUSTER, ClusterRegistry
@@ -34,6 +34,7 @@ from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
 from blastdeck.job_databases import searched_databases
+from blastdeck.job_downloads import JobDownloads
 from blastdeck.job_import import imported_results
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.notifications import Notifications
@@ -47,9 +48,8 @@ from blastdeck.results.columns import (
     needs,
     stream_columns,
 )
-from blastdeck.results.export_locks import ExportLocks
-from blastdeck.results.exports import render_export
-from blastdeck.results.formats import ExportFormat, needs_archives
+from blastdeck.results.export_renders import ExportFile
+from blastdeck.results.formats import ExportFormat
 from blastdeck.results.formatted_columns import formatted_rows
 from blastdeck.results.hsp_index import (
     HspTable,
@@ -59,7 +59,7 @@ from blastdeck.results.hsp_index import (
 )
 from blastdeck.results.hsps import with_query_cover
 from blastdeck.results.job_indexes import JobIndexes
-from blastdeck.results.per_query import PerQueryZip, render_per_query_zip
+from blastdeck.results.per_query import PerQueryZip
 from blastdeck.results.taxon_summary import summary_of
 from blastdeck.results.taxonomy_report import ReportEntry, kept_report
 from blastdeck.store.jobs import JobStore, NewJob
@@ -101,7 +101,8 @@ class JobService:
         self._clusters = clusters
         self._pipeline = pipeline
         self._executor = executor
-        self._exports = ExportLocks()
+        self._downloads = JobDownloads(settings.jobs_dir, jobs, self._results)
+        self._exports = self._downloads.locks
         # In this process: the API is one process in both modes (workers never take submits).
         self._submit_rate = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
 
@@ -244,11 +245,13 @@ class JobService:
                 f"Job {job.id} is still {job.phase}; cancel it before deleting it.",
             )
         self._jobs.delete(job.id)
-        if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is done
-            with contextlib.suppress(Exception):  # (an imported job has no engine)
-                ctx = self._pipeline.context(job)
-                self._clusters.engine_for(ctx.cluster).cancel(ctx, job.engine_handle)
-        shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
+        # A download streaming from a render of the job: that render removes its files.
+        if not self._downloads.job_deleted(job.id):
+            if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is
+                with contextlib.suppress(Exception):  # done (an imported job has no engine)
+                    ctx = self._pipeline.context(job)
+                    self._clusters.engine_for(ctx.cluster).cancel(ctx, job.engine_handle)
+            shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
         self._indexes.forget(job.id)
         self._exports.forget(job.id)
 
@@ -287,23 +290,8 @@ class JobService:
     ) -> Path:
         """The job's results as one document (or, `PerQueryZip`, a zip of one report per
         query named after the job id); rendered on first request (once, however many ask at
-        the same time: the others wait for it), then cached."""
-        job = self.completed(job_id, viewer)
-        try:
-            with self._exports.held(job.id, self._settings.jobs_dir / job.id) as exports:
-                out = exports / f"results.{fmt.extension}"
-                if not out.exists():
-                    archives = isinstance(fmt, PerQueryZip) or needs_archives(fmt)
-                    results = self._results(job, archives=archives)
-                    paths = [b.archive for b in results.batches], results.database_dir, out
-                    if isinstance(fmt, PerQueryZip):
-                        render_per_query_zip(fmt, job.id, *paths)
-                    else:
-                        render_export(fmt, [b.table for b in results.batches], *paths)
-        except BaseException:
-            self._deleted_meanwhile(job.id)
-            raise
-        return out
+        the same time: the others wait for it), then cached (`job_downloads.py`)."""
+        return self._downloads.export(self.completed(job_id, viewer), fmt)
 
     def export_columns(
         self,
@@ -339,25 +327,13 @@ class JobService:
 
     def open_export(
         self, job_id: str, fmt: ExportFormat | PerQueryZip, viewer: Viewer = EVERYONE
-    ) -> BinaryIO:
-        """The export, open: once opened it reads whole even if the job is deleted meanwhile
-        (the file goes when the last reader closes it)."""
-        path = self.export(job_id, fmt, viewer)
-        try:
-            return path.open("rb")
-        except FileNotFoundError:
-            self._deleted_meanwhile(job_id)
-            raise
+    ) -> ExportFile:
+        """The export, open: once opened it reads whole even if the job is deleted meanwhile.
+        On first request it is read while it is made (its `size` is then None)."""
+        return self._downloads.open(self.completed(job_id, viewer), fmt)
 
     def _deleted_meanwhile(self, job_id: str) -> None:
-        """When the job was deleted while its export was made: remove whatever the render
-        still wrote after the delete, and say what happened."""
-        if self._jobs.get(job_id) is None:
-            shutil.rmtree(self._settings.jobs_dir / job_id, ignore_errors=True)
-            raise BlastDeckError(
-                ErrorCode.JOB_NOT_FOUND,
-                f"Job {job_id} was deleted while its download was being prepared.",
-            )
+        self._downloads.deleted_meanwhile(job_id)
 
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of

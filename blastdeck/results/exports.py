@@ -5,8 +5,9 @@ A job runs as N batches. Each leaves a hit table written by BLAST itself (`-outf
 them (`tabular.py`); the other formats are formatted with `blast_formatter` from each batch's
 Blast4 archive (`-outfmt 11`), and the asn1 download merges the archives (`asn1_archive.py`).
 Batches are handled one at a time into a scratch file and stitched together while streaming,
-so memory stays bounded by one batch. The result appears at `out` atomically
-(temp file in the same directory, then `os.replace`).
+so memory stays bounded by one batch. The document is written strictly in order into a draft
+beside `out` (readers may follow it as it grows, `export_renders.py`) and appears at `out`
+atomically (`os.replace`).
 
 Facts about BLAST+ 2.12 output that the stitching relies on (checked against real output):
 - Pairwise text repeats its banner/reference prolog and its database/matrix footer once per
@@ -20,7 +21,9 @@ Facts about BLAST+ 2.12 output that the stitching relies on (checked against rea
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import functools
 import os
 import re
 import tempfile
@@ -32,7 +35,7 @@ from typing import TextIO
 from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.asn1_archive import write_asn1
-from blastdeck.results.export_sources import ENCODING, ExportSources, export_error, open_text
+from blastdeck.results.export_sources import ENCODING, ExportSources, export_error
 from blastdeck.results.formats import ExportFormat, needs_archives, parse_export_format
 from blastdeck.results.tabular import write_csv, write_tsv
 
@@ -43,13 +46,16 @@ def render_export(
     archives: Sequence[Path],
     blastdb_dir: Path | DatabaseDir,
     out: Path,
+    on_draft: Callable[[Path], None] = lambda draft: None,
 ) -> Path:
     """Write the whole job's results in `fmt` to `out` (atomically) and return `out`.
 
     `tables` and `archives` are the batches' hit tables and archives in query order (archives
     are only read for formats that `needs_archives`); `blastdb_dir` is where the database's
-    basename resolves for `blast_formatter`. Failures raise `BlastDeckError` (EXPORT_FAILED, or
-    UNKNOWN_FORMAT for a format name that is not one of `ExportFormat`) and leave `out` as it was.
+    basename resolves for `blast_formatter`. `on_draft` is told the file being written, which
+    becomes `out` whole, once readers may follow it (it is written in order). Failures raise
+    `BlastDeckError` (EXPORT_FAILED, or UNKNOWN_FORMAT for a format name that is not one of
+    `ExportFormat`) and leave `out` as it was.
     """
     if not isinstance(fmt, ExportFormat):
         fmt = parse_export_format(fmt)
@@ -63,7 +69,11 @@ def render_export(
             tempfile.TemporaryDirectory(prefix=".export-", dir=out.parent) as scratch,
             open(draft, "x", newline="", **ENCODING) as sink,
         ):
-            writer(ExportSources(tuple(tables), tuple(archives), blastdb_dir, Path(scratch)), sink)
+            announce = functools.partial(on_draft, draft)
+            if fmt not in _FORMATTED:
+                announce()
+            sources = ExportSources(tuple(tables), tuple(archives), blastdb_dir, Path(scratch))
+            writer(dataclasses.replace(sources, started=announce), sink)
             sink.flush()
             os.fsync(sink.fileno())  # the rename must never expose a half-written file
         os.replace(draft, out)
@@ -103,17 +113,16 @@ def _write_json(job: ExportSources, sink: TextIO) -> None:
     time."""
     sink.writelines(_JSON_HEAD)
     reports = 0
-    for index, path in enumerate(job.formatted("15")):
+    for index, lines in enumerate(job.formatted("15")):
         offset = reports
-        with open_text(path) as src:
-            head = [src.readline(), src.readline()]
-            if tuple(head) != _JSON_HEAD:
-                raise export_error(f"blast_formatter's JSON for batch {index + 1} is not BLAST's")
-            previous: str | None = None
-            for line in src:  # one line held back: the batch's last is its closing "}"
-                if previous is not None:
-                    reports += _write_json_line(sink, previous, offset, reports)
-                previous = line
+        head = [next(lines, ""), next(lines, "")]
+        if tuple(head) != _JSON_HEAD:
+            raise export_error(f"blast_formatter's JSON for batch {index + 1} is not BLAST's")
+        previous: str | None = None
+        for line in lines:  # one line held back: the batch's last is its closing "}"
+            if previous is not None:
+                reports += _write_json_line(sink, previous, offset, reports)
+            previous = line
         if previous != _JSON_TAIL[1]:
             raise export_error(f"blast_formatter's JSON for batch {index + 1} is incomplete")
     sink.writelines(_JSON_TAIL)
@@ -151,20 +160,19 @@ def _write_xml(job: ExportSources, sink: TextIO) -> None:
     """
     last = len(job.archives) - 1
     renumber = _IterationRenumberer()
-    for index, path in enumerate(job.formatted("5")):
+    for index, lines in enumerate(job.formatted("5")):
         renumber.start_batch()
-        with open_text(path) as src:
-            part = "head"
-            for line in src:
-                stripped = line.strip()
-                if part == "iterations" and stripped == _ITERATIONS_CLOSE:
-                    part = "tail"
-                if part == "iterations":
-                    sink.write(renumber(line))
-                elif (part == "head" and index == 0) or (part == "tail" and index == last):
-                    sink.write(line)
-                if part == "head" and stripped == _ITERATIONS_OPEN:
-                    part = "iterations"
+        part = "head"
+        for line in lines:
+            stripped = line.strip()
+            if part == "iterations" and stripped == _ITERATIONS_CLOSE:
+                part = "tail"
+            if part == "iterations":
+                sink.write(renumber(line))
+            elif (part == "head" and index == 0) or (part == "tail" and index == last):
+                sink.write(line)
+            if part == "head" and stripped == _ITERATIONS_OPEN:
+                part = "iterations"
         if part != "tail":
             raise export_error(f"blast_formatter's XML for batch {index + 1} is incomplete")
 
@@ -207,31 +215,30 @@ def _write_html(job: ExportSources, sink: TextIO) -> None:
 
 
 def _write_pairwise(
-    job: ExportSources, sink: TextIO, batches: Iterable[Path], query_start: str
+    job: ExportSources, sink: TextIO, batches: Iterable[Iterator[str]], query_start: str
 ) -> None:
     """The banner/reference prolog once, every query section in order, the footer once."""
     banner: str | None = None
     in_queries = False
     footer: list[str] = []
-    for path in batches:
-        with open_text(path) as src:
-            for part, line in _text_parts(src, banner, query_start):
-                banner = banner or line
-                if part == "prolog" and not in_queries:
-                    sink.write(line)
-                elif part == "query":
-                    in_queries = True
-                    footer.clear()
-                    sink.write(line)
-                elif part == "footer":
-                    footer.append(line)
+    for lines in batches:
+        for part, line in _text_parts(lines, banner, query_start):
+            banner = banner or line
+            if part == "prolog" and not in_queries:
+                sink.write(line)
+            elif part == "query":
+                in_queries = True
+                footer.clear()
+                sink.write(line)
+            elif part == "footer":
+                footer.append(line)
     if not in_queries:
         raise export_error("blast_formatter's pairwise output has no query section")
     sink.writelines(footer)  # the last record's: the same database and parameters throughout
 
 
 def _text_parts(
-    lines: TextIO, banner: str | None, query_start: str = _QUERY_START
+    lines: Iterable[str], banner: str | None, query_start: str = _QUERY_START
 ) -> Iterator[tuple[str, str]]:
     """Label each line of one batch's pairwise output as prolog, query or footer.
 
@@ -260,26 +267,25 @@ XML2_QUERY_ID = re.compile(r"^(\s*<query-id>)Query_(\d+)(</query-id>)")
 def _write_xml2(job: ExportSources, sink: TextIO) -> None:
     """One `<BlastXML2>` (outfmt 16): the first batch's header, every `<BlastOutput2>` report."""
     reports = 0
-    for index, path in enumerate(job.formatted("16")):
+    for index, lines in enumerate(job.formatted("16")):
         offset = reports  # batch-local Query_K ids made job-wide, as in the XML export
-        with open_text(path) as src:
-            part = "head"
-            for line in src:
-                stripped = line.strip()
-                if stripped == _XML2_REPORT_OPEN:
-                    part = "reports"
-                    reports += 1
-                elif stripped == _XML2_CLOSE:
-                    part = "tail"
-                    continue
-                if part == "head" and index == 0:
-                    sink.write(line)
-                elif part == "reports":
-                    m = XML2_QUERY_ID.match(line)
-                    if m:
-                        number = offset + int(m.group(2))
-                        line = f"{m.group(1)}Query_{number}{m.group(3)}{line[m.end() :]}"
-                    sink.write(line)
+        part = "head"
+        for line in lines:
+            stripped = line.strip()
+            if stripped == _XML2_REPORT_OPEN:
+                part = "reports"
+                reports += 1
+            elif stripped == _XML2_CLOSE:
+                part = "tail"
+                continue
+            if part == "head" and index == 0:
+                sink.write(line)
+            elif part == "reports":
+                m = XML2_QUERY_ID.match(line)
+                if m:
+                    number = offset + int(m.group(2))
+                    line = f"{m.group(1)}Query_{number}{m.group(3)}{line[m.end() :]}"
+                sink.write(line)
         if part != "tail":
             raise export_error(f"blast_formatter's XML2 for batch {index + 1} is incomplete")
     sink.write(_XML2_CLOSE + "\n")
@@ -293,16 +299,28 @@ _PROCESSED = re.compile(r"# BLAST processed (\d+) quer(y|ies)")
 def _write_tabular(job: ExportSources, sink: TextIO) -> None:
     """BLAST's commented hit table (outfmt 7): every query's block, one closing count."""
     queries = 0
-    for path in job.formatted("7"):
-        with open_text(path) as src:
-            for line in src:
-                if m := _PROCESSED.match(line):
-                    queries += int(m.group(1))
-                else:
-                    sink.write(line)
+    for lines in job.formatted("7"):
+        for line in lines:
+            if m := _PROCESSED.match(line):
+                queries += int(m.group(1))
+            else:
+                sink.write(line)
     sink.write(f"# BLAST processed {queries} {'query' if queries == 1 else 'queries'}\n")
 
 
+# The writers of blast_formatter's output: their readers are let in with the first batch
+# formatted (`ExportSources.started`), so a formatter that fails at once is answered with its
+# code rather than with a cut download. The others copy files BLAST wrote during the job.
+_FORMATTED = frozenset(
+    {
+        ExportFormat.XML2,
+        ExportFormat.HTML,
+        ExportFormat.TABULAR,
+        ExportFormat.JSON,
+        ExportFormat.XML,
+        ExportFormat.TEXT,
+    }
+)
 _WRITERS: dict[ExportFormat, Callable[[ExportSources, TextIO], None]] = {
     ExportFormat.XML2: _write_xml2,
     ExportFormat.HTML: _write_html,

@@ -8,10 +8,8 @@ with their own status and the same page.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -29,6 +27,7 @@ from blastdeck.ncbi_api import (
     search_status,
     status_page,
 )
+from blastdeck.results.export_renders import ExportFile
 from blastdeck.results.formats import ExportFormat
 from blastdeck.results.per_query import PerQueryZip
 from blastdeck.results.tabular import blast_csv_lines
@@ -164,17 +163,17 @@ async def _get(params: dict[str, str], runtime: Runtime, viewer: Viewer) -> Resp
         return StreamingResponse(blast_csv_lines(tables), media_type="text/csv")
     handle = await run_in_threadpool(runtime.service.open_export, job.id, wanted.export, viewer)
     head, tail = wanted.head.encode(), wanted.tail.encode()
-    size = len(head) + os.fstat(handle.fileno()).st_size + len(tail)
+    headers = {}
+    if handle.size is not None:  # else it is read while it is made: chunked
+        headers["Content-Length"] = str(len(head) + handle.size + len(tail))
     return StreamingResponse(
-        _wrapped(head, handle, tail),
-        media_type=wanted.media_type,
-        headers={"Content-Length": str(size)},
+        _wrapped(head, handle, tail), media_type=wanted.media_type, headers=headers
     )
 
 
-def _wrapped(head: bytes, handle: BinaryIO, tail: bytes) -> Iterator[bytes]:
+def _wrapped(head: bytes, handle: ExportFile, tail: bytes) -> Iterator[bytes]:
     """The export's bytes between NCBI's wrapping; the file is read whole even if the job is
-    deleted meanwhile."""
+    deleted meanwhile (a render failing midway raises: the connection is cut)."""
     with handle:
         yield head
         while chunk := handle.read(_CHUNK):

@@ -270,9 +270,11 @@ export interface paths {
          *     12 standard columns, or those `columns` names (streamed; a header line names them; rows as
          *     BLAST prints them: columns the hit table lacks come from blast_formatter on the job's archives,
          *     made first if missing; 422 `unknown_column`, or `column_not_for_program` for qcovus outside
-         *     blastn). The first request of a format makes the file; requests meanwhile wait. A download
-         *     that has started ends whole even if the job is deleted meanwhile; one asked for after (or
-         *     while the file was being made) answers 404 `job_not_found`.
+         *     blastn). The first request of a format makes the file and is sent while it is made
+         *     (chunked, no Content-Length); requests meanwhile read the same file. A download that has
+         *     started ends whole even if the job is deleted meanwhile (one whose file fails midway is cut:
+         *     the connection closes without the body's end); one asked for after (or before the file's
+         *     first byte) answers 404 `job_not_found`.
          *
          *     `format=fasta`: the hit subjects' sequences as `blastdbcmd` prints them (streamed), whole
          *     (`region=full`) or each HSP's aligned region on its strand (`region=hsp`); of `subjects`
@@ -542,9 +544,11 @@ export interface paths {
          *         12 standard columns, or those `columns` names (streamed; a header line names them; rows as
          *         BLAST prints them: columns the hit table lacks come from blast_formatter on the job's archives,
          *         made first if missing; 422 `unknown_column`, or `column_not_for_program` for qcovus outside
-         *         blastn). The first request of a format makes the file; requests meanwhile wait. A download
-         *         that has started ends whole even if the job is deleted meanwhile; one asked for after (or
-         *         while the file was being made) answers 404 `job_not_found`.
+         *         blastn). The first request of a format makes the file and is sent while it is made
+         *         (chunked, no Content-Length); requests meanwhile read the same file. A download that has
+         *         started ends whole even if the job is deleted meanwhile (one whose file fails midway is cut:
+         *         the connection closes without the body's end); one asked for after (or before the file's
+         *         first byte) answers 404 `job_not_found`.
          *
          *         `format=fasta`: the hit subjects' sequences as `blastdbcmd` prints them (streamed), whole
          *         (`region=full`) or each HSP's aligned region on its strand (`region=hsp`); of `subjects`
