@@ -180,16 +180,8 @@ class HttpBackend:
         self, job_id: str, fmt: ExportFormat, out: Path, columns: str | None = None
     ) -> None:
         params = {"format": fmt.value} | ({"columns": columns} if columns is not None else {})
-        response = self._call("GET", f"/api/jobs/{_segment(job_id)}/download", params=params)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != fmt.media_type:
-            raise BlastDeckError(
-                ErrorCode.SERVER_UNREACHABLE,
-                f"The server at {self._server} answered HTTP {_status(response)} with "
-                f"{_describe_body(response)} where BlastDeck sends the {fmt.value} download "
-                f"({fmt.media_type}){_NOT_BLASTDECK}",
-            )
-        out.write_bytes(response.content)
+        url = f"/api/jobs/{_segment(job_id)}/download"
+        self._save(url, params, out, fmt.media_type, f"the {fmt.value} download")
 
     def hit_fasta(
         self, job_id: str, out: Path, region: str, subjects: str | None, query_index: int | None
@@ -199,15 +191,48 @@ class HttpBackend:
         params["query_index"] = query_index
         url = f"/api/jobs/{_segment(job_id)}/download"
         wanted = {k: v for k, v in params.items() if v is not None}
-        response = self._call("GET", url, params=wanted)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != "text/x-fasta":
+        self._save(url, wanted, out, "text/x-fasta", "FASTA")
+
+    def _save(
+        self, url: str, params: dict[str, Any], out: Path, media_type: str, what: str
+    ) -> None:
+        """A download streamed into a file beside `out`, renamed to `out` when whole: an
+        export can be gigabytes, and one the server cuts off (its render failed midway) leaves
+        nothing behind."""
+        if self._problem is not None:
+            raise self._problem
+        partial = out.with_name(f".{out.name}.part")
+        written = 0
+        try:
+            with self._http.stream("GET", url, params=params) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_of(response, self._server)
+                got = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if got != media_type:
+                    response.read()
+                    raise BlastDeckError(
+                        ErrorCode.SERVER_UNREACHABLE,
+                        f"The server at {self._server} answered HTTP {_status(response)} with "
+                        f"{_describe_body(response)} where BlastDeck sends {what} "
+                        f"({media_type}){_NOT_BLASTDECK}",
+                    )
+                with partial.open("wb") as sink:
+                    for chunk in response.iter_bytes():
+                        written += sink.write(chunk)
+            partial.replace(out)
+        except httpx.HTTPError as exc:
+            message = f"Cannot reach the BlastDeck server at {self._server}"
+            if written:  # the server cut it off: its log says why
+                message = (
+                    f"{what[0].upper()}{what[1:]} from the BlastDeck server at {self._server} "
+                    f"broke off after {written:,} bytes; nothing was saved, ask again"
+                )
             raise BlastDeckError(
-                ErrorCode.SERVER_UNREACHABLE,
-                f"The server at {self._server} answered HTTP {_status(response)} with "
-                f"{_describe_body(response)} where BlastDeck sends FASTA{_NOT_BLASTDECK}",
-            )
-        out.write_bytes(response.content)
+                ErrorCode.SERVER_UNREACHABLE, f"{message}: {_transport_problem(exc)}."
+            ) from exc
+        finally:
+            partial.unlink(missing_ok=True)
 
     def taxonomy_report(
         self, job_id: str, query_index: int | None, rank: str | None

@@ -1,5 +1,6 @@
 """The `blastdeck` CLI with --server when what answers is not BlastDeck: a proxy's HTML error
-page, a web server's HTML where JSON belongs, odd JSON, nothing at all. The real CLI runs as a
+page, a web server's HTML where JSON belongs, odd JSON, nothing at all, a download cut part
+way. The real CLI runs as a
 process against a real local HTTP server; each case must end in a clear message naming the
 HTTP status and the server URL, a stable error code and exit code 2, never a traceback."""
 
@@ -267,3 +268,44 @@ def test_the_server_url_is_shown_without_credentials(http_server) -> None:
     code, _, stderr = run_cli("status", JOB_ID, "--server", with_credentials)
     assert_clear_error(code, stderr, f"The server at {server} answered HTTP 502")
     assert "s3cret" not in stderr
+
+
+@pytest.fixture
+def cut_server() -> Iterator[str]:
+    """A real HTTP server whose download stops part way: it promises 100,000 bytes, sends
+    5,000 and closes the connection (as BlastDeck cuts a download whose file failed midway)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/tab-separated-values")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"q\ts\n" * 1250)
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_download_cut_part_way_saves_nothing(cut_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "hits.tsv"
+    code, stdout, stderr = run_cli("results", JOB_ID, "-O", str(out), "--server", cut_server)
+    assert_clear_error(
+        code,
+        stderr,
+        "server_unreachable",
+        f"The tsv download from the BlastDeck server at {cut_server} broke off after 5,000 "
+        "bytes; nothing was saved, ask again",
+    )
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its part
+    code, stdout, stderr = run_cli("results", JOB_ID, "--server", cut_server)  # to stdout
+    assert_clear_error(code, stderr, "broke off after 5,000 bytes")
+    assert stdout == ""

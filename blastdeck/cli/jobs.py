@@ -228,8 +228,7 @@ def results(
             target = output or Path(f".blastdeck-results-{job_id[:8]}.fasta")
             backend.hit_fasta(job_id, target, region, subjects, query_index)
             if output is None:
-                sys.stdout.buffer.write(target.read_bytes())
-                target.unlink()
+                _to_stdout(target)
             return
         if subjects is not None or region != "full":
             raise _fasta_only("--subjects" if subjects is not None else "--region")
@@ -237,8 +236,19 @@ def results(
         target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
         backend.download(job_id, fmt, target, columns)
         if output is None:
-            sys.stdout.buffer.write(target.read_bytes())
-            target.unlink()
+            _to_stdout(target)
+
+
+def _to_stdout(path: Path) -> None:
+    """A downloaded file copied to stdout a piece at a time (it may be gigabytes), then
+    removed."""
+    import shutil
+
+    try:
+        with path.open("rb") as src:
+            shutil.copyfileobj(src, sys.stdout.buffer, 1 << 20)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _fasta_only(option: str) -> Exception:
