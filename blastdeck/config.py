@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     max_active_jobs_per_user: int = 20  # started and not yet ended
     max_queued_jobs_per_user: int = 200  # not yet started
     max_hits_per_query: int = Field(default=5000, ge=1, description="BLAST max_target_seqs cap")
+    # Whole-file downloads (XML, JSON, text, ASN.1, zips) being made at once by one process; a
+    # render runs blast_formatter on two batches at a time, so this bounds the cores and disk
+    # that first downloads can take, however many clients ask. More wait their turn.
+    max_export_renders: int = Field(default=2, ge=1)
     # Submits per signed-in user: a burst, then this many a minute; 0: off. (Auth off: no limit.)
     submit_rate_per_minute: float = Field(default=60, ge=0)
     submit_burst: int = Field(default=20, ge=1)

@@ -33,10 +33,12 @@ ResultsOf = Callable[[Job, bool], JobResults]
 
 
 class JobDownloads:
-    def __init__(self, jobs_dir: Path, jobs: JobStore, results_of: ResultsOf) -> None:
+    def __init__(
+        self, jobs_dir: Path, jobs: JobStore, results_of: ResultsOf, max_renders: int
+    ) -> None:
         self._jobs_dir, self._jobs, self._results_of = jobs_dir, jobs, results_of
         self.locks = ExportLocks()
-        self._renders = ExportRenders()
+        self._renders = ExportRenders(max_renders)
 
     def export(self, job: Job, fmt: ExportFormat | PerQueryZip) -> Path:
         """The finished export's path; made first if it is not there (the caller waits)."""

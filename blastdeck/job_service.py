@@ -101,7 +101,9 @@ class JobService:
         self._clusters = clusters
         self._pipeline = pipeline
         self._executor = executor
-        self._downloads = JobDownloads(settings.jobs_dir, jobs, self._results)
+        self._downloads = JobDownloads(
+            settings.jobs_dir, jobs, self._results, settings.max_export_renders
+        )
         self._exports = self._downloads.locks
         # In this process: the API is one process in both modes (workers never take submits).
         self._submit_rate = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)

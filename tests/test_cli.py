@@ -182,6 +182,33 @@ def test_cluster_slots_out_of_range_against_a_server(server: Server) -> None:
     assert "big2" not in [c["name"] for c in listed]
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        (
+            {"BLASTDECK_MAX_EXPORT_RENDERS": "0"},
+            "BLASTDECK_MAX_EXPORT_RENDERS (max_export_renders)",
+        ),
+        (
+            {"BLASTDECK_WORKERS": "two"},
+            "BLASTDECK_WORKERS (workers): Input should be a valid integer",
+        ),
+    ],
+)
+def test_an_invalid_setting_is_named_as_it_is_set(
+    data_dir: Path, env: dict[str, str], named: str
+) -> None:
+    run = subprocess.run(
+        [BLASTDECK, "serve", "--data-dir", str(data_dir)],
+        env=dict(os.environ, **env),
+        capture_output=True,
+        timeout=60,
+    )
+    err = run.stderr.decode()
+    assert run.returncode == 2 and "error invalid_configuration: " in err, err
+    assert named in err and "Traceback" not in err
+
+
 def test_serve_refuses_a_submit_timeout_not_below_the_lock_ttl(data_dir: Path) -> None:
     env = dict(os.environ, BLASTDECK_SUBMIT_TIMEOUT_S="900", BLASTDECK_LOCK_TTL_S="900")
     run = subprocess.run(

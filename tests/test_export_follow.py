@@ -48,10 +48,12 @@ class HeldFormatter:
         self.release = threading.Event()
         self.fail = False
         self.calls: list[str] = []
+        self.paths: list[Path] = []
         real = export_sources._format_batch
 
         def held(archive, blastdb_dir, outfmt, dest: Path) -> None:
             self.calls.append(dest.name)
+            self.paths.append(dest)
             if dest.name == "batch-1.out":
                 assert self.release.wait(60), "the test never released the second batch"
                 if self.fail:
@@ -225,3 +227,35 @@ def test_a_batch_is_read_line_by_line_while_its_formatter_writes(
     assert not reader.is_alive()
     assert got == ["<b>\n", "<c/>\n"]
     assert [e.message for e in errors] == (["formatter died"] if fails else [])
+
+
+def test_renders_beyond_the_bound_wait_their_turn(
+    tmp_path: Path, demo_16s, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `max_export_renders` 1, a second job's first download does not start its formatter
+    while the first job's render runs: it waits, then is made whole."""
+    settings = make_settings(tmp_path / "data", slots=2, max_export_renders=1)
+    with TestClient(create_app(settings)) as own:
+        first_job, second_job = run_job(own, demo_16s[:6]), run_job(own, demo_16s[6:12])
+        service = own.app.state.runtime.service
+        held = HeldFormatter(monkeypatch)
+
+        def whole(job_id: str) -> bytes:
+            with service.open_export(job_id, ExportFormat.XML) as handle:
+                return handle.read()
+
+        with service.open_export(first_job, ExportFormat.XML) as handle:
+            head = read_some(handle, 4096)  # the first render runs, its second batch held
+            with ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(whole, second_job)
+                time.sleep(1.0)
+                assert not waiting.done()
+                assert [p for p in held.paths if second_job in str(p)] == []  # not started
+                held.release.set()
+                first_body = head + handle.read()
+                second_body = waiting.result(timeout=120)
+    for job_id, body in ((first_job, first_body), (second_job, second_body)):
+        assert len(ET.fromstring(body).findall(".//Iteration")) == 6
+        assert body == (settings.jobs_dir / job_id / "exports" / "results.xml").read_bytes()
+    second_formatted = [p for p in held.paths if second_job in str(p)]
+    assert sorted(p.name for p in second_formatted) == ["batch-0.out", "batch-1.out"]

@@ -31,8 +31,22 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return load(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        problems = "; ".join(_setting_problem(e) for e in exc.errors())
         fail_with(ErrorCode.INVALID_CONFIGURATION, problems)
+
+
+def _setting_problem(error: Any) -> str:
+    """One invalid setting, named as an operator sets it: `BLASTDECK_WORKERS (workers): Input
+    should be ...`, or its place in the TOML file (`clusters[0].slots`); a rule across
+    settings (no place) says which ones itself. The value is not repeated: it may be secret."""
+    message = error["msg"].removeprefix("Value error, ")
+    loc = [str(part) for part in error.get("loc", ())]
+    if not loc:
+        return message
+    if len(loc) == 1:
+        return f"BLASTDECK_{loc[0].upper()} ({loc[0]}): {message}"
+    path = loc[0] + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in loc[1:])
+    return f"{path} in the configuration file: {message}"
 
 
 def backend(server: str | None, data_dir: Path | None, token: str | None = None) -> Backend:

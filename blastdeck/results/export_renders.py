@@ -9,7 +9,10 @@ to its final name. A render that fails after a reader has had bytes ends that re
 render's error: a cut download, never a short one that looks whole.
 
 A render outlives the request that started it: a client that goes away leaves the file made
-for the next one.
+for the next one. So renders are bounded on their own (`max_at_once` per process, the
+`max_export_renders` setting), not by the requests: a client that asks for many jobs' files
+and goes away cannot start a formatter for each at once. A render beyond the bound waits for
+its turn, and its readers with it.
 """
 
 from __future__ import annotations
@@ -147,9 +150,10 @@ def open_finished(path: Path) -> ExportFile:
 class ExportRenders:
     """The renders under way in this process, one per job and export file."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_at_once: int) -> None:
         self._mutex = threading.Lock()
         self._active: dict[tuple[str, Path], Rendering] = {}
+        self._turns = threading.BoundedSemaphore(max_at_once)
 
     def start(self, job_id: str, out: Path, render: Callable[[Rendering], None]) -> Rendering:
         """The render of `out` under way, or a new one: `render` runs in a thread of its own,
@@ -170,7 +174,8 @@ class ExportRenders:
     ) -> None:
         error: BaseException | None = None
         try:
-            render(rendering)
+            with self._turns:
+                render(rendering)
         except BaseException as exc:  # every reader gets it
             error = exc
         finally:
