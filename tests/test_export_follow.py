@@ -259,3 +259,26 @@ def test_renders_beyond_the_bound_wait_their_turn(
         assert body == (settings.jobs_dir / job_id / "exports" / "results.xml").read_bytes()
     second_formatted = [p for p in held.paths if second_job in str(p)]
     assert sorted(p.name for p in second_formatted) == ["batch-0.out", "batch-1.out"]
+
+
+def test_a_cancel_while_the_export_is_made_changes_nothing(
+    client: TestClient, demo_16s, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job has ended, so a cancel sent while its first XML is made answers 409
+    job_already_finished, and the download goes on to the whole file."""
+    job_id = run_job(client, demo_16s[24:30])
+    service = client.app.state.runtime.service
+    held = HeldFormatter(monkeypatch)
+    with service.open_export(job_id, ExportFormat.XML) as handle:
+        head = read_some(handle, 4096)  # being made: its second batch is held
+        answer = client.post(f"/api/jobs/{job_id}/cancel")
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error_code"] == "job_already_finished"
+        held.release.set()
+        body = head + handle.read()
+    assert len(ET.fromstring(body).findall(".//Iteration")) == 6
+    assert body == (exports_dir(client, job_id) / "results.xml").read_bytes()
+    assert client.get(f"/api/jobs/{job_id}").json()["phase"] == "completed"
+    kinds = [e["kind"] for e in client.get(f"/api/jobs/{job_id}/events").json()["items"]]
+    assert not [k for k in kinds if "cancel" in k], kinds
+    assert sorted(p.name for p in exports_dir(client, job_id).iterdir()) == ["results.xml"]
