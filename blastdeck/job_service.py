@@ -104,7 +104,6 @@ class JobService:
         self._downloads = JobDownloads(
             settings.jobs_dir, jobs, self._results, settings.max_export_renders
         )
-        self._exports = self._downloads.locks
         # In this process: the API is one process in both modes (workers never take submits).
         self._submit_rate = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
 
@@ -249,13 +248,14 @@ class JobService:
         self._jobs.delete(job.id)
         # A download streaming from a render of the job: that render removes its files.
         if not self._downloads.job_deleted(job.id):
-            if self._exports.exporting(job.id):  # its archive runs end now, not when BLAST is
-                with contextlib.suppress(Exception):  # done (an imported job has no engine)
+            # its archive runs end now, not when BLAST is done (an imported job has no engine)
+            if self._downloads.locks.exporting(job.id):
+                with contextlib.suppress(Exception):
                     ctx = self._pipeline.context(job)
                     self._clusters.engine_for(ctx.cluster).cancel(ctx, job.engine_handle)
             shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
         self._indexes.forget(job.id)
-        self._exports.forget(job.id)
+        self._downloads.locks.forget(job.id)
 
     def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)
@@ -312,10 +312,10 @@ class JobService:
             rows = column_rows(self.hit_tables(job_id, viewer), columns, taxa)
             return stream_columns(rows, columns, as_csv)
         try:
-            with self._exports.held(job.id, self._settings.jobs_dir / job.id):
+            with self._downloads.locks.held(job.id, self._settings.jobs_dir / job.id):
                 done = self._results(job, archives=True)
         except BaseException:
-            self._deleted_meanwhile(job.id)
+            self._downloads.deleted_meanwhile(job.id)
             raise
         rows = formatted_rows([b.archive for b in done.batches], done.database_dir, columns, taxa)
         return stream_columns(rows, columns, as_csv)
@@ -333,9 +333,6 @@ class JobService:
         """The export, open: once opened it reads whole even if the job is deleted meanwhile.
         On first request it is read while it is made (its `size` is then None)."""
         return self._downloads.open(self.completed(job_id, viewer), fmt)
-
-    def _deleted_meanwhile(self, job_id: str) -> None:
-        self._downloads.deleted_meanwhile(job_id)
 
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of
@@ -387,13 +384,13 @@ class JobService:
             json_export = self.export(job.id, ExportFormat.JSON, viewer)
         try:
             if json_export.exists():
-                with self._exports.held(job.id, self._settings.jobs_dir / job.id):
+                with self._downloads.locks.held(job.id, self._settings.jobs_dir / job.id):
                     if not alignments.is_split(out_dir):
                         alignments.split_by_query(json_export, out_dir, table.query_ids)
             else:
                 self._align_one(job, query_index, table.query_ids[query_index], out_dir)
         except BaseException:
-            self._deleted_meanwhile(job.id)
+            self._downloads.deleted_meanwhile(job.id)
             raise
         return alignments.read_query_alignments(out_dir, query_index)
 
