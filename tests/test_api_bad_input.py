@@ -273,3 +273,30 @@ def test_upload_visibility_is_one_of_the_documented_values(
     assert response.json()["field"] == "visibility"
     names = {d["name"] for d in client.get("/api/databases").json()["items"]}
     assert "fuzzdb" not in names
+
+
+@pytest.mark.parametrize(
+    "path, plain",
+    [
+        ("/api/jobs?offset=5%0A", "/api/jobs?offset=5"),  # the fuzzer's: "5\n" was read as 5
+        ("/api/jobs?limit=%205", "/api/jobs?limit=5"),
+        ("/api/jobs?offset=5_0", "/api/jobs?offset=50"),  # pydantic alone reads 50
+        ("/api/jobs?offset=5.0", "/api/jobs?offset=5"),
+        ("/api/jobs/{job}/events?after=1%20", "/api/jobs/{job}/events?after=1"),
+        ("/api/jobs/{job}/hits?min_pident=99%0A", "/api/jobs/{job}/hits?min_pident=99.5"),
+        ("/api/jobs/{job}/hits?max_evalue=1_0", "/api/jobs/{job}/hits?max_evalue=1e-5"),
+        ("/api/jobs/{job}/hits?taxid=562%09", "/api/jobs/{job}/hits?taxid=562"),
+        ("/api/taxonomy/562%0A", "/api/taxonomy/562"),
+        ("/api/taxonomy/search?q=Esch&limit=5%20", "/api/taxonomy/search?q=Esch&limit=5"),
+    ],
+)
+def test_numbers_in_the_url_are_written_plainly(
+    client: TestClient, kept_job: dict, path: str, plain: str
+) -> None:
+    """A number in a query string or path is written as the schema says, not with spaces,
+    underscores or (for a whole number) a point: 422 invalid_request naming the parameter;
+    the same number written plainly is answered."""
+    response = client.get(path.format(job=kept_job["id"]))
+    assert_error(response.status_code, response.json(), 422, "invalid_request")
+    assert "written without spaces" in response.json()["message"]
+    assert client.get(plain.format(job=kept_job["id"])).status_code == 200

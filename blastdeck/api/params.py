@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
+from pydantic import BeforeValidator
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
@@ -30,10 +31,33 @@ def job_id_path(
     return job_id
 
 
+# A number in a query string as the schema says it (digits, a sign, a point, an exponent).
+# Pydantic alone also reads "5\n", " 5", "5_0" (as 50) and, for a whole number, "5.0": a request
+# the schema calls invalid would be answered as if it were valid.
+_WHOLE_NUMBER = re.compile(r"[-+]?[0-9]+")
+_NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+def _written_plainly(pattern: re.Pattern[str], what: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"must be {what}, written without spaces, not {value[:40]!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# Put beside the parameter's Query/Path (Annotated[int, Query(...), PLAIN_WHOLE_NUMBER]): an
+# Annotated nested inside another would turn the Query's bounds into non-standard schema keys.
+PLAIN_WHOLE_NUMBER = _written_plainly(_WHOLE_NUMBER, "a whole number")
+PLAIN_NUMBER = _written_plainly(_NUMBER, "a number")
+
 JobId = Annotated[str, Depends(job_id_path)]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip"), PLAIN_WHOLE_NUMBER]
 AfterEventId = Annotated[
-    int, Query(ge=0, le=MAX_EVENT_ID, description="only events with a larger id")
+    int,
+    Query(ge=0, le=MAX_EVENT_ID, description="only events with a larger id"),
+    PLAIN_WHOLE_NUMBER,
 ]
 
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.params import MAX_OFFSET, JobId
+from blastdeck.api.params import MAX_OFFSET, PLAIN_WHOLE_NUMBER, JobId
 from blastdeck.api.routers.taxonomy import get_taxonomy
 from blastdeck.api.schemas.taxonomy import TaxonomyReport
 from blastdeck.taxonomy import STANDARD_RANKS
@@ -32,7 +32,9 @@ async def job_taxonomy(
     viewer: ViewerDep,
     job_id: JobId,
     query_index: Annotated[
-        int | None, Query(ge=0, le=MAX_OFFSET, description="one query, by its place")
+        int | None,
+        Query(ge=0, le=MAX_OFFSET, description="one query, by its place"),
+        PLAIN_WHOLE_NUMBER,
     ] = None,
     query_id: Annotated[
         str | None, Query(max_length=200, description="one query: the first with this id")

@@ -15,7 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
 from blastdeck.api.file_stream import OpenFileResponse
-from blastdeck.api.params import MAX_OFFSET, JobId, Offset, page_size
+from blastdeck.api.params import (
+    MAX_OFFSET,
+    PLAIN_NUMBER,
+    PLAIN_WHOLE_NUMBER,
+    JobId,
+    Offset,
+    page_size,
+)
 from blastdeck.api.payloads import alignment_model
 from blastdeck.api.routers.taxonomy import get_taxonomy
 from blastdeck.api.schemas.results import (
@@ -60,16 +67,19 @@ from blastdeck.taxonomy import Taxonomy
 router = APIRouter(prefix="/api/jobs", tags=["results"], responses=ERROR_RESPONSES)
 
 # Filters on percentages and e-values; a ceiling keeps inf and absurd values out.
-Percent = Annotated[float | None, Query(ge=0, le=100)]
+Percent = Annotated[float | None, Query(ge=0, le=100), PLAIN_NUMBER]
 MAX_EVALUE = 1e300
-MaxEvalue = Annotated[float | None, Query(ge=0, le=MAX_EVALUE)]
+MaxEvalue = Annotated[float | None, Query(ge=0, le=MAX_EVALUE), PLAIN_NUMBER]
 QueryId = Annotated[str | None, Query(max_length=200, description="every query with this id")]
 QueryIndex = Annotated[
-    int | None, Query(ge=0, le=MAX_OFFSET, description="the query at this place (from /queries)")
+    int | None,
+    Query(ge=0, le=MAX_OFFSET, description="the query at this place (from /queries)"),
+    PLAIN_WHOLE_NUMBER,
 ]
 TaxonParam = Annotated[
     int | None,
     Query(ge=1, le=MAX_TAXID, description="an NCBI taxid: its organisms and all under it"),
+    PLAIN_WHOLE_NUMBER,
 ]
 Order = Annotated[
     Literal["asc", "desc"] | None,
@@ -84,7 +94,7 @@ def job_hits(
     job_id: JobId,
     sort: HitSort = "evalue",
     order: Order = None,
-    limit: Annotated[int, page_size(1000)] = 100,
+    limit: Annotated[int, page_size(1000), PLAIN_WHOLE_NUMBER] = 100,
     offset: Offset = 0,
     query_id: QueryId = None,
     query_index: QueryIndex = None,
@@ -114,7 +124,7 @@ def job_hsps(
     job_id: JobId,
     sort: HspSort = "evalue",
     order: Order = None,
-    limit: Annotated[int, page_size(1000)] = 100,
+    limit: Annotated[int, page_size(1000), PLAIN_WHOLE_NUMBER] = 100,
     offset: Offset = 0,
     query_id: QueryId = None,
     query_index: QueryIndex = None,
@@ -198,7 +208,7 @@ async def job_alignments(
     query_id: Annotated[
         str | None, Query(max_length=200, description="the first query with it")
     ] = None,
-    limit: Annotated[int, page_size(500)] = 20,
+    limit: Annotated[int, page_size(500), PLAIN_WHOLE_NUMBER] = 20,
     offset: Offset = 0,
 ) -> AlignmentPage:
     """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's

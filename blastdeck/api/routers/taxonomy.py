@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
+from blastdeck.api.params import PLAIN_WHOLE_NUMBER
 from blastdeck.api.schemas.taxonomy import StandardLineage, TaxonRefModel
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_NAME_CHARS, MAX_TAXID
@@ -136,7 +137,7 @@ def search_taxa(
             description="the start of a scientific or common name, any case",
         ),
     ],
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT), PLAIN_WHOLE_NUMBER] = 10,
 ) -> SearchResult:
     """Autocomplete: taxa whose scientific or common name starts with `q`, one item per
     taxon, best first: exact names; then formal names before unnamed organisms ("uncultured
@@ -169,7 +170,9 @@ def resolve_taxon(
 def get_taxon(
     taxonomy: TaxonomyDep,
     viewer: ViewerDep,
-    taxid: Annotated[int, Path(ge=1, le=MAX_TAXID, description="an NCBI taxid")],
+    taxid: Annotated[
+        int, Path(ge=1, le=MAX_TAXID, description="an NCBI taxid"), PLAIN_WHOLE_NUMBER
+    ],
 ) -> TaxonModel:
     """One taxon: names, rank, lineage at the standard ranks and in full, how many taxa are
     under it. A merged (renumbered) taxid answers with the taxon it was merged into."""
