@@ -34,6 +34,28 @@ def test_help_lists_every_command() -> None:
         assert command in out
 
 
+@pytest.mark.parametrize("group", [[], ["db"], ["cluster"], ["user"], ["token"], ["submit"]])
+def test_help_paragraphs_are_reflowed_whole(group: list[str]) -> None:
+    """A docstring's source line breaks do not reach the help: on a terminal wide enough for
+    anything, every paragraph, and each command's line in a list, is one line."""
+    run = subprocess.run(
+        [BLASTDECK, *group, "--help"],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "3000", "TERM": "dumb"},
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    lines = [line.rstrip() for line in run.stdout.decode().splitlines()]
+    continued = [  # a row of a panel starts with its command, or its option (-, * required)
+        line
+        for line in lines
+        if line.startswith("│  ") and line.strip("│ ") and line.strip("│ ")[0] not in "-*"
+    ]
+    prose = [line.strip() for line in lines if line.startswith(" ") and line.strip()]
+    assert not continued, continued  # a command or option whose help went on to a next line
+    assert prose and not [p for p in prose if p[0].islower()], prose  # a sentence broken
+
+
 def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Path) -> None:
     query = tmp_path / "q.fa"
     query.write_text(fasta(demo_16s[:2]))

@@ -8,6 +8,9 @@ host). Errors print as `error <code>: message` with exit status 2.
 
 from __future__ import annotations
 
+import inspect
+
+import click
 import typer
 
 from blastdeck.cli import clusters, databases, jobs, server, users
@@ -31,5 +34,18 @@ app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 
 
+def unwrap_help(command: click.Command) -> None:
+    """Join the lines of each paragraph of `command`'s help (and its subcommands'): the
+    docstrings are wrapped for the source, and Typer's rich help keeps their line breaks in
+    the command lists and the group's text, then wraps again to the terminal (ragged lines)."""
+    if command.help:
+        paragraphs = inspect.cleandoc(command.help).split("\n\n")
+        command.help = "\n\n".join(" ".join(p.split("\n")) for p in paragraphs)
+    for sub in getattr(command, "commands", {}).values():
+        unwrap_help(sub)
+
+
 def main() -> None:
-    app(prog_name="blastdeck")  # also under `python -m blastdeck.cli`
+    command = typer.main.get_command(app)  # what `app()` runs, with its help unwrapped
+    unwrap_help(command)
+    command(prog_name="blastdeck")  # also under `python -m blastdeck.cli`
