@@ -25,12 +25,11 @@ import numpy as np
 from blastdeck.domain.entrez_query import FIELD as ENTREZ_FIELD
 from blastdeck.domain.entrez_query import parse_entrez_query
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.taxon_filter import TaxonRef, taxon_filter_from_options
+from blastdeck.domain.taxon_filter import TAXON_OPTIONS, TaxonRef, taxon_filter_from_options
 from blastdeck.store.models import BlastDatabase
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
 from blastdeck.taxonomy.model import unique_sorted
 
-TAXON_OPTIONS = ("taxids", "negative_taxids")
 TAXID_LIST_FILE = "taxids.txt"
 INCLUDE_OPTION = "-taxidlist"
 EXCLUDE_OPTION = "-negative_taxidlist"
@@ -116,8 +115,7 @@ def _check_has_taxids(database: BlastDatabase, taxids: np.ndarray | None, field:
         ErrorCode.DATABASE_WITHOUT_TAXIDS,
         f"Database {database.name} "
         + (
-            "was added before BlastDeck read databases' taxids; add it again to filter "
-            "by organism."
+            "was added before BlastDeck read databases' taxids; add it again to filter by organism."
             if never_read
             else "has no taxids, so it cannot be searched within organisms; build it "
             "with a taxid map (db add --taxid-map) or one taxid (--taxid)."

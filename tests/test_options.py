@@ -627,3 +627,20 @@ def test_bad_query_loc_refused(raw: object) -> None:
         validate_options(BLASTP, {"query_loc": raw})
     assert info.value.code is ErrorCode.INVALID_OPTION_VALUE
     assert info.value.field == "options.query_loc" and "START-STOP" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("outfmt", "download?format=xml"),
+        ("out", "--format xml"),
+        ("num_threads", "the cluster's slots"),
+        ("taxidlist", "options taxids or negative_taxids"),
+        ("db", "the job's own field"),
+        ("subject", "blastdeck db add"),
+    ],
+)
+def test_an_option_a_job_takes_elsewhere_says_where(key: str, said: str) -> None:
+    error = not_allowed(BLASTN, {key: "x"})
+    assert error.code is ErrorCode.OPTION_NOT_ALLOWED and said in error.message
+    assert "taxids, negative_taxids." in error.message  # the taxon options are listed too

@@ -28,6 +28,7 @@ from blastdeck.domain.option_table import (
     allowed_options,
 )
 from blastdeck.domain.programs import Program
+from blastdeck.domain.taxon_filter import TAXON_OPTIONS
 
 _MAX_VALUE_SHOWN = 40
 _INT_TEXT_RE = re.compile(r"[+-]?\d{1,10}")
@@ -77,13 +78,41 @@ def blast_arguments(program: Program, options: Mapping[str, object]) -> list[str
     return arguments
 
 
+_DOWNLOAD_IT = (
+    "a job keeps its results in every format: download the one you want "
+    "(GET /api/jobs/ID/download?format=xml, `blastdeck results ID --format xml`)"
+)
+_BY_TAXON = (
+    "give the taxa in the options taxids or negative_taxids (taxids or names; "
+    "BlastDeck writes BLAST's list file of them and their descendants)"
+)
+# BLAST+ options a user may reach for that a job takes elsewhere: said where, in the refusal.
+SET_ELSEWHERE: dict[str, str] = {
+    "outfmt": _DOWNLOAD_IT,
+    "out": _DOWNLOAD_IT,
+    "html": _DOWNLOAD_IT,
+    "db": "the database is the job's own field (database, or databases for several)",
+    "query": "the query is the job's own field",
+    "subject": "a job searches a database: add the FASTA as one first "
+    "(POST /api/databases, `blastdeck db add`)",
+    "num_threads": "the cluster's slots set BLAST's threads",
+    "mt_mode": "the cluster's slots set BLAST's threads",
+    "taxidlist": _BY_TAXON,
+    "negative_taxidlist": _BY_TAXON,
+    "remote": "BlastDeck searches its own databases",
+}
+
+
 def _check_allowed(program: Program, name: object) -> None:
     spec = ALLOWED_OPTIONS.get(name) if isinstance(name, str) else None
     if spec is not None and program in spec.programs:
         return
     shown = f"Option {_show(name)}"
-    allowed = ", ".join(spec.name for spec in allowed_options(program))
+    allowed = ", ".join([*(spec.name for spec in allowed_options(program)), *TAXON_OPTIONS])
     reason = "is not one you can set" if spec is None else f"does not apply to {program.value}"
+    elsewhere = SET_ELSEWHERE.get(name) if isinstance(name, str) else None
+    if elsewhere:
+        reason = f"{reason}: {elsewhere}"
     raise BlastDeckError(
         ErrorCode.OPTION_NOT_ALLOWED,
         f"{shown} {reason}. Options allowed for {program.value}: {allowed}.",

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
+# The job options that search within organisms (BLAST+'s own names for its taxid filters).
+TAXON_OPTIONS = ("taxids", "negative_taxids")
+
 # Bounds on what a user may write (the expanded list of descendants is not bounded: it goes to
 # BLAST in a file). A list of species pasted from a spreadsheet fits; a whole taxonomy does not.
 MAX_TAXA_PER_LIST = 1000
