@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import BLASTDECK, Server
+from tests.conftest import BLASTDECK, Server, fasta
 from tests.support import taxdb
 
 # The finished job on a taxid database, and its app (module-scoped fixtures).
@@ -37,6 +37,24 @@ def server(client: TestClient):
     running.kill()
 
 
+NO_TAXIDS = "None of these subjects has a taxid"
+
+
+def test_a_report_on_a_database_without_taxids_says_why(tmp_path: Path, demo_16s) -> None:
+    """demo-16s has no taxids: the report's one row is "(no taxid)", and the CLI says how a
+    database gets taxids rather than leaving a table of one pseudo-organism."""
+    query = tmp_path / "q.fa"
+    query.write_text(fasta(demo_16s[:1]))
+    data_dir = tmp_path / "data"
+    submitted = _cli("submit", str(query), "--db", "demo-16s", "--wait", data_dir=data_dir)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.split("blastdeck results ")[1].split()[0]
+    done = _cli("results", job_id, "--taxonomy", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    assert "(no taxid)" in done.stdout and NO_TAXIDS in done.stdout
+    assert "--taxid-map" in done.stdout
+
+
 def _check_report(out: str, report: dict) -> None:
     lines = out.splitlines()
     which = "the whole job" if report["query_index"] is None else f"query {report['query_id']}"
@@ -53,6 +71,7 @@ def test_taxonomy_report_on_the_data_dir(client: TestClient, job: dict) -> None:
     done = _cli("results", job["id"], "--taxonomy", data_dir=_data_dir(client))
     assert done.returncode == 0, done.stderr
     _check_report(done.stdout, client.get(f"/api/jobs/{job['id']}/taxonomy").json())
+    assert NO_TAXIDS not in done.stdout
     done = _cli(
         "results", job["id"], "--taxonomy", "--rank", "genus", "--query-index", "1",
         data_dir=_data_dir(client),

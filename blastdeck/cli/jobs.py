@@ -291,3 +291,8 @@ def _print_taxonomy(report: dict) -> None:
     columns = ("organism", "taxid", "rank", "hits", "subjects", "best bits", "best e-value",
                "best ident.")  # fmt: skip
     console.print(table(*columns, rows=organisms, whole=("organism",)))
+    if report["hits"] and all(o["taxid"] == 0 for o in report["organisms"]):
+        say(
+            "None of these subjects has a taxid: the database was added without taxids, so "
+            "its hits cannot be grouped by organism (blastdeck db add NAME FASTA --taxid-map)."
+        )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RANKS, hitsOfTaxon, lineageText, nodeName, organismName, parseTaxid, withoutTaxon } from './taxonomy';
+import { RANKS, hitsOfTaxon, lineageText, nodeName, organismName, parseTaxid, taxonomySummary, withoutTaxon } from './taxonomy';
 
 const ref = (taxid: number, name: string) => ({ taxid, name });
 
@@ -45,5 +45,29 @@ describe('names', () => {
     expect(lineageText({ lineage: null })).toBe('');
     expect(RANKS[0]).toBe('superkingdom');
     expect(RANKS).toHaveLength(7);
+  });
+});
+
+describe('taxonomySummary', () => {
+  const organism = (taxid: number, hits: number) => ({ taxid, hits });
+  const all = 'all queries';
+  it('counts organisms, not the row of subjects without a taxid', () => {
+    const report = { hits: 1200, subjects: 40, organisms: [organism(562, 900), organism(0, 300)] };
+    expect(taxonomySummary(report, null, all)).toBe(
+      '1,200 hits on 40 subjects (all queries), 1 organism (and 300 hits without a taxid). Click an organism for its hits.',
+    );
+    expect(taxonomySummary({ ...report, organisms: [organism(561, 1200)] }, 'genus', 'query q1')).toBe(
+      '1,200 hits on 40 subjects (query q1), 1 genus. Click a genus for its hits.',
+    );
+    const two = { ...report, organisms: [organism(561, 1000), organism(570, 200)] };
+    const counts = RANKS.map((rank) => taxonomySummary(two, rank, all).split(', ')[1]?.split('.')[0]);
+    expect(counts).toEqual(['2 superkingdoms', '2 phyla', '2 classes', '2 orders', '2 families', '2 genera', '2 species']);
+  });
+  it('says why there are no organisms on a database without taxids', () => {
+    const text = taxonomySummary({ hits: 12996, subjects: 195, organisms: [organism(0, 12996)] }, null, all);
+    expect(text).toMatch(/^12,996 hits on 195 subjects \(all queries\), none with a taxid: .*taxid map when it is added\)\.$/);
+  });
+  it('has nothing to click in a job without hits', () => {
+    expect(taxonomySummary({ hits: 0, subjects: 0, organisms: [] }, null, all)).toBe('0 hits on 0 subjects (all queries), 0 organisms.');
   });
 });

@@ -1,9 +1,21 @@
 // Hits by organism on the page: the taxon filter carried in the URL (the Taxonomy tab opens the
 // Hits tab filtered to an organism), and how organisms and tree nodes are named. Pure.
-import type { Hit, Rank, TaxonomyNode } from '../api/types';
+import type { Hit, Rank, TaxonomyNode, TaxonomyOrganism } from '../api/types';
+import { formatCount, plural } from '../format/text';
 
 /** The standard ranks a report can be rolled up to, top first (the API's `rank` values). */
 export const RANKS: readonly Rank[] = ['superkingdom', 'phylum', 'class', 'order', 'family', 'genus', 'species'];
+
+/** Each rank's plural, for counts ("3 genera", "2 species"). */
+const RANK_PLURALS: Record<Rank, string> = {
+  superkingdom: 'superkingdoms',
+  phylum: 'phyla',
+  class: 'classes',
+  order: 'orders',
+  family: 'families',
+  genus: 'genera',
+  species: 'species',
+};
 
 const MAX_TAXID = 2 ** 31 - 1;
 
@@ -50,4 +62,25 @@ export function lineageText(hit: Pick<Hit, 'lineage'>): string {
   return RANKS.map((rank) => lineage[rank]?.name)
     .filter(Boolean)
     .join(' › ');
+}
+
+/** What a taxonomy report counts, in words, for `scope` ("all queries", "query X"). The subjects
+ * without a taxid (taxid 0) are one row of the table but no organism: a job on a database without
+ * taxids has none to count, and says how a database gets them. `rank`: the rank the report is
+ * rolled up to, if any. */
+export function taxonomySummary(
+  report: { hits: number; subjects: number; organisms: Pick<TaxonomyOrganism, 'taxid' | 'hits'>[] },
+  rank: Rank | null,
+  scope: string,
+): string {
+  const found = `${plural(report.hits, 'hit')} on ${plural(report.subjects, 'subject')} (${scope})`;
+  const named = report.organisms.filter((o) => o.taxid !== 0);
+  const unplaced = report.organisms.filter((o) => o.taxid === 0).reduce((sum, o) => sum + o.hits, 0);
+  if (report.hits > 0 && named.length === 0) {
+    return `${found}, none with a taxid: the database has no taxids for these subjects, so they cannot be grouped by organism (a database gets them from a taxid map when it is added).`;
+  }
+  const counted = rank ? plural(named.length, rank, RANK_PLURALS[rank]) : plural(named.length, 'organism');
+  const without = unplaced > 0 ? ` (and ${formatCount(unplaced)} hits without a taxid)` : '';
+  const click = named.length > 0 ? ` Click ${rank ? `a ${rank}` : 'an organism'} for its hits.` : '';
+  return `${found}, ${counted}${without}.${click}`;
 }

@@ -5,8 +5,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import type { Job, Rank, TaxonomyNode, TaxonomyOrganism, TaxonomyParams } from '../../api/types';
-import { formatCount, formatEvalue, formatPercent, plural } from '../../format/text';
-import { RANKS, hitsOfTaxon, nodeName } from '../../results/taxonomy';
+import { formatCount, formatEvalue, formatPercent } from '../../format/text';
+import { RANKS, hitsOfTaxon, nodeName, taxonomySummary } from '../../results/taxonomy';
 import { ErrorNote } from '../ErrorNote';
 import { useJobResults } from './JobResultsContext';
 import { QuerySelect } from './QuerySelect';
@@ -51,8 +51,7 @@ export function TaxonomyTab({ job }: { job: Job }) {
       {!data && report.isPending && <p className="card muted">Grouping the hits by organism…</p>}
       {data && (
         <p className="muted small" data-testid="taxonomy-summary" data-hits={data.hits} data-organisms={data.organisms.length}>
-          {plural(data.hits, 'hit')} on {plural(data.subjects, 'subject')}, {plural(data.organisms.length, rank ?? 'organism')}
-          {data.query_id != null ? ` (query ${data.query_id})` : ' (all queries)'}. Click an organism for its hits.
+          {taxonomySummary(data, rank, data.query_id != null ? `query ${data.query_id}` : 'all queries')}
         </p>
       )}
       {data && data.organisms.length === 0 && (
