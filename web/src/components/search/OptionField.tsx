@@ -19,9 +19,9 @@ export function OptionField({ spec, value, onChange, error, choices, defaultLabe
   // A long default ("depends on the task ...") reads better in the hint than in the box.
   const shortDefault = defaultText.length <= 16;
   const placeholder = shortDefault ? defaultText : 'default';
-  const hint = [spec.summary, spec.accepts ? `(${spec.accepts})` : '', !shortDefault && defaultText ? `Default: ${defaultText}.` : '']
-    .filter(Boolean)
-    .join(' ');
+  const described = [spec.summary, spec.accepts ? `(${spec.accepts})` : ''].filter(Boolean).join(' ');
+  // "Summary (accepts)." then the long default as a sentence of its own.
+  const hint = !shortDefault && defaultText ? `${described}. Default: ${defaultText}.` : described;
 
   if (isFlagKind(spec.kind)) {
     return (
