@@ -4,9 +4,12 @@ SQLite, PostgreSQL and distributed)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from blastdeck.results.hits import hit_table
+from blastdeck.results.hsp_index import HspTable
 from tests.conftest import api_job, fasta, wait_for_job
 
 
@@ -103,6 +106,7 @@ def test_hits_are_ncbis_descriptions_one_row_per_query_and_subject(
         assert hit["hsps"] == len(own)
         assert hit["max_score"] == max(h["bitscore"] for h in own)
         assert hit["total_score"] == pytest.approx(sum(h["bitscore"] for h in own))
+        assert hit["total_score"] == round(hit["total_score"], 1)  # as BLAST writes scores
         assert hit["evalue"] == min(h["evalue"] for h in own)
         assert hit["pident"] == max(h["pident"] for h in own)
         assert hit["qcovs"] == own[0]["qcovs"] >= max(h["qcovhsp"] for h in own)
@@ -285,3 +289,27 @@ def test_config_preview_shows_the_exact_blast_commands(client: TestClient, job: 
 def test_config_preview_waits_for_configure(client: TestClient) -> None:
     unknown = client.get("/api/jobs/nope/config")
     assert unknown.status_code == 404 and unknown.json()["error_code"] == "job_not_found"
+
+
+def test_a_total_score_is_written_as_blast_writes_scores() -> None:
+    """A hit's total score is the sum of its HSPs' bit scores, which BLAST writes with at
+    most one decimal: 42.3 + 52.4 + 41.1 is 135.8, not float addition's 135.79999999999998."""
+    bitscores = np.array([42.3, 52.4, 41.1, 40.1, 40.2])
+    hsps = HspTable(
+        version=(),
+        columns={
+            "query_index": np.array([0, 0, 0, 1, 1]),
+            "subject": np.array([0, 0, 0, 1, 1]),
+            "bitscore": bitscores,
+            "qcovs": np.full(5, 50),
+            "evalue": np.full(5, 1e-10),
+            "pident": np.full(5, 90.0),
+            "slen": np.full(5, 1500),
+            "staxid": np.zeros(5, "i8"),
+        },
+        subject_ids=None,
+        subject_titles=None,
+        query_ids={0: "q0", 1: "q1"},
+    )
+    assert float(42.3 + 52.4 + 41.1) != 135.8  # what the test is about
+    assert hit_table(hsps).columns["total_score"].tolist() == [135.8, 80.3]

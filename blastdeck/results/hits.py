@@ -97,7 +97,9 @@ def _group(hsps: HspTable) -> HitTable:
         "subject": c["subject"][first][by_blast_order].astype("i8"),
         "rank": np.arange(len(starts), dtype="i8"),
         "max_score": reduce(np.maximum, "bitscore"),
-        "total_score": reduce(np.add, "bitscore"),
+        # BLAST writes bit scores with at most one decimal: a sum of them has one too (float
+        # addition left 477.00000000000006 in the API's JSON)
+        "total_score": np.round(reduce(np.add, "bitscore"), 1),
         "qcovs": reduce(np.maximum, "qcovs").astype("i8"),
         "evalue": reduce(np.minimum, "evalue"),
         "pident": reduce(np.maximum, "pident"),
