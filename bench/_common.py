@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import resource
 import signal
 import socket
 import statistics
@@ -296,3 +297,18 @@ def shown_path(path: Path) -> Path:
     with contextlib.suppress(ValueError):
         shown = shown.relative_to(Path.cwd())
     return shown
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's children that it has waited for (e.g. a raw BLAST run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of the server process itself and of the children it has waited for (its
+    BLAST processes): utime + stime, cutime + cstime of /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    ticks = [int(f) for f in stat[stat.rfind(")") + 2 :].split()[11:15]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (ticks[0] + ticks[1]) / hz, (ticks[2] + ticks[3]) / hz

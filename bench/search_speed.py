@@ -37,9 +37,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -52,7 +50,18 @@ from typing import Any
 
 import _common
 import httpx
-from _common import BENCH_DIR, REPO, TERMINAL, BenchError, environment, median, r3, write_json
+from _common import (
+    BENCH_DIR,
+    REPO,
+    TERMINAL,
+    BenchError,
+    children_cpu_s,
+    environment,
+    median,
+    r3,
+    server_cpu_s,
+    write_json,
+)
 
 from blastdeck.domain.options import blast_arguments
 from blastdeck.domain.programs import Program
@@ -269,20 +278,6 @@ def raw_run(case: Case, data: DataSet, work: Path) -> dict[str, Any]:
         hsps = sum(1 for line in fh if line.strip() and not line.startswith("#"))
     out.unlink()
     return {"wall_s": r3(wall), "cpu_s": r3(cpu), "hsps": hsps}
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def server_cpu_s(pid: int) -> tuple[float, float]:
-    """CPU seconds of the server process itself and of the children it has waited for (its
-    BLAST processes): utime + stime, cutime + cstime of /proc/PID/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    ticks = [int(f) for f in stat[stat.rfind(")") + 2 :].split()[11:15]]
-    hz = os.sysconf("SC_CLK_TCK")
-    return (ticks[0] + ticks[1]) / hz, (ticks[2] + ticks[3]) / hz
 
 
 def job_run(

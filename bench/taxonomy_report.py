@@ -33,7 +33,6 @@ fails, 2 the benchmark could not run.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -68,15 +67,10 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
 def server_cpu_s(server: _common.Server) -> float:
     """CPU seconds the server process has used (all its threads): what a request costs the
     server whatever else the machine runs (wall times here share 2 cores with other work)."""
-    with open(f"/proc/{server.pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return _common.server_cpu_s(server.pid)[0]
 
 
 def timed_get(server: _common.Server, path: str, **params: Any) -> tuple[float, Any]:

@@ -19,9 +19,11 @@ taxids), so both do the same BLAST work; the full expansion's size is recorded t
 wall time runs from just before `POST /api/jobs` to the job's `finished_at` (the server's
 clock, this host's), so the client's poll period (250 ms) adds nothing; the time the client saw
 it finish is kept too (`job_client_s`). Hits are checked equal (the job's TSV against raw
-`-outfmt 6`) in the first round. Target: median ratio <= 1.05 in every cell. Figures go to
-bench/results/taxonomy_search.json (`--out` names another file); the table is printed. Exit
-status: 0 every cell passes, 1 a cell fails, 2 the benchmark could not run.
+`-outfmt 6`) in the first round. Where a job's time goes is kept beside it: its BLAST Run step
+alone against raw, and the CPU the server and its BLAST processes spent (the server's own and
+its reaped children's, /proc) against raw blastn's. Target: median ratio <= 1.05 in every
+cell. Figures go to bench/results/taxonomy_search.json (`--out` names another file); the table
+is printed. Exit status: 0 every cell passes, 1 a cell fails, 2 the benchmark could not run.
 """
 
 from __future__ import annotations
@@ -60,10 +62,12 @@ class Server(_common.Server):
         self, database: str, fasta: str, options: dict[str, Any], cluster: str | None = None
     ) -> tuple[dict, float, float]:
         """Run a job to its end (on `cluster`, else the default one): the job, its wall time
-        (POST to finished_at), the client's."""
+        (POST to finished_at), the client's. The CPU the server and its BLAST processes spent
+        meanwhile is set on the job as `bench_cpu_s` (server, BLAST)."""
         body = {"program": "blastn", "database": database, "query": fasta, "options": options}
         if cluster is not None:
             body["cluster"] = cluster
+        cpu_before = _common.server_cpu_s(self.pid)
         started, posted = time.perf_counter(), time.time()
         job = self.request("POST", "/api/jobs", json=body).json()
         deadline = time.monotonic() + JOB_DEADLINE_S
@@ -73,6 +77,8 @@ class Server(_common.Server):
             time.sleep(POLL_S)
             job = self.request("GET", f"/api/jobs/{job['id']}").json()
         client = time.perf_counter() - started
+        cpu_after = _common.server_cpu_s(self.pid)
+        job["bench_cpu_s"] = tuple(a - b for a, b in zip(cpu_after, cpu_before, strict=True))
         if job["phase"] != "completed":
             raise BenchError(f"job {job['id']} {job['phase']}: {job['error_code']}: {job['error']}")
         # The server's clock: POSTed at `posted` (wall clock, this host), finished at finished_at
@@ -91,11 +97,16 @@ def raw_argv(prefix: Path, query: Path, out: Path, options: dict, listing: dict)
     return [*argv, listing["option"], str(listing["file"])]
 
 
-def run_raw(argv: list[str], prefix: Path, threads: int) -> float:
+def run_raw(argv: list[str], prefix: Path, threads: int) -> tuple[float, float]:
+    """Raw blastn's wall time and CPU time."""
     env = {**os.environ, "BLASTDB": "."}
-    started = time.perf_counter()
+    cpu, started = _common.children_cpu_s(), time.perf_counter()
     subprocess.run([*argv, "-num_threads", str(threads)], check=True, cwd=prefix.parent, env=env)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _common.children_cpu_s() - cpu
+
+
+def step_seconds(job: dict, key: str) -> float:
+    return next(s["duration_ms"] for s in job["steps"] if s["key"] == key) / 1000
 
 
 def main() -> int:
@@ -171,7 +182,8 @@ def prepare(server: Server, args: argparse.Namespace, datasets: list[str], work:
                     {
                         "dataset": name, "prefix": prefix, "query": query, "filter": filter_name,
                         "taxa": taxa, "options_name": options_name, "options": options,
-                        "raw_s": [], "job_s": [], "job_client_s": [],
+                        "raw_s": [], "job_s": [], "job_client_s": [], "raw_cpu_s": [],
+                        "blast_run_s": [], "job_server_cpu_s": [], "job_blast_cpu_s": [],
                     }
                 )  # fmt: skip
     return cells
@@ -190,7 +202,7 @@ def measure(server: Server, cells: list[dict], rounds: int, threads: int) -> Non
         cell["listed_taxids"] = shown["database_taxids"]
         raw_out = cell["query"].with_name(f"{job['id']}.raw.tsv")
         argv = raw_argv(cell["prefix"], cell["query"], raw_out, cell["options"], cell["listing"])
-        run_raw(argv, cell["prefix"], threads)
+        run_raw(argv, cell["prefix"], threads)  # its wall time is the warm-up's: not kept
         cell["argv"] = argv
         cell["hits_equal"] = sorted(raw_out.read_text().splitlines()) == server.tsv_rows(job["id"])
         cell["hits"] = len(raw_out.read_text().splitlines())
@@ -201,14 +213,19 @@ def measure(server: Server, cells: list[dict], rounds: int, threads: int) -> Non
             arms = ("raw", "job") if (i + n) % 2 == 0 else ("job", "raw")
             for arm in arms:
                 if arm == "raw":
-                    cell["raw_s"].append(run_raw(cell["argv"], cell["prefix"], threads))
+                    wall, cpu = run_raw(cell["argv"], cell["prefix"], threads)
+                    cell["raw_s"].append(wall)
+                    cell["raw_cpu_s"].append(cpu)
                 else:
                     options = {**cell["options"], **cell["taxa"]}
-                    _, wall, client = server.run_job(
+                    job, wall, client = server.run_job(
                         cell["dataset"], cell["query"].read_text(), options
                     )
                     cell["job_s"].append(wall)
                     cell["job_client_s"].append(client)
+                    cell["blast_run_s"].append(step_seconds(job, "running"))
+                    cell["job_server_cpu_s"].append(job["bench_cpu_s"][0])
+                    cell["job_blast_cpu_s"].append(job["bench_cpu_s"][1])
             print(
                 f"round {i + 1} {cell['dataset']} / {cell['filter']} / {cell['options_name']}: "
                 f"raw {cell['raw_s'][-1]:.2f} s, job {cell['job_s'][-1]:.2f} s",
@@ -218,11 +235,19 @@ def measure(server: Server, cells: list[dict], rounds: int, threads: int) -> Non
 
 def report(cells: list[dict]) -> list[dict[str, Any]]:
     rows = []
-    header = ("dataset", "filter", "options", "listed/expanded", "hits=", "raw s", "job s", "ratio")
+    header = ("dataset", "filter", "options", "listed/expanded", "hits=", "raw s", "job s", "ratio",
+              "BLAST Run / raw", "CPU ratio")  # fmt: skip
     print("\n" + " | ".join(header))
     for cell in cells:
         ratios = [j / r for j, r in zip(cell["job_s"], cell["raw_s"], strict=True)]
         ratio = median(ratios)
+        run_ratios = [b / r for b, r in zip(cell["blast_run_s"], cell["raw_s"], strict=True)]
+        cpu_ratios = [
+            (server + blast) / raw
+            for server, blast, raw in zip(
+                cell["job_server_cpu_s"], cell["job_blast_cpu_s"], cell["raw_cpu_s"], strict=True
+            )
+        ]
         row = {
             "dataset": cell["dataset"],
             "filter": cell["filter"],
@@ -239,6 +264,14 @@ def report(cells: list[dict]) -> list[dict[str, Any]]:
             "median_job_s": r3(median(cell["job_s"])),
             "ratios": [r3(v) for v in ratios],
             "median_ratio": r3(ratio),
+            # where a job's time goes: its BLAST Run step alone against raw, and CPU (the
+            # server's own and its BLAST processes') against raw blastn's
+            "blast_run_s": [r3(v) for v in cell["blast_run_s"]],
+            "median_blast_run_ratio": r3(median(run_ratios)),
+            "raw_cpu_s": [r3(v) for v in cell["raw_cpu_s"]],
+            "job_server_cpu_s": [r3(v) for v in cell["job_server_cpu_s"]],
+            "job_blast_cpu_s": [r3(v) for v in cell["job_blast_cpu_s"]],
+            "median_cpu_ratio": r3(median(cpu_ratios)),
             "raw_command": " ".join(cell["argv"]),
             "pass": ratio <= TARGET and cell["hits_equal"],
         }
@@ -247,6 +280,7 @@ def report(cells: list[dict]) -> list[dict[str, Any]]:
             row["dataset"], row["filter"], row["options"],
             f"{row['listed_taxids']}/{row['expanded_taxids']}", row["hits_equal_raw"],
             row["median_raw_s"], row["median_job_s"], row["median_ratio"],
+            row["median_blast_run_ratio"], row["median_cpu_ratio"],
         )))  # fmt: skip
     return rows
 
