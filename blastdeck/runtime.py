@@ -153,12 +153,13 @@ class Runtime:
 
     def start_deliveries(self) -> None:
         """Send the notifications outbox from this process (embedded mode: the server), woken
-        by every job change it makes; leases of an earlier process are void."""
+        when a transaction of this process adds outbox rows (a job's end); leases of an
+        earlier process are void."""
         self.notifications.store.clear_leases()
         self._deliveries = DeliveryLoop(
             self.settings, self.notifications, self.jobs, self.metrics.observations
         )
-        self.jobs.add_change_listener(self._deliveries.wake)
+        self.notifications.store.add_outbox_listener(self._deliveries.wake)
         self._deliveries.start()
 
     def reconcile(self) -> int:

@@ -24,8 +24,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from blastdeck.api.app import create_app
+from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.notifications import backoff_s, forbidden_address, sign
 from blastdeck.store.database import make_engine, make_session_factory, migrate
+from blastdeck.store.jobs import JobStore, NewJob
 from blastdeck.store.models import NotificationDelivery, utcnow
 from blastdeck.store.notifications import NotificationStore
 from tests.conftest import (
@@ -575,3 +577,30 @@ def test_cli_submit_with_notify_options(serve: Server, demo_16s, receiver, tmp_p
         run = run_cli(*base, *bad)
         assert run.returncode != 0 and code in run.stderr.decode(), run.stderr.decode()
         assert "Traceback" not in run.stderr.decode()
+
+
+def test_the_outbox_tells_its_listeners_once_rows_are_committed(tmp_path: Path) -> None:
+    """The delivery loop is woken by a commit that added outbox rows (a job's end with a
+    target), not by every change of every job: a queued job, its cancel request, a job ending
+    without targets wake nobody; a job ending with targets wakes each listener once."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
+    migrate(engine)
+    sessions = make_session_factory(engine)
+    store, jobs = NotificationStore(sessions), JobStore(sessions)
+    woken: list[str] = []
+    store.add_outbox_listener(lambda: woken.append("a"))
+    store.add_outbox_listener(lambda: woken.append("b"))
+    target = [{"type": "webhook", "url": "https://example.org/hook", "on": ["failed"]}]
+
+    def new(notify: list | None) -> str:
+        return jobs.create(NewJob("t", "blastn", "db", "local", "default", {}, ">q\nACGT\n", 1, 4,
+                                  notify=notify)).id  # fmt: skip
+
+    quiet, told = new(None), new(target)
+    jobs.request_cancel(quiet)  # a queued job ends at once: cancelled, no target
+    jobs.finish_failed(told, ErrorCode.BLAST_SEARCH_FAILED, "BLAST failed")  # its target's event
+    assert woken == ["a", "b"]
+    assert [d.event for d in store.of_job(told)] == ["failed"] and store.of_job(quiet) == []
+    jobs.finish_failed(told, ErrorCode.BLAST_SEARCH_FAILED, "again")  # already ended: no new row
+    assert woken == ["a", "b"]
+    engine.dispose()

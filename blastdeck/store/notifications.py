@@ -6,13 +6,18 @@ hooks the session factory so every session that ends a job writes them (the stor
 needs no change, and no process can end a job without them). A delivery loop then claims a due
 row with a lease in one conditional UPDATE (as `JobStore.claim` takes a job's run lease), sends
 it and records the outcome; a row whose sender died is claimed again once its lease expires.
+A transaction that added rows tells the outbox's listeners once it has committed
+(`NotificationStore.add_outbox_listener`: this process's delivery loop looks at once, and
+only then, not at every change of every job).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, event, or_, select, update
@@ -22,15 +27,26 @@ from blastdeck.store.models import Job, JobEvent, NotificationDefaults, Notifica
 
 _END_EVENTS = ("completed", "failed", "cancelled")
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-_INSTALLED = "_blastdeck_outbox"
+_LISTENERS = "_blastdeck_outbox_listeners"  # on the session factory: called after such a commit
+_ADDED = "blastdeck_outbox_added"  # in a session's info: its transaction added outbox rows
 
 
 def install_outbox(sessions: sessionmaker[Session]) -> None:
-    """Make every session of `sessions` write a job's outbox rows with the event ending it."""
-    if getattr(sessions, _INSTALLED, False):
+    """Make every session of `sessions` write a job's outbox rows with the event ending it,
+    and tell the outbox's listeners once such a transaction has committed."""
+    if hasattr(sessions, _LISTENERS):
         return
+    listeners: list[Callable[[], None]] = []
+    setattr(sessions, _LISTENERS, listeners)
     event.listen(sessions, "before_flush", _add_outbox_rows)
-    setattr(sessions, _INSTALLED, True)
+    event.listen(sessions, "after_commit", partial(_tell_listeners, listeners))
+    event.listen(sessions, "after_rollback", lambda session: session.info.pop(_ADDED, None))
+
+
+def _tell_listeners(listeners: list[Callable[[], None]], session: Session) -> None:
+    if session.info.pop(_ADDED, False):
+        for listener in listeners:
+            listener()
 
 
 def _add_outbox_rows(session: Session, _context: object, _instances: object) -> None:
@@ -44,6 +60,7 @@ def _add_outbox_rows(session: Session, _context: object, _instances: object) -> 
             for target in targets or ():
                 if end.kind not in target.get("on", _END_EVENTS):
                     continue
+                session.info[_ADDED] = True
                 session.add(
                     NotificationDelivery(
                         id=uuid.uuid4().hex,
@@ -96,6 +113,11 @@ class NotificationStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         install_outbox(sessions)
         self._sessions = sessions
+
+    def add_outbox_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after each commit of this process that added outbox rows (from
+        the committing thread: keep it short and thread-safe)."""
+        getattr(self._sessions, _LISTENERS).append(listener)
 
     # -- the outbox ---------------------------------------------------------------------------
 
