@@ -70,47 +70,51 @@ export function ClusterForm({ onDone, editing, onCancel }: Props) {
   return (
     <form className="card stack" onSubmit={onSubmit} data-testid={editing ? 'cluster-edit-form' : 'cluster-form'}>
       <h2>{editing ? `Edit ${editing.name}` : 'Add a cluster'}</h2>
-      <label>
-        Name{' '}
-        <input value={name} onChange={(e) => setName(e.target.value)} data-testid="cluster-name" required disabled={!!editing} />
-        {errorAt('name')}
-      </label>
-      <label>
-        Engine{' '}
-        <select value={engine} onChange={(e) => setEngine(e.target.value)} data-testid="cluster-engine" disabled={!!editing}>
-          {(engines.data ?? [{ name: engine, settings: [] }]).map((e) => (
-            <option key={e.name} value={e.name}>
-              {e.name}
-            </option>
+      <div className="row align-start">
+        <label className="field">
+          <span className="label">Name</span>
+          <input type="text" value={name} onChange={(e) => setName(e.target.value)} data-testid="cluster-name" required disabled={!!editing} />
+          {errorAt('name')}
+        </label>
+        <label className="field">
+          <span className="label">Engine</span>
+          <select value={engine} onChange={(e) => setEngine(e.target.value)} data-testid="cluster-engine" disabled={!!editing}>
+            {(engines.data ?? [{ name: engine, settings: [] }]).map((e) => (
+              <option key={e.name} value={e.name}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+          {errorAt('engine')}
+        </label>
+        <label className="field">
+          <span className="label">Default namespace</span>
+          <input type="text" value={namespace} placeholder="default" onChange={(e) => setNamespace(e.target.value)} data-testid="cluster-namespace" />
+          {errorAt('namespace')}
+        </label>
+        <label className="field">
+          <span className="label">Slots</span>
+          <input type="text" value={slots} placeholder="all cores" inputMode="numeric" onChange={(e) => setSlots(e.target.value)} data-testid="cluster-slots" />
+          {errorAt('slots')}
+        </label>
+      </div>
+      <fieldset className="settings-fieldset" data-testid="cluster-settings">
+        <legend className="label">{engine} settings (empty: the engine's default)</legend>
+        <div className="row align-start">
+          {known.map((key) => (
+            <label key={key} className="field">
+              <span className="label mono">{key}</span>
+              <input
+                value={settings[key] ?? ''}
+                type={isSecret(key) ? 'password' : 'text'}
+                placeholder={isSecret(key) ? 'hidden: leave empty to keep' : undefined}
+                onChange={(e) => setSettings({ ...settings, [key]: e.target.value })}
+                data-testid={`cluster-setting-${key}`}
+              />
+              {errorAt(`settings.${key}`)}
+            </label>
           ))}
-        </select>
-        {errorAt('engine')}
-      </label>
-      <label>
-        Default namespace{' '}
-        <input value={namespace} placeholder="default" onChange={(e) => setNamespace(e.target.value)} data-testid="cluster-namespace" />
-        {errorAt('namespace')}
-      </label>
-      <label>
-        Slots{' '}
-        <input value={slots} placeholder="all cores" inputMode="numeric" onChange={(e) => setSlots(e.target.value)} data-testid="cluster-slots" />
-        {errorAt('slots')}
-      </label>
-      <fieldset data-testid="cluster-settings">
-        <legend>{engine} settings</legend>
-        {known.map((key) => (
-          <label key={key}>
-            {key}{' '}
-            <input
-              value={settings[key] ?? ''}
-              type={isSecret(key) ? 'password' : 'text'}
-              placeholder={isSecret(key) ? 'hidden: leave empty to keep' : undefined}
-              onChange={(e) => setSettings({ ...settings, [key]: e.target.value })}
-              data-testid={`cluster-setting-${key}`}
-            />
-            {errorAt(`settings.${key}`)}
-          </label>
-        ))}
+        </div>
         {errorAt('settings')}
       </fieldset>
       {errorAt('form')}
