@@ -54,6 +54,8 @@ def test_admin_and_user_manage_accounts_and_tokens(server, page: Page) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, url, root_token, "root")
     expect(page.get_by_test_id("nav-admin")).to_have_text("Admin")
+    expect(page.get_by_test_id("users-empty")).to_have_count(0)  # root is listed
+    expect(page.get_by_test_id("auth-off-note")).to_have_count(0)  # sign-in is on here
     page.get_by_test_id("user-add-name").fill("alice")
     page.get_by_test_id("user-add-groups").fill("lab, teaching")
     page.get_by_test_id("user-add").click()
@@ -98,6 +100,7 @@ def test_admin_and_user_manage_accounts_and_tokens(server, page: Page) -> None:
     assert httpx.get(f"{url}/api/tokens", headers=headers, timeout=10).status_code == 401
     page.reload()
     entries = page.get_by_test_id("audit-entry")
+    expect(page.get_by_test_id("audit-empty")).to_have_count(0)
     expect(entries.first).to_contain_text("root changed user alice (disabled: true)")
     expect(page.get_by_test_id("audit-list")).to_contain_text("alice revoked a token of alice")
     expect(page.get_by_test_id("audit-list")).to_contain_text("root added user alice")

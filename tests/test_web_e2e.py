@@ -427,6 +427,18 @@ def test_unknown_job_shows_not_found(server: LockedServer, page: Page) -> None:
     expect(page.get_by_test_id("not-found")).to_be_visible()
 
 
+def test_the_admin_page_says_sign_in_is_off(server: LockedServer, page: Page) -> None:
+    """With auth off (this server's default), the Admin page says so, and what it lists
+    that is empty says it is empty rather than showing a bare table."""
+    page.goto(f"{server.url}/admin")
+    expect(page.get_by_test_id("auth-off-note")).to_contain_text("Sign-in is off")
+    expect(page.get_by_test_id("users-empty")).to_be_visible()
+    if httpx.get(f"{server.url}/api/audit").json()["total"] == 0:  # the module's order aside
+        expect(page.get_by_test_id("audit-empty")).to_be_visible()
+    else:
+        expect(page.get_by_test_id("audit-entry").first).to_be_visible()
+
+
 def test_invalid_query_is_caught_on_the_form(server: LockedServer, page: Page) -> None:
     page.goto(f"{server.url}/search")
     page.get_by_test_id("program").select_option("blastn")

@@ -19,6 +19,13 @@ export function AdminPage() {
   return (
     <div className="stack">
       <h1>{isAdmin ? 'Users and tokens' : 'Your tokens'}</h1>
+      {session && !session.auth_enabled && (
+        <p className="alert alert-info" data-testid="auth-off-note">
+          Sign-in is off on this server (the single-user default on 127.0.0.1): nobody signs in and everyone may do
+          everything here. Users and tokens made now take effect once it is on (BLASTDECK_AUTH=on, or the server
+          listening on another address).
+        </p>
+      )}
       {created && <NewTokenNote token={created} onDone={() => setCreated(null)} />}
       <TokensCard isAdmin={isAdmin} canMakeOwn={Boolean(signedIn)} onCreated={setCreated} />
       {isAdmin && <UsersCard onCreated={setCreated} self={signedIn?.name ?? null} />}
@@ -195,6 +202,11 @@ function UsersCard({ onCreated, self }: { onCreated: (token: TokenCreated) => vo
           ))}
         </tbody>
       </table>
+      {users.data && users.data.length === 0 && (
+        <p className="empty" data-testid="users-empty">
+          No users.
+        </p>
+      )}
       <AddUserForm onAdded={invalidate} />
     </section>
   );
@@ -284,6 +296,11 @@ function AuditCard() {
           </li>
         ))}
       </ul>
+      {audit.data && audit.data.items.length === 0 && (
+        <p className="empty" data-testid="audit-empty">
+          Nothing yet: changes to users, tokens, databases and clusters are recorded here.
+        </p>
+      )}
       {audit.data && audit.data.total > audit.data.items.length && (
         <p className="muted">
           The newest {audit.data.items.length} of {audit.data.total} (GET /api/audit pages through all).
