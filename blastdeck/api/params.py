@@ -64,3 +64,7 @@ AfterEventId = Annotated[
 def page_size(maximum: int) -> Any:
     """A page size from 1 to `maximum` (the `limit` query parameter)."""
     return Query(ge=1, le=maximum, description=f"items per page (at most {maximum})")
+
+
+PageLimit = Annotated[int, page_size(500), PLAIN_WHOLE_NUMBER]  # a list's page: jobs, audit
+RowPageLimit = Annotated[int, page_size(1000), PLAIN_WHOLE_NUMBER]  # a page of hits or HSPs

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.params import PLAIN_WHOLE_NUMBER, Offset, page_size
+from blastdeck.api.params import Offset, PageLimit
 from blastdeck.api.schemas.accounts import AuditEvent, AuditList
 
 router = APIRouter(prefix="/api/audit", tags=["users"], responses=ERROR_RESPONSES)
@@ -18,7 +16,7 @@ router = APIRouter(prefix="/api/audit", tags=["users"], responses=ERROR_RESPONSE
 def audit_log(
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    limit: Annotated[int, page_size(500), PLAIN_WHOLE_NUMBER] = 100,
+    limit: PageLimit = 100,
     offset: Offset = 0,
 ) -> AuditList:
     """The audit log, newest first: users and tokens added, changed and removed; databases

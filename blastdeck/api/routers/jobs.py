@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from blastdeck.api.deps import RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.params import PLAIN_WHOLE_NUMBER, AfterEventId, JobId, Offset, page_size
+from blastdeck.api.params import AfterEventId, JobId, Offset, PageLimit
 from blastdeck.api.payloads import event_model, job_model
 from blastdeck.api.schemas.jobs import Job, JobCreate, JobEventList, JobPage
 from blastdeck.api.stream import job_events_stream
@@ -65,7 +65,7 @@ def list_jobs(
     viewer: ViewerDep,
     status: JobStatus | None = None,
     q: Annotated[str | None, Query(max_length=200, description="title, id, program or DB")] = None,
-    limit: Annotated[int, page_size(500), PLAIN_WHOLE_NUMBER] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> JobPage:
     jobs, total = runtime.jobs.list(

@@ -21,7 +21,8 @@ from blastdeck.api.params import (
     PLAIN_WHOLE_NUMBER,
     JobId,
     Offset,
-    page_size,
+    PageLimit,
+    RowPageLimit,
 )
 from blastdeck.api.payloads import alignment_model
 from blastdeck.api.routers.taxonomy import get_taxonomy
@@ -94,7 +95,7 @@ def job_hits(
     job_id: JobId,
     sort: HitSort = "evalue",
     order: Order = None,
-    limit: Annotated[int, page_size(1000), PLAIN_WHOLE_NUMBER] = 100,
+    limit: RowPageLimit = 100,
     offset: Offset = 0,
     query_id: QueryId = None,
     query_index: QueryIndex = None,
@@ -124,7 +125,7 @@ def job_hsps(
     job_id: JobId,
     sort: HspSort = "evalue",
     order: Order = None,
-    limit: Annotated[int, page_size(1000), PLAIN_WHOLE_NUMBER] = 100,
+    limit: RowPageLimit = 100,
     offset: Offset = 0,
     query_id: QueryId = None,
     query_index: QueryIndex = None,
@@ -208,7 +209,7 @@ async def job_alignments(
     query_id: Annotated[
         str | None, Query(max_length=200, description="the first query with it")
     ] = None,
-    limit: Annotated[int, page_size(500), PLAIN_WHOLE_NUMBER] = 20,
+    limit: PageLimit = 20,
     offset: Offset = 0,
 ) -> AlignmentPage:
     """One query's HSPs with their aligned sequences (query, midline, subject), in BLAST's
