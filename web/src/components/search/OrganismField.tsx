@@ -35,7 +35,7 @@ export function OrganismField({ value, onChange, database, error }: Props) {
       <label className="label" htmlFor="organism">
         Organisms
       </label>
-      <div className="row">
+      <div className="row organism-row">
         <select value={mode} onChange={(e) => setMode(e.target.value as TaxonMode)} aria-label="include or exclude" data-testid="organism-mode" disabled={!!why}>
           <option value="include">only within</option>
           <option value="exclude">excluding</option>
@@ -46,26 +46,27 @@ export function OrganismField({ value, onChange, database, error }: Props) {
           value={text}
           placeholder={why ? 'not available for this database' : 'a name, e.g. Enterobacterales or human'}
           onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => e.key === 'Escape' && setText('')}
           autoComplete="off"
           disabled={!!why}
           data-testid="organism-input"
           aria-invalid={!!error}
         />
+        {q.length >= 2 && !why && (
+          <ul className="suggestions" data-testid="organism-suggestions">
+            {matches.isPending && <li className="muted">Searching…</li>}
+            {matches.data?.length === 0 && <li className="muted">No taxon is named like that.</li>}
+            {matches.data?.map((m) => (
+              <li key={m.taxid}>
+                <button type="button" onClick={() => choose(m)} data-testid="organism-suggestion">
+                  {m.scientific_name}
+                  {m.common_name ? ` (${m.common_name})` : ''} <span className="muted">{m.rank} · taxid {m.taxid}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
       </div>
-      {q.length >= 2 && !why && (
-        <ul className="stack" data-testid="organism-suggestions">
-          {matches.isPending && <li className="muted">Searching…</li>}
-          {matches.data?.length === 0 && <li className="muted">No taxon is named like that.</li>}
-          {matches.data?.map((m) => (
-            <li key={m.taxid}>
-              <button type="button" className="btn" onClick={() => choose(m)} data-testid="organism-suggestion">
-                {m.scientific_name}
-                {m.common_name ? ` (${m.common_name})` : ''} <span className="muted">{m.rank} · taxid {m.taxid}</span>
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
       {value.length > 0 && (
         <ul className="row" data-testid="organism-chosen">
           {value.map((t) => (
