@@ -33,7 +33,13 @@ export const DOWNLOADS: Array<{
 export function DownloadsTab() {
   const { results } = useJobResults();
   return (
-    <section className="card">
+    <section className="card stack">
+      <p className="hint" data-testid="downloads-note">
+        TSV and CSV come from the job&apos;s own hit table. The other formats are made by blast_formatter from BLAST&apos;s
+        archive of the search: unless the job&apos;s cluster writes that archive with each search (its archive_with_search
+        setting), the first of these downloads runs the search again, about as long as the job took; later ones start at
+        once.
+      </p>
       <ul className="downloads">
         {DOWNLOADS.map((d) => (
           <li key={d.key ?? d.format}>
