@@ -1,8 +1,8 @@
 """Sending the outbox: webhooks (httpx, signed) and e-mail (smtplib), and the loop that claims
 due deliveries, sends them on a few threads and records each outcome with its back-off.
 
-Embedded mode runs one `DeliveryLoop` in the server (woken by every job change of this
-process); distributed mode runs one in every worker's main process (worker.py). Each delivery
+Embedded mode runs one `DeliveryLoop` in the server (woken when a commit of this process adds
+outbox rows); distributed mode runs one in every worker's main process (worker.py). Each delivery
 is claimed with a lease in one conditional UPDATE, so however many loops run, a delivery is
 sent once unless a send failed or its sender died (then again: at least once). Each try's
 outcome is counted for `GET /metrics` (`metrics.NOTIFICATION_DELIVERIES`) where the job
