@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -69,6 +70,10 @@ def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Pa
 
     status = cli("status", job_id, "--json", data_dir=data_dir)
     assert status.returncode == 0 and '"phase": "completed"' in status.stdout.decode()
+    job = json.loads(status.stdout)
+    shown = cli("status", job_id, data_dir=data_dir).stdout.decode()  # as submit --wait ends
+    found = f"{job['hits_total']} hits ({job['hsps_total']} HSPs); blastdeck results {job_id}"
+    assert found in " ".join(shown.split()), shown
 
     tsv = cli("results", job_id, "--format", "tsv", data_dir=data_dir).stdout.decode()
     lines = tsv.strip().split("\n")

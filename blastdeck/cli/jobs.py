@@ -18,7 +18,7 @@ from blastdeck.cli.options import (
     read_file,
     with_taxa,
 )
-from blastdeck.cli.output import console, say, table, timeline
+from blastdeck.cli.output import console, outcome, say, table, timeline
 
 
 def notify_targets(
@@ -116,11 +116,10 @@ def submit(
 
         with Live(timeline(job), console=console, refresh_per_second=8) as live:
             job = follow(backend, job["id"], lambda j: live.update(timeline(j)), interval_s=0.2)
-        if job["phase"] != "completed":
+        done = outcome(job)
+        if done is None:
             raise typer.Exit(1)
-        hits = job["hits_total"]
-        noun = "hit" if hits == 1 else "hits"
-        say(f"{hits} {noun}; blastdeck results {job['id']} --format tsv")
+        say(done)
 
 
 def import_result(
@@ -157,7 +156,13 @@ def status(
     """Show a job's phase and step timeline."""
     with reaching(server, data_dir, token) as backend:
         job = backend.job(job_id)
-        console.print_json(json.dumps(job)) if as_json else console.print(timeline(job))
+        if as_json:
+            console.print_json(json.dumps(job))
+            return
+        console.print(timeline(job))
+        done = outcome(job)
+        if done is not None:
+            say(done)
 
 
 def cancel(

@@ -84,6 +84,16 @@ def timeline(job: dict[str, Any]) -> Table:
     return table
 
 
+def outcome(job: dict[str, Any]) -> str | None:
+    """A completed job's hits and the command that gets them (None for any other job: its
+    timeline says where it is, or its error)."""
+    if job["phase"] != "completed":
+        return None
+    hits, hsps = job["hits_total"], job["hsps_total"]
+    found = f"{hits} {'hit' if hits == 1 else 'hits'} ({hsps} {'HSP' if hsps == 1 else 'HSPs'})"
+    return f"{found}; blastdeck results {job['id']} --format tsv"
+
+
 def table(*columns: str, rows: list[list[object]], whole: tuple[str, ...] = ()) -> Table:
     """A table of values, each cell printed as text; the `whole` columns are never cut or
     wrapped (names people copy), the others wrap to fit the terminal."""
