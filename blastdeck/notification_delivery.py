@@ -169,7 +169,7 @@ class DeliveryLoop:
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self, *_: object) -> None:
+    def wake(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:

@@ -183,9 +183,9 @@ def results(
         typer.Option(
             help="tsv, csv, json, xml, xml2, text, html, tabular, asn1, or fasta (the hit "
             "subjects' sequences). All but tsv and csv of the standard columns are made from "
-            "BLAST's archive: unless "
-            "the job's cluster writes it with the search (archive_with_search), the first of "
-            "them searches again, about as long as the job took"
+            "BLAST's archive: unless the job's cluster writes it with the search "
+            "(archive_with_search), the first of them searches again, about as long as the "
+            "job took"
         ),
     ] = "tsv",
     output: Annotated[

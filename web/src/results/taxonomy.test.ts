@@ -62,6 +62,7 @@ describe('taxonomySummary', () => {
     const two = { ...report, organisms: [organism(561, 1000), organism(570, 200)] };
     const counts = RANKS.map((rank) => taxonomySummary(two, rank, all).split(', ')[1]?.split('.')[0]);
     expect(counts).toEqual(['2 superkingdoms', '2 phyla', '2 classes', '2 orders', '2 families', '2 genera', '2 species']);
+    expect(taxonomySummary(two, 'order', all)).toMatch(/Click an order for its hits\.$/);
   });
   it('says why there are no organisms on a database without taxids', () => {
     const text = taxonomySummary({ hits: 12996, subjects: 195, organisms: [organism(0, 12996)] }, null, all);

@@ -81,6 +81,7 @@ export function taxonomySummary(
   }
   const counted = rank ? plural(named.length, rank, RANK_PLURALS[rank]) : plural(named.length, 'organism');
   const without = unplaced > 0 ? ` (and ${formatCount(unplaced)} hits without a taxid)` : '';
-  const click = named.length > 0 ? ` Click ${rank ? `a ${rank}` : 'an organism'} for its hits.` : '';
+  const what = rank ?? 'organism';
+  const click = named.length > 0 ? ` Click ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} for its hits.` : '';
   return `${found}, ${counted}${without}.${click}`;
 }

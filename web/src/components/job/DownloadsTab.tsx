@@ -36,9 +36,9 @@ export function DownloadsTab() {
     <section className="card stack">
       <p className="hint" data-testid="downloads-note">
         TSV and CSV come from the job&apos;s own hit table. The other downloads (the extended TSV too) are made by
-        blast_formatter from BLAST&apos;s archive of the search: unless the job&apos;s cluster writes that archive with each search (its archive_with_search
-        setting), the first of these downloads runs the search again, about as long as the job took; later ones start at
-        once.
+        blast_formatter from BLAST&apos;s archive of the search: unless the job&apos;s cluster writes that archive with
+        each search (its archive_with_search setting), the first of these downloads runs the search again, about as
+        long as the job took; later ones start at once.
       </p>
       <ul className="downloads">
         {DOWNLOADS.map((d) => (
