@@ -19,7 +19,7 @@ export function createQueryClient(): QueryClient {
 }
 
 /**
- * Read a query again after a change the page made on the server (a link created or revoked):
+ * Read a query again after a change the page made on the server (a user added, a job deleted):
  * a fetch still in flight is cancelled first. TanStack's invalidate does not start a new fetch
  * while a query's first one (no data yet) is in flight: it joins it, and that one may have been
  * answered before the change, so the change would not show until the next read.

@@ -9,6 +9,7 @@ import { useSession } from '../auth/session';
 import { ErrorNote } from '../components/ErrorNote';
 import { describeAudit, parseGroups } from '../format/accounts';
 import { formatDateTime } from '../format/text';
+import { refetchAfterChange } from '../api/queryClient';
 
 export function AdminPage() {
   const { session } = useSession();
@@ -64,7 +65,7 @@ interface TokensProps {
 function TokensCard({ isAdmin, canMakeOwn, onCreated }: TokensProps) {
   const queryClient = useQueryClient();
   const tokens = useQuery({ queryKey: ['tokens'], queryFn: api.tokens });
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: ['tokens'] });
+  const invalidate = () => refetchAfterChange(queryClient, ['tokens']);
   const create = useMutation({
     mutationFn: () => api.createToken(),
     onSuccess: onCreated,
@@ -129,9 +130,7 @@ function UsersCard({ onCreated, self }: { onCreated: (token: TokenCreated) => vo
   const queryClient = useQueryClient();
   const users = useQuery({ queryKey: ['users'], queryFn: api.users });
   const invalidate = () => {
-    void queryClient.invalidateQueries({ queryKey: ['users'] });
-    void queryClient.invalidateQueries({ queryKey: ['tokens'] });
-    void queryClient.invalidateQueries({ queryKey: ['audit'] });
+    for (const key of ['users', 'tokens', 'audit']) void refetchAfterChange(queryClient, [key]);
   };
   const update = useMutation({
     mutationFn: (v: { name: string; admin?: boolean; disabled?: boolean }) =>

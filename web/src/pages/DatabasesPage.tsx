@@ -12,6 +12,7 @@ import { DatabaseUploadForm } from '../components/databases/DatabaseUploadForm';
 import { ErrorNote } from '../components/ErrorNote';
 import { coverageText, formatBytes, stagedText, topOrganismsText, visibilityText } from '../format/databases';
 import { formatCount } from '../format/text';
+import { refetchAfterChange } from '../api/queryClient';
 
 export function DatabasesPage() {
   const queryClient = useQueryClient();
@@ -19,7 +20,7 @@ export function DatabasesPage() {
   const [added, setAdded] = useState<string | null>(null);
   const [changed, setChanged] = useState<string | null>(null);
   const list = useQuery({ queryKey: ['databases'], queryFn: api.databases });
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: ['databases'] });
+  const invalidate = () => refetchAfterChange(queryClient, ['databases']);
   const remove = useMutation({ mutationFn: api.removeDatabase, onSettled: invalidate });
 
   const user = session?.auth_enabled ? session.user : null;

@@ -15,6 +15,7 @@ import { formatCount, formatDateTime, formatDuration, jobDurationMs, plural, sho
 import { LIST_POLL_MS, isActiveJob, listRefetchInterval } from '../live/polling';
 import { useNow } from '../live/useNow';
 import { cancelQuestion, deleteQuestion } from './jobActions';
+import { refetchAfterChange } from '../api/queryClient';
 
 const PAGE_SIZE = 25;
 const STATUSES: Array<JobStatus | ''> = ['', 'queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -63,7 +64,7 @@ export function JobsPage() {
     },
   });
 
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: ['jobs'] });
+  const invalidate = () => refetchAfterChange(queryClient, ['jobs']);
   const cancel = useMutation({ mutationFn: api.cancel, onSettled: invalidate });
   const remove = useMutation({ mutationFn: api.remove, onSettled: invalidate });
   const actionError = cancel.error ?? remove.error;

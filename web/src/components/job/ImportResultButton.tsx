@@ -6,6 +6,7 @@ import { useNavigate } from 'react-router-dom';
 import { importResult, type UploadStage } from '../../api/upload';
 import { formatBytes } from '../../format/databases';
 import { ErrorNote } from '../ErrorNote';
+import { refetchAfterChange } from '../../api/queryClient';
 
 export function ImportResultButton() {
   const navigate = useNavigate();
@@ -16,7 +17,7 @@ export function ImportResultButton() {
   const upload = useMutation({
     mutationFn: (file: File) => importResult(file, setStage),
     onSuccess: (job) => {
-      void queryClient.invalidateQueries({ queryKey: ['jobs'] });
+      void refetchAfterChange(queryClient, ['jobs']);
       navigate(`/jobs/${job.id}`);
     },
     onSettled: () => setStage(null),
