@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -79,6 +80,26 @@ def read_fasta(path: Path) -> list[tuple[str, str]]:
 
 def fasta(records: list[tuple[str, str]]) -> str:
     return "".join(f">{h}\n{s}\n" for h, s in records)
+
+
+# The standard genetic code's codons for each amino acid, the first of each a fixed choice.
+CODONS: dict[str, tuple[str, ...]] = {
+    "A": ("GCT", "GCC", "GCA", "GCG"), "R": ("CGT", "CGC", "CGA", "CGG", "AGA", "AGG"),
+    "N": ("AAT", "AAC"), "D": ("GAT", "GAC"), "C": ("TGT", "TGC"), "Q": ("CAA", "CAG"),
+    "E": ("GAA", "GAG"), "G": ("GGT", "GGC", "GGA", "GGG"), "H": ("CAT", "CAC"),
+    "I": ("ATT", "ATC", "ATA"), "L": ("CTG", "CTT", "CTC", "CTA", "TTA", "TTG"),
+    "K": ("AAA", "AAG"), "M": ("ATG",), "F": ("TTT", "TTC"), "P": ("CCG", "CCT", "CCC", "CCA"),
+    "S": ("TCT", "TCC", "TCA", "TCG", "AGT", "AGC"), "T": ("ACC", "ACT", "ACA", "ACG"),
+    "W": ("TGG",), "Y": ("TAT", "TAC"), "V": ("GTT", "GTC", "GTA", "GTG"),
+}  # fmt: skip
+
+
+def back_translate(protein: str, rng: random.Random | None = None, reverse: bool = False) -> str:
+    """A coding sequence for `protein` (NNN for a letter that is no amino acid): each codon the
+    first of its amino acid's, or one drawn by `rng`; `reverse`: its reverse complement."""
+    codons = [CODONS.get(a, ("NNN",)) for a in protein]
+    coding = "".join(rng.choice(c) if rng else c[0] for c in codons)
+    return coding[::-1].translate(str.maketrans("ACGTN", "TGCAN")) if reverse else coding
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import BLASTDECK, Server, api_job, fasta, read_fasta, wait_for_job
+from tests.conftest import (
+    BLASTDECK,
+    Server,
+    api_job,
+    back_translate,
+    fasta,
+    read_fasta,
+    wait_for_job,
+)
 from tests.support.bench_data import bench_16s_3000
 
 
@@ -416,11 +424,6 @@ def test_leftovers_of_a_process_that_died_while_importing_are_swept(client: Test
 
 _TABLE = "6 qseqid saccver stitle pident length mismatch gapopen qstart qend sstart send evalue"
 _TABLE += " bitscore qlen slen qcovhsp qcovs"
-_CODONS = {
-    "A": "GCT", "R": "CGT", "N": "AAT", "D": "GAT", "C": "TGT", "Q": "CAA", "E": "GAA",
-    "G": "GGT", "H": "CAT", "I": "ATT", "L": "CTG", "K": "AAA", "M": "ATG", "F": "TTT",
-    "P": "CCG", "S": "TCT", "T": "ACC", "W": "TGG", "Y": "TAT", "V": "GTT",
-}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -445,8 +448,8 @@ def test_xml_reader_gives_blasts_hit_table_for_translated_programs(
     from blastdeck.results.blast_xml import BlastXmlReader
 
     proteins = demo_proteins[:4]
-    coding = "".join(_CODONS.get(a, "NNN") for a in proteins[0][1])
-    reverse = coding[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+    coding = back_translate(proteins[0][1])
+    reverse = back_translate(proteins[0][1], reverse=True)
     nucleotides = [("fwd forward copy", "ACG" + coding), ("rev reverse copy", "TT" + reverse)]
     queries = nucleotides if query_kind == "nucl" else proteins
     subjects = proteins if db_kind == "prot" else nucleotides

@@ -13,6 +13,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Program
 from blastdeck.domain.search_split import (
     BLAST_QUERY_BATCH_LETTERS,
+    batch_bound_statistics,
     blast_batch_letters,
     blast_query_batches,
     parse_batch_letters,
@@ -139,6 +140,50 @@ def test_an_equal_split_that_would_cost_a_scan_keeps_blasts_own_batches() -> Non
     assert plan.blast_batches == 3
     assert [(b.start, b.end) for b in plan.batches] == [(0, 2), (2, 4), (4, 6)]
     assert plan.scans == 3
+
+
+@pytest.mark.parametrize(
+    ("program", "ungapped"),
+    [
+        (Program.TBLASTX, False),
+        (Program.TBLASTX, True),
+        (Program.BLASTX, True),
+        (Program.TBLASTN, True),
+    ],
+)
+def test_where_blasts_statistics_are_its_batchs_the_plan_is_blasts_own_batches(
+    program: Program, ungapped: bool
+) -> None:
+    """tblastx, and blastx and tblastn ungapped, compute a query's E-values from the other
+    queries of its BLAST batch: no split per slot, no finer batch_letters, BLAST's batches."""
+    assert batch_bound_statistics(program, ungapped)
+    size = blast_batch_letters(program)
+    few = [size // 10] * 4  # one BLAST batch: one process with every slot, not one per slot
+    plan = plan_split(program, few, slots=2, ungapped=ungapped)
+    assert _shape(plan) == [(0, 4, 2)] and _held(plan) == [2]
+    assert "BLAST's own query batches" in plan.reason
+    assert _shape(plan_split(program, few, slots=2, batch_letters=100, ungapped=ungapped)) == [
+        (0, 4, 2)
+    ]
+    many = [size // 3 + 1] * 9  # BLAST packs three per batch: three batches, as BLAST cuts them
+    plan = plan_split(program, many, slots=2, batch_letters=size // 2, ungapped=ungapped)
+    assert [(b.start, b.end) for b in plan.batches] == blast_query_batches(many, size)
+    assert plan.scans == plan.blast_batches == 3
+
+
+@pytest.mark.parametrize(
+    ("program", "ungapped"),
+    [
+        (Program.BLASTN, True),
+        (Program.BLASTP, True),
+        (Program.BLASTX, False),
+        (Program.TBLASTN, False),
+    ],
+)
+def test_other_searches_split_per_slot(program: Program, ungapped: bool) -> None:
+    assert not batch_bound_statistics(program, ungapped)
+    plan = plan_split(program, [300] * 4, slots=2, ungapped=ungapped)
+    assert _shape(plan) == [(0, 2, 2), (2, 4, 2)]
 
 
 def test_query_loc_counts_only_the_searched_stretch() -> None:

@@ -23,6 +23,10 @@ more than that pays a scan. Hence the plan:
   plan pays exactly `n` scans, as raw BLAST does, else it falls back to BLAST's own batches).
   These batches cost no scan raw BLAST does not pay, and give progress and resumability (a
   finished batch is not run again).
+- Except where BLAST's E-values depend on the queries searched together (tblastx; blastx and
+  tblastn with `-ungapped`: `batch_bound_statistics`): there the processes are **BLAST's own
+  query batches**, a single batch one process with every slot as a thread, and a cluster's
+  `batch_letters` cuts no finer, so every E-value is the one raw BLAST prints.
 
 Threads: a process of a split job holds one slot (its share of the slots, when the job has
 fewer processes than the cluster has slots) but runs BLAST with **two threads per slot it
@@ -134,25 +138,47 @@ def blast_batch_letters(program: Program, task: str | None = None) -> int:
     return BLAST_QUERY_BATCH_LETTERS[program]
 
 
+def batch_bound_statistics(program: Program, ungapped: bool) -> bool:
+    """True when BLAST+ computes a query's E-values from the other queries of its BLAST query
+    batch too, so that only BLAST's own batches give the E-values (and the hits kept at an
+    E-value threshold) of the command a user would run.
+
+    Programs that link HSPs with sum statistics (blastx, tblastn, tblastx) set the linking
+    cutoffs from the smallest Karlin-Altschul lambda over every query context (frame) of the
+    batch; in an ungapped search each context's lambda comes from its own composition, so one
+    odd query moves the others' E-values. tblastx is always ungapped; blastx and tblastn are
+    with `-ungapped`. Found by tests/test_random_options_equal_raw_blast.py and checked on
+    BLAST+ 2.12: a tblastx query's HSP had E-value 5.21e-22 searched alone, 1.39e-21 beside a
+    60-letter random query, and 5.21e-22 again with that query in the BLAST batch before its
+    own. Gapped searches use one gapped lambda for every context, and blastn and blastp do not
+    link: searched in any split, their hits were those of one run."""
+    return program is Program.TBLASTX or (ungapped and program in (Program.BLASTX, Program.TBLASTN))
+
+
 def plan_split(
     program: Program,
     letters: Sequence[int],
     slots: int,
     batch_letters: int | None = None,
     task: str | None = None,
+    ungapped: bool = False,
 ) -> SplitPlan:
     """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots,
-    searched with `-task task` (None: the program's default).
+    searched with `-task task` (None: the program's default), `-ungapped` or not.
     `batch_letters` (the cluster's `batch_letters` setting) splits at that many letters
-    instead of BLAST's own query batch size: finer progress, a database scan per process."""
+    instead of BLAST's own query batch size: finer progress, a database scan per process.
+    Where BLAST's statistics are those of its query batch (`batch_bound_statistics`), the
+    plan is BLAST's own batches, whatever the slots and `batch_letters`."""
     if slots < 1:
         raise ValueError("slots must be at least 1")
     blast_size = blast_batch_letters(program, task)
+    what = f"{program.value} -task {task}" if task else program.value
+    if batch_bound_statistics(program, ungapped):
+        return _blasts_own_batches(letters, slots, blast_size, what)
     size = batch_letters or blast_size
     own = blast_query_batches(letters, size)
     n = len(own)
     raw_scans = len(blast_query_batches(letters, blast_size))
-    what = f"{program.value} -task {task}" if task else program.value
     if n <= 1 and (len(letters) < 2 or slots < 2):
         whole = (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
         return SplitPlan(
@@ -197,6 +223,37 @@ def plan_split(
         f"{sum(letters):,} letters are {n} batches of {size:,} letters ({whose}; a database "
         f"scan each): {len(batches)} BLAST processes on {slots} slot(s), "
         f"{_threads_text(batches)}",
+    )
+
+
+def _blasts_own_batches(
+    letters: Sequence[int], slots: int, blast_size: int, what: str
+) -> SplitPlan:
+    """A process per BLAST query batch, each as BLAST itself would search it (a single batch:
+    one process with every slot as a thread)."""
+    own = blast_query_batches(letters, blast_size)
+    why = (
+        f"{what}'s E-values depend on the queries BLAST searches together (sum statistics "
+        "over an ungapped search), so the job runs BLAST's own query batches, no finer"
+    )
+    if len(own) <= 1:
+        whole = (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
+        return SplitPlan(
+            whole,
+            len(own),
+            len(own),
+            MT_MODE_SPLIT_BY_DATABASE,
+            f"{sum(letters):,} letters fit one {what} query batch ({blast_size:,} letters) and "
+            f"{why}: one BLAST process, its {slots} thread(s) sharing one scan of the database",
+        )
+    batches = _batches(letters, own, slots)
+    return SplitPlan(
+        batches,
+        len(own),
+        len(own),
+        MT_MODE_SPLIT_BY_DATABASE,
+        f"{sum(letters):,} letters are {len(own)} batches of {blast_size:,} letters and {why}: "
+        f"{len(batches)} BLAST processes on {slots} slot(s), {_threads_text(batches)}",
     )
 
 

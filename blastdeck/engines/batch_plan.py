@@ -171,7 +171,9 @@ def job_split(
     options = validate_options(ctx.program, ctx.options)
     query_loc, task = options.get("query_loc"), options.get("task")
     letters = query_letters([len(r.sequence) for r in records], str(query_loc or "") or None)
-    return records, plan_split(ctx.program, letters, slots, batch_letters, task and str(task))
+    ungapped = bool(options.get("ungapped"))
+    split = plan_split(ctx.program, letters, slots, batch_letters, task and str(task), ungapped)
+    return records, split
 
 
 def write_batch_plan(ctx: JobContext, slots: int, archive_with_search: bool = False) -> int:

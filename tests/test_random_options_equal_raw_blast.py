@@ -1,0 +1,316 @@
+"""Random searches against BLAST+ itself: every program, random queries and random BLAST options
+from the allow-list, on one BLAST process and on a cluster that splits the job into batches.
+
+The oracle is BLAST: each case is also run as the command a user would type (`blastn -query
+q.fa -db DB -outfmt 6` and the options as BLAST's own arguments, built here from the option
+names, not by BlastDeck). For each case:
+
+- BlastDeck accepts the options and BLAST runs them: the job completes and its TSV download's
+  rows are BLAST's, in BLAST's order;
+- BlastDeck accepts options that BLAST refuses: a failure (a job would fail only once it runs;
+  `domain/option_rules.py` refuses such combinations up front);
+- BlastDeck refuses them: a 422 with an option error code, a message and the field. A refusal
+  of options BLAST would run is counted (some are deliberate: a zero reward has no statistics)
+  and listed in the report, not failed.
+
+`BLASTDECK_DIFF_SEED` replays a run (the seed is in every failure message) and
+`BLASTDECK_DIFF_CASES` sets how many cases (default 30); `bench/random_options.py` runs many
+more and writes what it found (`BLASTDECK_DIFF_REPORT`: a JSON file for the report).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from blastdeck.api.app import create_app
+from blastdeck.domain.option_table import (
+    ALLOWED_OPTIONS,
+    OptionKind,
+    OptionSpec,
+    allowed_options,
+)
+from blastdeck.domain.programs import Program
+from tests.conftest import (
+    DEMO_DIR,
+    add_split_cluster,
+    api_job,
+    back_translate,
+    fasta,
+    make_settings,
+    read_fasta,
+    wait_for_job,
+)
+
+SEED = int(os.environ.get("BLASTDECK_DIFF_SEED") or random.SystemRandom().randrange(2**31))
+CASES = int(os.environ.get("BLASTDECK_DIFF_CASES") or 30)
+REPORT = os.environ.get("BLASTDECK_DIFF_REPORT")
+# The codes an option refusal may carry (domain/options.py, domain/option_rules.py).
+OPTION_ERRORS = {"invalid_option_value", "option_not_allowed"}
+# Which database and which kind of query each program searches with.
+SEARCHES = {
+    Program.BLASTN: ("genes", "gene"),
+    Program.BLASTP: ("proteins", "protein"),
+    Program.BLASTX: ("proteins", "coding"),
+    Program.TBLASTN: ("coding", "protein"),
+    Program.TBLASTX: ("coding", "coding"),
+}
+
+
+@dataclass
+class Case:
+    number: int
+    program: Program
+    cluster: str
+    queries: list[tuple[str, str]]
+    options: dict[str, Any]
+
+    def describe(self) -> str:
+        shown = json.dumps(self.options, sort_keys=True)
+        letters = [len(s) for _, s in self.queries]
+        return (
+            f"case {self.number} (BLASTDECK_DIFF_SEED={SEED}): {self.program.value} on "
+            f"{self.cluster}, {len(self.queries)} queries of {letters} letters, options {shown}"
+        )
+
+
+@dataclass
+class Findings:
+    failures: list[str] = field(default_factory=list)
+    refused_blast_runs: list[str] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+# -- the data: databases built here, queries cut from their sequences ---------------------------
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("random-options")
+    rng = random.Random(0)  # the same databases in every run: the cases are what varies
+    genes = read_fasta(DEMO_DIR / "demo-16s.fa")
+    proteins = read_fasta(DEMO_DIR / "demo-proteins.fa")
+    coding = [(f"cds{i} {title}", back_translate(seq, rng, rng.random() < 0.5))
+              for i, (title, seq) in enumerate(proteins)]  # fmt: skip
+    sequences = {"genes": genes, "proteins": proteins, "coding": coding}
+    molecules = {"genes": "nucl", "proteins": "prot", "coding": "nucl"}
+    prefixes = {}
+    for name, records in sequences.items():
+        (work / f"{name}.fa").write_text(fasta(records))
+        build = ["makeblastdb", "-in", f"{name}.fa", "-dbtype", molecules[name], "-out", name]
+        subprocess.run(build, check=True, capture_output=True, cwd=work)
+        prefixes[name] = work / name
+    settings = make_settings(work / "data", demo_databases=False)
+    with TestClient(create_app(settings)) as client:
+        for name, prefix in prefixes.items():
+            added = client.post("/api/databases", json={"name": name, "path": str(prefix)})
+            assert added.status_code in (200, 201), added.text
+        split = add_split_cluster(client, "split", batch_letters=1000)
+        yield {"client": client, "work": work, "prefixes": prefixes, "sequences": sequences,
+               "clusters": ("local", split)}  # fmt: skip
+
+
+def mutated(rng: random.Random, sequence: str, alphabet: str, rate: float) -> str:
+    return "".join(rng.choice(alphabet) if rng.random() < rate else c for c in sequence)
+
+
+def random_query(rng: random.Random, kind: str, sequences: dict, name: str) -> tuple[str, str]:
+    """A stretch of a subject with point mutations, now and then a sequence found nowhere."""
+    if kind == "gene":
+        pool, alphabet, shortest = sequences["genes"], "ACGT", 60
+    else:
+        pool, alphabet, shortest = sequences["proteins"], "ACDEFGHIKLMNPQRSTVWY", 30
+    if rng.random() < 0.1:  # no hit, or only chance ones
+        length = rng.randint(shortest, 4 * shortest)
+        query = "".join(rng.choice(alphabet) for _ in range(length))
+    else:
+        source = rng.choice(pool)[1]
+        length = rng.randint(shortest, min(len(source), 12 * shortest))
+        start = rng.randint(0, len(source) - length)
+        query = mutated(rng, source[start : start + length], alphabet, rng.choice([0, 0.02, 0.1]))
+    if kind == "coding":
+        query = back_translate(query, rng, rng.random() < 0.5)
+    return name, query
+
+
+def random_value(rng: random.Random, spec: OptionSpec, program: Program, queries: list) -> Any:
+    if spec.kind is OptionKind.FLAG:
+        return True
+    if spec.kind is OptionKind.BOOL:
+        return rng.random() < 0.5
+    if spec.kind is OptionKind.CHOICE:
+        return rng.choice(spec.choices_for(program))
+    if spec.kind is OptionKind.RANGE:
+        shortest = min(len(s) for _, s in queries)
+        start = rng.randint(1, shortest - 1)
+        return f"{start}-{rng.randint(start + 1, shortest)}"
+    picks: dict[str, list[Any]] = {
+        "evalue": [1000, 10, 1, 1e-3, 1e-10, 1e-30, 0.5],
+        "max_target_seqs": [1, 2, 5, 10, 25, 500],
+        "max_hsps": [1, 2, 3],
+        "perc_identity": [50, 80, 90, 95.5, 99, 100],
+        "qcov_hsp_perc": [0, 10, 50, 75.5, 90, 100],
+        "word_size": [4, 7, 11, 12, 16, 20, 28, 32, 64] if program is Program.BLASTN
+                     else [2, 3, 4, 5, 6, 7],
+        "gapopen": list(range(0, 16)),
+        "gapextend": [0, 1, 2, 3],
+        "reward": [1, 2, 3, 4, 5],
+        "penalty": [-1, -2, -3, -4, -5],
+        "threshold": [5, 11, 13, 20, 30],
+        "comp_based_stats": [0, 1, 2, 3],
+        "query_gencode": [1, 2, 4, 5, 11, 12],
+        "db_gencode": [1, 2, 4, 5, 11, 12],
+        "culling_limit": [0, 1, 2, 5],
+        "window_size": [0, 10, 40],
+        "xdrop_gap_final": [0, 10, 25, 100],
+    }  # fmt: skip
+    values = [v for v in picks[spec.name] if spec.bounds_for(program).contains(v)]
+    return rng.choice(values or picks[spec.name])
+
+
+def random_case(rng: random.Random, number: int, env: dict[str, Any]) -> Case:
+    program = rng.choice(list(SEARCHES))
+    kind = SEARCHES[program][1]
+    # Now and then more queries than one BLAST query batch holds (blastn aside: 1,000,000
+    # letters), so that a job is several of BLAST's own batches.
+    count = rng.randint(40, 90) if program is not Program.BLASTN and rng.random() < 0.1 else None
+    queries = [random_query(rng, kind, env["sequences"], f"q{i}")
+               for i in range(count or rng.randint(1, 6))]  # fmt: skip
+    specs = rng.sample(allowed_options(program), rng.randint(0, 4))
+    options = {spec.name: random_value(rng, spec, program, queries) for spec in specs}
+    return Case(number, program, rng.choice(env["clusters"]), queries, options)
+
+
+# -- BLAST's own run of a case ------------------------------------------------------------------
+
+
+def blast_arguments(options: dict[str, Any]) -> list[str]:
+    """The options as a user types them for BLAST: `-name value`, a flag alone."""
+    argv: list[str] = []
+    for name, value in options.items():
+        if ALLOWED_OPTIONS[name].kind is OptionKind.FLAG:
+            argv.append(f"-{name}")
+        elif isinstance(value, bool):
+            argv += [f"-{name}", "true" if value else "false"]
+        else:
+            argv += [f"-{name}", str(value)]
+    return argv
+
+
+def raw_blast(case: Case, env: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    query = env["work"] / f"case-{case.number}.fa"
+    query.write_text(fasta(case.queries))
+    database = env["prefixes"][SEARCHES[case.program][0]]
+    argv = [case.program.value, "-query", str(query), "-db", str(database), "-outfmt", "6"]
+    argv += blast_arguments(case.options)
+    return subprocess.run(argv, capture_output=True, text=True, cwd=env["work"], timeout=300)
+
+
+# -- one case -----------------------------------------------------------------------------------
+
+
+def check(case: Case, env: dict[str, Any], findings: Findings) -> None:
+    client: TestClient = env["client"]
+    body = {
+        "program": case.program.value,
+        "database": SEARCHES[case.program][0],
+        "query": fasta(case.queries),
+        "options": case.options,
+        "cluster": case.cluster,
+    }
+    response = client.post("/api/jobs", json=body)
+    raw = raw_blast(case, env)
+    blast_error = raw.stderr.strip().splitlines()[-1:] if raw.returncode else None
+    if response.status_code == 422:
+        refusal = response.json()
+        findings.outcomes[f"refused: {refusal['error_code']}"] += 1
+        if refusal["error_code"] not in OPTION_ERRORS or not refusal.get("message"):
+            findings.failures.append(f"{case.describe()}: refused with {refusal}")
+        elif not str(refusal.get("field") or "").startswith("options"):
+            findings.failures.append(f"{case.describe()}: a refusal names no option: {refusal}")
+        elif blast_error is None:
+            findings.refused_blast_runs.append(f"{case.describe()}: {refusal['message']}")
+        return
+    if response.status_code != 202:
+        findings.failures.append(f"{case.describe()}: {response.status_code} {response.text}")
+        return
+    job = wait_for_job(api_job(client), response.json()["id"], timeout=300)
+    if blast_error is not None:
+        findings.outcomes["accepted what BLAST refuses"] += 1
+        findings.failures.append(
+            f"{case.describe()}: accepted, but BLAST+ refuses it ({blast_error}); "
+            f"the job {job['phase']} ({job['error_code']}: {job['error']})"
+        )
+        return
+    if job["phase"] != "completed":
+        findings.failures.append(f"{case.describe()}: job {job['phase']}: {job['error']}")
+        return
+    download = client.get(f"/api/jobs/{job['id']}/download", params={"format": "tsv"})
+    rows = download.text.split("\n", 1)[1] if download.status_code == 200 else download.text
+    findings.outcomes["completed"] += 1
+    findings.outcomes["completed with hits" if raw.stdout else "completed, no hit"] += 1
+    if rows != raw.stdout:
+        ours, theirs = rows.splitlines(), raw.stdout.splitlines()
+        at = next(
+            (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b),
+            min(len(ours), len(theirs)),
+        )
+        findings.failures.append(
+            f"{case.describe()}: {len(ours)} rows against BLAST's {len(theirs)}; first "
+            f"difference at row {at}: ours {ours[at : at + 1]}, BLAST's {theirs[at : at + 1]}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("program", "options", "seed"),
+    [
+        (Program.TBLASTX, {}, 101),
+        (Program.TBLASTX, {"evalue": 1e-5}, 106),
+        (Program.BLASTX, {"ungapped": True, "comp_based_stats": 0}, 115),
+    ],
+)
+def test_an_odd_query_moves_the_e_values_of_its_batch_as_in_blast(
+    env: dict[str, Any], program: Program, options: dict[str, Any], seed: int
+) -> None:
+    """BLAST+ computes these searches' E-values from every query of its query batch (sum
+    statistics over an ungapped search: `search_split.batch_bound_statistics`): a job split
+    one process per slot printed other E-values than BLAST for the queries beside a random
+    one. On both clusters the job's rows are BLAST's. (The seeds are ones whose queries the
+    split per slot and by batch_letters gave other E-values than one BLAST run.)"""
+    rng = random.Random(seed)
+    queries = [("odd", "".join(rng.choice("ACGT") for _ in range(60)))]
+    queries += [random_query(rng, "coding", env["sequences"], f"q{i}") for i in range(5)]
+    findings = Findings()
+    for number, cluster in enumerate(env["clusters"]):
+        check(Case(1000 + number, program, cluster, queries, options), env, findings)
+    assert not findings.failures, "\n".join(findings.failures)
+    assert findings.outcomes["completed with hits"] == 2, findings.outcomes
+
+
+def test_random_searches_give_what_blast_itself_gives(env: dict[str, Any]) -> None:
+    rng = random.Random(SEED)
+    findings = Findings()
+    for number in range(CASES):
+        check(random_case(rng, number, env), env, findings)
+    summary = {
+        "seed": SEED,
+        "cases": CASES,
+        "outcomes": dict(findings.outcomes),
+        "failures": findings.failures,
+        "refused_blast_runs": findings.refused_blast_runs,
+    }
+    if REPORT:
+        Path(REPORT).write_text(json.dumps(summary, indent=1) + "\n")
+    assert not findings.failures, "\n".join(findings.failures)
+    # The cases reached BLAST: a generator that only made refusals would test nothing.
+    assert findings.outcomes["completed"] >= CASES // 3, summary
