@@ -123,7 +123,7 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
     def cluster(name: str, **extra: str) -> ClusterConfig:
         # batch_letters: these few demo queries are one BLAST query batch, which the planner
         # would run as one task; the tests want an array of several tasks.
-        settings = slurm_settings(slurm, shared, batch_letters="4000", **extra)
+        settings = slurm_settings(slurm, shared, **{"batch_letters": "4000", **extra})
         return ClusterConfig(name=name, engine="slurm", slots=2, settings=settings)
 
     slow = str(wrapper_bin(shared / "slow-bin", 30))
@@ -134,7 +134,9 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
         cluster("hpc"),
         cluster("hpc-slow", blast_bin_dir=slow),
         cluster("hpc-env", blast_bin_dir=env_dumper),
-        cluster("hpc-oom", mem_per_task="10M"),
+        # SLURM's memory check samples each task once a second (JobAcctGatherFrequency=1): a
+        # task must run for seconds to be caught, so this cluster's tasks are two big ones.
+        cluster("hpc-oom", mem_per_task="10M", batch_letters="1000000"),
         cluster("hpc-timeout", time_limit="1", blast_bin_dir=sleeper),
         cluster("hpc-badpart", partition="no-such-partition"),
         cluster("hpc-hung-sbatch", slurm_bin_dir=hung_sbatch),
@@ -412,7 +414,9 @@ def test_corrupt_database_fails_the_batch(client: TestClient, slurm: PrivateSlur
 
 
 def test_out_of_memory(client: TestClient, slurm: PrivateSlurm, demo_16s) -> None:
-    job_id = submit(client, "hpc-oom", fasta(demo_16s[:24]), options=SLOW_OPTIONS)
+    # 100 queries, two tasks of 50: each would search for ~10 s, and is killed in about one
+    # (12 queries a task ran 0.7 s on a fast host, between two samples, and completed).
+    job_id = submit(client, "hpc-oom", fasta(demo_16s[:100]), options=SLOW_OPTIONS)
     job = finish(client, job_id)
     assert_failed(job, "blast_out_of_memory", "running")
     assert "mem_per_task" in job["error"] and "10M" in job["error"]
