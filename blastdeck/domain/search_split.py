@@ -180,9 +180,8 @@ def plan_split(
     n = len(own)
     raw_scans = len(blast_query_batches(letters, blast_size))
     if n <= 1 and (len(letters) < 2 or slots < 2):
-        whole = (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
         return SplitPlan(
-            whole,
+            _one_process(letters, slots),
             raw_scans,
             raw_scans,
             MT_MODE_SPLIT_BY_DATABASE,
@@ -226,6 +225,11 @@ def plan_split(
     )
 
 
+def _one_process(letters: Sequence[int], slots: int) -> tuple[PlannedBatch, ...]:
+    """Every query in one BLAST process holding every slot, one thread each (none: no query)."""
+    return (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
+
+
 def _blasts_own_batches(
     letters: Sequence[int], slots: int, blast_size: int, what: str
 ) -> SplitPlan:
@@ -237,9 +241,8 @@ def _blasts_own_batches(
         "over an ungapped search), so the job runs BLAST's own query batches, no finer"
     )
     if len(own) <= 1:
-        whole = (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
         return SplitPlan(
-            whole,
+            _one_process(letters, slots),
             len(own),
             len(own),
             MT_MODE_SPLIT_BY_DATABASE,
