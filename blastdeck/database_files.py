@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -98,6 +99,23 @@ def missing_files_reason(prefix: Path) -> str | None:
     if not any(_OPENING_FILE.fullmatch(p.name[len(stem) :]) for p in files):
         return f"its index file ({prefix.name}.nin or .pin) is gone from {prefix.parent}"
     return _volume_problem(prefix)
+
+
+@dataclass(frozen=True)
+class DatabaseFormat:
+    """What decides whether BLAST+ can search databases together (`database_format`)."""
+
+    version: int  # 4 or 5 (5: an LMDB file, .ndb/.pdb, beside the volumes)
+    seqid_index: bool  # its sequence ids are indexed (built with -parse_seqids: .nos/.pos)
+
+
+def database_format(prefix: Path) -> DatabaseFormat:
+    """The database's BLAST database version and whether its sequence ids are indexed, from
+    its files (and, for an alias, its volumes')."""
+    suffixes = {p.suffix for p in database_files(prefix)}
+    return DatabaseFormat(
+        5 if suffixes & {".ndb", ".pdb"} else 4, bool(suffixes & {".nos", ".pos"})
+    )
 
 
 SourceKind = Literal["fasta", "database"]

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from blastdeck.auth import Viewer
+from blastdeck.database_files import database_format, missing_files_reason
 from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.database_list import (
     check_distinct,
     check_same_molecule,
+    check_searchable_together,
     requested_databases,
 )
 from blastdeck.domain.errors import BlastDeckError
@@ -28,7 +30,8 @@ def searched_databases(
 ) -> list[BlastDatabase]:
     """The databases a submit searches, in its order: each one the viewer may use (else
     'unknown', exactly as for one database: a private name is never confirmed), each once,
-    all of one molecule type and the one the program searches."""
+    all of one molecule type and the one the program searches, and of formats BLAST+
+    searches together (read from their files: several databases only)."""
     names = requested_databases(request.database, request.databases)
     field = "databases" if request.databases is not None else "database"
     databases = []
@@ -41,6 +44,11 @@ def searched_databases(
     check_same_molecule([(d.name, Molecule(d.molecule)) for d in databases])
     for d in databases:
         check_database_molecule(program, d.name, Molecule(d.molecule))
+    if len(databases) > 1:
+        # one whose files are gone is reported as such by the job, not as another format
+        present = [d for d in databases if missing_files_reason(Path(d.path)) is None]
+        formats = [(d.name, database_format(Path(d.path))) for d in present]
+        check_searchable_together([(n, f.version, f.seqid_index) for n, f in formats])
     return databases
 
 

@@ -68,6 +68,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "prot-a": makeblastdb(work / "pa.fa", work / "pone" / "pa", "prot", "-parse_seqids"),
         "prot-b": makeblastdb(work / "pb.fa", work / "ptwo" / "pb", "prot", "-parse_seqids"),
         "v4-a": makeblastdb(work / "a.fa", work / "v4" / "a", "nucl", "-blastdb_version", "4"),
+        "plain-b": makeblastdb(work / "b.fa", work / "plain" / "b", "nucl"),  # no -parse_seqids
+        "v4-ids-b": makeblastdb(
+            work / "b.fa", work / "v4ids" / "b", "nucl", "-blastdb_version", "4", "-parse_seqids"
+        ),
     }
     # A database whose file name has a space (BLAST splits -db on it): built, then renamed
     # (version 4 files do not name themselves).
@@ -313,6 +317,47 @@ def test_bad_database_lists_are_refused(
     error = response.json()
     assert error["error_code"] == code and error["message"]
     assert client.get("/api/jobs").json()["total"] == before  # nothing stored
+
+
+@pytest.mark.parametrize(
+    ("names", "said"),
+    [
+        (["16s-a", "v4-a"], "version 4 and version 5"),
+        (["plain-b", "16s-a"], "-parse_seqids"),
+        (["16s-a", "16s-b", "plain-b"], "-parse_seqids"),
+    ],
+)
+def test_databases_blast_cannot_search_together_are_refused_at_submit(
+    env: dict[str, Any], names: list[str], said: str
+) -> None:
+    """Version 4 with version 5, and version 5 built with -parse_seqids with one built
+    without: BLAST+ runs none of them as one search (checked here on the same files), so the
+    submit is refused up front, naming the databases, rather than the job failing later."""
+    client, work = env["client"], env["work"]
+    before = client.get("/api/jobs").json()["total"]
+    query = (work / "q.fa").read_text()
+    response = client.post("/api/jobs", json={"program": "blastn", "databases": names,
+                                              "query": query})  # fmt: skip
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["error_code"] == "databases_not_searchable_together"
+    assert error["field"] == "databases" and said in error["message"]
+    assert all(name in error["message"] for name in names)
+    assert client.get("/api/jobs").json()["total"] == before  # nothing stored
+    with pytest.raises(subprocess.CalledProcessError):
+        raw_tsv("blastn", work / "q.fa", [env["dbs"][n] for n in names], work)
+
+
+def test_version_4_databases_with_and_without_parse_seqids_are_searched_together(
+    env: dict[str, Any],
+) -> None:
+    """BLAST+ mixes those (only version 5 ones refuse): accepted, and the rows are its own."""
+    client, work, dbs = env["client"], env["work"], env["dbs"]
+    query = (work / "q.fa").read_text()
+    job = submit(client, program="blastn", databases=["v4-a", "v4-ids-b"], query=query,
+                 options=OPTIONS)  # fmt: skip
+    ours = tsv(client, job["id"])
+    assert ours and ours == raw_tsv("blastn", work / "q.fa", [dbs["v4-a"], dbs["v4-ids-b"]], work)
 
 
 def test_multipart_form_takes_repeated_or_comma_separated_databases(env: dict[str, Any]) -> None:

@@ -87,6 +87,37 @@ def check_same_molecule(databases: Sequence[tuple[str, Molecule]]) -> None:
         )
 
 
+def check_searchable_together(databases: Sequence[tuple[str, int, bool]]) -> None:
+    """BLAST+ searches several databases as one only when they share a format: each is
+    (name, BLAST database version, sequence ids indexed). Checked on BLAST+ 2.12: version 4
+    with version 5 fails at once ("DB list contains both Version 4 and Version 5 dbs"); and
+    beside a version 5 database built without -parse_seqids, one built with it cannot give a
+    subject: the search fails ("Error pre-fetching sequence data") as soon as it finds one
+    there, in either order, and completes only when every hit is in the others, so that
+    database is never searched. Version 4 ones mix fine."""
+    versions = {version for _, version, _ in databases}
+    if len(versions) > 1:
+        listed = ", ".join(f"{name} (version {version})" for name, version, _ in databases)
+        raise BlastDeckError(
+            ErrorCode.DATABASES_NOT_SEARCHABLE_TOGETHER,
+            "BLAST+ cannot search version 4 and version 5 databases together: "
+            f"{listed}. Rebuild the version 4 ones with makeblastdb (version 5 is its "
+            "default), or search them one at a time.",
+            field=FIELD,
+        )
+    if versions == {5} and len({indexed for _, _, indexed in databases}) > 1:
+        indexed = [name for name, _, has in databases if has]
+        plain = [name for name, _, has in databases if not has]
+        raise BlastDeckError(
+            ErrorCode.DATABASES_NOT_SEARCHABLE_TOGETHER,
+            "BLAST+ cannot search databases built with makeblastdb -parse_seqids together "
+            f"with ones built without it: {', '.join(indexed)} with, {', '.join(plain)} "
+            "without (its search fails as soon as it finds a subject in the first kind). "
+            "Rebuild those without it with -parse_seqids, or search them one at a time.",
+            field=FIELD,
+        )
+
+
 def _duplicate(name: str) -> BlastDeckError:
     return BlastDeckError(
         ErrorCode.DUPLICATE_DATABASE,

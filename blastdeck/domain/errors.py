@@ -36,6 +36,9 @@ class ErrorCode(StrEnum):
     TOO_MANY_DATABASES = "too_many_databases"  # more than MAX_DATABASES_PER_JOB
     CONFLICTING_DATABASES = "conflicting_databases"  # database and databases name others
     MIXED_DATABASE_MOLECULES = "mixed_database_molecules"  # nucleotide and protein together
+    # Databases BLAST+ refuses to search as one: version 4 with 5, or version 5 databases built
+    # with -parse_seqids with ones built without
+    DATABASES_NOT_SEARCHABLE_TOGETHER = "databases_not_searchable_together"
     OPTION_NOT_ALLOWED = "option_not_allowed"
     INVALID_OPTION_VALUE = "invalid_option_value"
     INVALID_NAME = "invalid_name"
