@@ -1,5 +1,6 @@
 """Random searches against BLAST+ itself: every program, random queries and random BLAST options
-from the allow-list, on one BLAST process and on a cluster that splits the job into batches.
+from the allow-list, now and then within or without random organisms, on one BLAST process and
+on a cluster that splits the job into batches.
 
 The oracle is BLAST: each case is also run as the command a user would type (`blastn -query
 q.fa -db DB -outfmt 6` and the options as BLAST's own arguments, built here from the option
@@ -13,6 +14,17 @@ names, not by BlastDeck). For each case:
   of options BLAST would run is counted (some are deliberate: a zero reward has no statistics)
   and listed in the report, not failed.
 
+About one case in three searches within organisms (`taxids`, `negative_taxids` or both, as
+names or taxids) on a copy of its database built with a taxid map of real taxa. The oracle's
+list is worked out here from taxoniq's lineages (a database taxid is kept when the taxon asked
+for is in its lineage), not by BlastDeck's taxonomy, and handed to BLAST as `-taxidlist` or
+`-negative_taxidlist`. A filter that leaves nothing of the database, or names one taxon in
+both lists, must be refused with `taxon_filter_empty` or `taxon_filter_conflict`. Of the
+others, about one in seven searches its database together with another (`databases: [a, b]`,
+BLAST's `-db "a b"`): a copy built the same way (every subject twice, so `max_target_seqs`
+cuts among ties), or the copy built with -parse_seqids, which BLAST+ refuses to search with it
+(so must BlastDeck, with `databases_not_searchable_together`, at submit).
+
 `BLASTDECK_DIFF_SEED` replays a run (the seed is in every failure message) and
 `BLASTDECK_DIFF_CASES` sets how many cases (default 30); `bench/random_options.py` runs many
 more and writes what it found (`BLASTDECK_DIFF_REPORT`: a JSON file for the report).
@@ -23,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import taxoniq
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
@@ -65,6 +79,19 @@ SEARCHES = {
     Program.TBLASTN: ("coding", "protein"),
     Program.TBLASTX: ("coding", "coding"),
 }
+# The organisms of the databases' copies with taxids (each sequence one of these, or none), and
+# the taxa a filter names: as a user writes them, with the taxid the oracle reads it as.
+DATABASE_TAXA = (562, 28901, 573, 287, 294, 1423, 1280, 1773, 9606, 10090, 4932, None)
+FILTER_TAXA = (
+    ("Enterobacterales", 91347), ("Escherichia coli", 562), ("562", 562), ("txid573", 573),
+    ("Pseudomonas", 286), ("Bacillota", 1239), ("Mammalia", 40674), ("Bacteria", 2),
+    ("Enterobacteriaceae", 543), ("Homo sapiens", 9606), ("Fungi", 4751), ("Archaea", 2157),
+    ("201174", 201174),
+)  # fmt: skip
+TAXON_ERRORS = {"taxon_filter_empty", "taxon_filter_conflict"}
+TOGETHER_ERROR = "databases_not_searchable_together"
+PARSED_ID = re.compile(r"t\d{4}")  # a subject id of a database's -parse_seqids copy
+RAW_TIMEOUT_S = 120  # a case whose BLAST+ run takes longer is counted, not judged
 
 
 @dataclass
@@ -74,13 +101,28 @@ class Case:
     cluster: str
     queries: list[tuple[str, str]]
     options: dict[str, Any]
+    taxa: dict[str, Any] = field(default_factory=dict)  # taxids / negative_taxids
+    # Searched together with the database: "again" (a copy built the same way) or "taxa" (its
+    # copy built with -parse_seqids, which BLAST+ refuses to search with it)
+    beside: str = ""
+
+    @property
+    def database(self) -> str:
+        """The database searched: its copy with taxids when the case filters by organism."""
+        name = SEARCHES[self.program][0]
+        return f"{name}_taxa" if self.taxa else name
+
+    @property
+    def databases(self) -> list[str]:
+        return [self.database, f"{self.database}_{self.beside}"] if self.beside else [self.database]
 
     def describe(self) -> str:
-        shown = json.dumps(self.options, sort_keys=True)
+        shown = json.dumps({**self.options, **self.taxa}, sort_keys=True)
         letters = [len(s) for _, s in self.queries]
         return (
             f"case {self.number} (BLASTDECK_DIFF_SEED={SEED}): {self.program.value} on "
-            f"{self.cluster}, {len(self.queries)} queries of {letters} letters, options {shown}"
+            f"{self.cluster} in {' + '.join(self.databases)}, {len(self.queries)} queries of "
+            f"{letters} letters, options {shown}"
         )
 
 
@@ -104,12 +146,37 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
               for i, (title, seq) in enumerate(proteins)]  # fmt: skip
     sequences = {"genes": genes, "proteins": proteins, "coding": coding}
     molecules = {"genes": "nucl", "proteins": "prot", "coding": "nucl"}
-    prefixes = {}
+    prefixes, database_taxids = {}, {}
     for name, records in sequences.items():
         (work / f"{name}.fa").write_text(fasta(records))
         build = ["makeblastdb", "-in", f"{name}.fa", "-dbtype", molecules[name], "-out", name]
         subprocess.run(build, check=True, capture_output=True, cwd=work)
         prefixes[name] = work / name
+        again = [
+            "makeblastdb",
+            "-in",
+            f"{name}.fa",
+            "-dbtype",
+            molecules[name],
+            "-out",
+            f"{name}_again",
+        ]
+        subprocess.run(again, check=True, capture_output=True, cwd=work)
+        prefixes[f"{name}_again"] = work / f"{name}_again"
+        # The copy with taxids: the same sequences under ids of their own, a random organism
+        # each (some none), built as NCBI's databases are (-parse_seqids -taxid_map).
+        taxa = [rng.choice(DATABASE_TAXA) for _ in records]
+        copy = f"{name}_taxa"
+        renamed = [(f"t{i:04d} {title}", seq) for i, (title, seq) in enumerate(records)]
+        (work / f"{copy}.fa").write_text(fasta(renamed))
+        (work / f"{copy}.map").write_text(
+            "".join(f"t{i:04d}\t{t}\n" for i, t in enumerate(taxa) if t)
+        )
+        build = ["makeblastdb", "-in", f"{copy}.fa", "-dbtype", molecules[name], "-out", copy,
+                 "-parse_seqids", "-taxid_map", f"{copy}.map"]  # fmt: skip
+        subprocess.run(build, check=True, capture_output=True, cwd=work)
+        prefixes[copy] = work / copy
+        database_taxids[copy] = {t for t in taxa if t}
     settings = make_settings(work / "data", demo_databases=False)
     with TestClient(create_app(settings)) as client:
         for name, prefix in prefixes.items():
@@ -117,7 +184,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             assert added.status_code in (200, 201), added.text
         split = add_split_cluster(client, "split", batch_letters=1000)
         yield {"client": client, "work": work, "prefixes": prefixes, "sequences": sequences,
-               "clusters": ("local", split)}  # fmt: skip
+               "clusters": ("local", split), "database_taxids": database_taxids}  # fmt: skip
 
 
 def mutated(rng: random.Random, sequence: str, alphabet: str, rate: float) -> str:
@@ -174,6 +241,11 @@ def random_value(rng: random.Random, spec: OptionSpec, program: Program, queries
         "window_size": [0, 10, 40],
         "xdrop_gap_final": [0, 10, 25, 100],
     }  # fmt: skip
+    if spec.name == "word_size" and program is not Program.BLASTN and len(queries) > 6:
+        # A protein lookup table grows as 20^word_size: tblastx with word_size 5 on 64 queries
+        # took over 5 minutes and 6 GB, twice at once (BLAST's run and the job's). Small cases
+        # keep every size.
+        picks["word_size"] = [3, 4]
     values = [v for v in picks[spec.name] if spec.bounds_for(program).contains(v)]
     return rng.choice(values or picks[spec.name])
 
@@ -188,7 +260,50 @@ def random_case(rng: random.Random, number: int, env: dict[str, Any]) -> Case:
                for i in range(count or rng.randint(1, 6))]  # fmt: skip
     specs = rng.sample(allowed_options(program), rng.randint(0, 4))
     options = {spec.name: random_value(rng, spec, program, queries) for spec in specs}
-    return Case(number, program, rng.choice(env["clusters"]), queries, options)
+    taxa = random_taxa(rng) if rng.random() < 0.35 else {}
+    beside = "" if taxa or rng.random() < 0.85 else rng.choice(["again", "again", "taxa"])
+    return Case(number, program, rng.choice(env["clusters"]), queries, options, taxa, beside)
+
+
+def random_taxa(rng: random.Random) -> dict[str, Any]:
+    """`taxids`, `negative_taxids` or both, each one or two taxa: a list, or one string of
+    them joined by commas."""
+    lists = rng.choice(
+        [("taxids",), ("taxids",), ("negative_taxids",), ("taxids", "negative_taxids")]
+    )
+    taxa: dict[str, Any] = {}
+    for name in lists:
+        picked = [text for text, _ in rng.sample(FILTER_TAXA, rng.randint(1, 2))]
+        taxa[name] = picked if rng.random() < 0.5 else ", ".join(picked)
+    return taxa
+
+
+# -- the oracle's taxid list, from taxoniq's lineages --------------------------------------------
+
+
+def filter_taxids(value: Any) -> set[int]:
+    texts = value if isinstance(value, list) else value.split(",")
+    by_text = dict(FILTER_TAXA)
+    return {by_text[text.strip()] for text in texts}
+
+
+def expected_filter(case: Case, env: dict[str, Any]) -> tuple[str, set[int]] | str | None:
+    """What BLAST is given for the case's filter: (its option, the database taxids listed), the
+    error code a filter must be refused with, or None (no list: nothing of it to drop)."""
+    included = filter_taxids(case.taxa.get("taxids", []))
+    excluded = filter_taxids(case.taxa.get("negative_taxids", []))
+    if included & excluded:
+        return "taxon_filter_conflict"
+    present = env["database_taxids"][case.database]
+
+    def under(taxid: int, taxa: set[int]) -> bool:
+        return bool(taxa & {taxid, *(t.tax_id for t in taxoniq.Taxon(taxid).lineage)})
+
+    if included:
+        kept = {t for t in present if under(t, included) and not under(t, excluded)}
+        return ("-taxidlist", kept) if kept else "taxon_filter_empty"
+    dropped = {t for t in present if under(t, excluded)}
+    return ("-negative_taxidlist", dropped) if dropped else None
 
 
 # -- BLAST's own run of a case ------------------------------------------------------------------
@@ -207,13 +322,22 @@ def blast_arguments(options: dict[str, Any]) -> list[str]:
     return argv
 
 
-def raw_blast(case: Case, env: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def raw_blast(
+    case: Case, env: dict[str, Any], listed: tuple[str, set[int]] | None
+) -> subprocess.CompletedProcess[str]:
     query = env["work"] / f"case-{case.number}.fa"
     query.write_text(fasta(case.queries))
-    database = env["prefixes"][SEARCHES[case.program][0]]
-    argv = [case.program.value, "-query", str(query), "-db", str(database), "-outfmt", "6"]
+    databases = " ".join(str(env["prefixes"][name]) for name in case.databases)
+    argv = [case.program.value, "-query", str(query), "-db", databases, "-outfmt", "6"]
     argv += blast_arguments(case.options)
-    return subprocess.run(argv, capture_output=True, text=True, cwd=env["work"], timeout=300)
+    if listed is not None:
+        option, taxids = listed
+        path = env["work"] / f"case-{case.number}.taxids"
+        path.write_text("".join(f"{t}\n" for t in sorted(taxids)))
+        argv += [option, str(path)]
+    return subprocess.run(
+        argv, capture_output=True, text=True, cwd=env["work"], timeout=RAW_TIMEOUT_S
+    )
 
 
 # -- one case -----------------------------------------------------------------------------------
@@ -223,14 +347,45 @@ def check(case: Case, env: dict[str, Any], findings: Findings) -> None:
     client: TestClient = env["client"]
     body = {
         "program": case.program.value,
-        "database": SEARCHES[case.program][0],
+        "databases": case.databases,
         "query": fasta(case.queries),
-        "options": case.options,
+        "options": {**case.options, **case.taxa},
         "cluster": case.cluster,
     }
     response = client.post("/api/jobs", json=body)
-    raw = raw_blast(case, env)
+    expected = expected_filter(case, env) if case.taxa else None
+    refused_filter = expected if isinstance(expected, str) else None
+    try:
+        raw = raw_blast(case, env, None if refused_filter else expected)  # type: ignore[arg-type]
+    except subprocess.TimeoutExpired:  # no verdict: BLAST itself takes too long for a test
+        findings.outcomes["BLAST+ too slow for the test"] += 1
+        if response.status_code == 202:
+            client.post(f"/api/jobs/{response.json()['id']}/cancel")
+        return
     blast_error = raw.stderr.strip().splitlines()[-1:] if raw.returncode else None
+    if case.taxa:
+        findings.outcomes["within organisms"] += 1
+    if response.status_code == 422 and response.json()["error_code"] in TAXON_ERRORS:
+        refusal = response.json()
+        findings.outcomes[f"refused: {refusal['error_code']}"] += 1
+        if refusal["error_code"] != refused_filter or not refusal.get("message"):
+            findings.failures.append(f"{case.describe()}: expected {expected}, got {refusal}")
+        return
+    if response.status_code == 422 and response.json()["error_code"] == TOGETHER_ERROR:
+        findings.outcomes[f"refused: {TOGETHER_ERROR}"] += 1
+        # BLAST+ runs such a search only while it finds no subject in the -parse_seqids copy
+        # (ids t0000...): refused as a search that can never give one (database_list.py)
+        subjects = {row.split("\t")[1] for row in raw.stdout.splitlines()}
+        if blast_error is None and any(PARSED_ID.fullmatch(s) for s in subjects):
+            findings.failures.append(f"{case.describe()}: refused, but BLAST+ runs it")
+        elif blast_error is None:
+            findings.refused_blast_runs.append(f"{case.describe()}: no hit in the copy")
+        return
+    if refused_filter is not None and response.status_code != 422:
+        findings.failures.append(
+            f"{case.describe()}: expected {refused_filter}, got {response.status_code}"
+        )
+        return
     if response.status_code == 422:
         refusal = response.json()
         findings.outcomes[f"refused: {refusal['error_code']}"] += 1
@@ -297,6 +452,7 @@ def test_an_odd_query_moves_the_e_values_of_its_batch_as_in_blast(
     assert findings.outcomes["completed with hits"] == 2, findings.outcomes
 
 
+@pytest.mark.timeout(max(300, 3 * CASES))  # bench/random_options.py runs hundreds
 def test_random_searches_give_what_blast_itself_gives(env: dict[str, Any]) -> None:
     rng = random.Random(SEED)
     findings = Findings()
