@@ -46,8 +46,8 @@ def searched_databases(
         check_database_molecule(program, d.name, Molecule(d.molecule))
     if len(databases) > 1:
         # one whose files are gone is reported as such by the job, not as another format
-        present = [d for d in databases if missing_files_reason(Path(d.path)) is None]
-        formats = [(d.name, database_format(Path(d.path))) for d in present]
+        present = [(d.name, Path(d.path)) for d in databases]
+        formats = [(n, database_format(p)) for n, p in present if missing_files_reason(p) is None]
         check_searchable_together([(n, f.version, f.seqid_index) for n, f in formats])
     return databases
 

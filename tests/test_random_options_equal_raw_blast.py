@@ -9,7 +9,7 @@ names, not by BlastDeck). For each case:
 - BlastDeck accepts the options and BLAST runs them: the job completes and its TSV download's
   rows are BLAST's, in BLAST's order (and, one case in four, its XML download is what
   blast_formatter makes of BLAST's archive of the same search, byte for byte but for the
-  per-query search statistics);
+  per-query search statistics and, in a split job, which query letters show masked);
 - BlastDeck accepts options that BLAST refuses: a failure (a job would fail only once it runs;
   `domain/option_rules.py` refuses such combinations up front);
 - BlastDeck refuses them: a 422 with an option error code, a message and the field. A refusal
@@ -94,6 +94,7 @@ TAXON_ERRORS = {"taxon_filter_empty", "taxon_filter_conflict"}
 TOGETHER_ERROR = "databases_not_searchable_together"
 PARSED_ID = re.compile(r"t\d{4}")  # a subject id of a database's -parse_seqids copy
 RAW_TIMEOUT_S = 120  # a case whose BLAST+ run takes longer is counted, not judged
+BLAST_ENV = {**os.environ, "BLASTDB": "."}  # BLAST's runs find the databases by bare name
 
 
 @dataclass
@@ -107,7 +108,7 @@ class Case:
     # Searched together with the database: "again" (a copy built the same way) or "taxa" (its
     # copy built with -parse_seqids, which BLAST+ refuses to search with it)
     beside: str = ""
-    xml: bool = False  # also compare the job's XML download with BLAST's -outfmt 5
+    xml: bool = False  # also compare the job's XML download (`formatted_xml`)
 
     @property
     def database(self) -> str:
@@ -150,22 +151,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     sequences = {"genes": genes, "proteins": proteins, "coding": coding}
     molecules = {"genes": "nucl", "proteins": "prot", "coding": "nucl"}
     prefixes, database_taxids = {}, {}
-    for name, records in sequences.items():
-        (work / f"{name}.fa").write_text(fasta(records))
-        build = ["makeblastdb", "-in", f"{name}.fa", "-dbtype", molecules[name], "-out", name]
+
+    def makeblastdb(fasta_name: str, name: str, molecule: str, *flags: str) -> None:
+        build = ["makeblastdb", "-in", fasta_name, "-dbtype", molecule, "-out", name, *flags]
         subprocess.run(build, check=True, capture_output=True, cwd=work)
         prefixes[name] = work / name
-        again = [
-            "makeblastdb",
-            "-in",
-            f"{name}.fa",
-            "-dbtype",
-            molecules[name],
-            "-out",
-            f"{name}_again",
-        ]
-        subprocess.run(again, check=True, capture_output=True, cwd=work)
-        prefixes[f"{name}_again"] = work / f"{name}_again"
+
+    for name, records in sequences.items():
+        (work / f"{name}.fa").write_text(fasta(records))
+        makeblastdb(f"{name}.fa", name, molecules[name])
+        makeblastdb(f"{name}.fa", f"{name}_again", molecules[name])  # the same, another name
         # The copy with taxids: the same sequences under ids of their own, a random organism
         # each (some none), built as NCBI's databases are (-parse_seqids -taxid_map).
         taxa = [rng.choice(DATABASE_TAXA) for _ in records]
@@ -175,10 +170,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         (work / f"{copy}.map").write_text(
             "".join(f"t{i:04d}\t{t}\n" for i, t in enumerate(taxa) if t)
         )
-        build = ["makeblastdb", "-in", f"{copy}.fa", "-dbtype", molecules[name], "-out", copy,
-                 "-parse_seqids", "-taxid_map", f"{copy}.map"]  # fmt: skip
-        subprocess.run(build, check=True, capture_output=True, cwd=work)
-        prefixes[copy] = work / copy
+        makeblastdb(
+            f"{copy}.fa", copy, molecules[name], "-parse_seqids", "-taxid_map", f"{copy}.map"
+        )
         database_taxids[copy] = {t for t in taxa if t}
     settings = make_settings(work / "data", demo_databases=False)
     with TestClient(create_app(settings)) as client:
@@ -342,9 +336,8 @@ def raw_blast(
         path.write_text("".join(f"{t}\n" for t in sorted(taxids)))
         argv += [option, str(path)]
     return subprocess.run(
-        argv, capture_output=True, text=True, cwd=env["work"], timeout=RAW_TIMEOUT_S,
-        env={**os.environ, "BLASTDB": "."},
-    )  # fmt: skip
+        argv, capture_output=True, text=True, cwd=env["work"], env=BLAST_ENV, timeout=RAW_TIMEOUT_S
+    )
 
 
 def first_difference(ours: str, theirs: str, what: str) -> str:
@@ -457,9 +450,8 @@ def formatted_xml(case: Case, env: dict[str, Any], listed: tuple[str, set[int]] 
     archived = raw_blast(case, env, listed, "11")
     archive.write_text(archived.stdout)
     argv = ["blast_formatter", "-archive", str(archive), "-outfmt", "5"]
-    blastdb = {**os.environ, "BLASTDB": "."}
     done = subprocess.run(
-        argv, capture_output=True, text=True, cwd=env["work"], env=blastdb, timeout=RAW_TIMEOUT_S
+        argv, capture_output=True, text=True, cwd=env["work"], env=BLAST_ENV, timeout=RAW_TIMEOUT_S
     )
     return done.stdout
 
