@@ -101,15 +101,16 @@ class Pipeline:
         owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         lease_s = self._settings.lease_s
         try:
-            if not self._jobs.claim(job_id, owner, lease_s):
-                return FINISHED  # ended already, or another live process is running it
+            job = self._jobs.claim_and_get(job_id, owner, lease_s)
         except OperationalError:
             log.warning("database unreachable; job %s will be tried again", job_id)
             return RetryAfter(self._settings.retry_backoff_s)
+        if job is None:
+            return FINISHED  # ended already, or another live process is running it
         heartbeat = LeaseHeartbeat(self._jobs, job_id, owner, lease_s)
         heartbeat.start()
         try:
-            return self._run_through_outages(job_id, owner, heartbeat)
+            return self._run_through_outages(job, owner, heartbeat)
         except OperationalError:
             log.warning("database unreachable mid-job; job %s will be resumed", job_id)
             self._owners[job_id] = owner
@@ -119,15 +120,16 @@ class Pipeline:
             with contextlib.suppress(OperationalError):
                 self._jobs.release_claim(job_id, owner)
 
-    def _run_through_outages(self, job_id: str, owner: str, heartbeat: LeaseHeartbeat) -> Outcome:
+    def _run_through_outages(self, job: Job, owner: str, heartbeat: LeaseHeartbeat) -> Outcome:
         """Run the claimed job; when the database drops out mid-job, wait for it and carry on
         from the stored job with the same lease, rather than give the job up: nothing else
         would pick it up again before its lease expired (in embedded mode, before a restart)."""
         deadline = time.monotonic() + DB_OUTAGE_GRACE_S
         delay = DB_RETRY_FIRST_S
+        job_id = job.id
         while True:
             try:
-                return self._run_claimed(job_id, heartbeat)
+                return self._run_claimed(job, heartbeat)
             except OperationalError:
                 if time.monotonic() + delay > deadline:
                     raise
@@ -136,16 +138,20 @@ class Pipeline:
                 time.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_MAX_S)
                 try:
-                    if not self._jobs.claim(job_id, owner, self._settings.lease_s):
-                        return FINISHED  # it ended, or another process took it over meanwhile
-                    break
+                    claimed = self._jobs.claim_and_get(job_id, owner, self._settings.lease_s)
                 except OperationalError:
                     if time.monotonic() + delay > deadline:
                         raise
+                    continue
+                if claimed is None:
+                    return FINISHED  # it ended, or another process took it over meanwhile
+                job = claimed
+                break
 
-    def _run_claimed(self, job_id: str, heartbeat: LeaseHeartbeat) -> Outcome:
-        job = self._jobs.get(job_id)
-        if job is None or job.phase in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED):
+    def _run_claimed(self, job: Job, heartbeat: LeaseHeartbeat) -> Outcome:
+        """Run `job` (as read when this run claimed it) from wherever it is."""
+        job_id = job.id
+        if job.phase in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED):
             return FINISHED
         ctx: JobContext | None = None
         engine: Engine | None = None

@@ -24,6 +24,21 @@ from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.pipeline_model import TERMINAL_PHASES, Phase, Step, StepStatus
 from blastdeck.store.models import EVENT_TABLE, JOB_TABLE, STEP_TABLE, JobEvent, utcnow
 
+# The step rows' statements, built once with bound parameters (each transition of a job runs
+# them: building them took longer than running them, `store/jobs.py` says how much).
+_STEP_COLUMNS = ("status", "started_at", "completed_at", "duration_ms", "skip_reason")
+_READ_STEPS = select(STEP_TABLE.c.key, *(STEP_TABLE.c[c] for c in _STEP_COLUMNS)).where(
+    STEP_TABLE.c.job_id == bindparam("job_id"),
+    STEP_TABLE.c.key.in_(bindparam("keys", expanding=True)),
+)
+_WRITE_STEP = (
+    update(STEP_TABLE)
+    .where(
+        STEP_TABLE.c.job_id == bindparam("step_job_id"), STEP_TABLE.c.key == bindparam("step_key")
+    )
+    .values({c: bindparam(f"new_{c}") for c in _STEP_COLUMNS})
+)
+
 
 @dataclass(frozen=True)
 class StepEnd:
@@ -47,7 +62,6 @@ class StepStart:
     ended: StepEnd | None = None
     phase: Phase | None = None  # the job's phase while it runs (the step's own by default)
     at: datetime = field(default_factory=utcnow)
-
 
 
 def ms_between(start: datetime | None, end: datetime) -> int | None:
@@ -103,11 +117,8 @@ def _write_steps(s: Session, job_id: str, transitions: Sequence[StepStart]) -> N
     keys |= {t.step.value for t in transitions if t.step is not None}
     if not keys:
         return
-    columns = ("status", "started_at", "completed_at", "duration_ms", "skip_reason")
-    query = select(STEP_TABLE.c.key, *(STEP_TABLE.c[c] for c in columns)).where(
-        STEP_TABLE.c.job_id == job_id, STEP_TABLE.c.key.in_(keys)
-    )
-    rows = {r.key: dict(zip(columns, r[1:], strict=True)) for r in s.execute(query)}
+    found = s.execute(_READ_STEPS, {"job_id": job_id, "keys": sorted(keys)})
+    rows = {r.key: dict(zip(_STEP_COLUMNS, r[1:], strict=True)) for r in found}
     events: list[dict[str, object]] = []
 
     def event(kind: str, phase: Phase | None, step: Step, message: str, at: datetime) -> None:
@@ -136,10 +147,11 @@ def _write_steps(s: Session, job_id: str, transitions: Sequence[StepStart]) -> N
             phase = t.phase or Phase(t.step.value)
             event("step_started", phase, t.step, f"{t.step.value} started", t.at)
     s.execute(
-        update(STEP_TABLE)
-        .where(STEP_TABLE.c.job_id == job_id, STEP_TABLE.c.key == bindparam("step_key"))
-        .values({c: bindparam(f"new_{c}") for c in columns}),
-        [{"step_key": k} | {f"new_{c}": v for c, v in row.items()} for k, row in rows.items()],
+        _WRITE_STEP,
+        [
+            {"step_job_id": job_id, "step_key": k} | {f"new_{c}": v for c, v in row.items()}
+            for k, row in rows.items()
+        ],
     )
     if events:
         s.execute(insert(EVENT_TABLE), events)
