@@ -20,6 +20,7 @@ from blastdeck.engines.batch_plan import (
     write_batch_plan,
 )
 from blastdeck.engines.slots import HostSlots
+from blastdeck.engines.slurm import SlurmEngine
 from tests.conftest import fasta
 
 
@@ -100,3 +101,17 @@ def test_a_two_thread_process_holds_two_slots(tmp_path: Path) -> None:
         assert not got_one.is_set(), "a third process ran beside a two-thread one on 2 slots"
     waiter.join(timeout=5)
     assert got_one.is_set()
+
+
+def test_a_culling_search_runs_one_thread_on_slurm_nodes_too(tmp_path: Path, demo_16s) -> None:
+    """SLURM runs a batch with the cluster's `cpus_per_task` threads, except a search that runs
+    one thread (`-culling_limit`: BLAST+'s threads keep other HSPs from run to run)."""
+    settings = {"cpus_per_task": "4"}
+    slurm = Cluster(name="hpc", engine="slurm", namespace="default", slots=2, settings=settings)
+    engine = SlurmEngine(slurm, tmp_path / "scratch")
+    database = DatabaseRef("demo-16s", tmp_path / "db" / "demo-16s", Molecule.NUCLEOTIDE)
+    argv = ["blastn", "-query", "q.fa", "-num_threads", "1", "-culling_limit", "2"]
+    for options, threads in (({"culling_limit": 2}, "1"), ({"evalue": 1e-5}, "4")):
+        ctx = JobContext("job-1", Program.BLASTN, database, options, slurm, "default", tmp_path)
+        node = engine._node_argv(ctx, argv)
+        assert node[node.index("-num_threads") + 1] == threads

@@ -7,8 +7,8 @@ q.fa -db DB -outfmt 6` and the options as BLAST's own arguments, built here from
 names, not by BlastDeck). For each case:
 
 - BlastDeck accepts the options and BLAST runs them: the job completes and its TSV download's
-  rows are BLAST's, in BLAST's order (and, one case in four, its XML download is what
-  blast_formatter makes of BLAST's archive of the same search, byte for byte but for the
+  rows are BLAST's, in BLAST's order (and, one case in four, its XML, JSON or XML2 download is
+  what blast_formatter makes of BLAST's archive of the same search, byte for byte but for the
   per-query search statistics and, in a split job, which query letters show masked);
 - BlastDeck accepts options that BLAST refuses: a failure (a job would fail only once it runs;
   `domain/option_rules.py` refuses such combinations up front);
@@ -108,7 +108,7 @@ class Case:
     # Searched together with the database: "again" (a copy built the same way) or "taxa" (its
     # copy built with -parse_seqids, which BLAST+ refuses to search with it)
     beside: str = ""
-    xml: bool = False  # also compare the job's XML download (`formatted_xml`)
+    formatted: str = ""  # also compare the job's download in this format (`FORMATTED`)
 
     @property
     def database(self) -> str:
@@ -259,8 +259,10 @@ def random_case(rng: random.Random, number: int, env: dict[str, Any]) -> Case:
     options = {spec.name: random_value(rng, spec, program, queries) for spec in specs}
     taxa = random_taxa(rng) if rng.random() < 0.35 else {}
     beside = "" if taxa or rng.random() < 0.85 else rng.choice(["again", "again", "taxa"])
-    xml = rng.random() < 0.25
-    return Case(number, program, rng.choice(env["clusters"]), queries, options, taxa, beside, xml)
+    draw = rng.random()  # one draw, as when only XML was compared: a seed's cases stay its own
+    formatted = "xml" if draw < 0.12 else "json" if draw < 0.2 else "xml2" if draw < 0.25 else ""
+    cluster = rng.choice(env["clusters"])
+    return Case(number, program, cluster, queries, options, taxa, beside, formatted)
 
 
 def random_taxa(rng: random.Random) -> dict[str, Any]:
@@ -429,60 +431,103 @@ def check(case: Case, env: dict[str, Any], findings: Findings) -> None:
     findings.outcomes["completed with hits" if raw.stdout else "completed, no hit"] += 1
     if rows != raw.stdout:
         findings.failures.append(f"{case.describe()}: {first_difference(rows, raw.stdout, 'TSV')}")
-    if case.xml:
-        xml = client.get(f"/api/jobs/{job['id']}/download", params={"format": "xml"})
-        findings.outcomes["XML compared"] += 1
+    if case.formatted:
+        fmt = case.formatted
+        download = client.get(f"/api/jobs/{job['id']}/download", params={"format": fmt})
+        findings.outcomes[f"{fmt} compared"] += 1
         ours, blast = (
-            per_query_blind(text) for text in (xml.text, formatted_xml(case, env, listed))
+            per_query_blind(fmt, text)
+            for text in (download.text, formatted_by_blast(case, env, listed))
         )
         if job["progress"]["batches_total"] > 1:  # README: a batch's masks are its own
             ours = masks_blind(ours, blast)
-        if xml.status_code != 200 or ours != blast:
-            difference = first_difference(ours, blast, f"XML ({xml.status_code})")
+        if download.status_code != 200 or ours != blast:
+            difference = first_difference(ours, blast, f"{fmt} ({download.status_code})")
             findings.failures.append(f"{case.describe()}: {difference}")
 
 
-def formatted_xml(case: Case, env: dict[str, Any], listed: tuple[str, set[int]] | None) -> str:
-    """BLAST's XML of the case as BLAST+ formats a search it archived (`-outfmt 11`, then
-    `blast_formatter -outfmt 5`), which is how a job's XML is made. (The search's own
+# The downloads compared with blast_formatter's output: each one's -outfmt, what in it are the
+# per-query search statistics, and its list of a query's masked stretches (`per_query_blind`).
+FORMATTED = {
+    "xml": (
+        "5",
+        re.compile(r"(<Statistics_(?:hsp-len|eff-space|kappa|lambda|entropy)>)[^<]*"),
+        None,
+    ),
+    "json": (
+        "15",
+        re.compile(r'^(\s*"(?:hsp_len|eff_space|kappa|lambda|entropy)": )[^,\n]*', re.M),
+        re.compile(r'^( *)"query_masking": \[(?:\]|\n.*?^\1\]),?\n', re.M | re.S),
+    ),
+    "xml2": (
+        "16",
+        re.compile(r"(<(?:hsp-len|eff-space|kappa|lambda|entropy)>)[^<]*"),
+        re.compile(r"^ *<query-masking>.*?</query-masking>\n", re.M | re.S),  # or empty
+    ),
+}
+
+
+def formatted_by_blast(case: Case, env: dict[str, Any], listed: tuple[str, set[int]] | None) -> str:
+    """The case's download format as BLAST+ formats a search it archived (`-outfmt 11`, then
+    `blast_formatter -outfmt 5`, 15 or 16), which is how a job's is made. (The search's own
     `-outfmt 5` differs from its formatter's, README "What identical to BLAST+ means".)"""
     archive = env["work"] / f"case-{case.number}.asn"
     archived = raw_blast(case, env, listed, "11")
     archive.write_text(archived.stdout)
-    argv = ["blast_formatter", "-archive", str(archive), "-outfmt", "5"]
+    outfmt = FORMATTED[case.formatted][0]
+    argv = ["blast_formatter", "-archive", str(archive), "-outfmt", outfmt]
     done = subprocess.run(
         argv, capture_output=True, text=True, cwd=env["work"], env=BLAST_ENV, timeout=RAW_TIMEOUT_S
     )
     return done.stdout
 
 
-# An archive keeps one set of search statistics (and Karlin-Altschul parameters), its first
-# query's, which blast_formatter reports for every query: a job split into batches reports
-# each batch's first query's (kappa seen to differ in its 15th digit).
-_PER_QUERY_STATISTICS = re.compile(r"<Statistics_(hsp-len|eff-space|kappa|lambda|entropy)>[^<]*<")
+def per_query_blind(fmt: str, text: str) -> str:
+    """`text` (a download in `fmt`) without its per-query search statistics. An archive keeps
+    one set of search statistics (and Karlin-Altschul parameters), its first query's, which
+    blast_formatter reports for every query: a job split into batches reports each batch's
+    first query's (kappa seen to differ in its 15th digit).
+
+    Nor its lists of masked stretches (JSON's and XML2's): blast_formatter (2.12) gives an
+    archive's masks to its queries in turn, skipping none, so a query without any takes the
+    next one's (found here, and checked by hand: two queries, the second with a SEG-masked
+    stretch, the archive naming it Query_2; blast_formatter put it in Query_1's report, the
+    search's own -outfmt 15 in Query_2's). A job formats each batch's archive, so where a
+    query's masks land follows its batch (README, "What identical to BLAST+ means")."""
+    _, statistics, masks = FORMATTED[fmt]
+    text = statistics.sub(r"\1N", text)
+    return masks.sub("", text) if masks is not None else text
 
 
-def per_query_blind(xml: str) -> str:
-    return _PER_QUERY_STATISTICS.sub(r"<Statistics_\1>N<", xml)
+# Where an alignment's query letters and midline start, in XML, XML2 and JSON.
+_QUERY_LETTERS = ("<Hsp_qseq>", "<qseq>", '"qseq": "')
+_MIDLINE = ("<Hsp_midline>", "<midline>", '"midline": "')
+
+
+def _masked(ours: str, blast: str) -> bool:
+    """Two query letters that differ only in how they show masking."""
+    return "X" in (ours, blast) or ours.upper() == blast.upper()
 
 
 def masks_blind(ours: str, blast: str) -> str:
-    """`ours` with BLAST's query letters and midline wherever the two differ only by a
-    masked letter (X, in either's query) of an otherwise equal alignment: which query letters
-    blast_formatter shows masked follows the batch the query was searched in."""
+    """`ours` with BLAST's query letters and midline wherever the two differ only by
+    masked letters (X in either's query, or in JSON a letter in lower case) of an otherwise
+    equal alignment: which query letters blast_formatter shows masked follows the batch the
+    query was searched in, and the masks it gives the query (`per_query_blind`)."""
     mine, theirs = ours.split("\n"), blast.split("\n")
     if len(mine) != len(theirs):
         return ours
     masked: set[int] = set()  # positions in the last query line where a masked letter differs
     for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-        tag = a.strip().partition(">")[0] + ">"
-        if a == b or len(a) != len(b) or tag not in ("<Hsp_qseq>", "<Hsp_midline>"):
+        start = a.lstrip()
+        tag = next((t for t in (*_QUERY_LETTERS, *_MIDLINE) if start.startswith(t)), None)
+        if a == b or len(a) != len(b) or tag is None:
             continue
         body = a.index(tag) + len(tag)
         differ = {k for k in range(body, len(a)) if a[k] != b[k]}
-        if tag == "<Hsp_qseq>" and all("X" in (a[k], b[k]) for k in differ):
+        if tag in _QUERY_LETTERS and all(_masked(a[k], b[k]) for k in differ):
             masked, mine[i] = {k - body for k in differ}, b
-        elif tag == "<Hsp_midline>" and {k - body for k in differ} <= masked:
+        elif tag in _MIDLINE and {k - body for k in differ} <= masked:
             mine[i] = b
     return "\n".join(mine)
 

@@ -427,6 +427,13 @@ def test_csv_parses_to_the_same_table(
     assert table == [list(STANDARD_COLUMNS), *(row.split("\t") for row in single_rows)]
 
 
+def formatted_in_one_batch(job: Job, outfmt: str) -> str:
+    """What blast_formatter makes of the archive of the job run as one batch."""
+    (archive,) = job.archives("1")
+    argv = ["-archive", str(archive), "-outfmt", outfmt]
+    return run_tool("blast_formatter", argv, database_dir=DatabaseDir(job.blastdb_dir))
+
+
 @pytest.mark.parametrize("batching", BATCHINGS)
 def test_json_is_one_document_with_a_report_per_query(
     nucl_job: Job, nucl_exports: dict, batching: str
@@ -447,12 +454,7 @@ def test_json_is_what_one_blast_run_writes(
     BLAST run of all the queries; only what BLAST computes per set of queries it searched
     together can differ: the effective search space and length adjustment it reports, and
     which letters of the query it shows masked."""
-    (archive,) = nucl_job.archives("1")
-    single = run_tool(
-        "blast_formatter",
-        ["-archive", str(archive), "-outfmt", "15"],
-        database_dir=DatabaseDir(nucl_job.blastdb_dir),
-    )
+    single = formatted_in_one_batch(nucl_job, "15")
     ours = nucl_exports[batching, ExportFormat.JSON].read_text()
     if batching == "1":
         assert ours == single
@@ -482,6 +484,24 @@ def test_json_is_what_one_blast_run_writes(
         ]
 
     assert hsps(ours) == hsps(single) and len(hsps(single)) > 10
+
+
+@pytest.mark.parametrize("batching", BATCHINGS)
+def test_xml2_lays_out_its_reports_as_one_blast_run(
+    nucl_job: Job, nucl_exports: dict, batching: str
+) -> None:
+    """XML2 (outfmt 16) of a job of several batches opens and closes each query's report, and
+    leaves the blank line between two reports, where one BLAST run's does (found by the random
+    searches: the line was missing between the reports of two batches)."""
+    single = formatted_in_one_batch(nucl_job, "16")
+    ours = nucl_exports[batching, ExportFormat.XML2].read_text()
+    frame = ("", "<BlastOutput2>", "</BlastOutput2>", "<BlastXML2", "</BlastXML2>")
+
+    def layout(text: str) -> list[str]:
+        return [line for line in text.split("\n") if line in frame]
+
+    assert layout(ours) == layout(single)
+    assert layout(single).count("<BlastOutput2>") == len(nucl_job.queries) > 2
 
 
 @pytest.mark.parametrize("batching", BATCHINGS)

@@ -16,6 +16,7 @@ from blastdeck.domain.search_split import (
     batch_bound_statistics,
     blast_batch_letters,
     blast_query_batches,
+    one_thread_search,
     parse_batch_letters,
     plan_split,
     query_letters,
@@ -57,6 +58,30 @@ def test_fifty_16s_queries_are_one_process_per_slot() -> None:
     assert plan.blast_batches == 1 and plan.scans == 2
     assert plan.mt_mode == 0
     assert "one per slot" in plan.reason
+
+
+@pytest.mark.parametrize(
+    ("program", "letters", "slots"),
+    [
+        (Program.BLASTN, [1500] * 50, 2),  # a process per slot
+        (Program.BLASTN, [1500], 2),  # one query: one process
+        (Program.BLASTP, [300] * 100, 2),  # a process per BLAST query batch
+        (Program.BLASTP, [300] * 10, 8),  # fewer processes than slots
+        (Program.TBLASTX, [3000] * 10, 2),  # BLAST's own batches
+    ],
+)
+def test_a_culling_search_runs_one_thread_per_process(
+    program: Program, letters: list[int], slots: int
+) -> None:
+    """With -culling_limit, BLAST+'s threads keep other HSPs from one run to the next (found
+    by the random searches; `ONE_THREAD_OPTIONS`): every process runs one thread in one slot,
+    split as without it, and the reason says why."""
+    assert one_thread_search({"culling_limit": 2}) and not one_thread_search({"evalue": 1})
+    usual = plan_split(program, letters, slots)
+    plan = plan_split(program, letters, slots, one_thread=True)
+    assert [(b.start, b.end) for b in plan.batches] == [(b.start, b.end) for b in usual.batches]
+    assert {(b.threads, b.slots) for b in plan.batches} == {(1, 1)}
+    assert plan.scans == usual.scans and "culling" in plan.reason
 
 
 def test_one_slot_or_one_query_is_one_process_with_every_slot() -> None:

@@ -5,6 +5,7 @@ resumed split job runs only its unfinished batches."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -130,3 +131,29 @@ def test_resume_runs_only_the_batches_without_a_table(
             assert again[name][0] != mtime and again[name][1] == body  # run again, same hits
         else:
             assert again[name] == (mtime, body), f"{name} was run again"
+
+
+def test_a_culling_job_runs_one_thread_per_process_and_gives_raw_blasts_hits(
+    client: TestClient, demo_16s, tmp_path: Path
+) -> None:
+    """-culling_limit: BLAST+'s threads keep other HSPs from run to run, so every process of
+    the job runs one thread (`domain.search_split.ONE_THREAD_OPTIONS`), still one per slot."""
+    query = fasta(demo_16s[10:16])
+    options = {"culling_limit": 2, "task": "blastn-short", "evalue": 10}
+    body = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
+    response = client.post("/api/jobs", json=body)
+    assert response.status_code == 202, response.text
+    job = wait_for_job(api_job(client), response.json()["id"])
+    assert job["phase"] == "completed", job
+    data_dir = Path(client.app.state.runtime.settings.data_dir)
+    plan = json.loads((data_dir / "jobs" / job["id"] / "plan.json").read_text())
+    threads = [b["argv"][b["argv"].index("-num_threads") + 1] for b in plan["batches"]]
+    assert threads == ["1", "1"] and [b["slots"] for b in plan["batches"]] == [1, 1]
+    assert "culling" in plan["split"]
+    query_file = tmp_path / "culling.fa"
+    query_file.write_text(query)
+    db = data_dir / "databases" / "demo-16s" / "demo-16s"
+    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6", "-culling_limit", "2"]
+    raw = run_tool("blastn", [*args, "-task", "blastn-short", "-evalue", "10"]).splitlines()
+    rows = client.get(f"/api/jobs/{job['id']}/download", params={"format": "tsv"}).text
+    assert rows.splitlines()[1:] == raw and len(raw) > 6

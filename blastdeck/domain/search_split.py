@@ -42,6 +42,10 @@ option sets (docs/performance.md): 0.83-0.98, where 1-thread processes gave 0.91
 slot's runner takes the next batch as soon as its process ends, so no slot idles while
 batches are left.
 
+A search with `-culling_limit` is split the same way, but every process runs one thread in
+one slot: with more, BLAST+ 2.12 keeps other HSPs from one run of the same command to the next
+(`ONE_THREAD_OPTIONS`).
+
 `-mt_mode 1` (threads split by queries, each thread scanning the database for its own queries)
 is what the processes of the second rule already do, with progress and resumability; within a
 process the plan always uses mode 0, so a process is exactly the BLAST command a user would
@@ -51,8 +55,8 @@ run, with its threads.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import accumulate, pairwise
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
@@ -83,6 +87,12 @@ THREADS_PER_HELD_SLOT = 2
 # finer progress than BLAST's own batches give (each process more pays a database scan).
 BATCH_LETTERS_SETTING = "batch_letters"
 MAX_BATCH_LETTERS = 10**12
+# Options whose search runs one BLAST thread per process: with -culling_limit, BLAST+ 2.12's
+# threads keep different HSPs from one run to the next (the same blastn-short command with
+# -num_threads 2 gave 3 different hit tables in 30 runs, with one thread 1; found by the
+# random searches against BLAST+). One thread is what a user's run without -num_threads
+# does, and gives the same hits every time.
+ONE_THREAD_OPTIONS = frozenset({"culling_limit"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,12 @@ class SplitPlan:
     scans: int  # the scans this plan pays (== blast_batches: the split costs no scan)
     mt_mode: int
     reason: str
+
+
+def one_thread_search(options: Mapping[str, object]) -> bool:
+    """Whether the search's options make every BLAST process run one thread
+    (`ONE_THREAD_OPTIONS`)."""
+    return any(options.get(name) is not None for name in ONE_THREAD_OPTIONS)
 
 
 def query_letters(lengths: Sequence[int], query_loc: str | None = None) -> list[int]:
@@ -162,13 +178,34 @@ def plan_split(
     batch_letters: int | None = None,
     task: str | None = None,
     ungapped: bool = False,
+    one_thread: bool = False,
 ) -> SplitPlan:
     """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots,
     searched with `-task task` (None: the program's default), `-ungapped` or not.
     `batch_letters` (the cluster's `batch_letters` setting) splits at that many letters
     instead of BLAST's own query batch size: finer progress, a database scan per process.
     Where BLAST's statistics are those of its query batch (`batch_bound_statistics`), the
-    plan is BLAST's own batches, whatever the slots and `batch_letters`."""
+    plan is BLAST's own batches, whatever the slots and `batch_letters`. `one_thread`: every
+    process runs one thread in one slot (`ONE_THREAD_OPTIONS`)."""
+    plan = _plan_split(program, letters, slots, batch_letters, task, ungapped)
+    if not one_thread:
+        return plan
+    batches = tuple(replace(b, threads=1, slots=1) for b in plan.batches)
+    why = (
+        "but one thread a process: with more, BLAST+ (2.12) culling (-culling_limit) keeps other "
+        "HSPs from one run of the same search to the next"
+    )
+    return replace(plan, batches=batches, reason=f"{plan.reason}; {why}")
+
+
+def _plan_split(
+    program: Program,
+    letters: Sequence[int],
+    slots: int,
+    batch_letters: int | None,
+    task: str | None,
+    ungapped: bool,
+) -> SplitPlan:
     if slots < 1:
         raise ValueError("slots must be at least 1")
     blast_size = blast_batch_letters(program, task)

@@ -29,6 +29,7 @@ from blastdeck.domain.options import blast_arguments, bool_word, validate_option
 from blastdeck.domain.programs import shape_of
 from blastdeck.domain.search_split import (
     SplitPlan,
+    one_thread_search,
     parse_batch_letters,
     plan_split,
     query_letters,
@@ -172,7 +173,9 @@ def job_split(
     query_loc, task = options.get("query_loc"), options.get("task")
     letters = query_letters([len(r.sequence) for r in records], str(query_loc or "") or None)
     ungapped = bool(options.get("ungapped"))
-    split = plan_split(ctx.program, letters, slots, batch_letters, task and str(task), ungapped)
+    task = task and str(task)
+    one_thread = one_thread_search(options)
+    split = plan_split(ctx.program, letters, slots, batch_letters, task, ungapped, one_thread)
     return records, split
 
 

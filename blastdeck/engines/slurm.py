@@ -32,6 +32,7 @@ from blastdeck.databases import storage_name
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.names import DEFAULT_NAMESPACE
+from blastdeck.domain.search_split import one_thread_search
 from blastdeck.engines import slurm_cluster as sc
 from blastdeck.engines import slurm_failures as failures
 from blastdeck.engines.base import (
@@ -272,11 +273,12 @@ class SlurmEngine:
         return write_batch_plan(ctx, self.cluster.slots)
 
     def _node_argv(self, ctx: JobContext, argv: list[str]) -> list[str]:
-        """The plan's argv with the nodes' BLAST and the task's CPUs."""
+        """The plan's argv with the nodes' BLAST and the task's CPUs (as threads, unless the
+        search runs one thread: `one_thread_search`)."""
         program = ctx.program.value
         tool = str(self.conf.blast_bin_dir / program) if self.conf.blast_bin_dir else program
         node = [tool, *argv[1:]]
-        if "-num_threads" in node:
+        if "-num_threads" in node and not one_thread_search(ctx.options):
             node[node.index("-num_threads") + 1] = str(self.conf.cpus_per_task)
         return node
 

@@ -273,6 +273,8 @@ def _write_xml2(job: ExportSources, sink: TextIO) -> None:
         for line in lines:
             stripped = line.strip()
             if stripped == _XML2_REPORT_OPEN:
+                if part == "head" and reports:  # BLAST leaves a blank line between reports
+                    sink.write("\n")
                 part = "reports"
                 reports += 1
             elif stripped == _XML2_CLOSE:
