@@ -58,6 +58,7 @@ from _common import (
     nearest_rank,
     parse_time,
     r3,
+    server_cpu_s,
     shown_path,
     stop_process_group,
     write_json,
@@ -478,15 +479,12 @@ def count_active(server: Server) -> int:
     )
 
 
-def cpu_ticks(pid: int) -> tuple[int, int] | None:
-    """(own utime+stime, reaped children's cutime+cstime) of a process, in clock ticks."""
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """`server_cpu_s` of any process (its own CPU, its reaped children's); None once gone."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            stat = fh.read()
+        return server_cpu_s(pid)
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
 def host_cpu_ticks() -> tuple[int, int]:
@@ -504,19 +502,19 @@ class CpuMeter:
 
     def __init__(self, roots: dict[str, list[int]]) -> None:
         self.roots = roots
-        self.before: dict[int, tuple[int, int]] = {}
+        self.before: dict[int, tuple[float, float]] = {}
         self.host_before = (0, 0)
         self.client_before = 0.0
         self.wall_before = 0.0
 
-    def _snapshot(self) -> dict[int, tuple[int, int]]:
-        found: dict[int, tuple[int, int]] = {}
+    def _snapshot(self) -> dict[int, tuple[float, float]]:
+        found: dict[int, tuple[float, float]] = {}
         for pids in self.roots.values():
             for root in pids:
                 for pid in [root, *descendants(root)]:
-                    ticks = cpu_ticks(pid)
-                    if ticks is not None:
-                        found[pid] = ticks
+                    spent = cpu_seconds(pid)
+                    if spent is not None:
+                        found[pid] = spent
         return found
 
     def start(self) -> None:
@@ -531,18 +529,18 @@ class CpuMeter:
         wall = time.monotonic() - self.wall_before
         out: dict[str, Any] = {}
         for role, pids in self.roots.items():
-            own = tools = 0
+            own = tools = 0.0
             for root in pids:
                 for pid in {root, *descendants(root)}:
                     if pid not in after:
                         continue
                     a_own, a_kids = after[pid]
-                    b_own, b_kids = self.before.get(pid, (0, 0))
+                    b_own, b_kids = self.before.get(pid, (0.0, 0.0))
                     own += a_own - b_own
                     tools += a_kids - b_kids
             out[role] = {
-                "python_cpu_s": round(own / CLK_TCK, 2),
-                "reaped_children_cpu_s": round(tools / CLK_TCK, 2),
+                "python_cpu_s": round(own, 2),
+                "reaped_children_cpu_s": round(tools, 2),
             }
         host_busy = (busy - self.host_before[0]) / CLK_TCK
         host_total = (total - self.host_before[1]) / CLK_TCK
