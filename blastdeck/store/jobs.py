@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, update
@@ -27,6 +27,7 @@ from blastdeck.domain.pipeline_model import (
     StepStatus,
     phases_with_status,
 )
+from blastdeck.store import job_lease
 from blastdeck.store.database import compress_fast, notify
 from blastdeck.store.job_steps import (
     StepEnd,
@@ -54,26 +55,7 @@ JOB_CHANGED_CHANNEL = "blastdeck_job_changed"
 
 log = logging.getLogger(__name__)
 
-# The statements a job's run makes before BLAST starts and at every lease renewal, built once
-# with bound parameters: building one (its clauses and cache key) took 3-4 times as long as
-# running it on SQLite, on the path between a submit and its BLAST processes.
-_CLAIM = (
-    update(JOB_TABLE)
-    .where(
-        JOB_TABLE.c.id == bindparam("job_id"),
-        JOB_TABLE.c.phase.not_in(_TERMINAL),
-        or_(
-            JOB_TABLE.c.lease_owner.is_(None),
-            JOB_TABLE.c.lease_owner == bindparam("owner"),
-            JOB_TABLE.c.lease_expires_at < bindparam("now"),
-        ),
-    )
-    .values(
-        lease_owner=bindparam("owner"),
-        lease_expires_at=bindparam("expires"),
-        updated_at=JOB_TABLE.c.updated_at,  # a lease renewal is no change to watch
-    )
-)
+# Built once with bound parameters (`job_lease.py` says why): a run reads it before its first step.
 _JOB_WITH_STEPS = select(Job).options(selectinload(Job.steps)).where(Job.id == bindparam("job_id"))
 
 
@@ -231,34 +213,24 @@ class JobStore(MaintenanceLog):
     def claim(self, job_id: str, owner: str, lease_s: int) -> bool:
         """Take (or renew) the right to run the job; False while another live process has it."""
         with self._sessions.begin() as s:
-            return _claim(s, job_id, owner, lease_s)
+            return job_lease.claim(s, job_id, owner, lease_s)
 
     def claim_and_get(self, job_id: str, owner: str, lease_s: int) -> Job | None:
         """`claim`, and the job as it is once claimed (None: not claimed), in one transaction:
         what a run reads before its first step."""
         with self._sessions.begin() as s:
-            return (
-                s.scalar(_JOB_WITH_STEPS, {"job_id": job_id})
-                if _claim(s, job_id, owner, lease_s)
-                else None
-            )
+            if not job_lease.claim(s, job_id, owner, lease_s):
+                return None
+            return s.scalar(_JOB_WITH_STEPS, {"job_id": job_id})
 
     def release_claim(self, job_id: str, owner: str) -> None:
         with self._sessions.begin() as s:
-            s.execute(
-                update(JOB_TABLE)
-                .where(JOB_TABLE.c.id == job_id, JOB_TABLE.c.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_at=None, updated_at=JOB_TABLE.c.updated_at)
-            )
+            job_lease.release(s, job_id, owner)
 
     def clear_claims(self) -> None:
         """Embedded mode owns its database alone: leases left by an earlier process are void."""
         with self._sessions.begin() as s:
-            s.execute(
-                update(Job)
-                .where(Job.lease_owner.is_not(None))
-                .values(lease_owner=None, lease_expires_at=None, updated_at=Job.updated_at)
-            )
+            job_lease.clear_all(s)
 
     def unclaimed_active(self) -> list[Job]:
         """Unfinished jobs that no live process is running: what a reconcile looks at."""
@@ -482,12 +454,6 @@ class JobStore(MaintenanceLog):
                 query = select(Job.id, Job.updated_at).where(Job.id.in_(chunk))
                 found.update((row.id, row.updated_at) for row in s.execute(query))
         return found
-
-
-def _claim(s: Session, job_id: str, owner: str, lease_s: int) -> bool:
-    now = utcnow()
-    params = {"job_id": job_id, "owner": owner, "now": now}
-    return bool(s.execute(_CLAIM, params | {"expires": now + timedelta(seconds=lease_s)}).rowcount)
 
 
 def _escape_like(text: str) -> str:
