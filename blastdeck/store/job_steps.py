@@ -25,7 +25,7 @@ from blastdeck.domain.pipeline_model import TERMINAL_PHASES, Phase, Step, StepSt
 from blastdeck.store.models import EVENT_TABLE, JOB_TABLE, STEP_TABLE, JobEvent, utcnow
 
 # The step rows' statements, built once with bound parameters (each transition of a job runs
-# them: building them took longer than running them, `store/jobs.py` says how much).
+# them: building them took longer than running them, `store/job_lease.py` says how much).
 _STEP_COLUMNS = ("status", "started_at", "completed_at", "duration_ms", "skip_reason")
 _READ_STEPS = select(STEP_TABLE.c.key, *(STEP_TABLE.c[c] for c in _STEP_COLUMNS)).where(
     STEP_TABLE.c.job_id == bindparam("job_id"),
