@@ -187,15 +187,14 @@ def plan_split(
     Where BLAST's statistics are those of its query batch (`batch_bound_statistics`), the
     plan is BLAST's own batches, whatever the slots and `batch_letters`. `one_thread`: every
     process runs one thread in one slot (`ONE_THREAD_OPTIONS`)."""
-    plan = _plan_split(program, letters, slots, batch_letters, task, ungapped)
+    plan = _plan_split(program, letters, slots, batch_letters, task, ungapped, one_thread)
     if not one_thread:
         return plan
-    batches = tuple(replace(b, threads=1, slots=1) for b in plan.batches)
     why = (
-        "but one thread a process: with more, BLAST+ (2.12) culling (-culling_limit) keeps other "
+        "one thread a process: with more, BLAST+ (2.12) culling (-culling_limit) keeps other "
         "HSPs from one run of the same search to the next"
     )
-    return replace(plan, batches=batches, reason=f"{plan.reason}; {why}")
+    return replace(plan, reason=f"{plan.reason} ({why})")
 
 
 def _plan_split(
@@ -205,25 +204,28 @@ def _plan_split(
     batch_letters: int | None,
     task: str | None,
     ungapped: bool,
+    one_thread: bool,
 ) -> SplitPlan:
     if slots < 1:
         raise ValueError("slots must be at least 1")
     blast_size = blast_batch_letters(program, task)
     what = f"{program.value} -task {task}" if task else program.value
     if batch_bound_statistics(program, ungapped):
-        return _blasts_own_batches(letters, slots, blast_size, what)
+        return _blasts_own_batches(letters, slots, blast_size, what, one_thread)
     size = batch_letters or blast_size
     own = blast_query_batches(letters, size)
     n = len(own)
     raw_scans = len(blast_query_batches(letters, blast_size))
     if n <= 1 and (len(letters) < 2 or slots < 2):
+        batches = _one_process(letters, slots, one_thread)
         return SplitPlan(
-            _one_process(letters, slots),
+            batches,
             raw_scans,
             raw_scans,
             MT_MODE_SPLIT_BY_DATABASE,
             f"{sum(letters):,} letters fit one {what} query batch ({size:,} letters): "
-            f"one BLAST process, its {slots} thread(s) sharing one scan of the database",
+            f"one BLAST process, its {1 if one_thread else slots} thread(s) sharing one scan "
+            "of the database",
         )
     if n <= 1:
         # Measured (bench/foundation.py, 50 16S queries vs 10,000 16S genes, 2 cores): one
@@ -235,7 +237,7 @@ def _plan_split(
         # docstring says why).
         parts = min(slots, len(letters))
         ranges = _equal_letters(letters, parts)
-        batches = _batches(letters, ranges, slots)
+        batches = _batches(letters, ranges, slots, one_thread)
         return SplitPlan(
             batches,
             raw_scans,
@@ -249,7 +251,7 @@ def _plan_split(
     ranges = _equal_letters(letters, n)
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
         ranges = own
-    batches = _batches(letters, ranges, slots)
+    batches = _batches(letters, ranges, slots, one_thread)
     whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
     return SplitPlan(
         batches,
@@ -262,13 +264,15 @@ def _plan_split(
     )
 
 
-def _one_process(letters: Sequence[int], slots: int) -> tuple[PlannedBatch, ...]:
-    """Every query in one BLAST process holding every slot, one thread each (none: no query)."""
-    return (PlannedBatch(0, len(letters), sum(letters), slots, slots),) if letters else ()
+def _one_process(letters: Sequence[int], slots: int, one_thread: bool) -> tuple[PlannedBatch, ...]:
+    """Every query in one BLAST process holding every slot, a thread each (`one_thread`: one
+    slot, one thread); none for no query."""
+    held = 1 if one_thread else slots
+    return (PlannedBatch(0, len(letters), sum(letters), held, held),) if letters else ()
 
 
 def _blasts_own_batches(
-    letters: Sequence[int], slots: int, blast_size: int, what: str
+    letters: Sequence[int], slots: int, blast_size: int, what: str, one_thread: bool
 ) -> SplitPlan:
     """A process per BLAST query batch, each as BLAST itself would search it (a single batch:
     one process with every slot as a thread)."""
@@ -278,15 +282,17 @@ def _blasts_own_batches(
         "over an ungapped search), so the job runs BLAST's own query batches, no finer"
     )
     if len(own) <= 1:
+        batches = _one_process(letters, slots, one_thread)
         return SplitPlan(
-            _one_process(letters, slots),
+            batches,
             len(own),
             len(own),
             MT_MODE_SPLIT_BY_DATABASE,
             f"{sum(letters):,} letters fit one {what} query batch ({blast_size:,} letters) and "
-            f"{why}: one BLAST process, its {slots} thread(s) sharing one scan of the database",
+            f"{why}: one BLAST process, its {1 if one_thread else slots} thread(s) sharing one "
+            "scan of the database",
         )
-    batches = _batches(letters, own, slots)
+    batches = _batches(letters, own, slots, one_thread)
     return SplitPlan(
         batches,
         len(own),
@@ -334,11 +340,13 @@ def _scans(letters: Sequence[int], ranges: Sequence[tuple[int, int]], size: int)
 
 
 def _batches(
-    letters: Sequence[int], ranges: Sequence[tuple[int, int]], slots: int
+    letters: Sequence[int], ranges: Sequence[tuple[int, int]], slots: int, one_thread: bool
 ) -> tuple[PlannedBatch, ...]:
     """The processes of a split job: each holds one slot (with fewer processes than slots, its
     share of them, so the job's processes hold them all) and runs `THREADS_PER_HELD_SLOT`
-    threads per slot it holds, at most every slot."""
+    threads per slot it holds, at most every slot (`one_thread`: one slot, one thread)."""
+    if one_thread:
+        return tuple(PlannedBatch(a, b, sum(letters[a:b]), 1, 1) for a, b in ranges)
     held = [1] * len(ranges)
     if len(ranges) < slots:
         share, extra = divmod(slots, len(ranges))
