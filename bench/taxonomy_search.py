@@ -1,13 +1,15 @@
 """Search within organisms: a filtered job's wall time against raw `blastn -taxidlist`.
 
-    .venv/bin/python bench/taxonomy_search.py [--rounds N] [--queries Q] [--data-root DIR]
+    .venv/bin/python bench/taxonomy_search.py [--rounds N] [--min-raw-seconds S] [--queries Q]
+        [--data-root DIR]
 
 Starts a real `blastdeck serve` (embedded default: SQLite, the local engine on all cores) with
 a fresh data dir, registers the bench databases by path (their taxids read with blastdbcmd:
 n3000 and n10000, seeds 7 and 19), and for every database x filter x option set runs, in
-interleaved rounds (the order of raw and job alternating), a filtered job and raw `blastn` with
-the same taxid list and the same threads (`-num_threads` = the local cluster's slots, as the
-job's batches hold them), with make-bench-data's 50 queries (`--queries` takes fewer):
+interleaved rounds (the order of raw and job alternating; at least N, and for a short cell as
+many as its raw search needs to sum S seconds, 15 by default), a filtered job and raw `blastn`
+with the same taxid list and the same threads (`-num_threads` = the local cluster's slots, as
+the job's batches hold them), with make-bench-data's 50 queries (`--queries` takes fewer):
 
 - filters: `taxids=Enterobacterales` (an order every database has; -taxidlist) and
   `negative_taxids=Pseudomonas` (a big genus; -negative_taxidlist)
@@ -29,6 +31,7 @@ is printed. Exit status: 0 every cell passes, 1 a cell fails, 2 the benchmark co
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import subprocess
@@ -53,6 +56,10 @@ OPTION_SETS: dict[str, dict[str, Any]] = {
     "ws16-e1e-10-max50": {"word_size": 16, "evalue": 1e-10, "max_target_seqs": 50},
 }
 TARGET = 1.05
+# A sub-second cell's rounds swing by +-15 % on a 2-core host (0.87-1.18 in one run), so its
+# median of 7 moved ~5 % between runs of the bench: short cells get more rounds, as many as
+# their raw search takes to sum MIN_RAW_S (a 0.75 s cell: 20), long ones keep --rounds.
+MIN_RAW_S = 15.0
 POLL_S = 0.25  # the wall time is read from finished_at: polling only costs the server CPU
 JOB_DEADLINE_S = 1800
 
@@ -111,7 +118,13 @@ def step_seconds(job: dict, key: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell, at least")
+    parser.add_argument(
+        "--min-raw-seconds",
+        type=float,
+        default=MIN_RAW_S,
+        help="more rounds for a short cell: as many as its raw search needs to sum this long",
+    )
     parser.add_argument("--queries", type=int, default=50, help="queries per job (of 50)")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
     # run_all.py passes every script --data DIR: used when it holds the datasets by name
@@ -137,7 +150,7 @@ def main() -> int:
                        if c["name"] == "local")  # fmt: skip
         cells = [c for c in prepare(server, args, datasets, work)
                  if c["filter"] in args.filters.split(",")]  # fmt: skip
-        measure(server, cells, args.rounds, threads)
+        measure(server, cells, args.rounds, threads, args.min_raw_seconds)
         health = server.health()
     except BenchError as exc:
         print(f"benchmark could not run: {exc}\n{server.log_tail()}", file=sys.stderr)
@@ -153,6 +166,7 @@ def main() -> int:
             "what": "filtered job wall time / raw blastn with the same taxid list and threads",
             "target": f"median ratio <= {TARGET} in every cell",
             "rounds": args.rounds,
+            "min_raw_seconds": args.min_raw_seconds,
             "queries_per_job": args.queries,
             "threads": threads,
             "environment": environment(health),
@@ -189,7 +203,9 @@ def prepare(server: Server, args: argparse.Namespace, datasets: list[str], work:
     return cells
 
 
-def measure(server: Server, cells: list[dict], rounds: int, threads: int) -> None:
+def measure(
+    server: Server, cells: list[dict], rounds: int, threads: int, min_raw_s: float
+) -> None:
     for cell in cells:  # a warm-up job per cell: its list file is what raw blastn reads
         job, _, _ = server.run_job(cell["dataset"], cell["query"].read_text(),
                                 {**cell["options"], **cell["taxa"]})  # fmt: skip
@@ -202,14 +218,18 @@ def measure(server: Server, cells: list[dict], rounds: int, threads: int) -> Non
         cell["listed_taxids"] = shown["database_taxids"]
         raw_out = cell["query"].with_name(f"{job['id']}.raw.tsv")
         argv = raw_argv(cell["prefix"], cell["query"], raw_out, cell["options"], cell["listing"])
-        run_raw(argv, cell["prefix"], threads)  # its wall time is the warm-up's: not kept
+        # Its wall time is the warm-up's (not kept); it sets how many rounds the cell gets.
+        warm_s, _ = run_raw(argv, cell["prefix"], threads)
+        cell["rounds"] = max(rounds, math.ceil(min_raw_s / max(warm_s, 0.01)))
         cell["argv"] = argv
         cell["hits_equal"] = sorted(raw_out.read_text().splitlines()) == server.tsv_rows(job["id"])
         cell["hits"] = len(raw_out.read_text().splitlines())
         print(f"warm-up {cell['dataset']} / {cell['filter']} / {cell['options_name']}: "
               f"{cell['hits']} HSPs, equal to raw: {cell['hits_equal']}", flush=True)  # fmt: skip
-    for i in range(rounds):
+    for i in range(max(cell["rounds"] for cell in cells)):
         for n, cell in enumerate(cells):
+            if i >= cell["rounds"]:
+                continue
             arms = ("raw", "job") if (i + n) % 2 == 0 else ("job", "raw")
             for arm in arms:
                 if arm == "raw":
@@ -235,8 +255,8 @@ def measure(server: Server, cells: list[dict], rounds: int, threads: int) -> Non
 
 def report(cells: list[dict]) -> list[dict[str, Any]]:
     rows = []
-    header = ("dataset", "filter", "options", "listed/expanded", "hits=", "raw s", "job s", "ratio",
-              "BLAST Run / raw", "CPU ratio")  # fmt: skip
+    header = ("dataset", "filter", "options", "rounds", "listed/expanded", "hits=", "raw s",
+              "job s", "ratio", "BLAST Run / raw", "CPU ratio")  # fmt: skip
     print("\n" + " | ".join(header))
     for cell in cells:
         ratios = [j / r for j, r in zip(cell["job_s"], cell["raw_s"], strict=True)]
@@ -252,6 +272,7 @@ def report(cells: list[dict]) -> list[dict[str, Any]]:
             "dataset": cell["dataset"],
             "filter": cell["filter"],
             "options": cell["options_name"],
+            "rounds": cell["rounds"],
             "blast_option": cell["listing"]["option"],
             "expanded_taxids": cell["expanded_taxids"],
             "listed_taxids": cell["listed_taxids"],
@@ -277,7 +298,7 @@ def report(cells: list[dict]) -> list[dict[str, Any]]:
         }
         rows.append(row)
         print(" | ".join(str(v) for v in (
-            row["dataset"], row["filter"], row["options"],
+            row["dataset"], row["filter"], row["options"], row["rounds"],
             f"{row['listed_taxids']}/{row['expanded_taxids']}", row["hits_equal_raw"],
             row["median_raw_s"], row["median_job_s"], row["median_ratio"],
             row["median_blast_run_ratio"], row["median_cpu_ratio"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Any
 
 from blastdeck.config import ClusterChanges, ClusterConfig, Settings
 from blastdeck.domain.clusters import HIDDEN_SETTING, Cluster, Pause
@@ -184,6 +185,14 @@ class ClusterRegistry:
             return Cluster.from_record(job.cluster_config)
         record = self._store.pin_job(job.id, self.get(job.cluster).record())
         return Cluster.from_record(record) if record else self.get(job.cluster)
+
+    def record_to_pin(self, name: str) -> dict[str, Any] | None:
+        """The cluster's definition as a job pins it (`JobStore.claim_and_get`, the pipeline's
+        first read); None for an unknown cluster, which `for_job` then reports."""
+        try:
+            return self.get(name).record()
+        except BlastDeckError:
+            return None
 
     # -- pauses ---------------------------------------------------------------------------------
 

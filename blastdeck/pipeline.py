@@ -101,7 +101,7 @@ class Pipeline:
         owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         lease_s = self._settings.lease_s
         try:
-            job = self._jobs.claim_and_get(job_id, owner, lease_s)
+            job = self._jobs.claim_and_get(job_id, owner, lease_s, self._clusters.record_to_pin)
         except OperationalError:
             log.warning("database unreachable; job %s will be tried again", job_id)
             return RetryAfter(self._settings.retry_backoff_s)
@@ -138,7 +138,9 @@ class Pipeline:
                 time.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_MAX_S)
                 try:
-                    claimed = self._jobs.claim_and_get(job_id, owner, self._settings.lease_s)
+                    claimed = self._jobs.claim_and_get(
+                        job_id, owner, self._settings.lease_s, self._clusters.record_to_pin
+                    )
                 except OperationalError:
                     if time.monotonic() + delay > deadline:
                         raise

@@ -235,6 +235,19 @@ def test_expand_includes_descendants_minus_exclusions(taxonomy: Taxonomy) -> Non
     assert np.array_equal(by_name.include, lists.include)
 
 
+def test_expand_of_taxa_apart_keeps_only_their_subtrees(taxonomy: Taxonomy) -> None:
+    """Included taxa far apart in the tree, an exclusion inside one and one outside both: the
+    mask spans the included subtrees' range only, and what lies between them stays out."""
+    lists = taxonomy.expand([562, 590, 9606], [83333, 10088])
+    assert lists.include.tolist() == sorted(
+        (subtree(562) | subtree(590) | subtree(9606)) - subtree(83333)
+    )
+    # An excluded ancestor (Enterobacterales) takes its included descendants out with it.
+    assert taxonomy.expand([562, 590, 9606], [91347]).include.tolist() == sorted(subtree(9606))
+    single = taxonomy.expand([TaxonRef(taxid=9606, descendants=False), 562], [])
+    assert single.include.tolist() == sorted(subtree(562) | {9606})
+
+
 def test_expand_with_nothing_included_is_a_negative_list(taxonomy: Taxonomy) -> None:
     lists = taxonomy.expand([], ["Homo sapiens", 10088])
     assert lists.include is None

@@ -215,13 +215,27 @@ class JobStore(MaintenanceLog):
         with self._sessions.begin() as s:
             return job_lease.claim(s, job_id, owner, lease_s)
 
-    def claim_and_get(self, job_id: str, owner: str, lease_s: int) -> Job | None:
+    def claim_and_get(
+        self,
+        job_id: str,
+        owner: str,
+        lease_s: int,
+        pin: Callable[[str], dict[str, Any] | None] | None = None,
+    ) -> Job | None:
         """`claim`, and the job as it is once claimed (None: not claimed), in one transaction:
-        what a run reads before its first step."""
+        what a run reads before its first step. A job that has no cluster definition pinned
+        yet (its first run) gets `pin(cluster name)` in the same transaction (None: nothing
+        to pin, e.g. the cluster is gone), as `ClusterStore.pin_job` would in one of its own;
+        the claim's row lock keeps any other writer of the pin out until it commits."""
         with self._sessions.begin() as s:
             if not job_lease.claim(s, job_id, owner, lease_s):
                 return None
-            return s.scalar(_JOB_WITH_STEPS, {"job_id": job_id})
+            job = s.scalar(_JOB_WITH_STEPS, {"job_id": job_id})
+            if job is not None and pin is not None and not job.cluster_config:
+                record = pin(job.cluster)
+                if record is not None:
+                    job.cluster_config = record
+            return job
 
     def release_claim(self, job_id: str, owner: str) -> None:
         with self._sessions.begin() as s:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -337,12 +337,7 @@ class Taxonomy:
         if not kept or everything:
             excluded = self._mark(dropped) if dropped else None
             return TaxidLists(None, excluded, include_taxa, exclude_taxa)
-        mask = np.zeros(len(index.order), dtype=bool)
-        for taxid, with_descendants in kept:
-            self._set(mask, taxid, with_descendants, True)
-        for taxid, with_descendants in dropped:
-            self._set(mask, taxid, with_descendants, False)
-        result = np.sort(np.asarray(index.order)[mask]).astype(np.int64)
+        result = self._mark(kept, dropped)
         if not len(result):
             raise BlastDeckError(
                 ErrorCode.TAXON_FILTER_EMPTY,
@@ -355,19 +350,31 @@ class Taxonomy:
     def _ref_taxid(self, ref: TaxonRef, field: str) -> int:
         return self.resolve(ref.taxid if ref.taxid is not None else ref.name or "", field=field)
 
-    def _set(self, mask: np.ndarray, taxid: int, with_descendants: bool, value: bool) -> None:
+    def _mark(
+        self, kept: Sequence[tuple[int, bool]], dropped: Sequence[tuple[int, bool]] = ()
+    ) -> np.ndarray:
+        """The sorted taxids of the `kept` taxa less those of the `dropped` (each with its
+        descendants where its flag says so). Each is a slice of the tree's pre-order, so the
+        mask spans only the kept slices' range: a mask over all ~2.6 million taxa cost a filter
+        on an order ~1.3 ms of its job's submit."""
         index = self._open()
-        if with_descendants:
-            mask[index.subtree_slice(taxid)] = value
-        else:
-            mask[int(index.pre[taxid])] = value
+        spans = [(self._span(index, t, d), True) for t, d in kept]
+        spans += [(self._span(index, t, d), False) for t, d in dropped]
+        low = min(start for (start, _), _ in spans[: len(kept)])
+        high = max(stop for (_, stop), _ in spans[: len(kept)])
+        mask = np.zeros(high - low, dtype=bool)
+        for (start, stop), value in spans:
+            mask[max(start, low) - low : max(min(stop, high) - low, 0)] = value
+        return np.sort(np.asarray(index.order[low:high])[mask]).astype(np.int64)
 
-    def _mark(self, refs: list[tuple[int, bool]]) -> np.ndarray:
-        index = self._open()
-        mask = np.zeros(len(index.order), dtype=bool)
-        for taxid, with_descendants in refs:
-            self._set(mask, taxid, with_descendants, True)
-        return np.sort(np.asarray(index.order)[mask]).astype(np.int64)
+    @staticmethod
+    def _span(index: TaxonomyIndex, taxid: int, with_descendants: bool) -> tuple[int, int]:
+        """The taxon's [start, stop) in the pre-order: its subtree, or itself alone."""
+        if with_descendants:
+            whole = index.subtree_slice(taxid)
+            return whole.start, whole.stop
+        start = int(index.pre[taxid])
+        return start, start + 1
 
     # -- many taxa ---------------------------------------------------------------------------
 
