@@ -40,6 +40,7 @@ from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, w
 from blastdeck.notifications import Notifications
 from blastdeck.pipeline import Pipeline
 from blastdeck.results import alignments, final_index
+from blastdeck.results.batch_indexing import index_finished
 from blastdeck.results.columns import (
     Source,
     TaxonCells,
@@ -53,7 +54,6 @@ from blastdeck.results.formats import ExportFormat
 from blastdeck.results.formatted_columns import formatted_rows
 from blastdeck.results.hsp_index import (
     HspTable,
-    index_batch_table,
     index_version,
     write_batch_index,
 )
@@ -343,22 +343,30 @@ class JobService:
         return self._indexes.table(job.id, work_dir, build)
 
     def _build_index(self, job: Job) -> None:
-        """The final index of a job completed before it existed: from its batch index files,
-        else its batch tables, else (when they are gone) its stored rows."""
+        """The final index of a completed job that has none yet (a small job's is made here, at
+        the first read): from its batch index files, its batch tables for the batches it
+        completed without indexing (`batch_indexing.py`), else (a job completed before HSPs
+        were indexed in columns, its tables gone) its stored rows."""
         work_dir = self._settings.jobs_dir / job.id
-        if not index_version(work_dir):
-            self._index_batches(job)
+        self._index_batches(job, work_dir)
         final_index.finalize(work_dir)
         final_index.drop_batch_files(work_dir)
 
-    def _index_batches(self, job: Job) -> None:
-        """The batch index files of a job completed before HSPs were indexed in columns."""
-        ctx = self._pipeline.context(job)
-        results = self._clusters.engine_for(ctx.cluster).collect(ctx)
+    def _index_batches(self, job: Job, work_dir: Path) -> None:
+        """Index the batches not indexed yet, from their tables or, for a job completed
+        before HSPs were indexed in columns whose tables are gone, its stored rows."""
+        try:
+            ctx = self._pipeline.context(job)
+            results = self._clusters.engine_for(ctx.cluster).collect(ctx)
+        except BlastDeckError:  # e.g. its cluster is gone: its index files are all there is
+            if index_version(work_dir):
+                return
+            raise
         if results.batches and all(b.table.exists() for b in results.batches):
-            for b in results.batches:
-                index_batch_table(ctx.work_dir, b.index, b.table, b.query_ids, b.query_offset)
+            index_finished(work_dir, results.batches)
             return
+        if index_version(work_dir):
+            return  # indexed while it ran; the tables went later
         molecule = shape_of(Program(job.program)).query
         records = parse_query(self._jobs.query_fasta(job.id) or "", molecule, UNLIMITED_QUERY)
         query_ids = [r.id for r in records]

@@ -29,13 +29,14 @@ from blastdeck.databases import DatabaseCatalog, database_files_missing
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
-from blastdeck.engines.base import DatabaseRef, Engine, JobContext, JobResults, TaxidListArg
+from blastdeck.engines.base import DatabaseRef, Engine, JobContext, TaxidListArg
 from blastdeck.files import write_atomically
 from blastdeck.job_metrics import JobMetrics
 from blastdeck.job_taxa import TAXID_LIST_FILE
 from blastdeck.lease_heartbeat import LeaseHeartbeat
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index, hsp_index
+from blastdeck.results.batch_indexing import completion_counts, index_finished
 from blastdeck.step_records import StepRecords
 from blastdeck.store.job_steps import StepEnd
 from blastdeck.store.jobs import JobStore
@@ -407,8 +408,10 @@ class Pipeline:
         while True:
             progress = engine.poll(ctx, handle)
             if progress.done != last_done:
-                # Indexed first: a reader told of a finished batch finds its hits at once.
-                self._index_finished(ctx, engine.collect(ctx))
+                # Indexed first: a reader told of a finished batch finds its hits at once. The
+                # last ones are counted, not indexed, before the job completes (_export).
+                if not progress.finished:
+                    index_finished(ctx.work_dir, engine.collect(ctx).batches)
                 last_done = progress.done
                 if progress.error is not None or not progress.finished:
                     self._jobs.set_progress(job.id, progress.done, progress.total)
@@ -433,16 +436,16 @@ class Pipeline:
             raise BlastDeckError(
                 ErrorCode.EXPORT_FAILED, f"{len(missing)} batch(es) finished without results"
             )
-        self._index_finished(ctx, results)
-        counts = hsp_index.batch_counts(ctx.work_dir)
+        counts = completion_counts(ctx.work_dir, results.batches)
         if counts is None or counts.hsps >= final_index.PRECOMPUTE_MIN_HSPS:
             if not records.write():  # a long export shows at once
                 raise _Cancelled
+            index_finished(ctx.work_dir, results.batches)
             counts = self._finalize(job, ctx)
-        # A smaller job's final index is written at the first read of its results, as for a
-        # job older than final indexes (`JobService.results_index`): its completion need not
-        # wait ~15 ms for some forty files, and its batch files read in milliseconds.
-        ended = StepEnd(Step.EXPORTING_RESULTS, f"{counts.hits} hits ({counts.hsps} HSPs) indexed")
+        # A smaller job's last batches and final index are written at the first read of its
+        # results, as for a job older than final indexes (`JobService.results_index`): its
+        # completion need not wait for them (batch_indexing.py).
+        ended = StepEnd(Step.EXPORTING_RESULTS, f"{counts.hits} hits ({counts.hsps} HSPs)")
         if not self._jobs.finish_completed(job.id, counts.hsps, counts.hits, ended, records.take()):
             final_index.discard(ctx.work_dir)
             raise _Cancelled
@@ -457,18 +460,6 @@ class Pipeline:
             return final_index.finalize(ctx.work_dir, stop=stop)
         except final_index.FinalizeStopped:
             raise _Cancelled from None
-
-    def _index_finished(self, ctx: JobContext, results: JobResults) -> None:
-        """Index each finished batch's HSPs once, while later batches still run: its columnar
-        file in the job's index (written whole, then renamed) is the record that it is done,
-        so neither the export step nor a resumed run indexes a batch twice."""
-        for batch in results.batches:
-            indexed = hsp_index.batch_index_file(ctx.work_dir, batch.index)
-            if not batch.table.exists() or indexed.exists():
-                continue
-            hsp_index.index_batch_table(
-                ctx.work_dir, batch.index, batch.table, batch.query_ids, batch.query_offset
-            )
 
     def _fail(
         self,

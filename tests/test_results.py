@@ -22,9 +22,16 @@ import pytest
 import blastdeck
 from blastdeck.blast_tools import DatabaseDir, run_tool, tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.results.batch_indexing import completion_counts, index_finished
 from blastdeck.results.exports import render_export
 from blastdeck.results.formats import ExportFormat, parse_export_format
-from blastdeck.results.hsp_index import load_hsp_table, write_batch_index
+from blastdeck.results.hsp_index import (
+    IndexCounts,
+    batch_counts,
+    index_batch_table,
+    load_hsp_table,
+    write_batch_index,
+)
 from blastdeck.results.hsps import (
     HSP_FIELDS,
     HSP_TABLE_OUTFMT,
@@ -32,6 +39,7 @@ from blastdeck.results.hsps import (
     TABLE_COLUMNS,
     Hsp,
     HspColumns,
+    count_table,
     query_cover,
     read_hsp_columns,
     read_hsps,
@@ -397,6 +405,64 @@ def test_columnar_reader_refuses_what_read_hsps_refuses(nucl_job: Job, tmp_path:
     short.write_text("".join([*lines[:row], "a\tb\n", *lines[row + 1 :]]))
     with pytest.raises(BlastDeckError, match="unreadable HSP row"):
         read_hsp_columns(short, batch.query_ids, 0)
+
+
+@pytest.mark.parametrize("which", ["nucl", "prot"])
+def test_a_counted_table_has_the_hsps_and_hits_of_its_index(
+    nucl_job: Job, prot_job: Job, which: str, tmp_path: Path
+) -> None:
+    """What a job's completion counts of a batch it did not index (count_table) is what the
+    batch's index file keeps (two queries sharing an id are two queries); mixed with indexed
+    batches (completion_counts), every batching's counts are those of all of them indexed."""
+    job = nucl_job if which == "nucl" else prot_job
+    for batching, batches in job.batchings.items():
+        everything, mixed = tmp_path / f"all-{batching}", tmp_path / f"mixed-{batching}"
+        finished = [
+            FinishedBatch(i, b.table, b.query_ids, b.query_offset) for i, b in enumerate(batches)
+        ]
+        for b in finished:
+            alone = tmp_path / f"alone-{batching}-{b.index}"
+            index_batch_table(alone, 0, b.table, b.query_ids, b.query_offset)
+            assert IndexCounts(*count_table(b.table, b.query_ids)) == batch_counts(alone)
+            index_batch_table(everything, b.index, b.table, b.query_ids, b.query_offset)
+        index_finished(mixed, finished[:1])  # the first indexed while the others ran
+        assert completion_counts(mixed, finished) == batch_counts(everything), batching
+        assert batch_counts(everything).hsps > 0
+
+
+def test_a_counted_table_is_checked_as_an_indexed_one(nucl_job: Job, tmp_path: Path) -> None:
+    (batch,) = nucl_job.batchings["1"]
+    with pytest.raises(BlastDeckError, match="in the batch list"):
+        count_table(batch.table, ["wrong", *batch.query_ids[1:]])
+    with pytest.raises(BlastDeckError, match="but the batch lists"):
+        count_table(batch.table, [*batch.query_ids, "extra"])
+    lines = batch.table.read_text().splitlines(keepends=True)
+    row = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    short = tmp_path / "short.tsv"
+    short.write_text("".join([*lines[:row], "a\tb\n", *lines[row + 1 :]]))
+    with pytest.raises(BlastDeckError, match="unreadable HSP row") as refused:
+        count_table(short, batch.query_ids)
+    assert refused.value.code is ErrorCode.EXPORT_FAILED
+    early = tmp_path / "early.tsv"
+    early.write_text("".join([lines[row], *lines]))
+    with pytest.raises(BlastDeckError, match="before any query"):
+        count_table(early, batch.query_ids)
+    # A tab inside a subject title is still one row of that subject.
+    fields = lines[row].split("\t")
+    fields[TABLE_COLUMNS.index("stitle")] += "\twith a tab"
+    tabbed = tmp_path / "tabbed.tsv"
+    tabbed.write_text("".join([*lines[:row], "\t".join(fields), *lines[row + 1 :]]))
+    assert count_table(tabbed, batch.query_ids) == count_table(batch.table, batch.query_ids)
+    legacy = _legacy_table(batch.table, tmp_path / "legacy.tsv")
+    assert count_table(legacy, batch.query_ids) is None  # indexed instead (read_hsps)
+
+
+@dataclass(frozen=True)
+class FinishedBatch:  # a batch as the engines collect it (engines.base.BatchResult)
+    index: int
+    table: Path
+    query_ids: tuple[str, ...]
+    query_offset: int
 
 
 def test_protein_hits_do_not_depend_on_batching(prot_job: Job) -> None:

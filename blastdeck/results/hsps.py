@@ -201,6 +201,45 @@ def read_hsp_columns(
     lines sorted into comments and rows by comprehensions rather than a loop with a branch per
     line (a batch's last table is indexed while its job waits: 10 -> 6 ms at 2,500 rows).
     None for a legacy table (`read_hsps` derives its qcovs)."""
+    laid_out = _table_layout(table, query_ids)
+    if laid_out is None:
+        return None
+    lines, row_lines, positions = laid_out
+    field_count = len(TABLE_COLUMNS)
+    rows = [lines[i].split("\t") for i in row_lines]
+    for k in [k for k, parts in enumerate(rows) if len(parts) != field_count]:
+        line = lines[row_lines[k]]  # a tab in a subject title, or a broken row
+        try:
+            rows[k] = split_table_row(line, field_count)  # type: ignore[call-overload]
+        except ValueError as exc:
+            raise _error(table, f"unreadable HSP row {line[:120]!r} ({exc})") from exc
+    return _columns(table, rows, (positions + query_offset).tolist())
+
+
+def count_table(table: Path, query_ids: Sequence[str]) -> tuple[int, int] | None:
+    """A finished batch's HSPs and hits ((query, subject) pairs) as its index would count
+    them, with the same checks of its layout and rows, without converting a column: what a
+    job's completion needs of a batch it has not indexed (~1.5 against ~12 ms at 2,500
+    rows). None for a legacy table."""
+    laid_out = _table_layout(table, query_ids)
+    if laid_out is None:
+        return None
+    lines, row_lines, positions = laid_out
+    tabs = len(TABLE_COLUMNS) - 1
+    heads = [lines[i].split("\t", 2) for i in row_lines]
+    for line in [lines[i] for i in row_lines if lines[i].count("\t") < tabs]:
+        found = line.count("\t") + 1
+        raise _error(table, f"unreadable HSP row {line[:120]!r} ({found} columns)")
+    pairs = set(zip(positions.tolist(), [head[1] for head in heads], strict=True))
+    return len(row_lines), len(pairs)
+
+
+def _table_layout(
+    table: Path, query_ids: Sequence[str]
+) -> tuple[list[str], list[int], np.ndarray] | None:
+    """A batch table's lines, the lines of its HSP rows and each row's query (its place in
+    the batch), once its `# Query:` lines are checked against the batch's queries; None for a
+    legacy table."""
     with open(table, encoding="utf-8", errors="replace", newline="") as handle:
         text = handle.read()
     # The lines a file iterated with newline="" gives (\n, \r\n or \r), without their ends.
@@ -220,18 +259,11 @@ def read_hsp_columns(
     if row_lines and (not starts or row_lines[0] < starts[0]):
         line = lines[row_lines[0]]
         raise _error(table, f"an HSP row comes before any query: {line[:120]!r}")
-    rows = [lines[i].split("\t") for i in row_lines]
-    for k in [k for k, parts in enumerate(rows) if len(parts) != field_count]:
-        line = lines[row_lines[k]]  # a tab in a subject title, or a broken row
-        try:
-            rows[k] = split_table_row(line, field_count)  # type: ignore[call-overload]
-        except ValueError as exc:
-            raise _error(table, f"unreadable HSP row {line[:120]!r} ({exc})") from exc
     if len(starts) != len(query_ids):
         raise _error(table, f"it holds {len(starts)} queries but the batch lists {len(query_ids)}")
     # Each row's query: the last "# Query:" line before it.
     positions = np.searchsorted(np.array(starts), np.array(row_lines, dtype=np.int64), "right")
-    return _columns(table, rows, (positions - 1 + query_offset).tolist())
+    return lines, row_lines, positions - 1
 
 
 def _columns(table: Path, rows: list[list[str]], query_index: list[int]) -> HspColumns:
