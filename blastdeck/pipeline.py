@@ -335,17 +335,20 @@ class Pipeline:
                 records.end(ended)
             return StepEnd(Step.SUBMITTING, "already submitted")
         was_waiting = job.phase in (Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
-        if not was_waiting:
-            self._start(records, Step.SUBMITTING, ended)
+        defer = not getattr(engine, "submit_leaves_process", True)  # a plugin's: written first
+        if not was_waiting and not records.start(Step.SUBMITTING, ended, defer=defer):
+            raise _Cancelled
         key = submit_lock_key(ctx.cluster.name, ctx.namespace, self._settings.lock_prefix)
         pause = self._clusters.pause_of(ctx.cluster.name, ctx.namespace)
         if pause is not None:  # waits before the lock, with no deadline: a pause is deliberate
+            self._write_before_waiting(records)
             note = f"{pause.message()}; waiting to be resumed"
             if not self._jobs.set_waiting(job.id, pause.waiting_for(ctx.namespace, key), note):
                 raise _Cancelled
             return RetryAfter(PAUSE_RECHECK_S * random.uniform(0.5, 1.0))
         token = new_lock_token(job.id)
         if not self._lock.acquire(key, token, self._settings.lock_ttl_s):
+            self._write_before_waiting(records)
             return self._wait_for_slot(job, ctx, key)
         slot_wait = job.phase == Phase.WAITING_FOR_SUBMIT_SLOT and job.wait_started_at
         waited = utcnow() - job.wait_started_at if slot_wait else None
@@ -358,6 +361,12 @@ class Pipeline:
             self._lock.release(key, token)
         where = f"{ctx.cluster.name}/{ctx.namespace}"  # the handle is written with this end
         return StepEnd(Step.SUBMITTING, f"submitted to {where} ({handle})", engine_handle=handle)
+
+    def _write_before_waiting(self, records: StepRecords) -> None:
+        """The transitions that wait (a deferred submit's start), before the job says what it
+        waits for: written after it, they would set its phase back."""
+        if not records.write():
+            raise _Cancelled
 
     def _wait_for_slot(self, job: Job, ctx: JobContext, key: str) -> Outcome:
         holder = self._lock.holder(key)

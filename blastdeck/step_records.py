@@ -3,7 +3,8 @@
 The steps before the submit (preparing, warming up, configuring, staging) usually take a few
 milliseconds each, and a transaction per transition cost about as much again (~10 ms a job).
 So their transitions wait here: they are written with the next one that cannot wait (the
-submit's start, whose work leaves the process, and the running step's), by a timer once a
+submit's start when its work leaves the process, SLURM's sbatch; else the running step's,
+which the local engine's submit start waits for too), by a timer once a
 step has run for `WRITE_AFTER_S` (a database being staged or a huge query set being split
 shows as running within that time), or with how the run stops (a failure or a cancel, in
 its own transaction: on a full disk, the one that finds room). The export's start and the
@@ -39,14 +40,15 @@ class StepRecords:
         self._timer: threading.Timer | None = None
         self._refused = False  # a start was refused: a cancel was requested
 
-    def start(self, step: Step, ended: StepEnd | None) -> bool:
+    def start(self, step: Step, ended: StepEnd | None, defer: bool = False) -> bool:
         """Record a step's start after the previous step's end; False when a cancel was
-        requested (seen now, or when a waiting start was written)."""
+        requested (seen now, or when a waiting start was written). `defer`: let it wait as a
+        quick step's does (a submit that stays in this process)."""
         with self._mutex:
             if self._refused:
                 return False
             self._pending.append(StepStart(step, ended))
-            if step in DEFERRABLE:
+            if defer or step in DEFERRABLE:
                 if self._timer is None:
                     self._timer = threading.Timer(WRITE_AFTER_S, self.write)
                     self._timer.daemon = True

@@ -11,11 +11,13 @@ import threading
 import time
 from pathlib import Path
 
-from blastdeck.blast_tools import run_tool
+from blastdeck.blast_tools import DatabaseDir, run_tool
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.programs import Molecule, Program
+from blastdeck.engines import blast_process
 from blastdeck.engines.base import DatabaseRef, JobContext
-from blastdeck.engines.blast_process import BLAST_NICE, lower_priority
+from blastdeck.engines.batch_plan import read_batch_plan
+from blastdeck.engines.blast_process import BLAST_NICE, BlastProcesses, BlastRun, lower_priority
 from blastdeck.engines.local import LocalEngine
 from blastdeck.engines.slots import HostSlots
 from tests.conftest import fasta
@@ -139,3 +141,62 @@ def test_a_split_process_holds_one_slot_while_it_runs_two_threads(
             engine.wait(ctx, handle, 1.0)
         progress = engine.poll(ctx, handle)
     assert progress.error is None and progress.done == progress.total == len(batches)
+
+
+def test_a_submit_kills_what_an_earlier_server_process_left_running(
+    tmp_path: Path, demo_16s
+) -> None:
+    """A server that died after starting a job's BLAST but before recording its submit leaves
+    processes running with their pid files: the next submit of that job kills them (and drops
+    their partial outputs) before it starts its own."""
+    ctx = _context(tmp_path, demo_16s)
+    engine = LocalEngine(ctx.cluster, tmp_path / "scratch")
+    engine.configure(ctx)
+    engine.stage_db(ctx)
+    batches = ctx.work_dir / "batches"
+    # Stands in for the orphan's BLAST: its command line names the batches dir, as BLAST's does.
+    sleeper = ["python3", "-c", "import time; time.sleep(60)", str(batches)]
+    orphan = subprocess.Popen(sleeper, start_new_session=True)
+    try:
+        cmdline = Path(f"/proc/{orphan.pid}/cmdline")
+        while str(batches).encode() not in cmdline.read_bytes():  # until it has exec'ed
+            time.sleep(0.01)
+        (batches / "batch_000.pid").write_text(str(orphan.pid))
+        (batches / "batch_000.hits.tsv.part").write_text("half a table")
+        handle = engine.submit(ctx, timeout_s=30)
+        assert orphan.wait(timeout=10) == -9  # SIGKILL
+        deadline = time.monotonic() + LONG_S
+        while not engine.poll(ctx, handle).finished:
+            engine.wait(ctx, handle, 1.0)
+            assert time.monotonic() < deadline
+        assert engine.poll(ctx, handle).error is None
+        assert not list(batches.glob("*.part")) and not list(batches.glob("*.pid"))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            orphan.kill()
+        orphan.wait()
+
+
+def test_a_cancel_while_a_process_starts_kills_it(tmp_path: Path, demo_16s, monkeypatch) -> None:
+    """A batch's process is started outside its run's mutex: a cancel that comes while it
+    starts (made to, here, right after the real process exists) is seen once it is recorded,
+    and the process is killed rather than left to run."""
+    ctx = _context(tmp_path, demo_16s)
+    LocalEngine(ctx.cluster, tmp_path / "scratch").configure(ctx)
+    batch = read_batch_plan(ctx.work_dir)[0]
+    run, started = BlastRun(), []
+    real_popen = subprocess.Popen
+
+    def popen_then_cancel(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started.append(proc)
+        run.cancel()
+        return proc
+
+    monkeypatch.setattr(blast_process.subprocess, "Popen", popen_then_cancel)
+    processes = BlastProcesses(HostSlots(tmp_path / "slots", 1))
+    sleeper = ["python3", "-c", "import time; time.sleep(60)"]
+    begun = time.monotonic()
+    assert processes._one(run, batch, sleeper, DatabaseDir(tmp_path), "wb") is None
+    assert time.monotonic() - begun < 30 and started[0].returncode == -9
+    assert not batch.pid_file.exists()

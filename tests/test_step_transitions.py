@@ -146,6 +146,40 @@ def test_quick_steps_are_written_with_the_submits_start_each_with_its_own_time(
     ]
 
 
+def test_a_deferred_submit_start_is_written_with_the_running_start(store, monkeypatch) -> None:
+    """A submit that stays in this process (the local engine's) lets its start wait: with the
+    quick steps before it and the running step's start, one commit, each with its own time."""
+    monkeypatch.setattr(step_records, "WRITE_AFTER_S", 60)  # no timer in this test
+    store, commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    before = len(commits)
+    assert records.start(Step.STAGING_DB, None)
+    staged = StepEnd(Step.STAGING_DB, "warm copy reused", skipped=True)
+    assert records.start(Step.SUBMITTING, staged, defer=True)
+    submitted_at = utcnow()
+    assert len(commits) == before  # nothing written yet
+    handed = StepEnd(Step.SUBMITTING, "submitted", at=submitted_at, engine_handle="local:1:j")
+    assert records.start(Step.RUNNING, handed)
+    assert len(commits) - before == 1
+    steps = steps_of(store, job_id)
+    assert steps["submitting"].status == "completed" and steps["running"].status == "running"
+    assert steps["submitting"].started_at <= submitted_at == steps["submitting"].completed_at
+    assert store.engine_handle(job_id) == "local:1:j"
+
+
+def test_a_slow_deferred_submit_shows_as_submitting_within_the_timer(store) -> None:
+    store, _commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    assert records.start(Step.SUBMITTING, None, defer=True)  # a submit blocked, say
+    deadline = time.monotonic() + 5
+    while steps_of(store, job_id)["submitting"].status != "running":
+        assert time.monotonic() < deadline, "the timer never wrote the start"
+        time.sleep(0.01)
+    assert store.get(job_id).phase == Phase.SUBMITTING.value
+
+
 def test_a_slow_quick_step_shows_as_running_within_the_timer(store) -> None:
     store, _commits = store
     job_id = new_job(store)

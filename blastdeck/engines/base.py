@@ -143,6 +143,13 @@ class JobResults:
 
 
 class Engine(Protocol):
+    # Whether `submit` hands work to something outside this process (sbatch): the pipeline
+    # then records the submit's start before calling it, so a process that dies meanwhile
+    # leaves a job that says a submit may have happened. Otherwise (the local engine, whose
+    # BLAST processes a cancel or the next submit kills) the start is written with the running
+    # step's, or by the quick steps' timer when the submit takes longer (step_records.py).
+    submit_leaves_process: bool
+
     def wait(self, ctx: JobContext, handle: str, timeout_s: float) -> None:
         """Return when the run may have moved on (a batch ended, one failed), or after at most
         `timeout_s`. The caller polls next: an engine that cannot tell sleeps its poll period."""

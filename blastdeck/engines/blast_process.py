@@ -152,21 +152,25 @@ class BlastProcesses:
         """Start one process of the batch and wait for it: (exit status, CPU seconds), or None
         when the run was cancelled before or while it ran. Its stderr goes to the batch's
         (`mode` "ab": after the earlier steps')."""
+        if run.cancelled:
+            return None
+        # Started outside the run's mutex, so the runners of a job start their processes side
+        # by side (a start takes a few ms); a cancel that came meanwhile is seen just after.
+        with batch.stderr_file.open(mode) as err:
+            proc = subprocess.Popen(
+                self._limited(argv),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=where.env(),
+                cwd=where.path,
+                process_group=0,
+            )
+        lower_priority(proc.pid)
         with run.mutex:
-            if run.cancelled:
-                return None
-            with batch.stderr_file.open(mode) as err:
-                proc = subprocess.Popen(
-                    self._limited(argv),
-                    stdout=subprocess.DEVNULL,
-                    stderr=err,
-                    env=where.env(),
-                    cwd=where.path,
-                    process_group=0,
-                )
             run.procs[batch.index] = proc
-            lower_priority(proc.pid)
-            write_atomically(batch.pid_file, str(proc.pid))
+            if run.cancelled:  # cancel() killed those it knew of: this one is ours to kill
+                kill_group(proc.pid)
+        write_atomically(batch.pid_file, str(proc.pid))
         ended = _wait_with_cpu(proc)
         with run.mutex:
             run.procs.pop(batch.index, None)

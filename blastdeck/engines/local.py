@@ -62,6 +62,8 @@ from blastdeck.engines.staging import (
 
 
 class LocalEngine:
+    submit_leaves_process = False  # its BLAST processes: killed by a cancel or the next submit
+
     def __init__(self, cluster: Cluster, scratch_root: Path) -> None:
         self.cluster = cluster
         self.scratch = _scratch_dir(cluster, scratch_root)
@@ -126,6 +128,9 @@ class LocalEngine:
         """Hand the batches to runner threads: nothing here can block for long, but the
         hand-over still checks its deadline (the submit must not outlive its lock)."""
         deadline = time.monotonic() + timeout_s
+        # BLAST processes an earlier process of this server started for the job and left
+        # running when it died before it recorded the submit (nothing when there are none).
+        kill_recorded(ctx.work_dir)
         run = BlastRun()
         self._runs[ctx.job_id] = run
         where = ctx.search_dir("staged", [self._warm_dir(ctx.one(d)) for d in ctx.searched])

@@ -76,6 +76,7 @@ STAGE_QUEUE_WAIT_S = 120.0  # a staging job queued longer is dropped: tasks copy
 
 class SlurmEngine:
     poll_interval_s = 0.25  # SLURM tells nothing when a task ends: its state files are polled
+    submit_leaves_process = True  # sbatch
 
     def __init__(self, cluster: Cluster, scratch_root: Path) -> None:
         self.cluster = cluster
