@@ -225,13 +225,13 @@ def count_table(table: Path, query_ids: Sequence[str]) -> tuple[int, int] | None
     if laid_out is None:
         return None
     lines, row_lines, positions = laid_out
-    tabs = len(TABLE_COLUMNS) - 1
-    heads = [lines[i].split("\t", 2) for i in row_lines]
-    for line in [lines[i] for i in row_lines if lines[i].count("\t") < tabs]:
-        found = line.count("\t") + 1
-        raise _error(table, f"unreadable HSP row {line[:120]!r} ({found} columns)")
-    pairs = set(zip(positions.tolist(), [head[1] for head in heads], strict=True))
-    return len(row_lines), len(pairs)
+    rows = [lines[i] for i in row_lines]
+    short = next((row for row in rows if row.count("\t") < len(TABLE_COLUMNS) - 1), None)
+    if short is not None:
+        found = short.count("\t") + 1
+        raise _error(table, f"unreadable HSP row {short[:120]!r} ({found} columns)")
+    subjects = [row.split("\t", 2)[1] for row in rows]
+    return len(rows), len(set(zip(positions.tolist(), subjects, strict=True)))
 
 
 def _table_layout(

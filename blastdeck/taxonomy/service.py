@@ -358,13 +358,14 @@ class Taxonomy:
         mask spans only the kept slices' range: a mask over all ~2.6 million taxa cost a filter
         on an order ~1.3 ms of its job's submit."""
         index = self._open()
-        spans = [(self._span(index, t, d), True) for t, d in kept]
-        spans += [(self._span(index, t, d), False) for t, d in dropped]
-        low = min(start for (start, _), _ in spans[: len(kept)])
-        high = max(stop for (_, stop), _ in spans[: len(kept)])
+        keep = [self._span(index, taxid, descendants) for taxid, descendants in kept]
+        low, high = min(start for start, _ in keep), max(stop for _, stop in keep)
         mask = np.zeros(high - low, dtype=bool)
-        for (start, stop), value in spans:
-            mask[max(start, low) - low : max(min(stop, high) - low, 0)] = value
+        for start, stop in keep:
+            mask[start - low : stop - low] = True
+        for taxid, descendants in dropped:  # clipped to the kept range (may miss it entirely)
+            start, stop = self._span(index, taxid, descendants)
+            mask[max(start, low) - low : max(min(stop, high) - low, 0)] = False
         return np.sort(np.asarray(index.order[low:high])[mask]).astype(np.int64)
 
     @staticmethod
