@@ -36,6 +36,7 @@ from blastdeck.notifications import Notifications
 from blastdeck.pipeline import RetryAfter
 from blastdeck.redis_keys import maintenance_key
 from blastdeck.runtime import Runtime, metrics_observations
+from blastdeck.startup_heap import freeze_startup_heap
 from blastdeck.store.database import make_engine, make_session_factory
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.notifications import NotificationStore
@@ -63,6 +64,7 @@ def worker_runtime() -> Runtime:
     if _runtime is None or _runtime_pid != os.getpid():
         _runtime = Runtime(_settings or load_settings())
         _runtime_pid = os.getpid()
+        freeze_startup_heap()  # this process runs jobs for hours: startup_heap.py says why
     return _runtime
 
 

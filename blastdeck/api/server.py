@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from blastdeck.api.heap_freeze import FreezeHeapAfterFirstRequest
 from blastdeck.runtime import Runtime
+from blastdeck.startup_heap import freeze_startup_heap
 
 # Open event streams never end by themselves: give them this long, then stop anyway.
 GRACEFUL_SHUTDOWN_S = 5
@@ -27,6 +30,10 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
         super().__init__(config)
         self._runtime = runtime
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        freeze_startup_heap()  # the app's own start is done: what it made stays (startup_heap)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._runtime.begin_shutdown()
@@ -75,7 +82,7 @@ def install_log_redaction() -> None:
 
 def serve(app: FastAPI, runtime: Runtime, host: str, port: int, **options: Any) -> None:
     config = uvicorn.Config(
-        app,
+        FreezeHeapAfterFirstRequest(app),
         host=host,
         port=port,
         log_level="warning",
