@@ -31,12 +31,12 @@ from celery.signals import worker_ready, worker_shutdown
 
 from blastdeck.config import Settings, load_settings
 from blastdeck.executors.celery import PURGE_TASK, RECONCILE_TASK, RUN_JOB_TASK, celery_conf
+from blastdeck.interpreter import freeze_startup_heap, hand_over_the_gil_sooner
 from blastdeck.notification_delivery import DeliveryLoop
 from blastdeck.notifications import Notifications
 from blastdeck.pipeline import RetryAfter
 from blastdeck.redis_keys import maintenance_key
 from blastdeck.runtime import Runtime, metrics_observations
-from blastdeck.startup_heap import freeze_startup_heap
 from blastdeck.store.database import make_engine, make_session_factory
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.notifications import NotificationStore
@@ -64,7 +64,8 @@ def worker_runtime() -> Runtime:
     if _runtime is None or _runtime_pid != os.getpid():
         _runtime = Runtime(_settings or load_settings())
         _runtime_pid = os.getpid()
-        freeze_startup_heap()  # this process runs jobs for hours: startup_heap.py says why
+        freeze_startup_heap()  # this process runs jobs for hours: interpreter.py says why
+        hand_over_the_gil_sooner()
     return _runtime
 
 

@@ -1,5 +1,5 @@
 """An ASGI wrapper that freezes the serving process's heap once its first request has ended
-(`startup_heap.py` says why): FastAPI builds what each route needs to validate and serialize
+(`interpreter.py` says why): FastAPI builds what each route needs to validate and serialize
 on the first request it matches, ~650 pydantic validators and serializers that live as long
 as the process."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from blastdeck.startup_heap import freeze_startup_heap
+from blastdeck.interpreter import freeze_startup_heap
 
 
 class FreezeHeapAfterFirstRequest:

@@ -19,8 +19,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from blastdeck.api.heap_freeze import FreezeHeapAfterFirstRequest
+from blastdeck.interpreter import freeze_startup_heap, hand_over_the_gil_sooner
 from blastdeck.runtime import Runtime
-from blastdeck.startup_heap import freeze_startup_heap
 
 # Open event streams never end by themselves: give them this long, then stop anyway.
 GRACEFUL_SHUTDOWN_S = 5
@@ -33,7 +33,9 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        freeze_startup_heap()  # the app's own start is done: what it made stays (startup_heap)
+        # The app's own start is done: what it made stays, and now it serves (interpreter.py)
+        freeze_startup_heap()
+        hand_over_the_gil_sooner()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._runtime.begin_shutdown()

@@ -1,12 +1,13 @@
 """The serving process freezes what it holds for its life out of the cyclic GC's scans
-(`startup_heap.py`): once started, and again once its first request has ended (FastAPI builds
-each route's validators then)."""
+(`interpreter.py`): once started, and again once its first request has ended (FastAPI builds
+each route's validators then); and it hands the GIL over sooner."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from starlette.testclient import TestClient
 from blastdeck.api.app import create_app
 from blastdeck.api.heap_freeze import FreezeHeapAfterFirstRequest
 from blastdeck.api.server import _Server
+from blastdeck.interpreter import GIL_SWITCH_INTERVAL_S
 from blastdeck.runtime import Runtime
 from tests.conftest import make_settings
 
@@ -28,9 +30,11 @@ from tests.conftest import make_settings
 def unfrozen() -> Iterator[None]:
     """Each test starts with nothing frozen and leaves nothing frozen: a frozen test session
     would keep every cycle its later tests drop."""
+    interval = sys.getswitchinterval()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    sys.setswitchinterval(interval)
 
 
 def tracked(obj: object) -> bool:
@@ -69,7 +73,7 @@ def test_a_first_request_that_fails_still_freezes() -> None:
     assert wrapper.frozen and gc.get_freeze_count() > 0
 
 
-def test_blastdeck_serve_freezes_once_its_app_has_started(tmp_path: Path) -> None:
+def test_serve_freezes_and_switches_sooner_once_its_app_has_started(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     runtime = Runtime(settings)
     config = uvicorn.Config(create_app(settings, runtime), log_level="warning", lifespan="on")
@@ -77,17 +81,20 @@ def test_blastdeck_serve_freezes_once_its_app_has_started(tmp_path: Path) -> Non
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
 
-    async def start_then_stop() -> int:
+    async def start_then_stop() -> tuple[int, float]:
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             assert not serving.done()
             await asyncio.sleep(0.01)
-        count = gc.get_freeze_count()
+        count, interval = gc.get_freeze_count(), sys.getswitchinterval()
         server.should_exit = True
         await serving
-        return count
+        return count, interval
 
+    assert sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S
     try:
-        assert asyncio.run(start_then_stop()) > 0
+        frozen, interval = asyncio.run(start_then_stop())
+        assert frozen > 0
+        assert interval == pytest.approx(GIL_SWITCH_INTERVAL_S)
     finally:
         sock.close()
