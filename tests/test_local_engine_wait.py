@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -155,7 +156,9 @@ def test_a_submit_kills_what_an_earlier_server_process_left_running(
     engine.stage_db(ctx)
     batches = ctx.work_dir / "batches"
     # Stands in for the orphan's BLAST: its command line names the batches dir, as BLAST's does.
-    sleeper = ["python3", "-c", "import time; time.sleep(60)", str(batches)]
+    # This interpreter, not `python3` from PATH: a pyenv shim is a chain of execs, and during
+    # each exec the command line reads empty, so the orphan would look like someone else's.
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)", str(batches)]
     orphan = subprocess.Popen(sleeper, start_new_session=True)
     try:
         cmdline = Path(f"/proc/{orphan.pid}/cmdline")
@@ -195,7 +198,7 @@ def test_a_cancel_while_a_process_starts_kills_it(tmp_path: Path, demo_16s, monk
 
     monkeypatch.setattr(blast_process.subprocess, "Popen", popen_then_cancel)
     processes = BlastProcesses(HostSlots(tmp_path / "slots", 1))
-    sleeper = ["python3", "-c", "import time; time.sleep(60)"]
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
     begun = time.monotonic()
     assert processes._one(run, batch, sleeper, DatabaseDir(tmp_path), "wb") is None
     assert time.monotonic() - begun < 30 and started[0].returncode == -9
