@@ -102,8 +102,12 @@ def test_submits_to_different_clusters_overlap(deployment: Deployment, query: st
     d.wait_marker(a, "submit-start")
     d.wait_marker(b, "submit-start")
     assert not d.marker(a, "submit-end").exists() and not d.marker(b, "submit-end").exists()
+    # A local submit's start is written with the running step's, or by the steps' timer once
+    # the submit has taken WRITE_AFTER_S (step_records.py): shown within that, not at once.
     for job_id in (a, b):
-        assert d.get(job_id)["phase"] == "submitting"
+        wait_for_job(d.get, job_id, until=lambda j: j["phase"] == "submitting", timeout=10)
+    assert not d.marker(a, "submit-end").exists() and not d.marker(b, "submit-end").exists()
+    for job_id in (a, b):
         d.release(job_id)
     for job_id in (a, b):
         assert wait_for_job(d.get, job_id)["phase"] == "completed"
