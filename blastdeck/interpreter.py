@@ -40,3 +40,9 @@ def freeze_startup_heap() -> None:
 
 def hand_over_the_gil_sooner() -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
+def settle_long_running_process() -> None:
+    """Both, once the process has started and is about to serve or run jobs."""
+    freeze_startup_heap()
+    hand_over_the_gil_sooner()

@@ -31,7 +31,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from blastdeck.config import Settings, load_settings
 from blastdeck.executors.celery import PURGE_TASK, RECONCILE_TASK, RUN_JOB_TASK, celery_conf
-from blastdeck.interpreter import freeze_startup_heap, hand_over_the_gil_sooner
+from blastdeck.interpreter import settle_long_running_process
 from blastdeck.notification_delivery import DeliveryLoop
 from blastdeck.notifications import Notifications
 from blastdeck.pipeline import RetryAfter
@@ -64,8 +64,7 @@ def worker_runtime() -> Runtime:
     if _runtime is None or _runtime_pid != os.getpid():
         _runtime = Runtime(_settings or load_settings())
         _runtime_pid = os.getpid()
-        freeze_startup_heap()  # this process runs jobs for hours: interpreter.py says why
-        hand_over_the_gil_sooner()
+        settle_long_running_process()  # this process runs jobs for hours: interpreter.py
     return _runtime
 
 

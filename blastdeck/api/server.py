@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from blastdeck.api.heap_freeze import FreezeHeapAfterFirstRequest
-from blastdeck.interpreter import freeze_startup_heap, hand_over_the_gil_sooner
+from blastdeck.interpreter import settle_long_running_process
 from blastdeck.runtime import Runtime
 
 # Open event streams never end by themselves: give them this long, then stop anyway.
@@ -33,9 +33,7 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        # The app's own start is done: what it made stays, and now it serves (interpreter.py)
-        freeze_startup_heap()
-        hand_over_the_gil_sooner()
+        settle_long_running_process()  # the app's own start is done: now it serves
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._runtime.begin_shutdown()
