@@ -92,11 +92,14 @@ class JobDownloads:
                 archives = isinstance(fmt, PerQueryZip) or needs_archives(fmt)
                 results = self._results_of(job, archives)
                 paths = [b.archive for b in results.batches], results.database_dir, out
+                query_loc = job.options.get("query_loc")
                 if isinstance(fmt, PerQueryZip):
-                    render_per_query_zip(fmt, job.id, *paths)
+                    render_per_query_zip(fmt, job.id, *paths, query_loc=query_loc)
                 else:
                     tables = [b.table for b in results.batches]
-                    render_export(fmt, tables, *paths, on_draft=rendering.drafting)
+                    render_export(
+                        fmt, tables, *paths, on_draft=rendering.drafting, query_loc=query_loc
+                    )
         except BaseException:
             rendering.finish()
             self.deleted_meanwhile(job.id)

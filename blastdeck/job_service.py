@@ -20,6 +20,7 @@ from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import parse_query, to_fasta
 from blastdeck.domain.job_titles import clean_title, default_title
+from blastdeck.domain.option_rules import check_query_loc_reaches_queries
 from blastdeck.domain.options import validate_options
 from blastdeck.domain.pipeline_model import JobSource, Phase, Step, StepStatus, is_terminal
 from blastdeck.domain.programs import (
@@ -124,6 +125,7 @@ class JobService:
             )
         blast_options, taxa = split_taxon_options(request.options)
         options = self._cap_hits(validate_options(program, blast_options))
+        check_query_loc_reaches_queries(options, [(r.id, len(r.sequence)) for r in records])
         entrez = request.entrez_query
         job_taxa = self._job_taxa(taxa, entrez, databases) if taxa or entrez else None
         self._check_quota(viewer)

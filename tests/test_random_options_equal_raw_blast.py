@@ -214,10 +214,10 @@ def random_value(rng: random.Random, spec: OptionSpec, program: Program, queries
         return rng.random() < 0.5
     if spec.kind is OptionKind.CHOICE:
         return rng.choice(spec.choices_for(program))
-    if spec.kind is OptionKind.RANGE:
-        shortest = min(len(s) for _, s in queries)
-        start = rng.randint(1, shortest - 1)
-        return f"{start}-{rng.randint(start + 1, shortest)}"
+    if spec.kind is OptionKind.RANGE:  # a START past a query's end is refused (test_query_loc)
+        lengths = [len(s) for _, s in queries]
+        start = rng.randint(1, min(lengths) - 1)
+        return f"{start}-{rng.randint(start + 1, max(lengths) + 10)}"  # BLAST cuts the STOP
     picks: dict[str, list[Any]] = {
         "evalue": [1000, 10, 1, 1e-3, 1e-10, 1e-30, 0.5],
         "max_target_seqs": [1, 2, 5, 10, 25, 500],
@@ -439,6 +439,8 @@ def check(case: Case, env: dict[str, Any], findings: Findings) -> None:
             per_query_blind(fmt, text)
             for text in (download.text, formatted_by_blast(case, env, listed))
         )
+        if query_loc := case.options.get("query_loc"):
+            blast = stretch_lengths(blast, query_loc)
         if job["progress"]["batches_total"] > 1:  # README: a batch's masks are its own
             ours = masks_blind(ours, blast)
         if download.status_code != 200 or ours != blast:
@@ -480,6 +482,24 @@ def formatted_by_blast(case: Case, env: dict[str, Any], listed: tuple[str, set[i
         argv, capture_output=True, text=True, cwd=env["work"], env=BLAST_ENV, timeout=RAW_TIMEOUT_S
     )
     return done.stdout
+
+
+# A query's length in XML, JSON and XML2, as BLAST writes one element per line.
+QUERY_LENGTH = re.compile(
+    r'^(\s*(?:<BlastOutput_query-len>|<Iteration_query-len>|<query-len>|"query_len": ))(\d+)', re.M
+)
+
+
+def stretch_lengths(text: str, query_loc: str) -> str:
+    """blast_formatter's report with each query's length the stretch `-query_loc` searched, as
+    the search's own output gives it (and the job's download: README, "What identical to BLAST+
+    means"); blast_formatter gives the whole query's."""
+    start, stop = (int(n) for n in query_loc.split("-"))
+
+    def stretch(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{min(int(m.group(2)), stop) - start + 1}"
+
+    return QUERY_LENGTH.sub(stretch, text)
 
 
 def per_query_blind(fmt: str, text: str) -> str:

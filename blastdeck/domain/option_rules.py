@@ -7,11 +7,15 @@ ungapped searches with composition-based statistics.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.option_table import COMPOSITION_PROGRAMS, GAPPED_PROTEIN_PROGRAMS
+from blastdeck.domain.option_table import (
+    COMPOSITION_PROGRAMS,
+    GAPPED_PROTEIN_PROGRAMS,
+    query_range,
+)
 from blastdeck.domain.programs import PROGRAM_SHAPES, Program
 
 # Gap costs (open, extend) BLAST+ 2.12 has statistics for, per matrix (its error output), and
@@ -205,6 +209,37 @@ COMBINATION_CHECKS: tuple[Callable[[Program, Mapping[str, object]], None], ...] 
     _check_protein_gap_costs,
     _check_nucleotide_scoring,
 )
+
+
+# Queries named in a query_loc refusal; the rest are counted.
+_SHORT_QUERIES_NAMED = 5
+
+
+def check_query_loc_reaches_queries(
+    options: Mapping[str, object], queries: Sequence[tuple[str, int]]
+) -> None:
+    """Refuse a `query_loc` that starts past the end of a query ((id, length) pairs).
+
+    BLAST+ 2.12 leaves such a query out of its report without a word (its batch's other
+    queries are searched), and fails ("Empty CBlastQueryVector") when every query of a run is
+    that short: a mistake either way, so it is said before the job runs. A STOP past a query's
+    end is BLAST's to cut, as it does, to the query's last letter."""
+    if not isinstance(query_loc := options.get("query_loc"), str):
+        return
+    start, _ = query_range(query_loc)
+    short = [(name, length) for name, length in queries if length < start]
+    if not short:
+        return
+    shown = short[:_SHORT_QUERIES_NAMED]
+    named = ", ".join(f"{name or '(unnamed)'} ({length:,} letters)" for name, length in shown)
+    more = len(short) - _SHORT_QUERIES_NAMED
+    raise option_error(
+        "query_loc",
+        f"query_loc {query_loc} starts at position {start:,}, after the end of "
+        f"{len(short):,} of the {len(queries):,} queries: {named}"
+        f"{f' and {more:,} more' if more > 0 else ''}. BLAST would leave such a query out of "
+        "its report; give a START within every query, or search those queries in another job.",
+    )
 
 
 def option_error(name: str, message: str) -> BlastDeckError:

@@ -14,6 +14,12 @@ from blastdeck.domain.programs import PROGRAM_SHAPES, Program
 INT32_MAX = 2_147_483_647  # BLAST+ parses integer options into a C int; larger is refused
 
 
+def query_range(query_loc: str) -> tuple[int, int]:
+    """A validated `query_loc` (`START-STOP`, 1-based, inclusive) as (start, stop)."""
+    start, _, stop = query_loc.partition("-")
+    return int(start), int(stop)
+
+
 class OptionKind(StrEnum):
     FLOAT = "float"
     INT = "int"

@@ -60,6 +60,7 @@ from dataclasses import dataclass, replace
 from itertools import accumulate, pairwise
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.option_table import query_range
 from blastdeck.domain.programs import Program
 
 # BLAST+ 2.12's GetQueryBatchSize (blast_input_aux.cpp), letters of query per query batch.
@@ -127,8 +128,7 @@ def query_letters(lengths: Sequence[int], query_loc: str | None = None) -> list[
     START-STOP` (1-based, inclusive) keeps of it."""
     if not query_loc:
         return list(lengths)
-    start_text, _, stop_text = query_loc.partition("-")
-    start, stop = int(start_text), int(stop_text)
+    start, stop = query_range(query_loc)
     return [max(0, min(n, stop) - start + 1) for n in lengths]
 
 

@@ -15,6 +15,7 @@ from typing import TextIO
 from blastdeck.blast_tools import BlastToolError, DatabaseDir, as_database_dir, run_tool
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.export_renders import FOLLOW_POLL_S
+from blastdeck.results.query_lengths import searched_lengths
 
 # Batches formatted at once by a download: blast_formatter is single-threaded, and a download
 # of a job of several batches waits for it, not for the copy. Two: a 2-core host's worth,
@@ -34,6 +35,8 @@ class ExportSources:
     archives: tuple[Path, ...]
     blastdb_dir: Path | DatabaseDir
     scratch: Path
+    # The job's `-query_loc`: the formatter's query lengths are set to the searched stretch's.
+    query_loc: str | None = None
     # Called once the first batch's formatter has written its first line: what is written
     # from then on may be read by a download (`export_renders.py`), so a formatter that fails
     # at once is answered with its code first.
@@ -67,9 +70,12 @@ class ExportSources:
             for _ in range(FORMAT_AHEAD):
                 start_next()
             first = True
+            fix = searched_lengths(self.query_loc)
             while ahead:
                 dest, formatting = ahead.popleft()
                 lines = _followed_lines(dest, formatting)
+                if fix is not None:
+                    lines = map(fix, lines)
                 if first:  # its formatter has written, or failed: it fails before any byte
                     lines = itertools.chain([next(lines, "")], lines)
                     self.started()

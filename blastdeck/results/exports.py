@@ -47,13 +47,16 @@ def render_export(
     blastdb_dir: Path | DatabaseDir,
     out: Path,
     on_draft: Callable[[Path], None] = lambda draft: None,
+    query_loc: str | None = None,
 ) -> Path:
     """Write the whole job's results in `fmt` to `out` (atomically) and return `out`.
 
     `tables` and `archives` are the batches' hit tables and archives in query order (archives
     are only read for formats that `needs_archives`); `blastdb_dir` is where the database's
     basename resolves for `blast_formatter`. `on_draft` is told the file being written, which
-    becomes `out` whole, once readers may follow it (it is written in order). Failures raise
+    becomes `out` whole, once readers may follow it (it is written in order). `query_loc` is the
+    job's, whose searched stretch is each query's length in XML, XML2 and JSON
+    (`query_lengths.py`). Failures raise
     `BlastDeckError` (EXPORT_FAILED, or UNKNOWN_FORMAT for a format name that is not one of
     `ExportFormat`) and leave `out` as it was.
     """
@@ -72,7 +75,9 @@ def render_export(
             announce = functools.partial(on_draft, draft)
             if fmt not in _FORMATTED:
                 announce()
-            sources = ExportSources(tuple(tables), tuple(archives), blastdb_dir, Path(scratch))
+            sources = ExportSources(
+                tuple(tables), tuple(archives), blastdb_dir, Path(scratch), query_loc
+            )
             writer(dataclasses.replace(sources, started=announce), sink)
             sink.flush()
             os.fsync(sink.fileno())  # the rename must never expose a half-written file

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +33,7 @@ from blastdeck.blast_tools import BlastToolError, DatabaseDir, as_database_dir, 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.export_sources import ENCODING, export_error, open_text
 from blastdeck.results.exports import JSON_QUERY_ID, XML2_QUERY_ID, storage_full
+from blastdeck.results.query_lengths import searched_lengths
 
 _BATCH_BASE = "batch"
 
@@ -80,9 +81,11 @@ def render_per_query_zip(
     archives: Sequence[Path],
     blastdb_dir: Path | DatabaseDir,
     out: Path,
+    query_loc: str | None = None,
 ) -> Path:
     """Write the zip of `archives` (the job's batches, in query order) to `out`, atomically;
-    `base` names its files (NCBI: the RID). Failures raise `BlastDeckError` (EXPORT_FAILED,
+    `base` names its files (NCBI: the RID); `query_loc` is the job's (its stretch is each
+    query's length, `query_lengths.py`). Failures raise `BlastDeckError` (EXPORT_FAILED,
     STORAGE_FULL) and leave `out` as it was."""
     if not archives:
         raise BlastDeckError(ErrorCode.EXPORT_FAILED, "There are no batch results to export.")
@@ -94,7 +97,8 @@ def render_per_query_zip(
             tempfile.TemporaryDirectory(prefix=".export-", dir=out.parent) as scratch,
             zipfile.ZipFile(draft, "x", zipfile.ZIP_DEFLATED) as zf,
         ):
-            _write_zip(_KINDS[kind], base, archives, blastdb_dir, Path(scratch), zf)
+            fix = searched_lengths(query_loc)
+            _write_zip(_KINDS[kind], base, archives, blastdb_dir, Path(scratch), zf, fix)
         with open(draft, "rb") as done:
             os.fsync(done.fileno())  # the rename must never expose a half-written file
         os.replace(draft, out)
@@ -113,6 +117,7 @@ def _write_zip(
     blastdb_dir: Path | DatabaseDir,
     scratch: Path,
     zf: zipfile.ZipFile,
+    fix: Callable[[str], str] | None,
 ) -> None:
     """Every batch formatted first (the index, written first as BLAST lists it before its
     reports, needs the job's count), then copied into the zip one file at a time."""
@@ -132,7 +137,7 @@ def _write_zip(
         for name in names:
             reports += 1
             with zf.open(f"{base}_{reports}.{kind.suffix}", "w") as sink:
-                _copy_report(kind, batch_dir / name, offset, sink)
+                _copy_report(kind, batch_dir / name, offset, sink, fix)
         shutil.rmtree(batch_dir)
 
 
@@ -177,9 +182,13 @@ def _read_lines(path: Path) -> list[str]:
         raise export_error(f"blast_formatter wrote no {path.name}") from None
 
 
-def _copy_report(kind: _Kind, path: Path, offset: int, sink: IO[bytes]) -> None:
+def _copy_report(
+    kind: _Kind, path: Path, offset: int, sink: IO[bytes], fix: Callable[[str], str] | None
+) -> None:
     with open_text(path) as src:
         for line in src:
+            if fix is not None:
+                line = fix(line)
             if m := kind.query_id.match(line.rstrip("\n")):
                 number = offset + int(m.group(2))
                 line = f"{m.group(1)}Query_{number}{m.group(3)}{line[m.end() :]}"
