@@ -226,7 +226,6 @@ def _job(rng: random.Random, now: datetime, users: list[dict[str, str]]) -> tupl
         "cluster": cluster,
         "namespace": rng.choice(namespaces),
         "options": {"num_threads": threads},
-        "query_fasta": "",
         "query_count": rng.randint(1, 500),
         "query_letters": rng.randint(100, 500_000),
         "phase": phase,

@@ -220,7 +220,9 @@ def test_a_big_query_is_stored_with_fast_compression_on_postgresql(demo_16s) -> 
             job_id = store.create(new).id
             with engine.connect() as connection:
                 method = connection.execute(
-                    sa_text("SELECT pg_column_compression(query_fasta) FROM jobs WHERE id = :id"),
+                    sa_text(
+                        "SELECT pg_column_compression(fasta) FROM job_queries WHERE job_id = :id"
+                    ),
                     {"id": job_id},
                 ).scalar()
             assert method == "lz4"  # pglz, PostgreSQL's default, is ~5x slower to write

@@ -103,6 +103,7 @@ def test_upgrade_scopes_names_and_renames_jobs(engine: sa.Engine) -> None:
     assert revision == schema_head()  # 0007 and every migration after it
     if engine.dialect.name == "postgresql":  # room for the longest qualified name
         long_name = f"@{'g' * 64}/{'n' * 64}"
+        jobs = sa.Table("jobs", sa.MetaData(), autoload_with=engine)  # the head's columns
         with engine.begin() as conn:
             conn.execute(dbs.insert().values(fill(dbs, name=long_name, path="/x")))
             conn.execute(jobs.insert().values(fill(jobs, id="job-long", database=long_name)))

@@ -178,7 +178,7 @@ def test_days_statuses_and_percentiles_over_rows_of_other_days(setup) -> None:
             s.add(
                 Job(
                     id=str(uuid.uuid4()), program="blastn", database="other-db",
-                    cluster="hpc", namespace="team", options={}, query_fasta="",
+                    cluster="hpc", namespace="team", options={},
                     query_count=1, query_letters=10, phase=phase,
                     created_at=datetime(2025, 3, 1 + i % 3, 12, tzinfo=UTC),
                     run_ms=run_ms[i] if i < len(run_ms) else None,

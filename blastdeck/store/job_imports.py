@@ -9,7 +9,7 @@ from datetime import datetime
 from blastdeck.domain.pipeline_model import STEPS, JobSource, Phase, Step, StepStatus
 from blastdeck.store.database import compress_fast
 from blastdeck.store.jobs import JobStore, NewJob
-from blastdeck.store.models import Job, JobEvent, JobStep
+from blastdeck.store.models import Job, JobEvent, JobQuery, JobStep
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def create_imported(
         hits_total=hits_total,
         created_at=steps[0].started_at,
         finished_at=finished,
-        **new.__dict__,
+        **new.row_fields(),
     )
     job.steps = []
     for position, step in enumerate(STEPS):
@@ -65,6 +65,7 @@ def create_imported(
         compress_fast(s)
         s.add(job)
         s.flush()
+        s.add(JobQuery(job_id=job_id, fasta=new.query_fasta))
         s.add(_event(job_id, "created", Phase.QUEUED, None, created_message, job.created_at))
         for record in steps:
             if record.step is Step.COMPLETED:

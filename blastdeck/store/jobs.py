@@ -42,6 +42,7 @@ from blastdeck.store.models import (
     STEP_TABLE,
     Job,
     JobEvent,
+    JobQuery,
     JobStep,
     LegacyHsp,
     utcnow,
@@ -74,6 +75,10 @@ class NewJob:
     taxon_filter: dict[str, Any] | None = None
     databases: list[str] | None = None  # several databases: all of them (database: the first)
     notify: list[dict[str, Any]] | None = None  # its end's outbox rows: store/notifications.py
+
+    def row_fields(self) -> dict[str, Any]:
+        """Its values for the `jobs` row: all but the queries, which are a `JobQuery`'s."""
+        return {k: v for k, v in self.__dict__.items() if k != "query_fasta"}
 
 
 class JobStore(MaintenanceLog):
@@ -177,7 +182,7 @@ class JobStore(MaintenanceLog):
     # -- creating and deleting ---------------------------------------------------------------
 
     def create(self, new: NewJob) -> Job:
-        job = Job(id=str(uuid.uuid4()), phase=Phase.QUEUED.value, **new.__dict__)
+        job = Job(id=str(uuid.uuid4()), phase=Phase.QUEUED.value, **new.row_fields())
         job.steps = [
             JobStep(key=step.value, position=i, status=StepStatus.PENDING.value)
             for i, step in enumerate(STEPS)
@@ -186,6 +191,7 @@ class JobStore(MaintenanceLog):
             compress_fast(s)
             s.add(job)
             s.flush()
+            s.add(JobQuery(job_id=job.id, fasta=new.query_fasta))
             add_event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
             _ = job.owner  # loaded while the session is open: the job is read after it ends
         return job  # as stored (not read again: the submit waits for this before enqueueing)
@@ -196,6 +202,7 @@ class JobStore(MaintenanceLog):
             s.execute(delete(LegacyHsp).where(LegacyHsp.job_id == job_id))
             s.execute(delete(JobEvent).where(JobEvent.job_id == job_id))
             s.execute(delete(JobStep).where(JobStep.job_id == job_id))
+            s.execute(delete(JobQuery).where(JobQuery.job_id == job_id))
             s.execute(delete(Job).where(Job.id == job_id))
 
     def cluster_load(self) -> dict[tuple[str, str], int]:
@@ -443,7 +450,7 @@ class JobStore(MaintenanceLog):
     def query_fasta(self, job_id: str) -> str | None:
         """The job's queries as submitted (normalized FASTA); None once the job is gone."""
         with self._sessions() as s:
-            return s.scalar(select(Job.query_fasta).where(Job.id == job_id))
+            return s.scalar(select(JobQuery.fasta).where(JobQuery.job_id == job_id))
 
     def cancel_requested(self, job_id: str) -> bool:
         """Whether a cancel was asked for (True once the job is gone): one column, no steps."""
