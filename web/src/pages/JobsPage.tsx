@@ -119,23 +119,27 @@ export function JobsPage() {
       {list.error && !paused && <ErrorNote error={list.error} testId="jobs-error" />}
 
       <div className="card table-card">
-        <table className="table" data-testid="jobs-table">
+        <table className="table jobs-table" data-testid="jobs-table">
           <thead>
             <tr>
               <th>Job</th>
               <th>Title</th>
-              <th>Program</th>
-              <th>Database</th>
-              {showOwner && <th title="Who submitted the job">Owner</th>}
-              <th className="num" title="Sequences in the job's query">
+              <th className="wide-only">Program</th>
+              <th className="wide-only">Database</th>
+              {showOwner && (
+                <th className="wide-only" title="Who submitted the job">
+                  Owner
+                </th>
+              )}
+              <th className="num wide-only" title="Sequences in the job's query">
                 Queries
               </th>
-              <th className="num" title="Hits (one per query and subject), counted once the job has completed">
+              <th className="num wide-only" title="Hits (one per query and subject), counted once the job has completed">
                 Hits
               </th>
               <th>Status</th>
-              <th>Created</th>
-              <th className="num">Duration</th>
+              <th className="wide-only">Created</th>
+              <th className="num wide-only">Duration</th>
               <th className="actions">Actions</th>
             </tr>
           </thead>
@@ -207,16 +211,16 @@ function JobRow({ job, now, showOwner, onOpen, onCancel, onDelete, onDuplicate }
       <td className="truncate" title={job.title ?? ''}>
         {job.title}
       </td>
-      <td>{job.program}</td>
-      <td>{(job.databases?.length ? job.databases : [job.database]).join(' + ')}</td>
+      <td className="wide-only">{job.program}</td>
+      <td className="wide-only">{(job.databases?.length ? job.databases : [job.database]).join(' + ')}</td>
       {showOwner && (
-        <td data-testid="job-row-owner">{job.owner ?? <span className="muted">no account</span>}</td>
+        <td className="wide-only" data-testid="job-row-owner">{job.owner ?? <span className="muted">no account</span>}</td>
       )}
-      <td className="num" data-testid="job-row-queries" title={plural(job.query_count, 'query', 'queries')}>
+      <td className="num wide-only" data-testid="job-row-queries" title={plural(job.query_count, 'query', 'queries')}>
         {formatCount(job.query_count)}
       </td>
       <td
-        className="num"
+        className="num wide-only"
         data-testid="job-row-hits"
         title={job.hits_total == null ? 'counted once the job has completed' : plural(job.hits_total, 'hit')}
       >
@@ -225,8 +229,8 @@ function JobRow({ job, now, showOwner, onOpen, onCancel, onDelete, onDuplicate }
       <td>
         <StatusBadge status={job.status} testId="job-row-status" />
       </td>
-      <td className="nowrap">{formatDateTime(job.created_at)}</td>
-      <td className="num nowrap">{formatDuration(jobDurationMs(job, now))}</td>
+      <td className="nowrap wide-only">{formatDateTime(job.created_at)}</td>
+      <td className="num nowrap wide-only">{formatDuration(jobDurationMs(job, now))}</td>
       <td className="actions nowrap">
         {active && (
           <button type="button" className="btn btn-small" onClick={onCancel} data-testid="cancel-job" disabled={job.phase === 'cancelling'}>

@@ -1,0 +1,60 @@
+"""The Jobs page on narrow windows (Chromium via Playwright, a real `blastdeck serve`): every
+job's status and its actions stay in view without scrolling sideways, from a phone's width to a
+laptop's, where every column is shown."""
+
+# ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import Server, fasta, wait_for_job
+
+# The page fixtures of the main e2e module (its checks on page errors and CSP reports too).
+from tests.test_web_e2e import browser, built_app, page  # noqa: F401
+
+TITLE = "A fairly long title, as researchers give their searches, for a narrow screen"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_16s) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("e2e-jobs-narrow") / "data", None)
+    running.start()
+    for n in range(3):
+        body = {"program": "blastn", "database": "demo-16s", "query": fasta(demo_16s[n : n + 1])}
+        response = httpx.post(f"{running.url}/api/jobs", json=body | {"title": f"{TITLE} {n}"})
+        assert response.status_code == 202, response.text
+        wait_for_job(running.job, response.json()["id"])
+    yield running
+    running.kill()
+
+
+@pytest.mark.parametrize("width", [360, 420, 600, 1280])
+def test_every_jobs_status_and_actions_are_in_view(server: Server, page: Page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{server.url}/jobs")
+    rows = page.get_by_test_id("job-row")
+    expect(rows).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+    for row in rows.all():
+        for part in (row.get_by_test_id("job-row-status"), row.get_by_test_id("delete-job"),
+                     row.get_by_test_id("duplicate-job"), row.get_by_role("link")):  # fmt: skip
+            expect(part).to_be_visible()
+            box = part.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+                width,
+                box,
+            )
+    program = page.get_by_role("columnheader", name="Program")
+    if width >= 1000:  # a laptop's window: every column
+        expect(program).to_be_visible()
+        expect(rows.first.get_by_test_id("job-row-hits")).to_be_visible()
+    else:  # what is left out there is on the job's page
+        expect(program).to_be_hidden()
+    job_id = rows.first.get_attribute("data-job-id")
+    rows.first.get_by_test_id("job-row-status").click()  # the whole entry opens the job
+    expect(page).to_have_url(f"{server.url}/jobs/{job_id}")
