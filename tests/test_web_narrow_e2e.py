@@ -1,6 +1,7 @@
-"""The Jobs page on narrow windows (Chromium via Playwright, a real `blastdeck serve`): every
+"""Narrow windows (Chromium via Playwright, a real `blastdeck serve`): on the Jobs page every
 job's status and its actions stay in view without scrolling sideways, from a phone's width to a
-laptop's, where every column is shown."""
+laptop's, where every column is shown; no page of the app is wider than a phone's window (a
+job's tabs wrap, a table inside a card scrolls within it)."""
 
 # ruff: noqa: F811  (pytest injects the imported `page` fixture by argument name)
 
@@ -58,3 +59,23 @@ def test_every_jobs_status_and_actions_are_in_view(server: Server, page: Page, w
     job_id = rows.first.get_attribute("data-job-id")
     rows.first.get_by_test_id("job-row-status").click()  # the whole entry opens the job
     expect(page).to_have_url(f"{server.url}/jobs/{job_id}")
+
+
+PAGES = ["/search", "/jobs", "/databases", "/clusters", "/usage", "/admin"]
+JOB_TABS = ["run", "hits", "taxonomy", "alignments", "graphic", "downloads"]
+
+
+@pytest.mark.parametrize("width", [360, 420])
+def test_no_page_is_wider_than_a_phone(server: Server, page: Page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    job_id = httpx.get(f"{server.url}/api/jobs").json()["items"][0]["id"]
+    paths = PAGES + [f"/jobs/{job_id}?tab={tab}" for tab in JOB_TABS]
+    wider = {}
+    for path in paths:
+        page.goto(f"{server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        if (scroll := page.evaluate("document.documentElement.scrollWidth")) > width:
+            wider[path] = scroll
+    assert not wider, wider
+    page.goto(f"{server.url}/jobs/{job_id}?tab=run")
+    expect(page.get_by_role("tab", name="Downloads")).to_be_in_viewport()
