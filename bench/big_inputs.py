@@ -35,7 +35,8 @@ from _common import BENCH_DIR, BenchError, Server, environment, median, shown_pa
 from blastdeck.domain.fasta import parse_query, to_fasta
 from blastdeck.domain.programs import Molecule
 from blastdeck.store.database import make_engine, make_session_factory, migrate
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 
 RESULTS = BENCH_DIR / "results" / "big_inputs.json"
 DATA = Path("/work/bench-data")

@@ -55,8 +55,9 @@ from blastdeck.results.hsps import (
     write_hsp_table,
 )
 from blastdeck.store.job_imports import StepRecord, create_imported
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import BlastDatabase, Job, utcnow
+from blastdeck.store.new_job import NewJob
 
 BATCH_HSPS = 50_000  # HSPs per index batch file while an XML file is read
 IMPORT_DIR = "import"  # beside the index: the archive and its hit table

@@ -63,9 +63,10 @@ from blastdeck.results.job_indexes import JobIndexes
 from blastdeck.results.per_query import PerQueryZip
 from blastdeck.results.taxon_summary import summary_of
 from blastdeck.results.taxonomy_report import ReportEntry, kept_report
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
 from blastdeck.store.legacy_hsps import LegacyHspStore
 from blastdeck.store.models import BlastDatabase, Job, utcnow
+from blastdeck.store.new_job import NewJob
 from blastdeck.taxonomy import Taxonomy
 
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500

@@ -20,7 +20,8 @@ from sqlalchemy import text as sa_text
 from blastdeck.api.app import create_app
 from blastdeck.database_files import database_files
 from blastdeck.store.database import make_engine, make_session_factory, migrate
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 from tests.conftest import (
     api_job,
     blast_processes,

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
 from blastdeck.databases import storage_name
-from blastdeck.store.jobs import NewJob
+from blastdeck.store.new_job import NewJob
 from tests.conftest import BLASTDECK, fasta, make_settings, pg_database, wait_for_job
 
 GENE1 = ("gene1 test gene", "ACGTTGCAAGGCTTAACCGGTTAACGTAGCTAGCTAGGCTAACGTTAGC" * 4)

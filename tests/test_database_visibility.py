@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from blastdeck.api.app import create_app
 from blastdeck.databases import storage_name
-from blastdeck.store.jobs import NewJob
 from blastdeck.store.models import BlastDatabase
+from blastdeck.store.new_job import NewJob
 from tests.conftest import fasta, make_settings, wait_for_job
 
 GENE1 = ("gene1 test gene", "ACGTTGCAAGGCTTAACCGGTTAACGTAGCTAGCTAGGCTAACGTTAGC" * 4)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from blastdeck.store.catalog import ClusterStore
 from blastdeck.store.database import make_engine, make_session_factory, migrate
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 
 STARTED = {"name": "keep", "engine": "local", "slots": 1, "settings": {"a": "1"}}
 EDITED = {**STARTED, "slots": 2}

@@ -10,7 +10,8 @@ from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.pipeline_model import Step
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.job_steps import StepStart
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 
 
 def _store(tmp_path: Path) -> JobStore:

@@ -24,7 +24,8 @@ from blastdeck.domain.pipeline_model import Step
 from blastdeck.job_watch import JobWatcher
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.job_steps import StepEnd, StepStart
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 from tests.conftest import PG_ADMIN_URL, SLOW_OPTIONS, Server, fasta, pg_database
 
 STREAMS = 200

@@ -27,8 +27,9 @@ from blastdeck.api.app import create_app
 from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.notifications import backoff_s, forbidden_address, sign
 from blastdeck.store.database import make_engine, make_session_factory, migrate
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import NotificationDelivery, utcnow
+from blastdeck.store.new_job import NewJob
 from blastdeck.store.notifications import NotificationStore
 from tests.conftest import (
     SLOW_OPTIONS,

@@ -13,13 +13,15 @@ from sqlalchemy import event, select, update
 
 from blastdeck.domain.pipeline_model import Step
 from blastdeck.store.database import SQLITE_POOL_SIZE, make_engine, make_session_factory, migrate
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job
+from blastdeck.store.new_job import NewJob
 
 CREATE_IN_ANOTHER_PROCESS = """
 import sys
 from blastdeck.store.database import make_engine, make_session_factory
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 store = JobStore(make_session_factory(make_engine(sys.argv[1])))
 new = NewJob("other", "blastn", "db", "local", "default", {}, ">q\\nACGT\\n", 1, 4)
 print(store.create(new).id)

@@ -16,8 +16,9 @@ from blastdeck.domain.pipeline_model import Phase, Step
 from blastdeck.step_records import StepRecords
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.job_steps import StepEnd
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import utcnow
+from blastdeck.store.new_job import NewJob
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from blastdeck.domain.pipeline_model import STEPS, JobSource, Phase, Step, StepStatus
 from blastdeck.store.database import compress_fast
-from blastdeck.store.jobs import JobStore, NewJob
+from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, JobEvent, JobQuery, JobStep
+from blastdeck.store.new_job import NewJob
 
 
 @dataclass(frozen=True)

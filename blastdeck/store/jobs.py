@@ -10,7 +10,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +46,7 @@ from blastdeck.store.models import (
     LegacyHsp,
     utcnow,
 )
+from blastdeck.store.new_job import NewJob
 
 _NOTHING_IN_FLIGHT = (Phase.QUEUED, Phase.WAITING_FOR_SUBMIT_SLOT, Phase.PAUSED)
 _TERMINAL = [p.value for p in TERMINAL_PHASES]
@@ -58,27 +58,6 @@ log = logging.getLogger(__name__)
 
 # Built once with bound parameters (`job_lease.py` says why): a run reads it before its first step.
 _JOB_WITH_STEPS = select(Job).options(selectinload(Job.steps)).where(Job.id == bindparam("job_id"))
-
-
-@dataclass(frozen=True)
-class NewJob:
-    title: str
-    program: str
-    database: str
-    cluster: str
-    namespace: str
-    options: dict[str, Any]
-    query_fasta: str
-    query_count: int
-    query_letters: int
-    owner_id: str | None = None
-    taxon_filter: dict[str, Any] | None = None
-    databases: list[str] | None = None  # several databases: all of them (database: the first)
-    notify: list[dict[str, Any]] | None = None  # its end's outbox rows: store/notifications.py
-
-    def row_fields(self) -> dict[str, Any]:
-        """Its values for the `jobs` row: all but the queries, which are a `JobQuery`'s."""
-        return {k: v for k, v in self.__dict__.items() if k != "query_fasta"}
 
 
 class JobStore(MaintenanceLog):
@@ -192,7 +171,7 @@ class JobStore(MaintenanceLog):
             s.add(job)
             s.flush()
             s.add(JobQuery(job_id=job.id, fasta=new.query_fasta))
-            add_event(s, job.id, "created", Phase.QUEUED, message=_created_message(new))
+            add_event(s, job.id, "created", Phase.QUEUED, message=new.created_message())
             _ = job.owner  # loaded while the session is open: the job is read after it ends
         return job  # as stored (not read again: the submit waits for this before enqueueing)
 
@@ -493,14 +472,6 @@ def _mark_cancelled(s: Session, job: Job, now: datetime) -> None:
     )
     job.waiting_for, job.finished_at, job.updated_at = None, now, now
     add_event(s, job.id, "cancelled", Phase.CANCELLED, None, "job cancelled", ErrorCode.CANCELLED)
-
-
-def _created_message(new: NewJob) -> str:
-    searched = " + ".join(new.databases or [new.database])
-    return (
-        f"{new.program} of {new.query_count} quer{'y' if new.query_count == 1 else 'ies'} "
-        f"against {searched} on cluster {new.cluster}/{new.namespace}"
-    )
 
 
 def _exists(s: Session, job_id: str) -> bool:  # not loaded: the UPDATEs after would stale it
