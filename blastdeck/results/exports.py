@@ -211,12 +211,35 @@ _FOOTER_START = "  Database: "
 
 
 def _write_text(job: ExportSources, sink: TextIO) -> None:
-    _write_pairwise(job, sink, job.formatted("0"), _QUERY_START)
+    batches = (_without_void_gapped_block(lines) for lines in job.formatted("0"))
+    _write_pairwise(job, sink, batches, _QUERY_START)
 
 
 def _write_html(job: ExportSources, sink: TextIO) -> None:
     """Pairwise output as BLAST's own HTML (-html): the same layout, marked up."""
-    _write_pairwise(job, sink, job.formatted("0", "-html"), _HTML_QUERY_START)
+    batches = (_without_void_gapped_block(lines) for lines in job.formatted("0", "-html"))
+    _write_pairwise(job, sink, batches, _HTML_QUERY_START)
+
+
+# blast_formatter (2.12) ends each query of an ungapped search (`ungapped`, tblastx) with
+# Karlin-Altschul parameters for a gapped search it did not run, all -1.00, where the search's
+# own pairwise output has no such block (it has a blank line where these three are).
+_VOID_GAPPED_BLOCK = ("Gapped\n", "Lambda      K        H\n", "   -1.00    -1.00    -1.00 \n")
+
+
+def _without_void_gapped_block(lines: Iterator[str]) -> Iterator[str]:
+    """`lines` of pairwise output without blast_formatter's block of -1.00 gapped parameters
+    (a gapped search's are never negative, so no other block matches)."""
+    for line in lines:
+        if line != _VOID_GAPPED_BLOCK[0]:
+            yield line
+            continue
+        held = [line]
+        for expected in _VOID_GAPPED_BLOCK[1:]:
+            held.append(next(lines, ""))
+            if held[-1] != expected:
+                yield from (h for h in held if h)
+                break
 
 
 def _write_pairwise(
