@@ -2,34 +2,20 @@
 PostgreSQL. Every job keeps its FASTA byte for byte (and its steps: SQLite rebuilds `jobs`);
 the downgrade puts the FASTA back in the row."""
 
+# ruff: noqa: F811  (pytest injects the imported `engine` fixture by argument name)
+
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from blastdeck.store.database import alembic_config, make_engine, make_session_factory, migrate
+from blastdeck.store.database import alembic_config, make_session_factory, migrate
 from blastdeck.store.jobs import JobStore
-from tests.conftest import pg_database
-from tests.test_migration_0007 import fill
+
+# `engine`: the same database at an old revision, on SQLite and on PostgreSQL (a fixture).
+from tests.test_migration_0007 import engine, fill  # noqa: F401
 
 FASTA = {"job-1": ">q1 first\nACGT\n" * 2000, "job-2": ">only\nTTGA\n", "job-3": ""}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-    else:
-        with pg_database() as url:
-            engine = make_engine(url)
-            yield engine
-            engine.dispose()
 
 
 def _tables(engine: sa.Engine) -> dict[str, sa.Table]:

@@ -211,14 +211,12 @@ _FOOTER_START = "  Database: "
 
 
 def _write_text(job: ExportSources, sink: TextIO) -> None:
-    batches = (_without_void_gapped_block(lines) for lines in job.formatted("0"))
-    _write_pairwise(job, sink, batches, _QUERY_START)
+    _write_pairwise(job, sink, job.formatted("0"), _QUERY_START)
 
 
 def _write_html(job: ExportSources, sink: TextIO) -> None:
     """Pairwise output as BLAST's own HTML (-html): the same layout, marked up."""
-    batches = (_without_void_gapped_block(lines) for lines in job.formatted("0", "-html"))
-    _write_pairwise(job, sink, batches, _HTML_QUERY_START)
+    _write_pairwise(job, sink, job.formatted("0", "-html"), _HTML_QUERY_START)
 
 
 # blast_formatter (2.12) ends each query of an ungapped search (`ungapped`, tblastx) with
@@ -245,12 +243,13 @@ def _without_void_gapped_block(lines: Iterator[str]) -> Iterator[str]:
 def _write_pairwise(
     job: ExportSources, sink: TextIO, batches: Iterable[Iterator[str]], query_start: str
 ) -> None:
-    """The banner/reference prolog once, every query section in order, the footer once."""
+    """The banner/reference prolog once, every query section in order (without the formatter's
+    void gapped block), the footer once."""
     banner: str | None = None
     in_queries = False
     footer: list[str] = []
     for lines in batches:
-        for part, line in _text_parts(lines, banner, query_start):
+        for part, line in _text_parts(_without_void_gapped_block(lines), banner, query_start):
             banner = banner or line
             if part == "prolog" and not in_queries:
                 sink.write(line)
