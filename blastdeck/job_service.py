@@ -248,7 +248,8 @@ class JobService:
                 ErrorCode.JOB_STILL_ACTIVE,
                 f"Job {job.id} is still {job.phase}; cancel it before deleting it.",
             )
-        self._jobs.delete(job.id)
+        job_dir = self._settings.jobs_dir / job.id
+        self._jobs.delete(job.id, make_room=lambda: shutil.rmtree(job_dir, ignore_errors=True))
         # A download streaming from a render of the job: that render removes its files.
         if not self._downloads.job_deleted(job.id):
             # its archive runs end now, not when BLAST is done (an imported job has no engine)
@@ -256,7 +257,7 @@ class JobService:
                 with contextlib.suppress(Exception):
                     ctx = self._pipeline.context(job)
                     self._clusters.engine_for(ctx.cluster).cancel(ctx, job.engine_handle)
-            shutil.rmtree(self._settings.jobs_dir / job.id, ignore_errors=True)
+            shutil.rmtree(job_dir, ignore_errors=True)
         self._indexes.forget(job.id)
         self._downloads.locks.forget(job.id)
 

@@ -38,6 +38,7 @@ from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index, hsp_index
 from blastdeck.results.batch_indexing import completion_counts, index_finished
 from blastdeck.step_records import StepRecords
+from blastdeck.store.disk_full import database_trouble
 from blastdeck.store.job_steps import StepEnd
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, utcnow
@@ -103,8 +104,8 @@ class Pipeline:
         lease_s = self._settings.lease_s
         try:
             job = self._jobs.claim_and_get(job_id, owner, lease_s, self._clusters.record_to_pin)
-        except OperationalError:
-            log.warning("database unreachable; job %s will be tried again", job_id)
+        except OperationalError as exc:
+            log.warning("%s; job %s will be tried again", database_trouble(exc), job_id)
             return RetryAfter(self._settings.retry_backoff_s)
         if job is None:
             return FINISHED  # ended already, or another live process is running it
@@ -112,8 +113,8 @@ class Pipeline:
         heartbeat.start()
         try:
             return self._run_through_outages(job, owner, heartbeat)
-        except OperationalError:
-            log.warning("database unreachable mid-job; job %s will be resumed", job_id)
+        except OperationalError as exc:
+            log.warning("%s mid-job; job %s will be resumed", database_trouble(exc), job_id)
             self._owners[job_id] = owner
             return RetryAfter(self._settings.retry_backoff_s)
         finally:
@@ -131,10 +132,11 @@ class Pipeline:
         while True:
             try:
                 return self._run_claimed(job, heartbeat)
-            except OperationalError:
+            except OperationalError as exc:
                 if time.monotonic() + delay > deadline:
                     raise
-                log.warning("database unreachable mid-job %s; trying again in %g s", job_id, delay)
+                trouble = database_trouble(exc)
+                log.warning("%s mid-job %s; trying again in %g s", trouble, job_id, delay)
             while True:
                 time.sleep(delay)
                 delay = min(delay * 2, DB_RETRY_MAX_S)

@@ -387,6 +387,60 @@ def test_disk_full_fails_the_job_and_the_server_keeps_serving(
         assert problems == [], problems  # SQLite too: store/database.py keeps its files open
 
 
+def test_a_full_disk_answers_storage_full_and_deleting_a_job_makes_room(
+    servers: list[LoggedServer], tmp_path: Path, demo_16s
+) -> None:
+    """SQLite in a data dir whose disk is full: a submit is refused with 507 storage_full
+    (not 503 database_unavailable: waiting does not free a disk), nothing is stored, and
+    deleting a job, what that answer tells the user to do, works on the full disk (the job's
+    own files make room for the database to record the delete)."""
+    with contextlib.ExitStack() as stack:
+        mount = stack.enter_context(tmpfs(tmp_path / "mnt", 24))
+        stack.enter_context(stopped_at_exit(servers))
+        data = mount / "data"
+        server = start_server(servers, data, None, log_dir=tmp_path)
+        old_id = submit(server, fasta(demo_16s[:40]), options={"evalue": 10})
+        old = wait_for_job(server.job, old_id)
+        assert old["phase"] == "completed", old
+        assert download(server, old_id).status_code == 200  # its files: hits, index, a TSV
+        known = set(all_jobs(server))
+
+        fill_to(mount, mount / "filler", 0)
+        # SQLite writes into WAL pages it already has until they run out: a few submits may
+        # still be taken (each then settles), then every one is refused.
+        answers = []
+        for _ in range(30):
+            response = httpx.post(
+                f"{server.url}/api/jobs",
+                json={"program": "blastn", "database": "demo-16s", "query": fasta(demo_16s[:1])},
+                timeout=30,
+            )
+            answers.append(response)
+            if response.status_code != 202:
+                break
+            known.add(response.json()["id"])
+        refused = answers[-1]
+        assert refused.status_code == 507, [(a.status_code, a.text[:200]) for a in answers]
+        body = refused.json()
+        assert body["error_code"] == "storage_full", body
+        assert "disk holding the job database is full" in body["message"], body
+        assert set(all_jobs(server)) == known, "a refused submit stored a job"
+
+        deleted = httpx.delete(f"{server.url}/api/jobs/{old_id}", timeout=30)
+        assert deleted.status_code == 204, deleted.text
+        assert httpx.get(f"{server.url}/api/jobs/{old_id}", timeout=30).status_code == 404
+        assert not (data / "jobs" / old_id).exists()
+        known.discard(old_id)
+        assert set(all_jobs(server)) == known
+
+        # The room it made takes a new job, and whatever was taken on the full disk settled.
+        after = wait_for_job(server.job, submit(server, fasta(demo_16s[:1])))
+        assert after["phase"] == "completed", after
+        known.add(after["id"])
+        for job in assert_settled(server, known).values():
+            assert job["phase"] == "completed" or job["error_code"] == "storage_full", job
+
+
 def full_disk_download_problem(server: LoggedServer, job_id: str, tsv: bytes) -> str | None:
     """What goes wrong, if anything, downloading a job's results with 0 bytes free."""
     cached = download(server, job_id)

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.errors import BlastDeckError, ErrorCode, http_status_of
+from blastdeck.store.disk_full import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _ERROR_STATUSES = {
     422: "Invalid input; `field` names it",
     429: "Over a quota or the submit rate (see Retry-After)",
     503: "A service the request needs is down (the broker, the job database)",
-    507: "The data dir is full",
+    507: "The disk is full (the data dir, or the job database's): free space or delete old jobs",
 }
 # Declared on every JSON router so the OpenAPI document lists the error answers as they are
 # (also replacing FastAPI's default 422 schema, which is not our body).
@@ -96,6 +97,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        if is_disk_full(exc):  # not an outage: it lasts until someone frees space
+            log.warning("the job database's disk is full: %s", exc.orig)
+            return JSONResponse(
+                error_body(
+                    ErrorCode.STORAGE_FULL,
+                    "The disk holding the job database is full, so nothing was changed; free "
+                    "some space on it (or delete old jobs) and try again.",
+                ),
+                status_code=http_status_of(ErrorCode.STORAGE_FULL),
+            )
         # The database restarting or unreachable: worth retrying, not a bug of ours.
         log.warning("database unavailable: %s", exc.orig)
         return JSONResponse(

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from blastdeck.domain.errors import ErrorCode
@@ -28,6 +29,7 @@ from blastdeck.domain.pipeline_model import (
 )
 from blastdeck.store import job_lease
 from blastdeck.store.database import compress_fast, notify
+from blastdeck.store.disk_full import is_disk_full
 from blastdeck.store.job_steps import (
     StepEnd,
     StepStart,
@@ -175,7 +177,18 @@ class JobStore(MaintenanceLog):
             _ = job.owner  # loaded while the session is open: the job is read after it ends
         return job  # as stored (not read again: the submit waits for this before enqueueing)
 
-    def delete(self, job_id: str) -> None:
+    def delete(self, job_id: str, make_room: Callable[[], None] | None = None) -> None:
+        """Delete the job's rows. On a full disk (which a user frees by deleting jobs),
+        `make_room` (removing the job's own files) runs and the delete is tried once more."""
+        try:
+            self._delete_rows(job_id)
+        except OperationalError as exc:
+            if make_room is None or not is_disk_full(exc):
+                raise
+            make_room()
+            self._delete_rows(job_id)
+
+    def _delete_rows(self, job_id: str) -> None:
         with self._changing(job_id) as s:
             # Explicit deletes: SQLite only cascades with foreign keys on, PostgreSQL always.
             s.execute(delete(LegacyHsp).where(LegacyHsp.job_id == job_id))

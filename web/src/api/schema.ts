@@ -3263,7 +3263,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -3381,7 +3381,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -3511,7 +3511,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -3624,7 +3624,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -3735,7 +3735,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -3848,7 +3848,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -3961,7 +3961,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4074,7 +4074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4190,7 +4190,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4303,7 +4303,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4433,7 +4433,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4565,7 +4565,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4678,7 +4678,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4800,7 +4800,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -4929,7 +4929,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5051,7 +5051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5164,7 +5164,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5281,7 +5281,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5396,7 +5396,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5509,7 +5509,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5619,7 +5619,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5733,7 +5733,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5846,7 +5846,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -5976,7 +5976,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6108,7 +6108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6221,7 +6221,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6343,7 +6343,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6472,7 +6472,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6594,7 +6594,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6704,7 +6704,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6850,7 +6850,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -6962,7 +6962,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7074,7 +7074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7186,7 +7186,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7302,7 +7302,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7412,7 +7412,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7526,7 +7526,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7636,7 +7636,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7746,7 +7746,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7858,7 +7858,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -7974,7 +7974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8090,7 +8090,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8206,7 +8206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8316,7 +8316,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8428,7 +8428,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8538,7 +8538,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8648,7 +8648,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8758,7 +8758,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8872,7 +8872,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -8980,7 +8980,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -9957,7 +9957,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10070,7 +10070,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10183,7 +10183,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10293,7 +10293,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10403,7 +10403,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10517,7 +10517,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10633,7 +10633,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10750,7 +10750,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10863,7 +10863,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -10977,7 +10977,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -11090,7 +11090,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -11205,7 +11205,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -11320,7 +11320,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The data dir is full */
+            /** @description The disk is full (the data dir, or the job database's): free space or delete old jobs */
             507: {
                 headers: {
                     [name: string]: unknown;
