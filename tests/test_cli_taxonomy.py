@@ -41,12 +41,15 @@ NO_TAXIDS = "None of these subjects has a taxid"
 
 
 def test_a_report_on_a_database_without_taxids_says_why(tmp_path: Path, demo_16s) -> None:
-    """demo-16s has no taxids: the report's one row is "(no taxid)", and the CLI says how a
-    database gets taxids rather than leaving a table of one pseudo-organism."""
-    query = tmp_path / "q.fa"
+    """A database added without taxids: the report's one row is "(no taxid)", and the CLI says
+    how a database gets taxids rather than leaving a table of one pseudo-organism."""
+    query, genes = tmp_path / "q.fa", tmp_path / "genes.fa"
     query.write_text(fasta(demo_16s[:1]))
+    genes.write_text(fasta(demo_16s))
     data_dir = tmp_path / "data"
-    submitted = _cli("submit", str(query), "--db", "demo-16s", "--wait", data_dir=data_dir)
+    added = _cli("db", "add", "plain", str(genes), data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    submitted = _cli("submit", str(query), "--db", "plain", "--wait", data_dir=data_dir)
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.split("blastdeck results ")[1].split()[0]
     done = _cli("results", job_id, "--taxonomy", data_dir=data_dir)

@@ -95,6 +95,12 @@ def client(
             },
         )
         assert response.status_code == 201, response.text
+        plain = test_client.post(  # the same genes without taxids
+            "/api/databases",
+            data={"name": "plain"},
+            files={"file": ("db.fa", (work / "db.fa").read_bytes(), "text/plain")},
+        )
+        assert plain.status_code == 201, plain.text
         yield test_client
 
 
@@ -185,7 +191,9 @@ def test_a_database_built_with_a_taxid_map_shows_its_coverage(
     assert {a: t for a, t in in_db.items() if t} == mapped
     listed = {d["name"]: d for d in client.get("/api/databases").json()["items"]}
     assert listed["sixteen"]["taxonomy"] == coverage
-    assert listed["demo-16s"]["taxonomy"]["taxid_sequences"] == 0
+    assert listed["plain"]["taxonomy"]["taxid_sequences"] == 0
+    # the demo's genes name their organisms too (blastdeck/demo/demo-16s.taxid_map)
+    assert listed["demo-16s"]["taxonomy"]["taxid_sequences"] == 189
 
 
 def test_a_registered_database_has_its_taxids_read(client: TestClient, tmp_path: Path) -> None:
@@ -374,7 +382,7 @@ def test_a_filtered_job_on_slurm_has_the_hits_of_the_local_engine(
         ({"taxids": "Escherichia", "negative_taxids": "Enterobacteriaceae"}, 422,
          "taxon_filter_empty", "Nothing is left"),
         ({"taxids": ["Escherichia", 3.5]}, 422, "invalid_taxon_filter", "not float"),
-        ({"taxids": "561", "database": "demo-16s"}, 422, "database_without_taxids", "demo-16s"),
+        ({"taxids": "561", "database": "plain"}, 422, "database_without_taxids", "plain"),
     ],
 )  # fmt: skip
 def test_a_bad_filter_is_refused_and_stores_no_job(

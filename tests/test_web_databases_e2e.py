@@ -75,8 +75,10 @@ def test_upload_with_a_taxid_map_shows_coverage_then_delete(
     page.goto(f"{server.url}/search")
     page.get_by_test_id("nav-databases").click()
     expect(page).to_have_url(f"{server.url}/databases")
-    demo = page.locator("[data-testid=database-row][data-name=demo-16s]")
-    expect(demo.get_by_test_id("db-coverage")).to_have_text("no taxids")
+    proteins = page.locator("[data-testid=database-row][data-name=demo-proteins]")
+    expect(proteins.get_by_test_id("db-coverage")).to_have_text("no taxids")
+    demo = page.locator("[data-testid=database-row][data-name=demo-16s]")  # its shipped map
+    expect(demo.get_by_test_id("db-coverage")).to_contain_text("with taxid: 189")
 
     # Record what the form showed on the way: the answer ends "building" quickly.
     page.evaluate(

@@ -33,6 +33,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_16s) -> Iterator[Serve
         timeout=120,
     )
     assert response.status_code == 201, response.text
+    plain = httpx.post(  # no taxids
+        f"{running.url}/api/databases",
+        data={"name": "plain-16s"},
+        files={"file": ("plain.fa", fasta(demo_16s[:20]), "text/plain")},
+        timeout=120,
+    )
+    assert plain.status_code == 201, plain.text
     yield running
     running.kill()
 
@@ -41,7 +48,7 @@ def test_the_organism_field_searches_within_and_excludes_taxa(
     server: Server, page: Page, demo_16s
 ) -> None:
     page.goto(f"{server.url}/search")
-    page.get_by_test_id("database").select_option("demo-16s")
+    page.get_by_test_id("database").select_option("plain-16s")
     expect(page.get_by_test_id("organism-input")).to_be_disabled()
     expect(page.get_by_test_id("organism-hint")).to_contain_text("has no taxids")
 
