@@ -162,10 +162,10 @@ class Pipeline:
         engine: Engine | None = None
         records = StepRecords(self._jobs, job_id)  # what waits is written with how it ends
         try:
-            if job.cancel_requested:
-                raise _Cancelled
             ctx = self.context(job)
             engine = self._clusters.engine_for(ctx.cluster)
+            if job.cancel_requested:  # with its engine: what an earlier run started is stopped
+                raise _Cancelled
             return self._walk(job, ctx, engine, heartbeat, records)
         except _LeaseLost:
             log.warning("job %s was taken over by another process", job_id)

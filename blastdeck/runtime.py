@@ -122,6 +122,7 @@ class Runtime:
         self.shares = ShareService(settings, ShareStore(sessions), self.service)
         self.imports = ImportService(settings, self.jobs, self.databases)
         self._purger: _Every | None = None
+        self._reconciler: _Every | None = None
         self._deliveries: DeliveryLoop | None = None
 
     def migrate(self) -> None:
@@ -148,6 +149,10 @@ class Runtime:
         if not self.settings.distributed:
             self.jobs.clear_claims()  # this process alone runs this data dir's jobs
             self.reconcile()
+            # And again every reconcile_interval_s, as distributed workers do: a job whose run
+            # ended without ending it (a crash of its thread, a lost lease) is run again rather
+            # than left for the next restart; a cancel of such a job then ends it.
+            self._reconciler = _Every(self.settings.reconcile_interval_s, self.reconcile)
             self._purger = _Every(self.settings.purge_interval_s, self.service.purge_expired)
             self.start_deliveries()
 
@@ -182,9 +187,9 @@ class Runtime:
         now = utcnow()
         count = 0
         for job in orphans:
-            waiting = Phase(job.phase) in _WAITING_PHASES
-            if waiting and job.id in scheduled.queued:
+            if job.id in scheduled.queued:  # it will run (a job back off after a retry too)
                 continue
+            waiting = Phase(job.phase) in _WAITING_PHASES
             if waiting and job.id in scheduled.held and now - job.updated_at < stale_after:
                 continue
             if not waiting:
@@ -203,8 +208,9 @@ class Runtime:
         self.clusters.shutdown()
 
     def stop(self) -> None:
-        if self._purger is not None:
-            self._purger.stop()
+        for periodic in (self._reconciler, self._purger):
+            if periodic is not None:
+                periodic.stop()
         if self._deliveries is not None:
             self._deliveries.stop()
         self.clusters.shutdown()  # no BLAST process of a download outlives this process
