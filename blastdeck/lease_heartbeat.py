@@ -31,7 +31,7 @@ class LeaseHeartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self._lease_s / 3):
             try:
-                if not self._jobs.claim(self._job_id, self._owner, self._lease_s):
+                if not self._jobs.renew_claim(self._job_id, self._owner, self._lease_s):
                     self.lost = True
                     return
             except OperationalError:

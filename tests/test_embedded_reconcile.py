@@ -18,6 +18,9 @@ from fastapi.testclient import TestClient
 from blastdeck import pipeline
 from blastdeck.api.app import create_app
 from blastdeck.runtime import Runtime
+from blastdeck.store.database import make_engine, make_session_factory, migrate
+from blastdeck.store.jobs import JobStore
+from blastdeck.store.new_job import NewJob
 from tests.conftest import (
     SLOW_OPTIONS,
     api_job,
@@ -99,3 +102,22 @@ def test_a_cancel_of_a_stranded_job_ends_it(
         job = wait_for_job(api_job(client), job_id, timeout=30)
         assert job["phase"] == "cancelled", job
         assert blast_processes(job_id) == []
+
+
+def test_a_late_heartbeat_does_not_take_back_a_lease_its_run_gave_back(tmp_path: Path) -> None:
+    """A heartbeat whose renewal was still waiting on a busy database when its run ended and
+    gave the lease back: the renewal keeps a lease it holds and takes none, so the job's next
+    run (another owner) can claim it at once (the old renewal, a claim, took the free lease
+    and that next run returned without running the job)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    migrate(engine)
+    jobs = JobStore(make_session_factory(engine))
+    new = NewJob("t", "blastn", "demo-16s", "local", "default", {}, ">q\nACGT\n", 1, 4)
+    job_id = jobs.create(new).id
+    assert jobs.claim(job_id, "run-1", 30)
+    assert jobs.renew_claim(job_id, "run-1", 30)  # while it runs
+    assert not jobs.renew_claim(job_id, "run-2", 30)  # not its lease
+    jobs.release_claim(job_id, "run-1")
+    assert not jobs.renew_claim(job_id, "run-1", 30)  # late: its run has ended
+    assert jobs.get(job_id).lease_owner is None
+    assert jobs.claim_and_get(job_id, "run-2", 30) is not None

@@ -35,6 +35,18 @@ _CLAIM = (
         updated_at=JOB_TABLE.c.updated_at,
     )
 )
+# A renewal keeps the lease its run holds and never takes one: a heartbeat whose write was
+# still in flight when its run gave the lease back (a busy database) must not take it again
+# for a run that has ended, or the job's next run would find it held and leave the job be.
+_RENEW = (
+    update(JOB_TABLE)
+    .where(
+        JOB_TABLE.c.id == bindparam("job_id"),
+        JOB_TABLE.c.phase.not_in([p.value for p in TERMINAL_PHASES]),
+        JOB_TABLE.c.lease_owner == bindparam("owner"),
+    )
+    .values(lease_expires_at=bindparam("expires"), updated_at=JOB_TABLE.c.updated_at)
+)
 _RELEASE = (
     update(JOB_TABLE)
     .where(JOB_TABLE.c.id == bindparam("job_id"), JOB_TABLE.c.lease_owner == bindparam("owner"))
@@ -47,6 +59,14 @@ def claim(s: Session, job_id: str, owner: str, lease_s: int) -> bool:
     now = utcnow()
     params = {"job_id": job_id, "owner": owner, "now": now}
     return bool(s.execute(_CLAIM, params | {"expires": now + timedelta(seconds=lease_s)}).rowcount)
+
+
+def renew(s: Session, job_id: str, owner: str, lease_s: int) -> bool:
+    """Extend the lease `owner` holds by `lease_s`; False when it holds none (given back, or
+    taken over after it expired)."""
+    expires = utcnow() + timedelta(seconds=lease_s)
+    params = {"job_id": job_id, "owner": owner, "expires": expires}
+    return bool(s.execute(_RENEW, params).rowcount)
 
 
 def release(s: Session, job_id: str, owner: str) -> None:

@@ -236,6 +236,11 @@ class JobStore(MaintenanceLog):
                     job.cluster_config = record
             return job
 
+    def renew_claim(self, job_id: str, owner: str, lease_s: int) -> bool:
+        """Keep the lease `owner` holds (a heartbeat); False when it holds none."""
+        with self._sessions.begin() as s:
+            return job_lease.renew(s, job_id, owner, lease_s)
+
     def release_claim(self, job_id: str, owner: str) -> None:
         with self._sessions.begin() as s:
             job_lease.release(s, job_id, owner)
