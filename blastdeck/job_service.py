@@ -264,6 +264,7 @@ class JobService:
     def completed(self, job_id: str, viewer: Viewer = EVERYONE) -> Job:
         job = self.get(job_id, viewer)
         if job.phase == Phase.COMPLETED:
+            self._check_results_there(job)
             return job
         if job.phase == Phase.CANCELLED:
             why = f"Job {job.id} was cancelled; a cancelled job has no results."
@@ -343,8 +344,21 @@ class JobService:
         them once it has completed (empty before its first batch)."""
         job = self.get(job_id, viewer)
         work_dir = self._settings.jobs_dir / job.id
-        build = (lambda: self._build_index(job)) if job.phase == Phase.COMPLETED else None
+        build = None
+        if job.phase == Phase.COMPLETED:
+            self._check_results_there(job)
+            build = lambda: self._build_index(job)  # noqa: E731
         return self._indexes.table(job.id, work_dir, build)
+
+    def _check_results_there(self, job: Job) -> None:
+        """A completed job's directory is its results: gone (removed outside BlastDeck, or by
+        a delete on a full disk that could not be written), every read says so."""
+        if not (self._settings.jobs_dir / job.id).is_dir():
+            raise BlastDeckError(
+                ErrorCode.RESULTS_MISSING,
+                f"The results of job {job.id} are gone: its directory in the data dir "
+                f"(jobs/{job.id}) was removed. Delete the job, or submit its search again.",
+            )
 
     def _build_index(self, job: Job) -> None:
         """The final index of a completed job that has none yet (a small job's is made here, at

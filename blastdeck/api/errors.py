@@ -33,6 +33,7 @@ _ERROR_STATUSES = {
     403: "Not allowed (admins only, or a missing CSRF header)",
     404: "No such job, database or route (other users' jobs are not found either)",
     409: "Not in this state (e.g. cancelling a finished job)",
+    410: "A completed job's results are gone from the data dir (results_missing)",
     413: "The body is larger than the upload limit",
     422: "Invalid input; `field` names it",
     429: "Over a quota or the submit rate (see Retry-After)",

@@ -60,6 +60,7 @@ class ErrorCode(StrEnum):
     JOB_ALREADY_FINISHED = "job_already_finished"
     JOB_STILL_ACTIVE = "job_still_active"
     RESULTS_NOT_READY = "results_not_ready"
+    RESULTS_MISSING = "results_missing"  # a completed job's files are gone from the data dir
     UNKNOWN_FORMAT = "unknown_format"
     UNKNOWN_COLUMN = "unknown_column"  # a tabular download's columns= names no known column
     COLUMN_NOT_FOR_PROGRAM = "column_not_for_program"  # qcovus asked of a protein job
@@ -163,6 +164,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.JOB_ALREADY_FINISHED: 409,
     ErrorCode.JOB_STILL_ACTIVE: 409,
     ErrorCode.RESULTS_NOT_READY: 409,
+    ErrorCode.RESULTS_MISSING: 410,
     ErrorCode.DATABASE_EXISTS: 409,
     ErrorCode.AMBIGUOUS_DATABASE: 409,
     ErrorCode.DATABASE_IN_USE: 409,

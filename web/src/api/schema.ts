@@ -1670,7 +1670,7 @@ export interface components {
          * ErrorCode
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "databases_not_searchable_together" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "cluster_not_editable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "invalid_upload_id" | "upload_id_in_use" | "unknown_upload" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
+        ErrorCode: "invalid_request" | "empty_query" | "invalid_fasta" | "binary_data" | "header_too_long" | "invalid_residues" | "query_molecule_mismatch" | "sequence_too_long" | "too_many_sequences" | "payload_too_large" | "unknown_program" | "unknown_database" | "database_molecule_mismatch" | "empty_database_list" | "duplicate_database" | "too_many_databases" | "conflicting_databases" | "mixed_database_molecules" | "databases_not_searchable_together" | "option_not_allowed" | "invalid_option_value" | "invalid_name" | "invalid_database_path" | "database_exists" | "ambiguous_database" | "file_not_found" | "empty_file" | "database_build_failed" | "unknown_cluster" | "unknown_engine" | "invalid_namespace" | "cluster_exists" | "invalid_cluster_setting" | "cluster_in_use" | "cluster_not_removable" | "cluster_not_editable" | "job_not_found" | "job_already_finished" | "job_still_active" | "results_not_ready" | "results_missing" | "unknown_format" | "unknown_column" | "column_not_for_program" | "subjects_not_in_job" | "share_not_found" | "invalid_upload_id" | "upload_id_in_use" | "unknown_upload" | "unknown_command" | "query_too_large" | "quota_exceeded" | "rate_limited" | "unauthorized" | "forbidden" | "user_exists" | "unknown_user" | "unknown_token" | "user_owns_data" | "unsupported_parameter" | "not_found" | "method_not_allowed" | "unknown_taxon" | "ambiguous_taxon" | "invalid_taxon_filter" | "taxon_filter_conflict" | "taxon_filter_empty" | "unsupported_entrez_query" | "taxonomy_unavailable" | "invalid_taxid_map" | "database_without_taxids" | "database_in_use" | "import_not_blast" | "import_malformed" | "import_blast_version" | "import_database_unknown" | "format_unavailable" | "invalid_notification" | "notification_target_forbidden" | "email_unavailable" | "invalid_date" | "period_reversed" | "period_too_long" | "database_files_missing" | "database_missing" | "blast_search_failed" | "blast_out_of_memory" | "blast_timeout" | "blast_submit_lock_busy" | "blast_submit_slot_wait_deadline_exceeded" | "staging_failed" | "export_failed" | "worker_lost" | "storage_full" | "broker_unavailable" | "database_unavailable" | "slurm_submit_rejected" | "slurm_unavailable" | "submit_timeout" | "server_stopping" | "cancelled" | "internal_error" | "server_unreachable" | "invalid_configuration" | "startup_failed";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -3227,6 +3227,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -3338,6 +3347,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3475,6 +3493,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -3588,6 +3615,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -3692,6 +3728,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3812,6 +3857,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -3925,6 +3979,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -4031,6 +4094,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4154,6 +4226,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -4260,6 +4341,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4390,6 +4480,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4529,6 +4628,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -4635,6 +4743,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4757,6 +4874,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4893,6 +5019,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -5015,6 +5150,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -5121,6 +5265,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5245,6 +5398,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -5353,6 +5515,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5473,6 +5644,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -5576,6 +5756,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5697,6 +5886,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -5803,6 +6001,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5933,6 +6140,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6072,6 +6288,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -6178,6 +6403,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6300,6 +6534,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6436,6 +6679,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -6558,6 +6810,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -6661,6 +6922,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6814,6 +7084,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -6919,6 +7198,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7038,6 +7326,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -7143,6 +7440,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7266,6 +7572,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -7369,6 +7684,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7490,6 +7814,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -7593,6 +7926,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7710,6 +8052,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -7815,6 +8166,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7938,6 +8298,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -8047,6 +8416,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8170,6 +8548,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -8273,6 +8660,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8392,6 +8788,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -8495,6 +8900,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8612,6 +9026,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -8715,6 +9138,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8836,6 +9268,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -8937,6 +9378,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9921,6 +10371,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -10027,6 +10486,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10147,6 +10615,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -10257,6 +10734,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -10360,6 +10846,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10481,6 +10976,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -10590,6 +11094,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10714,6 +11227,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -10820,6 +11342,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10941,6 +11472,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -11047,6 +11587,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11169,6 +11718,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than the upload limit */
             413: {
                 headers: {
@@ -11277,6 +11835,15 @@ export interface operations {
             };
             /** @description Not in this state (e.g. cancelling a finished job) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A completed job's results are gone from the data dir (results_missing) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
