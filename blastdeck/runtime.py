@@ -187,7 +187,7 @@ class Runtime:
         now = utcnow()
         count = 0
         for job in orphans:
-            if job.id in scheduled.queued:  # it will run (a job back off after a retry too)
+            if job.id in scheduled.queued:  # it will run (also one backing off after a retry)
                 continue
             waiting = Phase(job.phase) in _WAITING_PHASES
             if waiting and job.id in scheduled.held and now - job.updated_at < stale_after:

@@ -114,7 +114,7 @@ def test_a_late_heartbeat_does_not_take_back_a_lease_its_run_gave_back(tmp_path:
     jobs = JobStore(make_session_factory(engine))
     new = NewJob("t", "blastn", "demo-16s", "local", "default", {}, ">q\nACGT\n", 1, 4)
     job_id = jobs.create(new).id
-    assert jobs.claim(job_id, "run-1", 30)
+    assert jobs.claim_and_get(job_id, "run-1", 30) is not None
     assert jobs.renew_claim(job_id, "run-1", 30)  # while it runs
     assert not jobs.renew_claim(job_id, "run-2", 30)  # not its lease
     jobs.release_claim(job_id, "run-1")

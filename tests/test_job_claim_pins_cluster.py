@@ -60,7 +60,7 @@ def test_nothing_is_pinned_for_a_cluster_that_is_gone(tmp_path: Path) -> None:
 def test_a_claim_another_run_holds_pins_nothing(tmp_path: Path) -> None:
     jobs, _ = _stores(tmp_path)
     job_id = _job(jobs)
-    assert jobs.claim(job_id, "run-1", 30)
+    assert jobs.claim_and_get(job_id, "run-1", 30) is not None
     assert jobs.claim_and_get(job_id, "run-2", 30, lambda name: dict(EDITED)) is None
     assert jobs.get(job_id).cluster_config is None
 

@@ -162,8 +162,9 @@ def test_an_in_process_change_arrives_at_once_and_a_lease_renewal_wakes_nobody(
         task = asyncio.create_task(collect(watcher, job_id, frames))
         await wait_frames(frames, 1, 5)
         before = store.changed_at_many([job_id])
+        assert store.claim_and_get(job_id, "worker-1", 30) is not None
         for _ in range(3):  # what the pipeline's heartbeat does while a job runs
-            assert store.claim(job_id, "worker-1", 30)
+            assert store.renew_claim(job_id, "worker-1", 30)
         assert store.changed_at_many([job_id]) == before, "a lease renewal is no change"
         store.start_step(job_id, Step.PREPARING)
         took = await wait_frames(frames, 2, 5)

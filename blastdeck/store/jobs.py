@@ -209,11 +209,6 @@ class JobStore(MaintenanceLog):
 
     # -- the run lease: one process runs a job at a time ------------------------------------
 
-    def claim(self, job_id: str, owner: str, lease_s: int) -> bool:
-        """Take (or renew) the right to run the job; False while another live process has it."""
-        with self._sessions.begin() as s:
-            return job_lease.claim(s, job_id, owner, lease_s)
-
     def claim_and_get(
         self,
         job_id: str,

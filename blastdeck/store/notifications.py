@@ -4,8 +4,9 @@ A job's end (its `completed`, `failed` or `cancelled` event, written by `JobStor
 outbox row per target that asked for that event, in the same transaction: `install_outbox`
 hooks the session factory so every session that ends a job writes them (the store of jobs
 needs no change, and no process can end a job without them). A delivery loop then claims a due
-row with a lease in one conditional UPDATE (as `JobStore.claim` takes a job's run lease), sends
-it and records the outcome; a row whose sender died is claimed again once its lease expires.
+row with a lease in one conditional UPDATE (as `JobStore.claim_and_get` takes a job's run
+lease), sends it and records the outcome; a row whose sender died is claimed again once its
+lease expires.
 A transaction that added rows tells the outbox's listeners once it has committed
 (`NotificationStore.add_outbox_listener`: this process's delivery loop looks at once, and
 only then, not at every change of every job).
