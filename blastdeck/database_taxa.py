@@ -7,9 +7,11 @@ database itself (NCBI's preformatted v5 databases carry them: `blastdbcmd -entry
 %T` prints each sequence's taxid, 0 when it has none, with seqids or ordinal ids alike).
 
 Each database's distinct taxids are kept in a file in the data dir
-(`<databases dir>/.taxids/<storage name>.taxids`, one taxid a line; never beside a registered
-database, which lives outside the data dir): a job's expanded taxon filter is cut down to them,
-so BLAST reads hundreds of taxids instead of hundreds of thousands (docs/taxonomy.md).
+(`<databases dir>/.taxids/<storage name>.taxids`, one taxid a line with its number of sequences
+after a tab; never beside a registered database, which lives outside the data dir): a job's
+expanded taxon filter is cut down to them, so BLAST reads hundreds of taxids instead of
+hundreds of thousands (docs/taxonomy.md), and the counts say how many sequences a filter leaves
+BLAST to search. A file written before the counts were kept has the taxids alone.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from blastdeck.blast_tools import BlastToolError, DatabaseDir, database_arg, run
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Molecule
 from blastdeck.domain.taxon_filter import MAX_TAXID
-from blastdeck.taxonomy import Taxonomy, read_taxid_list, write_taxid_list
+from blastdeck.files import write_atomically
+from blastdeck.taxonomy import Taxonomy
 
 TAXID_SET_DIR = ".taxids"  # a dot name: no database's storage name starts with '.'
 TOP_ORGANISMS = 10
@@ -38,12 +41,13 @@ _MAP_LINE = re.compile(r"(\S+)\s+(\S+)")
 class TaxonomyCoverage:
     """How much of a database has taxids: sequences with one, distinct taxids, the organisms
     with most sequences ({taxid, name, sequences}; name None for a taxid the taxonomy lacks),
-    and the distinct taxids themselves (sorted)."""
+    and the distinct taxids themselves (sorted) with the sequences of each."""
 
     taxid_sequences: int
     distinct_taxids: int
     top_organisms: list[dict[str, Any]]
     taxids: np.ndarray
+    counts: np.ndarray  # sequences of each of `taxids`
 
 
 def _map_error(line: int, message: str, field: str) -> BlastDeckError:
@@ -198,21 +202,53 @@ def coverage_of(sequence_taxids: np.ndarray, taxonomy: Taxonomy | None) -> Taxon
         if taxonomy is not None and (current := taxonomy.canonical(taxid)) is not None:
             name = taxonomy.get(current).scientific_name
         top.append({"taxid": taxid, "name": name, "sequences": int(counts[i])})
-    return TaxonomyCoverage(len(with_taxid), len(taxids), top, taxids.astype(np.int64))
+    return TaxonomyCoverage(
+        len(with_taxid), len(taxids), top, taxids.astype(np.int64), counts.astype(np.int64)
+    )
 
 
 def taxid_set_path(databases_dir: Path, storage_name: str) -> Path:
     return databases_dir / TAXID_SET_DIR / f"{storage_name}.taxids"
 
 
-def write_taxid_set(databases_dir: Path, storage_name: str, taxids: np.ndarray) -> Path:
+def write_taxid_set(
+    databases_dir: Path, storage_name: str, taxids: np.ndarray, counts: np.ndarray
+) -> Path:
+    """The database's distinct taxids (sorted, unique), each with its sequences."""
     path = taxid_set_path(databases_dir, storage_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_taxid_list(path, taxids)
+    lines = "".join(f"{t}\t{n}\n" for t, n in zip(taxids.tolist(), counts.tolist(), strict=True))
+    write_atomically(path, lines)
     return path
 
 
-def read_taxid_set(databases_dir: Path, storage_name: str) -> np.ndarray | None:
-    """The database's distinct taxids, or None when they were never read."""
+@dataclass(frozen=True)
+class TaxidCounts:
+    """A database's distinct taxids (sorted) and the sequences of each (None: its file was
+    written before the counts were kept)."""
+
+    taxids: np.ndarray
+    counts: np.ndarray | None
+
+
+def read_taxid_counts(databases_dir: Path, storage_name: str) -> TaxidCounts | None:
+    """The database's distinct taxids with their sequences, or None when they were never
+    read."""
     path = taxid_set_path(databases_dir, storage_name)
-    return read_taxid_list(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    text = path.read_text()
+    values = np.array(text.split(), dtype=np.int64)
+    if "\t" not in text.split("\n", 1)[0]:
+        return TaxidCounts(values, None)
+    return TaxidCounts(values[0::2], values[1::2])
+
+
+def searched_sequences(
+    taxids: np.ndarray, counts: np.ndarray, sequences: int, listed: np.ndarray, include: bool
+) -> int:
+    """Of a database's `sequences` (its distinct `taxids` having `counts` of them), those BLAST
+    searches with a list of the `listed` taxids: the ones with a listed taxid (-taxidlist),
+    or every other one, those without a taxid too (-negative_taxidlist)."""
+    listed_sequences = int(counts[np.isin(taxids, listed)].sum())
+    return listed_sequences if include else sequences - listed_sequences

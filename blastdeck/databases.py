@@ -37,13 +37,14 @@ from blastdeck.database_files import (
     missing_files_reason,
 )
 from blastdeck.database_taxa import (
+    TaxidCounts,
     TaxonomyCoverage,
     check_applied,
     coverage_of,
     map_text,
     parse_taxid_map,
     read_sequence_taxids,
-    read_taxid_set,
+    read_taxid_counts,
     single_taxid,
     write_taxid_set,
 )
@@ -417,14 +418,15 @@ class DatabaseCatalog:
         coverage = self._coverage(stored, per_sequence)
         return self._store.add(_row(stored, prefix, info, source, sharing, coverage))
 
-    def taxid_set(self, row: BlastDatabase) -> np.ndarray | None:
-        """The database's distinct taxids (None: never read, e.g. added before they were)."""
-        return read_taxid_set(self._dir, storage_name(row.name))
+    def taxid_counts(self, row: BlastDatabase) -> TaxidCounts | None:
+        """The database's distinct taxids and their sequences (None: never read, e.g. added
+        before they were)."""
+        return read_taxid_counts(self._dir, storage_name(row.name))
 
     def _coverage(self, stored: str, per_sequence: np.ndarray) -> TaxonomyCoverage:
         taxonomy = self._taxonomy if per_sequence.any() else None
         coverage = coverage_of(per_sequence, taxonomy)
-        write_taxid_set(self._dir, storage_name(stored), coverage.taxids)
+        write_taxid_set(self._dir, storage_name(stored), coverage.taxids, coverage.counts)
         return coverage
 
     def _taxonomy_or_fail(self) -> Taxonomy:

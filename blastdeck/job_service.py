@@ -171,7 +171,7 @@ class JobService:
             raise BlastDeckError(
                 ErrorCode.TAXONOMY_UNAVAILABLE, "This server has no taxonomy to filter by."
             )
-        taxids = [self._databases.taxid_set(database) for database in databases]
+        taxids = [self._databases.taxid_counts(database) for database in databases]
         return resolve_job_taxa(taxa, entrez_query, databases, taxids, self._taxonomy)
 
     def _check_rate(self, viewer: Viewer) -> None:

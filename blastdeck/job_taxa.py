@@ -9,8 +9,9 @@ dir. The batch plan (`engines/batch_plan.py`) hands that file to every BLAST pro
 taxid list ever goes on a command line however many taxa a filter names (Bacteria: ~570,000).
 
 The job keeps the filter as given and what it became (`Job.taxon_filter`, shown in the job's
-JSON): the resolved taxa, how many taxids the expansion gave, and how many of them the database
-has (the lines of the file).
+JSON): the resolved taxa, how many taxids the expansion gave, how many of them the database
+has (the lines of the file), and how many of the database's sequences BLAST searches with it
+(the batch plan runs fewer threads for a search of a small share: `domain/search_split.py`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from blastdeck.database_taxa import TaxidCounts, searched_sequences
 from blastdeck.domain.entrez_query import FIELD as ENTREZ_FIELD
 from blastdeck.domain.entrez_query import parse_entrez_query
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import TAXON_OPTIONS, TaxonRef, taxon_filter_from_options
+from blastdeck.engines.base import TaxidListArg
 from blastdeck.store.models import BlastDatabase
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
 from blastdeck.taxonomy.model import unique_sorted
@@ -58,7 +61,7 @@ def resolve_job_taxa(
     taxa: Mapping[str, object],
     entrez_query: str | None,
     databases: Sequence[BlastDatabase],
-    databases_taxids: Sequence[np.ndarray | None],
+    databases_taxids: Sequence[TaxidCounts | None],
     taxonomy: Taxonomy,
 ) -> JobTaxa | None:
     """The filter the options (or, from Blast.cgi, ENTREZ_QUERY) ask for, checked and
@@ -81,9 +84,11 @@ def resolve_job_taxa(
     field = fields.get("include_field") or (
         "options.taxids" if spec.include else "options.negative_taxids"
     )
-    for database, taxids in zip(databases, databases_taxids, strict=True):
-        _check_has_taxids(database, taxids, field)
-    database_taxids = unique_sorted(np.concatenate([t for t in databases_taxids if t is not None]))
+    for database, counted in zip(databases, databases_taxids, strict=True):
+        _check_has_taxids(database, counted, field)
+    database_taxids = unique_sorted(
+        np.concatenate([c.taxids for c in databases_taxids if c is not None])
+    )
     lists = taxonomy.expand_filter(spec, **fields)
     expanded = lists.include if lists.include is not None else lists.exclude
     restricted = lists.restricted_to(database_taxids, " + ".join(d.name for d in databases))
@@ -102,13 +107,36 @@ def resolve_job_taxa(
         "expanded_taxids": 0 if expanded is None else len(expanded),
         "database_taxids": 0 if listed is None else len(listed),
         "blast_option": option,
+        "searched_sequences": _searched(databases, databases_taxids, listed, option),
+        "database_sequences": sum(d.sequences for d in databases),
     }
     return JobTaxa(record, listed)
 
 
-def _check_has_taxids(database: BlastDatabase, taxids: np.ndarray | None, field: str) -> None:
+def _searched(
+    databases: Sequence[BlastDatabase],
+    databases_taxids: Sequence[TaxidCounts | None],
+    listed: np.ndarray | None,
+    option: str | None,
+) -> int | None:
+    """The databases' sequences BLAST searches with the list (None: a database's sequences
+    per taxid were never counted)."""
+    if listed is None or option is None:
+        return sum(d.sequences for d in databases)  # nothing to drop
+    total = 0
+    for database, counted in zip(databases, databases_taxids, strict=True):
+        if counted is None or counted.counts is None:
+            return None
+        include = option == INCLUDE_OPTION
+        total += searched_sequences(
+            counted.taxids, counted.counts, database.sequences, listed, include
+        )
+    return total
+
+
+def _check_has_taxids(database: BlastDatabase, counted: TaxidCounts | None, field: str) -> None:
     """Each database of a filtered search has taxids (BLAST would refuse its list there)."""
-    if database.taxid_sequences and taxids is not None and len(taxids):
+    if database.taxid_sequences and counted is not None and len(counted.taxids):
         return
     never_read = database.taxid_sequences is None
     raise BlastDeckError(
@@ -135,3 +163,15 @@ def write_job_taxid_list(work_dir: Path, taxids: np.ndarray) -> Path:
     write_taxid_list(path, taxids)
     path.chmod(0o644)  # read by BLAST wherever it runs (a SLURM node, as the same user)
     return path
+
+
+def taxid_list_arg(record: Mapping[str, Any] | None, work_dir: Path) -> TaxidListArg | None:
+    """How BLAST takes the job's stored filter (None: no list), with the share of its
+    databases' sequences the list leaves BLAST to search (None: not known, e.g. a job
+    submitted before it was kept)."""
+    option = (record or {}).get("blast_option")
+    if not option:
+        return None
+    searched, total = record.get("searched_sequences"), record.get("database_sequences")
+    known = isinstance(searched, int) and isinstance(total, int) and total > 0
+    return TaxidListArg(option, work_dir / TAXID_LIST_FILE, searched / total if known else None)

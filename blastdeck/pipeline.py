@@ -29,10 +29,10 @@ from blastdeck.databases import DatabaseCatalog, database_files_missing
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
-from blastdeck.engines.base import DatabaseRef, Engine, JobContext, TaxidListArg
+from blastdeck.engines.base import DatabaseRef, Engine, JobContext
 from blastdeck.files import write_atomically
 from blastdeck.job_metrics import JobMetrics
-from blastdeck.job_taxa import TAXID_LIST_FILE
+from blastdeck.job_taxa import taxid_list_arg
 from blastdeck.lease_heartbeat import LeaseHeartbeat
 from blastdeck.locks import SubmitLock, new_lock_token, submit_lock_key
 from blastdeck.results import final_index, hsp_index
@@ -222,7 +222,6 @@ class Pipeline:
             row = self._databases.get(name)
             refs.append(DatabaseRef(row.name, Path(row.path), Molecule(row.molecule)))
         work_dir = self._settings.jobs_dir / job.id
-        option = (job.taxon_filter or {}).get("blast_option")
         return JobContext(
             job_id=job.id,
             program=Program(job.program),
@@ -231,7 +230,7 @@ class Pipeline:
             cluster=self._clusters.for_job(job),
             namespace=job.namespace,
             work_dir=work_dir,
-            taxid_list=TaxidListArg(option, work_dir / TAXID_LIST_FILE) if option else None,
+            taxid_list=taxid_list_arg(job.taxon_filter, work_dir),
             databases=tuple(refs) if len(refs) > 1 else (),
         )
 

@@ -13,6 +13,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Program
 from blastdeck.domain.search_split import (
     BLAST_QUERY_BATCH_LETTERS,
+    SMALL_SEARCH_SHARE,
     batch_bound_statistics,
     blast_batch_letters,
     blast_query_batches,
@@ -29,6 +30,30 @@ def _shape(plan) -> list[tuple[int, int, int]]:
 
 def _held(plan) -> list[int]:
     return [b.slots for b in plan.batches]
+
+
+def test_a_search_of_a_small_share_runs_a_thread_per_slot_held() -> None:
+    """A taxon filter that leaves BLAST a tenth of the database or less: the same processes,
+    one thread per slot each held (measured faster for such short searches); a bigger share,
+    an unknown one, a single process and a culling search keep their threads."""
+    usual = plan_split(Program.BLASTN, [1500] * 50, slots=2)
+    for share in (0.0, 0.016, SMALL_SEARCH_SHARE):
+        plan = plan_split(Program.BLASTN, [1500] * 50, slots=2, searched_share=share)
+        assert _shape(plan) == [(0, 25, 1), (25, 50, 1)] and _held(plan) == [1, 1]
+        assert plan.scans == usual.scans and "one thread per slot held" in plan.reason
+    for share in (0.11, 0.5, 1.0, None):
+        plan = plan_split(Program.BLASTN, [1500] * 50, slots=2, searched_share=share)
+        assert plan == usual
+    # fewer processes than slots: each runs a thread per slot it holds
+    plan = plan_split(Program.BLASTN, [1500] * 2, slots=4, searched_share=0.01)
+    assert _shape(plan) == [(0, 1, 2), (1, 2, 2)] and _held(plan) == [2, 2]
+    assert _shape(plan_split(Program.BLASTN, [1500] * 2, slots=4)) == [(0, 1, 4), (1, 2, 4)]
+    one = plan_split(Program.BLASTN, [1500], slots=2, searched_share=0.01)
+    assert one == plan_split(Program.BLASTN, [1500], slots=2)  # every slot a thread, as before
+    culling = plan_split(Program.BLASTN, [1500] * 50, slots=2, one_thread=True, searched_share=0.01)
+    assert culling == plan_split(Program.BLASTN, [1500] * 50, slots=2, one_thread=True)
+    several = plan_split(Program.BLASTP, [300] * 100, slots=2, searched_share=0.05)
+    assert {b.threads for b in several.batches} == {1} and len(several.batches) > 2
 
 
 def test_blast_batches_take_queries_until_they_hold_the_batch_size() -> None:

@@ -9,6 +9,7 @@ Real BLAST+, the real embedded NCBI Taxonomy, a real single-node SLURM.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -344,6 +345,37 @@ def test_an_excluding_job_has_the_hits_of_raw_blastn_negative_taxidlist(
     assert not any(source["taxids"].get(s) in dropped for _, s, _, _ in raw)
     assert any(source["taxids"].get(s) in dropped for _, s, _, _ in raw_rows(client, source))
     assert job["taxon_filter"]["blast_option"] == "-negative_taxidlist"
+
+
+def _plan(client: TestClient, job_id: str) -> dict[str, Any]:
+    jobs = Path(database(client)["path"]).parents[2] / "jobs"
+    return json.loads((jobs / job_id / "plan.json").read_text())
+
+
+def test_a_search_of_a_small_share_of_the_database_runs_a_thread_per_slot(
+    client: TestClient, source: dict[str, Any], taxonomy: Taxonomy
+) -> None:
+    """The job says how many of the database's sequences its filter leaves BLAST (counted from
+    the database's sequences per taxid), and a share of a tenth or less runs its processes
+    with a thread per slot held; a bigger share, two (domain/search_split.py)."""
+    slots = next(c["slots"] for c in client.get("/api/clusters").json()["items"]
+                 if c["name"] == "local")  # fmt: skip
+    assert slots == 2  # make_settings' local cluster: the rule is about 2 processes on 2 cores
+    escherichia = set(taxonomy.expand(["Escherichia"]).include.tolist())
+    few = sum(1 for t in source["taxids"].values() if t in escherichia)
+    assert 0 < few <= SEQUENCES // 10  # a small share, else this tests the other branch
+    small = run(client, source, taxids="Escherichia")
+    shown = small["taxon_filter"]
+    assert (shown["searched_sequences"], shown["database_sequences"]) == (few, SEQUENCES)
+    plan = _plan(client, small["id"])
+    assert [(b["threads"], b["slots"]) for b in plan["batches"]] == [(1, 1), (1, 1)]
+    assert "one thread per slot held" in plan["split"] and f"{few / SEQUENCES:.1%}" in plan["split"]
+    # Excluding Escherichia leaves every other sequence, those without a taxid too
+    big = run(client, source, negative_taxids="Escherichia")
+    assert big["taxon_filter"]["searched_sequences"] == SEQUENCES - few
+    plan = _plan(client, big["id"])
+    assert [(b["threads"], b["slots"]) for b in plan["batches"]] == [(2, 1), (2, 1)]
+    assert "one thread per slot held" not in plan["split"]
 
 
 def test_bacteria_hundreds_of_thousands_of_taxa_go_through_the_file(

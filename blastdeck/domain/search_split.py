@@ -42,6 +42,16 @@ option sets (docs/performance.md): 0.83-0.98, where 1-thread processes gave 0.91
 slot's runner takes the next batch as soon as its process ends, so no slot idles while
 batches are left.
 
+Except a search of a small share of the database (`SMALL_SEARCH_SHARE`: a taxon filter that
+leaves BLAST a tenth of the sequences or less): its processes run **one thread per slot held**.
+Such a search ends in a second or a few, its processes' ends lie close together, and a second
+thread in each costs more than the idle end it would fill. Measured as raw commands (the
+plan's two halves with one thread each, then two each, against raw `blastn -num_threads 2`;
+medians of 5-12 interleaved rounds, 50 16S queries, bench sets of 3,000 and 10,000 sequences
+and two seeds; docs/taxonomy.md), one thread each took, of two threads each's time: 0.88-0.99
+at 1.6 % of the sequences (five cells), 0.94-0.97 at 4-7 % (four) and 1.06 in a fifth, 0.94 at
+14 %; at 19 % 1.05, and at 87 % 1.14 (two threads each won: 0.84 of raw BLAST against 0.96).
+
 A search with `-culling_limit` is split the same way, but every process runs one thread in
 one slot: with more, BLAST+ 2.12 keeps other HSPs from one run of the same command to the next
 (`ONE_THREAD_OPTIONS`).
@@ -94,6 +104,9 @@ MAX_BATCH_LETTERS = 10**12
 # random searches against BLAST+). One thread is what a user's run without -num_threads
 # does, and gives the same hits every time.
 ONE_THREAD_OPTIONS = frozenset({"culling_limit"})
+# A search of at most this share of its databases' sequences (a taxon filter's) runs one thread
+# per slot held, not `THREADS_PER_HELD_SLOT`: the module's docstring says why.
+SMALL_SEARCH_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,7 @@ def plan_split(
     task: str | None = None,
     ungapped: bool = False,
     one_thread: bool = False,
+    searched_share: float | None = None,
 ) -> SplitPlan:
     """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots,
     searched with `-task task` (None: the program's default), `-ungapped` or not.
@@ -186,8 +200,18 @@ def plan_split(
     instead of BLAST's own query batch size: finer progress, a database scan per process.
     Where BLAST's statistics are those of its query batch (`batch_bound_statistics`), the
     plan is BLAST's own batches, whatever the slots and `batch_letters`. `one_thread`: every
-    process runs one thread in one slot (`ONE_THREAD_OPTIONS`)."""
-    plan = _plan_split(program, letters, slots, batch_letters, task, ungapped, one_thread)
+    process runs one thread in one slot (`ONE_THREAD_OPTIONS`). `searched_share`: the share
+    of the databases' sequences the search reaches (a taxon filter's; None: all, or not
+    known); at most `SMALL_SEARCH_SHARE`, a split job's processes run a thread per slot held."""
+    small = searched_share is not None and searched_share <= SMALL_SEARCH_SHARE
+    per_slot = 1 if small else THREADS_PER_HELD_SLOT
+    plan = _plan_split(program, letters, slots, batch_letters, task, ungapped, one_thread, per_slot)
+    if small and not one_thread and len(plan.batches) > 1:
+        why = (
+            f"one thread per slot held: the search reaches {searched_share:.1%} of the "
+            "database's sequences, a short search whose processes end close together"
+        )
+        return replace(plan, reason=f"{plan.reason} ({why})")
     if not one_thread:
         return plan
     why = (
@@ -205,13 +229,14 @@ def _plan_split(
     task: str | None,
     ungapped: bool,
     one_thread: bool,
+    per_slot: int,
 ) -> SplitPlan:
     if slots < 1:
         raise ValueError("slots must be at least 1")
     blast_size = blast_batch_letters(program, task)
     what = f"{program.value} -task {task}" if task else program.value
     if batch_bound_statistics(program, ungapped):
-        return _blasts_own_batches(letters, slots, blast_size, what, one_thread)
+        return _blasts_own_batches(letters, slots, blast_size, what, one_thread, per_slot)
     size = batch_letters or blast_size
     own = blast_query_batches(letters, size)
     n = len(own)
@@ -237,7 +262,7 @@ def _plan_split(
         # docstring says why).
         parts = min(slots, len(letters))
         ranges = _equal_letters(letters, parts)
-        batches = _batches(letters, ranges, slots, one_thread)
+        batches = _batches(letters, ranges, slots, one_thread, per_slot)
         return SplitPlan(
             batches,
             raw_scans,
@@ -251,7 +276,7 @@ def _plan_split(
     ranges = _equal_letters(letters, n)
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
         ranges = own
-    batches = _batches(letters, ranges, slots, one_thread)
+    batches = _batches(letters, ranges, slots, one_thread, per_slot)
     whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
     return SplitPlan(
         batches,
@@ -272,7 +297,7 @@ def _one_process(letters: Sequence[int], slots: int, one_thread: bool) -> tuple[
 
 
 def _blasts_own_batches(
-    letters: Sequence[int], slots: int, blast_size: int, what: str, one_thread: bool
+    letters: Sequence[int], slots: int, blast_size: int, what: str, one_thread: bool, per_slot: int
 ) -> SplitPlan:
     """A process per BLAST query batch, each as BLAST itself would search it (a single batch:
     one process with every slot as a thread)."""
@@ -292,7 +317,7 @@ def _blasts_own_batches(
             f"{why}: one BLAST process, its {1 if one_thread else slots} thread(s) sharing one "
             "scan of the database",
         )
-    batches = _batches(letters, own, slots, one_thread)
+    batches = _batches(letters, own, slots, one_thread, per_slot)
     return SplitPlan(
         batches,
         len(own),
@@ -340,11 +365,15 @@ def _scans(letters: Sequence[int], ranges: Sequence[tuple[int, int]], size: int)
 
 
 def _batches(
-    letters: Sequence[int], ranges: Sequence[tuple[int, int]], slots: int, one_thread: bool
+    letters: Sequence[int],
+    ranges: Sequence[tuple[int, int]],
+    slots: int,
+    one_thread: bool,
+    per_slot: int,
 ) -> tuple[PlannedBatch, ...]:
     """The processes of a split job: each holds one slot (with fewer processes than slots, its
-    share of them, so the job's processes hold them all) and runs `THREADS_PER_HELD_SLOT`
-    threads per slot it holds, at most every slot (`one_thread`: one slot, one thread)."""
+    share of them, so the job's processes hold them all) and runs `per_slot` threads per slot
+    it holds, at most every slot (`one_thread`: one slot, one thread)."""
     if one_thread:
         return tuple(PlannedBatch(a, b, sum(letters[a:b]), 1, 1) for a, b in ranges)
     held = [1] * len(ranges)
@@ -352,7 +381,7 @@ def _batches(
         share, extra = divmod(slots, len(ranges))
         held = [share + (1 if i < extra else 0) for i in range(len(ranges))]
     return tuple(
-        PlannedBatch(a, b, sum(letters[a:b]), min(slots, THREADS_PER_HELD_SLOT * h), h)
+        PlannedBatch(a, b, sum(letters[a:b]), min(slots, per_slot * h), h)
         for (a, b), h in zip(ranges, held, strict=True)
     )
 

@@ -33,10 +33,12 @@ class DatabaseRef:
 @dataclass(frozen=True)
 class TaxidListArg:
     """A job's taxon filter as BLAST takes it: `-taxidlist` or `-negative_taxidlist` and the
-    list file written at submit in the job's dir (job_taxa.py)."""
+    list file written at submit in the job's dir (job_taxa.py); and the share of the databases'
+    sequences BLAST searches with it (None: not known, e.g. a job submitted before it was)."""
 
     option: str
     source: Path
+    searched_share: float | None = None
 
 
 @dataclass(frozen=True)

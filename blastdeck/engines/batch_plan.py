@@ -175,7 +175,10 @@ def job_split(
     ungapped = bool(options.get("ungapped"))
     task = task and str(task)
     one_thread = one_thread_search(options)
-    split = plan_split(ctx.program, letters, slots, batch_letters, task, ungapped, one_thread)
+    share = ctx.taxid_list.searched_share if ctx.taxid_list is not None else None
+    split = plan_split(
+        ctx.program, letters, slots, batch_letters, task, ungapped, one_thread, share
+    )
     return records, split
 
 

@@ -106,6 +106,14 @@ class JobTaxonFilter(BaseModel):
         description="how BLAST gets the list; null when the filter leaves BLAST nothing to "
         "drop (excluded taxa the database does not have)"
     )
+    searched_sequences: int | None = Field(
+        default=None,
+        description="the database's sequences BLAST searches with the filter (null: not "
+        "known, for a database added before BlastDeck counted its sequences per taxid)",
+    )
+    database_sequences: int | None = Field(
+        default=None, description="the database's sequences in all (every searched database's)"
+    )
 
 
 class Job(BaseModel):

@@ -2071,6 +2071,16 @@ export interface components {
              * @description how BLAST gets the list; null when the filter leaves BLAST nothing to drop (excluded taxa the database does not have)
              */
             blast_option: ("-taxidlist" | "-negative_taxidlist") | null;
+            /**
+             * Searched Sequences
+             * @description the database's sequences BLAST searches with the filter (null: not known, for a database added before BlastDeck counted its sequences per taxid)
+             */
+            searched_sequences?: number | null;
+            /**
+             * Database Sequences
+             * @description the database's sequences in all (every searched database's)
+             */
+            database_sequences?: number | null;
         };
         /** Limits */
         Limits: {
