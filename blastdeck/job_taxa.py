@@ -9,9 +9,10 @@ dir. The batch plan (`engines/batch_plan.py`) hands that file to every BLAST pro
 taxid list ever goes on a command line however many taxa a filter names (Bacteria: ~570,000).
 
 The job keeps the filter as given and what it became (`Job.taxon_filter`, shown in the job's
-JSON): the resolved taxa, how many taxids the expansion gave, how many of them the database
-has (the lines of the file), and how many of the database's sequences BLAST searches with it
-(the batch plan runs fewer threads for a search of a small share: `domain/search_split.py`).
+JSON): the resolved taxa and their scientific names, how many taxids the expansion gave, how
+many of them the database has (the lines of the file), and how many of the database's
+sequences BLAST searches with it (the batch plan runs fewer threads for a search of a small
+share: `domain/search_split.py`).
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def resolve_job_taxa(
         "entrez_query": entrez_query,
         "include_taxa": list(lists.include_taxa),
         "exclude_taxa": list(lists.exclude_taxa),
+        "include_names": [taxonomy.get(t).scientific_name for t in lists.include_taxa],
+        "exclude_names": [taxonomy.get(t).scientific_name for t in lists.exclude_taxa],
         "expanded_taxids": 0 if expanded is None else len(expanded),
         "database_taxids": 0 if listed is None else len(listed),
         "blast_option": option,

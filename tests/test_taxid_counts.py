@@ -14,6 +14,7 @@ from blastdeck.database_taxa import (
     taxid_set_path,
     write_taxid_set,
 )
+from blastdeck.domain.taxon_filter import filter_summary
 from blastdeck.job_taxa import TAXID_LIST_FILE, taxid_list_arg
 
 
@@ -53,3 +54,20 @@ def test_the_list_argument_carries_the_share_searched(tmp_path: Path) -> None:
         assert arg is not None and arg.searched_share is None
     assert taxid_list_arg({**record, "blast_option": None}, tmp_path) is None
     assert taxid_list_arg(None, tmp_path) is None
+
+
+def test_a_filter_reads_as_a_line_by_name() -> None:
+    record = {
+        "taxids": ["91347", "1763"], "negative_taxids": ["Escherichia coli"],
+        "include_taxa": [91347, 1763], "exclude_taxa": [562],
+        "include_names": ["Enterobacterales", "Mycobacterium"],
+        "exclude_names": ["Escherichia coli"],
+        "searched_sequences": 1048, "database_sequences": 10000,
+    }  # fmt: skip
+    assert filter_summary(record) == (
+        "only within Enterobacterales, Mycobacterium; excluding Escherichia coli; "
+        "1,048 of 10,000 sequences searched"
+    )
+    # stored before names and counts were kept: as given, a taxid as "taxid N"
+    old = {k: v for k, v in record.items() if not k.endswith(("_names", "_sequences"))}
+    assert filter_summary(old) == "only within taxid 91347, taxid 1763; excluding Escherichia coli"

@@ -4,6 +4,7 @@ conflict refused with rc=2). Real makeblastdb, BLAST+ and the embedded NCBI Taxo
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,14 @@ def test_cli_builds_with_a_taxid_map_lists_coverage_and_searches_within_organism
     done = cli(data, "submit", str(work / "query.fa"), "--db", "x", "--taxids",
                "Bacillota,1763", "-o", "evalue=1e-30")  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout
+    # it says what it searched within, by name, as the job's page does
+    within = re.search(r"organisms: only within Bacillota, Mycobacterium; (\d+) of (\d+) "
+                       r"sequences searched", done.stdout)  # fmt: skip
+    assert within is not None, done.stdout
+    assert 0 < int(within.group(1)) < int(within.group(2)) == SEQUENCES
+    job_id = re.search(r"blastdeck results (\S+) --format", done.stdout).group(1)
+    status = cli(data, "status", job_id)
+    assert status.returncode == 0 and within.group(0) in status.stdout, status.stdout
     done = cli(data, "submit", str(work / "query.fa"), "--db", "x", "--taxids", "562",
                "--exclude-taxids", "Escherichia coli")  # fmt: skip
     assert done.returncode == 2 and "taxon_filter_conflict" in done.stderr + done.stdout

@@ -321,6 +321,9 @@ def test_a_filtered_job_has_the_hits_of_raw_blastn_taxidlist(
     shown = job["taxon_filter"]
     assert shown["taxids"] == ["Bacillota", "1763"] and shown["negative_taxids"] == []
     assert shown["include_taxa"] == [1239, 1763] and shown["blast_option"] == "-taxidlist"
+    names = [taxonomy.get(t).scientific_name for t in (1239, 1763)]
+    assert shown["include_names"] == names and names[1] == "Mycobacterium"
+    assert shown["exclude_names"] == []
     assert shown["expanded_taxids"] == len(lists.include) > 10_000
     listed = read_taxid_list(Path(database(client)["path"]).parents[2] / "jobs" / job["id"]
                              / "taxids.txt")  # fmt: skip

@@ -77,11 +77,20 @@ def test_the_organism_field_searches_within_and_excludes_taxa(
     shown = job["taxon_filter"]
     assert shown["taxids"] == ["561"] and shown["negative_taxids"] == ["9606"]
     assert shown["blast_option"] == "-taxidlist" and shown["database_taxids"] == 1
+    assert shown["include_names"] == ["Escherichia"] and shown["exclude_names"] == ["Homo sapiens"]
+    assert (shown["searched_sequences"], shown["database_sequences"]) == (20, 20)
     assert job["hits_total"] > 0
+    # The job page says what it searched within, by name
+    expect(page.get_by_test_id("job-organisms")).to_have_text(
+        "only within Escherichia; excluding Homo sapiens; 20 of 20 sequences searched"
+    )
 
-    # Duplicating the job brings its organisms back.
+    # Duplicating the job brings its organisms back, by name.
     page.goto(f"{server.url}/search?from={job_id}")
-    expect(page.get_by_test_id("organism-chip")).to_have_count(2)
+    chips = page.get_by_test_id("organism-chip")
+    expect(chips).to_have_count(2)
+    expect(chips.first).to_contain_text("only Escherichia")
+    expect(chips.nth(1)).to_contain_text("not Homo sapiens")
 
 
 def test_a_filter_the_server_refuses_shows_on_the_organism_field(

@@ -18,7 +18,7 @@ from blastdeck.cli.options import (
     read_file,
     with_taxa,
 )
-from blastdeck.cli.output import console, outcome, say, table, timeline
+from blastdeck.cli.output import console, organisms, outcome, say, table, timeline
 
 
 def notify_targets(
@@ -116,6 +116,8 @@ def submit(
 
         with Live(timeline(job), console=console, refresh_per_second=8) as live:
             job = follow(backend, job["id"], lambda j: live.update(timeline(j)), interval_s=0.2)
+        if (within := organisms(job)) is not None:
+            say(within)
         done = outcome(job)
         if done is None:
             raise typer.Exit(1)
@@ -160,9 +162,9 @@ def status(
             console.print_json(json.dumps(job))
             return
         console.print(timeline(job))
-        done = outcome(job)
-        if done is not None:
-            say(done)
+        for line in (organisms(job), outcome(job)):
+            if line is not None:
+                say(line)
 
 
 def cancel(

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.taxon_filter import filter_summary
 
 # emoji=False: a ':name:' in a title or a message stays as typed.
 console = Console(emoji=False)
@@ -92,6 +93,12 @@ def outcome(job: dict[str, Any]) -> str | None:
     hits, hsps = job["hits_total"], job["hsps_total"]
     found = f"{hits} {'hit' if hits == 1 else 'hits'} ({hsps} {'HSP' if hsps == 1 else 'HSPs'})"
     return f"{found}; blastdeck results {job['id']} --format tsv"
+
+
+def organisms(job: dict[str, Any]) -> str | None:
+    """What a filtered job searched within, as its page says it (None: no filter)."""
+    record = job.get("taxon_filter")
+    return f"organisms: {filter_summary(record)}" if record else None
 
 
 def table(*columns: str, rows: list[list[object]], whole: tuple[str, ...] = ()) -> Table:

@@ -17,8 +17,9 @@ Pure: no I/O, no taxonomy lookups. Names cannot be checked here, so "562" and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
@@ -201,3 +202,31 @@ def format_taxon_list(refs: Iterable[TaxonRef]) -> str:
             )
         parts.append(str(ref))
     return ", ".join(parts)
+
+
+def filter_summary(record: Mapping[str, Any]) -> str:
+    """A job's stored filter in a line, as its page shows it: "only within Escherichia;
+    excluding Homo sapiens; 20 of 20 sequences searched" (the taxa by scientific name; a job
+    stored before the names were kept: as given, a taxid as "taxid N"; the count when known)."""
+    parts = []
+    for word, taxa, names, given in (
+        ("only within", "include_taxa", "include_names", "taxids"),
+        ("excluding", "exclude_taxa", "exclude_names", "negative_taxids"),
+    ):
+        shown = [
+            _taxon_name(taxid, i, record.get(names), record.get(given))
+            for i, taxid in enumerate(record.get(taxa) or [])
+        ]
+        if shown:
+            parts.append(f"{word} {', '.join(shown)}")
+    searched, total = record.get("searched_sequences"), record.get("database_sequences")
+    if searched is not None and total is not None:
+        parts.append(f"{searched:,} of {total:,} sequences searched")
+    return "; ".join(parts)
+
+
+def _taxon_name(taxid: int, i: int, names: list[str] | None, given: list[str] | None) -> str:
+    if names and i < len(names):
+        return names[i]
+    as_given = given[i] if given and i < len(given) else ""
+    return as_given if as_given and not as_given.isdigit() else f"taxid {taxid}"

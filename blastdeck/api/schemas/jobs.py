@@ -98,6 +98,14 @@ class JobTaxonFilter(BaseModel):
     )
     include_taxa: list[int] = Field(description="the included taxa, resolved to taxids")
     exclude_taxa: list[int] = Field(description="the excluded taxa, resolved to taxids")
+    include_names: list[str] | None = Field(
+        default=None,
+        description="the included taxa's scientific names, in include_taxa's order (null: a "
+        "job submitted before BlastDeck kept them)",
+    )
+    exclude_names: list[str] | None = Field(
+        default=None, description="the excluded taxa's scientific names, as include_names"
+    )
     expanded_taxids: int = Field(description="taxids after adding every taxon's descendants")
     database_taxids: int = Field(
         description="of those, the taxids the database has: the lines of the list BLAST reads"

@@ -2057,6 +2057,16 @@ export interface components {
              */
             exclude_taxa: number[];
             /**
+             * Include Names
+             * @description the included taxa's scientific names, in include_taxa's order (null: a job submitted before BlastDeck kept them)
+             */
+            include_names?: string[] | null;
+            /**
+             * Exclude Names
+             * @description the excluded taxa's scientific names, as include_names
+             */
+            exclude_names?: string[] | null;
+            /**
              * Expanded Taxids
              * @description taxids after adding every taxon's descendants
              */

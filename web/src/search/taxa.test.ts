@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Database, Job } from '../api/types';
-import { addTaxon, coverageText, removeTaxon, taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from './taxa';
+import { addTaxon, coverageText, filterText, removeTaxon, taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from './taxa';
 
 const ecoli: ChosenTaxon = { taxid: 562, name: 'Escherichia coli', rank: 'species', mode: 'exclude' };
 const entero: ChosenTaxon = { taxid: 91347, name: 'Enterobacterales', rank: 'order', mode: 'include' };
@@ -31,6 +31,31 @@ describe('chosen taxa', () => {
     };
     expect(taxaOptions(taxaFromFilter(filter))).toEqual({ taxids: ['91347'], negative_taxids: ['562'] });
     expect(taxaFromFilter(null)).toEqual([]);
+    // stored before the server kept names: a name as given, a taxid as "taxid N"
+    expect(taxaFromFilter(filter).map((t) => t.name)).toEqual(['Enterobacterales', 'taxid 562']);
+    const named = { ...filter, include_names: ['Enterobacterales'], exclude_names: ['Escherichia coli'] };
+    expect(taxaFromFilter(named).map((t) => t.name)).toEqual(['Enterobacterales', 'Escherichia coli']);
+  });
+  it('read as a line on the job page, with the sequences searched', () => {
+    const filter: NonNullable<Job['taxon_filter']> = {
+      taxids: ['91347', '1763'],
+      negative_taxids: ['562'],
+      include_taxa: [91347, 1763],
+      exclude_taxa: [562],
+      include_names: ['Enterobacterales', 'Mycobacterium'],
+      exclude_names: ['Escherichia coli'],
+      expanded_taxids: 30000,
+      database_taxids: 40,
+      blast_option: '-taxidlist',
+      searched_sequences: 1048,
+      database_sequences: 10000,
+    };
+    expect(filterText(filter)).toBe(
+      'only within Enterobacterales, Mycobacterium; excluding Escherichia coli; 1,048 of 10,000 sequences searched',
+    );
+    const old = { ...filter, include_names: null, exclude_names: undefined, negative_taxids: [], exclude_taxa: [], searched_sequences: null };
+    expect(filterText(old)).toBe('only within taxid 91347, taxid 1763');
+    expect(filterText({ ...old, taxids: ['Enterobacterales', 'Mycobacterium'] })).toBe('only within Enterobacterales, Mycobacterium');
   });
 });
 

@@ -2,6 +2,7 @@
 // (search only within it and its descendants) or excluded, sent as the job options `taxids` /
 // `negative_taxids` (by taxid, so a homonym is never ambiguous).
 import type { Database, Job } from '../api/types';
+import { formatCount } from '../format/text';
 
 export type TaxonMode = 'include' | 'exclude';
 
@@ -29,12 +30,37 @@ export function taxaOptions(list: ChosenTaxon[]): { taxids?: string[]; negative_
   return { ...(include.length ? { taxids: include } : {}), ...(exclude.length ? { negative_taxids: exclude } : {}) };
 }
 
-/** A duplicated job's filter back as chosen taxa (names as the job was given them). */
+/** A filter's taxa by name: their scientific names (a job stored before the server kept them:
+ * as the job was given them, a taxid then shown as "taxid N"). */
+function filterNames(taxa: number[], names: string[] | null | undefined, given: string[]): string[] {
+  return taxa.map((taxid, i) => names?.[i] ?? nameAsGiven(given[i], taxid));
+}
+
+const nameAsGiven = (given: string | undefined, taxid: number) => (given && !/^\d+$/.test(given) ? given : `taxid ${taxid}`);
+
+/** A duplicated job's filter back as chosen taxa, by name. */
 export function taxaFromFilter(filter: Job['taxon_filter']): ChosenTaxon[] {
   if (!filter) return [];
-  const chosen = (taxa: number[], given: string[], mode: TaxonMode) =>
-    taxa.map((taxid, i) => ({ taxid, name: given[i] ?? String(taxid), rank: '', mode }));
-  return [...chosen(filter.include_taxa, filter.taxids, 'include'), ...chosen(filter.exclude_taxa, filter.negative_taxids, 'exclude')];
+  const chosen = (taxa: number[], names: string[], mode: TaxonMode) =>
+    taxa.map((taxid, i) => ({ taxid, name: names[i] ?? `taxid ${taxid}`, rank: '', mode }));
+  return [
+    ...chosen(filter.include_taxa, filterNames(filter.include_taxa, filter.include_names, filter.taxids), 'include'),
+    ...chosen(filter.exclude_taxa, filterNames(filter.exclude_taxa, filter.exclude_names, filter.negative_taxids), 'exclude'),
+  ];
+}
+
+/** A job's organism filter in a line: "only within Escherichia; excluding Homo sapiens; 20 of
+ * 40 sequences searched" (the count when the server knew it). */
+export function filterText(filter: NonNullable<Job['taxon_filter']>): string {
+  const parts: string[] = [];
+  const within = filterNames(filter.include_taxa, filter.include_names, filter.taxids);
+  const without = filterNames(filter.exclude_taxa, filter.exclude_names, filter.negative_taxids);
+  if (within.length) parts.push(`only within ${within.join(', ')}`);
+  if (without.length) parts.push(`excluding ${without.join(', ')}`);
+  const searched = filter.searched_sequences;
+  const total = filter.database_sequences;
+  if (searched != null && total != null) parts.push(`${formatCount(searched)} of ${formatCount(total)} sequences searched`);
+  return parts.join('; ');
 }
 
 /** What the database's coverage allows: null when it can be filtered by organism, else why not. */

@@ -7,6 +7,7 @@ import type { Job } from '../../api/types';
 import { formatCount, formatDateTime, plural, shortId } from '../../format/text';
 import { usePhaseLog } from '../../live/phaseLog';
 import { TABS, chooseTab, parseTab, tabAvailable, type Tab } from '../../pages/jobTabs';
+import { filterText } from '../../search/taxa';
 import { LivePausedBanner } from '../LivePausedBanner';
 import { StatusBadge } from '../StatusBadge';
 import { AlignmentsTab } from './AlignmentsTab';
@@ -138,6 +139,12 @@ function JobHeader({ job, actions }: { job: Job; actions: ReactNode }) {
                 <dd data-testid="job-cluster">
                   {job.cluster} / {job.namespace}
                 </dd>
+              </div>
+            )}
+            {job.taxon_filter && (
+              <div>
+                <dt>Organisms</dt>
+                <dd data-testid="job-organisms">{filterText(job.taxon_filter)}</dd>
               </div>
             )}
             <div>
