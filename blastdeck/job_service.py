@@ -8,8 +8,6 @@ import math
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,20 +63,11 @@ from blastdeck.results.taxon_summary import summary_of
 from blastdeck.results.taxonomy_report import ReportEntry, kept_report
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.legacy_hsps import LegacyHspStore
-from blastdeck.store.models import BlastDatabase, Job, utcnow
+from blastdeck.store.models import BlastDatabase, Job
 from blastdeck.store.new_job import NewJob
 from blastdeck.taxonomy import Taxonomy
 
 BLAST_DEFAULT_MAX_TARGET_SEQS = 500
-
-
-@dataclass(frozen=True)
-class ExpiredJob:
-    """A finished job past the retention: what a purge deletes."""
-
-    id: str
-    title: str
-    finished_at: datetime
 
 
 class JobService:
@@ -456,33 +445,6 @@ class JobService:
         alignments.write_query_alignments(
             out_dir, query_index, alignments.alignments_of(search, query_id)
         )
-
-    def expired_jobs(self) -> list[ExpiredJob]:
-        """The jobs a retention purge would delete now, oldest first; none with retention 0
-        (`blastdeck gc --dry-run`)."""
-        if not self._settings.retention_days:
-            return []
-        return [ExpiredJob(*row) for row in self._jobs.finished_before(self._retention_cutoff())]
-
-    def purge_expired(self) -> int:
-        """Delete every job that ended more than `retention_days` ago, completely (rows, HSPs,
-        files), and record the purge. Returns how many were deleted."""
-        if not self._settings.retention_days:
-            return 0
-        cutoff = self._retention_cutoff()
-        expired = [job_id for job_id, _, _ in self._jobs.finished_before(cutoff)]
-        for job_id in expired:
-            self.delete(job_id)
-        if expired:
-            self._jobs.record_maintenance(
-                "retention_purge",
-                f"deleted {len(expired)} job(s) that ended before {cutoff.isoformat()}",
-                {"job_ids": expired, "retention_days": self._settings.retention_days},
-            )
-        return len(expired)
-
-    def _retention_cutoff(self) -> datetime:
-        return utcnow() - timedelta(days=self._settings.retention_days)
 
 
 def _no_query(job: Job, which: str, field: str) -> BlastDeckError:

@@ -29,6 +29,7 @@ from blastdeck.executors.base import Executor
 from blastdeck.executors.inline import InlineExecutor
 from blastdeck.job_import import ImportService
 from blastdeck.job_metrics import JobMetrics
+from blastdeck.job_retention import JobRetention
 from blastdeck.job_service import JobService
 from blastdeck.locks import InProcessSubmitLock, RedisSubmitLock, SubmitLock
 from blastdeck.metrics import Observations, make_observations
@@ -119,6 +120,7 @@ class Runtime:
             self.notifications,
             self.taxonomy,
         )
+        self.retention = JobRetention(settings, self.jobs, self.service.delete)
         self.shares = ShareService(settings, ShareStore(sessions), self.service)
         self.imports = ImportService(settings, self.jobs, self.databases)
         self._purger: _Every | None = None
@@ -153,7 +155,7 @@ class Runtime:
             # ended without ending it (a crash of its thread, a lost lease) is run again rather
             # than left for the next restart; a cancel of such a job then ends it.
             self._reconciler = _Every(self.settings.reconcile_interval_s, self.reconcile)
-            self._purger = _Every(self.settings.purge_interval_s, self.service.purge_expired)
+            self._purger = _Every(self.settings.purge_interval_s, self.retention.purge_expired)
             self.start_deliveries()
 
     def start_deliveries(self) -> None:

@@ -83,7 +83,7 @@ def reconcile() -> int:
 
 @celery_app.task(name=PURGE_TASK)
 def purge() -> int:
-    return worker_runtime().service.purge_expired()
+    return worker_runtime().retention.purge_expired()
 
 
 class Maintenance:
@@ -104,7 +104,7 @@ class Maintenance:
         )
         self._tasks: list[tuple[str, float, Callable[[Runtime], Any]]] = [
             ("reconcile", settings.reconcile_interval_s, Runtime.reconcile),
-            ("purge", settings.purge_interval_s, lambda rt: rt.service.purge_expired()),
+            ("purge", settings.purge_interval_s, lambda rt: rt.retention.purge_expired()),
         ]
         self._thread = threading.Thread(target=self._loop, daemon=True, name="blastdeck-maint")
         self._deliveries: DeliveryLoop | None = None

@@ -69,7 +69,7 @@ def test_retention_zero_keeps_everything(tmp_path: Path, demo_16s) -> None:
     with TestClient(create_app(make_settings(tmp_path / "data", retention_days=0))) as client:
         job = finished_job(client, fasta(demo_16s[:1]))
         age(client, job, 10_000)
-        assert client.app.state.runtime.service.purge_expired() == 0
+        assert client.app.state.runtime.retention.purge_expired() == 0
         assert client.get(f"/api/jobs/{job}").status_code == 200
 
 

@@ -122,13 +122,13 @@ def gc(
         days = runtime.settings.retention_days
         retention = f"retention {days:g} days; 0 keeps everything"
         if dry_run:
-            expired = runtime.service.expired_jobs()
+            expired = runtime.retention.expired_jobs()
             rows = [[job.id, job.title, _when(job.finished_at)] for job in expired]
             if rows:
                 console.print(table("id", "title", "ended at", rows=rows))
             say(f"dry run: {len(expired)} job(s) would be deleted ({retention})")
             return
-        deleted = runtime.service.purge_expired()
+        deleted = runtime.retention.purge_expired()
         say(f"{deleted} job(s) deleted ({retention})")
 
 
