@@ -61,10 +61,11 @@ run: system-deps $(STAMP) bytecode web
 # end to end in Chromium against the freshly built app), in two pytest-xdist workers: most
 # tests wait on servers, workers and BLAST, so two overlap well on two cores. A module stays on
 # one worker (--dist loadfile): its deployments are built once; the slowest modules go first
-# (tests/conftest.py), so the run does not end with one of them alone.
+# (tests/conftest.py; --no-loadscope-reorder keeps that order: xdist would sort modules by
+# their number of tests), so the run does not end with one of them alone.
 test: system-deps test-services $(STAMP) bytecode web web-test
 	$(BIN)/ruff check blastdeck tests bench
-	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check blastdeck tests bench

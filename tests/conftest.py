@@ -35,32 +35,54 @@ PG_ADMIN_URL = os.environ.get("BLASTDECK_TEST_PG", "postgresql://postgres@127.0.
 DEMO_DIR = Path(__file__).resolve().parents[1] / "blastdeck" / "demo"
 
 
-# The modules that take longest (restarts, faults, SLURM, fuzzing: minutes each, from
-# `pytest --durations`), slowest first, run before the rest. With two xdist workers (make test)
-# the run then ends on short modules rather than on one of these alone on one worker.
+# The modules that take longest, slowest first (seconds each in one `make test` run on this
+# 2-core host, 2026-12-03, the whole suite ~1,900 s), run before the rest. With two xdist
+# workers (make test, which passes --no-loadscope-reorder: pytest-xdist otherwise orders
+# modules by how many tests they hold) each worker takes the next module when it is free, so
+# the run ends on short modules rather than on one of these alone on one worker.
 SLOW_MODULES_FIRST = (
-    "test_slurm",
-    "test_faults",
-    "test_restart",
-    "test_fuzz",
-    "test_cli_admin",
-    "test_recovery",
-    "test_upgrade",
-    "test_notifications",
-    "test_hostile_input",
-    "test_distributed_faults",
-    "test_web_share_e2e",
-    "test_cli",
-    "test_web_e2e",
-    "test_cluster_pause",
+    "test_cli_admin",  # 107
+    "test_slurm",  # 107
+    "test_faults",  # 98
+    "test_fuzz",  # 88
+    "test_notifications",  # 80
+    "test_upgrade",  # 74
+    "test_cli",  # 69
+    "test_web_e2e",  # 69
+    "test_recovery",  # 63
+    "test_restart",  # 60
+    "test_hostile_input",  # 52
+    "test_distributed_faults",  # 44
+    "test_web_share_e2e",  # 42
+    "test_import",  # 38
+    "test_cli_markup",  # 36
+    "test_cluster_pause",  # 35
+    "test_ebi_api",  # 35
+    "test_ncbi_formats",  # 34
+    "test_cli_taxonomy",  # 34
+    "test_web_narrow_e2e",  # 31
+    "test_multi_database",  # 29
+    "test_web_serving",  # 27
+    "test_api_bad_input",  # 25
 )
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first; a stable sort, so every module keeps its own order."""
+    """Slow modules first, and within a module the tests marked `runs_last` last (they wait
+    on something the module started early, which its other tests then overlap); a stable
+    sort, so everything else keeps its order."""
     rank = {name: n for n, name in enumerate(SLOW_MODULES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+    first_seen: dict[Path, int] = {}  # the modules' own order (pytest-randomly's shuffle)
+    for n, item in enumerate(items):
+        first_seen.setdefault(item.path, n)
+    items.sort(
+        key=lambda item: (
+            rank.get(item.path.stem, len(rank)),
+            first_seen[item.path],
+            item.get_closest_marker("runs_last") is not None,
+        )
+    )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
