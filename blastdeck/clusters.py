@@ -76,9 +76,16 @@ class ClusterRegistry:
         return sorted(found.values(), key=lambda c: c.name)
 
     def get(self, name: str) -> Cluster:
-        for cluster in self.list():
-            if cluster.name == name:
-                return cluster
+        """The cluster named `name`, as `list` has it (the settings' definition first, then the
+        built-in default, then one added at run time), reading only its own row."""
+        for config in self._settings.clusters:
+            if config.name == name:
+                return check_cluster_config(config)
+        if name == DEFAULT_CLUSTER:
+            return _resolve(DEFAULT_CLUSTER, "local", DEFAULT_NAMESPACE, None, {})
+        row = self._store.get(name) if isinstance(name, str) else None
+        if row is not None:
+            return _resolve(row.name, row.engine, row.namespace, row.slots, row.settings)
         raise BlastDeckError(
             ErrorCode.UNKNOWN_CLUSTER,
             f"Unknown cluster {str(name)[:64]!r}; GET /api/clusters lists them.",

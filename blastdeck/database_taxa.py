@@ -30,6 +30,7 @@ from blastdeck.domain.programs import Molecule
 from blastdeck.domain.taxon_filter import MAX_TAXID
 from blastdeck.files import write_atomically
 from blastdeck.taxonomy import Taxonomy
+from blastdeck.taxonomy.model import in_sorted
 
 TAXID_SET_DIR = ".taxids"  # a dot name: no database's storage name starts with '.'
 TOP_ORGANISMS = 10
@@ -248,7 +249,8 @@ def searched_sequences(
     taxids: np.ndarray, counts: np.ndarray, sequences: int, listed: np.ndarray, include: bool
 ) -> int:
     """Of a database's `sequences` (its distinct `taxids` having `counts` of them), those BLAST
-    searches with a list of the `listed` taxids: the ones with a listed taxid (-taxidlist),
-    or every other one, those without a taxid too (-negative_taxidlist)."""
-    listed_sequences = int(counts[np.isin(taxids, listed)].sum())
+    searches with a list of the `listed` taxids (sorted, as a job's list is): the ones with a
+    listed taxid (-taxidlist), or every other one, those without a taxid too
+    (-negative_taxidlist)."""
+    listed_sequences = int(counts[in_sorted(taxids, listed)].sum())
     return listed_sequences if include else sequences - listed_sequences

@@ -8,6 +8,8 @@ import pytest
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.fasta import (
+    NUCLEOTIDE_ALPHABET,
+    PROTEIN_ALPHABET,
     QueryLimits,
     QueryRecord,
     detect_molecule,
@@ -410,3 +412,35 @@ def test_ten_thousand_records_parse() -> None:
     text = "".join(f">r{i} desc\n{DNA}\n" for i in range(10_000))
     records = parse_query(text, NT)
     assert len(records) == 10_000 and records[-1].id == "r9999"
+
+
+@pytest.mark.parametrize(
+    ("molecule", "sequence", "alphabet"),
+    [
+        (Molecule.NUCLEOTIDE, "ACGTACGTAC{}GTACGTACGT", NUCLEOTIDE_ALPHABET),
+        (Molecule.PROTEIN, "MKVLAAGIVG{}LLSPAAQAWE", PROTEIN_ALPHABET),
+    ],
+)
+def test_every_ascii_character_in_a_sequence_is_judged_as_the_alphabets_say(
+    molecule: Molecule, sequence: str, alphabet: frozenset[str]
+) -> None:
+    """The checks run as byte deletions on ASCII text (fast) and fall back to the regular
+    expressions only to name what is wrong: each of the 128 characters is accepted exactly
+    when it is whitespace or (upper-cased) a letter of the alphabet, and refused as binary
+    data exactly when it is a control character other than a line end or a tab."""
+    controls = {chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+    for code in range(128):
+        char = chr(code)
+        text = f">q\n{sequence.format(char)}\n"
+        try:
+            records = parse_query(text, molecule)
+        except BlastDeckError as exc:
+            assert char not in alphabet and char.upper() not in alphabet, (code, exc.message)
+            expected = ErrorCode.BINARY_DATA if char in controls else ErrorCode.INVALID_RESIDUES
+            assert exc.code is expected, (code, exc.code, exc.message)
+            if expected is ErrorCode.INVALID_RESIDUES:
+                assert "first at residue 11" in exc.message, (code, exc.message)
+        else:
+            assert char.isspace() or char.upper() in alphabet, code
+            kept = "" if char.isspace() else char.upper()
+            assert records[0].sequence == sequence.format(kept), code

@@ -15,7 +15,7 @@ from pathlib import Path
 from blastdeck.blast_tools import DatabaseDir, run_tool
 from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.programs import Molecule, Program
-from blastdeck.engines import blast_process
+from blastdeck.engines import blast_process, local
 from blastdeck.engines.base import DatabaseRef, JobContext
 from blastdeck.engines.batch_plan import read_batch_plan
 from blastdeck.engines.blast_process import BLAST_NICE, BlastProcesses, BlastRun, lower_priority
@@ -203,3 +203,28 @@ def test_a_cancel_while_a_process_starts_kills_it(tmp_path: Path, demo_16s, monk
     assert processes._one(run, batch, sleeper, DatabaseDir(tmp_path), "wb") is None
     assert time.monotonic() - begun < 30 and started[0].returncode == -9
     assert not batch.pid_file.exists()
+
+
+def test_submit_returns_once_its_runners_have_started_blast(
+    tmp_path: Path, demo_16s, monkeypatch
+) -> None:
+    """The pipeline's thread goes on to record the job's steps only once each runner has
+    started its first BLAST process (it would otherwise hold the GIL the runners need to start
+    them); a runner waiting for a slot another job holds is not waited for beyond a moment."""
+    monkeypatch.setattr(local, "PROCESS_START_WAIT_S", LONG_S)  # no load makes this flaky
+    ctx = _context(tmp_path, demo_16s, slots=2)
+    engine = LocalEngine(ctx.cluster, tmp_path / "scratch")
+    assert engine.configure(ctx) >= 2
+    engine.stage_db(ctx)
+    handle = engine.submit(ctx, timeout_s=30)
+    run = engine._runs[ctx.job_id]
+    assert run.started == len(run.runners) == 2  # both started as submit returned
+    engine.cancel(ctx, handle)
+
+    other = BlastRun()
+    assert other.wait_started(1, timeout_s=0.05) is False  # nothing starts: bounded
+    other.note_started()
+    assert other.wait_started(1, timeout_s=0.0) is True
+    cancelled = BlastRun()
+    cancelled.cancel()
+    assert cancelled.wait_started(3, timeout_s=LONG_S) is True  # a cancel ends the wait

@@ -11,7 +11,7 @@ import pytest
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.taxonomy import Taxonomy, write_taxid_list
-from blastdeck.taxonomy.model import sorted_intersection
+from blastdeck.taxonomy.model import in_sorted, sorted_intersection
 from tests.conftest import DEMO_DIR, read_fasta
 from tests.support.taxonomy_cache import embedded_cache
 
@@ -186,3 +186,13 @@ def test_sorted_intersection_is_numpys_on_sorted_unique_taxids(seed: int) -> Non
         b = np.unique(rng.integers(1, 3 * max(size_b, 1), size_b, dtype=np.int64))
         got = sorted_intersection(a, b)
         assert got.dtype == np.int64 and got.tolist() == np.intersect1d(a, b).tolist()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_in_sorted_is_numpys_isin_for_values_in_any_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for size_values, size_ordered in ((0, 5), (5, 0), (1, 1), (300, 40), (40, 300), (5000, 500)):
+        values = rng.integers(1, 3 * max(size_values, 1), size_values, dtype=np.int64)
+        ordered = np.unique(rng.integers(1, 3 * max(size_ordered, 1), size_ordered))
+        got = in_sorted(values, ordered)
+        assert got.dtype == bool and got.tolist() == np.isin(values, ordered).tolist()

@@ -48,6 +48,12 @@ _NOT_NUCLEOTIDE_RE = re.compile(r"[^ACGTURYSWKMBDHVN]")
 _NOT_PROTEIN_RE = re.compile(r"[^A-Z*]")
 _NOT_LETTER_RE = re.compile(r"[^A-Z]+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+# The same checks for ASCII text as bytes.translate deletions, which are several times faster
+# than a character-class search on a job's worth of query text: the regular expressions above
+# run only on text that fails them, to say where.
+_ASCII_CONTROL = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_NUCLEOTIDE_BYTES = "".join(sorted(NUCLEOTIDE_ALPHABET)).encode("ascii")
+_PROTEIN_BYTES = "".join(sorted(PROTEIN_ALPHABET)).encode("ascii")
 
 _FASTA_HELP = (
     "A query must be FASTA: one or more records, each a header line starting with '>' "
@@ -170,6 +176,10 @@ def _decode(text: str | bytes) -> str:
 
 
 def _reject_control_characters(text: str) -> None:
+    if text.isascii():
+        ascii_text = text.encode("ascii")
+        if len(ascii_text.translate(None, _ASCII_CONTROL)) == len(ascii_text):
+            return
     found = _CONTROL_RE.search(text)
     if found is None:
         return
@@ -184,6 +194,8 @@ def _reject_control_characters(text: str) -> None:
 
 
 def _reject_surrogates(text: str) -> None:
+    if text.isascii():
+        return
     found = _SURROGATE_RE.search(text)
     if found is None:
         return
@@ -300,6 +312,8 @@ def _check_ascii(name: str, sequence: str) -> str:
 
 
 def _check_nucleotide(name: str, sequence: str) -> None:
+    if not _residues_outside(sequence, _NUCLEOTIDE_BYTES):
+        return
     first_bad = _NOT_NUCLEOTIDE_RE.search(sequence)
     if first_bad is None:
         return
@@ -328,10 +342,17 @@ def _check_protein(name: str, sequence: str) -> None:
             "U or N), but this program needs a protein query. Use a program with a nucleotide "
             "query (blastn, blastx or tblastx), or check the sequence.",
         )
+    if not _residues_outside(sequence, _PROTEIN_BYTES):
+        return
     first_bad = _NOT_PROTEIN_RE.search(sequence)
     if first_bad is not None:
         chars = sorted(set(sequence) - PROTEIN_ALPHABET)
         raise _invalid_residues(name, chars, first_bad.start(), _common_hint(chars))
+
+
+def _residues_outside(sequence: str, alphabet: bytes) -> bytes:
+    """The letters of an ASCII `sequence` (checked before) that are not in `alphabet`."""
+    return sequence.encode("ascii").translate(None, alphabet)
 
 
 def _check_length(name: str, sequence: str, molecule: Molecule, limits: QueryLimits) -> None:

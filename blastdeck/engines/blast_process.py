@@ -69,6 +69,22 @@ class BlastRun:
     runners: list[threading.Thread] = field(default_factory=list)
     # Set when a batch's process has ended (its output or failure recorded): the engine's wait
     changed: threading.Event = field(default_factory=threading.Event)
+    # Processes started so far (the engine's submit waits for its first ones).
+    started: int = 0
+    _started_changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def note_started(self) -> None:
+        with self._started_changed:
+            self.started += 1
+            self._started_changed.notify_all()
+
+    def wait_started(self, count: int, timeout_s: float) -> bool:
+        """Wait until `count` processes have started (or the run was cancelled), at most
+        `timeout_s`; whether they have."""
+        with self._started_changed:
+            return self._started_changed.wait_for(
+                lambda: self.started >= count or self.cancelled, max(0.0, timeout_s)
+            )
 
     def cancel(self) -> None:
         with self.mutex:
@@ -170,6 +186,7 @@ class BlastProcesses:
             run.procs[batch.index] = proc
             if run.cancelled:  # cancel() killed those it knew of: this one is ours to kill
                 kill_group(proc.pid)
+        run.note_started()
         write_atomically(batch.pid_file, str(proc.pid))
         ended = _wait_with_cpu(proc)
         with run.mutex:

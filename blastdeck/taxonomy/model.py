@@ -39,8 +39,16 @@ def sorted_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for a 35,000-taxid filter and a 10,000-sequence database, against 0.2 ms here."""
     if not len(a) or not len(b):
         return np.zeros(0, dtype=np.int64)
-    at = np.minimum(np.searchsorted(a, b), len(a) - 1)
-    return b[a[at] == b]
+    return b[in_sorted(b, a)]
+
+
+def in_sorted(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Which of `values` (any order) are in the sorted array `ordered`: a boolean mask, by
+    binary search (np.isin makes both unique first, by the slow hash path above)."""
+    if not len(ordered):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return ordered[at] == values
 
 
 # Name classes as stored in the index (one byte per entry).
