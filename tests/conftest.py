@@ -69,20 +69,9 @@ SLOW_MODULES_FIRST = (
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first, and within a module the tests marked `runs_last` last (they wait
-    on something the module started early, which its other tests then overlap); a stable
-    sort, so everything else keeps its order."""
+    """Slow modules first; a stable sort, so every module keeps its own order."""
     rank = {name: n for n, name in enumerate(SLOW_MODULES_FIRST)}
-    first_seen: dict[Path, int] = {}  # the modules' own order (pytest-randomly's shuffle)
-    for n, item in enumerate(items):
-        first_seen.setdefault(item.path, n)
-    items.sort(
-        key=lambda item: (
-            rank.get(item.path.stem, len(rank)),
-            first_seen[item.path],
-            item.get_closest_marker("runs_last") is not None,
-        )
-    )
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -487,7 +487,6 @@ def test_cancel_mid_run(client: TestClient, slurm: PrivateSlurm, demo_16s) -> No
     assert_nothing_left(slurm, job_id)
 
 
-@pytest.mark.runs_last  # SLURM enforces its 1-minute limit ~80 s after the early submit
 def test_timeout(client: TestClient, slurm: PrivateSlurm) -> None:
     job_id = EARLY["timeout"]
     job = finish(client, job_id)
