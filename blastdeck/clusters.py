@@ -24,6 +24,16 @@ DEFAULT_CLUSTER = "local"
 HEALTH_TTL_S = 30.0
 
 
+def _default_cluster() -> Cluster:
+    """The built-in `local` cluster: this host, its cores as slots."""
+    return _resolve(DEFAULT_CLUSTER, "local", DEFAULT_NAMESPACE, None, {})
+
+
+def _from_row(row: ClusterRow) -> Cluster:
+    """A cluster added at run time, as its row stores it."""
+    return _resolve(row.name, row.engine, row.namespace, row.slots, row.settings)
+
+
 def _resolve(name: str, engine: str, namespace: str, slots: int | None, settings: dict) -> Cluster:
     listed = settings.get("namespaces", "")
     return Cluster(
@@ -66,13 +76,11 @@ class ClusterRegistry:
         self._mutex = threading.Lock()
 
     def list(self) -> list[Cluster]:
-        found = {DEFAULT_CLUSTER: _resolve(DEFAULT_CLUSTER, "local", DEFAULT_NAMESPACE, None, {})}
+        found = {DEFAULT_CLUSTER: _default_cluster()}
         for config in self._settings.clusters:
             found[config.name] = check_cluster_config(config)
         for row in self._store.list():
-            found.setdefault(
-                row.name, _resolve(row.name, row.engine, row.namespace, row.slots, row.settings)
-            )
+            found.setdefault(row.name, _from_row(row))
         return sorted(found.values(), key=lambda c: c.name)
 
     def get(self, name: str) -> Cluster:
@@ -82,10 +90,10 @@ class ClusterRegistry:
             if config.name == name:
                 return check_cluster_config(config)
         if name == DEFAULT_CLUSTER:
-            return _resolve(DEFAULT_CLUSTER, "local", DEFAULT_NAMESPACE, None, {})
+            return _default_cluster()
         row = self._store.get(name) if isinstance(name, str) else None
         if row is not None:
-            return _resolve(row.name, row.engine, row.namespace, row.slots, row.settings)
+            return _from_row(row)
         raise BlastDeckError(
             ErrorCode.UNKNOWN_CLUSTER,
             f"Unknown cluster {str(name)[:64]!r}; GET /api/clusters lists them.",

@@ -91,6 +91,8 @@ class BlastRun:
             self.cancelled = True
             for proc in self.procs.values():
                 kill_group(proc.pid)
+        with self._started_changed:  # a submit waiting for its processes stops waiting
+            self._started_changed.notify_all()
 
 
 class BlastProcesses:
