@@ -151,6 +151,13 @@ def test_cli_errors_name_their_code(
     assert "Traceback" not in run.stderr.decode()
 
 
+def test_an_unknown_results_format_lists_fasta_with_the_downloads(data_dir: Path) -> None:
+    run = cli("results", "x", "--format", "docx", data_dir=data_dir)
+    error = run.stderr.decode()
+    assert run.returncode == 2 and "unknown_format" in error, error
+    assert "asn1, or fasta (the hit subjects' sequences)." in " ".join(error.split()), error
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     srv = Server(tmp_path / "server-data", None)

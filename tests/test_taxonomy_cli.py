@@ -53,8 +53,9 @@ def test_cli_builds_with_a_taxid_map_lists_coverage_and_searches_within_organism
                "Bacillota,1763", "-o", "evalue=1e-30")  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout
     # it says what it searched within, by name, as the job's page does
-    within = re.search(r"organisms: only within Bacillota, Mycobacterium; (\d+) of (\d+) "
-                       r"sequences searched", done.stdout)  # fmt: skip
+    # on a line of its own (before, a pipe got it printed onto the timeline's last row)
+    within = re.search(r"^organisms: only within Bacillota, Mycobacterium; (\d+) of (\d+) "
+                       r"sequences searched$", done.stdout, re.MULTILINE)  # fmt: skip
     assert within is not None, done.stdout
     assert 0 < int(within.group(1)) < int(within.group(2)) == SEQUENCES
     job_id = re.search(r"blastdeck results (\S+) --format", done.stdout).group(1)

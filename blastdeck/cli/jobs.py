@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from blastdeck.cli.options import (
     with_taxa,
 )
 from blastdeck.cli.output import console, organisms, outcome, say, table, timeline
+
+if TYPE_CHECKING:
+    from blastdeck.results.formats import ExportFormat
 
 
 def notify_targets(
@@ -110,12 +113,17 @@ def submit(
         if not (wait or server is None):
             say(job["id"])
             return
-        from rich.live import Live
-
         from blastdeck.client import follow
 
-        with Live(timeline(job), console=console, refresh_per_second=8) as live:
-            job = follow(backend, job["id"], lambda j: live.update(timeline(j)), interval_s=0.2)
+        if console.is_terminal:
+            from rich.live import Live
+
+            with Live(timeline(job), console=console, refresh_per_second=8) as live:
+                job = follow(backend, job["id"], lambda j: live.update(timeline(j)), 0.2)
+        else:  # a pipe or a file: the timeline once, as it ended (Rich's Live would end it
+            # without a newline there, and the next line would be printed onto its last row)
+            job = follow(backend, job["id"], lambda _job: None, 0.2)
+            console.print(timeline(job))
         if (within := organisms(job)) is not None:
             say(within)
         done = outcome(job)
@@ -228,8 +236,6 @@ def results(
     """Download a completed job's results in one of BLAST's formats, its hit subjects'
     sequences (--format fasta, as blastdbcmd prints them), or (--taxonomy) print its hits by
     organism: the lineage tree and the organism table."""
-    from blastdeck.results.formats import parse_export_format
-
     with reaching(server, data_dir, token) as backend:
         if taxonomy:
             _print_taxonomy(backend.taxonomy_report(job_id, query_index, _rank(rank)))
@@ -242,7 +248,7 @@ def results(
             return
         if subjects is not None or region != "full":
             raise _fasta_only("--subjects" if subjects is not None else "--region")
-        fmt = parse_export_format(format)
+        fmt = _export_format(format)
         target = output or Path(f".blastdeck-results-{job_id[:8]}.{fmt.extension}")
         backend.download(job_id, fmt, target, columns)
         if output is None:
@@ -259,6 +265,21 @@ def _to_stdout(path: Path) -> None:
             shutil.copyfileobj(src, sys.stdout.buffer, 1 << 20)
     finally:
         path.unlink(missing_ok=True)
+
+
+def _export_format(value: str) -> ExportFormat:
+    """The download format `value` names; the error for an unknown one lists fasta too (this
+    command's own: the hit sequences)."""
+    from blastdeck.domain.errors import BlastDeckError
+    from blastdeck.results.formats import parse_export_format
+
+    try:
+        return parse_export_format(value)
+    except BlastDeckError as exc:
+        also = ", or fasta (the hit subjects' sequences)."
+        raise BlastDeckError(
+            exc.code, exc.message.removesuffix(".") + also, field="format"
+        ) from None
 
 
 def _fasta_only(option: str) -> Exception:
