@@ -1,7 +1,8 @@
 """BlastDeck's own time per job: this checkout against an earlier revision, side by side.
 
     .venv/bin/python bench/job_overhead.py [--base REV] [--rounds 20] [--sets n10000-s7,n3000-s19]
-        [--options '{"taxids": "Enterobacterales"}'] [--out bench/results/job_overhead.json]
+        [--options '{"taxids": "Enterobacterales"}'] [--case 16s-50|blastp-50|blastx-20]
+        [--out bench/results/job_overhead.json]
 
 A short job is mostly BlastDeck's own time (the submit request, the steps' records, the index),
 so this measures it where it shows: the 50 make-bench-data 16S queries, filtered to
@@ -12,8 +13,10 @@ its POST to its `finished_at`. Reports the median wall time of each and their di
 the running step's median (BLAST, the same work in both). `--base` defaults to HEAD: the
 uncommitted changes against the last commit, and on a clean tree two servers running the same
 code (the noise floor, as `make bench` runs it). `--options` gives the jobs other
-options (JSON, the job's `options`), to compare two revisions' plans for them side by side.
-Writes bench/results/job_overhead.json (or `--out`).
+options (JSON, the job's `options`), to compare two revisions' plans for them side by side;
+`--case blastp-50` or `blastx-20` runs `search_speed.py`'s protein jobs instead (its UniProt
+sample database and queries for each set, no options unless given). Writes
+bench/results/job_overhead.json (or `--out`).
 """
 
 from __future__ import annotations
@@ -39,13 +42,26 @@ TAXA = {"taxids": "Enterobacterales"}
 
 
 def run_job(
-    server: Server, database: str, fasta: str, options: dict[str, Any]
+    server: Server, database: str, fasta: str, options: dict[str, Any], program: str = "blastn"
 ) -> tuple[float, float]:
     """(wall time from POST to finished_at, the running step's duration), in seconds."""
-    job, wall, _client = server.run_job(database, fasta, options)
+    job, wall, _client = server.run_job(database, fasta, options, program=program)
     run = next(s for s in job["steps"] if s["key"] == "running")
     blast = _common.parse_time(run["completed_at"]) - _common.parse_time(run["started_at"])
     return wall, blast.total_seconds()
+
+
+def job_inputs(case: str, data_root: Path, name: str) -> tuple[str, Path, str]:
+    """The program, database prefix and query FASTA of `case` on the bench set `name`."""
+    directory = data_root / name
+    if case == "16s-50":
+        prefix = next(directory.glob("16s-*.nin")).with_suffix("")
+        return "blastn", prefix, "".join(fasta_records(directory / "queries-16s-50.fa", 50))
+    import search_speed  # its protein database and queries (built on first use)
+
+    data = search_speed.data_set(data_root, name)
+    chosen = next(c for c in search_speed.CASES if c.name == case)
+    return chosen.program, data.files[chosen.molecule], data.files[chosen.queries].read_text()
 
 
 def start(work: Path, name: str, tree: Path) -> Server:
@@ -70,8 +86,17 @@ def main() -> int:
     parser.add_argument("--sets", default="n10000-s7,n3000-s19")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
     parser.add_argument("--options", type=json.loads, default=TAXA, help="the jobs' options")
+    parser.add_argument(
+        "--case",
+        default="16s-50",
+        choices=("16s-50", "blastp-50", "blastx-20"),
+        help="the jobs: 50 16S queries (blastn), or search_speed.py's blastp-50 / blastx-20 "
+        "(its protein database and queries for each set; --options defaults to none for them)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if args.case != "16s-50" and args.options is TAXA:
+        args.options = {}
     base_rev = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", args.base], capture_output=True, text=True
     ).stdout.strip()
@@ -90,17 +115,16 @@ def main() -> int:
         servers["base"] = start(work, "base", base_tree)
         servers["this"] = start(work, "this", REPO)
         for name in args.sets.split(","):
-            directory = args.data_root / name
-            prefix = next(directory.glob("16s-*.nin")).with_suffix("")
-            query = "".join(fasta_records(directory / "queries-16s-50.fa", 50))
+            program, prefix, query = job_inputs(args.case, args.data_root, name)
             for server in servers.values():
                 server.register(name, prefix)
-                run_job(server, name, query, args.options)  # warm-up: the page cache, the taxonomy
+                # warm-up: the page cache, the taxonomy
+                run_job(server, name, query, args.options, program)
             runs: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
             for i in range(args.rounds):
                 for arm in ("base", "this") if i % 2 == 0 else ("this", "base"):
-                    runs[arm].append(run_job(servers[arm], name, query, args.options))
-            row: dict[str, Any] = {"set": name, "rounds": args.rounds}
+                    runs[arm].append(run_job(servers[arm], name, query, args.options, program))
+            row: dict[str, Any] = {"set": name, "case": args.case, "rounds": args.rounds}
             for arm, pairs in runs.items():
                 row[f"{arm}_wall_s"] = round(statistics.median(w for w, _ in pairs), 3)
                 row[f"{arm}_running_s"] = round(statistics.median(b for _, b in pairs), 3)

@@ -66,12 +66,17 @@ JOB_DEADLINE_S = 1800
 
 class Server(_common.Server):
     def run_job(
-        self, database: str, fasta: str, options: dict[str, Any], cluster: str | None = None
+        self,
+        database: str,
+        fasta: str,
+        options: dict[str, Any],
+        cluster: str | None = None,
+        program: str = "blastn",
     ) -> tuple[dict, float, float]:
         """Run a job to its end (on `cluster`, else the default one): the job, its wall time
         (POST to finished_at), the client's. The CPU the server and its BLAST processes spent
         meanwhile is set on the job as `bench_cpu_s` (server, BLAST)."""
-        body = {"program": "blastn", "database": database, "query": fasta, "options": options}
+        body = {"program": program, "database": database, "query": fasta, "options": options}
         if cluster is not None:
             body["cluster"] = cluster
         cpu_before = _common.server_cpu_s(self.pid)

@@ -13,6 +13,7 @@ from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Program
 from blastdeck.domain.search_split import (
     BLAST_QUERY_BATCH_LETTERS,
+    FEW_BATCHES,
     SMALL_SEARCH_SHARE,
     batch_bound_statistics,
     blast_batch_letters,
@@ -52,7 +53,7 @@ def test_a_search_of_a_small_share_runs_a_thread_per_slot_held() -> None:
     assert one == plan_split(Program.BLASTN, [1500], slots=2)  # every slot a thread, as before
     culling = plan_split(Program.BLASTN, [1500] * 50, slots=2, one_thread=True, searched_share=0.01)
     assert culling == plan_split(Program.BLASTN, [1500] * 50, slots=2, one_thread=True)
-    several = plan_split(Program.BLASTP, [300] * 100, slots=2, searched_share=0.05)
+    several = plan_split(Program.BLASTP, [300] * 200, slots=2, searched_share=0.05)
     assert {b.threads for b in several.batches} == {1} and len(several.batches) > 2
 
 
@@ -162,16 +163,33 @@ def test_each_process_holds_a_slot_and_runs_two_threads_per_slot_it_holds() -> N
     """A slot's runner takes the next batch when its process ends; the threads let the last
     processes use the cores the first ones freed (at most twice the slots held, at most every
     slot)."""
-    plan = plan_split(Program.BLASTP, [300] * 100, slots=2)  # 30,000 letters: 3 BLAST batches
-    assert plan.blast_batches == 3
-    assert [b.threads for b in plan.batches] == [2, 2, 2] and _held(plan) == [1, 1, 1]
-    assert "more threads than the slots each holds" in plan.reason
-    plan = plan_split(Program.BLASTP, [300] * 204, slots=4)  # 61,200 letters: 6 batches
+    plan = plan_split(Program.BLASTP, [300] * 200, slots=2)  # 60,000 letters: 6 BLAST batches
     assert plan.blast_batches == 6
     assert [b.threads for b in plan.batches] == [2] * 6 and _held(plan) == [1] * 6
+    assert "more threads than the slots each holds" in plan.reason
+    plan = plan_split(Program.BLASTP, [300] * 340, slots=4)  # 102,000 letters: 10 batches
+    assert plan.blast_batches == 10
+    assert [b.threads for b in plan.batches] == [2] * 10 and _held(plan) == [1] * 10
     plan = plan_split(Program.BLASTN, [1500] * 12, slots=1, batch_letters=4000)
     assert [b.threads for b in plan.batches] == [1] * 4 and _held(plan) == [1] * 4
     assert "more threads" not in plan.reason
+
+
+def test_few_batches_run_as_one_process_per_slot_of_whole_batches() -> None:
+    """Three blastx batches on two slots: two processes, the first of two batches (BLAST pays
+    its two scans), not three processes, the third alone after the others."""
+    letters = [1274] * 20  # 25,480 nt: 3 blastx batches of 10,002
+    plan = plan_split(Program.BLASTX, letters, slots=2)
+    assert plan.blast_batches == plan.scans == 3
+    assert [(b.start, b.end) for b in plan.batches] == [(0, 13), (13, 20)]
+    assert [b.threads for b in plan.batches] == [2, 2] and _held(plan) == [1, 1]
+    assert "one per slot, each of whole batches" in plan.reason
+    # more than FEW_BATCHES per slot: a process per batch (progress, resumability)
+    many = plan_split(Program.BLASTX, [1274] * 40, slots=2)  # 50,960 nt: 5 batches
+    assert many.blast_batches == len(many.batches) == 5
+    # a cluster's batch_letters asked for finer batches: kept
+    finer = plan_split(Program.BLASTX, letters, slots=2, batch_letters=10_002)
+    assert len(finer.batches) == 3
 
 
 def test_fewer_processes_than_slots_hold_their_share_of_the_slots() -> None:
@@ -186,7 +204,7 @@ def test_an_equal_split_that_would_cost_a_scan_keeps_blasts_own_batches() -> Non
     letters); thirds by letters would be 2 + 1 + 3 queries, and the last third is two BLAST
     batches (a scan more): the plan keeps BLAST's own batches."""
     letters = [5_000, 5_000, 5_000, 5_000, 5_000, 1]
-    plan = plan_split(Program.BLASTP, letters, slots=2)
+    plan = plan_split(Program.BLASTP, letters, slots=1)
     assert plan.blast_batches == 3
     assert [(b.start, b.end) for b in plan.batches] == [(0, 2), (2, 4), (4, 6)]
     assert plan.scans == 3
@@ -267,7 +285,10 @@ def test_random_jobs_cover_every_query_once_at_no_extra_scan(seed: int) -> None:
     assert all(prev[1] == nxt[0] for prev, nxt in itertools.pairwise(ranges))
     assert [b.letters for b in plan.batches] == [sum(letters[a:b]) for a, b in ranges]
     own = blast_query_batches(letters, size)
-    assert plan.scans == plan.blast_batches == len(own)  # never a scan raw BLAST does not pay
+    assert plan.blast_batches == len(own)
+    assert plan.scans <= plan.blast_batches  # never a scan raw BLAST does not pay
+    if 1 < len(own) <= FEW_BATCHES * slots:  # few batches: a process per slot, of whole ones
+        assert len(ranges) == min(slots, len(own)) or plan.scans == len(ranges)
     held = _held(plan)
     assert all(b.slots <= b.threads <= min(slots, 2 * b.slots) for b in plan.batches)
     if len(held) >= slots:  # one slot each: the runners keep every slot busy

@@ -23,6 +23,16 @@ more than that pays a scan. Hence the plan:
   plan pays exactly `n` scans, as raw BLAST does, else it falls back to BLAST's own batches).
   These batches cost no scan raw BLAST does not pay, and give progress and resumability (a
   finished batch is not run again).
+- `n > 1` but few batches (`n` at most `FEW_BATCHES` per slot, no cluster `batch_letters`):
+  **one process per slot, each a run of whole batches** (the first runs a batch longer where
+  they do not divide evenly; checked to pay no scan more, else a process per batch). Starting a
+  BLAST process costs 0.07-0.1 CPU-s (one short query, 2.12: blastx the most), which on the
+  sub-second batches of a small database is more than the progress of one batch more is worth;
+  on a large database the runs take as long as the batches would, with coarser progress. Bare
+  commands, the bench's blastx-20 (3 batches) on 2 slots against raw `blastx -num_threads 2`,
+  medians of 7-15 interleaved rounds on three sets: a process per batch 0.947-0.999, a process
+  per slot 0.873-0.966 (BLAST's CPU 1.08 of raw against 1.01); blastp-50 (3 batches) even
+  within the noise (0.946-1.021 against 0.960-0.986).
 - Except where BLAST's E-values depend on the queries searched together (tblastx; blastx and
   tblastn with `-ungapped`: `batch_bound_statistics`): there the processes are **BLAST's own
   query batches**, a single batch one process with every slot as a thread, and a cluster's
@@ -94,6 +104,9 @@ MT_MODE_SPLIT_BY_DATABASE = 0
 # threads at twice the cores, so a bigger host's processes do not each carry a thread (and its
 # working memory) per core.
 THREADS_PER_HELD_SLOT = 2
+# A job of at most this many BLAST query batches per slot runs one process per slot, each of
+# whole batches, not one process per batch (the module's docstring says why).
+FEW_BATCHES = 2
 # A cluster setting: split jobs into BLAST processes of at most this many query letters, for
 # finer progress than BLAST's own batches give (each process more pays a database scan).
 BATCH_LETTERS_SETTING = "batch_letters"
@@ -276,17 +289,42 @@ def _plan_split(
     ranges = _equal_letters(letters, n)
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
         ranges = own
+    grouped = _grouped(ranges, slots) if not batch_letters and n <= FEW_BATCHES * slots else None
+    if grouped is not None and _scans(letters, grouped, blast_size) <= n:
+        ranges = grouped
+    else:
+        grouped = None
     batches = _batches(letters, ranges, slots, one_thread, per_slot)
     whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
+    how = (
+        f"{len(batches)} BLAST processes, one per slot, each of whole batches (few batches: "
+        "a process start weighs more than the progress a batch more would show)"
+        if grouped is not None
+        else f"{len(batches)} BLAST processes on {slots} slot(s)"
+    )
     return SplitPlan(
         batches,
         raw_scans,
         _scans(letters, ranges, blast_size),
         MT_MODE_SPLIT_BY_DATABASE,
         f"{sum(letters):,} letters are {n} batches of {size:,} letters ({whose}; a database "
-        f"scan each): {len(batches)} BLAST processes on {slots} slot(s), "
-        f"{_threads_text(batches)}",
+        f"scan each): {how}, {_threads_text(batches)}",
     )
+
+
+def _grouped(ranges: Sequence[tuple[int, int]], slots: int) -> list[tuple[int, int]] | None:
+    """`ranges` (more of them than `slots`) joined into `slots` runs of whole ranges, the
+    first ones a range longer where they do not divide evenly; None when there are no more
+    ranges than slots."""
+    if len(ranges) <= slots:
+        return None
+    share, extra = divmod(len(ranges), slots)
+    runs, at = [], 0
+    for i in range(slots):
+        take = share + (1 if i < extra else 0)
+        runs.append((ranges[at][0], ranges[at + take - 1][1]))
+        at += take
+    return runs
 
 
 def _one_process(letters: Sequence[int], slots: int, one_thread: bool) -> tuple[PlannedBatch, ...]:
