@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import _common
+import search_speed  # its protein jobs (--case): database and queries, built on first use
 from _common import BENCH_DIR, REPO, BenchError, environment, fasta_records
 from taxonomy_search import Server  # its run_job: POST, poll to the end, wall to finished_at
 
@@ -57,8 +58,6 @@ def job_inputs(case: str, data_root: Path, name: str) -> tuple[str, Path, str]:
     if case == "16s-50":
         prefix = next(directory.glob("16s-*.nin")).with_suffix("")
         return "blastn", prefix, "".join(fasta_records(directory / "queries-16s-50.fa", 50))
-    import search_speed  # its protein database and queries (built on first use)
-
     data = search_speed.data_set(data_root, name)
     chosen = next(c for c in search_speed.CASES if c.name == case)
     return chosen.program, data.files[chosen.molecule], data.files[chosen.queries].read_text()
@@ -85,7 +84,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--sets", default="n10000-s7,n3000-s19")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
-    parser.add_argument("--options", type=json.loads, default=TAXA, help="the jobs' options")
+    parser.add_argument(
+        "--options", type=json.loads, help="the jobs' options (16s-50: within Enterobacterales)"
+    )
     parser.add_argument(
         "--case",
         default="16s-50",
@@ -95,8 +96,8 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    if args.case != "16s-50" and args.options is TAXA:
-        args.options = {}
+    if args.options is None:
+        args.options = TAXA if args.case == "16s-50" else {}
     base_rev = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", args.base], capture_output=True, text=True
     ).stdout.strip()

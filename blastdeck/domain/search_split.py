@@ -290,10 +290,9 @@ def _plan_split(
     if _scans(letters, ranges, size) != n:  # an equal split would cost a scan: BLAST's own
         ranges = own
     grouped = _grouped(ranges, slots) if not batch_letters and n <= FEW_BATCHES * slots else None
-    if grouped is not None and _scans(letters, grouped, blast_size) <= n:
-        ranges = grouped
-    else:
-        grouped = None
+    if grouped is not None and _scans(letters, grouped, blast_size) > n:
+        grouped = None  # a run would pay a scan its batches do not: a process per batch
+    ranges = grouped or ranges
     batches = _batches(letters, ranges, slots, one_thread, per_slot)
     whose = "the cluster's batch_letters" if batch_letters else f"{what} query batches"
     how = (
