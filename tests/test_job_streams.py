@@ -232,7 +232,9 @@ def test_postgresql_notify_reaches_the_stream_and_survives_a_killed_listen(
         frames, took = asyncio.run(scenario())
     finally:
         watcher.stop()
-    assert took < 0.5, "NOTIFY, not the 60 s fallback, delivered it"
+    # The fallback read comes after 60 s; NOTIFY in well under a second (0.6 s once, on a loaded
+    # CI host: how fast is measured by bench/streams.py, not here).
+    assert took < 5, "NOTIFY, not the 60 s fallback, delivered it"
     assert [f[0]["phase"] for f in frames] == ["queued", "preparing", "preparing", "warming_up"]
     assert frames[2][0]["steps"][0]["status"] == "completed"
 
