@@ -79,3 +79,24 @@ def test_no_page_is_wider_than_a_phone(server: Server, page: Page, width: int) -
     assert not wider, wider
     page.goto(f"{server.url}/jobs/{job_id}?tab=run")
     expect(page.get_by_role("tab", name="Downloads")).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_a_jobs_tables_fit_a_desktop_window_whole(server: Server, page: Page, width: int) -> None:
+    # At these widths nothing of the Hits and Taxonomy tables is behind a sideways scroll: the
+    # taxonomy tab's two tables side by side were cut off at every width, and the hit table's
+    # descriptions grew with the window past the page's own 1280 px.
+    page.set_viewport_size({"width": width, "height": 900})
+    job_id = httpx.get(f"{server.url}/api/jobs").json()["items"][0]["id"]
+    cut = {}
+    for tab, table in (("hits", "hits-table"), ("taxonomy", "taxonomy-organisms")):
+        page.goto(f"{server.url}/jobs/{job_id}?tab={tab}")
+        expect(page.get_by_test_id(table)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        widths = page.evaluate(
+            "[...document.querySelectorAll('.table-card')].map(e => [e.scrollWidth, e.clientWidth])"
+        )
+        assert widths, tab
+        if any(scroll > client for scroll, client in widths):
+            cut[tab] = widths
+    assert not cut, cut

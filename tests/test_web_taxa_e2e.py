@@ -44,6 +44,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_16s) -> Iterator[Serve
     running.kill()
 
 
+def jobs_made(server: Server) -> int:
+    return httpx.get(f"{server.url}/api/jobs", timeout=10).json()["total"]
+
+
 def test_the_organism_field_searches_within_and_excludes_taxa(
     server: Server, page: Page, demo_16s
 ) -> None:
@@ -106,3 +110,67 @@ def test_a_filter_the_server_refuses_shows_on_the_organism_field(
     expect(error).to_contain_text("taxon_filter_empty")
     expect(error).to_contain_text("No sequence of the database coli-16s")
     expect(page).to_have_url(re.compile(r"/search$"))  # no job was made
+
+
+def test_the_organism_field_picks_by_keyboard_and_enter_there_never_sends_the_form(
+    server: Server, page: Page, demo_16s
+) -> None:
+    # A new user typed a name, pressed ArrowDown and Enter: the form went, unfiltered.
+    before = jobs_made(server)
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("database").select_option("coli-16s")
+    page.get_by_test_id("query-input").fill(fasta(demo_16s[:2]))
+    field = page.get_by_test_id("organism-input")
+    field.fill("Escherichi")  # the suggestions: Escherichia (561), Escherichia coli (562), ...
+    expect(page.get_by_test_id("organism-suggestion").nth(1)).to_contain_text("taxid 562")
+    field.press("ArrowDown")
+    field.press("ArrowDown")
+    expect(page.locator("#organism-suggestion-1")).to_have_attribute("aria-selected", "true")
+    expect(field).to_have_attribute("aria-activedescendant", "organism-suggestion-1")
+    field.press("Enter")
+    chips = page.get_by_test_id("organism-chip")
+    expect(chips).to_have_count(1)
+    expect(chips.first).to_contain_text("only Escherichia coli")
+    expect(field).to_have_value("")
+    expect(page).to_have_url(re.compile(r"/search$"))
+
+    # Enter with nothing highlighted picks the best suggestion (the first).
+    page.get_by_test_id("organism-mode").select_option("exclude")
+    field.fill("Homo sapi")
+    expect(page.get_by_test_id("organism-suggestion").first).to_contain_text("taxid 9606")
+    field.press("Enter")
+    expect(chips).to_have_count(2)
+    expect(chips.nth(1)).to_contain_text("not Homo sapiens")
+    expect(page).to_have_url(re.compile(r"/search$"))
+    assert jobs_made(server) == before  # nothing was sent
+
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
+    job_id = re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1)
+    job = wait_for_job(server.job, job_id)
+    assert job["phase"] == "completed", job
+    assert job["taxon_filter"]["taxids"] == ["562"]
+    assert job["taxon_filter"]["negative_taxids"] == ["9606"]
+
+
+def test_a_name_typed_but_not_chosen_stops_the_submit(server: Server, page: Page, demo_16s) -> None:
+    before = jobs_made(server)
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("database").select_option("coli-16s")
+    page.get_by_test_id("query-input").fill(fasta(demo_16s[:1]))
+    field = page.get_by_test_id("organism-input")
+    field.fill("Escherichi")
+    page.get_by_test_id("submit").click()
+    error = page.get_by_test_id("error-organism")
+    expect(error).to_contain_text("taxon_not_chosen")
+    expect(error).to_contain_text('"Escherichi" is not chosen')
+    expect(page).to_have_url(re.compile(r"/search$"))
+    assert jobs_made(server) == before
+
+    field.press("Escape")  # clears the text, and with it the error
+    expect(field).to_have_value("")
+    expect(error).to_have_count(0)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
+    job_id = re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1)
+    assert wait_for_job(server.job, job_id)["taxon_filter"] is None

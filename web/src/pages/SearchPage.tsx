@@ -14,7 +14,7 @@ import { jobKey } from '../live/useJobLive';
 import { exampleQuery } from '../search/examples';
 import { fieldErrorFrom, type ErrorKey } from '../search/fieldErrors';
 import { EMPTY_NOTIFY, notifyTargets, type NotifyInput } from '../search/notify';
-import { taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from '../search/taxa';
+import { taxaFromFilter, taxaOptions, unchosenTaxon, whyNoOrganisms, type ChosenTaxon } from '../search/taxa';
 import { PROGRAM_NAMES, PROGRAM_SUMMARY, databaseFields, databaseLabel, databasesFor, moleculeWord, otherDatabases, programInfo, unavailableText } from '../search/programs';
 import { collectOptions, inputsFromOptions, type OptionInput } from '../validation/options';
 import { checkQuery } from '../validation/query';
@@ -56,6 +56,7 @@ export function SearchPage() {
   const [namespace, setNamespace] = useState('');
   const [inputs, setInputs] = useState<Record<string, OptionInput>>({});
   const [taxa, setTaxa] = useState<ChosenTaxon[]>([]);
+  const [organismText, setOrganismText] = useState(''); // typed in the organism field, not chosen
   const [notify, setNotify] = useState<NotifyInput>(EMPTY_NOTIFY);
   const [errors, setErrors] = useState<Errors>({});
   const [formError, setFormError] = useState<ShownError | null>(null);
@@ -119,6 +120,8 @@ export function SearchPage() {
     }
     const collected = collectOptions(specs, inputs);
     for (const [name, message] of Object.entries(collected.errors)) found[`opt-${name}`] = { code: 'invalid_option_value', message };
+    const unchosen = unchosenTaxon(organismText, chosenDatabase);
+    if (unchosen) found['opt-taxids'] = unchosen;
     setErrors(found);
     if (Object.keys(found).length) return;
     const body: JobCreate = { program, ...databaseFields(database, extras), query };
@@ -243,6 +246,11 @@ export function SearchPage() {
             setTaxa(next);
             clearError('opt-taxids');
             clearError('opt-negative_taxids');
+          }}
+          text={organismText}
+          onText={(text) => {
+            setOrganismText(text);
+            clearError('opt-taxids');
           }}
           database={chosenDatabase}
           error={errors['opt-taxids'] ?? errors['opt-negative_taxids']}

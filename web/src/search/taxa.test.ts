@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Database, Job } from '../api/types';
-import { addTaxon, coverageText, filterText, removeTaxon, taxaFromFilter, taxaOptions, whyNoOrganisms, type ChosenTaxon } from './taxa';
+import { addTaxon, coverageText, filterText, moveActive, pickedOnEnter, removeTaxon, taxaFromFilter, taxaOptions, unchosenTaxon, whyNoOrganisms, type ChosenTaxon } from './taxa';
 
 const ecoli: ChosenTaxon = { taxid: 562, name: 'Escherichia coli', rank: 'species', mode: 'exclude' };
 const entero: ChosenTaxon = { taxid: 91347, name: 'Enterobacterales', rank: 'order', mode: 'include' };
@@ -68,5 +68,35 @@ describe('a database and organisms', () => {
     const covered = { ...base, taxonomy: { taxid_sequences: 2797, distinct_taxids: 1330, top_organisms: [] } };
     expect(whyNoOrganisms(covered)).toBeNull();
     expect(coverageText(covered)).toBe('2,797 of 3,000 sequences have a taxid (1,330 taxa)');
+  });
+});
+
+describe('the organism field by keyboard', () => {
+  it('moves the highlight through the suggestions, wrapping, from none', () => {
+    expect(moveActive(-1, 3, 'ArrowDown')).toBe(0);
+    expect(moveActive(0, 3, 'ArrowDown')).toBe(1);
+    expect(moveActive(2, 3, 'ArrowDown')).toBe(0);
+    expect(moveActive(-1, 3, 'ArrowUp')).toBe(2);
+    expect(moveActive(0, 3, 'ArrowUp')).toBe(2);
+    expect(moveActive(2, 3, 'ArrowUp')).toBe(1);
+    expect(moveActive(1, 0, 'ArrowDown')).toBe(-1);
+  });
+  it('picks the highlighted suggestion on Enter, else the best one, else none', () => {
+    expect(pickedOnEnter(['a', 'b', 'c'], 1)).toBe('b');
+    expect(pickedOnEnter(['a', 'b', 'c'], -1)).toBe('a');
+    expect(pickedOnEnter(['a', 'b'], 5)).toBe('a'); // a highlight left from a longer list
+    expect(pickedOnEnter([], 0)).toBeUndefined();
+    expect(pickedOnEnter(undefined, -1)).toBeUndefined(); // still searching
+  });
+  it('stops a submit with a name typed but not chosen', () => {
+    const db = { name: 'd', sequences: 10, taxonomy: { taxid_sequences: 5, distinct_taxids: 2 } } as Database;
+    expect(unchosenTaxon('', db)).toBeNull();
+    expect(unchosenTaxon('   ', db)).toBeNull();
+    const problem = unchosenTaxon(' Firmic ', db);
+    expect(problem?.code).toBe('taxon_not_chosen');
+    expect(problem?.message).toContain('"Firmic" is not chosen');
+    // A database without taxids disables the field; what it holds is not sent either way.
+    const plain = { name: 'p', sequences: 10, taxonomy: { taxid_sequences: 0, distinct_taxids: 0 } } as Database;
+    expect(unchosenTaxon('Firmic', plain)).toBeNull();
   });
 });

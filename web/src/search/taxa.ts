@@ -2,6 +2,7 @@
 // (search only within it and its descendants) or excluded, sent as the job options `taxids` /
 // `negative_taxids` (by taxid, so a homonym is never ambiguous).
 import type { Database, Job } from '../api/types';
+import type { ShownError } from '../components/search/FieldError';
 import { formatCount } from '../format/text';
 
 export type TaxonMode = 'include' | 'exclude';
@@ -77,4 +78,28 @@ export function coverageText(database: Database): string {
   if (!t) return '';
   const n = (x: number) => x.toLocaleString('en-US');
   return `${n(t.taxid_sequences)} of ${n(database.sequences)} sequences have a taxid (${n(t.distinct_taxids)} taxa)`;
+}
+
+/** The suggestion the arrow keys move to among `count` (wrapping); -1 is none, the text itself. */
+export function moveActive(active: number, count: number, key: 'ArrowDown' | 'ArrowUp'): number {
+  if (count === 0) return -1;
+  if (key === 'ArrowDown') return active + 1 >= count ? 0 : active + 1;
+  return active <= 0 ? count - 1 : active - 1;
+}
+
+/** Enter in the organism field picks the highlighted suggestion, else the best one (the first). */
+export function pickedOnEnter<T>(suggestions: readonly T[] | undefined, active: number): T | undefined {
+  if (!suggestions?.length) return undefined;
+  return suggestions[active >= 0 && active < suggestions.length ? active : 0];
+}
+
+/** Text left in the organism field with no taxon chosen from it: a search sent so would not be
+ * limited to it, so the form says so instead of sending it (null: nothing is left there). */
+export function unchosenTaxon(text: string, database: Database | undefined): ShownError | null {
+  const typed = text.trim();
+  if (!typed || whyNoOrganisms(database)) return null;
+  return {
+    code: 'taxon_not_chosen',
+    message: `"${typed}" is not chosen: pick a taxon from the suggestions (or clear the field), or the search is not limited by it.`,
+  };
 }

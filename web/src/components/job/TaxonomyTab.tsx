@@ -61,8 +61,8 @@ export function TaxonomyTab({ job }: { job: Job }) {
       )}
       {data && data.organisms.length > 0 && (
         <div className="taxonomy-split">
-          <LineageTree nodes={data.tree} onOpen={openHits} />
           <OrganismTable organisms={data.organisms} onOpen={openHits} />
+          <LineageTree nodes={data.tree} onOpen={openHits} />
         </div>
       )}
     </div>
