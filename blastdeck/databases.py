@@ -59,6 +59,8 @@ from blastdeck.taxonomy import Taxonomy
 # (name, FASTA, title, taxid map or None). demo-16s's map names the organism of 189 of its 200
 # genes: derived from the organism names in their titles with the NCBI Taxonomy BlastDeck ships
 # (taxoniq), so a first search shows hits by organism and can be filtered by taxon.
+# demo-proteins's names each protein's organism, as its UniProt entry does (RS4_ECOLI is
+# E. coli K-12's, taxid 83333; the sperm whale's is 9755, Physeter catodon).
 DEMO_DATABASES = (
     (
         "demo-16s",
@@ -66,7 +68,12 @@ DEMO_DATABASES = (
         "Demo: 200 bacterial 16S rRNA genes (NCBI Combined16SrRNA sample)",
         "demo-16s.taxid_map",
     ),
-    ("demo-proteins", "demo-proteins.fa", "Demo: 8 well-known proteins (UniProt)", None),
+    (
+        "demo-proteins",
+        "demo-proteins.fa",
+        "Demo: 8 well-known proteins (UniProt)",
+        "demo-proteins.taxid_map",
+    ),
 )
 
 

@@ -193,8 +193,12 @@ def test_a_database_built_with_a_taxid_map_shows_its_coverage(
     listed = {d["name"]: d for d in client.get("/api/databases").json()["items"]}
     assert listed["sixteen"]["taxonomy"] == coverage
     assert listed["plain"]["taxonomy"]["taxid_sequences"] == 0
-    # the demo's genes name their organisms too (blastdeck/demo/demo-16s.taxid_map)
+    # the demo's genes name their organisms too (blastdeck/demo/demo-16s.taxid_map), and so do
+    # its proteins (demo-proteins.taxid_map: each UniProt entry's organism)
     assert listed["demo-16s"]["taxonomy"]["taxid_sequences"] == 189
+    proteins = listed["demo-proteins"]["taxonomy"]
+    assert (proteins["taxid_sequences"], proteins["distinct_taxids"]) == (8, 5)
+    assert proteins["top_organisms"][0] == {"taxid": 9606, "name": "Homo sapiens", "sequences": 4}
 
 
 def test_a_registered_database_has_its_taxids_read(client: TestClient, tmp_path: Path) -> None:

@@ -34,6 +34,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(tmp_path_factory.mktemp("e2e-databases") / "data", None)
     running.env["BLASTDECK_TAXONOMY_CACHE_DIR"] = str(embedded_cache()[0])
     running.start()
+    plain = httpx.post(  # a database without taxids (both demo databases have them)
+        f"{running.url}/api/databases",
+        data={"name": "plain-16s"},
+        files={"file": ("plain.fa", fasta(read_fasta(BENCH / "16s-3000.fa")[:5]), "text/plain")},
+        timeout=120,
+    )
+    assert plain.status_code == 201, plain.text
     yield running
     running.kill()
 
@@ -75,8 +82,10 @@ def test_upload_with_a_taxid_map_shows_coverage_then_delete(
     page.goto(f"{server.url}/search")
     page.get_by_test_id("nav-databases").click()
     expect(page).to_have_url(f"{server.url}/databases")
+    plain = page.locator("[data-testid=database-row][data-name=plain-16s]")
+    expect(plain.get_by_test_id("db-coverage")).to_have_text("no taxids")
     proteins = page.locator("[data-testid=database-row][data-name=demo-proteins]")
-    expect(proteins.get_by_test_id("db-coverage")).to_have_text("no taxids")
+    expect(proteins.get_by_test_id("db-coverage")).to_contain_text("with taxid: 8 (5 taxa)")
     demo = page.locator("[data-testid=database-row][data-name=demo-16s]")  # its shipped map
     expect(demo.get_by_test_id("db-coverage")).to_contain_text("with taxid: 189")
 
