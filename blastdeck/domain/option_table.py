@@ -60,6 +60,9 @@ class OptionSpec:
     programs: frozenset[Program]
     summary: str  # one line for people
     default: str  # BLAST's default, as people read it
+    # A program's own default where it differs: what /api/options/{program} shows (a blastp
+    # form was told "blastn: 11, megablast: 28", and tblastn that SEG is off when it is on)
+    program_defaults: Mapping[Program, str] = field(default_factory=dict)
     bounds: Bounds = Bounds()
     program_bounds: Mapping[Program, Bounds] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
@@ -72,6 +75,9 @@ class OptionSpec:
 
     def bounds_for(self, program: Program) -> Bounds:
         return self.program_bounds.get(program, self.bounds)
+
+    def default_for(self, program: Program) -> str:
+        return self.program_defaults.get(program, self.default)
 
     def choices_for(self, program: Program) -> tuple[str, ...]:
         return self.program_choices.get(program, self.choices)
@@ -97,7 +103,7 @@ class OptionSpec:
             "name": self.name,
             "kind": self.kind.value,
             "summary": self.summary,
-            "default": self.default,
+            "default": self.default_for(program),
             "accepts": self.expectation(program),
             "minimum": bounds.minimum if numeric else None,
             "maximum": bounds.maximum if numeric else None,
@@ -137,6 +143,10 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         program_choices=_TASKS,
         summary="Search mode (task) of the program",
         default="megablast for blastn, otherwise the program's own name",
+        program_defaults={
+            program: "megablast" if program is Program.BLASTN else program.value
+            for program in _TASKS
+        },
     ),
     OptionSpec(
         name="evalue",
@@ -188,7 +198,18 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
             Program.TBLASTX: Bounds(2, 5),  # "must be less than 6 for protein comparison"
         },
         summary="Length of the initial word matches",
-        default="depends on the task (blastn: 11, megablast: 28, blastp: 3)",
+        default="depends on the program and task (blastn: 28 megablast, 11 blastn; proteins: 3)",
+        # BLAST+ 2.12's, task by task (a task's -outfmt 11 archive records its WordSize)
+        program_defaults={
+            Program.BLASTN: (
+                "depends on the task: 28 for megablast, 11 for blastn, 11 for dc-megablast, "
+                "7 for blastn-short"
+            ),
+            Program.BLASTP: "3 (6 for blastp-fast, 2 for blastp-short)",
+            Program.BLASTX: "3 (6 for blastx-fast)",
+            Program.TBLASTN: "3 (6 for tblastn-fast)",
+            Program.TBLASTX: "3",
+        },
     ),
     OptionSpec(
         name="matrix",
@@ -197,6 +218,7 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         choices=_MATRICES,
         summary="Scoring matrix",
         default="BLOSUM62 (PAM30 for blastp-short)",
+        program_defaults={program: "BLOSUM62" for program in _PROTEIN_SCORED - {Program.BLASTP}},
     ),
     OptionSpec(
         name="gapopen",
@@ -237,6 +259,13 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         bounds=Bounds(0, exclusive_minimum=True),  # BLAST: "Non-zero threshold required"
         summary="Minimum score for a word to seed an alignment",
         default="depends on the task",
+        # BLAST+ 2.12's "Neighboring words threshold", task by task (its pairwise report)
+        program_defaults={
+            Program.BLASTP: "11 (21 for blastp-fast, 16 for blastp-short)",
+            Program.BLASTX: "12 (21 for blastx-fast)",
+            Program.TBLASTN: "13 (21 for tblastn-fast)",
+            Program.TBLASTX: "13",
+        },
     ),
     OptionSpec(
         name="comp_based_stats",
@@ -286,7 +315,10 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         programs=_PROTEIN_SCORED,
         choices=YES_NO,
         summary="Filter low-complexity query regions with SEG",
-        default="no (yes for blastx and tblastx)",
+        default="no for blastp, yes for blastx, tblastn and tblastx",
+        program_defaults={  # BLAST+ 2.12's -help: blastp `no', the others `12 2.2 2.5'
+            program: "no" if program is Program.BLASTP else "yes" for program in _PROTEIN_SCORED
+        },
     ),
     OptionSpec(
         name="soft_masking",
@@ -294,6 +326,9 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         programs=_ALL,
         summary="Mask filtered regions for seeding only, not for extension",
         default="true for blastn, false otherwise",
+        program_defaults={
+            program: "true" if program is Program.BLASTN else "false" for program in _ALL
+        },
     ),
     OptionSpec(
         name="ungapped",
