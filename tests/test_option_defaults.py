@@ -1,6 +1,6 @@
 """The defaults /api/options/{program} shows are BLAST+'s own, program by program: read from
-the BLAST+ binaries themselves (`-help`, a task's pairwise report, a task's `-outfmt 11`
-archive), not from a copy of the manual. A blastp form was told "blastn: 11, megablast: 28",
+the BLAST+ binaries themselves (`-help`, a task's pairwise report, XML parameters and `-outfmt
+11` archive), not from a copy of the manual. A blastp form was told "blastn: 11, megablast: 28",
 and tblastn that SEG is off by default when it is on."""
 
 from __future__ import annotations
@@ -113,3 +113,25 @@ def test_each_tasks_word_size_is_shown(program: Program, tmp_path: Path) -> None
             assert f"{size} for {task}" in described, (task, described)
         else:
             assert described.startswith("3"), (task, described)
+
+
+# XML's Parameters_<name>: the scoring a search used
+SCORING = {"reward": "sc-match", "penalty": "sc-mismatch", "gapopen": "gap-open",
+           "gapextend": "gap-extend"}  # fmt: skip
+
+
+@pytest.mark.parametrize("program", [p for p in Program if p is not Program.TBLASTX])
+def test_each_tasks_scoring_is_shown(program: Program, tmp_path: Path) -> None:
+    names = [n for n in SCORING if any(d["name"] == n for d in describe_options(program))]
+    assert "gapopen" in names and "gapextend" in names
+    for task in TASKS[program]:
+        xml = search(program, task, "5", tmp_path)
+        for name in names:
+            used = re.search(rf"<Parameters_{SCORING[name]}>(-?\d+)<", xml).group(1)
+            described = shown(program, name)
+            if program is Program.BLASTN:
+                assert f"{used} for {task}" in described, (name, task, described)
+            elif task == program.value:
+                assert described.split()[0] == used, (name, task, described)
+            elif described.split()[0] != used:
+                assert f"{used} for {task}" in described, (name, task, described)

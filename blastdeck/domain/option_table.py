@@ -227,6 +227,17 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         bounds=Bounds(0, 32),
         summary="Cost to open a gap",
         default="depends on the matrix or the reward/penalty",
+        # BLAST+ 2.12's, task by task (its XML's Parameters_gap-open); megablast's 0 and 0 make
+        # a gap cost by its length alone, from the reward and penalty
+        program_defaults={
+            Program.BLASTN: (
+                "depends on the task: 0 for megablast, 5 for blastn, 5 for dc-megablast, "
+                "5 for blastn-short"
+            ),
+            Program.BLASTP: "11 (9 for blastp-short)",
+            Program.BLASTX: "11",
+            Program.TBLASTN: "11",
+        },
     ),
     OptionSpec(
         name="gapextend",
@@ -235,6 +246,15 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         bounds=Bounds(0, 32),
         summary="Cost to extend a gap",
         default="depends on the matrix or the reward/penalty",
+        program_defaults={
+            Program.BLASTN: (
+                "depends on the task: 0 for megablast, 2 for blastn, 2 for dc-megablast, "
+                "2 for blastn-short"
+            ),
+            Program.BLASTP: "1",
+            Program.BLASTX: "1",
+            Program.TBLASTN: "1",
+        },
     ),
     OptionSpec(
         name="reward",
@@ -242,7 +262,10 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         programs=_BLASTN,
         bounds=Bounds(1, 10),  # BLAST says >= 0, but a zero reward has no statistics
         summary="Reward for a nucleotide match",
-        default="depends on the task (megablast: 1, blastn: 2)",
+        default=(
+            "depends on the task: 1 for megablast, 2 for blastn, 2 for dc-megablast, "
+            "1 for blastn-short"
+        ),
     ),
     OptionSpec(
         name="penalty",
@@ -250,7 +273,10 @@ OPTION_LIST: tuple[OptionSpec, ...] = (
         programs=_BLASTN,
         bounds=Bounds(-10, -1),  # BLAST says <= 0, but a zero penalty has no statistics
         summary="Penalty for a nucleotide mismatch",
-        default="depends on the task (megablast: -2, blastn: -3)",
+        default=(
+            "depends on the task: -2 for megablast, -3 for blastn, -3 for dc-megablast, "
+            "-3 for blastn-short"
+        ),
     ),
     OptionSpec(
         name="threshold",
