@@ -38,9 +38,7 @@ class AccountService:
         _admin_only(viewer)
         return self._users.list()
 
-    def add_user(
-        self, viewer: Viewer, name: str, *, admin: bool, groups: Sequence[str]
-    ) -> User:
+    def add_user(self, viewer: Viewer, name: str, *, admin: bool, groups: Sequence[str]) -> User:
         _admin_only(viewer)
         user = self._users.add(name, admin=admin, groups=groups)
         self._audit.record(

@@ -70,3 +70,19 @@ def test_health_of_a_local_cluster(tmp_path: Path) -> None:
     bad = Cluster("box", "local", "default", 2, {"scratch_dir": "/proc/no-such-scratch"})
     health = local.check_health(bad, tmp_path)
     assert not health.ok and "not writable" in health.detail
+
+
+def test_every_engine_setting_says_what_it_takes_and_its_default(client: TestClient) -> None:
+    # An operator adding a cluster saw five empty fields named archive_with_search,
+    # batch_letters, memory_limit_mb, namespaces, scratch_dir, and nothing on what they take.
+    engines = {e["name"]: e for e in client.get("/api/clusters/engines").json()["items"]}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    slurm_doc = (Path(__file__).resolve().parents[1] / "docs" / "slurm.md").read_text()
+    for name, documented in (("local", readme), ("slurm", slurm_doc)):
+        engine = engines[name]
+        assert sorted(engine["setting_help"]) == engine["settings"], name
+        rows = [line for line in documented.splitlines() if line.startswith("| `")]
+        for setting, help_line in engine["setting_help"].items():
+            assert "(default: " in help_line, (name, setting, help_line)
+            # and the docs' table of the engine's settings has a row for it
+            assert any(f"`{setting}`" in row.split(" | ")[0] for row in rows), (name, setting)

@@ -48,6 +48,11 @@ def test_the_form_names_each_bad_field_then_adds_a_cluster(
     expect(page).to_have_url(f"{server.url}/clusters")
     expect(page.locator('[data-testid=cluster-card][data-name="local"]')).to_be_visible()
 
+    # Each setting of the engine says what it takes and its default; a plugin's without a
+    # line of help shows none.
+    expect(page.get_by_test_id("cluster-setting-help-memory_limit_mb")).to_contain_text("in MB")
+    expect(page.get_by_test_id("cluster-setting-help-scratch_dir")).to_contain_text("(default: ")
+
     page.get_by_test_id("cluster-name").fill("Bad Name!")
     page.get_by_test_id("cluster-add").click()
     expect(page.get_by_test_id("cluster-error-name")).to_contain_text("invalid_name")
@@ -67,6 +72,7 @@ def test_the_form_names_each_bad_field_then_adds_a_cluster(
     page.get_by_test_id("cluster-setting-batch_letters").fill("")
     page.get_by_test_id("cluster-engine").select_option("barrier")
     page.get_by_test_id("cluster-setting-barrier_dir").fill(str(tmp_path / "barrier"))
+    expect(page.get_by_test_id("cluster-setting-help-barrier_dir")).to_have_count(0)
     page.get_by_test_id("cluster-add").click()
     expect(page.get_by_test_id("cluster-added")).to_contain_text("tiny")
     card = page.locator('[data-testid=cluster-card][data-name="tiny"]')

@@ -10,8 +10,8 @@ record, which `registry.py` collects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -220,14 +220,17 @@ class EngineKind:
     """One kind of engine as the cluster registry knows it, owned by the engine's module.
 
     `settings` are the cluster settings it understands (others are refused when a cluster is
-    added); `check_settings(cluster_name, settings)` refuses bad values then, with the setting
-    named, rather than when the cluster's first job runs; `probe(cluster, scratch_root)` checks
-    what the engine needs is there; `health(cluster, scratch_root)` says so for listings.
+    added), `setting_help` a line on each for the operator (what it takes, its default; the
+    cluster form shows it under the field); `check_settings(cluster_name, settings)` refuses
+    bad values then, with the setting named, rather than when the cluster's first job runs;
+    `probe(cluster, scratch_root)` checks what the engine needs is there; `health(cluster,
+    scratch_root)` says so for listings.
     """
 
     name: str
     factory: Callable[[Cluster, Path], Engine]
     settings: frozenset[str]
+    setting_help: Mapping[str, str] = field(default_factory=dict)
     check_settings: Callable[[str, dict[str, str]], None] = _no_check
     # Can the engine reach what it needs (a writable scratch dir, a SLURM controller)? Run when
     # a cluster is added, so a cluster that cannot work is refused then, with the setting named.

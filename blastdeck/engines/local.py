@@ -288,18 +288,32 @@ def check_health(cluster: Cluster, scratch_root: Path) -> EngineHealth:
     return EngineHealth(True, f"BLAST+ found; scratch {scratch} writable", checks)
 
 
+# What each setting takes and its default, for the operator (the cluster form, the README).
+SETTING_HELP = {
+    "scratch_dir": (
+        "an absolute dir for the cluster's database copies (default: the data dir's "
+        "scratch/<cluster>)"
+    ),
+    "namespaces": "the namespaces jobs may name, comma-separated (default: any)",
+    MEMORY_LIMIT_SETTING: (
+        "caps each BLAST process's own memory, in MB; the database's mapped files do not count "
+        "(default: no limit)"
+    ),
+    BATCH_LETTERS_SETTING: (
+        "split jobs into batches of at most this many query letters: finer progress, a "
+        "database scan per batch (default: BLAST's own query batches)"
+    ),
+    ARCHIVE_WITH_SEARCH_SETTING: (
+        "true: each search writes BLAST's archive too, so XML, JSON, text and ASN.1 downloads "
+        "never search again; the hit table costs a blast_formatter run (default: false)"
+    ),
+}
+
 KIND = EngineKind(
     name="local",
     factory=LocalEngine,
-    settings=frozenset(
-        {
-            "scratch_dir",
-            "namespaces",
-            MEMORY_LIMIT_SETTING,
-            BATCH_LETTERS_SETTING,
-            ARCHIVE_WITH_SEARCH_SETTING,
-        }
-    ),
+    settings=frozenset(SETTING_HELP),
+    setting_help=SETTING_HELP,
     check_settings=check_settings,
     probe=probe,
     health=check_health,

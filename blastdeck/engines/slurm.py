@@ -63,7 +63,12 @@ from blastdeck.engines.slurm_scripts import (
     stage_function,
     stage_script,
 )
-from blastdeck.engines.slurm_settings import SETTINGS, check_settings, parse_settings
+from blastdeck.engines.slurm_settings import (
+    SETTING_HELP,
+    SETTINGS,
+    check_settings,
+    parse_settings,
+)
 from blastdeck.engines.staging import database_fingerprint, remove_staged
 from blastdeck.files import write_atomically
 
@@ -482,6 +487,7 @@ KIND = EngineKind(
     name="slurm",
     factory=SlurmEngine,
     settings=SETTINGS,
+    setting_help=SETTING_HELP,
     check_settings=check_settings,
     probe=probe,
     health=check_health,

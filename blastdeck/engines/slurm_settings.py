@@ -10,24 +10,35 @@ from pathlib import Path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.search_split import BATCH_LETTERS_SETTING, parse_batch_letters
 
-SETTINGS = frozenset(
-    {
-        "slurm_conf",
-        "partition",
-        "account",
-        "qos",
-        "cpus_per_task",
-        "mem_per_task",
-        "time_limit",
-        "work_dir",
-        "scratch_dir",
-        "blast_bin_dir",
-        "slurm_bin_dir",
-        "array_throttle",
-        "namespaces",
-        BATCH_LETTERS_SETTING,
-    }
-)
+# What each setting takes and its default, for the operator (the cluster form; docs/slurm.md's
+# table says the same at more length).
+SETTING_HELP = {
+    "slurm_conf": "SLURM_CONF for every SLURM command BlastDeck runs (default: SLURM's own)",
+    "partition": (
+        "--partition (default: the job's namespace; none for default: SLURM's default partition)"
+    ),
+    "account": "--account (default: none)",
+    "qos": "--qos (default: none)",
+    "cpus_per_task": "--cpus-per-task, and BLAST's -num_threads (default: 1)",
+    "mem_per_task": "--mem, e.g. 2G or 500M (default: the partition's)",
+    "time_limit": "--time, e.g. 30, 2:00:00 or 1-00 (default: the partition's)",
+    "work_dir": (
+        "an absolute dir the nodes and this host share, for the jobs' files (default: the "
+        "job's dir in the data dir)"
+    ),
+    "scratch_dir": (
+        "an absolute node-local dir for database copies (default: /tmp/blastdeck-scratch)"
+    ),
+    "blast_bin_dir": "where BLAST+ is on the nodes (default: the nodes' PATH)",
+    "slurm_bin_dir": "where sbatch, squeue, scancel and scontrol are on this host (default: PATH)",
+    "array_throttle": "--array=...%N: at most N tasks of one job at once (default: none)",
+    "namespaces": "the namespaces jobs may name, comma-separated (default: any)",
+    BATCH_LETTERS_SETTING: (
+        "split jobs into tasks of at most this many query letters: finer progress, a database "
+        "scan per task (default: BLAST's own query batches)"
+    ),
+}
+SETTINGS = frozenset(SETTING_HELP)
 _SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MEMORY = re.compile(r"[1-9][0-9]{0,8}[KMGT]?")
 _TIME = re.compile(r"(?:[0-9]{1,4}-)?[0-9]{1,6}(?::[0-9]{1,2}){0,2}|infinite|unlimited", re.I)

@@ -192,9 +192,7 @@ def _number_dtype(name: str) -> type[np.generic]:
     return np.float64 if _CONVERTERS[HSP_FIELDS.index(name)] is float else np.int64
 
 
-def read_hsp_columns(
-    table: Path, query_ids: Sequence[str], query_offset: int
-) -> HspColumns | None:
+def read_hsp_columns(table: Path, query_ids: Sequence[str], query_offset: int) -> HspColumns | None:
     """`read_hsps` as columns, for indexing a finished batch: the same values and checks, but
     each column converted in one pass rather than an `Hsp` built per row (several times less
     of the server's CPU per job, CPU that BLAST's processes would otherwise have), and the

@@ -66,8 +66,13 @@ def list_engines(viewer: ViewerDep) -> EngineList:
     """The engine kinds a cluster can use (built in and from plugins) and their settings."""
     return EngineList(
         items=[
-            EngineInfo(name=name, settings=sorted(engine_kind(name).settings))
+            EngineInfo(
+                name=name,
+                settings=sorted(kind.settings),
+                setting_help={key: kind.setting_help.get(key, "") for key in sorted(kind.settings)},
+            )
             for name in engine_names()
+            for kind in (engine_kind(name),)
         ]
     )
 

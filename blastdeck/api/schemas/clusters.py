@@ -116,6 +116,8 @@ class EngineInfo(BaseModel):
 
     name: str
     settings: list[str]
+    # a line on each setting: what it takes and its default ("" for a plugin's without one)
+    setting_help: dict[str, str]
 
 
 class EngineList(BaseModel):

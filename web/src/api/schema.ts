@@ -1640,6 +1640,10 @@ export interface components {
             name: string;
             /** Settings */
             settings: string[];
+            /** Setting Help */
+            setting_help: {
+                [key: string]: string;
+            };
         };
         /** EngineList */
         EngineList: {

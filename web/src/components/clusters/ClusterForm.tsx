@@ -44,7 +44,8 @@ export function ClusterForm({ onDone, editing, onCancel }: Props) {
         {error.message} <code className="error-code">{error.code}</code>
       </span>
     ) : null;
-  const known = engines.data?.find((e) => e.name === engine)?.settings ?? Object.keys(before);
+  const kind = engines.data?.find((e) => e.name === engine);
+  const known = kind?.settings ?? Object.keys(before);
   const isSecret = (key: string) => editing?.settings[key] === HIDDEN_SETTING;
 
   const onSubmit = (event: FormEvent) => {
@@ -111,6 +112,11 @@ export function ClusterForm({ onDone, editing, onCancel }: Props) {
                 onChange={(e) => setSettings({ ...settings, [key]: e.target.value })}
                 data-testid={`cluster-setting-${key}`}
               />
+              {kind?.setting_help?.[key] && (
+                <span className="hint" data-testid={`cluster-setting-help-${key}`}>
+                  {kind.setting_help[key]}
+                </span>
+              )}
               {errorAt(`settings.${key}`)}
             </label>
           ))}
