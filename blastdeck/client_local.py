@@ -15,6 +15,7 @@ from blastdeck.api.payloads import (
     changes_record,
     cluster_payload,
     database_payload,
+    engine_models,
     job_payload,
     pause_model,
 )
@@ -154,6 +155,9 @@ class LocalBackend:
     def clusters(self) -> list[dict[str, Any]]:
         registry = self._runtime.clusters
         return [cluster_payload(c, health=registry.health(c)) for c in registry.list()]
+
+    def engines(self) -> list[dict[str, Any]]:
+        return [engine.model_dump() for engine in engine_models()]
 
     # Cluster changes from the CLI on the data dir are in the audit log as the server's are.
 

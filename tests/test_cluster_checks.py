@@ -4,6 +4,7 @@ test_slurm.py, against a real controller.)"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,20 @@ def test_every_engine_setting_says_what_it_takes_and_its_default(client: TestCli
             assert "(default: " in help_line, (name, setting, help_line)
             # and the docs' table of the engine's settings has a row for it
             assert any(f"`{setting}`" in row.split(" | ")[0] for row in rows), (name, setting)
+
+
+def test_the_cli_lists_each_engines_settings(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [BLASTDECK, "cluster", "engines", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "local:" in done.stdout and "slurm:" in done.stdout
+    for setting, help_line in local.SETTING_HELP.items():
+        assert setting in done.stdout and help_line in done.stdout, setting
+    # and `cluster add --help` names the engines and where their settings are listed
+    shown = subprocess.run(
+        [BLASTDECK, "cluster", "add", "--help"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert "local or slurm" in shown.stdout and "cluster engines" in shown.stdout

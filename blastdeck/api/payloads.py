@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from blastdeck import submit_slots as slots_
-from blastdeck.api.schemas.clusters import Cluster, ClusterHealth, ClusterPause, SubmitSlot
+from blastdeck.api.schemas.clusters import (
+    Cluster,
+    ClusterHealth,
+    ClusterPause,
+    EngineInfo,
+    SubmitSlot,
+)
 from blastdeck.api.schemas.clusters import SlotJob as SlotJobModel
 from blastdeck.api.schemas.databases import Database, DatabaseTaxonomy, Organism, StagedCopy
 from blastdeck.api.schemas.jobs import Job, JobEvent, JobProgress, JobStep, JobTaxonFilter
@@ -36,6 +42,7 @@ from blastdeck.domain.pipeline_model import (
     status_of,
 )
 from blastdeck.engines.base import EngineHealth
+from blastdeck.engines.registry import engine_kind, engine_names
 from blastdeck.store import models
 from blastdeck.store.cluster_jobs import SlotJob
 from blastdeck.store.models import utcnow
@@ -226,6 +233,17 @@ def cluster_model(
         health=ClusterHealth(ok=health.ok, detail=health.detail) if health else None,
         paused=pause_model(slots.paused) if slots else None,
     )
+
+
+def engine_models() -> list[EngineInfo]:
+    """The engine kinds a cluster can use, each with its settings and a line on each."""
+    models_ = []
+    for name in engine_names():
+        kind = engine_kind(name)
+        settings = sorted(kind.settings)
+        help_lines = {key: kind.setting_help.get(key, "") for key in settings}
+        models_.append(EngineInfo(name=name, settings=settings, setting_help=help_lines))
+    return models_
 
 
 def cluster_payload(

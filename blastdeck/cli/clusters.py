@@ -29,7 +29,12 @@ NamespaceOpt = Annotated[
 @app.command("add")
 def cluster_add(
     name: Annotated[str, typer.Argument(help="a name for the cluster")],
-    engine: Annotated[str, typer.Option(help="engine: local")],
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="engine: local or slurm (or a plugin's); `cluster engines` lists each's settings"
+        ),
+    ],
     namespace: Annotated[str, typer.Option(help="default namespace")] = "default",
     slots: Annotated[
         int | None, typer.Option(help="parallel batches, 1 to 10000 (default: all cores)")
@@ -56,6 +61,22 @@ def cluster_add(
         )
         cluster = backend.add_cluster(config)
         say(f"{cluster['name']}: {cluster['engine']}, namespace {cluster['namespace']}")
+
+
+@app.command("engines")
+def cluster_engines(
+    server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None
+) -> None:
+    """The engines a cluster can use, and each one's settings (`--set KEY=VALUE`): what each
+    takes and its default."""
+    with reaching(server, data_dir, token) as backend:
+        for engine in backend.engines():
+            help_lines = engine.get("setting_help") or {}
+            rows = [[key, help_lines.get(key) or ""] for key in engine["settings"]]
+            say(f"{engine['name']}:")
+            console.print(
+                table("setting", "what it takes (default)", rows=rows, whole=("setting",))
+            )
 
 
 @app.command("list")

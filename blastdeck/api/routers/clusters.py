@@ -13,21 +13,19 @@ from starlette.concurrency import run_in_threadpool
 
 from blastdeck.api.deps import AdminDep, RuntimeDep, ViewerDep
 from blastdeck.api.errors import ERROR_RESPONSES
-from blastdeck.api.payloads import changes_record, cluster_model, pause_model
+from blastdeck.api.payloads import changes_record, cluster_model, engine_models, pause_model
 from blastdeck.api.schemas.clusters import (
     Cluster,
     ClusterCreate,
     ClusterList,
     ClusterRemoved,
     ClusterUpdate,
-    EngineInfo,
     EngineList,
     PauseRequest,
     PauseState,
 )
 from blastdeck.api.stream import KEEPALIVE_S, RECONNECT_MS, sse_event
 from blastdeck.domain.errors import BlastDeckError
-from blastdeck.engines.registry import engine_kind, engine_names
 from blastdeck.runtime import Runtime
 from blastdeck.store.cluster_jobs import slot_jobs
 from blastdeck.submit_slots import submit_slots
@@ -64,17 +62,7 @@ def list_clusters(runtime: RuntimeDep, viewer: ViewerDep) -> ClusterList:
 @router.get("/engines")
 def list_engines(viewer: ViewerDep) -> EngineList:
     """The engine kinds a cluster can use (built in and from plugins) and their settings."""
-    return EngineList(
-        items=[
-            EngineInfo(
-                name=name,
-                settings=sorted(kind.settings),
-                setting_help={key: kind.setting_help.get(key, "") for key in sorted(kind.settings)},
-            )
-            for name in engine_names()
-            for kind in (engine_kind(name),)
-        ]
-    )
+    return EngineList(items=engine_models())
 
 
 @router.get(
