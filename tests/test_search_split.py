@@ -103,6 +103,7 @@ def test_a_culling_search_runs_one_thread_per_process(
     by the random searches; `ONE_THREAD_OPTIONS`): every process runs one thread in one slot,
     split as without it, and the reason says why."""
     assert one_thread_search({"culling_limit": 2}) and not one_thread_search({"evalue": 1})
+    assert one_thread_search({"qcov_hsp_perc": 90})  # two threads keep HSPs one does not
     usual = plan_split(program, letters, slots)
     plan = plan_split(program, letters, slots, one_thread=True)
     assert [(b.start, b.end) for b in plan.batches] == [(b.start, b.end) for b in usual.batches]
