@@ -596,3 +596,27 @@ def test_random_searches_give_what_blast_itself_gives(env: dict[str, Any]) -> No
     assert not findings.failures, "\n".join(findings.failures)
     # The cases reached BLAST: a generator that only made refusals would test nothing.
     assert findings.outcomes["completed"] >= CASES // 3, summary
+
+
+# Cases the random searches once failed (seed, case number), replayed on every run: the data is
+# built the same every run and a case is drawn from its seed, so each is the search that failed.
+FOUND = [
+    # tblastx with query_loc on the split cluster: BLAST's query batches count a query's
+    # whole length, not the searched stretch (engines/batch_plan.py job_split)
+    (909959049, 405),
+    # qcov_hsp_perc: BLAST+'s threads keep HSPs its one-thread run does not (ONE_THREAD_OPTIONS)
+    (955803434, 444),
+]
+
+
+@pytest.mark.parametrize(("seed", "number"), FOUND)
+def test_the_cases_the_random_searches_found_stay_fixed(
+    env: dict[str, Any], seed: int, number: int
+) -> None:
+    rng = random.Random(seed)
+    for drawn in range(number + 1):
+        case = random_case(rng, drawn, env)
+    findings = Findings()
+    check(case, env, findings)
+    assert findings.outcomes["completed"] == 1, dict(findings.outcomes)
+    assert not findings.failures, "\n".join(findings.failures)

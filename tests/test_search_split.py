@@ -21,7 +21,6 @@ from blastdeck.domain.search_split import (
     one_thread_search,
     parse_batch_letters,
     plan_split,
-    query_letters,
 )
 
 
@@ -253,14 +252,6 @@ def test_other_searches_split_per_slot(program: Program, ungapped: bool) -> None
     assert not batch_bound_statistics(program, ungapped)
     plan = plan_split(program, [300] * 4, slots=2, ungapped=ungapped)
     assert _shape(plan) == [(0, 2, 2), (2, 4, 2)]
-
-
-def test_query_loc_counts_only_the_searched_stretch() -> None:
-    assert query_letters([1500, 80, 200], "101-250") == [150, 0, 100]
-    assert query_letters([1500, 80], None) == [1500, 80]
-    # 1,000 queries of 1,500 letters, searched over 400 of them: one blastn batch
-    letters = query_letters([1500] * 1000, "1-400")
-    assert _shape(plan_split(Program.BLASTN, letters, slots=2)) == [(0, 500, 2), (500, 1000, 2)]
 
 
 def test_no_queries_no_batches_and_slots_must_be_positive() -> None:

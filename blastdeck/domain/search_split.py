@@ -81,7 +81,6 @@ from dataclasses import dataclass, replace
 from itertools import accumulate, pairwise
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.option_table import query_range
 from blastdeck.domain.programs import Program
 
 # BLAST+ 2.12's GetQueryBatchSize (blast_input_aux.cpp), letters of query per query batch.
@@ -151,15 +150,6 @@ def one_thread_search(options: Mapping[str, object]) -> bool:
     """Whether the search's options make every BLAST process run one thread
     (`ONE_THREAD_OPTIONS`)."""
     return any(options.get(name) is not None for name in ONE_THREAD_OPTIONS)
-
-
-def query_letters(lengths: Sequence[int], query_loc: str | None = None) -> list[int]:
-    """The letters BLAST searches per query: the whole query, or the stretch `-query_loc
-    START-STOP` (1-based, inclusive) keeps of it."""
-    if not query_loc:
-        return list(lengths)
-    start, stop = query_range(query_loc)
-    return [max(0, min(n, stop) - start + 1) for n in lengths]
 
 
 def blast_query_batches(letters: Sequence[int], batch_letters: int) -> list[tuple[int, int]]:
