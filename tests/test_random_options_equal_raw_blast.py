@@ -606,6 +606,9 @@ FOUND = [
     (909959049, 405),
     # qcov_hsp_perc: BLAST+'s threads keep HSPs its one-thread run does not (ONE_THREAD_OPTIONS)
     (955803434, 444),
+    # ungapped blastn on the split cluster: its E-values are its BLAST batch's
+    # (search_split.batch_bound_statistics)
+    (656183142, 397),
 ]
 
 

@@ -217,13 +217,15 @@ def test_an_equal_split_that_would_cost_a_scan_keeps_blasts_own_batches() -> Non
         (Program.TBLASTX, True),
         (Program.BLASTX, True),
         (Program.TBLASTN, True),
+        (Program.BLASTN, True),  # found by the random searches (seed 656183142, case 397)
+        (Program.BLASTP, True),
     ],
 )
 def test_where_blasts_statistics_are_its_batchs_the_plan_is_blasts_own_batches(
     program: Program, ungapped: bool
 ) -> None:
-    """tblastx, and blastx and tblastn ungapped, compute a query's E-values from the other
-    queries of its BLAST batch: no split per slot, no finer batch_letters, BLAST's batches."""
+    """tblastx, and every ungapped search, compute a query's E-values from the other queries
+    of its BLAST batch: no split per slot, no finer batch_letters, BLAST's batches."""
     assert batch_bound_statistics(program, ungapped)
     size = blast_batch_letters(program)
     few = [size // 10] * 4  # one BLAST batch: one process with every slot, not one per slot
@@ -242,8 +244,8 @@ def test_where_blasts_statistics_are_its_batchs_the_plan_is_blasts_own_batches(
 @pytest.mark.parametrize(
     ("program", "ungapped"),
     [
-        (Program.BLASTN, True),
-        (Program.BLASTP, True),
+        (Program.BLASTN, False),
+        (Program.BLASTP, False),
         (Program.BLASTX, False),
         (Program.TBLASTN, False),
     ],
