@@ -215,6 +215,12 @@ def _unknown_health(cluster: Cluster, scratch_root: Path) -> EngineHealth:
     return EngineHealth(True, "no health check for this engine", {})
 
 
+# Every engine's `namespaces` setting (the registry checks it, whatever the engine): its help.
+NAMESPACES_SETTING_HELP = {
+    "namespaces": "the namespaces jobs may name, comma-separated (default: any)"
+}
+
+
 @dataclass(frozen=True)
 class EngineKind:
     """One kind of engine as the cluster registry knows it, owned by the engine's module.

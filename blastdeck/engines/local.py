@@ -25,6 +25,7 @@ from blastdeck.domain.clusters import Cluster
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.search_split import BATCH_LETTERS_SETTING, parse_batch_letters
 from blastdeck.engines.base import (
+    NAMESPACES_SETTING_HELP,
     EngineHealth,
     EngineKind,
     Fingerprint,
@@ -294,7 +295,7 @@ SETTING_HELP = {
         "an absolute dir for the cluster's database copies (default: the data dir's "
         "scratch/<cluster>)"
     ),
-    "namespaces": "the namespaces jobs may name, comma-separated (default: any)",
+    **NAMESPACES_SETTING_HELP,
     MEMORY_LIMIT_SETTING: (
         "caps each BLAST process's own memory, in MB; the database's mapped files do not count "
         "(default: no limit)"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.search_split import BATCH_LETTERS_SETTING, parse_batch_letters
+from blastdeck.engines.base import NAMESPACES_SETTING_HELP
 
 # What each setting takes and its default, for the operator (the cluster form; docs/slurm.md's
 # table says the same at more length).
@@ -32,7 +33,7 @@ SETTING_HELP = {
     "blast_bin_dir": "where BLAST+ is on the nodes (default: the nodes' PATH)",
     "slurm_bin_dir": "where sbatch, squeue, scancel and scontrol are on this host (default: PATH)",
     "array_throttle": "--array=...%N: at most N tasks of one job at once (default: none)",
-    "namespaces": "the namespaces jobs may name, comma-separated (default: any)",
+    **NAMESPACES_SETTING_HELP,
     BATCH_LETTERS_SETTING: (
         "split jobs into tasks of at most this many query letters: finer progress, a database "
         "scan per task (default: BLAST's own query batches)"

@@ -131,15 +131,15 @@ export function JobsPage() {
                   Owner
                 </th>
               )}
-              <th className="num wide-only roomy-only" title="Sequences in the job's query">
+              <th className="num roomy-only" title="Sequences in the job's query">
                 Queries
               </th>
               <th className="num wide-only" title="Hits (one per query and subject), counted once the job has completed">
                 Hits
               </th>
               <th>Status</th>
-              <th className="wide-only roomy-only">Created</th>
-              <th className="num wide-only roomy-only">Duration</th>
+              <th className="roomy-only">Created</th>
+              <th className="num roomy-only">Duration</th>
               <th className="actions">Actions</th>
             </tr>
           </thead>
@@ -216,7 +216,7 @@ function JobRow({ job, now, showOwner, onOpen, onCancel, onDelete, onDuplicate }
       {showOwner && (
         <td className="wide-only" data-testid="job-row-owner">{job.owner ?? <span className="muted">no account</span>}</td>
       )}
-      <td className="num wide-only roomy-only" data-testid="job-row-queries" title={plural(job.query_count, 'query', 'queries')}>
+      <td className="num roomy-only" data-testid="job-row-queries" title={plural(job.query_count, 'query', 'queries')}>
         {formatCount(job.query_count)}
       </td>
       <td
@@ -229,8 +229,8 @@ function JobRow({ job, now, showOwner, onOpen, onCancel, onDelete, onDuplicate }
       <td>
         <StatusBadge status={job.status} testId="job-row-status" />
       </td>
-      <td className="nowrap wide-only roomy-only created">{formatDateTime(job.created_at)}</td>
-      <td className="num nowrap wide-only roomy-only">{formatDuration(jobDurationMs(job, now))}</td>
+      <td className="nowrap roomy-only created">{formatDateTime(job.created_at)}</td>
+      <td className="num nowrap roomy-only">{formatDuration(jobDurationMs(job, now))}</td>
       <td className="actions nowrap">
         {active && (
           <button type="button" className="btn btn-small" onClick={onCancel} data-testid="cancel-job" disabled={job.phase === 'cancelling'}>
