@@ -86,8 +86,8 @@ PARAMETERS: tuple[EbiParameter, ...] = (
     EbiParameter("stype", "Sequence type", "protein, or dna/rna/nucleotide: must fit the "
                  "program's query.", "STRING", "protein",
                  _same("protein", "dna", "rna", "nucleotide")),
-    EbiParameter("sequence", "Input sequence", "The query: FASTA (one or more records) or a "
-                 "bare sequence.", "STRING"),
+    EbiParameter("sequence", "Input sequence", "The query: FASTA (one or more records), a bare "
+                 "sequence, or ids of sequences in this server's databases.", "STRING"),
     EbiParameter(DATABASE, "Database", "A database this server offers you.", "STRING"),
     EbiParameter("hsps", "HSPs", "At most this many HSPs per query and subject (BLAST "
                  "-max_hsps).", "INTEGER"),

@@ -38,6 +38,7 @@ from blastdeck.job_import import imported_results
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
 from blastdeck.notifications import Notifications
 from blastdeck.pipeline import Pipeline
+from blastdeck.query_lookup import query_from_ids
 from blastdeck.results import alignments, final_index
 from blastdeck.results.batch_indexing import index_finished
 from blastdeck.results.columns import (
@@ -104,7 +105,15 @@ class JobService:
         program = parse_program(_text(request.program, "program"))
         databases = searched_databases(self._databases, program, request, viewer)
         database = databases[0]
-        records = parse_query(request.query, shape_of(program).query, self._settings.query_limits)
+        molecule, limits = shape_of(program).query, self._settings.query_limits
+        query, read_by_id = query_from_ids(
+            request.query,
+            molecule,
+            databases,
+            lambda: self._databases.list(viewer),
+            limits.max_sequences,
+        )
+        records = parse_query(query, molecule, limits)
         letters = sum(len(r.sequence) for r in records)
         if letters > self._settings.max_query_letters:
             raise BlastDeckError(
@@ -139,6 +148,8 @@ class JobService:
                 notify=self._notifications.targets_for_submit(request.notify, viewer),
             )
         )
+        if read_by_id:
+            self._jobs.note(job.id, "query_read_by_id", read_by_id)
         if job_taxa is not None and job_taxa.taxids is not None:
             try:
                 write_job_taxid_list(self._settings.jobs_dir / job.id, job_taxa.taxids)

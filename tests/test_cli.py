@@ -86,6 +86,22 @@ def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Pa
     assert out_file.read_text().count("<Iteration>") == 2
 
 
+def test_submit_takes_sequence_ids_on_stdin_and_names_an_unknown_one(
+    data_dir: Path, demo_16s
+) -> None:
+    accession = demo_16s[2][0].split()[0]
+    stdin = f"{accession}\n".encode()
+    run = cli("submit", "-", "--db", "demo-16s", "--wait", data_dir=data_dir, stdin=stdin)
+    assert run.returncode == 0, run.stderr.decode()
+    job_id = run.stdout.decode().split("blastdeck results ")[1].split()[0]
+    job = json.loads(cli("status", job_id, "--json", data_dir=data_dir).stdout)
+    assert job["phase"] == "completed" and job["title"].startswith(f"{accession} ")
+    unknown = cli("submit", "-", "--db", "demo-16s", data_dir=data_dir, stdin=b"NOPE12345\n")
+    assert unknown.returncode == 2
+    assert unknown.stderr.decode().startswith("error query_id_not_found: ")
+    assert "NOPE12345" in unknown.stderr.decode()
+
+
 def test_db_and_cluster_commands(data_dir: Path, demo_16s, tmp_path: Path) -> None:
     fa = tmp_path / "mini.fa"
     fa.write_text(fasta(demo_16s[:10]))

@@ -91,6 +91,18 @@ def test_biopython_blastp(server: Server, demo_proteins) -> None:
     assert xml_hsps(records) == api_hsps(server, job["id"])
 
 
+def test_biopython_with_an_accession_as_its_tutorial_does(server: Server, demo_16s) -> None:
+    """`qblast("blastn", "nt", "8332116")` is the first example of Biopython's tutorial: the
+    query is an id, read here from the server's own databases."""
+    accession = demo_16s[6][0].split()[0]
+    records = qblast(server, "blastn", "demo-16s", accession)
+    assert len(records) == 1 and records[0].query.startswith(accession)
+    assert records[0].alignments[0].accession == accession
+    assert records[0].alignments[0].hsps[0].identities == len(demo_16s[6][1])
+    job = newest_job(server)
+    assert xml_hsps(records) == api_hsps(server, job["id"])
+
+
 def put(server: Server, **params: str) -> tuple[str, int]:
     page = cgi(server, CMD="Put", **params)
     assert page.status_code == 200, page.text
@@ -208,6 +220,7 @@ def assert_error_page(response: httpx.Response, status: int, code: str) -> str:
             "unknown_database",
         ),
         ({"PROGRAM": "blastn", "DATABASE": "demo-16s"}, "empty_query"),
+        ({"PROGRAM": "blastn", "DATABASE": "demo-16s", "QUERY": "8332116"}, "query_id_not_found"),
         (
             {"PROGRAM": "blastp", "DATABASE": "demo-16s", "QUERY": "MKVLAAGIV"},
             "database_molecule_mismatch",
@@ -253,6 +266,7 @@ def assert_error_page(response: httpx.Response, status: int, code: str) -> str:
         "program",
         "database",
         "missing-query",
+        "unknown-accession",
         "wrong-molecule",
         "entrez",
         "service",

@@ -462,6 +462,29 @@ def test_server_errors_show_next_to_their_field(server: LockedServer, page: Page
     assert "/search" in page.url
 
 
+def test_an_accession_in_the_query_box_is_read_from_the_database(
+    server: LockedServer, page: Page, demo_16s
+) -> None:
+    """The form lets sequence ids through to the server (its own check mirrors the server's
+    rule), which reads them from its databases or names the ones it cannot find."""
+    accession = demo_16s[4][0].split()[0]
+    page.goto(f"{server.url}/search")
+    page.get_by_test_id("program").select_option("blastn")
+    page.get_by_test_id("query-input").fill("NOPE12345")
+    page.get_by_test_id("database").select_option("demo-16s")
+    page.get_by_test_id("submit").click()
+    error = page.get_by_test_id("error-query")
+    expect(error).to_contain_text("query_id_not_found")
+    expect(error).to_contain_text("NOPE12345 is in none of the nucleotide databases")
+    assert "/search" in page.url
+
+    page.get_by_test_id("query-input").fill(accession)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}"))
+    job = server.job(re.search(r"/jobs/([0-9a-f-]{36})", page.url).group(1))
+    assert job["query_count"] == 1 and job["title"].startswith(f"{accession} ")
+
+
 def test_live_updates_pause_when_the_server_is_down_and_recover(
     tmp_path: Path, page: Page, demo_16s
 ) -> None:

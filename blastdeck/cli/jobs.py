@@ -36,7 +36,11 @@ def notify_targets(
 
 def submit(
     query: Annotated[
-        Path, typer.Argument(help="FASTA file with the query sequence(s); - for stdin")
+        Path,
+        typer.Argument(
+            help="FASTA file with the query sequence(s), or sequence ids (one a line) to read "
+            "from the databases; - for stdin"
+        ),
     ],
     db: Annotated[
         list[str],

@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     HEADER_TOO_LONG = "header_too_long"
     INVALID_RESIDUES = "invalid_residues"
     QUERY_MOLECULE_MISMATCH = "query_molecule_mismatch"
+    # the query is sequence ids (query_ids.py) and a database the user may use lacks one
+    QUERY_ID_NOT_FOUND = "query_id_not_found"
     SEQUENCE_TOO_LONG = "sequence_too_long"
     TOO_MANY_SEQUENCES = "too_many_sequences"
     PAYLOAD_TOO_LARGE = "payload_too_large"

@@ -29,7 +29,12 @@ class JobCreate(BaseModel):
         'E-values as BLAST computes them with -db "a b"); at most 16. With database too, '
         "both must name the same one database",
     )
-    query: str = Field(description="FASTA text (or one bare sequence)")
+    query: str = Field(
+        description=(
+            "FASTA text, one bare sequence, or sequence ids (accessions or GIs, one a line or "
+            "comma-separated), read from the databases you can use"
+        )
+    )
     # Documented here, refused by the job service (with its own message and field).
     title: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_TITLE_CHARS})
     cluster: str | None = Field(default=None, description="default: local")

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Limits } from '../api/types';
-import { checkQuery, checkUploadSize } from './query';
+import { checkQuery, checkUploadSize, sequenceIds } from './query';
+import idCases from './queryIds.cases.json';
 
 const limits: Limits = {
   max_nucleotide_letters_per_sequence: 100,
@@ -21,7 +22,20 @@ const code = (text: string, molecule: 'nucl' | 'prot' = 'nucl') => {
   return r.ok ? 'ok' : r.problem.code;
 };
 
+describe('sequenceIds', () => {
+  it('reads a query as ids exactly as the server does', () => {
+    for (const { text, ids } of idCases.cases) expect([text, sequenceIds(text)]).toEqual([text, ids]);
+  });
+});
+
 describe('checkQuery', () => {
+  it('takes sequence ids, counted against the sequence limit', () => {
+    expect(checkQuery('AB362592\nNR_025211.1', 'nucl', limits)).toEqual({ ok: true, stats: { sequences: 2, letters: 0, byId: true } });
+    expect(code('P69905', 'prot')).toBe('ok');
+    expect(code('A1 A2 A3 A4')).toBe('too_many_sequences');
+    expect(code('ACGTACGT5')).toBe('ok'); // reads as an id: the server looks it up and says so
+    expect(code('ACGTACGTACGTACGTACGTACGTACGTACGT5')).toBe('invalid_fasta');
+  });
   it('accepts FASTA and a bare sequence', () => {
     expect(checkQuery('>a\nACGT\nNNRY\n>b desc\nacgu', 'nucl', limits)).toEqual({ ok: true, stats: { sequences: 2, letters: 12 } });
     expect(code('ACGTACGT\nACGT')).toBe('ok');

@@ -11,6 +11,7 @@ export interface QueryProblem {
 export interface QueryStats {
   sequences: number;
   letters: number;
+  byId?: true; // the query names its sequences: the server reads them from its databases
 }
 
 const NUCLEOTIDE = /[^ACGTURYSWKMBDHVN]/;
@@ -34,6 +35,27 @@ interface RawRecord {
   number: number;
   defline: string;
   lines: string[];
+}
+
+// A query of sequence ids (blastdeck/domain/query_ids.py): every word could be an id and could
+// not be sequence letters (a digit, '_' or '|'), and is no long run of letters with a stray digit.
+const ID_WORD = /^[A-Za-z0-9_.|:-]{1,100}$/;
+const ID_EVIDENCE = /[0-9_|]/;
+
+function sequenceLike(word: string): boolean {
+  const letters = word.match(/[A-Za-z]/g)?.length ?? 0;
+  return word.length > 30 && letters >= 0.9 * word.length;
+}
+
+/** The ids the query lists, each once, or null when it is FASTA, a bare sequence or neither. */
+export function sequenceIds(text: string): string[] | null {
+  const body = text.replace(/^\ufeff/, '');
+  if (body.includes('>')) return null;
+  const kept = body.split(/\r\n|\r|\n/).filter((l) => !l.trimStart().startsWith(';'));
+  const words = kept.join('\n').split(/[\s,]+/).filter((w) => w !== '');
+  if (!words.length) return null;
+  if (!words.every((w) => ID_WORD.test(w) && ID_EVIDENCE.test(w) && !sequenceLike(w))) return null;
+  return [...new Set(words)];
 }
 
 /** Proportion test the server uses to tell a nucleotide sequence from a protein. */
@@ -61,6 +83,13 @@ export function checkQuery(text: string, molecule: Molecule, limits: QueryLimits
     return problem('binary_data', `The query contains the control character ${show(control[0])}; it looks like a binary or compressed file. Upload plain-text FASTA.`);
   }
   if (!body.trim()) return problem('empty_query', 'The query is empty; paste or upload FASTA sequences.');
+  const ids = sequenceIds(body);
+  if (ids) {
+    if (limits && ids.length > limits.max_sequences_per_job) {
+      return problem('too_many_sequences', `The query lists ${plural(ids.length, 'sequence id')}; a job may have at most ${plural(limits.max_sequences_per_job, 'sequence')}.`);
+    }
+    return { ok: true, stats: { sequences: ids.length, letters: 0, byId: true } };
+  }
 
   const lines = body.split(/\r\n|\r|\n/);
   const first = lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith(';'));

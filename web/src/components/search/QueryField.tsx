@@ -94,7 +94,8 @@ export function QueryField({ value, onChange, onExample, onFileProblem, error, l
       </div>
       <span className="hint">
         {fileName ? `Loaded ${fileName}. ` : ''}
-        One or more FASTA records, or a single bare sequence.
+        One or more FASTA records, a single bare sequence, or sequence ids (accessions, one a line)
+        of sequences in the databases.
         {limits
           ? ` Up to ${plural(limits.max_sequences_per_job, 'sequence')} and ${plural(limits.max_query_letters_per_job, 'letter')}.`
           : ''}
