@@ -5,7 +5,8 @@ ids up in its own databases with `blastdbcmd`, which prints each record exactly 
 `blastdbcmd -entry ID` (the database's own title). The databases searched come first (when they
 hold the query's molecule), then every other database the user may use that holds it, by name:
 "the sequence of AB362592 from my-16s, against demo-16s" works. An id with a version that is
-not found is tried without it (`NR_025211.1` in a database built from `NR_025211`).
+not found is tried without it (`NR_025211.1` in a database built from `NR_025211`), and EBI's
+`EMBL:AB362592` without its database prefix (`domain/query_ids.lookup_forms`).
 
 Only databases built with ids (`makeblastdb -parse_seqids`, as BlastDeck builds them) can be
 read by id. The ids reach blastdbcmd on its standard input (`-entry_batch -`), never as
@@ -23,7 +24,7 @@ from pathlib import Path
 from blastdeck.blast_tools import DatabaseDir, blast_env, database_arg, tail, tool_path
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.programs import Molecule
-from blastdeck.domain.query_ids import sequence_ids, without_version
+from blastdeck.domain.query_ids import lookup_forms, sequence_ids
 from blastdeck.results.hit_sequences import has_id_index
 from blastdeck.store.models import BlastDatabase
 
@@ -106,11 +107,13 @@ def read_query_ids(
 
 
 def _records(prefix: Path, molecule: Molecule, ids: list[str]) -> dict[str, str]:
-    """The records of the ids one database has: as given, then the rest without version."""
-    records = _batch(prefix, molecule, {i: i for i in ids})
-    retry = {bare: i for i in ids if i not in records and (bare := without_version(i))}
-    if retry:
-        records.update(_batch(prefix, molecule, retry))
+    """The records of the ids one database has, each looked up in its forms in turn."""
+    forms = {i: lookup_forms(i) for i in ids}
+    records: dict[str, str] = {}
+    for turn in range(max(len(f) for f in forms.values())):
+        asked = {f[turn]: i for i, f in forms.items() if i not in records and turn < len(f)}
+        if asked:
+            records.update(_batch(prefix, molecule, asked))
     return records
 
 

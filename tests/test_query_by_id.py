@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blastdeck.api.app import create_app
-from blastdeck.domain.query_ids import sequence_ids, without_version
+from blastdeck.domain.query_ids import lookup_forms, sequence_ids
 from tests.conftest import api_job, fasta, make_settings, wait_for_job
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,11 +29,21 @@ def test_a_query_is_a_list_of_ids_only_when_every_word_can_be_only_an_id(case: d
 
 
 @pytest.mark.parametrize(
-    "seq_id, bare",
-    [("NR_025211.1", "NR_025211"), ("AB362592", None), ("sp|P69905.2|X", None), ("X.v1", None)],
+    "seq_id, forms",
+    [
+        ("NR_025211.1", ["NR_025211.1", "NR_025211"]),
+        ("AB362592", ["AB362592"]),
+        ("X.v1", ["X.v1"]),
+        ("EMBL:AB362592", ["EMBL:AB362592", "AB362592"]),
+        ("UNIPROT:P69905.2", ["UNIPROT:P69905.2", "UNIPROT:P69905", "P69905.2", "P69905"]),
+        ("gnl|BL:1", ["gnl|BL:1"]),
+        (":A1", [":A1"]),
+    ],
 )
-def test_an_ids_version_comes_off_only_when_it_has_one(seq_id: str, bare: str | None) -> None:
-    assert without_version(seq_id) == bare
+def test_an_id_is_looked_up_as_given_then_without_version_then_without_ebis_prefix(
+    seq_id: str, forms: list[str]
+) -> None:
+    assert lookup_forms(seq_id) == forms
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +91,7 @@ def test_several_ids_with_a_version_the_database_lacks_keep_their_order(
     client: TestClient, demo_16s
 ) -> None:
     ids = [d.split()[0] for d, _ in demo_16s[5:8]]
-    text = f"{ids[2]}.1\n{ids[0]}, {ids[1]}\n{ids[0]}"
+    text = f"{ids[2]}.1\nEMBL:{ids[0]}, {ids[1]}\nEMBL:{ids[0]}"
     job = finished(client, submit(client, program="blastn", database="demo-16s", query=text))
     assert job["query_count"] == 3
     query = client.get(f"/api/jobs/{job['id']}/query").text

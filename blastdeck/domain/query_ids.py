@@ -52,10 +52,20 @@ def _sequence_like(word: str) -> bool:
     return len(word) > _SEQUENCE_LIKE_CHARS and letters >= _SEQUENCE_LIKE_LETTERS * len(word)
 
 
-def without_version(seq_id: str) -> str | None:
-    """`NR_025211.1` -> `NR_025211`: a database built from ids without their version still
-    knows the accession. None when the id has no version."""
+def lookup_forms(seq_id: str) -> list[str]:
+    """The forms of an id to look up, in turn, until one is found: as given; without its
+    version (`NR_025211.1` -> `NR_025211`: a database built from ids without their version
+    still knows the accession); without EBI's database prefix (`EMBL:AB362592`,
+    `UNIPROT:P69905`, as EBI's `sequence` takes them), and that without its version."""
+    forms = [seq_id, _without_version(seq_id)]
+    prefix, colon, rest = seq_id.partition(":")
+    if colon and prefix.isalpha() and rest:
+        forms += [rest, _without_version(rest)]
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def _without_version(seq_id: str) -> str | None:
     head, dot, version = seq_id.rpartition(".")
-    if dot and head and version.isdigit() and "|" not in version:
+    if dot and head and version.isdigit():
         return head
     return None
