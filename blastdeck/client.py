@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 class Backend(Protocol):
     def submit(self, request: SubmitRequest) -> dict[str, Any]: ...
     def job(self, job_id: str) -> dict[str, Any]: ...
+    def jobs(
+        self, status: str | None, search: str | None, limit: int, offset: int
+    ) -> dict[str, Any]: ...
     def cancel(self, job_id: str) -> dict[str, Any]: ...
     def import_result(self, path: Path, title: str | None) -> dict[str, Any]: ...
     def download(
@@ -150,7 +153,10 @@ class HttpBackend:
         return body
 
     def _items(self, url: str) -> list[dict[str, Any]]:
-        items = self._json("GET", url, "items")["items"]
+        return self._items_of(self._json("GET", url, "items"), url)
+
+    def _items_of(self, page: dict[str, Any], url: str) -> list[dict[str, Any]]:
+        items = page["items"]
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise BlastDeckError(
                 ErrorCode.SERVER_UNREACHABLE,
@@ -167,6 +173,14 @@ class HttpBackend:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/jobs/{_segment(job_id)}", *_JOB_KEYS)
+
+    def jobs(
+        self, status: str | None, search: str | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        params = {"status": status, "q": search, "limit": limit, "offset": offset}
+        page = self._json("GET", "/api/jobs", "items", "total", params=_given(params))
+        self._items_of(page, "/api/jobs")
+        return page
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         return self._json("POST", f"/api/jobs/{_segment(job_id)}/cancel", *_JOB_KEYS)
@@ -327,6 +341,10 @@ _TAG_RE = re.compile(r"<[^>]*>")
 _UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\[\]\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 _MAX_EXCERPT = 80
 _MAX_BODY_READ = 65536
+
+
+def _given(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in params.items() if value is not None}
 
 
 def _error_of(response: httpx.Response, server: str) -> BlastDeckError:

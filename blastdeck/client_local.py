@@ -24,6 +24,7 @@ from blastdeck.client import is_fasta_file, refuse_taxa_for_registered
 from blastdeck.config import ClusterChanges, ClusterConfig, Settings
 from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.domain.submission import SubmitRequest
 from blastdeck.job_databases import job_hit_fasta
 from blastdeck.results.columns import parse_columns
@@ -50,6 +51,19 @@ class LocalBackend:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.get(job_id))
+
+    def jobs(
+        self, status: str | None, search: str | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        """Every job on the data dir (no signed-in user here), as `GET /api/jobs` pages them."""
+        rows, total = self._runtime.jobs.list(
+            status=JobStatus(status) if status else None,
+            owner_id=None,
+            search=search.strip() if search else None,
+            limit=limit,
+            offset=offset,
+        )
+        return {"items": [job_payload(j) for j in rows], "total": total}
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.cancel(job_id))

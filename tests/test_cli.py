@@ -31,7 +31,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 def test_help_lists_every_command() -> None:
     out = cli("--help").stdout.decode()
-    for command in ("serve", "submit", "status", "results", "cancel", "db", "cluster"):
+    for command in ("serve", "submit", "status", "jobs", "results", "cancel", "db", "cluster"):
         assert command in out
 
 
@@ -195,6 +195,48 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     assert tsv.startswith("qaccver")
     bad = cli("status", "nope", "--server", server.url)
     assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
+    listed = cli("jobs", "--server", server.url, "--limit", "500").stdout.decode().splitlines()
+    assert listed[0].split() == ["id", "status", "hits", "program", "submitted", "(UTC)",
+                                 "database", "title"]  # fmt: skip
+    assert any(line.startswith(f"{job_id}  completed") for line in listed)
+    page = json.loads(cli("jobs", "--server", server.url, "--json", "--limit", "1").stdout)
+    assert len(page["items"]) == 1 and page["total"] >= 2
+
+
+def test_jobs_lists_the_newest_first_filters_and_pages(data_dir: Path, demo_16s, tmp_path) -> None:
+    query = tmp_path / "q.fa"
+    ids = []
+    for record in demo_16s[:2]:
+        query.write_text(fasta([record]))
+        run = cli("submit", str(query), "--db", "demo-16s", "--wait", data_dir=data_dir)
+        assert run.returncode == 0, run.stderr.decode()
+        ids.append(run.stdout.decode().split("blastdeck results ")[1].split()[0])
+    listed = cli("jobs", data_dir=data_dir)
+    assert listed.returncode == 0, listed.stderr.decode()
+    rows = listed.stdout.decode().splitlines()[1:]
+
+    def hits(job_id: str) -> str:
+        job = json.loads(cli("status", job_id, "--json", data_dir=data_dir).stdout)
+        return f"{job['hits_total']:,}"
+
+    assert [r.split()[:4] for r in rows] == [
+        [job_id, "completed", hits(job_id), "blastn"] for job_id in reversed(ids)
+    ]
+    assert rows[0].split("  ")[-1].startswith(demo_16s[1][0].split()[0])  # its title, last
+    first = cli("jobs", "--limit", "1", data_dir=data_dir)
+    assert first.stdout.decode().splitlines()[1].startswith(ids[1])
+    assert "1-1 of 2 jobs; --offset 1 for more" in first.stderr.decode()
+    second = cli("jobs", "--limit", "1", "--offset", "1", "--json", data_dir=data_dir)
+    assert [j["id"] for j in json.loads(second.stdout)["items"]] == [ids[0]]
+    searched = cli("jobs", "-q", ids[0][:8], "--json", data_dir=data_dir)
+    assert [j["id"] for j in json.loads(searched.stdout)["items"]] == [ids[0]]
+    assert json.loads(cli("jobs", "--status", "failed", "--json", data_dir=data_dir).stdout) == {
+        "items": [],
+        "total": 0,
+    }
+    for bad in (["--status", "done"], ["--limit", "0"], ["--limit", "501"], ["--offset", "-1"]):
+        refused = cli("jobs", *bad, data_dir=data_dir)
+        assert refused.returncode == 2 and "Invalid value" in refused.stderr.decode(), bad
 
 
 @pytest.mark.parametrize(

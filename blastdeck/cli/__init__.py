@@ -22,6 +22,7 @@ for command in (
     server.beat,
     jobs.submit,
     jobs.status,
+    jobs.jobs,
     jobs.cancel,
     jobs.results,
     server.gc,

@@ -1,4 +1,4 @@
-"""Jobs: submit (and follow), status, cancel, results."""
+"""Jobs: submit (and follow), status, list, cancel, results."""
 
 from __future__ import annotations
 
@@ -18,7 +18,18 @@ from blastdeck.cli.options import (
     read_file,
     with_taxa,
 )
-from blastdeck.cli.output import console, organisms, outcome, say, table, timeline
+from blastdeck.cli.output import (
+    console,
+    errors,
+    organisms,
+    outcome,
+    plain,
+    print_job_list,
+    say,
+    table,
+    timeline,
+)
+from blastdeck.domain.pipeline_model import JobStatus
 
 if TYPE_CHECKING:
     from blastdeck.results.formats import ExportFormat
@@ -177,6 +188,33 @@ def status(
         for line in (organisms(job), outcome(job)):
             if line is not None:
                 say(line)
+
+
+def jobs(
+    status: Annotated[JobStatus | None, typer.Option(help="only jobs of this status")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", help="title, id, program or database")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="most jobs listed")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="jobs skipped, newest first")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the page as JSON")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List jobs, newest first: id, title, program, database, phase, hits and when each was
+    submitted (with --server, the jobs your token may see; on the data dir, all of them)."""
+    with reaching(server, data_dir, token) as backend:
+        page = backend.jobs(status.value if status else None, search, limit, offset)
+    if as_json:
+        console.print_json(json.dumps(page))
+        return
+    print_job_list(page["items"])
+    shown = len(page["items"])
+    if page["total"] > offset + shown:
+        # on stderr: a piped list stays one job a line
+        errors.print(plain(f"{offset + 1}-{offset + shown} of {page['total']} jobs; --offset "
+                           f"{offset + shown} for more"))  # fmt: skip
 
 
 def cancel(

@@ -110,3 +110,34 @@ def table(*columns: str, rows: list[list[object]], whole: tuple[str, ...] = ()) 
     for row in rows:
         out.add_row(*(plain(cell) for cell in row))
     return out
+
+
+def print_job_list(jobs: list[dict[str, Any]]) -> None:
+    """Jobs a line each, in columns: the whole id (to paste into `status`), status, hits,
+    program, submit time and database, then the title. On a terminal the title is cut (with an
+    ellipsis) to the line; piped, every line is whole, for grep and friends."""
+    rows = [
+        (j["id"], j["status"], "" if j["hits_total"] is None else f"{j['hits_total']:,}",
+         j["program"], j["created_at"][:16].replace("T", " "),
+         ", ".join(j["databases"] or [j["database"]]), j["title"] or "")
+        for j in jobs
+    ]  # fmt: skip
+    header = ("id", "status", "hits", "program", "submitted (UTC)", "database", "title")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    widths[5] = min(widths[5], _MAX_DATABASE_CHARS)
+    for row in [header, *rows]:
+        cells = [
+            _cut(cell, width).rjust(width) if i == 2 else _cut(cell, width).ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=False))
+        ]
+        line = "  ".join([*cells, row[-1]])
+        if console.is_terminal:
+            line = _cut(line, max(console.width - 1, sum(widths) + 20))
+        console.print(Text(line, style="bold" if row is header else ""), soft_wrap=True)
+
+
+_MAX_DATABASE_CHARS = 24
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
