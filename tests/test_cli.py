@@ -234,7 +234,14 @@ def test_jobs_lists_the_newest_first_filters_and_pages(data_dir: Path, demo_16s,
         "items": [],
         "total": 0,
     }
-    for bad in (["--status", "done"], ["--limit", "0"], ["--limit", "501"], ["--offset", "-1"]):
+    for bad in (
+        ["--status", "done"],
+        ["--limit", "0"],
+        ["--limit", "501"],
+        ["--offset", "-1"],
+        ["--offset", "99999999999999999999999"],  # once an OverflowError in SQLite
+        ["-q", "x" * 201],
+    ):
         refused = cli("jobs", *bad, data_dir=data_dir)
         assert refused.returncode == 2 and "Invalid value" in refused.stderr.decode(), bad
 

@@ -14,8 +14,8 @@ from fastapi import Depends, Path, Query
 from pydantic import BeforeValidator
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
+from blastdeck.domain.paging import MAX_OFFSET
 
-MAX_OFFSET = 1_000_000_000  # no list is this long; well within any database's integer
 MAX_EVENT_ID = 2**31 - 1  # event ids are a 32-bit column on PostgreSQL
 JOB_ID_CHARS = 36  # a UUID: 8-4-4-4-12 hex digits
 _JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -29,6 +29,7 @@ from blastdeck.cli.output import (
     table,
     timeline,
 )
+from blastdeck.domain.paging import MAX_JOBS_PAGE, MAX_OFFSET, MAX_SEARCH_CHARS
 from blastdeck.domain.pipeline_model import JobStatus
 
 if TYPE_CHECKING:
@@ -195,8 +196,10 @@ def jobs(
     search: Annotated[
         str | None, typer.Option("--search", "-q", help="title, id, program or database")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500, help="most jobs listed")] = 20,
-    offset: Annotated[int, typer.Option(min=0, help="jobs skipped, newest first")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_JOBS_PAGE, help="most jobs listed")] = 20,
+    offset: Annotated[
+        int, typer.Option(min=0, max=MAX_OFFSET, help="jobs skipped, newest first")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the page as JSON")] = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
@@ -204,6 +207,8 @@ def jobs(
 ) -> None:
     """List jobs, newest first: id, title, program, database, phase, hits and when each was
     submitted (with --server, the jobs your token may see; on the data dir, all of them)."""
+    if search is not None and len(search) > MAX_SEARCH_CHARS:
+        raise typer.BadParameter(f"at most {MAX_SEARCH_CHARS} characters", param_hint="--search")
     with reaching(server, data_dir, token) as backend:
         page = backend.jobs(status.value if status else None, search, limit, offset)
     if as_json:

@@ -18,6 +18,7 @@ from blastdeck.api.schemas.jobs import Job, JobCreate, JobEventList, JobPage
 from blastdeck.api.stream import job_events_stream
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.job_titles import MAX_TITLE_CHARS
+from blastdeck.domain.paging import MAX_SEARCH_CHARS
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.job_service import SubmitRequest
 
@@ -64,7 +65,9 @@ def list_jobs(
     runtime: RuntimeDep,
     viewer: ViewerDep,
     status: JobStatus | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="title, id, program or DB")] = None,
+    q: Annotated[
+        str | None, Query(max_length=MAX_SEARCH_CHARS, description="title, id, program or DB")
+    ] = None,
     limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> JobPage:
