@@ -26,7 +26,6 @@ from blastdeck.databases import sharing_for
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.domain.submission import SubmitRequest
-from blastdeck.job_databases import job_hit_fasta
 from blastdeck.results.columns import parse_columns
 from blastdeck.results.formats import ExportFormat
 from blastdeck.runtime import Runtime
@@ -115,13 +114,7 @@ class LocalBackend:
     def hit_fasta(
         self, job_id: str, out: Path, region: str, subjects: str | None, query_index: int | None
     ) -> None:
-        service = self._runtime.service
-        table = service.results_index(job_id)
-        job = service.get(job_id)
-        jobs_dir = self._runtime.settings.jobs_dir
-        chunks = job_hit_fasta(
-            self._runtime.databases, jobs_dir, job, table, region, subjects, query_index
-        )
+        chunks = self._runtime.service.hit_sequences(job_id, region, subjects, query_index)
         with out.open("wb") as sink:
             for chunk in chunks:
                 sink.write(chunk)

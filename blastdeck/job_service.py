@@ -32,7 +32,7 @@ from blastdeck.engines.base import JobResults
 from blastdeck.engines.batch_plan import UNLIMITED_QUERY
 from blastdeck.engines.query_runs import search_one_query
 from blastdeck.executors.base import Executor
-from blastdeck.job_databases import searched_databases
+from blastdeck.job_databases import job_hit_fasta, searched_databases
 from blastdeck.job_downloads import JobDownloads
 from blastdeck.job_import import imported_results
 from blastdeck.job_taxa import JobTaxa, resolve_job_taxa, split_taxon_options, write_job_taxid_list
@@ -338,6 +338,23 @@ class JobService:
         """The export, open: once opened it reads whole even if the job is deleted meanwhile.
         On first request it is read while it is made (its `size` is then None)."""
         return self._downloads.open(self.completed(job_id, viewer), fmt)
+
+    def hit_sequences(
+        self,
+        job_id: str,
+        region: str,
+        subjects: str | None,
+        query_index: int | None,
+        viewer: Viewer = EVERYONE,
+    ) -> Iterator[bytes]:
+        """The `format=fasta` download (`job_databases.job_hit_fasta`), checked whole first: a
+        query the job does not have is not found, as for its taxonomy report."""
+        job = self.get(job_id, viewer)
+        table = self.results_index(job.id, viewer)
+        if query_index is not None and query_index not in table.query_ids:
+            raise _no_query(job, f"at index {query_index}", "query_index")
+        jobs_dir = self._settings.jobs_dir
+        return job_hit_fasta(self._databases, jobs_dir, job, table, region, subjects, query_index)
 
     def results_index(self, job_id: str, viewer: Viewer = EVERYONE) -> HspTable:
         """The job's HSP index as it is now: the batches finished so far while it runs, all of

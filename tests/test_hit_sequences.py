@@ -194,6 +194,11 @@ def test_bad_input(client: TestClient, jobs: dict) -> None:
         assert response.status_code == 422, malformed
         assert response.json()["error_code"] == "invalid_request"
         assert response.json()["field"] == "subjects"
+    # a query the job does not have: not found, as for its taxonomy report (was an empty file)
+    queries = client.get(f"/api/jobs/{job['id']}/queries").json()["items"]
+    response = client.get(url, params={"format": "fasta", "query_index": len(queries)})
+    assert response.status_code == 404, response.text
+    assert (response.json()["error_code"], response.json()["field"]) == ("not_found", "query_index")
     response = client.get(url, params={"format": "fasta", "region": "exon"})
     assert response.status_code == 422
     assert (response.json()["error_code"], response.json()["field"]) == (
@@ -245,6 +250,15 @@ def test_cli_fasta(tmp_path: Path) -> None:
     bad = cli("results", job_id, "--format", "fasta", "--subjects", f"{one},zz9", data_dir=data_dir)
     assert bad.returncode == 2 and b"subjects_not_in_job" in bad.stderr + bad.stdout
     assert b"zz9" in bad.stderr + bad.stdout
+    for index, said in (
+        ("2", b"not_found"),
+        ("-1", b"Invalid value"),
+        ("9" * 23, b"Invalid value"),
+    ):
+        past = cli(
+            "results", job_id, "--format", "fasta", "--query-index", index, data_dir=data_dir
+        )
+        assert past.returncode == 2 and said in past.stderr, (index, past.stderr)  # was rc 0, empty
 
 
 def test_protein_database(client: TestClient, tmp_path: Path) -> None:

@@ -265,7 +265,9 @@ def results(
     query_index: Annotated[
         int | None,
         typer.Option(
-            help="--taxonomy, fasta: one query's hits, by its place (0 = the first); default all"
+            min=0,
+            max=MAX_OFFSET,
+            help="--taxonomy, fasta: one query's hits, by its place (0 = the first); default all",
         ),
     ] = None,
     region: Annotated[

@@ -39,7 +39,6 @@ from blastdeck.auth import Viewer
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import Phase
 from blastdeck.domain.taxon_filter import MAX_TAXID
-from blastdeck.job_databases import job_hit_fasta
 from blastdeck.results.browse import (
     HitSort,
     HspSort,
@@ -332,17 +331,8 @@ async def _hit_fasta(
     subjects: str | None,
     query_index: int | None,
 ) -> Response:
-    table = await run_in_threadpool(runtime.service.results_index, job_id, viewer)
-    job = runtime.service.get(job_id, viewer)
     body = await run_in_threadpool(
-        job_hit_fasta,
-        runtime.databases,
-        runtime.settings.jobs_dir,
-        job,
-        table,
-        region,
-        subjects,
-        query_index,
+        runtime.service.hit_sequences, job_id, region, subjects, query_index, viewer
     )
     name = f"blastdeck-{job_id[:8]}-{region.strip().lower()}.fasta"
     return StreamingResponse(
