@@ -41,6 +41,7 @@ from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import STEPS, Step, StepStatus
 from blastdeck.domain.programs import Program
+from blastdeck.domain.wording import counted
 from blastdeck.engines.base import BatchResult, JobResults
 from blastdeck.results import alignments, final_index
 from blastdeck.results.blast_xml import BlastXmlReader, XmlHeader
@@ -160,7 +161,12 @@ class ImportService:
             if kind == "xml":  # what the table downloads read (tsv, csv, table columns)
                 _write_hit_table(draft.work_dir / IMPORT_DIR / TABLE_FILE, table, draft)
             hsps, hits = len(table), len(hit_table(table))
-            _record(draft, Step.EXPORTING_RESULTS, started, f"{hits} hits ({hsps} HSPs) indexed")
+            _record(
+                draft,
+                Step.EXPORTING_RESULTS,
+                started,
+                f"{counted(hits, 'hit')} ({counted(hsps, 'HSP')}) indexed",
+            )
             _record(draft, Step.COMPLETED, utcnow(), "imported")
             os.rename(draft.work_dir, target)
             new = NewJob(
@@ -176,7 +182,7 @@ class ImportService:
                 owner_id=viewer.user_id,
             )
             what = "BLAST XML" if kind == "xml" else "BLAST archive"
-            message = f"imported {what} of {draft.query_count} queries against {database}"
+            message = f"imported {what} of {counted(draft.query_count, 'query')} against {database}"
             return create_imported(self._jobs, job_id, new, draft.steps, hsps, hits, message)
         except BaseException:
             shutil.rmtree(draft.work_dir, ignore_errors=True)
@@ -225,7 +231,8 @@ class ImportService:
         xml_copy = draft.work_dir / "exports" / XML_DOWNLOAD
         shutil.move(path, xml_copy) if take else shutil.copyfile(path, xml_copy)
         _write_source(draft.work_dir, "xml", header, row)
-        done = f"read BLAST XML from {header.version or 'BLAST'}: {draft.query_count} queries"
+        queries = counted(draft.query_count, "query")
+        done = f"read BLAST XML from {header.version or 'BLAST'}: {queries}"
         _record(draft, Step.PREPARING, started, done)
         _skip_blast_steps(draft, header.version)
         return header, row.name if row is not None else header.database[:200]
@@ -281,7 +288,9 @@ class ImportService:
         hsps = read_hsps(table, query_ids, 0)
         write_batch_index(draft.work_dir, 0, 0, query_ids, hsps)
         _write_source(draft.work_dir, "archive", header, row)
-        done = f"read BLAST archive from BLAST+ {header.version}: {len(query_ids)} queries"
+        done = (
+            f"read BLAST archive from BLAST+ {header.version}: {counted(len(query_ids), 'query')}"
+        )
         _record(draft, Step.PREPARING, started, done)
         _skip_blast_steps(draft, f"BLAST+ {header.version}")
         return header, row.name
@@ -471,4 +480,4 @@ def _title(title: str | None, filename: str, header: XmlHeader, draft: _Draft) -
     if title and title.strip():
         return " ".join("".join(c if c.isprintable() else " " for c in title).split())
     shown = Path(filename).name if filename else f"{header.program} result"
-    return f"Imported {shown} ({draft.query_count} queries)"[:200]
+    return f"Imported {shown} ({counted(draft.query_count, 'query')})"[:200]

@@ -29,6 +29,7 @@ from blastdeck.databases import DatabaseCatalog, database_files_missing
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
+from blastdeck.domain.wording import counted
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext
 from blastdeck.files import write_atomically
 from blastdeck.job_metrics import JobMetrics
@@ -305,7 +306,10 @@ class Pipeline:
             raise gone
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(ctx.query_path, self._jobs.query_fasta(job.id) or "")
-        return StepEnd(Step.PREPARING, f"{job.query_count} queries, {job.query_letters} letters")
+        return StepEnd(
+            Step.PREPARING,
+            f"{counted(job.query_count, 'query')}, {counted(job.query_letters, 'letter')}",
+        )
 
     def _stage(self, ctx: JobContext, engine: Engine) -> StepEnd:
         """Each database staged unless its copy is current; the step is skipped when every
@@ -455,7 +459,9 @@ class Pipeline:
         # A smaller job's last batches and final index are written at the first read of its
         # results, as for a job older than final indexes (`JobService.results_index`): its
         # completion need not wait for them (batch_indexing.py).
-        ended = StepEnd(Step.EXPORTING_RESULTS, f"{counts.hits} hits ({counts.hsps} HSPs)")
+        ended = StepEnd(
+            Step.EXPORTING_RESULTS, f"{counted(counts.hits, 'hit')} ({counted(counts.hsps, 'HSP')})"
+        )
         if not self._jobs.finish_completed(job.id, counts.hsps, counts.hits, ended, records.take()):
             final_index.discard(ctx.work_dir)
             raise _Cancelled

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from blastdeck.domain.wording import counted
 from tests.conftest import BLASTDECK, Server, fasta
 
 
@@ -72,7 +73,8 @@ def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Pa
     assert status.returncode == 0 and '"phase": "completed"' in status.stdout.decode()
     job = json.loads(status.stdout)
     shown = cli("status", job_id, data_dir=data_dir).stdout.decode()  # as submit --wait ends
-    found = f"{job['hits_total']} hits ({job['hsps_total']} HSPs); blastdeck results {job_id}"
+    found = f"{counted(job['hits_total'], 'hit')} ({counted(job['hsps_total'], 'HSP')}); "
+    found += f"blastdeck results {job_id}"
     assert found in " ".join(shown.split()), shown
 
     tsv = cli("results", job_id, "--format", "tsv", data_dir=data_dir).stdout.decode()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from blastdeck.domain.wording import counted
 from tests.conftest import BLASTDECK, Server, fasta
 from tests.support import taxdb
 
@@ -61,7 +62,8 @@ def test_a_report_on_a_database_without_taxids_says_why(tmp_path: Path, demo_16s
 def _check_report(out: str, report: dict) -> None:
     lines = out.splitlines()
     which = "the whole job" if report["query_index"] is None else f"query {report['query_id']}"
-    assert lines[0] == f"{report['hits']} hits, {report['subjects']} subjects: {which}"
+    said = f"{counted(report['hits'], 'hit')}, {counted(report['subjects'], 'subject')}"
+    assert lines[0] == f"{said}: {which}"
     for node in report["tree"][:10]:
         assert any(
             (node["name"] or "(no taxid)") in line and f" {node['hits']} " in line for line in lines

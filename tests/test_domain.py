@@ -28,6 +28,7 @@ from blastdeck.domain.programs import (
     parse_program,
     shape_of,
 )
+from blastdeck.domain.wording import counted
 from blastdeck.locks import InProcessSubmitLock, holder_job_id, new_lock_token, submit_lock_key
 
 
@@ -209,3 +210,12 @@ def test_in_process_lock_expires_by_ttl() -> None:
     assert lock.acquire(key, "next:1", ttl_s=900)
     assert not lock.release(key, "dead-worker:1")
     assert lock.holder(key).token == "next:1"
+
+
+@pytest.mark.parametrize(
+    "n, noun, said",
+    [(1, "query", "1 query"), (2, "query", "2 queries"), (0, "hit", "0 hits"),
+     (1555, "letter", "1,555 letters"), (1, "HSP", "1 HSP"), (3, "HSP", "3 HSPs")],
+)  # fmt: skip
+def test_counts_are_worded_singular_for_exactly_one(n: int, noun: str, said: str) -> None:
+    assert counted(n, noun) == said

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from blastdeck.domain.wording import counted
 from tests.conftest import (
     BLASTDECK,
     Server,
@@ -387,7 +388,7 @@ def test_import_cli_on_the_data_dir_and_against_a_server(
     run = _cli("import", str(good), "--title", "cli import", *local)
     assert run.returncode == 0, run.stderr.decode()
     job_id = run.stdout.decode().split()[0]
-    assert f"{nucl_search['hits_total']} hits" in run.stdout.decode()
+    assert counted(nucl_search["hits_total"], "hit") in run.stdout.decode()
     assert (data_dir / "jobs" / job_id / "exports" / "results.xml").read_bytes() == xml
     refused = _cli("import", str(bad), *local)
     assert refused.returncode == 2 and "error import_malformed" in refused.stderr.decode()

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from blastdeck.api.app import create_app
 from blastdeck.domain.errors import ErrorCode
 from blastdeck.domain.notifications import backoff_s, forbidden_address, sign
+from blastdeck.domain.wording import counted
 from blastdeck.store.database import make_engine, make_session_factory, migrate
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import NotificationDelivery, utcnow
@@ -213,7 +214,7 @@ def test_email_has_the_summary_and_a_link(client, demo_16s, smtp) -> None:
     [delivery] = settled(client, job["id"])
     assert message["X-BlastDeck-Delivery"] == delivery["id"]
     text = message.get_payload(decode=True).decode()
-    assert f"{done['hits_total']} hits" in text
+    assert counted(done["hits_total"], "hit") in text
     assert f"https://blast.example.org/jobs/{job['id']}" in text
 
 

@@ -85,6 +85,8 @@ def test_an_accession_searches_the_databases_own_record_of_it(client: TestClient
     assert [e["message"] for e in events if e["kind"] == "query_read_by_id"] == [
         f"query read by id: {accession} from demo-16s"
     ]
+    prepared = next(e["message"] for e in events if e["kind"] == "step_completed")
+    assert prepared == f"1 query, {len(sequence):,} letters"  # not "1 queries"
 
 
 def test_several_ids_with_a_version_the_database_lacks_keep_their_order(

@@ -12,6 +12,7 @@ from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt
 from blastdeck.cli.output import console, fail, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_TAXID
+from blastdeck.domain.wording import counted
 
 app = typer.Typer(
     help="BLAST databases: add (register or build), list and remove.", no_args_is_help=True
@@ -66,7 +67,8 @@ def db_add(
             taxid_map=taxid_map,
             taxid=taxid,
         )
-        say(f"{db['name']}: {db['molecule']}, {db['sequences']} sequences, {db['letters']} letters")
+        say(f"{db['name']}: {db['molecule']}, {counted(db['sequences'], 'sequence')}, "
+            f"{counted(db['letters'], 'letter')}")  # fmt: skip
         say(f"taxonomy: {coverage_text(db)}")
 
 

@@ -31,6 +31,7 @@ from blastdeck.cli.output import (
 )
 from blastdeck.domain.paging import MAX_JOBS_PAGE, MAX_OFFSET, MAX_SEARCH_CHARS
 from blastdeck.domain.pipeline_model import JobStatus
+from blastdeck.domain.wording import counted
 
 if TYPE_CHECKING:
     from blastdeck.results.formats import ExportFormat
@@ -168,8 +169,8 @@ def import_result(
             raise BlastDeckError(ErrorCode.FILE_NOT_FOUND, f"No such file: {file}", field="file")
         job = backend.import_result(file, title)
     hits = job["hits_total"]
-    say(f"{job['id']} imported: {hits} hit{'' if hits == 1 else 's'} from {job['query_count']} "
-        f"queries against {job['database']}")  # fmt: skip
+    say(f"{job['id']} imported: {counted(hits, 'hit')} from {counted(job['query_count'], 'query')}"
+        f" against {job['database']}")  # fmt: skip
 
 
 def status(
@@ -355,7 +356,7 @@ def _rank(rank: str | None) -> str | None:
 def _print_taxonomy(report: dict) -> None:
     """The lineage tree (indented by depth) and the organism table."""
     which = "the whole job" if report["query_index"] is None else f"query {report['query_id']}"
-    say(f"{report['hits']} hits, {report['subjects']} subjects: {which}")
+    say(f"{counted(report['hits'], 'hit')}, {counted(report['subjects'], 'subject')}: {which}")
     tree = [
         ["  " * node["depth"] + (node["name"] or "(no taxid)"), node["rank"] or "",
          node["taxid"], node["hits"], node["subjects"]]

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import filter_summary
+from blastdeck.domain.wording import counted
 
 # emoji=False: a ':name:' in a title or a message stays as typed.
 console = Console(emoji=False)
@@ -90,8 +91,7 @@ def outcome(job: dict[str, Any]) -> str | None:
     timeline says where it is, or its error)."""
     if job["phase"] != "completed":
         return None
-    hits, hsps = job["hits_total"], job["hsps_total"]
-    found = f"{hits} {'hit' if hits == 1 else 'hits'} ({hsps} {'HSP' if hsps == 1 else 'HSPs'})"
+    found = f"{counted(job['hits_total'], 'hit')} ({counted(job['hsps_total'], 'HSP')})"
     return f"{found}; blastdeck results {job['id']} --format tsv"
 
 

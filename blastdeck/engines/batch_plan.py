@@ -33,6 +33,7 @@ from blastdeck.domain.search_split import (
     parse_batch_letters,
     plan_split,
 )
+from blastdeck.domain.wording import counted
 from blastdeck.engines.base import JobContext
 from blastdeck.files import write_atomically
 from blastdeck.results.hsps import HSP_TABLE_OUTFMT
@@ -283,7 +284,9 @@ def plan_preview(
         lines.append(f"# why: {document['split']}")
     for batch in plan:
         ids = batch["query_ids"]
-        lines.append(f"\n# batch {batch['index']}: {len(ids)} queries ({ids[0]} ... {ids[-1]})")
+        lines.append(
+            f"\n# batch {batch['index']}: {counted(len(ids), 'query')} ({ids[0]} ... {ids[-1]})"
+        )
         lines.append(shlex.join(argv_for(batch["argv"])))
         if batch.get("format_argv"):
             lines.append(shlex.join(batch["format_argv"]))
