@@ -99,7 +99,7 @@ function Report({ report }: { report: UsageReport }) {
         <>
           <section className="card stack">
             <h2>Jobs per day</h2>
-            <BarChart labels={days} series={byStatus} stacked testId="usage-days-chart" ariaLabel="Jobs per day by status" />
+            <BarChart labels={days} series={byStatus} stacked counts testId="usage-days-chart" ariaLabel="Jobs per day by status" />
           </section>
           <Shares title="Per user" rows={report.by_user} testId="usage-users" empty="(no owner: auth off)" />
           <Shares title="Per cluster" rows={report.by_cluster} testId="usage-clusters" />

@@ -28,9 +28,20 @@ interface Props {
   testId: string;
   ariaLabel: string;
   height?: number;
+  counts?: boolean; // the values are counts (jobs): whole-number ticks, never 0.5
 }
 
-export function BarChart({ labels, series, horizontal = false, stacked = false, testId, ariaLabel, height = 260 }: Props) {
+/** The axes: categories along x (days) or y (horizontal bars), values from zero; a chart of
+ * counts ticks its value axis at whole numbers only (Chart.js would put 3 jobs at 0.5 steps). */
+export function barScales(stacked: boolean, horizontal: boolean, counts: boolean) {
+  const whole = counts ? { precision: 0 } : {};
+  return {
+    x: { stacked, ticks: { autoSkip: true, maxRotation: 0, ...(horizontal ? whole : {}) } },
+    y: { stacked, beginAtZero: true, ticks: horizontal ? {} : whole },
+  };
+}
+
+export function BarChart({ labels, series, horizontal = false, stacked = false, testId, ariaLabel, height = 260, counts = false }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!canvas.current) return undefined;
@@ -48,15 +59,12 @@ export function BarChart({ labels, series, horizontal = false, stacked = false, 
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
-        scales: {
-          x: { stacked, ticks: { autoSkip: true, maxRotation: 0 } },
-          y: { stacked, beginAtZero: true },
-        },
+        scales: barScales(stacked, horizontal, counts),
         plugins: { legend: { display: series.length > 1, position: 'bottom' } },
       },
     });
     return () => chart.destroy();
-  }, [labels, series, horizontal, stacked]);
+  }, [labels, series, horizontal, stacked, counts]);
   return (
     <div className="chart" style={{ height }} data-testid={testId}>
       <canvas ref={canvas} role="img" aria-label={ariaLabel} />
