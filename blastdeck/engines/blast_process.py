@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,17 @@ class BlastRun:
                 kill_group(proc.pid)
         with self._started_changed:  # a submit waiting for its processes stops waiting
             self._started_changed.notify_all()
+
+    def wait_ended(self, timeout_s: float) -> bool:
+        """After cancel(): wait (at most `timeout_s`) for the runners to see their killed
+        processes end, so that a job said to be cancelled has no BLAST process left (SIGKILL
+        is delivered at once, but a process with a big database mapped takes a moment to go,
+        longer on a loaded host). Whether they all ended."""
+        deadline = time.monotonic() + timeout_s
+        for runner in self.runners:
+            if runner is not threading.current_thread():
+                runner.join(max(0.0, deadline - time.monotonic()))
+        return not any(r.is_alive() for r in self.runners)
 
 
 class BlastProcesses:

@@ -64,6 +64,9 @@ from blastdeck.engines.staging import (
 # How long a submit waits for its runners' first BLAST processes to start (a start takes ~1 ms
 # when the runner gets a slot at once; one waiting for a slot another job holds is not waited for).
 PROCESS_START_WAIT_S = 0.02
+# How long a cancel waits for its killed BLAST processes to be gone (they go in milliseconds;
+# the bound is for a runner that is somehow stuck: the cancel still ends).
+CANCEL_WAIT_S = 5.0
 
 
 class LocalEngine:
@@ -236,6 +239,7 @@ class LocalEngine:
         self._plans.forget(ctx.job_id)
         if run is not None:
             run.cancel()
+            run.wait_ended(CANCEL_WAIT_S)
         kill_recorded(ctx.work_dir)
 
 
