@@ -203,6 +203,16 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     assert any(line.startswith(f"{job_id}  completed") for line in listed)
     page = json.loads(cli("jobs", "--server", server.url, "--json", "--limit", "1").stdout)
     assert len(page["items"]) == 1 and page["total"] >= 2
+    # every list prints the API's own JSON with --json (for scripts and jq)
+    for command, url in (
+        (["db", "list"], "/api/databases"),
+        (["cluster", "list"], "/api/clusters"),
+    ):
+        printed = json.loads(cli(*command, "--json", "--server", server.url).stdout)
+        answered = httpx.get(f"{server.url}{url}").json()["items"]
+        assert [(p["name"], sorted(p)) for p in printed] == [
+            (a["name"], sorted(a)) for a in answered
+        ], command
 
 
 def test_jobs_lists_the_newest_first_filters_and_pages(data_dir: Path, demo_16s, tmp_path) -> None:
@@ -230,6 +240,10 @@ def test_jobs_lists_the_newest_first_filters_and_pages(data_dir: Path, demo_16s,
     assert "1-1 of 2 jobs; --offset 1 for more" in first.stderr.decode()
     second = cli("jobs", "--limit", "1", "--offset", "1", "--json", data_dir=data_dir)
     assert [j["id"] for j in json.loads(second.stdout)["items"]] == [ids[0]]
+    databases = json.loads(cli("db", "list", "--json", data_dir=data_dir).stdout)
+    assert {d["name"] for d in databases} >= {"demo-16s", "demo-proteins"}
+    clusters = json.loads(cli("cluster", "list", "--json", data_dir=data_dir).stdout)
+    assert [c["name"] for c in clusters] == ["local"] and clusters[0]["health"]
     searched = cli("jobs", "-q", ids[0][:8], "--json", data_dir=data_dir)
     assert [j["id"] for j in json.loads(searched.stdout)["items"]] == [ids[0]]
     assert json.loads(cli("jobs", "--status", "failed", "--json", data_dir=data_dir).stdout) == {

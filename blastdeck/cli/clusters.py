@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from blastdeck.cli.backends import reaching
-from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt, pairs
-from blastdeck.cli.output import console, say, table
+from blastdeck.cli.options import DataDirOpt, JsonOpt, ServerOpt, TokenOpt, pairs
+from blastdeck.cli.output import console, print_json, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 
 if TYPE_CHECKING:
@@ -81,12 +81,18 @@ def cluster_engines(
 
 @app.command("list")
 def cluster_list(
-    server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """List clusters with their health (BLAST found and scratch writable; for SLURM, the
     controller answering); a cluster that cannot run jobs says why below the table."""
     with reaching(server, data_dir, token) as backend:
         clusters = backend.clusters()
+        if as_json:
+            print_json(clusters)
+            return
         rows = [
             [
                 c["name"],

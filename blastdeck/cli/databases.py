@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from blastdeck.cli.backends import reaching
-from blastdeck.cli.options import DataDirOpt, ServerOpt, TokenOpt
-from blastdeck.cli.output import console, fail, say, table
+from blastdeck.cli.options import DataDirOpt, JsonOpt, ServerOpt, TokenOpt
+from blastdeck.cli.output import console, fail, print_json, say, table
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import MAX_TAXID
 from blastdeck.domain.wording import counted
@@ -73,12 +73,20 @@ def db_add(
 
 
 @app.command("list")
-def db_list(server: ServerOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None) -> None:
+def db_list(
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
     """List databases (qualified names) with their scope, molecule, size and title; one whose
     files are gone says so ("files: missing"), with the reason below the table, as is each
     database's taxonomy coverage (sequences with a taxid, distinct taxa, top organisms)."""
     with reaching(server, data_dir, token) as backend:
         databases = backend.databases()
+        if as_json:
+            print_json(databases)
+            return
         rows = [
             [
                 db["name"],

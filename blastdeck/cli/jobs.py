@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +11,7 @@ import typer
 from blastdeck.cli.backends import reaching
 from blastdeck.cli.options import (
     DataDirOpt,
+    JsonOpt,
     ServerOpt,
     TokenOpt,
     blast_options,
@@ -25,6 +25,7 @@ from blastdeck.cli.output import (
     outcome,
     plain,
     print_job_list,
+    print_json,
     say,
     table,
     timeline,
@@ -175,7 +176,7 @@ def import_result(
 
 def status(
     job_id: Annotated[str, typer.Argument(help="job id")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,
+    as_json: JsonOpt = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
@@ -184,7 +185,7 @@ def status(
     with reaching(server, data_dir, token) as backend:
         job = backend.job(job_id)
         if as_json:
-            console.print_json(json.dumps(job))
+            print_json(job)
             return
         console.print(timeline(job))
         for line in (organisms(job), outcome(job)):
@@ -201,7 +202,7 @@ def jobs(
     offset: Annotated[
         int, typer.Option(min=0, max=MAX_OFFSET, help="jobs skipped, newest first")
     ] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="print the page as JSON")] = False,
+    as_json: JsonOpt = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
@@ -213,7 +214,7 @@ def jobs(
     with reaching(server, data_dir, token) as backend:
         page = backend.jobs(status.value if status else None, search, limit, offset)
     if as_json:
-        console.print_json(json.dumps(page))
+        print_json(page)
         return
     print_job_list(page["items"])
     shown = len(page["items"])

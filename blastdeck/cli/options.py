@@ -20,6 +20,7 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="data dir (default: BLASTDECK_DATA_DIR or ./.blastdeck)"),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print what the API answers, as JSON")]
 
 
 def read_file(path: Path) -> bytes:

@@ -6,6 +6,7 @@ markup (`plain`, or `escape` inside our own markup): BLAST's messages are full o
 
 from __future__ import annotations
 
+import json
 from typing import Any, NoReturn
 
 import typer
@@ -35,6 +36,11 @@ STATUS_ICONS = {
 def plain(value: object) -> Text:
     """A value printed exactly as it is: no markup, no emoji codes, no highlighting."""
     return Text("" if value is None else str(value))
+
+
+def print_json(value: object) -> None:
+    """The API's JSON for a value (what `--json` prints), for scripts and jq."""
+    console.print_json(json.dumps(value))
 
 
 def say(text: str) -> None:
