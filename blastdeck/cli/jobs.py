@@ -207,8 +207,9 @@ def jobs(
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """List jobs, newest first: id, title, program, database, phase, hits and when each was
-    submitted (with --server, the jobs your token may see; on the data dir, all of them)."""
+    """List jobs, newest first, a line each: id, status, hits, program, when it was submitted,
+    database(s) and title (with --server, the jobs your token may see; on the data dir, all of
+    them). `status ID` shows one job's steps."""
     if search is not None and len(search) > MAX_SEARCH_CHARS:
         raise typer.BadParameter(f"at most {MAX_SEARCH_CHARS} characters", param_hint="--search")
     with reaching(server, data_dir, token) as backend:
