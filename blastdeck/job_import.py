@@ -41,7 +41,7 @@ from blastdeck.databases import DatabaseCatalog
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.pipeline_model import STEPS, Step, StepStatus
 from blastdeck.domain.programs import Program
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import counted, hits_and_hsps
 from blastdeck.engines.base import BatchResult, JobResults
 from blastdeck.results import alignments, final_index
 from blastdeck.results.blast_xml import BlastXmlReader, XmlHeader
@@ -165,7 +165,7 @@ class ImportService:
                 draft,
                 Step.EXPORTING_RESULTS,
                 started,
-                f"{counted(hits, 'hit')} ({counted(hsps, 'HSP')}) indexed",
+                f"{hits_and_hsps(hits, hsps)} indexed",
             )
             _record(draft, Step.COMPLETED, utcnow(), "imported")
             os.rename(draft.work_dir, target)

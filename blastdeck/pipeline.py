@@ -29,7 +29,7 @@ from blastdeck.databases import DatabaseCatalog, database_files_missing
 from blastdeck.domain.errors import BlastDeckError, ErrorCategory, ErrorCode
 from blastdeck.domain.pipeline_model import DONE_STEP_STATUSES, STEPS, Phase, Step, StepStatus
 from blastdeck.domain.programs import Molecule, Program
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import counted, hits_and_hsps
 from blastdeck.engines.base import DatabaseRef, Engine, JobContext
 from blastdeck.files import write_atomically
 from blastdeck.job_metrics import JobMetrics
@@ -306,10 +306,8 @@ class Pipeline:
             raise gone
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(ctx.query_path, self._jobs.query_fasta(job.id) or "")
-        return StepEnd(
-            Step.PREPARING,
-            f"{counted(job.query_count, 'query')}, {counted(job.query_letters, 'letter')}",
-        )
+        queries, letters = counted(job.query_count, "query"), counted(job.query_letters, "letter")
+        return StepEnd(Step.PREPARING, f"{queries}, {letters}")
 
     def _stage(self, ctx: JobContext, engine: Engine) -> StepEnd:
         """Each database staged unless its copy is current; the step is skipped when every
@@ -459,9 +457,7 @@ class Pipeline:
         # A smaller job's last batches and final index are written at the first read of its
         # results, as for a job older than final indexes (`JobService.results_index`): its
         # completion need not wait for them (batch_indexing.py).
-        ended = StepEnd(
-            Step.EXPORTING_RESULTS, f"{counted(counts.hits, 'hit')} ({counted(counts.hsps, 'HSP')})"
-        )
+        ended = StepEnd(Step.EXPORTING_RESULTS, hits_and_hsps(counts.hits, counts.hsps))
         if not self._jobs.finish_completed(job.id, counts.hsps, counts.hits, ended, records.take()):
             final_index.discard(ctx.work_dir)
             raise _Cancelled

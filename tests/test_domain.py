@@ -28,7 +28,7 @@ from blastdeck.domain.programs import (
     parse_program,
     shape_of,
 )
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import counted, hits_and_hsps
 from blastdeck.locks import InProcessSubmitLock, holder_job_id, new_lock_token, submit_lock_key
 
 
@@ -219,3 +219,8 @@ def test_in_process_lock_expires_by_ttl() -> None:
 )  # fmt: skip
 def test_counts_are_worded_singular_for_exactly_one(n: int, noun: str, said: str) -> None:
     assert counted(n, noun) == said
+
+
+def test_a_jobs_results_are_counted_the_same_way_everywhere() -> None:
+    assert hits_and_hsps(1, 1) == "1 hit (1 HSP)"
+    assert hits_and_hsps(1234, 2) == "1,234 hits (2 HSPs)"

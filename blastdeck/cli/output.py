@@ -17,7 +17,7 @@ from rich.text import Text
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.domain.taxon_filter import filter_summary
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import hits_and_hsps
 
 # emoji=False: a ':name:' in a title or a message stays as typed.
 console = Console(emoji=False)
@@ -97,7 +97,7 @@ def outcome(job: dict[str, Any]) -> str | None:
     timeline says where it is, or its error)."""
     if job["phase"] != "completed":
         return None
-    found = f"{counted(job['hits_total'], 'hit')} ({counted(job['hsps_total'], 'HSP')})"
+    found = hits_and_hsps(job["hits_total"], job["hsps_total"])
     return f"{found}; blastdeck results {job['id']} --format tsv"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import hits_and_hsps
 
 EVENTS = ("completed", "failed", "cancelled")
 TARGET_TYPES = ("webhook", "email")
@@ -146,7 +146,7 @@ def summary_text(summary: dict[str, Any], *, one_line: bool = False) -> str:
         f"{'y' if job['query_count'] == 1 else 'ies'} against {job['database']}",
     ]
     if summary["status"] == "completed":
-        facts.append(f"{counted(job['hits_total'], 'hit')} ({counted(job['hsps_total'], 'HSP')})")
+        facts.append(hits_and_hsps(job["hits_total"], job["hsps_total"]))
     elif job.get("error"):
         facts.append(f"{job.get('error_code')}: {job['error']}")
     if job.get("duration_s") is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from blastdeck.domain.pipeline_model import STEPS, JobSource, Phase, Step, StepStatus
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import hits_and_hsps
 from blastdeck.store.database import compress_fast
 from blastdeck.store.jobs import JobStore
 from blastdeck.store.models import Job, JobEvent, JobQuery, JobStep
@@ -80,7 +80,7 @@ def create_imported(
                          f"{record.step.value} started", record.started_at))  # fmt: skip
             s.add(_event(job_id, "step_completed", None, record.step, record.message,
                          record.completed_at))  # fmt: skip
-        done = f"job completed with {counted(hits_total, 'hit')} ({counted(hsps_total, 'HSP')})"
+        done = f"job completed with {hits_and_hsps(hits_total, hsps_total)}"
         s.add(_event(job_id, "completed", Phase.COMPLETED, Step.COMPLETED, done, finished))
     return jobs.get(job_id)  # type: ignore[return-value]
 

@@ -27,7 +27,7 @@ from blastdeck.domain.pipeline_model import (
     StepStatus,
     phases_with_status,
 )
-from blastdeck.domain.wording import counted
+from blastdeck.domain.wording import hits_and_hsps
 from blastdeck.store import job_lease
 from blastdeck.store.database import compress_fast, notify
 from blastdeck.store.disk_full import is_disk_full
@@ -378,7 +378,7 @@ class JobStore(MaintenanceLog):
                 "completed",
                 Phase.COMPLETED,
                 Step.COMPLETED,
-                f"job completed with {counted(hits_total, 'hit')} ({counted(hsps_total, 'HSP')})",
+                f"job completed with {hits_and_hsps(hits_total, hsps_total)}",
             )
         return True
 
