@@ -166,7 +166,7 @@ class HttpBackend:
         return items
 
     def submit(self, request: SubmitRequest) -> dict[str, Any]:
-        body = {k: v for k, v in request.__dict__.items() if v is not None}
+        body = _given(request.__dict__)
         if isinstance(body.get("query"), bytes):
             body["query"] = body["query"].decode("utf-8", "replace")
         return self._json("POST", "/api/jobs", *_JOB_KEYS, json=body)
@@ -179,7 +179,7 @@ class HttpBackend:
     ) -> dict[str, Any]:
         params = {"status": status, "q": search, "limit": limit, "offset": offset}
         page = self._json("GET", "/api/jobs", "items", "total", params=_given(params))
-        self._items_of(page, "/api/jobs")
+        self._items_of(page, "/api/jobs")  # checked: a list of objects, as BlastDeck sends
         return page
 
     def cancel(self, job_id: str) -> dict[str, Any]:
@@ -205,8 +205,7 @@ class HttpBackend:
         params = {"format": "fasta", "region": region, "subjects": subjects}
         params["query_index"] = query_index
         url = f"/api/jobs/{_segment(job_id)}/download"
-        wanted = {k: v for k, v in params.items() if v is not None}
-        self._save(url, wanted, out, "text/x-fasta", "FASTA")
+        self._save(url, _given(params), out, "text/x-fasta", "FASTA")
 
     def _save(
         self, url: str, params: dict[str, Any], out: Path, media_type: str, what: str
@@ -258,7 +257,7 @@ class HttpBackend:
             f"/api/jobs/{_segment(job_id)}/taxonomy",
             "organisms",
             "tree",
-            params={k: v for k, v in params.items() if v is not None},
+            params=_given(params),
         )
 
     def databases(self) -> list[dict[str, Any]]:
@@ -344,6 +343,7 @@ _MAX_BODY_READ = 65536
 
 
 def _given(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that have a value: an absent one is left to the server's default."""
     return {key: value for key, value in params.items() if value is not None}
 
 

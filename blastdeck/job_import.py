@@ -161,12 +161,7 @@ class ImportService:
             if kind == "xml":  # what the table downloads read (tsv, csv, table columns)
                 _write_hit_table(draft.work_dir / IMPORT_DIR / TABLE_FILE, table, draft)
             hsps, hits = len(table), len(hit_table(table))
-            _record(
-                draft,
-                Step.EXPORTING_RESULTS,
-                started,
-                f"{hits_and_hsps(hits, hsps)} indexed",
-            )
+            _record(draft, Step.EXPORTING_RESULTS, started, f"{hits_and_hsps(hits, hsps)} indexed")
             _record(draft, Step.COMPLETED, utcnow(), "imported")
             os.rename(draft.work_dir, target)
             new = NewJob(

@@ -14,7 +14,7 @@ from fastapi import Depends, Path, Query
 from pydantic import BeforeValidator
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.paging import MAX_OFFSET
+from blastdeck.domain.paging import MAX_LIST_PAGE, MAX_OFFSET
 
 MAX_EVENT_ID = 2**31 - 1  # event ids are a 32-bit column on PostgreSQL
 JOB_ID_CHARS = 36  # a UUID: 8-4-4-4-12 hex digits
@@ -66,5 +66,5 @@ def page_size(maximum: int) -> Any:
     return Query(ge=1, le=maximum, description=f"items per page (at most {maximum})")
 
 
-PageLimit = Annotated[int, page_size(500), PLAIN_WHOLE_NUMBER]  # a list's page: jobs, audit
+PageLimit = Annotated[int, page_size(MAX_LIST_PAGE), PLAIN_WHOLE_NUMBER]  # jobs, audit
 RowPageLimit = Annotated[int, page_size(1000), PLAIN_WHOLE_NUMBER]  # a page of hits or HSPs

@@ -30,7 +30,7 @@ from blastdeck.cli.output import (
     table,
     timeline,
 )
-from blastdeck.domain.paging import MAX_JOBS_PAGE, MAX_OFFSET, MAX_SEARCH_CHARS
+from blastdeck.domain.paging import MAX_LIST_PAGE, MAX_OFFSET, MAX_SEARCH_CHARS
 from blastdeck.domain.pipeline_model import JobStatus
 from blastdeck.domain.wording import counted
 
@@ -198,7 +198,7 @@ def jobs(
     search: Annotated[
         str | None, typer.Option("--search", "-q", help="title, id, program or database")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=MAX_JOBS_PAGE, help="most jobs listed")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LIST_PAGE, help="most jobs listed")] = 20,
     offset: Annotated[
         int, typer.Option(min=0, max=MAX_OFFSET, help="jobs skipped, newest first")
     ] = 0,

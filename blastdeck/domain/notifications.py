@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
-from blastdeck.domain.wording import hits_and_hsps
+from blastdeck.domain.wording import counted, hits_and_hsps
 
 EVENTS = ("completed", "failed", "cancelled")
 TARGET_TYPES = ("webhook", "email")
@@ -142,8 +142,7 @@ def summary_text(summary: dict[str, Any], *, one_line: bool = False) -> str:
     job = summary["job"]
     head = f"BlastDeck job {job['title'] or job['id']} {summary['status']}"
     facts = [
-        f"{job['program']} of {job['query_count']} quer"
-        f"{'y' if job['query_count'] == 1 else 'ies'} against {job['database']}",
+        f"{job['program']} of {counted(job['query_count'], 'query')} against {job['database']}",
     ]
     if summary["status"] == "completed":
         facts.append(hits_and_hsps(job["hits_total"], job["hsps_total"]))

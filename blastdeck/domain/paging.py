@@ -4,5 +4,5 @@
 from __future__ import annotations
 
 MAX_OFFSET = 1_000_000_000  # no list is this long; well within any database's integer
-MAX_JOBS_PAGE = 500  # GET /api/jobs?limit=
+MAX_LIST_PAGE = 500  # a list's page (?limit=): jobs, audit
 MAX_SEARCH_CHARS = 200  # GET /api/jobs?q=
