@@ -564,7 +564,7 @@ def test_an_odd_query_moves_the_e_values_of_its_batch_as_in_blast(
     env: dict[str, Any], program: Program, options: dict[str, Any], seed: int
 ) -> None:
     """BLAST+ computes these searches' E-values from every query of its query batch (sum
-    statistics over an ungapped search: `search_split.batch_bound_statistics`): a job split
+    statistics over an ungapped search: `search_split.batch_bound_reason`): a job split
     one process per slot printed other E-values than BLAST for the queries beside a random
     one. On both clusters the job's rows are BLAST's. (The seeds are ones whose queries the
     split per slot and by batch_letters gave other E-values than one BLAST run.)"""
@@ -607,8 +607,11 @@ FOUND = [
     # qcov_hsp_perc: BLAST+'s threads keep HSPs its one-thread run does not (ONE_THREAD_OPTIONS)
     (955803434, 444),
     # ungapped blastn on the split cluster: its E-values are its BLAST batch's
-    # (search_split.batch_bound_statistics)
+    # (search_split.batch_bound_reason)
     (656183142, 397),
+    # blastn -word_size 11 on the split cluster: a seed at a query's start was extended, or
+    # not, as the query before it in the process read (search_split.batch_bound_reason)
+    (906686605, 27),
 ]
 
 

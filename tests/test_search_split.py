@@ -15,7 +15,7 @@ from blastdeck.domain.search_split import (
     BLAST_QUERY_BATCH_LETTERS,
     FEW_BATCHES,
     SMALL_SEARCH_SHARE,
-    batch_bound_statistics,
+    batch_bound_reason,
     blast_batch_letters,
     blast_query_batches,
     one_thread_search,
@@ -129,13 +129,43 @@ def test_a_thousand_16s_queries_are_one_megablast_batch() -> None:
     assert plan.blast_batches == 1
 
 
-def test_a_thousand_16s_queries_for_task_blastn_split_at_no_extra_scan() -> None:
-    """With -task blastn they are two query batches (1 M + 0.5 M letters): two equal processes
-    of one batch each, one per slot, pay the same two scans and balance the slots."""
+def test_a_thousand_16s_queries_for_task_blastn_are_blasts_own_two_batches() -> None:
+    """With -task blastn they are two query batches (1 M + 0.5 M letters), run as BLAST cuts
+    them: a query's hits depend on the queries beside it (`batch_bound_reason`)."""
     plan = plan_split(Program.BLASTN, [1500] * 1000, slots=2, task="blastn")
-    assert _shape(plan) == [(0, 500, 2), (500, 1000, 2)]
+    assert [(b.start, b.end) for b in plan.batches] == [(0, 667), (667, 1000)]
     assert plan.blast_batches == plan.scans == 2
-    assert "blastn -task blastn query batches" in plan.reason
+    assert "BLAST's own query batches" in plan.reason
+
+
+@pytest.mark.parametrize(
+    ("task", "word_size", "custom_scores", "bound"),
+    [
+        (None, None, False, False),  # megablast, its defaults: any split keeps the hits
+        ("megablast", 28, False, False),
+        ("megablast", 32, False, False),  # a longer seed scores more
+        ("megablast", 20, False, True),
+        (None, None, True, True),  # -reward, -penalty, -gapopen or -gapextend
+        ("blastn", None, False, True),  # found by the random searches (906686605, case 27)
+        ("blastn", 28, False, True),  # another task's extension, not megablast's
+        ("blastn-short", None, False, True),
+        ("dc-megablast", None, False, True),  # a spaced seed has no exact run of 28
+    ],
+)
+def test_blastn_splits_finer_than_its_batches_only_with_megablasts_seeds_and_scores(
+    task: str | None, word_size: int | None, custom_scores: bool, bound: bool
+) -> None:
+    """Outside megablast's default seeds and scores, BLAST's approximate extension of a seed
+    near a query's edge reads the query beside it: such a job runs BLAST's own batches."""
+    reason = batch_bound_reason(Program.BLASTN, False, task, word_size, custom_scores)
+    assert (reason is not None) is bound
+    plan = plan_split(
+        Program.BLASTN, [1500] * 6, slots=2, batch_letters=4000, task=task,
+        word_size=word_size, custom_scores=custom_scores,
+    )  # fmt: skip
+    assert len(plan.batches) == (1 if bound else 2)
+    if bound:
+        assert plan.batches[0].threads == 2 and "approximate extension" in plan.reason
 
 
 @pytest.mark.parametrize(
@@ -226,7 +256,7 @@ def test_where_blasts_statistics_are_its_batchs_the_plan_is_blasts_own_batches(
 ) -> None:
     """tblastx, and every ungapped search, compute a query's E-values from the other queries
     of its BLAST batch: no split per slot, no finer batch_letters, BLAST's batches."""
-    assert batch_bound_statistics(program, ungapped)
+    assert batch_bound_reason(program, ungapped)
     size = blast_batch_letters(program)
     few = [size // 10] * 4  # one BLAST batch: one process with every slot, not one per slot
     plan = plan_split(program, few, slots=2, ungapped=ungapped)
@@ -251,7 +281,7 @@ def test_where_blasts_statistics_are_its_batchs_the_plan_is_blasts_own_batches(
     ],
 )
 def test_other_searches_split_per_slot(program: Program, ungapped: bool) -> None:
-    assert not batch_bound_statistics(program, ungapped)
+    assert batch_bound_reason(program, ungapped) is None
     plan = plan_split(program, [300] * 4, slots=2, ungapped=ungapped)
     assert _shape(plan) == [(0, 2, 2), (2, 4, 2)]
 

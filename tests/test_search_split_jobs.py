@@ -134,11 +134,11 @@ def test_resume_runs_only_the_batches_without_a_table(
 
 
 def one_thread_job_against_raw(
-    client: TestClient, query: str, options: dict, tmp_path: Path
+    client: TestClient, query: str, options: dict, tmp_path: Path, processes: int = 2
 ) -> tuple[dict, list[str], list[str]]:
     """Run a job of `options` whose every process must run one BLAST thread: its plan (checked
-    one thread and one slot a process), its TSV rows and raw BLAST's for the command a user
-    types (no -num_threads: one thread)."""
+    `processes` processes of one thread and one slot), its TSV rows and raw BLAST's for the
+    command a user types (no -num_threads: one thread)."""
     body = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
     response = client.post("/api/jobs", json=body)
     assert response.status_code == 202, response.text
@@ -147,7 +147,8 @@ def one_thread_job_against_raw(
     data_dir = Path(client.app.state.runtime.settings.data_dir)
     plan = json.loads((data_dir / "jobs" / job["id"] / "plan.json").read_text())
     threads = [b["argv"][b["argv"].index("-num_threads") + 1] for b in plan["batches"]]
-    assert threads == ["1", "1"] and [b["slots"] for b in plan["batches"]] == [1, 1]
+    slots = [b["slots"] for b in plan["batches"]]
+    assert threads == ["1"] * processes and slots == [1] * processes
     query_file = tmp_path / "one-thread.fa"
     query_file.write_text(query)
     db = data_dir / "databases" / "demo-16s" / "demo-16s"
@@ -163,11 +164,17 @@ def test_a_culling_job_runs_one_thread_per_process_and_gives_raw_blasts_hits(
     client: TestClient, demo_16s, tmp_path: Path
 ) -> None:
     """-culling_limit: BLAST+'s threads keep other HSPs from run to run, so every process of
-    the job runs one thread (`domain.search_split.ONE_THREAD_OPTIONS`), still one per slot."""
-    options = {"culling_limit": 2, "task": "blastn-short", "evalue": 10}
-    plan, rows, raw = one_thread_job_against_raw(client, fasta(demo_16s[10:16]), options, tmp_path)
-    assert "culling" in plan["split"]
-    assert rows == raw and len(raw) > 6
+    the job runs one thread (`domain.search_split.ONE_THREAD_OPTIONS`): megablast's still one
+    per slot, blastn-short's the one process of BLAST's own batch
+    (`domain.search_split.batch_bound_reason`)."""
+    queries = fasta(demo_16s[10:16])
+    for options, processes in (
+        ({"culling_limit": 2, "evalue": 10}, 2),
+        ({"culling_limit": 2, "task": "blastn-short", "evalue": 10}, 1),
+    ):
+        plan, rows, raw = one_thread_job_against_raw(client, queries, options, tmp_path, processes)
+        assert "culling" in plan["split"]
+        assert rows == raw and len(raw) > 6
 
 
 # A query of the random searches (case 444 of seed 955803434): cut from a demo gene and mutated

@@ -33,10 +33,12 @@ more than that pays a scan. Hence the plan:
   medians of 7-15 interleaved rounds on three sets: a process per batch 0.947-0.999, a process
   per slot 0.873-0.966 (BLAST's CPU 1.08 of raw against 1.01); blastp-50 (3 batches) even
   within the noise (0.946-1.021 against 0.960-0.986).
-- Except where BLAST's E-values depend on the queries searched together (tblastx; every
-  program with `-ungapped`: `batch_bound_statistics`): there the processes are **BLAST's own
-  query batches**, a single batch one process with every slot as a thread, and a cluster's
-  `batch_letters` cuts no finer, so every E-value is the one raw BLAST prints.
+- Except where a query's results depend on the queries BLAST searches with it
+  (`batch_bound_reason`): tblastx and every program with `-ungapped` (E-values from the
+  batch), and blastn but for megablast's default seeds and scores (an approximate extension
+  that reads past a query's edge). There the processes are **BLAST's own query batches**, a
+  single batch one process with every slot as a thread, and a cluster's `batch_letters` cuts
+  no finer, so every hit is the one raw BLAST prints.
 
 Threads: a process of a split job holds one slot (its share of the slots, when the job has
 fewer processes than the cluster has slots) but runs BLAST with **two threads per slot it
@@ -98,6 +100,12 @@ BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
 }
 MEGABLAST_QUERY_BATCH_LETTERS = 5_000_000
 MEGABLAST_TASKS = frozenset({"megablast", "dc-megablast"})
+# blastn's default task and word size, and the options that change its scores: a split finer
+# than BLAST's own batches keeps blastn's hits only for these seeds and scores
+# (`batch_bound_reason`).
+MEGABLAST_TASK = "megablast"
+MEGABLAST_WORD_SIZE = 28
+SCORE_OPTIONS = ("reward", "penalty", "gapopen", "gapextend")
 MT_MODE_SPLIT_BY_DATABASE = 0
 # A process of a split job runs this many BLAST threads per slot it holds (at most every slot):
 # the module's docstring says why. Measured on 2 cores (2 threads a process); 2 keeps the
@@ -174,28 +182,59 @@ def blast_batch_letters(program: Program, task: str | None = None) -> int:
     return BLAST_QUERY_BATCH_LETTERS[program]
 
 
-def batch_bound_statistics(program: Program, ungapped: bool) -> bool:
-    """True when BLAST+ computes a query's E-values from the other queries of its BLAST query
-    batch too, so that only BLAST's own batches give the E-values (and the hits kept at an
-    E-value threshold) of the command a user would run.
+def batch_bound_reason(
+    program: Program,
+    ungapped: bool = False,
+    task: str | None = None,
+    word_size: int | None = None,
+    custom_scores: bool = False,
+) -> str | None:
+    """Why only BLAST's own query batches give a query the results of the command a user would
+    run (the queries searched with it change them), or None when any split does.
 
-    Programs that link HSPs with sum statistics (blastx, tblastn, tblastx) set the linking
-    cutoffs from the smallest Karlin-Altschul lambda over every query context (frame) of the
-    batch; in an ungapped search each context's lambda comes from its own composition, so one
-    odd query moves the others' E-values. tblastx is always ungapped; blastx and tblastn are
-    with `-ungapped`. Found by tests/test_random_options_equal_raw_blast.py and checked on
-    BLAST+ 2.12: a tblastx query's HSP had E-value 5.21e-22 searched alone, 1.39e-21 beside a
-    60-letter random query, and 5.21e-22 again with that query in the BLAST batch before its
-    own. Gapped searches use one gapped lambda for every context: searched in any split, their
-    hits were those of one run.
+    E-values: programs that link HSPs with sum statistics (blastx, tblastn, tblastx) set the
+    linking cutoffs from the smallest Karlin-Altschul lambda over every query context (frame)
+    of the batch; in an ungapped search each context's lambda comes from its own composition,
+    so one odd query moves the others' E-values. tblastx is always ungapped; blastx and tblastn
+    are with `-ungapped`. Checked on BLAST+ 2.12: a tblastx query's HSP had E-value 5.21e-22
+    searched alone, 1.39e-21 beside a 60-letter random query, and 5.21e-22 again with that
+    query in the BLAST batch before its own. blastp with `-ungapped` gave the same rows either
+    way in the trials made, but is kept to BLAST's batches as well: the price is speed on a
+    rare search, not another answer.
 
-    An ungapped blastn search depends on its batch too, though blastn does not link: six 16S
-    queries with `-ungapped -reward 2 -penalty -2` gave 2,741 rows together and 2,737 each
-    alone, and with `-ungapped -task blastn` 3,048 against 3,028 (found by the random searches,
-    seed 656183142 case 397). blastp with `-ungapped` gave the same rows either way in the
-    trials made (the eight demo proteins beside random ones), but is kept to BLAST's own
-    batches as well: the price is speed on a rare search, not another answer."""
-    return program is Program.TBLASTX or ungapped
+    Hits: blastn first extends a seed with an approximate score, 4 letters at a time, and
+    extends it exactly only when that score reaches 0.6 of the ungapped cutoff
+    (`s_NuclUngappedExtend`, na_ungapped.c). The approximate extension is bounded by the
+    batch's concatenated query, not the query's own stretch: near a query's edge it reads the
+    sentinel and the letters of the query beside it, so whether a seed there is extended (and
+    kept) depends on its neighbour, and whether it has one. Found by the random searches
+    (seed 906686605, case 27): `-task blastn`, a query whose first 13 letters match two
+    subjects gave those two HSPs searched after any other query, not searched first or alone
+    (BLAST's small lookup table); six 16S queries with `-ungapped -reward 2 -penalty -2`
+    gave 2,741 rows together and 2,737 each alone (seed 656183142, case 397). The exact
+    extension stops at the sentinel, so a seed whose approximate score always reaches the
+    reduced cutoff is extended the same in any split: megablast's default seed of 28 exact
+    letters scores at least 6 whole 4-letter matches, 24 with its default reward 1, penalty
+    -2 (lambda 1.28, K 0.46), and its cutoff (E 0.05 over at most the database's average
+    subject length squared) stays under 36.4 even for subjects of 2^32 letters, 0.6 of it
+    under 21.9. Other tasks' shorter or spaced seeds, a smaller word size, or other scores
+    have no such bound."""
+    if program is Program.TBLASTX or ungapped:
+        return (
+            "its E-values depend on the queries BLAST searches together (sum statistics over "
+            "an ungapped search)"
+        )
+    if program is not Program.BLASTN:
+        return None
+    default_seeds = (task or MEGABLAST_TASK) == MEGABLAST_TASK and (
+        word_size is None or word_size >= MEGABLAST_WORD_SIZE
+    )
+    if default_seeds and not custom_scores:
+        return None
+    return (
+        "its seeds' approximate extension reads past a query's edge into the query beside it "
+        "(blastn but for megablast's default seeds and scores)"
+    )
 
 
 def plan_split(
@@ -207,19 +246,23 @@ def plan_split(
     ungapped: bool = False,
     one_thread: bool = False,
     searched_share: float | None = None,
+    word_size: int | None = None,
+    custom_scores: bool = False,
 ) -> SplitPlan:
     """The batches (BLAST processes) for a job of queries with `letters` on `slots` slots,
-    searched with `-task task` (None: the program's default), `-ungapped` or not.
+    searched with `-task task` (None: the program's default), `-ungapped` or not, `-word_size
+    word_size` (None: the task's), its own `SCORE_OPTIONS` (`custom_scores`) or not.
     `batch_letters` (the cluster's `batch_letters` setting) splits at that many letters
     instead of BLAST's own query batch size: finer progress, a database scan per process.
-    Where BLAST's statistics are those of its query batch (`batch_bound_statistics`), the
+    Where the queries searched together change a query's results (`batch_bound_reason`), the
     plan is BLAST's own batches, whatever the slots and `batch_letters`. `one_thread`: every
     process runs one thread in one slot (`ONE_THREAD_OPTIONS`). `searched_share`: the share
     of the databases' sequences the search reaches (a taxon filter's; None: all, or not
     known); at most `SMALL_SEARCH_SHARE`, a split job's processes run a thread per slot held."""
     small = searched_share is not None and searched_share <= SMALL_SEARCH_SHARE
     per_slot = 1 if small else THREADS_PER_HELD_SLOT
-    plan = _plan_split(program, letters, slots, batch_letters, task, ungapped, one_thread, per_slot)
+    bound = batch_bound_reason(program, ungapped, task, word_size, custom_scores)
+    plan = _plan_split(program, letters, slots, batch_letters, task, bound, one_thread, per_slot)
     if small and not one_thread and len(plan.batches) > 1:
         why = (
             f"one thread per slot held: the search reaches {searched_share:.1%} of the "
@@ -241,7 +284,7 @@ def _plan_split(
     slots: int,
     batch_letters: int | None,
     task: str | None,
-    ungapped: bool,
+    bound: str | None,
     one_thread: bool,
     per_slot: int,
 ) -> SplitPlan:
@@ -249,8 +292,8 @@ def _plan_split(
         raise ValueError("slots must be at least 1")
     blast_size = blast_batch_letters(program, task)
     what = f"{program.value} -task {task}" if task else program.value
-    if batch_bound_statistics(program, ungapped):
-        return _blasts_own_batches(letters, slots, blast_size, what, one_thread, per_slot)
+    if bound is not None:
+        return _blasts_own_batches(letters, slots, blast_size, what, bound, one_thread, per_slot)
     size = batch_letters or blast_size
     own = blast_query_batches(letters, size)
     n = len(own)
@@ -335,15 +378,18 @@ def _one_process(letters: Sequence[int], slots: int, one_thread: bool) -> tuple[
 
 
 def _blasts_own_batches(
-    letters: Sequence[int], slots: int, blast_size: int, what: str, one_thread: bool, per_slot: int
+    letters: Sequence[int],
+    slots: int,
+    blast_size: int,
+    what: str,
+    bound: str,
+    one_thread: bool,
+    per_slot: int,
 ) -> SplitPlan:
     """A process per BLAST query batch, each as BLAST itself would search it (a single batch:
-    one process with every slot as a thread)."""
+    one process with every slot as a thread); `bound` says why (`batch_bound_reason`)."""
     own = blast_query_batches(letters, blast_size)
-    why = (
-        f"{what}'s E-values depend on the queries BLAST searches together (sum statistics "
-        "over an ungapped search), so the job runs BLAST's own query batches, no finer"
-    )
+    why = f"{bound}, so the job runs BLAST's own query batches, no finer"
     if len(own) <= 1:
         batches = _one_process(letters, slots, one_thread)
         return SplitPlan(

@@ -28,6 +28,7 @@ from blastdeck.domain.fasta import QueryLimits, QueryRecord, parse_query, to_fas
 from blastdeck.domain.options import blast_arguments, bool_word, validate_options
 from blastdeck.domain.programs import shape_of
 from blastdeck.domain.search_split import (
+    SCORE_OPTIONS,
     SplitPlan,
     one_thread_search,
     parse_batch_letters,
@@ -181,8 +182,18 @@ def job_split(
     task = task and str(task)
     one_thread = one_thread_search(options)
     share = ctx.taxid_list.searched_share if ctx.taxid_list is not None else None
+    word_size = options.get("word_size")
     split = plan_split(
-        ctx.program, letters, slots, batch_letters, task, ungapped, one_thread, share
+        ctx.program,
+        letters,
+        slots,
+        batch_letters,
+        task,
+        ungapped,
+        one_thread,
+        share,
+        word_size=int(word_size) if word_size is not None else None,
+        custom_scores=any(options.get(name) is not None for name in SCORE_OPTIONS),
     )
     return records, split
 
