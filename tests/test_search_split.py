@@ -155,8 +155,9 @@ def test_a_thousand_16s_queries_for_task_blastn_are_blasts_own_two_batches() -> 
 def test_blastn_splits_finer_than_its_batches_only_with_megablasts_seeds_and_scores(
     task: str | None, word_size: int | None, custom_scores: bool, bound: bool
 ) -> None:
-    """Outside megablast's default seeds and scores, BLAST's approximate extension of a seed
-    near a query's edge reads the query beside it: such a job runs BLAST's own batches."""
+    """Outside megablast's default seeds and scores, a query's HSPs depend on whether another
+    query precedes it in BLAST's batch (bench/query_edges.py): such a job runs BLAST's own
+    batches."""
     reason = batch_bound_reason(Program.BLASTN, False, task, word_size, custom_scores)
     assert (reason is not None) is bound
     plan = plan_split(
@@ -165,7 +166,7 @@ def test_blastn_splits_finer_than_its_batches_only_with_megablasts_seeds_and_sco
     )  # fmt: skip
     assert len(plan.batches) == (1 if bound else 2)
     if bound:
-        assert plan.batches[0].threads == 2 and "approximate extension" in plan.reason
+        assert plan.batches[0].threads == 2 and "another query precedes it" in plan.reason
 
 
 @pytest.mark.parametrize(

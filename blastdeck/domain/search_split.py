@@ -35,8 +35,8 @@ more than that pays a scan. Hence the plan:
   within the noise (0.946-1.021 against 0.960-0.986).
 - Except where a query's results depend on the queries BLAST searches with it
   (`batch_bound_reason`): tblastx and every program with `-ungapped` (E-values from the
-  batch), and blastn but for megablast's default seeds and scores (an approximate extension
-  that reads past a query's edge). There the processes are **BLAST's own query batches**, a
+  batch), and blastn but for megablast's default seeds and scores (a query first in its batch
+  can get other HSPs). There the processes are **BLAST's own query batches**, a
   single batch one process with every slot as a thread, and a cluster's `batch_letters` cuts
   no finer, so every hit is the one raw BLAST prints.
 
@@ -202,23 +202,23 @@ def batch_bound_reason(
     way in the trials made, but is kept to BLAST's batches as well: the price is speed on a
     rare search, not another answer.
 
-    Hits: blastn first extends a seed with an approximate score, 4 letters at a time, and
-    extends it exactly only when that score reaches 0.6 of the ungapped cutoff
-    (`s_NuclUngappedExtend`, na_ungapped.c). The approximate extension is bounded by the
-    batch's concatenated query, not the query's own stretch: near a query's edge it reads the
-    sentinel and the letters of the query beside it, so whether a seed there is extended (and
-    kept) depends on its neighbour, and whether it has one. Found by the random searches
-    (seed 906686605, case 27): `-task blastn`, a query whose first 13 letters match two
-    subjects gave those two HSPs searched after any other query, not searched first or alone
-    (BLAST's small lookup table); six 16S queries with `-ungapped -reward 2 -penalty -2`
-    gave 2,741 rows together and 2,737 each alone (seed 656183142, case 397). The exact
-    extension stops at the sentinel, so a seed whose approximate score always reaches the
-    reduced cutoff is extended the same in any split: megablast's default seed of 28 exact
-    letters scores at least 6 whole 4-letter matches, 24 with its default reward 1, penalty
-    -2 (lambda 1.28, K 0.46), and its cutoff (E 0.05 over at most the database's average
-    subject length squared) stays under 36.4 even for subjects of 2^32 letters, 0.6 of it
-    under 21.9. Other tasks' shorter or spaced seeds, a smaller word size, or other scores
-    have no such bound."""
+    Hits: a blastn query's rows can depend on whether another query precedes it in its BLAST
+    batch (a one-letter `A` before it will do, whatever its letters), and a split job makes a
+    query first in its process that raw BLAST searched after another. Found by the random
+    searches (seed 906686605, case 27: megablast with `-word_size 11 -reward 1`, two 13-letter
+    HSPs at query 1-13 missing). Counted by `bench/query_edges.py` (each query searched alone
+    and after one letter; 400 stretches of the demo genes): rows differed for 15 queries with
+    `-word_size 11`, 12 with 12, 8 with 13, 3 with 14, none with 16, 20, 24 or megablast's
+    28; 10 with `-task blastn`, 2 with `-task blastn-short` (also with `-word_size 16`); none
+    with dc-megablast or `-reward 1 -penalty -1`. With megablast and a word of 11 to 14 every row
+    starts at query position 1 (an HSP whose one seed touches the batch's first letter, rarer the
+    longer the seed); with blastn-short whole gapped alignments differ. On the bench's 16S
+    sets no query differed (such HSPs fall under their E-value there). Megablast's default
+    (a 28-letter seed, its own scores) never differed, and the random searches have split
+    thousands of such jobs without a difference, so blastn splits finer than BLAST's batches
+    with those seeds and scores only. Six 16S queries with `-ungapped -reward 2 -penalty -2`
+    gave 2,741 rows together and 2,737 each alone (seed 656183142, case 397): ungapped
+    blastn is bound too."""
     if program is Program.TBLASTX or ungapped:
         return (
             "its E-values depend on the queries BLAST searches together (sum statistics over "
@@ -232,8 +232,8 @@ def batch_bound_reason(
     if default_seeds and not custom_scores:
         return None
     return (
-        "its seeds' approximate extension reads past a query's edge into the query beside it "
-        "(blastn but for megablast's default seeds and scores)"
+        "a query's HSPs depend on whether another query precedes it in BLAST's batch (blastn "
+        "but for megablast's default seeds and scores)"
     )
 
 
