@@ -31,7 +31,7 @@ from typing import Any
 from _common import BENCH_DIR, environment, write_json
 
 from blastdeck.domain.programs import Program
-from blastdeck.domain.search_split import SCORE_OPTIONS, batch_bound_reason
+from blastdeck.domain.search_split import batch_bound_reason, custom_scores
 
 RESULTS = BENCH_DIR / "results" / "query_edges.json"
 DATA_ROOT = Path("/work/bench-data")
@@ -55,13 +55,13 @@ COLUMNS = "6 qseqid sseqid pident length qstart qend sstart send evalue bitscore
 
 def planner_splits(argv: list[str]) -> bool:
     """Whether the planner splits a job with these BLAST arguments finer than BLAST's batches."""
-    options = dict(zip(argv[::2], argv[1::2], strict=True))
-    word = options.get("-word_size")
+    options = {name.lstrip("-"): value for name, value in zip(argv[::2], argv[1::2], strict=True)}
+    word = options.get("word_size")
     reason = batch_bound_reason(
         Program.BLASTN,
-        task=options.get("-task"),
+        task=options.get("task"),
         word_size=int(word) if word else None,
-        custom_scores=any(f"-{name}" in options for name in SCORE_OPTIONS),
+        custom_scores=custom_scores(options),
     )
     return reason is None
 

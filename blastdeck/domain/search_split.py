@@ -154,6 +154,11 @@ class SplitPlan:
     reason: str
 
 
+def custom_scores(options: Mapping[str, object]) -> bool:
+    """Whether the search sets any of blastn's `SCORE_OPTIONS` (`batch_bound_reason`)."""
+    return any(options.get(name) is not None for name in SCORE_OPTIONS)
+
+
 def one_thread_search(options: Mapping[str, object]) -> bool:
     """Whether the search's options make every BLAST process run one thread
     (`ONE_THREAD_OPTIONS`)."""

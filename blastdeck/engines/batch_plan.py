@@ -28,8 +28,8 @@ from blastdeck.domain.fasta import QueryLimits, QueryRecord, parse_query, to_fas
 from blastdeck.domain.options import blast_arguments, bool_word, validate_options
 from blastdeck.domain.programs import shape_of
 from blastdeck.domain.search_split import (
-    SCORE_OPTIONS,
     SplitPlan,
+    custom_scores,
     one_thread_search,
     parse_batch_letters,
     plan_split,
@@ -193,7 +193,7 @@ def job_split(
         one_thread,
         share,
         word_size=int(word_size) if word_size is not None else None,
-        custom_scores=any(options.get(name) is not None for name in SCORE_OPTIONS),
+        custom_scores=custom_scores(options),
     )
     return records, split
 

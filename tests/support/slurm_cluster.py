@@ -27,10 +27,15 @@ class SlurmUnavailable(RuntimeError):
     """The packages are missing or a daemon would not start: says which and why."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each socket stays bound until all are picked (one at a time,
+    the kernel handed the same port twice: slurmctld's and slurmd's, "slurmctld is talking with
+    itself", in a CI run)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def ensure_installed() -> None:
@@ -115,10 +120,11 @@ class PrivateSlurm:
         # The node line from `slurmd -C`, renamed to the name slurmd is started with.
         hardware = " ".join(f for f in cpus.split() if not f.startswith("NodeName="))
         r = self.root
+        controller_port, node_port = _free_ports(2)
         return f"""ClusterName=bd{os.getpid() % 100000}
 SlurmctldHost={self.node}(127.0.0.1)
-SlurmctldPort={_free_port()}
-SlurmdPort={_free_port()}
+SlurmctldPort={controller_port}
+SlurmdPort={node_port}
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={munge_socket}
