@@ -31,7 +31,7 @@ from typing import Any
 from _common import BENCH_DIR, environment, write_json
 
 from blastdeck.domain.programs import Program
-from blastdeck.domain.search_split import batch_bound_reason, custom_scores
+from blastdeck.domain.search_split import batch_bound_reason, scores_given
 
 RESULTS = BENCH_DIR / "results" / "query_edges.json"
 DATA_ROOT = Path("/work/bench-data")
@@ -61,7 +61,7 @@ def planner_splits(argv: list[str]) -> bool:
         Program.BLASTN,
         task=options.get("task"),
         word_size=int(word) if word else None,
-        custom_scores=custom_scores(options),
+        custom_scores=scores_given(options),
     )
     return reason is None
 

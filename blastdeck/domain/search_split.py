@@ -154,7 +154,7 @@ class SplitPlan:
     reason: str
 
 
-def custom_scores(options: Mapping[str, object]) -> bool:
+def scores_given(options: Mapping[str, object]) -> bool:
     """Whether the search sets any of blastn's `SCORE_OPTIONS` (`batch_bound_reason`)."""
     return any(options.get(name) is not None for name in SCORE_OPTIONS)
 
@@ -215,9 +215,10 @@ def batch_bound_reason(
     and after one letter; 400 stretches of the demo genes): rows differed for 15 queries with
     `-word_size 11`, 12 with 12, 8 with 13, 3 with 14, none with 16, 20, 24 or megablast's
     28; 10 with `-task blastn`, 2 with `-task blastn-short` (also with `-word_size 16`); none
-    with dc-megablast or `-reward 1 -penalty -1`. With megablast and a word of 11 to 14 every row
-    starts at query position 1 (an HSP whose one seed touches the batch's first letter, rarer the
-    longer the seed); with blastn-short whole gapped alignments differ. On the bench's 16S
+    with dc-megablast or `-reward 1 -penalty -1 -gapopen 2 -gapextend 1`. With megablast and
+    a word of 11 to 14 every row starts at query position 1 (an HSP whose one seed touches the
+    batch's first letter, rarer the longer the seed); with blastn-short whole gapped alignments
+    differ. On the bench's 16S
     sets no query differed (such HSPs fall under their E-value there). Megablast's default
     (a 28-letter seed, its own scores) never differed, and the random searches have split
     thousands of such jobs without a difference, so blastn splits finer than BLAST's batches

@@ -29,10 +29,10 @@ from blastdeck.domain.options import blast_arguments, bool_word, validate_option
 from blastdeck.domain.programs import shape_of
 from blastdeck.domain.search_split import (
     SplitPlan,
-    custom_scores,
     one_thread_search,
     parse_batch_letters,
     plan_split,
+    scores_given,
 )
 from blastdeck.domain.wording import counted
 from blastdeck.engines.base import JobContext
@@ -193,7 +193,7 @@ def job_split(
         one_thread,
         share,
         word_size=int(word_size) if word_size is not None else None,
-        custom_scores=custom_scores(options),
+        custom_scores=scores_given(options),
     )
     return records, split
 
