@@ -18,6 +18,7 @@ idempotent, as for any step whose end was not written).
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from blastdeck.domain.pipeline_model import Step
@@ -25,6 +26,9 @@ from blastdeck.store.job_steps import StepEnd, StepStart
 from blastdeck.store.jobs import JobStore
 
 WRITE_AFTER_S = 0.05
+RETRY_WRITE_MAX_S = 2.0  # a timer's write that failed (a database outage) is tried again
+
+log = logging.getLogger(__name__)
 # Steps whose start may wait: nothing they do is seen outside this process (the export's end
 # is the job's completion, which takes what waits: `take`).
 DEFERRABLE = frozenset(
@@ -50,11 +54,26 @@ class StepRecords:
             self._pending.append(StepStart(step, ended))
             if defer or step in DEFERRABLE:
                 if self._timer is None:
-                    self._timer = threading.Timer(WRITE_AFTER_S, self.write)
-                    self._timer.daemon = True
-                    self._timer.start()
+                    self._arm(WRITE_AFTER_S)
                 return True
         return self.write()
+
+    def _arm(self, after_s: float) -> None:
+        self._timer = threading.Timer(after_s, self._write_on_timer, (after_s,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _write_on_timer(self, after_s: float) -> None:
+        """The timer's write; one that fails is tried again (with a longer wait) rather than
+        left for the step's next transition, which for a long submit or staging is its end:
+        meanwhile the job would show the step before."""
+        try:
+            self.write()
+        except Exception:
+            log.warning("writing job %s's step transitions failed; retrying", self.job_id)
+            with self._mutex:
+                if self._timer is None and self._pending and not self._refused:
+                    self._arm(min(RETRY_WRITE_MAX_S, after_s * 2))
 
     def end(self, ended: StepEnd) -> None:
         """A step's end with no start after it."""

@@ -356,6 +356,8 @@ def test_holder_waiting_and_running_jobs_per_namespace(
     while not (barrier / f"{first}.submit-start").exists():
         assert time.monotonic() < deadline, "the first job never reached its submit"
         time.sleep(0.02)
+    # a submit that stays in this process writes its start within step_records.WRITE_AFTER_S
+    wait_for_job(get, first, until=lambda j: j["phase"] == "submitting", timeout=10)
     second = submit(c, fasta(demo_16s[1:2]), "bar", "default", **root)
     wait_for_job(get, second, until=lambda j: j["phase"] == "waiting_for_submit_slot")
 

@@ -241,3 +241,26 @@ def test_what_a_run_drops_is_never_written_by_the_timer(store, monkeypatch) -> N
     time.sleep(step_records.WRITE_AFTER_S * 3)
     assert len(commits) == before
     assert steps_of(store, job_id)["preparing"].status == "pending"
+
+
+def test_a_timer_write_that_fails_is_tried_again(store, monkeypatch) -> None:
+    """A deferred submit start whose timed write meets a database outage is written by a later
+    try of the timer, not left until the submit ends (the job would show the step before)."""
+    store, _commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    real = store.record_transitions
+    failures = [OperationalError("x", None, Exception("database is locked"))] * 2
+
+    def down_twice(*args):
+        if failures:
+            raise failures.pop()
+        return real(*args)
+
+    monkeypatch.setattr(store, "record_transitions", down_twice)
+    assert records.start(Step.SUBMITTING, None, defer=True)  # a submit blocked, say
+    deadline = time.monotonic() + 5
+    while steps_of(store, job_id)["submitting"].status != "running":
+        assert time.monotonic() < deadline, "the failed timed write was never tried again"
+        time.sleep(0.01)
+    assert not failures and store.get(job_id).phase == Phase.SUBMITTING.value
