@@ -142,13 +142,15 @@ def test_a_bad_map_line_shows_the_servers_error(
 
 
 def test_a_bigger_upload_shows_checking_then_building(server: Server, page: Page, tmp_path) -> None:
-    """~16 MB: long enough for the page's polls (every 500 ms) to see the server at work."""
+    """~48 MB: long enough for the page's polls (every 500 ms) to see the server at work. The
+    server checks and builds 16 MB in ~0.5 s, about one poll's period: CI once saw no poll land
+    in it; 48 MB takes ~1.5 s, two polls at least."""
     rng = random.Random(5)
     letters = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
     big = tmp_path / "big.fa"
     with big.open("wb") as out:
-        for i in range(4000):
-            out.write(b">big%d\n%s\n" % (i, rng.randbytes(4000).translate(letters)))
+        for i in range(6000):
+            out.write(b">big%d\n%s\n" % (i, rng.randbytes(8000).translate(letters)))
     page.goto(f"{server.url}/databases")
     page.evaluate(
         """() => {
