@@ -3,10 +3,10 @@ dir, and how BLAST's output files are opened."""
 
 from __future__ import annotations
 
-import io
 import itertools
+import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,15 +42,18 @@ class ExportSources:
     # at once is answered with its code first.
     started: Callable[[], None] = lambda: None
 
-    def formatted(self, outfmt: str, *extra: str) -> Iterator[Iterator[str]]:
-        """Each batch formatted as `outfmt`, in order: the lines of each, read as its
-        formatter writes them (into a scratch file of its own).
+    def formatted_blocks(self, outfmt: str, *extra: str) -> Iterator[Iterator[str]]:
+        """Each batch formatted as `outfmt`, in order: its text in blocks of whole lines (up to
+        about `FOLLOW_READ_CHARS` each), read as its formatter writes it (into a scratch file
+        of its own). A writer that only looks at a few lines finds them in a block in C and
+        copies the rest whole: a download is millions of lines, and a Python step per line
+        cost about a CPU-second per 100 MB, beside formatters that hold both cores.
 
         Up to `FORMAT_AHEAD` batches are formatted at once, ahead of the one the consumer
         reads: on a job of several batches the formatter, not the copy, is what a download
         waits for. The consumer reads the first batch while it is formatted, so a download's
-        first byte waits for the formatter's first lines, not its last. A batch's lines must
-        be read before the next batch's are asked for (its file is deleted then). A consumer
+        first byte waits for the formatter's first lines, not its last. A batch's text must
+        be read before the next batch's is asked for (its file is deleted then). A consumer
         that stops early leaves at most the formatters already started to end (their files go
         with the scratch dir).
         """
@@ -73,15 +76,15 @@ class ExportSources:
             fix = searched_lengths(self.query_loc)
             while ahead:
                 dest, formatting = ahead.popleft()
-                lines = _followed_lines(dest, formatting)
+                blocks = _written_blocks(dest, formatting)
                 if fix is not None:
-                    lines = map(fix, lines)
+                    blocks = ("".join(map(fix, split_lines(b))) for b in blocks)
                 if first:  # its formatter has written, or failed: it fails before any byte
-                    lines = itertools.chain([next(lines, "")], lines)
+                    blocks = itertools.chain([next(blocks, "")], blocks)
                     self.started()
                     first = False
-                yield lines
-                for _ in lines:  # what the consumer left unread: the formatter must end
+                yield blocks
+                for _ in blocks:  # what the consumer left unread: the formatter must end
                     pass
                 start_next()
                 dest.unlink(missing_ok=True)
@@ -89,31 +92,63 @@ class ExportSources:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _followed_lines(path: Path, formatting: Future[None]) -> Iterator[str]:
-    """The lines of `path` as its formatter writes them, until it has ended (raising its
-    failure). Read in big pieces and split in C: a download is millions of lines."""
-    return itertools.chain.from_iterable(_written_lines(path, formatting))
+def split_lines(text: str) -> list[str]:
+    r"""`text`'s lines, each with its "\n" (the last may have none): BLAST ends its lines so, and
+    a "\r" is only a character of its line (from a title, say), never a line's end."""
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
 
 
-def _written_lines(path: Path, formatting: Future[None]) -> Iterator[list[str]]:
-    """The whole lines written so far, a list per read; a partial line waits for its end.
-    Lines end as `open_text` ends them (newline=""), so the writers see what they saw when
-    they read finished files."""
+def marked_lines(blocks: Iterable[str], *marks: re.Pattern[str]) -> Iterator[tuple[bool, str]]:
+    r"""`blocks` (whole lines) as (True, line) for each line that may matter to a writer and
+    (False, text) for the stretches between them, copied whole: a writer applies its per-line
+    rules to the marked lines only, so the marks must find every line those rules would change
+    or act on; marking more is harmless. Marked: each block's first line, and for each match
+    of a pattern the lines from the one holding its first character to the one holding its
+    last (`\nX` marks a line starting with X, and the line before it). Each pattern is
+    searched on its own: one starting with a literal keeps the search in C, an alternation of
+    them does not. Marked lines are split as `split_lines` splits them."""
+    for block in blocks:
+        end = block.find("\n") + 1 or len(block)
+        yield from ((True, line) for line in split_lines(block[:end]))
+        position = end
+        found: list[re.Match[str] | None] = [pattern.search(block, end - 1) for pattern in marks]
+        while position < len(block):
+            for i, match in enumerate(found):
+                if match is not None and match.start() < position - 1:
+                    found[i] = marks[i].search(block, position - 1)  # `\nX` past the last "\n"
+            hits = [m for m in found if m is not None]
+            if not hits:
+                yield False, block[position:]
+                break
+            match = min(hits, key=lambda m: m.start())
+            start = max(position, block.rfind("\n", 0, match.start()) + 1)
+            if start > position:
+                yield False, block[position:start]
+            end = block.find("\n", max(match.end() - 1, start)) + 1 or len(block)
+            yield from ((True, line) for line in split_lines(block[start:end]))
+            position = end
+
+
+def _written_blocks(path: Path, formatting: Future[None]) -> Iterator[str]:
+    r"""What is written so far, a block of whole lines per read (through its last "\n"; a
+    partial line waits for its end)."""
     with open_text(path) as src:
         partial = ""
         ended = False  # seen before the read that finds the end of what is written
         while True:
             if text := src.read(FOLLOW_READ_CHARS):
-                lines = io.StringIO(partial + text, newline="").readlines()
-                # A last line without "\n" may not be whole ("\r" may be half of "\r\n").
-                partial = "" if lines[-1].endswith("\n") else lines.pop()
-                if lines:
-                    yield lines
+                text = partial + text
+                cut = text.rfind("\n") + 1
+                partial = text[cut:]
+                if cut:
+                    yield text[:cut]
                 continue
             if ended:
                 formatting.result()  # a formatter's failure is the export's
                 if partial:
-                    yield [partial]
+                    yield partial
                 return
             ended = formatting.done()
             if not ended:

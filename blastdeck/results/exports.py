@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
+import itertools
 import os
 import re
 import tempfile
@@ -35,7 +36,13 @@ from typing import TextIO
 from blastdeck.blast_tools import DatabaseDir
 from blastdeck.domain.errors import BlastDeckError, ErrorCode
 from blastdeck.results.asn1_archive import write_asn1
-from blastdeck.results.export_sources import ENCODING, ExportSources, export_error
+from blastdeck.results.export_sources import (
+    ENCODING,
+    ExportSources,
+    export_error,
+    marked_lines,
+    split_lines,
+)
 from blastdeck.results.formats import ExportFormat, needs_archives, parse_export_format
 from blastdeck.results.tabular import write_csv, write_tsv
 
@@ -111,24 +118,35 @@ _JSON_SEPARATOR = ",\n"
 JSON_QUERY_ID = re.compile(r'^(\s*"query_id": ")Query_(\d+)(",?)$')
 
 
+# Every line `_write_json`'s rules act on: the document's own lines (at the first column: its
+# head and tail, a report's start, the separators) and the query ids. A JSON string holds no
+# newline, so a line at the first column is never inside one.
+_JSON_MARKS = (re.compile(r"\n[^ ]"), re.compile(r'"query_id": "Query_'))
+
+
 def _write_json(job: ExportSources, sink: TextIO) -> None:
     """BLAST's single-file JSON (outfmt 15) byte for byte as one BLAST run over all the
     queries writes it: every batch's reports are copied as BLAST formatted them, in order, and
-    their batch-local `Query_N` ids made job-wide (as in the XML export). Streamed a line at a
-    time."""
+    their batch-local `Query_N` ids made job-wide (as in the XML export). Streamed: the lines
+    between those the rules act on are copied whole (`marked_lines`)."""
     sink.writelines(_JSON_HEAD)
     reports = 0
-    for index, lines in enumerate(job.formatted("15")):
+    for index, blocks in enumerate(job.formatted_blocks("15")):
         offset = reports
-        head = [next(lines, ""), next(lines, "")]
-        if tuple(head) != _JSON_HEAD:
+        parts = marked_lines(blocks, *_JSON_MARKS)
+        head = [next(parts, (True, "")), next(parts, (True, ""))]
+        if tuple(text for _, text in head) != _JSON_HEAD:
             raise export_error(f"blast_formatter's JSON for batch {index + 1} is not BLAST's")
-        previous: str | None = None
-        for line in lines:  # one line held back: the batch's last is its closing "}"
+        previous: tuple[bool, str] | None = None
+        for part in parts:  # one part held back: the batch's last is its closing "}"
             if previous is not None:
-                reports += _write_json_line(sink, previous, offset, reports)
-            previous = line
-        if previous != _JSON_TAIL[1]:
+                marked, text = previous
+                if marked:
+                    reports += _write_json_line(sink, text, offset, reports)
+                else:
+                    sink.write(text)
+            previous = part
+        if previous != (True, _JSON_TAIL[1]):
             raise export_error(f"blast_formatter's JSON for batch {index + 1} is incomplete")
     sink.writelines(_JSON_TAIL)
 
@@ -158,22 +176,28 @@ _ITER_NUM = re.compile(r"^(\s*<Iteration_iter-num>)\d+(</Iteration_iter-num>)")
 _ITER_QUERY_ID = re.compile(r"^(\s*<Iteration_query-ID>)Query_(\d+)(</Iteration_query-ID>)")
 
 
+# Every line `_write_xml`'s rules act on holds one of these: the iterations' bounds, an
+# iteration's number or its query id. BLAST escapes "<" in user text, so they are elements.
+_XML_MARKS = re.compile(r"<(?:/?BlastOutput_iterations|Iteration_iter-num|Iteration_query-ID)>")
+
+
 def _write_xml(job: ExportSources, sink: TextIO) -> None:
     """One `<BlastOutput>`: the first batch's header, every batch's `<Iteration>`s, one tail.
 
-    BLAST writes one element per line and escapes all user text, so a line-based pass is exact.
+    BLAST writes one element per line and escapes all user text, so a line-based pass is exact;
+    the lines between those it acts on are copied whole (`marked_lines`).
     """
     last = len(job.archives) - 1
     renumber = _IterationRenumberer()
-    for index, lines in enumerate(job.formatted("5")):
+    for index, blocks in enumerate(job.formatted_blocks("5")):
         renumber.start_batch()
         part = "head"
-        for line in lines:
-            stripped = line.strip()
+        for marked, line in marked_lines(blocks, _XML_MARKS):
+            stripped = line.strip() if marked else ""
             if part == "iterations" and stripped == _ITERATIONS_CLOSE:
                 part = "tail"
             if part == "iterations":
-                sink.write(renumber(line))
+                sink.write(renumber(line) if marked else line)
             elif (part == "head" and index == 0) or (part == "tail" and index == last):
                 sink.write(line)
             if part == "head" and stripped == _ITERATIONS_OPEN:
@@ -211,12 +235,12 @@ _FOOTER_START = "  Database: "
 
 
 def _write_text(job: ExportSources, sink: TextIO) -> None:
-    _write_pairwise(job, sink, job.formatted("0"), _QUERY_START)
+    _write_pairwise(job, sink, job.formatted_blocks("0"), _QUERY_START)
 
 
 def _write_html(job: ExportSources, sink: TextIO) -> None:
     """Pairwise output as BLAST's own HTML (-html): the same layout, marked up."""
-    _write_pairwise(job, sink, job.formatted("0", "-html"), _HTML_QUERY_START)
+    _write_pairwise(job, sink, job.formatted_blocks("0", "-html"), _HTML_QUERY_START)
 
 
 # blast_formatter (2.12) ends each query of an ungapped search (`ungapped`, tblastx) with
@@ -225,63 +249,73 @@ def _write_html(job: ExportSources, sink: TextIO) -> None:
 _VOID_GAPPED_BLOCK = ("Gapped\n", "Lambda      K        H\n", "   -1.00    -1.00    -1.00 \n")
 
 
-def _without_void_gapped_block(lines: Iterator[str]) -> Iterator[str]:
-    """`lines` of pairwise output without blast_formatter's block of -1.00 gapped parameters
-    (a gapped search's are never negative, so no other block matches)."""
-    for line in lines:
-        if line != _VOID_GAPPED_BLOCK[0]:
-            yield line
+def _without_void_gapped_block(
+    parts: Iterator[tuple[bool, str]],
+) -> Iterator[tuple[bool, str]]:
+    """Pairwise output (`marked_lines`) without blast_formatter's block of -1.00 gapped
+    parameters (a gapped search's are never negative, so no other block matches). The marks
+    hold every "Gapped" line and the two after it."""
+    for marked, line in parts:
+        if not marked or line != _VOID_GAPPED_BLOCK[0]:
+            yield marked, line
             continue
-        held = [line]
+        held = [(marked, line)]
         for expected in _VOID_GAPPED_BLOCK[1:]:
-            held.append(next(lines, ""))
-            if held[-1] != expected:
-                yield from (h for h in held if h)
+            held.append(next(parts, (True, "")))
+            if held[-1] != (True, expected):
+                yield from (h for h in held if h[1])
                 break
+
+
+# The lines `_write_pairwise`'s rules act on, besides a query's start and the banner (the
+# first line, which repeats where an archive's next record starts): the footer's start, and
+# "Gapped" with the two lines after it (as many of them as its block holds: the next block's
+# first lines are marked anyway).
+_PAIRWISE_MARKS = (
+    re.compile(r"\n" + re.escape(_FOOTER_START)),
+    re.compile(r"\nGapped\n(?:.*\n){0,2}"),
+)
 
 
 def _write_pairwise(
     job: ExportSources, sink: TextIO, batches: Iterable[Iterator[str]], query_start: str
 ) -> None:
     """The banner/reference prolog once, every query section in order (without the formatter's
-    void gapped block), the footer once."""
+    void gapped block), the footer once. Each batch's output is labelled prolog, query or
+    footer: an archive file may hold several records, each printed as prolog, queries, footer;
+    a record starts again where the banner line (the program and version) repeats. The lines
+    between those the rules act on are copied whole (`marked_lines`)."""
     banner: str | None = None
     in_queries = False
     footer: list[str] = []
-    for lines in batches:
-        for part, line in _text_parts(_without_void_gapped_block(lines), banner, query_start):
-            banner = banner or line
+    query_mark = re.compile(re.escape("\n" + query_start))
+    for blocks in batches:
+        blocks = iter(blocks)
+        first = next(blocks, "")
+        banner = banner or (split_lines(first)[:1] or [None])[0]
+        marks = [query_mark, *_PAIRWISE_MARKS]
+        if banner:
+            marks.append(re.compile(re.escape("\n" + banner)))
+        parts = marked_lines(itertools.chain([first], blocks), *marks)
+        part = "prolog"
+        for marked, text in _without_void_gapped_block(parts):
+            if marked and part == "prolog" and text.startswith(query_start):
+                part = "query"
+            elif marked and part == "query" and text.startswith(_FOOTER_START):
+                part = "footer"
+            elif marked and part == "footer" and text == banner:
+                part = "prolog"
             if part == "prolog" and not in_queries:
-                sink.write(line)
+                sink.write(text)
             elif part == "query":
                 in_queries = True
                 footer.clear()
-                sink.write(line)
+                sink.write(text)
             elif part == "footer":
-                footer.append(line)
+                footer.append(text)
     if not in_queries:
         raise export_error("blast_formatter's pairwise output has no query section")
     sink.writelines(footer)  # the last record's: the same database and parameters throughout
-
-
-def _text_parts(
-    lines: Iterable[str], banner: str | None, query_start: str = _QUERY_START
-) -> Iterator[tuple[str, str]]:
-    """Label each line of one batch's pairwise output as prolog, query or footer.
-
-    An archive file may hold several records, each printed as prolog, queries, footer; a record
-    starts again where the banner line (the program and version) repeats.
-    """
-    part = "prolog"
-    for line in lines:
-        banner = banner or line
-        if part == "prolog" and line.startswith(query_start):
-            part = "query"
-        elif part == "query" and line.startswith(_FOOTER_START):
-            part = "footer"
-        elif part == "footer" and line == banner:
-            part = "prolog"
-        yield part, line
 
 
 # -- xml2 --------------------------------------------------------------------------------------
@@ -291,14 +325,23 @@ _XML2_CLOSE = "</BlastXML2>"
 XML2_QUERY_ID = re.compile(r"^(\s*<query-id>)Query_(\d+)(</query-id>)")
 
 
+# Every line `_write_xml2`'s rules act on: a report's start, the document's end, query ids.
+_XML2_MARKS = (
+    re.compile(r"<BlastOutput2>"),
+    re.compile(r"</BlastXML2>"),
+    re.compile(r"<query-id>"),
+)
+
+
 def _write_xml2(job: ExportSources, sink: TextIO) -> None:
-    """One `<BlastXML2>` (outfmt 16): the first batch's header, every `<BlastOutput2>` report."""
+    """One `<BlastXML2>` (outfmt 16): the first batch's header, every `<BlastOutput2>` report;
+    the lines between those the rules act on are copied whole (`marked_lines`)."""
     reports = 0
-    for index, lines in enumerate(job.formatted("16")):
+    for index, blocks in enumerate(job.formatted_blocks("16")):
         offset = reports  # batch-local Query_K ids made job-wide, as in the XML export
         part = "head"
-        for line in lines:
-            stripped = line.strip()
+        for marked, line in marked_lines(blocks, *_XML2_MARKS):
+            stripped = line.strip() if marked else ""
             if stripped == _XML2_REPORT_OPEN:
                 if part == "head" and reports:  # BLAST leaves a blank line between reports
                     sink.write("\n")
@@ -310,7 +353,7 @@ def _write_xml2(job: ExportSources, sink: TextIO) -> None:
             if part == "head" and index == 0:
                 sink.write(line)
             elif part == "reports":
-                m = XML2_QUERY_ID.match(line)
+                m = XML2_QUERY_ID.match(line) if marked else None
                 if m:
                     number = offset + int(m.group(2))
                     line = f"{m.group(1)}Query_{number}{m.group(3)}{line[m.end() :]}"
@@ -323,14 +366,16 @@ def _write_xml2(job: ExportSources, sink: TextIO) -> None:
 # -- commented tabular (outfmt 7) ----------------------------------------------------------------
 
 _PROCESSED = re.compile(r"# BLAST processed (\d+) quer(y|ies)")
+_PROCESSED_MARK = re.compile(r"\n# BLAST processed ")
 
 
 def _write_tabular(job: ExportSources, sink: TextIO) -> None:
-    """BLAST's commented hit table (outfmt 7): every query's block, one closing count."""
+    """BLAST's commented hit table (outfmt 7): every query's block, one closing count (the
+    lines between the counts copied whole, `marked_lines`)."""
     queries = 0
-    for lines in job.formatted("7"):
-        for line in lines:
-            if m := _PROCESSED.match(line):
+    for blocks in job.formatted_blocks("7"):
+        for marked, line in marked_lines(blocks, _PROCESSED_MARK):
+            if marked and (m := _PROCESSED.match(line)):
                 queries += int(m.group(1))
             else:
                 sink.write(line)
