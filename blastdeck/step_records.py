@@ -26,7 +26,10 @@ from blastdeck.store.job_steps import StepEnd, StepStart
 from blastdeck.store.jobs import JobStore
 
 WRITE_AFTER_S = 0.05
-RETRY_WRITE_MAX_S = 2.0  # a timer's write that failed (a database outage) is tried again
+# A timer's write that failed (a locked database, a short outage) is tried again, waiting
+# twice as long each time, up to this many times (~6 s in all); after that what waits is
+# written with the step's next transition, as any failed write is.
+RETRY_WRITES = 6
 
 log = logging.getLogger(__name__)
 # Steps whose start may wait: nothing they do is seen outside this process (the export's end
@@ -58,12 +61,12 @@ class StepRecords:
                 return True
         return self.write()
 
-    def _arm(self, after_s: float) -> None:
-        self._timer = threading.Timer(after_s, self._write_on_timer, (after_s,))
+    def _arm(self, after_s: float, tries_left: int = RETRY_WRITES) -> None:
+        self._timer = threading.Timer(after_s, self._write_on_timer, (after_s, tries_left))
         self._timer.daemon = True
         self._timer.start()
 
-    def _write_on_timer(self, after_s: float) -> None:
+    def _write_on_timer(self, after_s: float, tries_left: int) -> None:
         """The timer's write; one that fails is tried again (with a longer wait) rather than
         left for the step's next transition, which for a long submit or staging is its end:
         meanwhile the job would show the step before."""
@@ -72,8 +75,8 @@ class StepRecords:
         except Exception:
             log.warning("writing job %s's step transitions failed; retrying", self.job_id)
             with self._mutex:
-                if self._timer is None and self._pending and not self._refused:
-                    self._arm(min(RETRY_WRITE_MAX_S, after_s * 2))
+                if self._timer is None and self._pending and not self._refused and tries_left:
+                    self._arm(after_s * 2, tries_left - 1)
 
     def end(self, ended: StepEnd) -> None:
         """A step's end with no start after it."""

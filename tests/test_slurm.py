@@ -137,7 +137,14 @@ def client(slurm: PrivateSlurm, shared: Path) -> Iterator[TestClient]:
         # SLURM's memory check samples each task once a second (JobAcctGatherFrequency=1): a
         # task must run for seconds to be caught, so this cluster's tasks are two big ones.
         cluster("hpc-oom", mem_per_task="10M", batch_letters="1000000"),
-        cluster("hpc-timeout", time_limit="1", blast_bin_dir=sleeper),
+        # Its own node scratch: its job, submitted first (below), would otherwise stage the
+        # database for every cluster, and the first job of the tests would find it warm.
+        cluster(
+            "hpc-timeout",
+            time_limit="1",
+            blast_bin_dir=sleeper,
+            scratch_dir=str(shared / "timeout-scratch"),
+        ),
         cluster("hpc-badpart", partition="no-such-partition"),
         cluster("hpc-hung-sbatch", slurm_bin_dir=hung_sbatch),
     ]

@@ -264,3 +264,27 @@ def test_a_timer_write_that_fails_is_tried_again(store, monkeypatch) -> None:
         assert time.monotonic() < deadline, "the failed timed write was never tried again"
         time.sleep(0.01)
     assert not failures and store.get(job_id).phase == Phase.SUBMITTING.value
+
+
+def test_a_timer_write_that_keeps_failing_stops_trying(store, monkeypatch) -> None:
+    """A database that stays down: the timer gives up after RETRY_WRITES tries (what waits is
+    kept for the step's next transition), it does not retry for the life of the process."""
+    monkeypatch.setattr(step_records, "WRITE_AFTER_S", 0.005)  # tries 0.01 s apart, doubling
+    store, _commits = store
+    job_id = new_job(store)
+    records = StepRecords(store, job_id)
+    calls: list[float] = []
+
+    def down(*args):
+        calls.append(time.monotonic())
+        raise OperationalError("x", None, Exception("database is down"))
+
+    monkeypatch.setattr(store, "record_transitions", down)
+    assert records.start(Step.SUBMITTING, None, defer=True)
+    deadline = time.monotonic() + 10
+    while len(calls) < 1 + step_records.RETRY_WRITES:
+        assert time.monotonic() < deadline, f"only {len(calls)} tries"
+        time.sleep(0.01)
+    time.sleep(1.0)  # past the next doubling: no further try
+    assert len(calls) == 1 + step_records.RETRY_WRITES
+    assert [t.step for t in records.take()] == [Step.SUBMITTING]  # kept, not lost
