@@ -25,13 +25,13 @@ from blastdeck.domain.pipeline_model import Step
 from blastdeck.store.job_steps import StepEnd, StepStart
 from blastdeck.store.jobs import JobStore
 
+log = logging.getLogger(__name__)
+
 WRITE_AFTER_S = 0.05
 # A timer's write that failed (a locked database, a short outage) is tried again, waiting
 # twice as long each time, up to this many times (~6 s in all); after that what waits is
 # written with the step's next transition, as any failed write is.
 RETRY_WRITES = 6
-
-log = logging.getLogger(__name__)
 # Steps whose start may wait: nothing they do is seen outside this process (the export's end
 # is the job's completion, which takes what waits: `take`).
 DEFERRABLE = frozenset(
@@ -73,10 +73,13 @@ class StepRecords:
         try:
             self.write()
         except Exception:
-            log.warning("writing job %s's step transitions failed; retrying", self.job_id)
             with self._mutex:
-                if self._timer is None and self._pending and not self._refused and tries_left:
+                waiting = self._timer is None and bool(self._pending) and not self._refused
+                retry = waiting and tries_left > 0
+                if retry:
                     self._arm(after_s * 2, tries_left - 1)
+            then = "retrying" if retry else "left for the step's next transition"
+            log.warning("writing job %s's step transitions failed; %s", self.job_id, then)
 
     def end(self, ended: StepEnd) -> None:
         """A step's end with no start after it."""

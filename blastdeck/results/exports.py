@@ -41,7 +41,6 @@ from blastdeck.results.export_sources import (
     ExportSources,
     export_error,
     marked_lines,
-    split_lines,
 )
 from blastdeck.results.formats import ExportFormat, needs_archives, parse_export_format
 from blastdeck.results.tabular import write_csv, write_tsv
@@ -292,7 +291,7 @@ def _write_pairwise(
     for blocks in batches:
         blocks = iter(blocks)
         first = next(blocks, "")
-        banner = banner or (split_lines(first)[:1] or [None])[0]
+        banner = banner or first[: first.find("\n") + 1] or first or None
         marks = [query_mark, *_PAIRWISE_MARKS]
         if banner:
             marks.append(re.compile(re.escape("\n" + banner)))
