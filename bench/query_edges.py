@@ -1,17 +1,19 @@
 """Does a blastn query's hit table depend on the query before it in BLAST's batch?
 
     .venv/bin/python bench/query_edges.py [--sets n3000-s7,n10000-s19] [--fasta FILE ...]
-        [--queries 200] [--options megablast,ws16,...] [--seed 1] [--data-root /work/bench-data]
-        [--out bench/results/query_edges.json]
+        [--queries 200] [--options megablast,ws16,...] [--seed 1] [--before letter|query]
+        [--data-root /work/bench-data] [--out bench/results/query_edges.json]
 
 Bare BLAST+ commands, no server. For each make-bench-data set (and each `--fasta`, made a
 database here with makeblastdb: e.g. the demo's `blastdeck/demo/demo-16s.fa`, the random
 searches' genes), `--queries` random stretches
 (60-720 letters) of the database's own sequences, mutated at 0, 2 or 10 % (seeded), are each
 searched twice with `blastn -outfmt 6` and the option set: alone (the first query of its BLAST
-batch) and after a one-letter query (`>pad A`, so the query is the second). A split job puts a
-query first in its process that raw BLAST searched after another, so the planner may split a
-blastn job finer than BLAST's own batches only for option sets where no query's rows differ
+batch) and after a one-letter query (`>pad A`, so the query is the second), or with `--before
+query` after the next stretch of the list, as a query follows another in a job's BLAST
+batch. A split job puts a query first in its process that raw BLAST searched after another, so
+the planner may split a blastn job finer than BLAST's own batches only for option sets where
+no query's rows differ
 (`search_split.batch_bound_reason`). Reported per set and option set: the queries whose rows
 differ, the rows only one run has, how many of those start at query position 1, and what the
 planner does with the options ("split" or "own batches"). Exit status 1 when an option set the
@@ -39,7 +41,10 @@ OPTIONS: dict[str, list[str]] = {
     "megablast": [],
     "ws24": ["-word_size", "24"],
     "ws20": ["-word_size", "20"],
+    "ws18": ["-word_size", "18"],
+    "ws17": ["-word_size", "17"],
     "ws16": ["-word_size", "16"],
+    "ws15": ["-word_size", "15"],
     "ws14": ["-word_size", "14"],
     "ws13": ["-word_size", "13"],
     "ws12": ["-word_size", "12"],
@@ -93,11 +98,13 @@ def rows(db: Path, query_fasta: str, argv: list[str]) -> list[str]:
     return [line for line in out.splitlines() if line.startswith("q\t")]
 
 
-def measure(db: Path, queries: list[str], argv: list[str]) -> dict[str, Any]:
+def measure(db: Path, queries: list[str], argv: list[str], before: str) -> dict[str, Any]:
     differing, only_one, at_start = 0, 0, 0
-    for query in queries:
+    for n, query in enumerate(queries):
+        # after one letter, or after the next stretch of the list (as in a job's BLAST batch)
+        lead = "A" if before == "letter" else queries[(n + 1) % len(queries)]
         alone = rows(db, f">q\n{query}\n", argv)
-        second = rows(db, f">pad\nA\n>q\n{query}\n", argv)
+        second = rows(db, f">pad\n{lead}\n>q\n{query}\n", argv)
         if alone == second:
             continue
         differing += 1
@@ -114,6 +121,12 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--options", default=",".join(OPTIONS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--before",
+        choices=("letter", "query"),
+        default="letter",
+        help="what precedes the query in its second search: one letter, or another stretch",
+    )
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -145,9 +158,10 @@ def main() -> int:
         for option_set in args.options.split(","):
             argv = OPTIONS[option_set]
             split = planner_splits(argv)
-            found = measure(fasta.with_suffix(""), queries, argv)
+            found = measure(fasta.with_suffix(""), queries, argv, args.before)
             row = {"set": name, "options": option_set, "planner": "split" if split else
-                   "own batches", "queries": len(queries), **found}  # fmt: skip
+                   "own batches", "before": args.before, "queries": len(queries),
+                   **found}  # fmt: skip
             table.append(row)
             print(" | ".join(str(v) for v in row.values()), flush=True)
             if split and found["queries_differing"]:

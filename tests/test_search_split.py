@@ -144,7 +144,12 @@ def test_a_thousand_16s_queries_for_task_blastn_are_blasts_own_two_batches() -> 
         (None, None, False, False),  # megablast, its defaults: any split keeps the hits
         ("megablast", 28, False, False),
         ("megablast", 32, False, False),  # a longer seed scores more
-        ("megablast", 20, False, True),
+        ("megablast", 20, False, False),  # no query's rows differed from 15 up (query_edges)
+        (None, 16, False, False),
+        ("megablast", 15, False, True),  # never seen to differ either: a letter of margin
+        ("megablast", 14, False, True),  # 9 of 1,000 queries differed
+        (None, 11, False, True),
+        ("megablast", 16, True, True),  # its own scores
         (None, None, True, True),  # -reward, -penalty, -gapopen or -gapextend
         ("blastn", None, False, True),  # found by the random searches (906686605, case 27)
         ("blastn", 28, False, True),  # another task's extension, not megablast's
@@ -152,12 +157,12 @@ def test_a_thousand_16s_queries_for_task_blastn_are_blasts_own_two_batches() -> 
         ("dc-megablast", None, False, True),  # a spaced seed has no exact run of 28
     ],
 )
-def test_blastn_splits_finer_than_its_batches_only_with_megablasts_seeds_and_scores(
+def test_blastn_splits_finer_than_its_batches_only_with_megablasts_long_seeds_and_scores(
     task: str | None, word_size: int | None, custom_scores: bool, bound: bool
 ) -> None:
-    """Outside megablast's default seeds and scores, a query's HSPs depend on whether another
-    query precedes it in BLAST's batch (bench/query_edges.py): such a job runs BLAST's own
-    batches."""
+    """Outside megablast with BLAST's scores and a word of 16 or more, a query's HSPs depend on
+    whether another query precedes it in BLAST's batch (bench/query_edges.py): such a job runs
+    BLAST's own batches."""
     reason = batch_bound_reason(Program.BLASTN, False, task, word_size, custom_scores)
     assert (reason is not None) is bound
     plan = plan_split(

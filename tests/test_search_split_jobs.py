@@ -202,3 +202,33 @@ def test_a_query_cover_cut_runs_one_thread_per_process_and_gives_raw_blasts_hits
     assert "qcov_hsp_perc" in plan["split"]
     assert rows == raw
     assert sum(row.startswith("q5\t") for row in raw) == 9, raw  # without EF604414
+
+
+@pytest.mark.parametrize(("word_size", "split"), [(16, True), (20, True), (14, False)])
+def test_megablast_splits_from_a_word_of_16_and_keeps_raw_blasts_hits(
+    client: TestClient, demo_16s, tmp_path: Path, word_size: int, split: bool
+) -> None:
+    """Megablast with BLAST's scores and a word of 16 or more is split finer than BLAST's batch
+    (`search_split.SPLIT_WORD_SIZE_MIN`): each batch's first query is first in its process, as
+    it was not in raw BLAST's, and its rows are still raw BLAST's. A word of 14 (whose rows can
+    depend on the query before, bench/query_edges.py) runs BLAST's own single batch."""
+    name = f"fine-w{word_size}"
+    body = {"name": name, "engine": "local", "slots": 2, "settings": {"batch_letters": "4000"}}
+    assert client.post("/api/clusters", json=body).status_code == 201
+    query = fasta(demo_16s[100:124])  # whole genes: many hits start at a query's first letter
+    options = {"word_size": word_size, "evalue": 10, "max_target_seqs": 50}
+    submit = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
+    response = client.post("/api/jobs", json={**submit, "cluster": name})
+    assert response.status_code == 202, response.text
+    job = wait_for_job(api_job(client), response.json()["id"])
+    assert job["phase"] == "completed", job
+    assert (job["progress"]["batches_total"] > 2) is split
+    query_file = tmp_path / "raw-query.fa"
+    query_file.write_text(query)
+    db = Path(client.app.state.runtime.settings.data_dir) / "databases" / "demo-16s" / "demo-16s"
+    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6", "-num_threads", "2"]
+    for option, value in options.items():
+        args += [f"-{option}", str(value)]
+    raw = run_tool("blastn", args).splitlines()
+    rows = client.get(f"/api/jobs/{job['id']}/download", params={"format": "tsv"}).text
+    assert rows.splitlines()[1:] == raw and len(raw) > 100

@@ -35,8 +35,8 @@ more than that pays a scan. Hence the plan:
   within the noise (0.946-1.021 against 0.960-0.986).
 - Except where a query's results depend on the queries BLAST searches with it
   (`batch_bound_reason`): tblastx and every program with `-ungapped` (E-values from the
-  batch), and blastn but for megablast's default seeds and scores (a query first in its batch
-  can get other HSPs). There the processes are **BLAST's own query batches**, a
+  batch), and blastn but for megablast with BLAST's scores and a word of 16 or more (a query
+  first in its batch can get other HSPs). There the processes are **BLAST's own query batches**, a
   single batch one process with every slot as a thread, and a cluster's `batch_letters` cuts
   no finer, so every hit is the one raw BLAST prints.
 
@@ -100,11 +100,12 @@ BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
 }
 MEGABLAST_QUERY_BATCH_LETTERS = 5_000_000
 MEGABLAST_TASKS = frozenset({"megablast", "dc-megablast"})
-# blastn's default task and word size, and the options that change its scores: a split finer
-# than BLAST's own batches keeps blastn's hits only for these seeds and scores
-# (`batch_bound_reason`).
+# blastn's default task, the shortest word with which its hits never depended on the query
+# before it (measured: bench/query_edges.py), and the options that change its scores: a split
+# finer than BLAST's own batches keeps blastn's hits only with that task, such a seed and
+# BLAST's scores (`batch_bound_reason`).
 MEGABLAST_TASK = "megablast"
-MEGABLAST_WORD_SIZE = 28
+SPLIT_WORD_SIZE_MIN = 16
 SCORE_OPTIONS = ("reward", "penalty", "gapopen", "gapextend")
 MT_MODE_SPLIT_BY_DATABASE = 0
 # A process of a split job runs this many BLAST threads per slot it holds (at most every slot):
@@ -218,13 +219,18 @@ def batch_bound_reason(
     with dc-megablast or `-reward 1 -penalty -1 -gapopen 2 -gapextend 1`. With megablast and
     a word of 11 to 14 every row starts at query position 1 (an HSP whose one seed touches the
     batch's first letter, rarer the longer the seed); with blastn-short whole gapped alignments
-    differ. On the bench's 16S
-    sets no query differed (such HSPs fall under their E-value there). Megablast's default
-    (a 28-letter seed, its own scores) never differed, and the random searches have split
-    thousands of such jobs without a difference, so blastn splits finer than BLAST's batches
-    with those seeds and scores only. Six 16S queries with `-ungapped -reward 2 -penalty -2`
-    gave 2,741 rows together and 2,737 each alone (seed 656183142, case 397): ungapped
-    blastn is bound too."""
+    differ. On the bench's 16S sets no query differed (such HSPs fall under their E-value
+    there). Counted again over 1,000 stretches per word (twenty-third session): 9 queries
+    differed with 14, none with 15, 16, 17, 18 or 20, also after another stretch instead of
+    one letter. From a word of 13 up BLAST+ picks the lookup table of megablast's 28 by the
+    same rule (`BlastChooseNaLookupTable`: its width follows the batch's letters, not the
+    word), so what the words that differed (11-14) lack is length, not another code path; the
+    count falls as the word grows and is none from 15 up. So blastn splits finer than BLAST's
+    batches with megablast, BLAST's scores and a word of `SPLIT_WORD_SIZE_MIN` (16: a letter
+    of margin above 15, the shortest word never seen to differ) or more, as the random searches
+    check against BLAST+ on every run. Six 16S queries with
+    `-ungapped -reward 2 -penalty -2` gave 2,741 rows together and 2,737 each alone (seed
+    656183142, case 397): ungapped blastn is bound too."""
     if program is Program.TBLASTX or ungapped:
         return (
             "its E-values depend on the queries BLAST searches together (sum statistics over "
@@ -232,14 +238,14 @@ def batch_bound_reason(
         )
     if program is not Program.BLASTN:
         return None
-    default_seeds = (task or MEGABLAST_TASK) == MEGABLAST_TASK and (
-        word_size is None or word_size >= MEGABLAST_WORD_SIZE
+    long_seeds = (task or MEGABLAST_TASK) == MEGABLAST_TASK and (
+        word_size is None or word_size >= SPLIT_WORD_SIZE_MIN
     )
-    if default_seeds and not custom_scores:
+    if long_seeds and not custom_scores:
         return None
     return (
         "a query's HSPs depend on whether another query precedes it in BLAST's batch (blastn "
-        "but for megablast's default seeds and scores)"
+        f"but for megablast with BLAST's scores and a word of {SPLIT_WORD_SIZE_MIN} or more)"
     )
 
 
