@@ -100,10 +100,10 @@ BLAST_QUERY_BATCH_LETTERS: dict[Program, int] = {
 }
 MEGABLAST_QUERY_BATCH_LETTERS = 5_000_000
 MEGABLAST_TASKS = frozenset({"megablast", "dc-megablast"})
-# blastn's default task, the shortest word with which its hits never depended on the query
-# before it (measured: bench/query_edges.py), and the options that change its scores: a split
-# finer than BLAST's own batches keeps blastn's hits only with that task, such a seed and
-# BLAST's scores (`batch_bound_reason`).
+# blastn's default task, the shortest word it is split with (a letter above 15, the shortest
+# never seen to change a query's hits by the query before it: bench/query_edges.py), and the
+# options that change its scores: a split finer than BLAST's own batches keeps blastn's hits
+# only with that task, such a seed and BLAST's scores (`batch_bound_reason`).
 MEGABLAST_TASK = "megablast"
 SPLIT_WORD_SIZE_MIN = 16
 SCORE_OPTIONS = ("reward", "penalty", "gapopen", "gapextend")
