@@ -27,17 +27,24 @@ def backend_name() -> str:
     return "sqlite"  # the split is the engine's; the store does not matter here
 
 
-def raw_tsv(tmp_path: Path, data_dir: Path, query: str) -> list[str]:
+def raw_rows(
+    tmp_path: Path, data_dir: Path, query: str, options: dict, threads: int | None = 2
+) -> list[str]:
+    """Raw `blastn -outfmt 6` on the demo database with `options` (`threads`: None, the
+    command a user types, one thread)."""
     query_file = tmp_path / "raw-query.fa"
     query_file.write_text(query)
     db = data_dir / "databases" / "demo-16s" / "demo-16s"
-    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6", "-num_threads", "2"]
-    args += ["-evalue", "1e-10", "-max_target_seqs", "25"]
+    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6"]
+    if threads is not None:
+        args += ["-num_threads", str(threads)]
+    for name, value in options.items():
+        args += [f"-{name}", str(value)]
     return run_tool("blastn", args).splitlines()
 
 
-def run_job(client: TestClient, query: str, cluster: str) -> dict:
-    body = {"program": "blastn", "database": "demo-16s", "query": query, "options": OPTIONS}
+def run_job(client: TestClient, query: str, cluster: str, options: dict = OPTIONS) -> dict:
+    body = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
     response = client.post("/api/jobs", json={**body, "cluster": cluster})
     assert response.status_code == 202, response.text
     job = wait_for_job(api_job(client), response.json()["id"])
@@ -55,7 +62,7 @@ def test_one_batch_and_many_batches_give_raw_blasts_hits(
     assert added.status_code == 201, added.text
     query = fasta(demo_16s[40:70])  # 30 queries, ~43,000 letters: one blastn query batch
     data_dir = Path(client.app.state.runtime.settings.data_dir)
-    raw = raw_tsv(tmp_path, data_dir, query)
+    raw = raw_rows(tmp_path, data_dir, query, OPTIONS)
     assert len(raw) > 30
 
     whole = run_job(client, query, "local")  # within one query batch: a process per slot
@@ -139,23 +146,13 @@ def one_thread_job_against_raw(
     """Run a job of `options` whose every process must run one BLAST thread: its plan (checked
     `processes` processes of one thread and one slot), its TSV rows and raw BLAST's for the
     command a user types (no -num_threads: one thread)."""
-    body = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
-    response = client.post("/api/jobs", json=body)
-    assert response.status_code == 202, response.text
-    job = wait_for_job(api_job(client), response.json()["id"])
-    assert job["phase"] == "completed", job
+    job = run_job(client, query, "local", options)
     data_dir = Path(client.app.state.runtime.settings.data_dir)
     plan = json.loads((data_dir / "jobs" / job["id"] / "plan.json").read_text())
     threads = [b["argv"][b["argv"].index("-num_threads") + 1] for b in plan["batches"]]
     slots = [b["slots"] for b in plan["batches"]]
     assert threads == ["1"] * processes and slots == [1] * processes
-    query_file = tmp_path / "one-thread.fa"
-    query_file.write_text(query)
-    db = data_dir / "databases" / "demo-16s" / "demo-16s"
-    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6"]
-    for name, value in options.items():
-        args += [f"-{name}", str(value)]
-    raw = run_tool("blastn", args).splitlines()
+    raw = raw_rows(tmp_path, data_dir, query, options, threads=None)
     rows = client.get(f"/api/jobs/{job['id']}/download", params={"format": "tsv"}).text
     return plan, rows.splitlines()[1:], raw
 
@@ -217,18 +214,8 @@ def test_megablast_splits_from_a_word_of_16_and_keeps_raw_blasts_hits(
     assert client.post("/api/clusters", json=body).status_code == 201
     query = fasta(demo_16s[100:124])  # whole genes: many hits start at a query's first letter
     options = {"word_size": word_size, "evalue": 10, "max_target_seqs": 50}
-    submit = {"program": "blastn", "database": "demo-16s", "query": query, "options": options}
-    response = client.post("/api/jobs", json={**submit, "cluster": name})
-    assert response.status_code == 202, response.text
-    job = wait_for_job(api_job(client), response.json()["id"])
-    assert job["phase"] == "completed", job
+    job = run_job(client, query, name, options)
     assert (job["progress"]["batches_total"] > 2) is split
-    query_file = tmp_path / "raw-query.fa"
-    query_file.write_text(query)
-    db = Path(client.app.state.runtime.settings.data_dir) / "databases" / "demo-16s" / "demo-16s"
-    args = ["-query", str(query_file), "-db", str(db), "-outfmt", "6", "-num_threads", "2"]
-    for option, value in options.items():
-        args += [f"-{option}", str(value)]
-    raw = run_tool("blastn", args).splitlines()
+    raw = raw_rows(tmp_path, Path(client.app.state.runtime.settings.data_dir), query, options)
     rows = client.get(f"/api/jobs/{job['id']}/download", params={"format": "tsv"}).text
     assert rows.splitlines()[1:] == raw and len(raw) > 100
