@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 class Backend(Protocol):
     def submit(self, request: SubmitRequest) -> dict[str, Any]: ...
     def job(self, job_id: str) -> dict[str, Any]: ...
+    def job_commands(self, job_id: str) -> str: ...
     def jobs(
         self, status: str | None, search: str | None, limit: int, offset: int
     ) -> dict[str, Any]: ...
@@ -173,6 +174,16 @@ class HttpBackend:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/jobs/{_segment(job_id)}", *_JOB_KEYS)
+
+    def job_commands(self, job_id: str) -> str:
+        response = self._call("GET", f"/api/jobs/{_segment(job_id)}/config")
+        if response.headers.get("content-type", "").split(";")[0].strip() != "text/plain":
+            raise BlastDeckError(
+                ErrorCode.SERVER_UNREACHABLE,
+                f"The server at {self._server} answered HTTP {_status(response)} with "
+                f"{_describe_body(response)} where BlastDeck answers text{_NOT_BLASTDECK}",
+            )
+        return response.text
 
     def jobs(
         self, status: str | None, search: str | None, limit: int, offset: int

@@ -51,6 +51,9 @@ class LocalBackend:
     def job(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.get(job_id))
 
+    def job_commands(self, job_id: str) -> str:
+        return self._runtime.service.config_preview(job_id)
+
     def jobs(
         self, status: str | None, search: str | None, limit: int, offset: int
     ) -> dict[str, Any]:

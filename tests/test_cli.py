@@ -87,6 +87,18 @@ def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Pa
     )
     assert out_file.read_text().count("<Iteration>") == 2
 
+    # the exact BLAST commands and why the job ran as those batches (the Config tab's text)
+    shown = cli("status", job_id, "--commands", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr.decode()
+    text = shown.stdout.decode()
+    batches = job["progress"]["batches_total"]
+    assert text.startswith(f"# {batches} batch(es)") and "\n# why: " in text, text
+    commands = [line for line in text.splitlines() if line.split(" ")[0].endswith("/blastn")]
+    assert len(commands) == batches
+    assert all("-db demo-16s" in c and "-evalue 1e-20" in c for c in commands), commands
+    unknown = cli("status", "no-such-job", "--commands", data_dir=data_dir)
+    assert unknown.returncode == 2 and unknown.stderr.decode().startswith("error job_not_found: ")
+
 
 def test_submit_takes_sequence_ids_on_stdin_and_names_an_unknown_one(
     data_dir: Path, demo_16s
@@ -196,6 +208,11 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     tsv = cli("results", job_id, "--server", server.url).stdout.decode()
     assert tsv.startswith("qaccver")
     bad = cli("status", "nope", "--server", server.url)
+    assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
+    commands = cli("status", job_id, "--commands", "--server", server.url)
+    assert commands.returncode == 0, commands.stderr.decode()
+    assert commands.stdout.decode() == httpx.get(f"{server.url}/api/jobs/{job_id}/config").text
+    bad = cli("status", "nope", "--commands", "--server", server.url)
     assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
     listed = cli("jobs", "--server", server.url, "--limit", "500").stdout.decode().splitlines()
     assert listed[0].split() == ["id", "status", "hits", "program", "submitted", "(UTC)",

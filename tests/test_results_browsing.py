@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from blastdeck.results.hits import hit_table
 from blastdeck.results.hsp_index import HspTable
+from blastdeck.store.new_job import NewJob
 from tests.conftest import api_job, fasta, wait_for_job
 
 
@@ -289,6 +290,20 @@ def test_config_preview_shows_the_exact_blast_commands(client: TestClient, job: 
 def test_config_preview_waits_for_configure(client: TestClient) -> None:
     unknown = client.get("/api/jobs/nope/config")
     assert unknown.status_code == 404 and unknown.json()["error_code"] == "job_not_found"
+    # A job that never reaches Configure: its cluster does not exist, so it stays queued until
+    # the pipeline claims it and fails it, before any plan is written.
+    jobs = client.app.state.runtime.jobs
+    new = NewJob("never configured", "blastn", "demo-16s", "no-such-cluster", "default", {},
+                 ">q\nACGT\n", 1, 4)  # fmt: skip
+    job_id = jobs.create(new).id
+    try:
+        early = client.get(f"/api/jobs/{job_id}/config")
+        assert early.status_code == 409, early.text
+        body = early.json()
+        assert body["error_code"] == "results_not_ready"
+        assert "once Configure is done" in body["message"], body
+    finally:
+        jobs.delete(job_id)
 
 
 def test_a_total_score_is_written_as_blast_writes_scores() -> None:

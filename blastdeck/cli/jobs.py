@@ -177,12 +177,23 @@ def import_result(
 def status(
     job_id: Annotated[str, typer.Argument(help="job id")],
     as_json: JsonOpt = False,
+    commands: Annotated[
+        bool,
+        typer.Option(
+            "--commands",
+            help="print instead the exact BLAST+ command line of each batch and why the job "
+            "runs as those batches (the page's Config tab; on SLURM, the sbatch scripts)",
+        ),
+    ] = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Show a job's phase and step timeline."""
     with reaching(server, data_dir, token) as backend:
+        if commands:  # plain text, for copying: BLAST arguments are full of [brackets]
+            sys.stdout.write(backend.job_commands(job_id))
+            return
         job = backend.job(job_id)
         if as_json:
             print_json(job)
