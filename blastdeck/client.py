@@ -181,7 +181,8 @@ class HttpBackend:
             raise BlastDeckError(
                 ErrorCode.SERVER_UNREACHABLE,
                 f"The server at {self._server} answered HTTP {_status(response)} with "
-                f"{_describe_body(response)} where BlastDeck answers text{_NOT_BLASTDECK}",
+                f"{_describe_body(response)} where BlastDeck answers the job's commands as "
+                f"plain text{_NOT_BLASTDECK}",
             )
         return response.text
 

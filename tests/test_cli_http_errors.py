@@ -103,6 +103,7 @@ def commands(server: str, query_file: Path, out: Path) -> dict[str, list[str]]:
     submit = ["submit", str(query_file), "--db", "demo-16s", "--server", server]
     return {
         "status": ["status", JOB_ID, "--server", server],
+        "status-commands": ["status", JOB_ID, "--commands", "--server", server],
         "submit": submit,
         "submit-wait": [*submit, "--wait"],
         "cancel": ["cancel", JOB_ID, "--server", server],
@@ -113,8 +114,8 @@ def commands(server: str, query_file: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-COMMANDS = ["status", "submit", "submit-wait", "cancel", "results", "db-list", "db-add"]
-COMMANDS += ["cluster-list"]
+COMMANDS = ["status", "status-commands", "submit", "submit-wait", "cancel", "results", "db-list"]
+COMMANDS += ["db-add", "cluster-list"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -138,20 +139,25 @@ def test_a_proxy_error_page_is_a_clear_error(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("command", ["status", "submit", "cancel", "db-list", "cluster-list"])
-def test_html_where_json_belongs_is_a_clear_error(
-    command: str, http_server, query_file: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("command", "belongs"),
+    [(c, "JSON") for c in ("status", "submit", "cancel", "db-list", "cluster-list")]
+    + [("status-commands", "the job's commands as plain text")],
+)
+def test_html_where_json_or_text_belongs_is_a_clear_error(
+    command: str, belongs: str, http_server, query_file: Path, tmp_path: Path
 ) -> None:
     server = http_server(Answer(200, "text/html", NGINX_WELCOME))
-    code, _, stderr = run_cli(*commands(server, query_file, tmp_path / "o")[command])
+    code, stdout, stderr = run_cli(*commands(server, query_file, tmp_path / "o")[command])
     assert_clear_error(
         code,
         stderr,
         "server_unreachable",
         f"The server at {server} answered HTTP 200 OK",
         "an HTML page titled 'Welcome to nginx!'",
-        "where BlastDeck answers JSON",
+        f"where BlastDeck answers {belongs}",
     )
+    assert "nginx" not in stdout
 
 
 def test_html_where_a_download_belongs_writes_nothing(http_server, tmp_path: Path) -> None:
