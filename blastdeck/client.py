@@ -33,6 +33,7 @@ class Backend(Protocol):
     def submit(self, request: SubmitRequest) -> dict[str, Any]: ...
     def job(self, job_id: str) -> dict[str, Any]: ...
     def job_commands(self, job_id: str) -> str: ...
+    def job_events(self, job_id: str) -> list[dict[str, Any]]: ...
     def jobs(
         self, status: str | None, search: str | None, limit: int, offset: int
     ) -> dict[str, Any]: ...
@@ -174,6 +175,9 @@ class HttpBackend:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/jobs/{_segment(job_id)}", *_JOB_KEYS)
+
+    def job_events(self, job_id: str) -> list[dict[str, Any]]:
+        return self._items(f"/api/jobs/{_segment(job_id)}/events")
 
     def job_commands(self, job_id: str) -> str:
         response = self._call("GET", f"/api/jobs/{_segment(job_id)}/config")

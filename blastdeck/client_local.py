@@ -16,6 +16,7 @@ from blastdeck.api.payloads import (
     cluster_payload,
     database_payload,
     engine_models,
+    event_model,
     job_payload,
     pause_model,
 )
@@ -50,6 +51,10 @@ class LocalBackend:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return job_payload(self._runtime.service.get(job_id))
+
+    def job_events(self, job_id: str) -> list[dict[str, Any]]:
+        job = self._runtime.service.get(job_id)
+        return [event_model(e).model_dump(mode="json") for e in self._runtime.jobs.events(job.id)]
 
     def job_commands(self, job_id: str) -> str:
         return self._runtime.service.config_preview(job_id)

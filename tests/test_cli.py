@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -73,9 +74,22 @@ def test_local_submit_wait_status_results(data_dir: Path, demo_16s, tmp_path: Pa
     assert status.returncode == 0 and '"phase": "completed"' in status.stdout.decode()
     job = json.loads(status.stdout)
     shown = cli("status", job_id, data_dir=data_dir).stdout.decode()  # as submit --wait ends
-    found = f"{counted(job['hits_total'], 'hit')} ({counted(job['hsps_total'], 'HSP')}); "
-    found += f"blastdeck results {job_id}"
-    assert found in " ".join(shown.split()), shown
+    found = f"{counted(job['hits_total'], 'hit')} ({counted(job['hsps_total'], 'HSP')})"
+    assert f"{found}; blastdeck results {job_id}" in " ".join(shown.split()), shown
+    # each completed step with what it said (the job's events), in status and as submit
+    # --wait printed it
+    batches = job["progress"]["batches_total"]
+    said = {
+        "Prepare": f"2 queries, {counted(job['query_letters'], 'letter')}",
+        "Configure": f"{batches} batch(es) written",
+        "BLAST Run": f"{batches} batch(es) finished",
+        "Export": found,
+    }
+    for printed in (shown, out):
+        flat = " ".join(printed.split())
+        for label, message in said.items():
+            row = rf"{re.escape(label)} completed \d+ ms {re.escape(message)}"
+            assert re.search(row, flat), (label, message, printed)
 
     tsv = cli("results", job_id, "--format", "tsv", data_dir=data_dir).stdout.decode()
     lines = tsv.strip().split("\n")
@@ -209,6 +223,9 @@ def test_cli_against_a_running_server(server: Server, demo_16s, tmp_path: Path) 
     assert tsv.startswith("qaccver")
     bad = cli("status", "nope", "--server", server.url)
     assert bad.returncode == 2 and "job_not_found" in bad.stderr.decode()
+    shown = " ".join(cli("status", job_id, "--server", server.url).stdout.decode().split())
+    batches = server.job(job_id)["progress"]["batches_total"]
+    assert re.search(rf"Configure completed \d+ ms {batches} batch\(es\) written", shown), shown
     commands = cli("status", job_id, "--commands", "--server", server.url)
     assert commands.returncode == 0, commands.stderr.decode()
     assert commands.stdout.decode() == httpx.get(f"{server.url}/api/jobs/{job_id}/config").text

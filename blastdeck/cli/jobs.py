@@ -27,6 +27,7 @@ from blastdeck.cli.output import (
     print_job_list,
     print_json,
     say,
+    step_messages,
     table,
     timeline,
 )
@@ -138,10 +139,11 @@ def submit(
 
             with Live(timeline(job), console=console, refresh_per_second=8) as live:
                 job = follow(backend, job["id"], lambda j: live.update(timeline(j)), 0.2)
+                live.update(timeline(job, step_messages(backend.job_events(job["id"]))))
         else:  # a pipe or a file: the timeline once, as it ended (Rich's Live would end it
             # without a newline there, and the next line would be printed onto its last row)
             job = follow(backend, job["id"], lambda _job: None, 0.2)
-            console.print(timeline(job))
+            console.print(timeline(job, step_messages(backend.job_events(job["id"]))))
         if (within := organisms(job)) is not None:
             say(within)
         done = outcome(job)
@@ -189,7 +191,8 @@ def status(
     token: TokenOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Show a job's phase and step timeline."""
+    """Show a job's phase and step timeline: each step with what it did, or why it was
+    skipped or failed, and how long it took."""
     with reaching(server, data_dir, token) as backend:
         if commands:  # plain text, for copying: BLAST arguments are full of [brackets]
             sys.stdout.write(backend.job_commands(job_id))
@@ -198,7 +201,7 @@ def status(
         if as_json:
             print_json(job)
             return
-        console.print(timeline(job))
+        console.print(timeline(job, step_messages(backend.job_events(job_id))))
         for line in (organisms(job), outcome(job)):
             if line is not None:
                 say(line)

@@ -60,8 +60,15 @@ def fail_with(code: ErrorCode, message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def timeline(job: dict[str, Any]) -> Table:
-    """The job's steps as a table: the same picture the web page draws."""
+def step_messages(events: list[dict[str, Any]]) -> dict[str, str]:
+    """What each step said as it completed ("5 queries, 6,096 letters", "2 batch(es) written"),
+    from the job's events (the page's event log); a step run again keeps its last word."""
+    return {e["step"]: e["message"] for e in events if e["kind"] == "step_completed" and e["step"]}
+
+
+def timeline(job: dict[str, Any], said: dict[str, str] | None = None) -> Table:
+    """The job's steps as a table: the same picture the web page draws, with what each
+    completed step said (`step_messages`) where given."""
     progress = job["progress"]
     title = (
         f"{job['id']}  {job['program']} vs {job['database']} on {job['cluster']}/{job['namespace']}"
@@ -76,6 +83,8 @@ def timeline(job: dict[str, Any]) -> Table:
             detail = (job.get("waiting_for") or {}).get("message") or "paused"
         elif status == "running" and step["key"] == "running" and progress["batches_total"]:
             detail = f"{progress['batches_done']}/{progress['batches_total']} batches"
+        elif status == "completed" and said:
+            detail = said.get(step["key"], "")
         else:
             detail = step.get("skip_reason") or step.get("error") or ""
         ms = step["duration_ms"]
