@@ -147,11 +147,7 @@ class HttpBackend:
         response = self._call(method, url, **kwargs)
         body = _json_or_none(response)
         if not isinstance(body, dict) or any(key not in body for key in keys):
-            raise BlastDeckError(
-                ErrorCode.SERVER_UNREACHABLE,
-                f"The server at {self._server} answered HTTP {_status(response)} with "
-                f"{_describe_body(response)} where BlastDeck answers JSON{_NOT_BLASTDECK}",
-            )
+            raise _not_blastdeck(self._server, response, "where BlastDeck answers JSON")
         return body
 
     def _items(self, url: str) -> list[dict[str, Any]]:
@@ -181,12 +177,9 @@ class HttpBackend:
 
     def job_commands(self, job_id: str) -> str:
         response = self._call("GET", f"/api/jobs/{_segment(job_id)}/config")
-        if response.headers.get("content-type", "").split(";")[0].strip() != "text/plain":
-            raise BlastDeckError(
-                ErrorCode.SERVER_UNREACHABLE,
-                f"The server at {self._server} answered HTTP {_status(response)} with "
-                f"{_describe_body(response)} where BlastDeck answers the job's commands as "
-                f"plain text{_NOT_BLASTDECK}",
+        if _media_type(response) != "text/plain":
+            raise _not_blastdeck(
+                self._server, response, "where BlastDeck answers the job's commands as plain text"
             )
         return response.text
 
@@ -238,14 +231,10 @@ class HttpBackend:
                 if response.status_code >= 400:
                     response.read()
                     raise _error_of(response, self._server)
-                got = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                if got != media_type:
+                if _media_type(response) != media_type:
                     response.read()
-                    raise BlastDeckError(
-                        ErrorCode.SERVER_UNREACHABLE,
-                        f"The server at {self._server} answered HTTP {_status(response)} with "
-                        f"{_describe_body(response)} where BlastDeck sends {what} "
-                        f"({media_type}){_NOT_BLASTDECK}",
+                    raise _not_blastdeck(
+                        self._server, response, f"where BlastDeck sends {what} ({media_type})"
                     )
                 with partial.open("wb") as sink:
                     for chunk in response.iter_bytes():
@@ -378,11 +367,21 @@ def _error_of(response: httpx.Response, server: str) -> BlastDeckError:
                     f"{message} (error code {_excerpt(code)!r}, unknown to this CLI)",
                     field=field,
                 )
+    return _not_blastdeck(server, response, "instead of a BlastDeck error")
+
+
+def _not_blastdeck(server: str, response: httpx.Response, expected: str) -> BlastDeckError:
+    """An answer that is not BlastDeck's: what came, and `expected` ("where BlastDeck answers
+    JSON", "instead of a BlastDeck error")."""
     return BlastDeckError(
         ErrorCode.SERVER_UNREACHABLE,
         f"The server at {server} answered HTTP {_status(response)} with "
-        f"{_describe_body(response)} instead of a BlastDeck error{_NOT_BLASTDECK}",
+        f"{_describe_body(response)} {expected}{_NOT_BLASTDECK}",
     )
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def _json_or_none(response: httpx.Response) -> object:
@@ -402,7 +401,7 @@ def _describe_body(response: httpx.Response) -> str:
     """What came instead: an HTML page titled '502 Bad Gateway', a text/plain body, ..."""
     if not response.content:
         return "an empty body"
-    media_type = _excerpt(response.headers.get("content-type", "").split(";")[0].strip().lower())
+    media_type = _excerpt(_media_type(response))
     text = response.content[:_MAX_BODY_READ].decode("utf-8", "replace")
     if media_type in ("text/html", "application/xhtml+xml") or "<html" in text[:1024].lower():
         title = _TITLE_RE.search(text)
